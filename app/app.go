@@ -1,0 +1,233 @@
+// Package app assembles a running Sluice server from its configuration. The
+// sluice binary and the end-to-end tests share it, so the tests exercise
+// exactly what users run.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
+)
+
+// Options select the mode the server runs in.
+type Options struct {
+	// Demo adds the demo room and pages and generates missing secrets.
+	Demo bool
+	// Upstream, if set, makes the server a gated reverse proxy to it for
+	// the room ProxyRoom.
+	Upstream  *url.URL
+	ProxyRoom string
+	// Clock overrides the real clock (tests, demo).
+	Clock clock.Clock
+	// Log overrides the logger.
+	Log *slog.Logger
+	// TickInterval is the admission tick (default 50ms).
+	TickInterval time.Duration
+	// Routes adds routes to the server (booking API, later).
+	Routes func(s *web.Server, mux *http.ServeMux)
+}
+
+// App is a configured, startable server.
+type App struct {
+	Cfg     config.Config
+	Opts    Options
+	Log     *slog.Logger
+	Clock   clock.Clock
+	Keys    *room.Keyring
+	Rooms   *room.Manager
+	Server  *web.Server
+	Metrics *metrics.Registry
+
+	http     *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{}
+	serveErr chan error
+}
+
+// NewLogger builds the slog logger the configuration asks for.
+func NewLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// RandomToken returns a URL-safe random token of n bytes of entropy.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// New builds the app without starting it.
+func New(cfg config.Config, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Opts: opts, Log: opts.Log, Clock: opts.Clock}
+	if a.Log == nil {
+		a.Log = NewLogger(cfg)
+	}
+	if a.Clock == nil {
+		a.Clock = clock.System{}
+	}
+	a.Keys = cfg.Keys
+	if a.Keys == nil {
+		if !opts.Demo {
+			return nil, errors.New("no signing keys: set SLUICE_SIGNING_KEYS (id:base64secret[,id:secret...]) or SLUICE_SIGNING_KEYS_FILE; `sluice keygen` makes one")
+		}
+		a.Keys = room.GenerateKeyring("demo")
+	}
+	if a.Cfg.AdminToken == "" && opts.Demo {
+		a.Cfg.AdminToken = RandomToken(18)
+	}
+	var store room.Persister
+	if cfg.StateDir != "" {
+		fs, err := room.NewFileStore(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		store = fs
+	}
+	a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
+	for _, rc := range cfg.Rooms {
+		st, err := rc.Settings()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := a.Rooms.Add(st); err != nil {
+			return nil, err
+		}
+	}
+	trusted, _ := config.Prefixes(cfg.TrustedProxies)
+	exempt, _ := config.Prefixes(cfg.Limits.Exempt)
+	a.Server = &web.Server{
+		Rooms: a.Rooms, Keys: a.Keys, Clock: a.Clock, Log: a.Log,
+		AdminToken: a.Cfg.AdminToken,
+		Limiter: web.NewLimiter(web.Limits{
+			JoinRate: cfg.Limits.JoinsPerSecond, JoinBurst: cfg.Limits.JoinBurst,
+			StatusRate: cfg.Limits.StatusPerSecond, StatusBurst: cfg.Limits.StatusBurst,
+			Exempt: exempt, TrustedProxy: trusted,
+		}),
+	}
+	a.Metrics = metrics.New(metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections})
+	a.Server.Metrics = a.Metrics.Handler()
+	if opts.Demo {
+		if err := a.setupDemo(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Upstream != nil {
+		if _, ok := a.Rooms.Get(opts.ProxyRoom); !ok {
+			if _, err := a.Rooms.Add(room.Settings{Name: opts.ProxyRoom}); err != nil {
+				return nil, err
+			}
+		}
+		rp := httputil.NewSingleHostReverseProxy(opts.Upstream)
+		rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			a.Log.Warn("upstream error", "err", err, "path", r.URL.Path)
+			web.WriteProblem(w, web.Problem{Status: http.StatusBadGateway, Code: "upstream_unavailable", Detail: "The protected site did not answer. Try again shortly."})
+		}
+		a.Server.Fallback = a.Server.Gate(opts.ProxyRoom).Wrap(rp)
+	}
+	userRoutes := opts.Routes
+	demoRoutes := a.Server.Routes
+	a.Server.Routes = func(mux *http.ServeMux) {
+		if demoRoutes != nil {
+			demoRoutes(mux)
+		}
+		if userRoutes != nil {
+			userRoutes(a.Server, mux)
+		}
+	}
+	return a, nil
+}
+
+// Start listens and serves in the background.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.Cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
+	}
+	a.ln = ln
+	a.http = &http.Server{
+		Handler:           a.Server.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.done = make(chan struct{})
+	interval := a.Opts.TickInterval
+	if interval == 0 {
+		interval = 50 * time.Millisecond
+	}
+	a.Rooms.TickAll()
+	go func() {
+		defer close(a.done)
+		a.Rooms.Run(ctx, interval)
+	}()
+	a.serveErr = make(chan error, 1)
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+		close(a.serveErr)
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the server's base URL.
+func (a *App) URL() string { return "http://" + a.Addr() }
+
+// Wait blocks until ctx ends or the server fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err, ok := <-a.serveErr:
+		if ok {
+			return err
+		}
+		return nil
+	}
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish (up to the
+// context's deadline) and saves room state one last time.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.http.Shutdown(ctx)
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
+	return err
+}

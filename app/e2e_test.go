@@ -1,0 +1,390 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+type statusDoc struct {
+	Ticket      string  `json:"ticket"`
+	State       string  `json:"state"`
+	Position    *uint64 `json:"position"`
+	Ahead       *uint64 `json:"ahead"`
+	ETASeconds  *int64  `json:"eta_seconds"`
+	PollAfterMS int64   `json:"poll_after_ms"`
+	Pass        string  `json:"pass"`
+}
+
+type problemDoc struct {
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// startServer runs a real Sluice server on a random port with two rooms and
+// a gated endpoint /protected (room "e2e").
+func startServer(t *testing.T, clk clock.Clock) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	cfg.AdminToken = adminToken
+	cfg.Rooms = []config.RoomConfig{
+		{Name: "e2e", Capacity: 1, Rate: 1000, PassTTL: config.Duration(30 * time.Second)},
+		{Name: "other", Capacity: 10, Rate: 1000},
+	}
+	a, err := app.New(cfg, app.Options{
+		Clock: clk, TickInterval: 10 * time.Millisecond,
+		Routes: func(s *web.Server, mux *http.ServeMux) {
+			mux.Handle("/protected", s.Gate("e2e").Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "secret")
+			})))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+func do(t *testing.T, method, url string, headers map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func decode[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decoding %q: %v", b, err)
+	}
+	return v
+}
+
+func join(t *testing.T, base, roomName string) statusDoc {
+	t.Helper()
+	resp, b := do(t, "POST", base+"/api/v1/rooms/"+roomName+"/tickets", nil, "")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("join: %d %s", resp.StatusCode, b)
+	}
+	return decode[statusDoc](t, b)
+}
+
+func status(t *testing.T, base, roomName, ticket string) (int, statusDoc) {
+	t.Helper()
+	resp, b := do(t, "GET", base+"/api/v1/rooms/"+roomName+"/status", map[string]string{"Authorization": "Bearer " + ticket}, "")
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, statusDoc{}
+	}
+	return resp.StatusCode, decode[statusDoc](t, b)
+}
+
+func waitAdmitted(t *testing.T, base, roomName, ticket string) statusDoc {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		code, st := status(t, base, roomName, ticket)
+		if code != http.StatusOK {
+			t.Fatalf("status: %d", code)
+		}
+		if st.State == "admitted" {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("not admitted within 5s")
+	return statusDoc{}
+}
+
+func TestWholeFlowOverHTTP(t *testing.T) {
+	a := startServer(t, nil)
+	base := a.URL()
+
+	// Alice joins an empty room with free capacity: admitted at once.
+	alice := join(t, base, "e2e")
+	if alice.State != "admitted" || alice.Pass == "" {
+		t.Fatalf("alice: %+v", alice)
+	}
+	// Bob joins: capacity 1 is taken, so he waits first in line.
+	bob := join(t, base, "e2e")
+	if bob.State != "waiting" || bob.Position == nil || *bob.Position != 1 || *bob.Ahead != 0 || bob.PollAfterMS <= 0 || bob.ETASeconds == nil {
+		t.Fatalf("bob: %+v", bob)
+	}
+	// Sending Bob's ticket again keeps exactly his place.
+	resp, b := do(t, "POST", base+"/api/v1/rooms/e2e/tickets", map[string]string{"Authorization": "Bearer " + bob.Ticket}, "")
+	again := decode[statusDoc](t, b)
+	if resp.StatusCode != http.StatusOK || again.Ticket != bob.Ticket || *again.Position != 1 {
+		t.Fatalf("rejoin with ticket: %d %+v", resp.StatusCode, again)
+	}
+	// Alice uses her pass on the gated page.
+	resp, b = do(t, "GET", base+"/protected", map[string]string{room.PassHeader: alice.Pass}, "")
+	if resp.StatusCode != 200 || string(b) != "secret" {
+		t.Fatalf("alice on gated page: %d %s", resp.StatusCode, b)
+	}
+	// ... and via the cookie, as a browser would.
+	resp, _ = do(t, "GET", base+"/protected", map[string]string{"Cookie": room.PassCookie + "=" + alice.Pass}, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("alice with cookie: %d", resp.StatusCode)
+	}
+	// Bob has no pass yet.
+	if code, st := status(t, base, "e2e", bob.Ticket); code != 200 || st.State != "waiting" {
+		t.Fatalf("bob before alice leaves: %d %+v", code, st)
+	}
+	// Alice leaves: her place is freed at once and Bob is admitted.
+	resp, _ = do(t, "POST", base+"/api/v1/rooms/e2e/leave", map[string]string{"Authorization": "Bearer " + alice.Pass}, "")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("leave: %d", resp.StatusCode)
+	}
+	bobIn := waitAdmitted(t, base, "e2e", bob.Ticket)
+	resp, _ = do(t, "GET", base+"/protected", map[string]string{room.PassHeader: bobIn.Pass}, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("bob on gated page: %d", resp.StatusCode)
+	}
+	// Alice's returned pass no longer opens the gate.
+	resp, b = do(t, "GET", base+"/protected", map[string]string{room.PassHeader: alice.Pass, "Accept": "application/json"}, "")
+	if p := decode[problemDoc](t, b); resp.StatusCode != 401 || p.Code != "pass_revoked" {
+		t.Fatalf("returned pass: %d %s", resp.StatusCode, b)
+	}
+	// Alice's ticket has had its turn.
+	if code, _ := status(t, base, "e2e", alice.Ticket); code != http.StatusGone {
+		t.Fatalf("alice's old ticket: %d, want 410", code)
+	}
+}
+
+func TestGateRejectsEveryBadPassKind(t *testing.T) {
+	clk := clock.NewSettable(time.Now())
+	a := startServer(t, clk)
+	base := a.URL()
+	good := join(t, base, "e2e")
+	if good.Pass == "" {
+		t.Fatalf("no pass: %+v", good)
+	}
+	otherRoom := join(t, base, "other")
+	foreign := room.GenerateKeyring("k1") // same key id, different secret
+	tampered := []byte(good.Pass)
+	tampered[len(tampered)/2] ^= 1
+	if tampered[len(tampered)/2] == '-' || tampered[len(tampered)/2] == '_' {
+		tampered[len(tampered)/2] = 'A'
+	}
+	expired := a.Keys.IssuePass(room.Pass{Room: "e2e", Position: 1, Issued: time.Now().Add(-time.Hour), Expires: time.Now().Add(-time.Minute)})
+
+	cases := []struct {
+		name, pass, code string
+	}{
+		{"missing", "", "pass_missing"},
+		{"malformed", "not-a-pass!!", "pass_malformed"},
+		{"truncated", good.Pass[:len(good.Pass)/2], "pass_malformed"},
+		{"oversized", strings.Repeat("A", 5000), "pass_malformed"},
+		{"forged", foreign.IssuePass(room.Pass{Room: "e2e", Position: 1, Issued: time.Now(), Expires: time.Now().Add(time.Hour)}), "pass_forged"},
+		{"tampered", string(tampered), ""},
+		{"expired", expired, "pass_expired"},
+		{"other room", otherRoom.Pass, "pass_wrong_room"},
+		{"ticket instead of pass", good.Ticket, "pass_wrong_kind"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{"Accept": "application/json"}
+			if tc.pass != "" {
+				h[room.PassHeader] = tc.pass
+			}
+			resp, b := do(t, "GET", base+"/protected", h, "")
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("API client: status %d, want 401 (%s)", resp.StatusCode, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q", ct)
+			}
+			p := decode[problemDoc](t, b)
+			if tc.code != "" && p.Code != tc.code {
+				t.Fatalf("code %q, want %q", p.Code, tc.code)
+			}
+			if tc.code == "" && p.Code != "pass_forged" && p.Code != "pass_malformed" {
+				t.Fatalf("tampered: code %q", p.Code)
+			}
+			// A browser is sent to the waiting page instead.
+			h["Accept"] = "text/html,application/xhtml+xml"
+			resp, _ = do(t, "GET", base+"/protected?x=1", h, "")
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/wait/e2e?return=%2Fprotected%3Fx%3D1") {
+				t.Fatalf("browser: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
+	}
+	// The good pass still works, and expires with the clock.
+	resp, _ := do(t, "GET", base+"/protected", map[string]string{room.PassHeader: good.Pass}, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("good pass: %d", resp.StatusCode)
+	}
+	clk.Set(time.Now().Add(31 * time.Second))
+	resp, _ = do(t, "GET", base+"/protected", map[string]string{room.PassHeader: good.Pass}, "")
+	if resp.StatusCode != 401 {
+		t.Fatalf("pass after its lifetime: %d, want 401", resp.StatusCode)
+	}
+	// Rejections are counted by reason in /metrics.
+	_, b := do(t, "GET", base+"/metrics", nil, "")
+	// forged + tampered, each once as an API client and once as a browser.
+	if !strings.Contains(string(b), `sluice_gate_rejections_total{reason="forged",room="e2e"} 4`) {
+		t.Errorf("metrics do not count forged rejections:\n%s", grep(string(b), "gate_rejections"))
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestBadInputGetsClear4xx(t *testing.T) {
+	a := startServer(t, nil)
+	base := a.URL()
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		headers map[string]string
+		body    string
+		status  int
+		code    string
+	}{
+		{"unknown room", "POST", "/api/v1/rooms/nope/tickets", nil, "", 404, "room_not_found"},
+		{"wrong method", "DELETE", "/api/v1/rooms/e2e/tickets", nil, "", 405, "method_not_allowed"},
+		{"status without ticket", "GET", "/api/v1/rooms/e2e/status", nil, "", 401, "ticket_missing"},
+		{"random ticket", "GET", "/api/v1/rooms/e2e/status", map[string]string{"Authorization": "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "", 401, "ticket_invalid"},
+		{"junk ticket", "GET", "/api/v1/rooms/e2e/status", map[string]string{"Authorization": "Bearer ***...%%%"}, "", 401, "ticket_invalid"},
+		{"huge ticket", "GET", "/api/v1/rooms/e2e/status", map[string]string{"Authorization": "Bearer " + strings.Repeat("x", 10000)}, "", 401, "ticket_invalid"},
+		{"huge header", "GET", "/api/v1/rooms/e2e/status", map[string]string{"X-Junk": strings.Repeat("x", 40000)}, "", 431, "headers_too_large"},
+		{"huge body", "POST", "/api/v1/rooms/e2e/tickets", nil, strings.Repeat("x", 100000), 413, "body_too_large"},
+		{"leave without pass", "POST", "/api/v1/rooms/e2e/leave", nil, "", 401, "pass_missing"},
+		{"leave with garbage", "POST", "/api/v1/rooms/e2e/leave", map[string]string{"Authorization": "Bearer zzz"}, "", 401, "pass_malformed"},
+		{"unknown api path", "GET", "/api/v1/nothing", nil, "", 404, "not_found"},
+		{"admin without token", "GET", "/api/v1/admin/rooms/e2e", nil, "", 401, "admin_auth"},
+		{"admin wrong token", "GET", "/api/v1/admin/rooms/e2e", map[string]string{"Authorization": "Bearer wrong"}, "", 401, "admin_auth"},
+		{"admin bad json", "PATCH", "/api/v1/admin/rooms/e2e", admin, "{", 400, "invalid_json"},
+		{"admin unknown field", "PATCH", "/api/v1/admin/rooms/e2e", admin, `{"capacityy":3}`, 400, "invalid_json"},
+		{"admin bad capacity", "PATCH", "/api/v1/admin/rooms/e2e", admin, `{"capacity":-3}`, 400, "invalid_settings"},
+		{"admin unknown action", "POST", "/api/v1/admin/rooms/e2e/explode", admin, "", 404, "unknown_action"},
+		{"admin create bad name", "PUT", "/api/v1/admin/rooms/Bad..Name", admin, `{}`, 400, "invalid_settings"},
+		{"admin create existing", "PUT", "/api/v1/admin/rooms/e2e", admin, `{}`, 409, "room_exists"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, tc.method, base+tc.path, tc.headers, tc.body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q: %s", ct, b)
+			}
+			if p := decode[problemDoc](t, b); p.Code != tc.code || p.Status != tc.status || p.Detail == "" {
+				t.Fatalf("problem %+v, want code %q", p, tc.code)
+			}
+		})
+	}
+}
+
+func TestAdminControlsRoom(t *testing.T) {
+	a := startServer(t, nil)
+	base := a.URL()
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	first := join(t, base, "e2e") // takes the only place
+	_ = first
+	second := join(t, base, "e2e")
+
+	resp, b := do(t, "POST", base+"/api/v1/admin/rooms/e2e/pause", admin, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("pause: %d %s", resp.StatusCode, b)
+	}
+	if _, st := status(t, base, "e2e", second.Ticket); st.State != "paused" || st.ETASeconds != nil {
+		t.Fatalf("while paused: %+v", st)
+	}
+	// Raising capacity while paused admits nobody.
+	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"capacity": 3, "rate": 50}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"capacity": 3`) {
+		t.Fatalf("patch: %d %s", resp.StatusCode, b)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, st := status(t, base, "e2e", second.Ticket); st.State != "paused" {
+		t.Fatalf("paused room admitted someone: %+v", st)
+	}
+	do(t, "POST", base+"/api/v1/admin/rooms/e2e/resume", admin, "")
+	waitAdmitted(t, base, "e2e", second.Ticket)
+
+	resp, b = do(t, "GET", base+"/api/v1/admin/rooms/e2e", admin, "")
+	var v struct {
+		Active  int `json:"active"`
+		Joined  int `json:"joined"`
+		Serving int `json:"serving"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil || resp.StatusCode != 200 || v.Active != 2 || v.Joined != 2 || v.Serving != 2 {
+		t.Fatalf("admin view: %d %s", resp.StatusCode, b)
+	}
+	// Closing: no more joins.
+	do(t, "POST", base+"/api/v1/admin/rooms/e2e/close", admin, "")
+	resp, b = do(t, "POST", base+"/api/v1/rooms/e2e/tickets", nil, "")
+	if resp.StatusCode != http.StatusGone {
+		t.Fatalf("join closed room: %d %s", resp.StatusCode, b)
+	}
+	// Creating a room over the admin API.
+	resp, b = do(t, "PUT", base+"/api/v1/admin/rooms/fresh", admin, `{"capacity": 2, "rate": 5, "pass_ttl": "5m"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	if st := join(t, base, "fresh"); st.State != "admitted" {
+		t.Fatalf("new room: %+v", st)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	a := startServer(t, nil)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, _ := do(t, "GET", a.URL()+p, nil, "")
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	resp, b := do(t, "GET", a.URL()+"/metrics", nil, "")
+	for _, m := range []string{"sluice_joins_total", "sluice_admissions_total", "sluice_active_sessions", "sluice_queue_length", "sluice_gate_rejections_total"} {
+		if resp.StatusCode != 200 || !strings.Contains(string(b), m) {
+			t.Errorf("metrics lack %s", m)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+// Package booking is the vaccination-campaign domain: campaigns and cohorts,
+// eligibility, resident registration numbers, regions and clinics, slots and
+// bookings. It is plain Go with no I/O; storage lives behind Store and is
+// implemented by sub-packages (booking/sqlite now, booking/postgres later).
+package booking
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Seoul is the campaign time zone. Korea has had no daylight saving time since
+// 1988, so a fixed +09:00 zone is exact for every date we handle and does not
+// depend on the host's tzdata.
+var Seoul = time.FixedZone("KST", 9*60*60)
+
+// Date is a calendar date without a time of day (a birth date, an appointment
+// date). It is compared as a value, never as a string.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// TimeBlock is the index of an appointment block within a clinic day.
+// Block b starts at FirstBlockHour+b o'clock Seoul time and lasts one hour.
+type TimeBlock int
+
+const (
+	FirstBlockHour = 9 // 09:00
+	BlocksPerDay   = 8 // 09:00-17:00
+)
+
+// Slot identifies one bookable unit of capacity: a clinic, a date, a block.
+type Slot struct {
+	ClinicID int64
+	Date     Date
+	Block    TimeBlock
+}
+
+// Appointment is one dose at one slot.
+type Appointment struct {
+	Slot
+	Dose int // 1 or 2
+}
+
+// Status of a booking.
+type Status string
+
+const (
+	StatusBooked    Status = "booked"
+	StatusCancelled Status = "cancelled"
+)
+
+// Booking is a committed first-dose booking with its automatic second dose.
+type Booking struct {
+	Number     string // booking number shown to the person, e.g. "SLC-7K2M-9QXD"
+	CampaignID string
+	CohortID   string
+	VaccineID  string
+	PersonKey  string // keyed hash (HMAC-SHA256, hex) of the RRN; never the RRN
+	Name       string
+	Phone      string // digits only, e.g. "01012345678"
+	BirthDate  Date
+	BookedBy   string // PersonKey of the person who made the booking (differs for proxy bookings)
+	Dose1      Appointment
+	Dose2      Appointment
+	Status     Status
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Message is a notification in the transactional outbox.
+type Message struct {
+	ID            int64
+	BookingNumber string
+	Kind          string // "confirmation", "change", "cancel", "verification"
+	To            string // phone digits
+	Body          string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+// BookRequest is everything the store needs to commit a booking atomically.
+type BookRequest struct {
+	IdempotencyKey string // optional; same key returns the same result
+	Booking        Booking
+	// Dose2Candidates are the acceptable second-dose slots in order of
+	// preference (default interval first, then nearest dates inside the
+	// vaccine's window). The store takes the first with free capacity inside
+	// the same transaction; if none is free the whole booking fails with
+	// ErrNoSecondDose and nothing is held.
+	Dose2Candidates []Slot
+	// SlotCapacity gives the capacity of a slot (from clinic data).
+	SlotCapacity func(Slot) int
+	Confirmation Message // written to the outbox in the same transaction
+}
+
+// ChangeRequest moves an existing booking to new slots.
+type ChangeRequest struct {
+	Number          string
+	NewDose1        Slot
+	Dose2Candidates []Slot
+	SlotCapacity    func(Slot) int
+	Notice          Message
+	Now             time.Time
+}
+
+// SlotCount is the number of bookings held at a slot.
+type SlotCount struct {
+	Slot
+	Booked int
+}
+
+// Store is the durable truth for bookings. Capacity and uniqueness (one active
+// booking per person per campaign) are enforced inside its transactions.
+type Store interface {
+	// Book commits a booking: person uniqueness, both doses' capacity,
+	// vaccine supply, the booking row and the outbox message, all or nothing.
+	Book(ctx context.Context, req BookRequest) (Booking, error)
+	// Get returns a booking by number (ErrNotFound if none).
+	Get(ctx context.Context, number string) (Booking, error)
+	// Change moves both doses, releasing the old slots, in one transaction.
+	Change(ctx context.Context, req ChangeRequest) (Booking, error)
+	// Cancel marks the booking cancelled and frees both doses' capacity.
+	Cancel(ctx context.Context, number string, notice Message, now time.Time) (Booking, error)
+	// SlotCounts lists every slot with at least one booking (for warming the
+	// in-memory availability index at start).
+	SlotCounts(ctx context.Context) ([]SlotCount, error)
+	// SetSupply sets the dose allocation for a vaccine (doses, both doses count).
+	SetSupply(ctx context.Context, vaccineID string, doses int) error
+	// Supply returns allocated and used doses for a vaccine.
+	Supply(ctx context.Context, vaccineID string) (allocated, used int, err error)
+	// ClaimSession records that identity personKey runs booking session
+	// sessionID until `until`. If another session holds the identity and has
+	// not expired, it returns ErrSessionHeld.
+	ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error
+	// PendingMessages returns unsent outbox messages, oldest first.
+	PendingMessages(ctx context.Context, limit int) ([]Message, error)
+	// MarkSent records delivery of a message.
+	MarkSent(ctx context.Context, id int64, at time.Time) error
+	// CountBookings returns active bookings per cohort id.
+	CountBookings(ctx context.Context) (map[string]int, error)
+	Close() error
+}
+
+// Errors returned by stores and the service; the HTTP layer maps them to
+// problem+json responses in one place.
+var (
+	ErrNotFound         = errors.New("not found")
+	ErrSlotFull         = errors.New("slot full")
+	ErrNoSecondDose     = errors.New("no free second-dose date in the allowed window")
+	ErrAlreadyBooked    = errors.New("person already has a booking")
+	ErrSupplyExhausted  = errors.New("vaccine supply exhausted")
+	ErrSessionHeld      = errors.New("identity in use by another session")
+	ErrCancelled        = errors.New("booking is cancelled")
+	ErrIdempotencyReuse = errors.New("idempotency key reused with a different request")
+)

@@ -1,0 +1,163 @@
+// Command sluice is the Sluice server: a virtual waiting room and booking
+// backend in one binary.
+//
+//	sluice demo    [--addr HOST:PORT]                 everything, embedded, demo data
+//	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
+//	sluice proxy   --upstream URL [--room NAME]        waiting room in front of any site
+//	sluice keygen                                      print a new signing key
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+)
+
+const usage = `sluice: a virtual waiting room and mass-booking server
+
+Usage:
+  sluice demo  [--addr HOST:PORT]                   run everything with the embedded default and demo data
+  sluice serve [--config FILE] [--addr HOST:PORT]   run the server
+  sluice proxy --upstream URL [--room NAME]         put a waiting room in front of any web site
+  sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
+  sluice version
+
+Run "sluice COMMAND -h" for a command's flags. Configuration comes from a
+YAML file (--config or SLUICE_CONFIG), then SLUICE_* environment variables,
+then flags. Secrets only from the environment or files:
+  SLUICE_SIGNING_KEYS / SLUICE_SIGNING_KEYS_FILE   id:secret[,id:secret...] (first signs, all verify)
+  SLUICE_ADMIN_TOKEN  / SLUICE_ADMIN_TOKEN_FILE    bearer token of the admin API
+`
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "demo", "serve", "proxy":
+		return runServer(args[0], args[1:], stdout, stderr, getenv)
+	case "keygen":
+		fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", time.Now().UTC().Format("20060102"), app.RandomToken(32))
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "sluice", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	cfg := config.Default()
+	fs := flag.NewFlagSet("sluice "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", getenv("SLUICE_CONFIG"), "YAML configuration file (env SLUICE_CONFIG)")
+	upstream := fs.String("upstream", "", "proxy: URL of the site to protect")
+	roomName := fs.String("room", "site", "proxy: name of the room guarding the upstream")
+	cfg.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluice %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	// Precedence: defaults < file < environment < flags. The flags were
+	// parsed into cfg already; load the file and environment into a fresh
+	// config and then re-apply the flags that were given.
+	base := config.Default()
+	if *configPath != "" {
+		if err := config.ParseFile(*configPath, &base); err != nil {
+			fmt.Fprintln(stderr, "sluice:", err)
+			return 1
+		}
+	}
+	if err := base.FromEnv(getenv); err != nil {
+		fmt.Fprintln(stderr, "sluice:", err)
+		return 1
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			base.Addr = cfg.Addr
+		case "state-dir":
+			base.StateDir = cfg.StateDir
+		case "log-level":
+			base.LogLevel = cfg.LogLevel
+		case "log-format":
+			base.LogFormat = cfg.LogFormat
+		}
+	})
+	cfg = base
+	opts := app.Options{Demo: cmd == "demo"}
+	if cmd == "proxy" {
+		if *upstream == "" {
+			fmt.Fprintln(stderr, "sluice proxy: --upstream URL is required (the site to protect)")
+			return 2
+		}
+		u, err := url.Parse(*upstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fmt.Fprintf(stderr, "sluice proxy: --upstream %q: want an http:// or https:// URL\n", *upstream)
+			return 2
+		}
+		opts.Upstream, opts.ProxyRoom = u, *roomName
+	}
+	if cmd == "serve" && cfg.AdminToken == "" {
+		fmt.Fprintln(stderr, "sluice: warning: SLUICE_ADMIN_TOKEN is not set; the admin API is disabled")
+	}
+	a, err := app.New(cfg, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice:", err)
+		return 1
+	}
+	if err := a.Start(); err != nil {
+		fmt.Fprintln(stderr, "sluice:", err)
+		return 1
+	}
+	a.Log.Info("sluice listening", "mode", cmd, "url", a.URL(), "rooms", len(a.Rooms.Rooms()))
+	if cmd == "demo" {
+		fmt.Fprintf(stdout, "Sluice demo is running at %s\n", a.URL())
+		fmt.Fprintf(stdout, "  waiting room:   %s/wait/demo?return=/demo/protected\n", a.URL())
+		fmt.Fprintf(stdout, "  protected page: %s/demo/protected\n", a.URL())
+		if getenv("SLUICE_ADMIN_TOKEN") == "" && getenv("SLUICE_ADMIN_TOKEN_FILE") == "" {
+			fmt.Fprintf(stdout, "  admin token:    %s\n", a.Cfg.AdminToken)
+		}
+		fmt.Fprintf(stdout, "  admin API:      curl -H 'Authorization: Bearer <admin token>' %s/api/v1/admin/rooms/demo\n", a.URL())
+		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := a.Wait(ctx); err != nil {
+		a.Log.Error("server failed", "err", err)
+		return 1
+	}
+	a.Log.Info("shutting down: finishing in-flight requests", "grace", cfg.ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		a.Log.Error("shutdown", "err", err)
+		return 1
+	}
+	a.Log.Info("stopped")
+	return 0
+}

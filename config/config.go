@@ -1,0 +1,237 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sluicehq/sluice/room"
+)
+
+// RoomConfig is a room as written in the YAML file or the admin API.
+type RoomConfig struct {
+	Name         string     `yaml:"name" json:"name"`
+	PrequeueAt   *time.Time `yaml:"prequeue_at" json:"prequeue_at,omitempty"`
+	OpensAt      *time.Time `yaml:"opens_at" json:"opens_at,omitempty"`
+	ClosesAt     *time.Time `yaml:"closes_at" json:"closes_at,omitempty"`
+	Capacity     int        `yaml:"capacity" json:"capacity,omitempty"`
+	Rate         float64    `yaml:"rate" json:"rate,omitempty"`
+	PassTTL      Duration   `yaml:"pass_ttl" json:"pass_ttl,omitempty"`
+	ClaimTimeout Duration   `yaml:"claim_timeout" json:"claim_timeout,omitempty"`
+	PollBudget   float64    `yaml:"poll_budget" json:"poll_budget,omitempty"`
+	MinPoll      Duration   `yaml:"min_poll" json:"min_poll,omitempty"`
+	WaitingURL   string     `yaml:"waiting_url" json:"waiting_url,omitempty"`
+	Paused       bool       `yaml:"paused" json:"paused,omitempty"`
+}
+
+// Settings converts to room settings (defaults filled, validated).
+func (c RoomConfig) Settings() (room.Settings, error) {
+	s := room.Settings{
+		Name: c.Name, Capacity: c.Capacity, Rate: c.Rate,
+		PassTTL: c.PassTTL.D(), ClaimTimeout: c.ClaimTimeout.D(),
+		PollBudget: c.PollBudget, MinPoll: c.MinPoll.D(),
+		WaitingURL: c.WaitingURL, Paused: c.Paused,
+	}
+	if c.PrequeueAt != nil {
+		s.PrequeueAt = *c.PrequeueAt
+	}
+	if c.OpensAt != nil {
+		s.OpensAt = *c.OpensAt
+	}
+	if c.ClosesAt != nil {
+		s.ClosesAt = *c.ClosesAt
+	}
+	s = s.WithDefaults()
+	return s, s.Validate()
+}
+
+// Limits configures per-client abuse limits.
+type Limits struct {
+	JoinsPerSecond  float64  `yaml:"joins_per_second"`
+	JoinBurst       float64  `yaml:"join_burst"`
+	StatusPerSecond float64  `yaml:"status_per_second"`
+	StatusBurst     float64  `yaml:"status_burst"`
+	Exempt          []string `yaml:"exempt"`
+}
+
+// Config is the whole server configuration.
+type Config struct {
+	Addr           string       `yaml:"addr"`
+	StateDir       string       `yaml:"state_dir"`
+	LogLevel       string       `yaml:"log_level"`
+	LogFormat      string       `yaml:"log_format"`
+	TrustedProxies []string     `yaml:"trusted_proxies"`
+	Limits         Limits       `yaml:"limits"`
+	Rooms          []RoomConfig `yaml:"rooms"`
+	ShutdownGrace  Duration     `yaml:"shutdown_grace"`
+
+	// Secrets: from the environment or files only.
+	Keys       *room.Keyring `yaml:"-"`
+	AdminToken string        `yaml:"-"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text",
+		Limits:        Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
+		ShutdownGrace: Duration(15 * time.Second),
+	}
+}
+
+// Parse reads YAML into c. Unknown fields are errors (a typo must not be
+// silently ignored).
+func Parse(r io.Reader, c *Config) error {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// ParseFile reads a YAML file into c.
+func ParseFile(path string, c *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := Parse(bytes.NewReader(b), c); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// FromEnv applies SLUICE_* variables and reads the secrets.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	if v := getenv("SLUICE_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := getenv("SLUICE_STATE_DIR"); v != "" {
+		c.StateDir = v
+	}
+	if v := getenv("SLUICE_LOG_LEVEL"); v != "" {
+		c.LogLevel = v
+	}
+	if v := getenv("SLUICE_LOG_FORMAT"); v != "" {
+		c.LogFormat = v
+	}
+	if v := getenv("SLUICE_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = splitList(v)
+	}
+	for name, dst := range map[string]*float64{
+		"SLUICE_JOINS_PER_SECOND":  &c.Limits.JoinsPerSecond,
+		"SLUICE_STATUS_PER_SECOND": &c.Limits.StatusPerSecond,
+	} {
+		if v := getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return fmt.Errorf("%s=%q: want a number >= 0", name, v)
+			}
+			*dst = f
+		}
+	}
+	keys, err := room.LoadKeys(getenv)
+	if err != nil {
+		return err
+	}
+	c.Keys = keys
+	tok, err := secret(getenv, "SLUICE_ADMIN_TOKEN")
+	if err != nil {
+		return err
+	}
+	if tok != "" && len(tok) < 16 {
+		return errors.New("SLUICE_ADMIN_TOKEN must be at least 16 characters")
+	}
+	c.AdminToken = tok
+	return nil
+}
+
+// secret reads NAME or the file named by NAME_FILE.
+func secret(getenv func(string) string, name string) (string, error) {
+	if v := getenv(name); v != "" {
+		return strings.TrimSpace(v), nil
+	}
+	if p := getenv(name + "_FILE"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Flags registers the non-secret flags on fs, writing into c when parsed.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT (env SLUICE_ADDR)")
+	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "directory for durable state; empty keeps queue state in memory only (env SLUICE_STATE_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env SLUICE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (env SLUICE_LOG_FORMAT)")
+}
+
+// Prefixes parses CIDRs or single addresses.
+func Prefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("address %q: %v", s, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("network %q: %v", s, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Validate checks the whole configuration.
+func (c *Config) Validate() error {
+	if _, err := Prefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
+	}
+	if _, err := Prefixes(c.Limits.Exempt); err != nil {
+		return fmt.Errorf("limits.exempt: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, rc := range c.Rooms {
+		if seen[rc.Name] {
+			return fmt.Errorf("rooms[%d]: room %q listed twice", i, rc.Name)
+		}
+		seen[rc.Name] = true
+		if _, err := rc.Settings(); err != nil {
+			return fmt.Errorf("rooms[%d]: %w", i, err)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log_format %q: use text or json", c.LogFormat)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package room
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+)
+
+// PassHeader and PassCookie are where the gate looks for a pass.
+const (
+	PassHeader = "Sluice-Pass"
+	PassCookie = "sluice_pass"
+)
+
+// PassVerifier checks a pass. *Room implements it (signature, room, expiry
+// and that the session is still active); StatelessVerifier checks only what
+// the pass itself proves, for applications that run the gate without the
+// room in the same process.
+type PassVerifier interface {
+	VerifyPass(tok string) (Pass, error)
+}
+
+// StatelessVerifier verifies passes with the keys alone.
+type StatelessVerifier struct {
+	Keys  *Keyring
+	Room  string
+	Clock clock.Clock
+}
+
+// VerifyPass checks signature, room and expiry.
+func (v StatelessVerifier) VerifyPass(tok string) (Pass, error) {
+	now := time.Now()
+	if v.Clock != nil {
+		now = v.Clock.Now()
+	}
+	return v.Keys.VerifyPass(tok, v.Room, now)
+}
+
+// Rejection reasons, as counted in metrics.
+const (
+	ReasonMissing    = "missing"
+	ReasonMalformed  = "malformed"
+	ReasonForged     = "forged"
+	ReasonUnknownKey = "unknown_key"
+	ReasonExpired    = "expired"
+	ReasonWrongRoom  = "wrong_room"
+	ReasonWrongKind  = "wrong_kind"
+	ReasonRevoked    = "revoked"
+	ReasonInternal   = "internal"
+)
+
+// Reasons lists every rejection reason.
+var Reasons = []string{ReasonMissing, ReasonMalformed, ReasonForged, ReasonUnknownKey, ReasonExpired, ReasonWrongRoom, ReasonWrongKind, ReasonRevoked, ReasonInternal}
+
+// ReasonOf maps a verification error to its reason. Anything unknown is
+// "internal" — and still a rejection.
+func ReasonOf(err error) string {
+	switch {
+	case errors.Is(err, ErrMalformed):
+		return ReasonMalformed
+	case errors.Is(err, ErrForged):
+		return ReasonForged
+	case errors.Is(err, ErrUnknownKey):
+		return ReasonUnknownKey
+	case errors.Is(err, ErrExpired):
+		return ReasonExpired
+	case errors.Is(err, ErrWrongRoom):
+		return ReasonWrongRoom
+	case errors.Is(err, ErrWrongKind):
+		return ReasonWrongKind
+	case errors.Is(err, ErrRevoked):
+		return ReasonRevoked
+	}
+	return ReasonInternal
+}
+
+// Gate guards a backend: every request must carry a valid pass. It fails
+// closed: a missing, malformed, forged, expired, other-room or revoked pass,
+// and any internal error (even a panic in the verifier), are rejected.
+type Gate struct {
+	Verifier PassVerifier
+	// WaitingURL is where browsers are sent (303) with ?return=<path>.
+	WaitingURL string
+	// OnAllow, if set, is called with each accepted pass (e.g. to count).
+	OnAllow func(r *http.Request, p Pass)
+
+	rejected [9]atomic.Uint64 // indexed like Reasons
+}
+
+// Rejections returns how many requests were rejected, by reason.
+func (g *Gate) Rejections() map[string]uint64 {
+	out := make(map[string]uint64, len(Reasons))
+	for i, r := range Reasons {
+		out[r] = g.rejected[i].Load()
+	}
+	return out
+}
+
+func (g *Gate) count(reason string) {
+	for i, r := range Reasons {
+		if r == reason {
+			g.rejected[i].Add(1)
+			return
+		}
+	}
+}
+
+// PassFrom extracts a pass from the request: header first, then cookie.
+func PassFrom(r *http.Request) string {
+	if p := r.Header.Get(PassHeader); p != "" {
+		return strings.TrimSpace(p)
+	}
+	if c, err := r.Cookie(PassCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// Check verifies the request's pass. ok is false with the rejection reason
+// when the request must not go through.
+func (g *Gate) Check(r *http.Request) (p Pass, reason string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			p, reason, ok = Pass{}, ReasonInternal, false
+		}
+	}()
+	tok := PassFrom(r)
+	if tok == "" {
+		return Pass{}, ReasonMissing, false
+	}
+	if g.Verifier == nil {
+		return Pass{}, ReasonInternal, false
+	}
+	p, err := g.Verifier.VerifyPass(tok)
+	if err != nil {
+		return Pass{}, ReasonOf(err), false
+	}
+	return p, "", true
+}
+
+// Wrap returns next guarded by the gate.
+func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, reason, ok := g.Check(r)
+		if !ok {
+			g.count(reason)
+			g.Reject(w, r, reason)
+			return
+		}
+		if g.OnAllow != nil {
+			g.OnAllow(r, p)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// WantsHTML reports whether the client is a browser navigating (as opposed
+// to an API client): it accepts text/html and did not ask for JSON first.
+func WantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return false
+	}
+	h := strings.Index(accept, "text/html")
+	j := strings.Index(accept, "json")
+	return h >= 0 && (j < 0 || h < j)
+}
+
+// Reject answers a request that has no valid pass: a 303 to the waiting
+// page for browsers, 401 problem+json for API clients.
+func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
+	w.Header().Set("Cache-Control", "no-store")
+	if WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.WaitingURL != "" {
+		target := g.WaitingURL
+		if r.URL != nil && r.URL.RequestURI() != "" {
+			sep := "?"
+			if strings.Contains(target, "?") {
+				sep = "&"
+			}
+			target += sep + "return=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", `Sluice-Pass realm="sluice"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	detail := rejectDetail[reason]
+	if detail == "" {
+		detail = "The pass could not be verified."
+	}
+	w.Write([]byte(`{"type":"https://sluice.dev/problems/pass-` + reason + `","title":"A valid waiting-room pass is required","status":401,"code":"pass_` + reason + `","detail":"` + detail + ` Join the waiting room to get one.","waiting_url":"` + jsonEscape(g.WaitingURL) + `"}`))
+}
+
+var rejectDetail = map[string]string{
+	ReasonMissing:    "No pass was sent (header Sluice-Pass or cookie sluice_pass).",
+	ReasonMalformed:  "The pass is not well formed.",
+	ReasonForged:     "The pass signature does not verify.",
+	ReasonUnknownKey: "The pass was signed with a key this server does not know.",
+	ReasonExpired:    "The pass has expired.",
+	ReasonWrongRoom:  "The pass belongs to another waiting room.",
+	ReasonWrongKind:  "That is a ticket, not a pass.",
+	ReasonRevoked:    "The pass was returned or its session has ended.",
+	ReasonInternal:   "The pass could not be checked.",
+}
+
+func jsonEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

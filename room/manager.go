@@ -1,0 +1,99 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+)
+
+// Manager holds the rooms of one server and drives their admission ticks.
+type Manager struct {
+	keys  *Keyring
+	clock clock.Clock
+	store Persister
+	log   *slog.Logger
+
+	mu    sync.RWMutex
+	rooms map[string]*Room
+}
+
+// NewManager creates an empty manager. store may be nil.
+func NewManager(keys *Keyring, clk clock.Clock, store Persister, log *slog.Logger) *Manager {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Manager{keys: keys, clock: clk, store: store, log: log, rooms: map[string]*Room{}}
+}
+
+// Keys returns the keyring that signs tickets and passes.
+func (m *Manager) Keys() *Keyring { return m.keys }
+
+// Clock returns the manager's clock.
+func (m *Manager) Clock() clock.Clock { return m.clock }
+
+// Add creates a room; it is an error if one of that name exists.
+func (m *Manager) Add(s Settings) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.rooms[s.Name]; ok {
+		return nil, fmt.Errorf("room %q already exists", s.Name)
+	}
+	r, err := New(s, m.keys, m.clock, m.store)
+	if err != nil {
+		return nil, err
+	}
+	m.rooms[s.Name] = r
+	return r, nil
+}
+
+// Get returns a room by name.
+func (m *Manager) Get(name string) (*Room, bool) {
+	m.mu.RLock()
+	r, ok := m.rooms[name]
+	m.mu.RUnlock()
+	return r, ok
+}
+
+// Rooms returns all rooms sorted by name.
+func (m *Manager) Rooms() []*Room {
+	m.mu.RLock()
+	out := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		out = append(out, r)
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// TickAll runs one admission tick in every room.
+func (m *Manager) TickAll() {
+	for _, r := range m.Rooms() {
+		if err := r.Tick(); err != nil {
+			m.log.Error("saving room state failed; will retry", "room", r.Name(), "err", err)
+		}
+	}
+}
+
+// Run ticks every room at the interval until ctx ends, then saves once more.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.TickAll()
+			return
+		case <-t.C:
+			m.TickAll()
+		}
+	}
+}

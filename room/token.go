@@ -1,0 +1,413 @@
+package room
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Token layout (before base64url, no padding):
+//
+//	version(1) kind(1) len(kid)(1) kid  len(room)(1) room  body...  mac(16)
+//
+// Ticket body: phase(1) seq(uvarint) issued(varint, unix seconds)
+// Pass body:   position(uvarint) issued(varint) expires(varint)
+//
+// The MAC is HMAC-SHA256 over everything before it, truncated to 128 bits,
+// keyed by the key named by kid. Tokens are compact (about 60-80 characters),
+// URL-safe and carry everything the server needs, so no per-ticket state is
+// kept anywhere.
+const (
+	tokenVersion = 1
+	kindTicket   = 'T'
+	kindPass     = 'P'
+	macLen       = 16
+
+	// MaxTokenLen bounds what we even try to decode: a real token is under
+	// 200 characters, anything far longer is garbage or an attack.
+	MaxTokenLen = 512
+	maxKeyID    = 16
+	// MaxRoomName bounds room names (they travel inside every token).
+	MaxRoomName = 64
+)
+
+// tokenEncoding decodes tokens strictly (trailing bits must be zero).
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// Phase says whether a ticket joined before the room opened (and takes part
+// in the lottery) or after (first come, first served).
+type Phase uint8
+
+const (
+	PhasePrequeue Phase = 0
+	PhaseOpen     Phase = 1
+)
+
+// Ticket is a decoded, verified ticket.
+type Ticket struct {
+	Room   string
+	Phase  Phase
+	Seq    uint64 // join sequence within the phase, from 0
+	Issued time.Time
+}
+
+// Pass is a decoded, verified admission pass.
+type Pass struct {
+	Room     string
+	Position uint64 // the admitted ticket's place in line (binds pass to ticket)
+	Issued   time.Time
+	Expires  time.Time
+}
+
+// Verification errors. They are distinct so that the gate can count
+// rejections by reason; callers must treat every one of them as "no".
+var (
+	ErrMalformed  = errors.New("malformed token")
+	ErrUnknownKey = errors.New("token signed with an unknown key")
+	ErrForged     = errors.New("token signature does not verify")
+	ErrWrongKind  = errors.New("wrong kind of token")
+	ErrWrongRoom  = errors.New("token belongs to another room")
+	ErrExpired    = errors.New("token expired")
+)
+
+// Key is one signing key.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// Keyring holds the current signing key and older keys that still verify,
+// so keys can be rotated without invalidating tickets in flight.
+type Keyring struct {
+	current *keyEntry
+	byID    map[string]*keyEntry
+}
+
+type keyEntry struct {
+	id     string
+	secret []byte
+	pool   sync.Pool // of hash.Hash (HMAC); hmac.New allocates, the hot path must not
+}
+
+func (k *keyEntry) mac() hash.Hash {
+	if h, ok := k.pool.Get().(hash.Hash); ok {
+		h.Reset()
+		return h
+	}
+	return hmac.New(sha256.New, k.secret)
+}
+
+// MinSecretLen is the shortest signing secret accepted (256 bits).
+const MinSecretLen = 32
+
+// NewKeyring builds a keyring that signs with current and verifies with
+// current and all of older.
+func NewKeyring(current Key, older ...Key) (*Keyring, error) {
+	kr := &Keyring{byID: map[string]*keyEntry{}}
+	for i, k := range append([]Key{current}, older...) {
+		if k.ID == "" || len(k.ID) > maxKeyID || strings.ContainsAny(k.ID, ":, \t\n") {
+			return nil, fmt.Errorf("signing key %d: id must be 1-%d characters without ':', ',' or spaces", i+1, maxKeyID)
+		}
+		if len(k.Secret) < MinSecretLen {
+			return nil, fmt.Errorf("signing key %q: secret must be at least %d bytes", k.ID, MinSecretLen)
+		}
+		if _, dup := kr.byID[k.ID]; dup {
+			return nil, fmt.Errorf("signing key %q listed twice", k.ID)
+		}
+		e := &keyEntry{id: k.ID, secret: append([]byte(nil), k.Secret...)}
+		kr.byID[k.ID] = e
+		if i == 0 {
+			kr.current = e
+		}
+	}
+	return kr, nil
+}
+
+// ParseKeys parses "id:secret,id:secret" where each secret is base64
+// (standard or URL alphabet, padding optional) or hex. The first key signs;
+// all verify.
+func ParseKeys(spec string) (*Keyring, error) {
+	var keys []Key
+	for _, part := range strings.Split(strings.TrimSpace(spec), ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, enc, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("signing key %q: want id:secret", redact(part))
+		}
+		secret, err := decodeSecret(enc)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %q: %v", id, err)
+		}
+		keys = append(keys, Key{ID: id, Secret: secret})
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no signing keys given")
+	}
+	return NewKeyring(keys[0], keys[1:]...)
+}
+
+// LoadKeys reads keys from the environment: SLUICE_SIGNING_KEYS or the file
+// named by SLUICE_SIGNING_KEYS_FILE. It returns (nil, nil) when neither is set.
+func LoadKeys(getenv func(string) string) (*Keyring, error) {
+	if spec := getenv("SLUICE_SIGNING_KEYS"); spec != "" {
+		return ParseKeys(spec)
+	}
+	if path := getenv("SLUICE_SIGNING_KEYS_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading signing keys: %w", err)
+		}
+		return ParseKeys(strings.ReplaceAll(string(b), "\n", ","))
+	}
+	return nil, nil
+}
+
+// GenerateKeyring makes a keyring with one fresh random key (demo, tests).
+func GenerateKeyring(id string) *Keyring {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	kr, err := NewKeyring(Key{ID: id, Secret: secret})
+	if err != nil {
+		panic(err)
+	}
+	return kr
+}
+
+func decodeSecret(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	// Fix: a valid hex string is always read as hex. It used to be read as hex
+	// only when long enough, so a too-short hex secret (e.g. 48 hex digits =
+	// 24 bytes, 192 bits) fell through to base64, decoded to 36 bytes and was
+	// silently accepted despite MinSecretLen; now NewKeyring rejects it.
+	if b, err := hexDecode(s); err == nil {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(strings.TrimRight(s, "=")); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("secret is neither base64 nor hex")
+}
+
+func hexDecode(s string) ([]byte, error) {
+	if len(s)%2 != 0 {
+		return nil, errors.New("odd length")
+	}
+	b := make([]byte, len(s)/2)
+	for i := 0; i < len(b); i++ {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return nil, errors.New("not hex")
+		}
+		b[i] = hi<<4 | lo
+	}
+	return b, nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func redact(s string) string {
+	if id, _, ok := strings.Cut(s, ":"); ok {
+		return id + ":…"
+	}
+	// Fix: without a ':' the whole part may be a bare secret (the id was
+	// forgotten); it used to be echoed (its first 4 characters, or all of it
+	// when short) into the error message and so into logs.
+	return "…"
+}
+
+// CurrentKeyID names the key that signs new tokens.
+func (kr *Keyring) CurrentKeyID() string { return kr.current.id }
+
+// deriveSecret derives a sub-key for another purpose (the lottery) from the
+// current key, so operators manage one secret.
+func (kr *Keyring) deriveSecret(purpose string) []byte {
+	b, _ := kr.deriveSecretWith(kr.current.id, purpose)
+	return b
+}
+
+// deriveSecretWith derives a sub-key from the named key; false if the
+// keyring does not hold it.
+func (kr *Keyring) deriveSecretWith(id, purpose string) ([]byte, bool) {
+	k, ok := kr.byID[id]
+	if !ok {
+		return nil, false
+	}
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("sluice/" + purpose))
+	return m.Sum(nil), true
+}
+
+func appendHeader(b []byte, kind byte, kid, room string) []byte {
+	b = append(b, tokenVersion, kind, byte(len(kid)))
+	b = append(b, kid...)
+	b = append(b, byte(len(room)))
+	return append(b, room...)
+}
+
+func (kr *Keyring) seal(payload []byte) string {
+	k := kr.current
+	h := k.mac()
+	h.Write(payload)
+	var sum [sha256.Size]byte
+	mac := h.Sum(sum[:0])
+	k.pool.Put(h)
+	payload = append(payload, mac[:macLen]...)
+	return base64.RawURLEncoding.EncodeToString(payload)
+}
+
+// IssueTicket signs a ticket.
+func (kr *Keyring) IssueTicket(t Ticket) string {
+	var buf [128]byte
+	b := appendHeader(buf[:0], kindTicket, kr.current.id, t.Room)
+	b = append(b, byte(t.Phase))
+	b = binary.AppendUvarint(b, t.Seq)
+	b = binary.AppendVarint(b, t.Issued.Unix())
+	return kr.seal(b)
+}
+
+// IssuePass signs a pass.
+func (kr *Keyring) IssuePass(p Pass) string {
+	var buf [128]byte
+	b := appendHeader(buf[:0], kindPass, kr.current.id, p.Room)
+	b = binary.AppendUvarint(b, p.Position)
+	b = binary.AppendVarint(b, p.Issued.Unix())
+	b = binary.AppendVarint(b, p.Expires.Unix())
+	return kr.seal(b)
+}
+
+// open decodes and authenticates a token, returning its kind, room and body.
+// Nothing from the token is trusted before the MAC has been checked, except
+// the key id needed to choose the key.
+func (kr *Keyring) open(tok string, buf []byte) (kind byte, room string, body []byte, err error) {
+	// Fix: CR/LF are skipped by the base64 decoder, and the non-strict decoder
+	// ignores the unused low bits of the last character, so one token had
+	// many spellings that all verified (a changed last character or an
+	// inserted newline still passed). Reject both: one token, one spelling.
+	if len(tok) == 0 || len(tok) > MaxTokenLen || strings.ContainsAny(tok, "\r\n") {
+		return 0, "", nil, ErrMalformed
+	}
+	n, err := tokenEncoding.Decode(buf, []byte(tok))
+	if err != nil {
+		return 0, "", nil, ErrMalformed
+	}
+	b := buf[:n]
+	if len(b) < 4+macLen || b[0] != tokenVersion {
+		return 0, "", nil, ErrMalformed
+	}
+	payload, mac := b[:len(b)-macLen], b[len(b)-macLen:]
+	kind = payload[1]
+	kidLen := int(payload[2])
+	if kidLen == 0 || kidLen > maxKeyID || 3+kidLen+1 > len(payload) {
+		return 0, "", nil, ErrMalformed
+	}
+	kid := payload[3 : 3+kidLen]
+	k, ok := kr.byID[string(kid)] // no allocation: the compiler optimises map[string(b)]
+	if !ok {
+		return 0, "", nil, ErrUnknownKey
+	}
+	h := k.mac()
+	h.Write(payload)
+	var sum [sha256.Size]byte
+	want := h.Sum(sum[:0])
+	k.pool.Put(h)
+	if !hmac.Equal(want[:macLen], mac) {
+		return 0, "", nil, ErrForged
+	}
+	rest := payload[3+kidLen:]
+	roomLen := int(rest[0])
+	if roomLen == 0 || roomLen > MaxRoomName || 1+roomLen > len(rest) {
+		return 0, "", nil, ErrMalformed
+	}
+	return kind, string(rest[1 : 1+roomLen]), rest[1+roomLen:], nil
+}
+
+// VerifyTicket checks a ticket's signature and room. Tickets do not expire:
+// a place in line is kept for as long as the room exists.
+func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
+	var buf [MaxTokenLen]byte
+	kind, r, body, err := kr.open(tok, buf[:])
+	if err != nil {
+		return Ticket{}, err
+	}
+	if kind != kindTicket {
+		return Ticket{}, ErrWrongKind
+	}
+	if r != room {
+		return Ticket{}, ErrWrongRoom
+	}
+	if len(body) < 1 || body[0] > byte(PhaseOpen) {
+		return Ticket{}, ErrMalformed
+	}
+	phase := Phase(body[0])
+	seq, n := binary.Uvarint(body[1:])
+	if n <= 0 {
+		return Ticket{}, ErrMalformed
+	}
+	issued, m := binary.Varint(body[1+n:])
+	if m <= 0 || 1+n+m != len(body) {
+		return Ticket{}, ErrMalformed
+	}
+	return Ticket{Room: r, Phase: phase, Seq: seq, Issued: time.Unix(issued, 0)}, nil
+}
+
+// VerifyPass checks a pass's signature, room and expiry at time now.
+func (kr *Keyring) VerifyPass(tok, room string, now time.Time) (Pass, error) {
+	var buf [MaxTokenLen]byte
+	kind, r, body, err := kr.open(tok, buf[:])
+	if err != nil {
+		return Pass{}, err
+	}
+	if kind != kindPass {
+		return Pass{}, ErrWrongKind
+	}
+	pos, n := binary.Uvarint(body)
+	if n <= 0 {
+		return Pass{}, ErrMalformed
+	}
+	issued, m := binary.Varint(body[n:])
+	if m <= 0 {
+		return Pass{}, ErrMalformed
+	}
+	exp, o := binary.Varint(body[n+m:])
+	if o <= 0 || n+m+o != len(body) {
+		return Pass{}, ErrMalformed
+	}
+	// Fix: an empty room used to skip this check, so a StatelessVerifier
+	// (or any caller) configured without a room accepted passes of every
+	// room. The gate must fail closed: no room, no match.
+	if r != room {
+		return Pass{}, ErrWrongRoom
+	}
+	p := Pass{Room: r, Position: pos, Issued: time.Unix(issued, 0), Expires: time.Unix(exp, 0)}
+	if !now.Before(p.Expires) {
+		return p, ErrExpired
+	}
+	return p, nil
+}

@@ -1,0 +1,214 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/room"
+)
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (s *Server) roomOf(w http.ResponseWriter, r *http.Request) (*room.Room, bool) {
+	name := r.PathValue("room")
+	rm, ok := s.Rooms.Get(name)
+	if !ok {
+		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+strconv.Quote(trunc(name, 64))+".", "해당 대기실이 없습니다.")
+		return nil, false
+	}
+	return rm, true
+}
+
+func trunc(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, kind int) bool {
+	ok, wait := s.Limiter.Allow(r, kind)
+	if ok {
+		return false
+	}
+	secs := int(wait/time.Second) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		Detail:   "Too many requests from your network. Keep your ticket and try again in a moment: your place in line is kept.",
+		DetailKO: "요청이 너무 많습니다. 잠시 후 다시 시도하세요. 대기 순서는 그대로 유지됩니다.",
+		Extra:    map[string]any{"retry_after_seconds": secs}})
+	return true
+}
+
+// handleJoin: POST /api/v1/rooms/{room}/tickets
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	rm, ok := s.roomOf(w, r)
+	if !ok {
+		return
+	}
+	if tok := bearer(r); tok != "" {
+		// Joining again with a ticket (refresh, reconnect, app restart)
+		// keeps exactly the same place.
+		if s.limited(w, r, kindStatus) {
+			return
+		}
+		t, err := rm.VerifyTicket(tok)
+		if err != nil {
+			ticketProblem(w, err)
+			return
+		}
+		st, err := rm.Status(t)
+		s.writeStatus(w, http.StatusOK, tok, st, err)
+		return
+	}
+	if s.limited(w, r, kindJoin) {
+		return
+	}
+	tok, st, err := rm.Join()
+	s.writeStatus(w, http.StatusCreated, tok, st, err)
+}
+
+// handleStatus: GET /api/v1/rooms/{room}/status
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	rm, ok := s.roomOf(w, r)
+	if !ok {
+		return
+	}
+	if s.limited(w, r, kindStatus) {
+		return
+	}
+	tok := bearer(r)
+	if tok == "" {
+		problem(w, http.StatusUnauthorized, "ticket_missing", "Send your ticket as \"Authorization: Bearer <ticket>\". To get a ticket, POST to the room's tickets endpoint.", "대기표가 없습니다. 대기열에 먼저 참여하세요.")
+		return
+	}
+	t, err := rm.VerifyTicket(tok)
+	if err != nil {
+		ticketProblem(w, err)
+		return
+	}
+	st, err := rm.Status(t)
+	s.writeStatus(w, http.StatusOK, tok, st, err)
+}
+
+// handleLeave: POST /api/v1/rooms/{room}/leave
+func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
+	rm, ok := s.roomOf(w, r)
+	if !ok {
+		return
+	}
+	tok := bearer(r)
+	if tok == "" {
+		problem(w, http.StatusUnauthorized, "pass_missing", "Send your pass as \"Authorization: Bearer <pass>\".", "입장권이 없습니다.")
+		return
+	}
+	p, err := s.Keys.VerifyPass(tok, rm.Name(), s.Clock.Now())
+	if err != nil && !errors.Is(err, room.ErrExpired) {
+		problem(w, http.StatusUnauthorized, "pass_"+room.ReasonOf(err), "The pass could not be verified: "+err.Error()+".", "입장권을 확인할 수 없습니다.")
+		return
+	}
+	// An expired pass has already freed its place; leaving is still fine.
+	rm.Leave(p)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func ticketProblem(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, room.ErrWrongRoom):
+		problem(w, http.StatusUnauthorized, "ticket_wrong_room", "This ticket belongs to another waiting room.", "다른 대기실의 대기표입니다.")
+	case errors.Is(err, room.ErrWrongKind):
+		problem(w, http.StatusUnauthorized, "ticket_wrong_kind", "That is a pass, not a ticket.", "대기표가 아닙니다.")
+	case errors.Is(err, room.ErrUnknownKey):
+		problem(w, http.StatusUnauthorized, "ticket_unknown_key", "This ticket was signed with a key this server no longer accepts. Join the line again.", "더 이상 유효하지 않은 대기표입니다. 다시 참여하세요.")
+	default:
+		problem(w, http.StatusUnauthorized, "ticket_invalid", "The ticket is not valid (damaged or forged). Join the line again without it.", "유효하지 않은 대기표입니다. 다시 참여하세요.")
+	}
+}
+
+func (s *Server) writeStatus(w http.ResponseWriter, code int, tok string, st room.Status, err error) {
+	if err != nil {
+		switch {
+		case errors.Is(err, room.ErrNotYetOpen):
+			WriteProblem(w, Problem{Status: http.StatusForbidden, Code: "room_not_open",
+				Detail:   "The waiting room does not take people yet. Come back at " + st.OpensAt.Format(time.RFC3339) + ".",
+				DetailKO: "아직 대기열이 열리지 않았습니다.",
+				Extra:    map[string]any{"opens_at": st.OpensAt.Format(time.RFC3339)}})
+		case errors.Is(err, room.ErrRoomClosed):
+			problem(w, http.StatusGone, "room_closed", "The waiting room is closed.", "대기실이 닫혔습니다.")
+		case errors.Is(err, room.ErrTurnOver):
+			problem(w, http.StatusGone, "turn_over", "Your turn has passed: your pass was returned or expired. Join the line again for a new turn.", "입장 시간이 지났습니다. 다시 대기열에 참여하세요.")
+		case errors.Is(err, room.ErrPersist):
+			w.Header().Set("Retry-After", "2")
+			problem(w, http.StatusServiceUnavailable, "unavailable", "The waiting room cannot record new places right now. Try again in a few seconds.", "잠시 후 다시 시도하세요.")
+		default:
+			s.Log.Error("status failed", "err", err)
+			problem(w, http.StatusInternalServerError, "internal", "Something went wrong on our side. Your place is kept; try again.", "일시적인 오류입니다. 다시 시도하세요.")
+		}
+		return
+	}
+	buf := make([]byte, 0, 512)
+	buf = appendStatusJSON(buf, tok, st)
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	w.WriteHeader(code)
+	w.Write(buf)
+}
+
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
+// appendStatusJSON writes the status document by hand: it is the hottest
+// path of the server and encoding/json's reflection would cost more than
+// the rest of the request's own work.
+func appendStatusJSON(b []byte, tok string, st room.Status) []byte {
+	b = append(b, `{"ticket":"`...)
+	b = append(b, tok...) // base64url: no escaping needed
+	b = append(b, `","state":"`...)
+	b = append(b, st.State...)
+	b = append(b, `","position":`...)
+	switch st.State {
+	case room.StateWaiting, room.StatePaused:
+		b = strconv.AppendUint(b, st.Position, 10)
+		b = append(b, `,"ahead":`...)
+		b = strconv.AppendUint(b, st.Ahead, 10)
+	case room.StateAdmitted:
+		b = append(b, `0,"ahead":0`...)
+	default:
+		b = append(b, `null,"ahead":null`...)
+	}
+	b = append(b, `,"eta_seconds":`...)
+	if st.ETA >= 0 && st.State != room.StateClosed {
+		b = strconv.AppendInt(b, int64(st.ETA/time.Second), 10)
+	} else {
+		b = append(b, `null`...)
+	}
+	b = append(b, `,"poll_after_ms":`...)
+	b = strconv.AppendInt(b, st.PollAfter.Milliseconds(), 10)
+	if !st.OpensAt.IsZero() {
+		b = append(b, `,"opens_at":"`...)
+		b = st.OpensAt.AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	if st.Pass != "" {
+		b = append(b, `,"pass":"`...)
+		b = append(b, st.Pass...)
+		b = append(b, `","pass_expires_at":"`...)
+		b = st.PassUntil.AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
