@@ -1,0 +1,177 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
+)
+
+func TestProxyGuardsUpstream(t *testing.T) {
+	var hits atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, "upstream:"+r.URL.Path)
+	}))
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	a, err := app.New(cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+
+	// Without a pass nothing reaches the upstream.
+	resp, b := do(t, "GET", a.URL()+"/api/orders", map[string]string{"Accept": "application/json"}, "")
+	if resp.StatusCode != 401 || hits.Load() != 0 {
+		t.Fatalf("no pass: %d %s, upstream hits %d", resp.StatusCode, b, hits.Load())
+	}
+	// A browser walks through the waiting page and lands on the site.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	req, _ := http.NewRequest("GET", a.URL()+"/products/42", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "upstream:/products/42" {
+		t.Fatalf("browser flow: %d %q", resp.StatusCode, body)
+	}
+	// An API client with a pass from the JSON API gets through too.
+	st := waitAdmitted(t, a.URL(), "shop", join(t, a.URL(), "shop").Ticket)
+	resp, b = do(t, "GET", a.URL()+"/api/orders", map[string]string{room.PassHeader: st.Pass}, "")
+	if resp.StatusCode != 200 || string(b) != "upstream:/api/orders" {
+		t.Fatalf("with pass: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", a.URL()+path, nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/demo/protected")
+	if code != 200 || !strings.Contains(body, "Protected page") {
+		t.Fatalf("protected via waiting page: %d %s", code, body)
+	}
+	// JSON for API clients carrying the cookie.
+	req, _ := http.NewRequest("GET", a.URL()+"/demo/protected", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"ok":true`) {
+		t.Fatalf("JSON: %d %s", resp.StatusCode, b)
+	}
+	// Leaving (a same-origin form post) frees the place and the pass stops working.
+	req, _ = http.NewRequest("POST", a.URL()+"/wait/demo/leave", nil)
+	req.Header.Set("Origin", a.URL())
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "You left") {
+		t.Fatalf("leave: %d %s", resp.StatusCode, b)
+	}
+	rm, _ := a.Rooms.Get("demo")
+	if c := rm.Counters(); c.Active != 0 || c.Leaves != 1 {
+		t.Fatalf("after leave: %+v", c)
+	}
+	// A cross-site form post is refused (CSRF).
+	req, _ = http.NewRequest("POST", a.URL()+"/wait/demo/leave", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site post: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	started := make(chan struct{})
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	a, err := app.New(cfg, app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
+		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			time.Sleep(300 * time.Millisecond)
+			io.WriteString(w, "done")
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(a.URL() + "/slow")
+		if err != nil {
+			result <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result <- string(b)
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-result; got != "done" {
+		t.Fatalf("in-flight request got %q", got)
+	}
+}
