@@ -1,0 +1,459 @@
+package booking
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Kinds of bad input. Errors returned by ParseRRN, RRN.Strict, ParsePhone and
+// ValidName are *InputError values wrapping one of these, so test them with
+// errors.Is.
+var (
+	ErrRRNFormat   = errors.New("resident registration number: not 13 digits in the form YYMMDD-GNNNNNC")
+	ErrRRNSexDigit = errors.New("resident registration number: invalid sex/century digit")
+	ErrRRNDate     = errors.New("resident registration number: birth date does not exist")
+	ErrRRNChecksum = errors.New("resident registration number: check digit does not match")
+	ErrPhone       = errors.New("not a Korean mobile phone number")
+	ErrName        = errors.New("not a valid name")
+)
+
+// InputError is a precise, displayable validation error. It never contains
+// the rejected input itself (it may be personal data).
+type InputError struct {
+	Code      string // stable machine code, e.g. "rrn_date"
+	Field     string // "rrn", "phone", "name"
+	Message   string // Korean, for people
+	MessageEN string // English, for people
+	kind      error
+}
+
+func (e *InputError) Error() string { return e.kind.Error() + ": " + e.MessageEN }
+
+// Unwrap returns the kind (ErrRRNFormat, ...).
+func (e *InputError) Unwrap() error { return e.kind }
+
+func inputErr(kind error, code, field, ko, en string) *InputError {
+	return &InputError{Code: code, Field: field, Message: ko, MessageEN: en, kind: kind}
+}
+
+// InputErrorMessage returns the Korean and English messages for people of an
+// error from ParseRRN, RRN.Strict, ParsePhone or ValidName, or generic ones
+// for any other error.
+func InputErrorMessage(err error) (ko, en string) {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return ie.Message, ie.MessageEN
+	}
+	switch {
+	case errors.Is(err, ErrRRNFormat):
+		return "주민등록번호 13자리를 확인해 주세요.", "Please check the 13-digit resident registration number."
+	case errors.Is(err, ErrRRNSexDigit):
+		return "주민등록번호 뒷자리 첫 숫자가 올바르지 않습니다.", "The first digit after the dash is not valid."
+	case errors.Is(err, ErrRRNDate):
+		return "주민등록번호의 생년월일이 올바르지 않습니다.", "The birth date in the resident registration number does not exist."
+	case errors.Is(err, ErrRRNChecksum):
+		return "주민등록번호가 올바르지 않습니다.", "The resident registration number is not valid."
+	case errors.Is(err, ErrPhone):
+		return "휴대전화 번호를 확인해 주세요.", "Please check the mobile phone number."
+	case errors.Is(err, ErrName):
+		return "이름을 확인해 주세요.", "Please check the name."
+	}
+	return "입력 내용을 확인해 주세요.", "Please check your input."
+}
+
+// RRNErrorMessage returns the Korean and English messages for people of an
+// RRN error (the same as InputErrorMessage).
+func RRNErrorMessage(err error) (ko, en string) { return InputErrorMessage(err) }
+
+// RRN is a parsed resident registration number (주민등록번호) or foreign
+// resident registration number.
+//
+// It never shows its digits: every fmt verb, slog, encoding/json and
+// encoding.TextMarshaler give the masked form "680101-1******". The digits
+// are kept behind a pointer so that even reflection-based printing of a
+// struct holding an RRN in an unexported field shows an address, not the
+// number. Digits is the one way to get them, for hashing (PersonKey).
+type RRN struct {
+	digits        *[13]byte
+	BirthDate     Date
+	Sex           string // "M" or "F"
+	Foreign       bool   // foreign resident registration number (G digit 5-8)
+	ChecksumValid bool   // the check digit matches (not required: see ParseRRN)
+}
+
+const maxRRNInput = 64 // bytes; anything longer is not something a person typed
+
+// ParseRRN parses a resident registration number as people type or paste
+// it: "YYMMDD-GNNNNNC" or "YYMMDDGNNNNNC", with spaces anywhere, full-width
+// digits, and any of the usual dashes (hyphen, en/em dash, minus, full-width
+// hyphen) once, between the sixth and seventh digit.
+//
+// It checks the format, the sex/century digit G (9/0 = 1800s, 1/2 = 1900s,
+// 3/4 = 2000s, odd = male; foreign residents 5/6 = 1900s, 7/8 = 2000s) and
+// that the birth date exists. It computes ChecksumValid but does not reject
+// a wrong check digit: numbers issued since October 2020 have no reliable
+// check digit, and the identity provider is the authority. Use Strict to
+// require it.
+func ParseRRN(s string) (RRN, error) {
+	formatErr := func(en string) (RRN, error) {
+		return RRN{}, inputErr(ErrRRNFormat, "rrn_format", "rrn",
+			"주민등록번호 13자리를 000000-0000000 형식으로 입력해 주세요.", en)
+	}
+	if len(s) > maxRRNInput {
+		return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (the input is too long).")
+	}
+	var d [13]byte
+	n, dashes := 0, 0
+	for _, r := range s {
+		switch {
+		case '0' <= r && r <= '9':
+			if n < len(d) {
+				d[n] = byte(r)
+			}
+			n++
+		case '０' <= r && r <= '９':
+			if n < len(d) {
+				d[n] = byte('0' + (r - '０'))
+			}
+			n++
+		case isDashRune(r):
+			dashes++
+			if dashes > 1 || n != 6 {
+				return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (the dash goes after the 6-digit birth date).")
+			}
+		case isBlankRune(r):
+		default:
+			return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (digits only).")
+		}
+	}
+	if n != 13 {
+		return formatErr(fmt.Sprintf("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (got %d digits).", n))
+	}
+	return rrnFromDigits(d)
+}
+
+func rrnFromDigits(d [13]byte) (RRN, error) {
+	num := func(i int) int { return int(d[i]-'0')*10 + int(d[i+1]-'0') }
+	var century int
+	var foreign bool
+	switch d[6] {
+	case '9', '0':
+		century = 1800
+	case '1', '2':
+		century = 1900
+	case '3', '4':
+		century = 2000
+	case '5', '6':
+		century, foreign = 1900, true
+	case '7', '8':
+		century, foreign = 2000, true
+	default:
+		// Unreachable with decimal digits today: every digit 0-9 has a
+		// meaning. Kept so a change of scheme fails closed.
+		return RRN{}, inputErr(ErrRRNSexDigit, "rrn_sex_digit", "rrn",
+			"주민등록번호 뒷자리 첫 숫자가 올바르지 않습니다.",
+			"The first digit after the dash is not a valid sex/century digit.")
+	}
+	birth, ok := NewDate(century+num(0), time.Month(num(2)), num(4))
+	if !ok {
+		return RRN{}, inputErr(ErrRRNDate, "rrn_date", "rrn",
+			"주민등록번호 앞자리의 생년월일이 달력에 없는 날짜입니다.",
+			"The birth date in the first six digits does not exist.")
+	}
+	sex := "F"
+	if (d[6]-'0')%2 == 1 {
+		sex = "M"
+	}
+	return RRN{
+		digits:        &d,
+		BirthDate:     birth,
+		Sex:           sex,
+		Foreign:       foreign,
+		ChecksumValid: rrnCheckDigit(d) == d[12],
+	}, nil
+}
+
+// rrnCheckDigit computes C = (11 - sum mod 11) mod 10 with weights
+// 2,3,4,5,6,7,8,9,2,3,4,5 over the first 12 digits (as an ASCII digit).
+// The same formula is applied to foreign residents' numbers; like any check
+// digit here it is informational only.
+func rrnCheckDigit(d [13]byte) byte {
+	weights := [12]int{2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5}
+	sum := 0
+	for i, w := range weights {
+		sum += int(d[i]-'0') * w
+	}
+	return byte('0' + (11-sum%11)%10)
+}
+
+func isDashRune(r rune) bool {
+	switch r {
+	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uFE63', '\uFF0D':
+		return true
+	}
+	return false
+}
+
+func isBlankRune(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200B' || r == '\uFEFF' // zero-width space, BOM
+}
+
+// Strict returns an error if the check digit does not match (or r is the
+// zero RRN). Only for numbers known to be issued before October 2020.
+func (r RRN) Strict() error {
+	if r.digits == nil {
+		return inputErr(ErrRRNFormat, "rrn_format", "rrn",
+			"주민등록번호를 입력해 주세요.", "Enter the resident registration number.")
+	}
+	if !r.ChecksumValid {
+		return inputErr(ErrRRNChecksum, "rrn_checksum", "rrn",
+			"주민등록번호가 올바르지 않습니다. 다시 확인해 주세요.",
+			"The resident registration number is not valid (check digit). Please check it.")
+	}
+	return nil
+}
+
+// IsZero reports whether r is the zero RRN (not parsed).
+func (r RRN) IsZero() bool { return r.digits == nil }
+
+// Equal reports whether two RRNs are the same number.
+func (r RRN) Equal(o RRN) bool {
+	if r.digits == nil || o.digits == nil {
+		return r.digits == nil && o.digits == nil
+	}
+	return *r.digits == *o.digits
+}
+
+// Digits returns the 13 digits in the clear ("" for the zero RRN). Use it
+// only to derive a keyed hash (PersonKey) or to send the number to the
+// identity provider; never log, store or display it.
+func (r RRN) Digits() string {
+	if r.digits == nil {
+		return ""
+	}
+	return string(r.digits[:])
+}
+
+// Masked returns the masked form, "680101-1******" ("" for the zero RRN).
+func (r RRN) Masked() string {
+	if r.digits == nil {
+		return ""
+	}
+	return string(r.digits[:6]) + "-" + string(r.digits[6]) + "******"
+}
+
+// String implements fmt.Stringer with the masked form.
+func (r RRN) String() string { return r.Masked() }
+
+// GoString implements fmt.GoStringer with the masked form.
+func (r RRN) GoString() string { return "booking.RRN(" + fmt.Sprintf("%q", r.Masked()) + ")" }
+
+// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s,
+// %q, %d, %x ...) prints the masked form and never the digits.
+func (r RRN) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, r.GoString())
+	case verb == 'q':
+		fmt.Fprintf(f, "%q", r.Masked())
+	default:
+		io.WriteString(f, r.Masked())
+	}
+}
+
+// LogValue implements slog.LogValuer with the masked form.
+func (r RRN) LogValue() slog.Value { return slog.StringValue(r.Masked()) }
+
+// MarshalJSON implements json.Marshaler with the masked form.
+func (r RRN) MarshalJSON() ([]byte, error) { return json.Marshal(r.Masked()) }
+
+// MarshalText implements encoding.TextMarshaler with the masked form (so
+// YAML, XML and map keys are masked too).
+func (r RRN) MarshalText() ([]byte, error) { return []byte(r.Masked()), nil }
+
+// PersonKey is the stable pseudonymous key of a person: hex of
+// HMAC-SHA256(secret, the 13 digits). The secret must be random (32 bytes
+// or more) and kept out of the database, so the key cannot be reversed by
+// trying every possible number. The zero RRN has no key ("").
+func PersonKey(secret []byte, r RRN) string {
+	if r.digits == nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(r.digits[:])
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// --- phone ------------------------------------------------------------------
+
+// ParsePhone parses a Korean mobile phone number as people type or paste it
+// ("010-1234-5678", "010 1234 5678", "+82 10-1234-5678", "+82 (0)10...",
+// full-width digits) and returns its digits, "01012345678". 010 numbers
+// have 8 digits after the prefix; the old 011, 016, 017, 018 and 019 have 7
+// or 8.
+func ParsePhone(s string) (string, error) {
+	bad := func(en string) (string, error) {
+		return "", inputErr(ErrPhone, "phone", "phone",
+			"휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.", en)
+	}
+	if len(s) > 64 {
+		return bad("Enter a mobile phone number like 010-1234-5678 (the input is too long).")
+	}
+	var b strings.Builder
+	plus := false
+	for i, r := range strings.TrimSpace(s) {
+		switch {
+		case '0' <= r && r <= '9':
+			b.WriteRune(r)
+		case '０' <= r && r <= '９':
+			b.WriteByte(byte('0' + (r - '０')))
+		case (r == '+' || r == '＋') && i == 0:
+			plus = true
+		case isDashRune(r) || isBlankRune(r) || r == '.' || r == '(' || r == ')' || r == '（' || r == '）':
+		default:
+			return bad("Enter a mobile phone number like 010-1234-5678 (digits only).")
+		}
+	}
+	d := b.String()
+	switch {
+	case plus:
+		if !strings.HasPrefix(d, "82") {
+			return bad("Enter a Korean mobile phone number (+82 or 010).")
+		}
+		d = strings.TrimPrefix(d[2:], "0") // "+82 10..." and "+82 (0)10..."
+		d = "0" + d
+	case strings.HasPrefix(d, "0082"):
+		d = "0" + strings.TrimPrefix(d[4:], "0")
+	}
+	if len(d) < 3 || d[0] != '0' || d[1] != '1' {
+		return bad("Enter a mobile phone number starting with 010.")
+	}
+	switch d[:3] {
+	case "010":
+		if len(d) != 11 {
+			return bad("A 010 number has 11 digits, like 010-1234-5678.")
+		}
+	case "011", "016", "017", "018", "019":
+		if len(d) != 10 && len(d) != 11 {
+			return bad("Enter a mobile phone number with 10 or 11 digits.")
+		}
+	default:
+		return bad("Enter a mobile phone number starting with 010.")
+	}
+	// The subscriber part never starts with 0 (or 1 after 010).
+	if d[3] == '0' {
+		return bad("Enter a valid mobile phone number, like 010-1234-5678.")
+	}
+	return d, nil
+}
+
+// --- name -------------------------------------------------------------------
+
+const maxNameRunes = 50
+
+// ValidName checks and normalises a person's name: surrounding space
+// trimmed, runs of spaces collapsed to one, decomposed Hangul (as pasted
+// from some systems) composed into syllables. Letters of any script
+// (Hangul, Latin, ...) and spaces are allowed, plus the hyphen, apostrophe,
+// period and middle dot found in foreign names ("Jean-Luc", "O'Brien",
+// "존·스미스") between letters. 1 to 50 characters.
+func ValidName(s string) (string, error) {
+	bad := func(ko, en string) (string, error) {
+		return "", inputErr(ErrName, "name", "name", ko, en)
+	}
+	if len(s) > 1024 {
+		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
+	}
+	if !utf8.ValidString(s) {
+		return bad("이름에 쓸 수 없는 문자가 있습니다.", "The name contains characters that cannot be used.")
+	}
+	s = composeHangul(s)
+	var b strings.Builder
+	space, prevLetter := false, false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) && prevLetter:
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+			prevLetter = true
+		case unicode.IsSpace(r):
+			space = true
+			prevLetter = false
+		case r == '-' || r == '\'' || r == '’' || r == '.' || r == '·' || r == '・':
+			if !prevLetter || space {
+				return bad("이름은 글자로 시작하고 끝나야 합니다.", "Punctuation in a name must follow a letter.")
+			}
+			b.WriteRune(r)
+			prevLetter = false // no two punctuation marks in a row
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return bad("이름에 쓸 수 없는 문자가 있습니다.", "The name contains control characters.")
+		default:
+			return bad("이름에는 글자와 띄어쓰기만 쓸 수 있습니다.", "A name may contain only letters and spaces.")
+		}
+	}
+	out := b.String()
+	if out == "" {
+		return bad("이름을 입력해 주세요.", "Enter a name.")
+	}
+	last, _ := utf8.DecodeLastRuneInString(out)
+	if !unicode.IsLetter(last) && last != '.' && !unicode.Is(unicode.Mn, last) {
+		return bad("이름은 글자로 시작하고 끝나야 합니다.", "A name must end with a letter.")
+	}
+	if n := utf8.RuneCountInString(out); n > maxNameRunes {
+		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
+	}
+	return out, nil
+}
+
+// composeHangul composes conjoining Hangul jamo (leading consonant + vowel
+// + optional trailing consonant, as in NFD text) into precomposed
+// syllables, so that "홍길동" typed on one system equals the same name
+// pasted from another. Other text is unchanged.
+func composeHangul(s string) string {
+	const (
+		sBase, lBase, vBase, tBase = 0xAC00, 0x1100, 0x1161, 0x11A7
+		lCount, vCount, tCount     = 19, 21, 28
+	)
+	rs := []rune(s)
+	out := make([]rune, 0, len(rs))
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if l := r - lBase; l >= 0 && l < lCount && i+1 < len(rs) {
+			if v := rs[i+1] - vBase; v >= 0 && v < vCount {
+				syl := sBase + (l*vCount+v)*tCount
+				i++
+				if i+1 < len(rs) {
+					if t := rs[i+1] - tBase; t > 0 && t < tCount {
+						syl += t
+						i++
+					}
+				}
+				out = append(out, syl)
+				continue
+			}
+		}
+		// A precomposed LV syllable followed by a trailing consonant.
+		if sIdx := r - sBase; sIdx >= 0 && sIdx < 11172 && sIdx%tCount == 0 && i+1 < len(rs) {
+			if t := rs[i+1] - tBase; t > 0 && t < tCount {
+				out = append(out, r+t)
+				i++
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
