@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
@@ -36,6 +37,8 @@ type Options struct {
 	Clock clock.Clock
 	// Log overrides the logger.
 	Log *slog.Logger
+	// DemoAt is where the demo's settable clock starts (default DemoStart).
+	DemoAt time.Time
 	// TickInterval is the admission tick (default 50ms).
 	TickInterval time.Duration
 	// Routes adds routes to the server (booking API, later).
@@ -58,6 +61,7 @@ type App struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	serveErr chan error
+	booking  *bookingParts
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -90,7 +94,15 @@ func New(cfg config.Config, opts Options) (*App, error) {
 		a.Log = NewLogger(cfg)
 	}
 	if a.Clock == nil {
-		a.Clock = clock.System{}
+		if opts.Demo {
+			at := opts.DemoAt
+			if at.IsZero() {
+				at = DemoStart
+			}
+			a.Clock = clock.NewSettable(at)
+		} else {
+			a.Clock = clock.System{}
+		}
 	}
 	a.Keys = cfg.Keys
 	if a.Keys == nil {
@@ -151,11 +163,17 @@ func New(cfg config.Config, opts Options) (*App, error) {
 		}
 		a.Server.Fallback = a.Server.Gate(opts.ProxyRoom).Wrap(rp)
 	}
+	if err := a.setupBooking(); err != nil {
+		return nil, err
+	}
 	userRoutes := opts.Routes
 	demoRoutes := a.Server.Routes
 	a.Server.Routes = func(mux *http.ServeMux) {
 		if demoRoutes != nil {
 			demoRoutes(mux)
+		}
+		if a.booking != nil {
+			a.booking.api.Register(mux)
 		}
 		if userRoutes != nil {
 			userRoutes(a.Server, mux)
@@ -190,7 +208,12 @@ func (a *App) Start() error {
 	a.Rooms.TickAll()
 	go func() {
 		defer close(a.done)
+		var wg sync.WaitGroup
+		if a.booking != nil {
+			wg.Go(func() { a.booking.run(ctx) })
+		}
 		a.Rooms.Run(ctx, interval)
+		wg.Wait()
 	}()
 	a.serveErr = make(chan error, 1)
 	go func() {
@@ -228,6 +251,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
+	}
+	if a.booking != nil {
+		a.booking.close()
 	}
 	return err
 }

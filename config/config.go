@@ -63,6 +63,22 @@ type Limits struct {
 	Exempt          []string `yaml:"exempt"`
 }
 
+// Booking configures the booking backend. It is enabled when a campaign is
+// given (or in demo mode).
+type Booking struct {
+	// Campaign is the id of a shipped campaign ("2021-07-50s",
+	// "2021-08-18-49"); CampaignFile a YAML campaign file instead.
+	Campaign     string `yaml:"campaign"`
+	CampaignFile string `yaml:"campaign_file"`
+	// Database is the SQLite file (created if missing).
+	Database string `yaml:"database"`
+	// Room is the waiting room whose passes admit to the booking API.
+	Room string `yaml:"room"`
+}
+
+// Enabled reports whether a campaign is configured.
+func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "" }
+
 // Config is the whole server configuration.
 type Config struct {
 	Addr           string       `yaml:"addr"`
@@ -72,11 +88,14 @@ type Config struct {
 	TrustedProxies []string     `yaml:"trusted_proxies"`
 	Limits         Limits       `yaml:"limits"`
 	Rooms          []RoomConfig `yaml:"rooms"`
+	Booking        Booking      `yaml:"booking"`
 	ShutdownGrace  Duration     `yaml:"shutdown_grace"`
 
 	// Secrets: from the environment or files only.
 	Keys       *room.Keyring `yaml:"-"`
 	AdminToken string        `yaml:"-"`
+	// PersonKeySecret keys the hash that stands in for RRNs in the database.
+	PersonKeySecret []byte `yaml:"-"`
 }
 
 // Default returns the built-in configuration.
@@ -153,6 +172,22 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return errors.New("SLUICE_ADMIN_TOKEN must be at least 16 characters")
 	}
 	c.AdminToken = tok
+	pks, err := secret(getenv, "SLUICE_PERSON_KEY_SECRET")
+	if err != nil {
+		return err
+	}
+	if pks != "" {
+		if len(pks) < 32 {
+			return errors.New("SLUICE_PERSON_KEY_SECRET must be at least 32 characters")
+		}
+		c.PersonKeySecret = []byte(pks)
+	}
+	if v := getenv("SLUICE_DATABASE"); v != "" {
+		c.Booking.Database = v
+	}
+	if v := getenv("SLUICE_CAMPAIGN"); v != "" {
+		c.Booking.Campaign = v
+	}
 	return nil
 }
 
@@ -227,6 +262,12 @@ func (c *Config) Validate() error {
 		if _, err := rc.Settings(); err != nil {
 			return fmt.Errorf("rooms[%d]: %w", i, err)
 		}
+	}
+	if c.Booking.Campaign != "" && c.Booking.CampaignFile != "" {
+		return errors.New("booking: give campaign or campaign_file, not both")
+	}
+	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
+		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -126,7 +126,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if st.State == room.StateAdmitted {
-			s.setCookie(w, r, room.PassCookie, st.Pass, int(time.Until(st.PassUntil).Seconds())+1, true)
+			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(s.Clock.Now()).Seconds())+1, true)
 			page.Refresh = 0
 			if ret != "" {
 				http.Redirect(w, r, ret, http.StatusSeeOther)

@@ -5,6 +5,7 @@
 //	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
 //	sluice proxy   --upstream URL [--room NAME]        waiting room in front of any site
 //	sluice keygen                                      print a new signing key
+//	sluice loadtest --compare | --memory N | --target URL   benchmarks
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
 )
 
@@ -30,6 +32,7 @@ Usage:
   sluice serve [--config FILE] [--addr HOST:PORT]   run the server
   sluice proxy --upstream URL [--room NAME]         put a waiting room in front of any web site
   sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
+  sluice loadtest --compare | --memory N | --target URL   measure throughput and memory (docs/BENCHMARKS.md)
   sluice version
 
 Run "sluice COMMAND -h" for a command's flags. Configuration comes from a
@@ -53,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	switch args[0] {
 	case "demo", "serve", "proxy":
 		return runServer(args[0], args[1:], stdout, stderr, getenv)
+	case "loadtest":
+		return runLoadtest(args[1:], stdout, stderr)
 	case "keygen":
 		fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", time.Now().UTC().Format("20060102"), app.RandomToken(32))
 		return 0
@@ -74,6 +79,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	configPath := fs.String("config", getenv("SLUICE_CONFIG"), "YAML configuration file (env SLUICE_CONFIG)")
 	upstream := fs.String("upstream", "", "proxy: URL of the site to protect")
 	roomName := fs.String("room", "site", "proxy: name of the room guarding the upstream")
+	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default 2021-07-19T21:00:00+09:00, inside the 53-54 window)")
 	cfg.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -110,6 +116,18 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	})
 	cfg = base
 	opts := app.Options{Demo: cmd == "demo"}
+	if *demoAt != "" {
+		if cmd != "demo" {
+			fmt.Fprintln(stderr, "sluice: --at is for `sluice demo` only; a real server always uses the real clock")
+			return 2
+		}
+		t, err := time.Parse(time.RFC3339, *demoAt)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice demo: --at %q: want an RFC 3339 time like 2021-07-19T20:00:00+09:00\n", *demoAt)
+			return 2
+		}
+		opts.DemoAt = t
+	}
 	if cmd == "proxy" {
 		if *upstream == "" {
 			fmt.Fprintln(stderr, "sluice proxy: --upstream URL is required (the site to protect)")
@@ -143,6 +161,11 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 			fmt.Fprintf(stdout, "  admin token:    %s\n", a.Cfg.AdminToken)
 		}
 		fmt.Fprintf(stdout, "  admin API:      curl -H 'Authorization: Bearer <admin token>' %s/api/v1/admin/rooms/demo\n", a.URL())
+		if a.Booking() != nil {
+			fmt.Fprintf(stdout, "  booking:        campaign %s, room vaccine (%s/wait/vaccine), demo clock at %s\n", a.Booking().Campaign().ID, a.URL(), a.Clock.Now().In(booking.Seoul).Format(time.RFC3339))
+			fmt.Fprintf(stdout, "                  eligibility: %s/api/v1/eligibility?birth_date=1968-03-15\n", a.URL())
+			fmt.Fprintf(stdout, "                  move the clock: curl -X POST -H 'Authorization: Bearer <admin token>' -d '{\"at\":\"2021-07-20T20:00:00+09:00\"}' %s/api/v1/admin/clock\n", a.URL())
+		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

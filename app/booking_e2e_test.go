@@ -1,0 +1,246 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+)
+
+func startDemo(t *testing.T) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = adminToken
+	cfg.LogLevel = "warn"
+	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+func postJSON(t *testing.T, url string, headers map[string]string, body any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	resp, out := do(t, "POST", url, h, string(b))
+	return resp.StatusCode, out
+}
+
+func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
+	a := startDemo(t)
+	base := a.URL()
+
+	// Public: may I book now? (no identity, no pass)
+	resp, b := do(t, "GET", base+"/api/v1/eligibility?birth_date=1968-03-15", nil, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"eligible": true`) {
+		t.Fatalf("eligibility: %d %s", resp.StatusCode, b)
+	}
+	// Without a pass, the booking API is closed.
+	code, b := postJSON(t, base+"/api/v1/identity/verifications", nil, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	if code != 401 || !strings.Contains(string(b), "pass_missing") {
+		t.Fatalf("verification without pass: %d %s", code, b)
+	}
+	// Queue, get admitted, take the pass.
+	st := waitAdmitted(t, base, "vaccine", join(t, base, "vaccine").Ticket)
+	pass := map[string]string{room.PassHeader: st.Pass}
+
+	// Bad input is refused precisely.
+	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, map[string]string{"name": "김민수", "rrn": "680230-1234567", "phone": "010-1234-5678"})
+	if code != 400 || !strings.Contains(string(b), "rrn_date") {
+		t.Fatalf("impossible RRN date: %d %s", code, b)
+	}
+	// Verify identity (the demo returns the code it "sent").
+	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	if code != 201 {
+		t.Fatalf("start verification: %d %s", code, b)
+	}
+	var started struct{ ChallengeID, DemoCode string }
+	json.Unmarshal(b, &struct {
+		C *string `json:"challenge_id"`
+		D *string `json:"demo_code"`
+	}{&started.ChallengeID, &started.DemoCode})
+	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": "000000x"})
+	if code != 400 {
+		t.Fatalf("wrong code: %d %s", code, b)
+	}
+	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": started.DemoCode})
+	if code != 200 {
+		t.Fatalf("confirm: %d %s", code, b)
+	}
+	var confirmed struct {
+		Session struct {
+			ID string `json:"id"`
+		} `json:"session"`
+	}
+	json.Unmarshal(b, &confirmed)
+	sess := map[string]string{room.PassHeader: st.Pass, "Sluice-Session": confirmed.Session.ID}
+
+	// Find a clinic in Gangnam with free places on Monday 26 July.
+	resp, b = do(t, "GET", base+"/api/v1/clinics?district=11680&date=2021-07-26&vaccine=pfizer", pass, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("search: %d %s", resp.StatusCode, b)
+	}
+	var found struct {
+		Total   int `json:"total"`
+		Clinics []struct {
+			Clinic struct {
+				ID int64 `json:"id"`
+			} `json:"clinic"`
+			Free int `json:"free"`
+		} `json:"clinics"`
+	}
+	json.Unmarshal(b, &found)
+	if len(found.Clinics) == 0 || found.Clinics[0].Free == 0 {
+		t.Fatalf("no clinic found: %s", b)
+	}
+	clinic := found.Clinics[0].Clinic.ID
+
+	// Book; a retry with the same Idempotency-Key returns the same booking.
+	bookReq := map[string]any{"clinic_id": clinic, "date": "2021-07-26", "block": 2, "vaccine_id": "pfizer"}
+	idem := map[string]string{"Idempotency-Key": "try-1"}
+	for k, v := range sess {
+		idem[k] = v
+	}
+	code, b = postJSON(t, base+"/api/v1/bookings", idem, bookReq)
+	if code != 201 {
+		t.Fatalf("book: %d %s", code, b)
+	}
+	var bk struct {
+		Number string `json:"booking_number"`
+		Status string `json:"status"`
+		Doses  []struct {
+			Date     string `json:"date"`
+			ClinicID int64  `json:"clinic_id"`
+		} `json:"doses"`
+	}
+	json.Unmarshal(b, &bk)
+	if bk.Number == "" || len(bk.Doses) != 2 || bk.Doses[1].Date <= "2021-08-15" || bk.Doses[1].ClinicID != clinic {
+		t.Fatalf("booking: %s", b)
+	}
+	code, b2 := postJSON(t, base+"/api/v1/bookings", idem, bookReq)
+	if code != 201 || !strings.Contains(string(b2), bk.Number) {
+		t.Fatalf("idempotent retry: %d %s", code, b2)
+	}
+	// A second booking for the same person is refused.
+	code, b = postJSON(t, base+"/api/v1/bookings", sess, map[string]any{"clinic_id": clinic, "date": "2021-07-27", "block": 1, "vaccine_id": "pfizer"})
+	if code != 409 || !strings.Contains(string(b), "already_booked") {
+		t.Fatalf("double booking: %d %s", code, b)
+	}
+	// Look up with name + RRN + booking number.
+	who := map[string]any{"name": "김민수", "rrn": "680315-1234567", "booking_number": bk.Number}
+	code, b = postJSON(t, base+"/api/v1/bookings/lookup", pass, who)
+	if code != 200 || !strings.Contains(string(b), bk.Number) || strings.Contains(string(b), "1234567") {
+		t.Fatalf("lookup: %d %s", code, b)
+	}
+	wrong := map[string]any{"name": "김민수", "rrn": "680315-2234567", "booking_number": bk.Number}
+	if code, b = postJSON(t, base+"/api/v1/bookings/lookup", pass, wrong); code != 404 {
+		t.Fatalf("lookup with another RRN: %d %s", code, b)
+	}
+	// Change to the next day.
+	change := map[string]any{"name": "김민수", "rrn": "680315-1234567", "booking_number": bk.Number, "clinic_id": clinic, "date": "2021-07-27", "block": 3}
+	code, b = postJSON(t, base+"/api/v1/bookings/change", pass, change)
+	if code != 200 || !strings.Contains(string(b), `"date": "2021-07-27"`) {
+		t.Fatalf("change: %d %s", code, b)
+	}
+	// Cancel frees both doses.
+	code, b = postJSON(t, base+"/api/v1/bookings/cancel", pass, who)
+	if code != 200 || !strings.Contains(string(b), `"status": "cancelled"`) {
+		t.Fatalf("cancel: %d %s", code, b)
+	}
+	if code, b = postJSON(t, base+"/api/v1/bookings/cancel", pass, who); code != 409 {
+		t.Fatalf("cancel twice: %d %s", code, b)
+	}
+	// Notifications went out only for committed changes, and the operator sees them.
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, b = do(t, "GET", base+"/api/v1/admin/notifications", admin, "")
+		s := string(b)
+		if strings.Contains(s, `"kind": "confirmation"`) && strings.Contains(s, `"kind": "change"`) && strings.Contains(s, `"kind": "cancel"`) {
+			if strings.Contains(s, "1234567") {
+				t.Fatalf("an RRN leaked into a message: %s", s)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications: %d %s", resp.StatusCode, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Statistics.
+	resp, b = do(t, "GET", base+"/api/v1/admin/stats?date=2021-07-27", admin, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"53-54"`) {
+		t.Fatalf("stats: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestDemoClockMovesEligibility(t *testing.T) {
+	a := startDemo(t)
+	base := a.URL()
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	// 1971 (50-52) is not yet open on the evening of 19 July...
+	_, b := do(t, "GET", base+"/api/v1/eligibility?birth_date=1971-05-05", nil, "")
+	if !strings.Contains(string(b), `"reason": "not_yet_open"`) || !strings.Contains(string(b), `"window_opens_at": "2021-07-20T20:00:00+09:00"`) {
+		t.Fatalf("before: %s", b)
+	}
+	// ... and is once the operator moves the demo clock.
+	code, b := postJSON(t, base+"/api/v1/admin/clock", admin, map[string]string{"at": "2021-07-20T20:30:00+09:00"})
+	if code != 200 {
+		t.Fatalf("clock: %d %s", code, b)
+	}
+	_, b = do(t, "GET", base+"/api/v1/eligibility?birth_date=1971-05-05", nil, "")
+	if !strings.Contains(string(b), `"eligible": true`) {
+		t.Fatalf("after: %s", b)
+	}
+	// The clock endpoint needs the admin token.
+	if code, _ := postJSON(t, base+"/api/v1/admin/clock", nil, map[string]string{"at": "2021-07-20T20:30:00+09:00"}); code != 401 {
+		t.Fatalf("clock without token: %d", code)
+	}
+}
+
+func TestServeHasNoDemoClock(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	cfg.AdminToken = adminToken
+	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: t.TempDir() + "/b.db"}
+	cfg.PersonKeySecret = []byte(strings.Repeat("s", 32))
+	a, err := app.New(cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	code, b := postJSON(t, a.URL()+"/api/v1/admin/clock", map[string]string{"Authorization": "Bearer " + adminToken}, map[string]string{"at": "2021-07-20T20:30:00+09:00"})
+	if code != http.StatusNotFound {
+		t.Fatalf("serve exposes the demo clock: %d %s", code, b)
+	}
+	// Real clock: in 2026 nobody is eligible for the 2021 campaign.
+	resp, b := do(t, "GET", a.URL()+"/api/v1/eligibility?birth_date=1968-03-15", nil, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"eligible": false`) {
+		t.Fatalf("eligibility on the real clock: %s", b)
+	}
+	_ = fmt.Sprint
+}

@@ -1,0 +1,189 @@
+package booking
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+)
+
+// Identity verification errors. CompleteVerification returns them; the HTTP
+// layer maps them (ErrWrongCode: try again; the other two: start again).
+var (
+	ErrChallengeExpired = errors.New("verification expired or unknown; start again")
+	ErrWrongCode        = errors.New("wrong verification code")
+	ErrTooManyAttempts  = errors.New("too many wrong verification codes; start again")
+)
+
+const (
+	// ChallengeTTL is how long a verification code stays valid.
+	ChallengeTTL = 5 * time.Minute
+	// MaxCodeAttempts is the number of codes a person may try per
+	// challenge; the last wrong one ends the challenge (ErrTooManyAttempts).
+	MaxCodeAttempts = 5
+	// maxDemoChallenges bounds the demo provider's memory.
+	maxDemoChallenges = 200_000
+)
+
+// VerifyStart is what an identity check starts from.
+type VerifyStart struct {
+	Name  string // normalised (ValidName)
+	Phone string // digits (ParsePhone)
+	// RRN is there so that a real provider can pass it to the identity
+	// authority during Start. A provider must not keep, log or store it
+	// after Start returns.
+	RRN RRN
+}
+
+// IdentityProvider verifies that a person holds the identity (name, RRN,
+// phone) they typed: Start sends a code (or starts an app-based check) and
+// returns a challenge id, Check tells whether the code answers it.
+//
+// Check returns (false, nil) for a wrong code that may be retried,
+// ErrTooManyAttempts when the wrong code used up the challenge and
+// ErrChallengeExpired for an unknown or expired challenge. A successful
+// Check consumes the challenge.
+//
+// demoCode is the code itself, for demo providers only: the Service passes
+// it to the person only when ServiceConfig.DemoMode is set. Real providers
+// return "".
+type IdentityProvider interface {
+	Start(ctx context.Context, req VerifyStart) (challengeID string, demoCode string, err error)
+	Check(ctx context.Context, challengeID, code string) (bool, error)
+}
+
+// DemoIdentity is an IdentityProvider for demos and development: it makes a
+// random 6-digit code, sends it to the phone as a "verification" Message
+// (the text holds the code only: no RRN, no name), and keeps challenges in
+// memory for ChallengeTTL with at most MaxCodeAttempts tries. It is safe for
+// concurrent use.
+type DemoIdentity struct {
+	clock  clock.Clock
+	outbox func(Message) error
+
+	mu         sync.Mutex
+	challenges map[string]*demoChallenge
+	lastPrune  time.Time
+}
+
+type demoChallenge struct {
+	code     string
+	expires  time.Time
+	attempts int
+}
+
+var _ IdentityProvider = (*DemoIdentity)(nil)
+
+// NewDemoIdentity returns a demo provider that reads time from clk and
+// sends codes with outbox (typically a Sender's Send). Verification codes
+// are not booking data: they are sent at once, not through the store's
+// transactional outbox.
+func NewDemoIdentity(clk clock.Clock, outbox func(Message) error) *DemoIdentity {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	return &DemoIdentity{clock: clk, outbox: outbox, challenges: map[string]*demoChallenge{}}
+}
+
+// Start makes a code, sends it to req.Phone and returns the challenge id and
+// the code (as demoCode).
+func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, string, error) {
+	if req.Phone == "" {
+		return "", "", fmt.Errorf("demo identity: %w", ErrPhone)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", "", err
+	}
+	now := d.clock.Now()
+	code := randomCode()
+	id := randomID(16)
+	d.mu.Lock()
+	if len(d.challenges) >= maxDemoChallenges {
+		d.pruneLocked(now)
+	}
+	full := len(d.challenges) >= maxDemoChallenges
+	d.mu.Unlock()
+	if full {
+		return "", "", ErrOverloaded
+	}
+	if d.outbox != nil {
+		m := Message{
+			Kind: "verification",
+			To:   req.Phone,
+			Body: "[Sluice] 본인확인 인증번호는 " + code + " 입니다. " +
+				"5분 안에 입력해 주세요. 이 번호를 다른 사람에게 알려주지 마세요.",
+			CreatedAt: now,
+		}
+		if err := d.outbox(m); err != nil {
+			return "", "", fmt.Errorf("demo identity: send code: %w", err)
+		}
+	}
+	d.mu.Lock()
+	d.challenges[id] = &demoChallenge{code: code, expires: now.Add(ChallengeTTL)}
+	d.mu.Unlock()
+	return id, code, nil
+}
+
+// Check tells whether code answers the challenge.
+func (d *DemoIdentity) Check(ctx context.Context, challengeID, code string) (bool, error) {
+	now := d.clock.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.challenges[challengeID]
+	if c == nil {
+		return false, ErrChallengeExpired
+	}
+	if !now.Before(c.expires) {
+		delete(d.challenges, challengeID)
+		return false, ErrChallengeExpired
+	}
+	c.attempts++
+	if len(code) == len(c.code) && subtle.ConstantTimeCompare([]byte(code), []byte(c.code)) == 1 {
+		delete(d.challenges, challengeID)
+		return true, nil
+	}
+	if c.attempts >= MaxCodeAttempts {
+		delete(d.challenges, challengeID)
+		return false, ErrTooManyAttempts
+	}
+	return false, nil
+}
+
+// pruneLocked drops expired challenges, at most once a second.
+func (d *DemoIdentity) pruneLocked(now time.Time) {
+	if now.Sub(d.lastPrune) < time.Second && !d.lastPrune.IsZero() {
+		return
+	}
+	d.lastPrune = now
+	for id, c := range d.challenges {
+		if !now.Before(c.expires) {
+			delete(d.challenges, id)
+		}
+	}
+}
+
+// randomCode returns a uniformly random 6-digit code ("000000".."999999").
+func randomCode() string {
+	var b [4]byte
+	for {
+		rand.Read(b[:])
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		const limit = (1 << 32) / 1_000_000 * 1_000_000 // reject the biased tail
+		if v < limit {
+			return fmt.Sprintf("%06d", v%1_000_000)
+		}
+	}
+}
+
+// randomID returns n random bytes as unpadded base64url.
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

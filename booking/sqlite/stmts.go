@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
+	dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
+	status, supply_doses, created_at, updated_at`
+
+// writeStmts are prepared once on the writer connection. Transactions are
+// plain BEGIN IMMEDIATE / COMMIT / ROLLBACK statements on that connection
+// (not database/sql's Tx, which compiles "BEGIN" and "COMMIT" afresh each
+// time): wsem guarantees that nothing else uses the connection meanwhile.
+type writeStmts struct {
+	begin, commit, rollback            *sql.Stmt
+	idemGet, idemPut                   *sql.Stmt
+	personActive                       *sql.Stmt
+	supplyTake, supplyGet, supplyGive  *sql.Stmt
+	slotTake, slotRelease              *sql.Stmt
+	bookingInsert, bookingGet          *sql.Stmt
+	bookingMove, bookingCancel         *sql.Stmt
+	outboxInsert, outboxMark, outboxIs *sql.Stmt
+	sessionClaim, supplySet            *sql.Stmt
+}
+
+func (w *writeStmts) all() []*sql.Stmt {
+	return []*sql.Stmt{
+		w.begin, w.commit, w.rollback,
+		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
+		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
+		w.outboxInsert, w.outboxMark, w.outboxIs, w.sessionClaim, w.supplySet,
+	}
+}
+
+type readStmts struct {
+	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
+}
+
+func (r *readStmts) all() []*sql.Stmt {
+	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings}
+}
+
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	p := func(db preparer, dst **sql.Stmt, query string) {
+		if err != nil {
+			return
+		}
+		*dst, err = db.PrepareContext(ctx, query)
+		if err != nil {
+			err = fmt.Errorf("prepare %q: %w", query, err)
+		}
+	}
+	w := &s.ws
+	p(s.wc, &w.begin, `BEGIN IMMEDIATE`)
+	p(s.wc, &w.commit, `COMMIT`)
+	p(s.wc, &w.rollback, `ROLLBACK`)
+	p(s.wc, &w.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
+	p(s.wc, &w.idemPut, `INSERT INTO idempotency_keys (key, booking_number, request_hash, created_at) VALUES (?, ?, ?, ?)`)
+	p(s.wc, &w.personActive, `SELECT number FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(s.wc, &w.supplyTake, `UPDATE vaccine_supply SET used = used + ?2
+		WHERE vaccine_id = ?1 AND allocated > 0 AND used + ?2 <= allocated`)
+	p(s.wc, &w.supplyGet, `SELECT allocated FROM vaccine_supply WHERE vaccine_id = ?`)
+	p(s.wc, &w.supplyGive, `UPDATE vaccine_supply SET used = max(used - ?2, 0) WHERE vaccine_id = ?1`)
+	p(s.wc, &w.slotTake, `INSERT INTO slots (clinic_id, date, block, booked) VALUES (?1, ?2, ?3, 1)
+		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`)
+	p(s.wc, &w.slotRelease, `UPDATE slots SET booked = booked - 1
+		WHERE clinic_id = ? AND date = ? AND block = ? AND booked > 0`)
+	p(s.wc, &w.bookingInsert, `INSERT INTO bookings (`+bookingColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	p(s.wc, &w.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
+	p(s.wc, &w.bookingMove, `UPDATE bookings SET dose1_clinic = ?, dose1_date = ?, dose1_block = ?,
+		dose2_clinic = ?, dose2_date = ?, dose2_block = ?, updated_at = ?
+		WHERE number = ? AND status = 'booked'`)
+	p(s.wc, &w.bookingCancel, `UPDATE bookings SET status = 'cancelled', updated_at = ?
+		WHERE number = ? AND status = 'booked'`)
+	p(s.wc, &w.outboxInsert, `INSERT INTO outbox (booking_number, kind, recipient, body, created_at) VALUES (?, ?, ?, ?, ?)`)
+	p(s.wc, &w.outboxMark, `UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`)
+	p(s.wc, &w.outboxIs, `SELECT count(*) FROM outbox WHERE id = ?`)
+	p(s.wc, &w.sessionClaim, `INSERT INTO identity_sessions (person_key, session_id, until) VALUES (?1, ?2, ?3)
+		ON CONFLICT (person_key) DO UPDATE SET session_id = excluded.session_id, until = excluded.until
+		WHERE identity_sessions.session_id = excluded.session_id OR identity_sessions.until <= ?4`)
+	p(s.wc, &w.supplySet, `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES (?, ?, 0)
+		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`)
+
+	r := &s.rs
+	var rdb preparer = s.wc
+	if s.r != nil {
+		rdb = s.r
+	}
+	p(rdb, &r.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
+	p(rdb, &r.slotCounts, `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
+		ORDER BY clinic_id, date, block`)
+	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
+	p(rdb, &r.pending, `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
+		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
+	p(rdb, &r.countBookings, `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`)
+	return err
+}
+
+// wtx is a write transaction on the writer connection.
+type wtx struct {
+	ctx  context.Context
+	s    *Store
+	done bool
+}
+
+// lockWriter waits for the writer connection, or for ctx to end.
+func (s *Store) lockWriter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.wsem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlockWriter() { <-s.wsem }
+
+// begin starts a write transaction (BEGIN IMMEDIATE: the write lock is taken
+// at once). The caller must end it with commit or rollback.
+func (s *Store) begin(ctx context.Context) (*wtx, error) {
+	if err := s.lockWriter(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		s.unlockWriter()
+		return nil, err
+	}
+	return &wtx{ctx: ctx, s: s}, nil
+}
+
+// commit commits the transaction. It does not look at the context: once the
+// work is done, the outcome must not depend on a caller leaving at the last
+// moment, or a committed booking could be reported as failed.
+func (t *wtx) commit() error {
+	if t.done {
+		return errors.New("transaction already ended")
+	}
+	_, err := t.s.ws.commit.ExecContext(context.Background())
+	if err != nil {
+		t.rollback()
+		return err
+	}
+	t.done = true
+	t.s.unlockWriter()
+	return nil
+}
+
+// rollback ends the transaction without writing anything; it is a no-op
+// after commit, so it can be deferred.
+func (t *wtx) rollback() {
+	if t.done {
+		return
+	}
+	t.done = true
+	// Fails harmlessly ("no transaction is active") when SQLite has already
+	// rolled back by itself, e.g. after an interrupt.
+	t.s.ws.rollback.ExecContext(context.Background())
+	t.s.unlockWriter()
+}
+
+// exec runs a prepared statement in the transaction and returns the number of
+// rows it changed.
+func (t *wtx) exec(st *sql.Stmt, args ...any) (int64, error) {
+	res, err := st.ExecContext(t.ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *wtx) row(st *sql.Stmt, args ...any) *sql.Row {
+	return st.QueryRowContext(t.ctx, args...)
+}
+
+// lockReader makes a read safe to run: a no-op with a reader pool, the writer
+// lock for an in-memory database.
+func (s *Store) lockReader(ctx context.Context) (unlock func(), err error) {
+	if s.r != nil {
+		return func() {}, nil
+	}
+	if err := s.lockWriter(ctx); err != nil {
+		return nil, err
+	}
+	return s.unlockWriter, nil
+}

@@ -1,0 +1,757 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+// dosesPerPerson is what one booking takes from a vaccine's supply.
+const dosesPerPerson = 2
+
+// Book commits a booking in one transaction: idempotency, one active booking
+// per person per campaign, vaccine supply, dose-1 capacity, the first
+// dose-2 candidate with capacity, the booking row and the confirmation in the
+// outbox. On any error nothing is written.
+func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
+	b, err := s.book(ctx, req)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "book", err)
+	}
+	return b, nil
+}
+
+func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
+	if err := validateBook(&req); err != nil {
+		return booking.Booking{}, err
+	}
+	b := req.Booking
+	b.Status = booking.StatusBooked
+	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
+	if b.BookedBy == "" {
+		b.BookedBy = b.PersonKey
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = s.now()
+	}
+	if b.UpdatedAt.IsZero() {
+		b.UpdatedAt = b.CreatedAt
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = requestHash(&req, &b)
+	}
+
+	t, err := s.begin(ctx)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	defer t.rollback()
+	st := &s.ws
+
+	if req.IdempotencyKey != "" {
+		var number string
+		var stored []byte
+		switch err := t.row(st.idemGet, req.IdempotencyKey).Scan(&number, &stored); {
+		case err == nil:
+			if !bytes.Equal(stored, hash) {
+				return booking.Booking{}, booking.ErrIdempotencyReuse
+			}
+			prev, _, err := scanBooking(t.row(st.bookingGet, number))
+			return prev, err // the transaction rolls back: nothing written
+		case !errors.Is(err, sql.ErrNoRows):
+			return booking.Booking{}, err
+		}
+	}
+
+	// One active booking per person per campaign is enforced by the partial
+	// unique index when the row is inserted. So that a person who already
+	// holds a booking hears that rather than "slot full" (or "no supply"),
+	// the refusal paths below look for an existing booking before answering;
+	// the path that succeeds pays for no extra query.
+	refuse := func(err error) (booking.Booking, error) {
+		if !isDomainErr(err) {
+			return booking.Booking{}, err
+		}
+		var existing string
+		switch qerr := t.row(st.personActive, b.CampaignID, b.PersonKey).Scan(&existing); {
+		case qerr == nil:
+			return booking.Booking{}, booking.ErrAlreadyBooked
+		case !errors.Is(qerr, sql.ErrNoRows):
+			return booking.Booking{}, qerr
+		}
+		return booking.Booking{}, err
+	}
+	supplyDoses, err := takeSupply(t, st, b.VaccineID)
+	if err != nil {
+		return refuse(err)
+	}
+	if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
+		return refuse(err)
+	}
+	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
+	if err != nil {
+		return refuse(err)
+	}
+	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+
+	generated := b.Number == ""
+	for attempt := 0; ; attempt++ {
+		if generated {
+			b.Number = s.newNumber()
+		}
+		_, err = t.exec(st.bookingInsert,
+			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
+			dateText(b.BirthDate), b.BookedBy,
+			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
+			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
+			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+		if err == nil {
+			break
+		}
+		if !isUniqueViolation(err) {
+			return booking.Booking{}, err
+		}
+		if strings.Contains(err.Error(), "person_key") {
+			return booking.Booking{}, booking.ErrAlreadyBooked
+		}
+		if !generated {
+			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
+		}
+		if attempt >= 8 {
+			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts: %w", attempt+1, err)
+		}
+	}
+
+	m := outboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		return booking.Booking{}, err
+	}
+	if req.IdempotencyKey != "" {
+		if _, err := t.exec(st.idemPut, req.IdempotencyKey, b.Number, hash, b.CreatedAt.UnixNano()); err != nil {
+			return booking.Booking{}, err
+		}
+	}
+	if err := t.commit(); err != nil {
+		return booking.Booking{}, err
+	}
+	return b, nil
+}
+
+// takeSupply counts two doses against the vaccine's allocation if it has one
+// and returns the number of doses taken (0 if the vaccine is not limited).
+func takeSupply(t *wtx, st *writeStmts, vaccineID string) (int, error) {
+	n, err := t.exec(st.supplyTake, vaccineID, dosesPerPerson)
+	if err != nil {
+		return 0, err
+	}
+	if n == 1 {
+		return dosesPerPerson, nil
+	}
+	var allocated int64
+	switch err := t.row(st.supplyGet, vaccineID).Scan(&allocated); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case allocated > 0:
+		return 0, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
+	}
+	return 0, nil
+}
+
+// takeSlot holds one place at slot if it has fewer bookings than capacity.
+func takeSlot(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) error {
+	ok, err := tryTake(t, st, slot, capacity)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", slotString(slot), booking.ErrSlotFull)
+	}
+	return nil
+}
+
+func tryTake(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) (bool, error) {
+	c := capacity(slot)
+	if c <= 0 {
+		return false, nil
+	}
+	n, err := t.exec(st.slotTake, slot.ClinicID, slot.Date.String(), int64(slot.Block), c)
+	return n == 1, err
+}
+
+// takeDose2 holds the first candidate with free capacity.
+func takeDose2(t *wtx, st *writeStmts, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+	for _, c := range candidates {
+		ok, err := tryTake(t, st, c, capacity)
+		if err != nil {
+			return booking.Slot{}, err
+		}
+		if ok {
+			return c, nil
+		}
+	}
+	return booking.Slot{}, booking.ErrNoSecondDose
+}
+
+func releaseSlot(t *wtx, st *writeStmts, slot booking.Slot) error {
+	_, err := t.exec(st.slotRelease, slot.ClinicID, slot.Date.String(), int64(slot.Block))
+	return err
+}
+
+// Get returns the booking with the given number.
+func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
+	if number == "" {
+		return booking.Booking{}, fail(ctx, "get", fmt.Errorf("%w: empty booking number", ErrInvalid))
+	}
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
+	}
+	defer unlock()
+	b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
+	}
+	return b, nil
+}
+
+// Change moves an active booking to a new first-dose slot and the first free
+// second-dose candidate, releasing the old slots, and writes req.Notice to
+// the outbox, all in one transaction.
+func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
+	b, err := s.change(ctx, req)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "change", err)
+	}
+	return b, nil
+}
+
+func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
+	if req.Number == "" {
+		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	if err := validateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+		return booking.Booking{}, err
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = s.now()
+	}
+	now = now.UTC()
+
+	t, err := s.begin(ctx)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	defer t.rollback()
+	st := &s.ws
+
+	b, _, err := scanBooking(t.row(st.bookingGet, req.Number))
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if b.Status == booking.StatusCancelled {
+		return booking.Booking{}, booking.ErrCancelled
+	}
+	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
+		return booking.Booking{}, err
+	}
+	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
+	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+	b.UpdatedAt = now
+	n, err := t.exec(st.bookingMove,
+		b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
+		b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
+		now.UnixNano(), b.Number)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if n != 1 {
+		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
+	}
+	m := outboxMessage(req.Notice, b.Number, b.Phone, "change", now)
+	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := t.commit(); err != nil {
+		return booking.Booking{}, err
+	}
+	return b, nil
+}
+
+// Cancel marks an active booking cancelled, frees both doses' slots and
+// gives back its vaccine doses, and writes notice to the outbox.
+func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
+	b, err := s.cancel(ctx, number, notice, now)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "cancel", err)
+	}
+	return b, nil
+}
+
+func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
+	if number == "" {
+		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	if now.IsZero() {
+		now = s.now()
+	}
+	now = now.UTC()
+
+	t, err := s.begin(ctx)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	defer t.rollback()
+	st := &s.ws
+
+	b, supplyDoses, err := scanBooking(t.row(st.bookingGet, number))
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if b.Status == booking.StatusCancelled {
+		return booking.Booking{}, booking.ErrCancelled
+	}
+	n, err := t.exec(st.bookingCancel, now.UnixNano(), number)
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if n != 1 {
+		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", number)
+	}
+	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+		return booking.Booking{}, err
+	}
+	if supplyDoses > 0 {
+		if _, err := t.exec(st.supplyGive, b.VaccineID, supplyDoses); err != nil {
+			return booking.Booking{}, err
+		}
+	}
+	m := outboxMessage(notice, b.Number, b.Phone, "cancel", now)
+	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := t.commit(); err != nil {
+		return booking.Booking{}, err
+	}
+	b.Status = booking.StatusCancelled
+	b.UpdatedAt = now
+	return b, nil
+}
+
+// SlotCounts lists every slot holding at least one booking.
+func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, fail(ctx, "slot counts", err)
+	}
+	defer unlock()
+	rows, err := s.rs.slotCounts.QueryContext(ctx)
+	if err != nil {
+		return nil, fail(ctx, "slot counts", err)
+	}
+	defer rows.Close()
+	var out []booking.SlotCount
+	for rows.Next() {
+		var c booking.SlotCount
+		var date string
+		var block int64
+		if err := rows.Scan(&c.ClinicID, &date, &block, &c.Booked); err != nil {
+			return nil, fail(ctx, "slot counts", err)
+		}
+		if c.Date, err = booking.ParseDate(date); err != nil {
+			return nil, fail(ctx, "slot counts", err)
+		}
+		c.Block = booking.TimeBlock(block)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "slot counts", err)
+	}
+	return out, nil
+}
+
+// SetSupply sets the dose allocation of a vaccine, keeping the count of doses
+// used. An allocation of 0 removes the limit.
+func (s *Store) SetSupply(ctx context.Context, vaccineID string, doses int) error {
+	if vaccineID == "" || doses < 0 {
+		return fail(ctx, "set supply", fmt.Errorf("%w: vaccine %q, doses %d", ErrInvalid, vaccineID, doses))
+	}
+	t, err := s.begin(ctx)
+	if err != nil {
+		return fail(ctx, "set supply", err)
+	}
+	defer t.rollback()
+	if _, err := t.exec(s.ws.supplySet, vaccineID, doses); err != nil {
+		return fail(ctx, "set supply", err)
+	}
+	return fail(ctx, "set supply", t.commit())
+}
+
+// Supply returns the allocated and used doses of a vaccine (0, 0 if it has
+// no allocation).
+func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used int, err error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return 0, 0, fail(ctx, "supply", err)
+	}
+	defer unlock()
+	err = s.rs.supply.QueryRowContext(ctx, vaccineID).Scan(&allocated, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fail(ctx, "supply", err)
+	}
+	return allocated, used, nil
+}
+
+// ClaimSession records that sessionID holds identity personKey until until.
+// It succeeds if nobody holds the identity, if the same session holds it
+// (extending it), or if the holder's time ran out (until <= now); otherwise
+// it returns booking.ErrSessionHeld.
+func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
+	if err := checkPersonKey("person key", personKey); err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	if sessionID == "" {
+		return fail(ctx, "claim session", fmt.Errorf("%w: empty session id", ErrInvalid))
+	}
+	if !until.After(now) {
+		return fail(ctx, "claim session", fmt.Errorf("%w: session ends (%v) before it starts (%v)", ErrInvalid, until, now))
+	}
+	t, err := s.begin(ctx)
+	if err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	defer t.rollback()
+	n, err := t.exec(s.ws.sessionClaim, personKey, sessionID, until.UnixNano(), now.UnixNano())
+	if err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	if n == 0 {
+		return booking.ErrSessionHeld
+	}
+	return fail(ctx, "claim session", t.commit())
+}
+
+// PendingMessages returns up to limit unsent outbox messages, oldest first.
+func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
+	if limit <= 0 {
+		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	}
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, fail(ctx, "pending messages", err)
+	}
+	defer unlock()
+	rows, err := s.rs.pending.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, fail(ctx, "pending messages", err)
+	}
+	defer rows.Close()
+	var out []booking.Message
+	for rows.Next() {
+		var m booking.Message
+		var number sql.NullString
+		var created int64
+		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
+			return nil, fail(ctx, "pending messages", err)
+		}
+		m.BookingNumber = number.String
+		m.CreatedAt = fromNanos(created)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "pending messages", err)
+	}
+	return out, nil
+}
+
+// MarkSent records that message id was delivered at at. Marking a message
+// that is already marked keeps the first time; an unknown id is ErrNotFound.
+func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	t, err := s.begin(ctx)
+	if err != nil {
+		return fail(ctx, "mark sent", err)
+	}
+	defer t.rollback()
+	n, err := t.exec(s.ws.outboxMark, at.UnixNano(), id)
+	if err != nil {
+		return fail(ctx, "mark sent", err)
+	}
+	if n == 0 {
+		var exists int
+		if err := t.row(s.ws.outboxIs, id).Scan(&exists); err != nil {
+			return fail(ctx, "mark sent", err)
+		}
+		if exists == 0 {
+			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
+		}
+		return nil
+	}
+	return fail(ctx, "mark sent", t.commit())
+}
+
+// CountBookings returns the number of active bookings per cohort id.
+func (s *Store) CountBookings(ctx context.Context) (map[string]int, error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, fail(ctx, "count bookings", err)
+	}
+	defer unlock()
+	rows, err := s.rs.countBookings.QueryContext(ctx)
+	if err != nil {
+		return nil, fail(ctx, "count bookings", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var cohort string
+		var n int
+		if err := rows.Scan(&cohort, &n); err != nil {
+			return nil, fail(ctx, "count bookings", err)
+		}
+		out[cohort] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "count bookings", err)
+	}
+	return out, nil
+}
+
+// scanBooking reads one bookings row (bookingColumns) and also returns the
+// doses it holds against the vaccine supply.
+func scanBooking(row *sql.Row) (booking.Booking, int, error) {
+	var b booking.Booking
+	var birth, d1date, d2date, status string
+	var d1block, d2block, created, updated int64
+	var supplyDoses int
+	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
+		&birth, &b.BookedBy,
+		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
+		&status, &supplyDoses, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return booking.Booking{}, 0, booking.ErrNotFound
+	}
+	if err != nil {
+		return booking.Booking{}, 0, err
+	}
+	if birth != "" {
+		if b.BirthDate, err = booking.ParseDate(birth); err != nil {
+			return booking.Booking{}, 0, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
+		}
+	}
+	if b.Dose1.Date, err = booking.ParseDate(d1date); err != nil {
+		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
+	}
+	if b.Dose2.Date, err = booking.ParseDate(d2date); err != nil {
+		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
+	}
+	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
+	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
+	b.Status = booking.Status(status)
+	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return b, supplyDoses, nil
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func dateText(d booking.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func slotString(s booking.Slot) string {
+	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
+}
+
+// outboxMessage fills in what the caller left out of an outbox message.
+func outboxMessage(m booking.Message, number, phone, kind string, at time.Time) booking.Message {
+	m.BookingNumber = number
+	if m.Kind == "" {
+		m.Kind = kind
+	}
+	if m.To == "" {
+		m.To = phone
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = at
+	}
+	return m
+}
+
+// numberAlphabet has no 0/O or 1/I, so a number read aloud or copied by hand
+// survives. 32 symbols: each random byte maps without bias.
+const numberAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
+func NewNumber() string {
+	var r [8]byte
+	rand.Read(r[:]) // never fails (crypto/rand panics rather than return an error)
+	out := []byte("SLC-XXXX-XXXX")
+	for i, p := range [8]int{4, 5, 6, 7, 9, 10, 11, 12} {
+		out[p] = numberAlphabet[r[i]&31]
+	}
+	return string(out)
+}
+
+// requestHash identifies what an idempotent Book request asks for: who, what
+// and where. It leaves out what a retry legitimately changes (timestamps, a
+// caller-generated booking number, the confirmation's text).
+func requestHash(req *booking.BookRequest, b *booking.Booking) []byte {
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	slot := func(s booking.Slot) {
+		num(s.ClinicID)
+		str(s.Date.String())
+		num(int64(s.Block))
+	}
+	str("sluice book v1")
+	str(b.CampaignID)
+	str(b.CohortID)
+	str(b.VaccineID)
+	str(b.PersonKey)
+	str(b.Name)
+	str(b.Phone)
+	str(dateText(b.BirthDate))
+	str(b.BookedBy)
+	slot(b.Dose1.Slot)
+	num(int64(len(req.Dose2Candidates)))
+	for _, c := range req.Dose2Candidates {
+		slot(c)
+	}
+	return h.Sum(nil)
+}
+
+func validateBook(req *booking.BookRequest) error {
+	b := &req.Booking
+	switch {
+	case b.CampaignID == "":
+		return fmt.Errorf("%w: empty campaign id", ErrInvalid)
+	case b.VaccineID == "":
+		return fmt.Errorf("%w: empty vaccine id", ErrInvalid)
+	}
+	if err := checkPersonKey("person key", b.PersonKey); err != nil {
+		return err
+	}
+	if b.BookedBy != "" {
+		if err := checkPersonKey("booked-by key", b.BookedBy); err != nil {
+			return err
+		}
+	}
+	if !b.BirthDate.IsZero() {
+		if err := checkDate("birth date", b.BirthDate); err != nil {
+			return err
+		}
+	}
+	return validateSlots(b.Dose1.Slot, req.Dose2Candidates, req.SlotCapacity)
+}
+
+func validateSlots(dose1 booking.Slot, candidates []booking.Slot, capacity func(booking.Slot) int) error {
+	if capacity == nil {
+		return fmt.Errorf("%w: no slot capacity function", ErrInvalid)
+	}
+	if err := checkSlot("dose 1", dose1); err != nil {
+		return err
+	}
+	for i, c := range candidates {
+		if err := checkSlot(fmt.Sprintf("dose 2 candidate %d", i+1), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSlot(what string, s booking.Slot) error {
+	if s == (booking.Slot{}) {
+		return fmt.Errorf("%w: %s: no slot given", ErrInvalid, what)
+	}
+	if s.ClinicID <= 0 {
+		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalid, what, s.ClinicID)
+	}
+	if err := checkDate(what+" date", s.Date); err != nil {
+		return err
+	}
+	if s.Block < 0 || s.Block >= booking.BlocksPerDay {
+		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalid, what, s.Block, booking.BlocksPerDay-1)
+	}
+	return nil
+}
+
+func checkDate(what string, d booking.Date) error {
+	if _, ok := booking.NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
+		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalid, what, d.Year, int(d.Month), d.Day)
+	}
+	return nil
+}
+
+// checkPersonKey rejects an empty key and anything shaped like a resident
+// registration number (13 digits, or YYMMDD-NNNNNNN): the store only ever
+// holds keyed hashes. The schema has the same CHECK.
+func checkPersonKey(what, k string) error {
+	if k == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
+	}
+	if looksLikeRRN(k) {
+		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalid, what)
+	}
+	return nil
+}
+
+func looksLikeRRN(k string) bool {
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch len(k) {
+	case 13:
+		return digits(k)
+	case 14:
+		return k[6] == '-' && digits(k[:6]) && digits(k[7:])
+	}
+	return false
+}

@@ -1,0 +1,636 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/clock"
+)
+
+// SessionHeader carries a verified person's booking session id.
+const SessionHeader = "Sluice-Session"
+
+// BookingAPI serves the booking backend's JSON API. Every endpoint that
+// touches identity, clinics or bookings is behind the gate of the booking
+// room: no valid pass, no access. Eligibility, the campaign and the region
+// list are public (they are cheap, need no identity, and let people check
+// before they queue).
+type BookingAPI struct {
+	Server  *Server
+	Service *booking.Service
+	// Room is the waiting room whose passes admit to the booking API.
+	Room string
+	// DemoClock, if set, is moved by POST /api/v1/admin/clock (demo only).
+	DemoClock *clock.Settable
+	// Sent returns the last notifications delivered (operator view).
+	Sent func() []booking.Message
+}
+
+// Register adds the routes to mux.
+func (b *BookingAPI) Register(mux *http.ServeMux) {
+	s := b.Server
+	gate := s.Gate(b.Room)
+	gated := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, gate.Wrap(h))
+	}
+	mux.HandleFunc("GET /api/v1/eligibility", b.handleEligibility)
+	mux.HandleFunc("GET /api/v1/campaign", b.handleCampaign)
+	mux.HandleFunc("GET /api/v1/regions", b.handleRegions)
+	gated("POST /api/v1/identity/verifications", b.handleStartVerification)
+	gated("POST /api/v1/identity/verifications/{id}/confirm", b.handleConfirm)
+	gated("GET /api/v1/session", b.handleSession)
+	gated("GET /api/v1/clinics", b.handleSearch)
+	gated("GET /api/v1/clinics/{id}", b.handleClinic)
+	gated("POST /api/v1/bookings", b.handleBook)
+	gated("POST /api/v1/bookings/lookup", b.handleLookup)
+	gated("POST /api/v1/bookings/change", b.handleChange)
+	gated("POST /api/v1/bookings/cancel", b.handleCancel)
+	mux.HandleFunc("GET /api/v1/admin/stats", s.admin(b.handleStats))
+	mux.HandleFunc("GET /api/v1/admin/notifications", s.admin(b.handleNotifications))
+	if b.DemoClock != nil {
+		mux.HandleFunc("POST /api/v1/admin/clock", s.admin(b.handleClock))
+		mux.HandleFunc("GET /api/v1/admin/clock", s.admin(b.handleClock))
+	}
+}
+
+// bookingProblem maps a booking error to its HTTP status and problem code,
+// with the person-facing sentences in Korean and English.
+func bookingProblem(w http.ResponseWriter, err error) {
+	ko, en := booking.ErrorMessage(err)
+	var ne *booking.NotEligibleError
+	var ie *booking.InputError
+	p := Problem{Detail: en, DetailKO: ko}
+	switch {
+	case errors.As(err, &ne):
+		p.Status, p.Code = http.StatusForbidden, "not_eligible"
+		p.Extra = map[string]any{"eligibility": ne.Eligibility.APIResponse()}
+	case errors.As(err, &ie):
+		p.Status, p.Code = http.StatusBadRequest, ie.Code
+		p.Extra = map[string]any{"field": ie.Field}
+	default:
+		for _, m := range bookingErrors {
+			if errors.Is(err, m.err) {
+				p.Status, p.Code = m.status, m.code
+				break
+			}
+		}
+	}
+	if p.Status == 0 {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			p.Status, p.Code = http.StatusServiceUnavailable, "unavailable"
+		} else {
+			p.Status, p.Code = http.StatusInternalServerError, "internal"
+			p.Detail, p.DetailKO = "Something went wrong on our side; nothing was booked. Please try again.", "일시적인 오류입니다. 예약되지 않았습니다. 다시 시도해 주세요."
+		}
+	}
+	WriteProblem(w, p)
+}
+
+var bookingErrors = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{booking.ErrSessionExpired, http.StatusUnauthorized, "session_expired"},
+	{booking.ErrSessionHeld, http.StatusConflict, "session_held"},
+	{booking.ErrProxyNotAllowed, http.StatusForbidden, "proxy_not_allowed"},
+	{booking.ErrClinicNotFound, http.StatusNotFound, "clinic_not_found"},
+	{booking.ErrInvalidSlot, http.StatusBadRequest, "invalid_slot"},
+	{booking.ErrPastDate, http.StatusUnprocessableEntity, "past_date"},
+	{booking.ErrBeyondHorizon, http.StatusUnprocessableEntity, "beyond_horizon"},
+	{booking.ErrClinicClosed, http.StatusUnprocessableEntity, "clinic_closed"},
+	{booking.ErrVaccineNotOffered, http.StatusUnprocessableEntity, "vaccine_not_offered"},
+	{booking.ErrTooLate, http.StatusConflict, "too_late"},
+	{booking.ErrInvalidRequest, http.StatusBadRequest, "invalid_request"},
+	{booking.ErrOverloaded, http.StatusServiceUnavailable, "overloaded"},
+	{booking.ErrChallengeExpired, http.StatusGone, "challenge_expired"},
+	{booking.ErrWrongCode, http.StatusBadRequest, "wrong_code"},
+	{booking.ErrTooManyAttempts, http.StatusTooManyRequests, "too_many_attempts"},
+	{booking.ErrSlotFull, http.StatusConflict, "slot_full"},
+	{booking.ErrNoSecondDose, http.StatusConflict, "no_second_dose"},
+	{booking.ErrAlreadyBooked, http.StatusConflict, "already_booked"},
+	{booking.ErrSupplyExhausted, http.StatusConflict, "supply_exhausted"},
+	{booking.ErrCancelled, http.StatusConflict, "cancelled"},
+	{booking.ErrIdempotencyReuse, http.StatusUnprocessableEntity, "idempotency_key_reused"},
+	{booking.ErrNotFound, http.StatusNotFound, "booking_not_found"},
+}
+
+func badRequest(w http.ResponseWriter, code, en, ko string) {
+	problem(w, http.StatusBadRequest, code, en, ko)
+}
+
+func (b *BookingAPI) now() time.Time { return b.Server.Clock.Now() }
+
+// GET /api/v1/eligibility?birth_date=YYYY-MM-DD
+func (b *BookingAPI) handleEligibility(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query().Get("birth_date")
+	if raw == "" {
+		badRequest(w, "birth_date_missing", "Give your birth date as ?birth_date=YYYY-MM-DD.", "생년월일을 YYYY-MM-DD 형식으로 입력해 주세요.")
+		return
+	}
+	d, err := booking.ParseDate(raw)
+	if err != nil {
+		badRequest(w, "birth_date_invalid", "The birth date must be a real date written YYYY-MM-DD (for example 1968-03-15).", "생년월일이 올바르지 않습니다. 예: 1968-03-15")
+		return
+	}
+	e := b.Service.Campaign().Eligibility(d, b.now())
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, e.APIResponse())
+}
+
+// GET /api/v1/campaign: the campaign, its cohorts and today's windows.
+func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
+	c := b.Service.Campaign()
+	now := b.now().In(booking.Seoul)
+	type cohort struct {
+		ID           string `json:"id"`
+		Name         string `json:"name"`
+		NameEN       string `json:"name_en"`
+		BornFrom     string `json:"born_from"`
+		BornTo       string `json:"born_to"`
+		ProxyBooking bool   `json:"proxy_booking"`
+	}
+	var cohorts []cohort
+	for _, co := range c.Cohorts {
+		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking})
+	}
+	type window struct {
+		Cohort   string `json:"cohort_id"`
+		Label    string `json:"label"`
+		LabelEN  string `json:"label_en"`
+		Opens    string `json:"opens_at"`
+		Closes   string `json:"closes_at"`
+		Text     string `json:"text"`
+		TextEN   string `json:"text_en"`
+		OpenNow  bool   `json:"open_now"`
+		DayDigit *int   `json:"birth_day_digit"`
+	}
+	today := []window{}
+	for _, wi := range c.WindowsOn(booking.DateOf(now)) {
+		today = append(today, window{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
+			wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
+			!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": c.ID, "name": c.Name, "name_en": c.NameEN, "now": now.Format(time.RFC3339),
+		"cohorts": cohorts, "windows_today": today, "room": b.Room,
+	})
+}
+
+// GET /api/v1/regions
+func (b *BookingAPI) handleRegions(w http.ResponseWriter, r *http.Request) {
+	type district struct {
+		Code   string `json:"code"`
+		Name   string `json:"name"`
+		NameEN string `json:"name_en"`
+	}
+	type region struct {
+		Code      string     `json:"code"`
+		Name      string     `json:"name"`
+		NameEN    string     `json:"name_en"`
+		Districts []district `json:"districts"`
+	}
+	var out []region
+	for _, rg := range booking.Regions() {
+		x := region{Code: rg.Code, Name: rg.Name, NameEN: rg.NameEN}
+		for _, d := range rg.Districts {
+			x.Districts = append(x.Districts, district{d.Code, d.Name, d.NameEN})
+		}
+		out = append(out, x)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, http.StatusOK, map[string]any{"regions": out})
+}
+
+// POST /api/v1/identity/verifications {name, rrn, phone}
+func (b *BookingAPI) handleStartVerification(w http.ResponseWriter, r *http.Request) {
+	if b.Server.limited(w, r, kindJoin) {
+		return
+	}
+	var in struct {
+		Name  string `json:"name"`
+		RRN   string `json:"rrn"`
+		Phone string `json:"phone"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	v, err := b.Service.StartVerification(r.Context(), in.Name, in.RRN, in.Phone)
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// POST /api/v1/identity/verifications/{id}/confirm {code}
+func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	sess, err := b.Service.CompleteVerification(r.Context(), r.PathValue("id"), in.Code)
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+}
+
+func (b *BookingAPI) session(w http.ResponseWriter, r *http.Request) (booking.Session, bool) {
+	id := strings.TrimSpace(r.Header.Get(SessionHeader))
+	if id == "" {
+		if c, err := r.Cookie("sluice_session"); err == nil {
+			id = c.Value
+		}
+	}
+	if id == "" {
+		problem(w, http.StatusUnauthorized, "session_missing", "Verify your identity first; then send the session id in the "+SessionHeader+" header.", "먼저 본인확인을 해 주세요.")
+		return booking.Session{}, false
+	}
+	sess, ok := b.Service.Session(id)
+	if !ok {
+		bookingProblem(w, booking.ErrSessionExpired)
+		return booking.Session{}, false
+	}
+	return sess, true
+}
+
+// GET /api/v1/session: the verified person and their eligibility now.
+func (b *BookingAPI) handleSession(w http.ResponseWriter, r *http.Request) {
+	sess, ok := b.session(w, r)
+	if !ok {
+		return
+	}
+	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+}
+
+type clinicView struct {
+	ID           int64    `json:"id"`
+	Name         string   `json:"name"`
+	NameEN       string   `json:"name_en"`
+	Kind         string   `json:"kind"`
+	RegionCode   string   `json:"region_code"`
+	DistrictCode string   `json:"district_code"`
+	Address      string   `json:"address"`
+	Vaccines     []string `json:"vaccines"`
+}
+
+func viewClinic(c *booking.Clinic) clinicView {
+	return clinicView{c.ID, c.Name, c.NameEN, string(c.Kind), c.RegionCode, c.DistrictCode, c.Address, c.Vaccines}
+}
+
+type dayView struct {
+	Date     string `json:"date"`
+	Free     []int  `json:"free_by_block"`
+	DayFree  int    `json:"free"`
+	Booked   int    `json:"booked"`
+	Capacity int    `json:"capacity"`
+}
+
+func viewDay(d booking.DayAvailability) dayView {
+	return dayView{d.Date.String(), append([]int(nil), d.Free[:]...), d.DayFree, d.DayBooked, d.DayCapacity}
+}
+
+// GET /api/v1/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer&only_free=true&limit=20&offset=0
+// Answered from memory (the availability index), never from the database.
+func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sq := booking.SearchQuery{RegionCode: q.Get("region"), DistrictCode: q.Get("district"), Vaccine: q.Get("vaccine"), OnlyFree: q.Get("only_free") != "false"}
+	if sq.RegionCode == "" && sq.DistrictCode == "" {
+		badRequest(w, "region_missing", "Choose a province (?region=11) or a district (?district=11680); GET /api/v1/regions lists them.", "시도 또는 시군구를 선택해 주세요.")
+		return
+	}
+	if sq.RegionCode != "" {
+		if _, ok := booking.RegionByCode(sq.RegionCode); !ok {
+			badRequest(w, "region_unknown", "Unknown region code; GET /api/v1/regions lists them.", "없는 시도 코드입니다.")
+			return
+		}
+	}
+	if sq.DistrictCode != "" {
+		if _, _, ok := booking.DistrictByCode(sq.DistrictCode); !ok {
+			badRequest(w, "district_unknown", "Unknown district code; GET /api/v1/regions lists them.", "없는 시군구 코드입니다.")
+			return
+		}
+	}
+	d, err := booking.ParseDate(q.Get("date"))
+	if err != nil {
+		badRequest(w, "date_invalid", "Give the appointment date as ?date=YYYY-MM-DD.", "날짜를 YYYY-MM-DD 형식으로 입력해 주세요.")
+		return
+	}
+	sq.Date = d
+	var ok bool
+	if sq.Limit, ok = intParam(w, q.Get("limit"), 20, 1, booking.MaxSearchLimit, "limit"); !ok {
+		return
+	}
+	if sq.Offset, ok = intParam(w, q.Get("offset"), 0, 0, 1_000_000, "offset"); !ok {
+		return
+	}
+	res, total := b.Service.Availability().SearchTotal(sq)
+	type item struct {
+		Clinic clinicView `json:"clinic"`
+		dayView
+	}
+	items := make([]item, 0, len(res))
+	for _, c := range res {
+		items = append(items, item{viewClinic(c.Clinic), viewDay(c.DayAvailability)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
+}
+
+func blockTimes() []string {
+	out := make([]string, booking.BlocksPerDay)
+	for i := range out {
+		h := booking.FirstBlockHour + i
+		out[i] = fmt.Sprintf("%02d:00-%02d:00", h, h+1)
+	}
+	return out
+}
+
+func intParam(w http.ResponseWriter, s string, def, lo, hi int, name string) (int, bool) {
+	if s == "" {
+		return def, true
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo || v > hi {
+		badRequest(w, name+"_invalid", name+" must be a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+".", name+" 값이 올바르지 않습니다.")
+		return 0, false
+	}
+	return v, true
+}
+
+// GET /api/v1/clinics/{id}?from=YYYY-MM-DD&to=YYYY-MM-DD: free places per day.
+func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		bookingProblem(w, booking.ErrClinicNotFound)
+		return
+	}
+	c, ok := b.Service.Availability().Clinic(id)
+	if !ok {
+		bookingProblem(w, booking.ErrClinicNotFound)
+		return
+	}
+	today := booking.DateOf(b.now())
+	from, to := today, today.AddDays(20)
+	if s := r.URL.Query().Get("from"); s != "" {
+		if from, err = booking.ParseDate(s); err != nil {
+			badRequest(w, "date_invalid", "from must be a date YYYY-MM-DD.", "날짜 형식이 올바르지 않습니다.")
+			return
+		}
+	}
+	if s := r.URL.Query().Get("to"); s != "" {
+		if to, err = booking.ParseDate(s); err != nil {
+			badRequest(w, "date_invalid", "to must be a date YYYY-MM-DD.", "날짜 형식이 올바르지 않습니다.")
+			return
+		}
+	}
+	if to.Before(from) || from.DaysUntil(to) > booking.MaxFreeDatesSpan {
+		badRequest(w, "range_invalid", "from must not be after to, and the range at most a year.", "기간이 올바르지 않습니다.")
+		return
+	}
+	days := []dayView{}
+	for _, d := range b.Service.Availability().FreeDates(id, from, to) {
+		days = append(days, viewDay(d))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clinic": viewClinic(c), "days": days, "blocks": blockTimes()})
+}
+
+type appointmentView struct {
+	Dose       int    `json:"dose"`
+	ClinicID   int64  `json:"clinic_id"`
+	ClinicName string `json:"clinic_name"`
+	Date       string `json:"date"`
+	Block      int    `json:"block"`
+	Time       string `json:"time"`
+}
+
+type bookingView struct {
+	Number       string            `json:"booking_number"`
+	Status       string            `json:"status"`
+	CampaignID   string            `json:"campaign_id"`
+	CohortID     string            `json:"cohort_id"`
+	VaccineID    string            `json:"vaccine_id"`
+	Name         string            `json:"name"`
+	Phone        string            `json:"phone"`
+	BirthDate    string            `json:"birth_date"`
+	ProxyBooking bool              `json:"proxy_booking"`
+	Doses        []appointmentView `json:"doses"`
+	ChangeUntil  *time.Time        `json:"change_until"`
+	CreatedAt    time.Time         `json:"created_at"`
+}
+
+func (b *BookingAPI) view(bk booking.Booking) bookingView {
+	v := bookingView{Number: bk.Number, Status: string(bk.Status), CampaignID: bk.CampaignID, CohortID: bk.CohortID,
+		VaccineID: bk.VaccineID, Name: bk.Name, Phone: booking.MaskPhone(bk.Phone), BirthDate: bk.BirthDate.String(),
+		ProxyBooking: bk.BookedBy != "" && bk.BookedBy != bk.PersonKey, CreatedAt: bk.CreatedAt.In(booking.Seoul)}
+	for _, a := range []booking.Appointment{bk.Dose1, bk.Dose2} {
+		name := ""
+		if c, ok := b.Service.Availability().Clinic(a.ClinicID); ok {
+			name = c.Name
+		}
+		v.Doses = append(v.Doses, appointmentView{a.Dose, a.ClinicID, name, a.Date.String(), int(a.Block), booking.AppointmentText(a.Date, a.Block)})
+	}
+	if bk.Status == booking.StatusBooked {
+		if d, ok := booking.ChangeDeadline(bk, b.now()); ok {
+			d = d.In(booking.Seoul)
+			v.ChangeUntil = &d
+		}
+	}
+	return v
+}
+
+// POST /api/v1/bookings  (Sluice-Session header; optional Idempotency-Key)
+func (b *BookingAPI) handleBook(w http.ResponseWriter, r *http.Request) {
+	sess, ok := b.session(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		ClinicID  int64                `json:"clinic_id"`
+		Date      string               `json:"date"`
+		Block     *int                 `json:"block"`
+		VaccineID string               `json:"vaccine_id"`
+		ForPerson *booking.PersonInput `json:"for_person"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	d, err := booking.ParseDate(in.Date)
+	if err != nil {
+		badRequest(w, "date_invalid", "date must be a real date YYYY-MM-DD.", "날짜가 올바르지 않습니다.")
+		return
+	}
+	if in.Block == nil || *in.Block < 0 || *in.Block >= booking.BlocksPerDay {
+		badRequest(w, "block_invalid", "block must be a time block from 0 (09:00) to "+strconv.Itoa(booking.BlocksPerDay-1)+".", "시간대를 선택해 주세요.")
+		return
+	}
+	bk, err := b.Service.Book(r.Context(), booking.BookInput{
+		SessionID: sess.ID, ClinicID: in.ClinicID, Date: d, Block: booking.TimeBlock(*in.Block),
+		VaccineID: in.VaccineID, IdempotencyKey: r.Header.Get("Idempotency-Key"), ForPerson: in.ForPerson,
+	})
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, b.view(bk))
+}
+
+type identityBody struct {
+	Name   string `json:"name"`
+	RRN    string `json:"rrn"`
+	Number string `json:"booking_number"`
+}
+
+func (b *BookingAPI) identity(w http.ResponseWriter, r *http.Request, extra any) (identityBody, bool) {
+	var in identityBody
+	if extra == nil {
+		if !decodeBody(w, r, &in) {
+			return in, false
+		}
+	}
+	if b.Server.limited(w, r, kindJoin) {
+		return in, false
+	}
+	return in, true
+}
+
+// POST /api/v1/bookings/lookup {name, rrn, booking_number}
+func (b *BookingAPI) handleLookup(w http.ResponseWriter, r *http.Request) {
+	in, ok := b.identity(w, r, nil)
+	if !ok {
+		return
+	}
+	bk, err := b.Service.Lookup(r.Context(), in.Name, in.RRN, in.Number)
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b.view(bk))
+}
+
+// POST /api/v1/bookings/cancel {name, rrn, booking_number}
+func (b *BookingAPI) handleCancel(w http.ResponseWriter, r *http.Request) {
+	in, ok := b.identity(w, r, nil)
+	if !ok {
+		return
+	}
+	bk, err := b.Service.Cancel(r.Context(), in.Name, in.RRN, in.Number)
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b.view(bk))
+}
+
+// POST /api/v1/bookings/change {name, rrn, booking_number, clinic_id, date, block}
+func (b *BookingAPI) handleChange(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		identityBody
+		ClinicID int64  `json:"clinic_id"`
+		Date     string `json:"date"`
+		Block    *int   `json:"block"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if _, ok := b.identity(w, r, in); !ok {
+		return
+	}
+	d, err := booking.ParseDate(in.Date)
+	if err != nil {
+		badRequest(w, "date_invalid", "date must be a real date YYYY-MM-DD.", "날짜가 올바르지 않습니다.")
+		return
+	}
+	if in.Block == nil || *in.Block < 0 || *in.Block >= booking.BlocksPerDay {
+		badRequest(w, "block_invalid", "block must be a time block from 0 (09:00) to "+strconv.Itoa(booking.BlocksPerDay-1)+".", "시간대를 선택해 주세요.")
+		return
+	}
+	bk, err := b.Service.Change(r.Context(), in.Name, in.RRN, in.Number, in.ClinicID, d, booking.TimeBlock(*in.Block))
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b.view(bk))
+}
+
+// GET /api/v1/admin/stats
+func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
+	st, err := b.Service.Stats(r.Context())
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	out := map[string]any{"campaign": st}
+	if ds := r.URL.Query().Get("date"); ds != "" {
+		d, err := booking.ParseDate(ds)
+		if err != nil {
+			badRequest(w, "date_invalid", "date must be YYYY-MM-DD.", "")
+			return
+		}
+		booked, free := b.Service.Availability().Totals(d)
+		out["day"] = map[string]any{"date": d.String(), "booked": booked, "free": free, "regions": b.Service.Availability().RegionTotals(d)}
+	}
+	if cs := r.URL.Query().Get("clinic"); cs != "" {
+		id, _ := strconv.ParseInt(cs, 10, 64)
+		d := booking.DateOf(b.now())
+		if ds := r.URL.Query().Get("date"); ds != "" {
+			d, _ = booking.ParseDate(ds)
+		}
+		cds, err := b.Service.ClinicDayStats(id, d)
+		if err != nil {
+			bookingProblem(w, err)
+			return
+		}
+		out["clinic"] = cds
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// GET /api/v1/admin/notifications: the last messages delivered.
+func (b *BookingAPI) handleNotifications(w http.ResponseWriter, r *http.Request) {
+	type msg struct {
+		ID      int64      `json:"id"`
+		Booking string     `json:"booking_number"`
+		Kind    string     `json:"kind"`
+		To      string     `json:"to"`
+		Body    string     `json:"body"`
+		SentAt  *time.Time `json:"sent_at"`
+	}
+	out := []msg{}
+	if b.Sent != nil {
+		for _, m := range b.Sent() {
+			out = append(out, msg{m.ID, m.BookingNumber, m.Kind, booking.MaskPhone(m.To), m.Body, m.SentAt})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+// POST /api/v1/admin/clock {"at": RFC 3339}: demo mode only.
+func (b *BookingAPI) handleClock(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var in struct {
+			At time.Time `json:"at"`
+		}
+		if !decodeBody(w, r, &in) {
+			return
+		}
+		if in.At.IsZero() {
+			badRequest(w, "at_missing", `Send {"at": "2021-07-19T20:00:00+09:00"}.`, "")
+			return
+		}
+		b.DemoClock.Set(in.At)
+		b.Server.Log.Info("demo clock moved", "at", in.At.Format(time.RFC3339))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"now": b.DemoClock.Now().In(booking.Seoul).Format(time.RFC3339)})
+}
