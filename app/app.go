@@ -143,8 +143,6 @@ func New(cfg config.Config, opts Options) (*App, error) {
 			Exempt: exempt, TrustedProxy: trusted,
 		}),
 	}
-	a.Metrics = metrics.New(metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections})
-	a.Server.Metrics = a.Metrics.Handler()
 	if opts.Demo {
 		if err := a.setupDemo(); err != nil {
 			return nil, err
@@ -166,6 +164,12 @@ func New(cfg config.Config, opts Options) (*App, error) {
 	if err := a.setupBooking(); err != nil {
 		return nil, err
 	}
+	src := metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections}
+	if a.booking != nil {
+		src.Booking = a.booking.service
+	}
+	a.Metrics = metrics.New(src)
+	a.Server.Metrics = a.Metrics.Handler()
 	userRoutes := opts.Routes
 	demoRoutes := a.Server.Routes
 	a.Server.Routes = func(mux *http.ServeMux) {

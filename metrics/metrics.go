@@ -4,12 +4,15 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -18,12 +21,16 @@ type Sources struct {
 	Rooms *room.Manager
 	// GateRejections returns rejections by room and reason.
 	GateRejections func() map[string]map[string]uint64
+	// Booking, if set, is the booking service whose statistics are exported.
+	Booking *booking.Service
 }
 
 type collector struct {
-	src                                                        Sources
-	joins, admissions, leaves, expired, active, waiting, state *prometheus.Desc
-	capacity, rate, measured, rejections                       *prometheus.Desc
+	src                                                          Sources
+	joins, admissions, leaves, expired, active, waiting, state   *prometheus.Desc
+	capacity, rate, measured, rejections                         *prometheus.Desc
+	cohortBooked, cohortPop, cohortRate, supplyUsed, supplyAlloc *prometheus.Desc
+	dayBooked, dayFree                                           *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -31,23 +38,31 @@ func newCollector(src Sources) *collector {
 		return prometheus.NewDesc("sluice_"+name, help, append([]string{"room"}, labels...), nil)
 	}
 	return &collector{
-		src:        src,
-		joins:      d("joins_total", "Tickets issued."),
-		admissions: d("admissions_total", "People admitted (the serving number advanced)."),
-		leaves:     d("leaves_total", "Passes returned through /leave."),
-		expired:    d("sessions_expired_total", "Admitted sessions that ended by expiry (unclaimed or pass lifetime over)."),
-		active:     d("active_sessions", "Admitted sessions active now (never above capacity)."),
-		waiting:    d("queue_length", "People in line not yet admitted."),
-		state:      d("room_state", "1 for the room's current state.", "state"),
-		capacity:   d("capacity", "Configured capacity (max active sessions)."),
-		rate:       d("admission_rate_limit", "Configured max admissions per second."),
-		measured:   d("admission_rate", "Measured admissions per second used for ETAs."),
-		rejections: d("gate_rejections_total", "Requests rejected by the gate, by reason.", "reason"),
+		src:          src,
+		joins:        d("joins_total", "Tickets issued."),
+		admissions:   d("admissions_total", "People admitted (the serving number advanced)."),
+		leaves:       d("leaves_total", "Passes returned through /leave."),
+		expired:      d("sessions_expired_total", "Admitted sessions that ended by expiry (unclaimed or pass lifetime over)."),
+		active:       d("active_sessions", "Admitted sessions active now (never above capacity)."),
+		waiting:      d("queue_length", "People in line not yet admitted."),
+		state:        d("room_state", "1 for the room's current state.", "state"),
+		capacity:     d("capacity", "Configured capacity (max active sessions)."),
+		rate:         d("admission_rate_limit", "Configured max admissions per second."),
+		measured:     d("admission_rate", "Measured admissions per second used for ETAs."),
+		rejections:   d("gate_rejections_total", "Requests rejected by the gate, by reason.", "reason"),
+		cohortBooked: prometheus.NewDesc("sluice_booking_cohort_bookings", "Active bookings per cohort.", []string{"campaign", "cohort"}, nil),
+		cohortPop:    prometheus.NewDesc("sluice_booking_cohort_population", "Eligible people per cohort (campaign data).", []string{"campaign", "cohort"}, nil),
+		cohortRate:   prometheus.NewDesc("sluice_booking_cohort_rate", "Share of the cohort's eligible people who have booked (0..1).", []string{"campaign", "cohort"}, nil),
+		supplyUsed:   prometheus.NewDesc("sluice_booking_vaccine_doses_used", "Doses booked per vaccine (both doses count).", []string{"campaign", "vaccine"}, nil),
+		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine (0 = unlimited).", []string{"campaign", "vaccine"}, nil),
+		dayBooked:    prometheus.NewDesc("sluice_booking_today_booked", "Appointments booked for today (campaign clock), all clinics, by region.", []string{"region"}, nil),
+		dayFree:      prometheus.NewDesc("sluice_booking_today_free", "Free appointments today (campaign clock), all clinics, by region.", []string{"region"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections} {
+	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
+		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree} {
 		ch <- d
 	}
 }
@@ -73,6 +88,26 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, n, string(s))
+		}
+	}
+	if b := c.src.Booking; b != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := b.Stats(ctx)
+		cancel()
+		if err == nil {
+			for _, co := range st.Cohorts {
+				ch <- prometheus.MustNewConstMetric(c.cohortBooked, prometheus.GaugeValue, float64(co.Booked), st.CampaignID, co.ID)
+				ch <- prometheus.MustNewConstMetric(c.cohortPop, prometheus.GaugeValue, float64(co.Population), st.CampaignID, co.ID)
+				ch <- prometheus.MustNewConstMetric(c.cohortRate, prometheus.GaugeValue, co.Rate, st.CampaignID, co.ID)
+			}
+			for _, v := range st.Vaccines {
+				ch <- prometheus.MustNewConstMetric(c.supplyUsed, prometheus.GaugeValue, float64(v.Used), st.CampaignID, v.ID)
+				ch <- prometheus.MustNewConstMetric(c.supplyAlloc, prometheus.GaugeValue, float64(v.Allocated), st.CampaignID, v.ID)
+			}
+			for _, rt := range b.Availability().RegionTotals(booking.DateOf(st.At)) {
+				ch <- prometheus.MustNewConstMetric(c.dayBooked, prometheus.GaugeValue, float64(rt.Booked), rt.RegionCode)
+				ch <- prometheus.MustNewConstMetric(c.dayFree, prometheus.GaugeValue, float64(rt.Free), rt.RegionCode)
+			}
 		}
 	}
 	if c.src.GateRejections != nil {

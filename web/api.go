@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/room"
@@ -12,7 +13,12 @@ import (
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	// r.Header["Authorization"] is r.Header.Get("Authorization") without
+	// canonicalising a key that is canonical already.
+	var h string
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		h = v[0]
+	}
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
@@ -157,18 +163,25 @@ func (s *Server) writeStatus(w http.ResponseWriter, code int, tok string, st roo
 		}
 		return
 	}
-	buf := make([]byte, 0, 512)
-	buf = appendStatusJSON(buf, tok, st)
+	bp := statusBufs.Get().(*[]byte)
+	buf := appendStatusJSON((*bp)[:0], tok, st)
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
 	w.WriteHeader(code)
-	w.Write(buf)
+	w.Write(buf) // writers must not retain buf (io.Writer), so it can be reused
+	if cap(buf) <= 4096 {
+		*bp = buf[:0]
+		statusBufs.Put(bp)
+	}
 }
 
 var (
 	jsonContentType = []string{"application/json"}
 	noStore         = []string{"no-store"}
+	// statusBufs recycles the buffers status documents are written in: the
+	// status path is the hottest of the server and need not allocate.
+	statusBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 )
 
 // appendStatusJSON writes the status document by hand: it is the hottest

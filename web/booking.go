@@ -345,7 +345,7 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	for _, c := range res {
 		items = append(items, item{viewClinic(c.Clinic), viewDay(c.DayAvailability)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
+	writeJSONCompact(w, http.StatusOK, map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
 }
 
 func blockTimes() []string {
