@@ -179,6 +179,7 @@ func New(cfg config.Config, opts Options) (*App, error) {
 		if a.booking != nil {
 			a.booking.api.Register(mux)
 		}
+		a.registerUI(mux)
 		if userRoutes != nil {
 			userRoutes(a.Server, mux)
 		}
