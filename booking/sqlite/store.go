@@ -9,8 +9,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sluicehq/sluice/booking"
 )
@@ -119,11 +120,12 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		if err == nil {
 			break
 		}
-		if !isUniqueViolation(err) {
-			return booking.Booking{}, err
-		}
-		if strings.Contains(err.Error(), "person_key") {
+		switch sqliteCode(err) {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // bookings_one_active_per_person, the only UNIQUE index
 			return booking.Booking{}, booking.ErrAlreadyBooked
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: // the number is taken
+		default:
+			return booking.Booking{}, err
 		}
 		if !generated {
 			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
