@@ -95,16 +95,28 @@ type Keyring struct {
 type keyEntry struct {
 	id     string
 	secret []byte
-	pool   sync.Pool // of hash.Hash (HMAC); hmac.New allocates, the hot path must not
+	pool   sync.Pool // of *macState; hmac.New allocates, the hot path must not
 }
 
-func (k *keyEntry) mac() hash.Hash {
-	if h, ok := k.pool.Get().(hash.Hash); ok {
-		h.Reset()
-		return h
-	}
-	return hmac.New(sha256.New, k.secret)
+// macState is a keyed HMAC with scratch space. Buffers handed to a
+// hash.Hash escape to the heap, so the hot paths borrow them with the HMAC
+// from a pool rather than allocate them per token.
+type macState struct {
+	h       hash.Hash
+	payload [144]byte // a token being issued: at most 131 bytes with its MAC
+	sum     [sha256.Size]byte
 }
+
+func (k *keyEntry) mac() *macState {
+	if m, ok := k.pool.Get().(*macState); ok {
+		m.h.Reset()
+		return m
+	}
+	return &macState{h: hmac.New(sha256.New, k.secret)}
+}
+
+// tokenBufs holds decoding buffers for tokens being verified.
+var tokenBufs = sync.Pool{New: func() any { return new([MaxTokenLen]byte) }}
 
 // MinSecretLen is the shortest signing secret accepted (256 bits).
 const MinSecretLen = 32
@@ -271,87 +283,86 @@ func appendHeader(b []byte, kind byte, kid, room string) []byte {
 	return append(b, room...)
 }
 
-func (kr *Keyring) seal(payload []byte) string {
-	k := kr.current
-	h := k.mac()
-	h.Write(payload)
-	var sum [sha256.Size]byte
-	mac := h.Sum(sum[:0])
-	k.pool.Put(h)
+// seal signs payload, which was built in m.payload, and returns the token.
+func (kr *Keyring) seal(m *macState, payload []byte) string {
+	m.h.Write(payload)
+	mac := m.h.Sum(m.sum[:0])
 	payload = append(payload, mac[:macLen]...)
-	return base64.RawURLEncoding.EncodeToString(payload)
+	tok := base64.RawURLEncoding.EncodeToString(payload)
+	kr.current.pool.Put(m)
+	return tok
 }
 
 // IssueTicket signs a ticket.
 func (kr *Keyring) IssueTicket(t Ticket) string {
-	var buf [128]byte
-	b := appendHeader(buf[:0], kindTicket, kr.current.id, t.Room)
+	m := kr.current.mac()
+	b := appendHeader(m.payload[:0], kindTicket, kr.current.id, t.Room)
 	b = append(b, byte(t.Phase))
 	b = binary.AppendUvarint(b, t.Seq)
 	b = binary.AppendVarint(b, t.Issued.Unix())
-	return kr.seal(b)
+	return kr.seal(m, b)
 }
 
 // IssuePass signs a pass.
 func (kr *Keyring) IssuePass(p Pass) string {
-	var buf [128]byte
-	b := appendHeader(buf[:0], kindPass, kr.current.id, p.Room)
+	m := kr.current.mac()
+	b := appendHeader(m.payload[:0], kindPass, kr.current.id, p.Room)
 	b = binary.AppendUvarint(b, p.Position)
 	b = binary.AppendVarint(b, p.Issued.Unix())
 	b = binary.AppendVarint(b, p.Expires.Unix())
-	return kr.seal(b)
+	return kr.seal(m, b)
 }
 
-// open decodes and authenticates a token, returning its kind, room and body.
-// Nothing from the token is trusted before the MAC has been checked, except
-// the key id needed to choose the key.
-func (kr *Keyring) open(tok string, buf []byte) (kind byte, room string, body []byte, err error) {
+// open decodes and authenticates a token into buf, returning its kind, room
+// and body (both slices of buf). Nothing from the token is trusted before
+// the MAC has been checked, except the key id needed to choose the key.
+func (kr *Keyring) open(tok string, buf []byte) (kind byte, room, body []byte, err error) {
 	// Fix: CR/LF are skipped by the base64 decoder, and the non-strict decoder
 	// ignores the unused low bits of the last character, so one token had
 	// many spellings that all verified (a changed last character or an
 	// inserted newline still passed). Reject both: one token, one spelling.
 	if len(tok) == 0 || len(tok) > MaxTokenLen || strings.ContainsAny(tok, "\r\n") {
-		return 0, "", nil, ErrMalformed
+		return 0, nil, nil, ErrMalformed
 	}
 	n, err := tokenEncoding.Decode(buf, []byte(tok))
 	if err != nil {
-		return 0, "", nil, ErrMalformed
+		return 0, nil, nil, ErrMalformed
 	}
 	b := buf[:n]
 	if len(b) < 4+macLen || b[0] != tokenVersion {
-		return 0, "", nil, ErrMalformed
+		return 0, nil, nil, ErrMalformed
 	}
 	payload, mac := b[:len(b)-macLen], b[len(b)-macLen:]
 	kind = payload[1]
 	kidLen := int(payload[2])
 	if kidLen == 0 || kidLen > maxKeyID || 3+kidLen+1 > len(payload) {
-		return 0, "", nil, ErrMalformed
+		return 0, nil, nil, ErrMalformed
 	}
 	kid := payload[3 : 3+kidLen]
 	k, ok := kr.byID[string(kid)] // no allocation: the compiler optimises map[string(b)]
 	if !ok {
-		return 0, "", nil, ErrUnknownKey
+		return 0, nil, nil, ErrUnknownKey
 	}
-	h := k.mac()
-	h.Write(payload)
-	var sum [sha256.Size]byte
-	want := h.Sum(sum[:0])
-	k.pool.Put(h)
-	if !hmac.Equal(want[:macLen], mac) {
-		return 0, "", nil, ErrForged
+	m := k.mac()
+	m.h.Write(payload)
+	ok = hmac.Equal(m.h.Sum(m.sum[:0])[:macLen], mac)
+	k.pool.Put(m)
+	if !ok {
+		return 0, nil, nil, ErrForged
 	}
 	rest := payload[3+kidLen:]
 	roomLen := int(rest[0])
 	if roomLen == 0 || roomLen > MaxRoomName || 1+roomLen > len(rest) {
-		return 0, "", nil, ErrMalformed
+		return 0, nil, nil, ErrMalformed
 	}
-	return kind, string(rest[1 : 1+roomLen]), rest[1+roomLen:], nil
+	return kind, rest[1 : 1+roomLen], rest[1+roomLen:], nil
 }
 
 // VerifyTicket checks a ticket's signature and room. Tickets do not expire:
 // a place in line is kept for as long as the room exists.
 func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
-	var buf [MaxTokenLen]byte
+	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
+	defer tokenBufs.Put(buf)
 	kind, r, body, err := kr.open(tok, buf[:])
 	if err != nil {
 		return Ticket{}, err
@@ -359,7 +370,7 @@ func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
 	if kind != kindTicket {
 		return Ticket{}, ErrWrongKind
 	}
-	if r != room {
+	if string(r) != room {
 		return Ticket{}, ErrWrongRoom
 	}
 	if len(body) < 1 || body[0] > byte(PhaseOpen) {
@@ -374,12 +385,13 @@ func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
 	if m <= 0 || 1+n+m != len(body) {
 		return Ticket{}, ErrMalformed
 	}
-	return Ticket{Room: r, Phase: phase, Seq: seq, Issued: time.Unix(issued, 0)}, nil
+	return Ticket{Room: room, Phase: phase, Seq: seq, Issued: time.Unix(issued, 0)}, nil
 }
 
 // VerifyPass checks a pass's signature, room and expiry at time now.
 func (kr *Keyring) VerifyPass(tok, room string, now time.Time) (Pass, error) {
-	var buf [MaxTokenLen]byte
+	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
+	defer tokenBufs.Put(buf)
 	kind, r, body, err := kr.open(tok, buf[:])
 	if err != nil {
 		return Pass{}, err
@@ -402,10 +414,10 @@ func (kr *Keyring) VerifyPass(tok, room string, now time.Time) (Pass, error) {
 	// Fix: an empty room used to skip this check, so a StatelessVerifier
 	// (or any caller) configured without a room accepted passes of every
 	// room. The gate must fail closed: no room, no match.
-	if r != room {
+	if string(r) != room {
 		return Pass{}, ErrWrongRoom
 	}
-	p := Pass{Room: r, Position: pos, Issued: time.Unix(issued, 0), Expires: time.Unix(exp, 0)}
+	p := Pass{Room: room, Position: pos, Issued: time.Unix(issued, 0), Expires: time.Unix(exp, 0)}
 	if !now.Before(p.Expires) {
 		return p, ErrExpired
 	}

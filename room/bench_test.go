@@ -1,0 +1,221 @@
+package room
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+)
+
+func benchRoom(b *testing.B, s Settings, store Persister) (*Room, *clock.Manual) {
+	b.Helper()
+	if s.Name == "" {
+		s.Name = "vaccine"
+	}
+	clk := clock.NewManual(t0)
+	r, err := New(s, testKeyring(b, "k1", 1), clk, store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r, clk
+}
+
+func BenchmarkIssueTicket(b *testing.B) {
+	kr := testKeyring(b, "k1", 1)
+	t := Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: 1_234_567, Issued: t0}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			kr.IssueTicket(t)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				kr.IssueTicket(t)
+			}
+		})
+	})
+}
+
+func BenchmarkVerifyTicket(b *testing.B) {
+	kr := testKeyring(b, "k1", 1)
+	tok := kr.IssueTicket(Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: 1_234_567, Issued: t0})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := kr.VerifyTicket(tok, "vaccine"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStatus: a waiting ticket in the middle of an open room's line of
+// a million (the hot path: every poll of every waiting person).
+func BenchmarkStatus(b *testing.B) {
+	r, clk := benchRoom(b, Settings{Capacity: 100, Rate: 100}, nil)
+	addWaiting(r, 1_000_000)
+	clk.Advance(time.Second)
+	r.Tick()
+	t := Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: 500_000, Issued: t0}
+	if st, err := r.Status(t); err != nil || st.State != StateWaiting {
+		b.Fatalf("%+v %v", st, err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Status(t)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Status(t)
+			}
+		})
+	})
+}
+
+// BenchmarkStatusPrequeueTicket: a pre-queue ticket after opening with a
+// pre-queue of a million: the status includes the lottery permutation.
+func BenchmarkStatusPrequeueTicket(b *testing.B) {
+	r, clk := benchRoom(b, Settings{Capacity: 100, Rate: 100, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}, nil)
+	r.mu.Lock()
+	r.preSeq = 1_000_000 // as if a million had joined the pre-queue
+	r.mu.Unlock()
+	clk.Set(t0.Add(time.Minute))
+	r.Tick()
+	if r.n.Load() != 1_000_000 {
+		b.Fatalf("n = %d", r.n.Load())
+	}
+	t := Ticket{Room: "vaccine", Phase: PhasePrequeue, Seq: 777_777, Issued: t0}
+	if st, err := r.Status(t); err != nil || st.State != StateWaiting {
+		b.Fatalf("%+v %v", st, err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Status(t)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Status(t)
+			}
+		})
+	})
+}
+
+// BenchmarkVerifyPass: the gate's check of a claimed pass (signature, room,
+// expiry and the session table), and the stateless check alone.
+func BenchmarkVerifyPass(b *testing.B) {
+	r, clk := benchRoom(b, Settings{Capacity: 100, Rate: 1000}, nil)
+	r.Tick()
+	clk.Advance(time.Second)
+	_, st, err := r.Join()
+	if err != nil || st.Pass == "" {
+		b.Fatalf("%+v %v", st, err)
+	}
+	pass := st.Pass
+	b.Run("room", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.VerifyPass(pass); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("room/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.VerifyPass(pass)
+			}
+		})
+	})
+	v := StatelessVerifier{Keys: r.keys, Room: "vaccine", Clock: clk}
+	b.Run("stateless", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.VerifyPass(pass); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	g := &Gate{Verifier: r, WaitingURL: "/wait/vaccine"}
+	h := g.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest("GET", "/book", nil)
+	req.Header.Set(PassHeader, pass)
+	w := httptest.NewRecorder()
+	b.Run("gate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	})
+}
+
+// BenchmarkJoin: Room.Join in an open room whose capacity is full (every
+// joiner waits), without a store and with the file store (a durable
+// reservation every 256 joins).
+func BenchmarkJoin(b *testing.B) {
+	setup := func(b *testing.B, store Persister) *Room {
+		r, clk := benchRoom(b, Settings{Capacity: 1, Rate: 1}, store)
+		r.Tick()
+		clk.Advance(time.Second)
+		r.Join() // fills the one place
+		return r
+	}
+	b.Run("serial", func(b *testing.B) {
+		r := setup(b, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := r.Join(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		r := setup(b, nil)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Join()
+			}
+		})
+	})
+	b.Run("filestore", func(b *testing.B) {
+		fs, err := NewFileStore(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := setup(b, fs)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := r.Join(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkTick: one admission tick of a room with a long line and a full
+// session table.
+func BenchmarkTick(b *testing.B) {
+	r, clk := benchRoom(b, Settings{Capacity: 10_000, Rate: 1000}, nil)
+	addWaiting(r, 1_000_000)
+	for range 20 {
+		clk.Advance(time.Second)
+		r.Tick()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		clk.Advance(10 * time.Millisecond)
+		r.Tick()
+	}
+}

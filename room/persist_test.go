@@ -1,0 +1,656 @@
+package room
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+)
+
+// memStore is an in-memory Persister that stores JSON, like FileStore.
+type memStore struct {
+	mu    sync.Mutex
+	data  map[string][]byte
+	saves int
+	fail  error // Save fails with it when set
+	// hook, if set, runs at the start of Save (outside the lock).
+	hook func(s *Snapshot)
+}
+
+func newMemStore() *memStore { return &memStore{data: map[string][]byte{}} }
+
+func (m *memStore) Load(room string) (*Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.data[room]
+	if !ok {
+		return nil, nil
+	}
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (m *memStore) Save(room string, s *Snapshot) error {
+	m.mu.Lock()
+	hook := m.hook
+	m.mu.Unlock()
+	if hook != nil {
+		hook(s)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	m.data[room] = b
+	m.saves++
+	return nil
+}
+
+func (m *memStore) snapshot(t testing.TB, room string) *Snapshot {
+	t.Helper()
+	s, err := m.Load(room)
+	if err != nil || s == nil {
+		t.Fatalf("no snapshot of %q: %v", room, err)
+	}
+	return s
+}
+
+func (m *memStore) setFail(err error) {
+	m.mu.Lock()
+	m.fail = err
+	m.mu.Unlock()
+}
+
+// restart builds a new room ("another process") from the same store.
+func restart(t testing.TB, s Settings, keys *Keyring, clk clock.Clock, store Persister) *Room {
+	t.Helper()
+	if s.Name == "" {
+		s.Name = "vaccine"
+	}
+	r, err := New(s, keys, clk, store)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	return r
+}
+
+type placeOf struct {
+	State    State
+	Position uint64
+	Pass     bool
+}
+
+func placesOf(t testing.TB, r *Room, tickets []Ticket) []placeOf {
+	t.Helper()
+	var out []placeOf
+	for _, tk := range tickets {
+		st, err := r.Status(tk)
+		if err != nil {
+			t.Fatalf("Status(%+v): %v", tk, err)
+		}
+		out = append(out, placeOf{st.State, st.Position, st.Pass != ""})
+	}
+	return out
+}
+
+// TestFileStoreRestartKeepsPlaces: after a restart from the state file every
+// ticket has its exact place, sessions are still active, and new tickets get
+// new places.
+func TestFileStoreRestartKeepsPlaces(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := NewFileStore(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{Capacity: 5, Rate: 20, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
+	f := newFixture(t, s, fs)
+	var tickets []Ticket
+	for i := 0; i < 12; i++ {
+		_, tk, _ := f.join()
+		tickets = append(tickets, tk)
+	}
+	f.clk.Set(t0.Add(time.Minute))
+	f.tick()
+	for i := 0; i < 300; i++ { // crosses a reservation block
+		_, tk, _ := f.join()
+		tickets = append(tickets, tk)
+	}
+	f.advance(time.Second)
+	// Some admitted people claim their pass; the rest of the admitted do not.
+	var passes []string
+	for _, tk := range tickets {
+		if f.r.position(tk) <= f.r.Counters().Serving && len(passes) < 3 {
+			passes = append(passes, f.status(tk).Pass)
+		}
+	}
+	if len(passes) != 3 {
+		t.Fatalf("%d passes claimed, want 3", len(passes))
+	}
+	f.tick() // saves
+	before := placesOf(t, f.r, tickets)
+	cBefore := f.r.Counters()
+
+	r2 := restart(t, s, testKeyring(t, "k1", 1), f.clk, fs)
+	after := placesOf(t, r2, tickets)
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("ticket %d: %+v before the restart, %+v after", i, before[i], after[i])
+		}
+	}
+	c := r2.Counters()
+	if c.Serving != cBefore.Serving || c.Active != cBefore.Active || c.Prequeued != 12 || c.Active > s.Capacity {
+		t.Errorf("after restart: %+v\nbefore: %+v", c, cBefore)
+	}
+	for i, p := range passes {
+		if _, err := r2.VerifyPass(p); err != nil {
+			t.Errorf("pass %d after restart: %v", i, err)
+		}
+	}
+	// New tickets never get an old place.
+	old := map[uint64]bool{}
+	for _, tk := range tickets {
+		old[r2.position(tk)] = true
+	}
+	for i := 0; i < 300; i++ {
+		tok, _, err := r2.Join()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, _ := r2.VerifyTicket(tok)
+		if p := r2.position(tk); old[p] {
+			t.Fatalf("new ticket %d after restart got the old place %d", i, p)
+		} else {
+			old[p] = true
+		}
+	}
+	clk2 := clock.NewManual(f.clk.Now())
+	clk2.Advance(time.Second)
+	r3 := restart(t, s, testKeyring(t, "k1", 1), clk2, fs)
+	if err := r3.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if a := r3.Counters().Active; a > s.Capacity {
+		t.Errorf("active %d > capacity after restart and tick", a)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "state", ".room-*"))
+	if len(matches) != 0 {
+		t.Errorf("temporary files left behind: %v", matches)
+	}
+}
+
+// TestCrashNeverReissuesPlaces: tickets handed out after the last save are
+// lost to the state but never given to anyone else after a crash.
+func TestCrashNeverReissuesPlaces(t *testing.T) {
+	for _, phase := range []string{"open", "prequeue"} {
+		t.Run(phase, func(t *testing.T) {
+			store := newMemStore()
+			s := Settings{Capacity: 50, Rate: 100, ClaimTimeout: time.Hour}
+			if phase == "prequeue" {
+				s.PrequeueAt, s.OpensAt = t0, t0.Add(time.Hour)
+			}
+			f := newFixture(t, s, store)
+			var tickets []Ticket
+			for i := 0; i < 100; i++ {
+				_, tk, _ := f.join()
+				tickets = append(tickets, tk)
+			}
+			f.tick()                   // saved
+			for i := 0; i < 500; i++ { // handed out, never saved by a Tick
+				_, tk, _ := f.join()
+				tickets = append(tickets, tk)
+			}
+			// Crash: a new process from what is on "disk".
+			clk := clock.NewManual(f.clk.Now())
+			r2 := restart(t, s, testKeyring(t, "k1", 1), clk, store)
+			if phase == "prequeue" {
+				clk.Set(t0.Add(time.Hour))
+			}
+			var more []Ticket
+			for i := 0; i < 500; i++ {
+				tok, _, err := r2.Join()
+				if err != nil {
+					t.Fatal(err)
+				}
+				tk, _ := r2.VerifyTicket(tok)
+				more = append(more, tk)
+			}
+			if err := r2.Tick(); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[uint64]int{}
+			for i, tk := range append(tickets, more...) {
+				p := r2.position(tk)
+				if j, dup := seen[p]; dup {
+					t.Fatalf("place %d given to ticket %d and ticket %d", p, j, i)
+				}
+				seen[p] = i
+			}
+			// Places reserved but maybe never issued are released quickly.
+			clk.Advance(time.Second)
+			r2.Tick()
+			r2.mu.RLock()
+			short := 0
+			for _, sl := range r2.slots {
+				if sl.expires.Sub(clk.Now()) <= uncertainClaim {
+					short++
+				}
+			}
+			r2.mu.RUnlock()
+			t.Logf("%d of %d admitted places have the short claim timeout", short, r2.Counters().Active)
+		})
+	}
+}
+
+// TestSaveNeverGoesBack: a Tick whose (slow) save started before a block
+// reservation must not overwrite the reservation with its older snapshot.
+func TestSaveNeverGoesBack(t *testing.T) {
+	store := newMemStore()
+	f := newFixture(t, Settings{Capacity: 10, Rate: 100}, store)
+	f.join() // reserves the first block
+	f.advance(time.Second)
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	store.hook = func(s *Snapshot) {
+		if first.CompareAndSwap(false, true) { // the Tick's save: stall it
+			close(entered)
+			<-release
+		}
+	}
+	f.join() // a change for the next Tick to save (no reservation needed)
+	f.clk.Advance(time.Second)
+	tickDone := make(chan error, 1)
+	go func() { tickDone <- f.r.Tick() }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Tick did not save")
+	}
+	joinsDone := make(chan error, 1)
+	go func() {
+		for i := 0; i < reserveBlock; i++ { // crosses into the next block
+			if _, _, err := f.r.Join(); err != nil {
+				joinsDone <- err
+				return
+			}
+		}
+		joinsDone <- nil
+	}()
+	// Without serialised saves the joins finish (their reservation is on
+	// disk) while the Tick's old snapshot is still to be written.
+	var joinsErr error
+	joinsFinished := false
+	select {
+	case joinsErr = <-joinsDone:
+		joinsFinished = true
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-tickDone; err != nil {
+		t.Fatal(err)
+	}
+	if !joinsFinished {
+		joinsErr = <-joinsDone
+	}
+	if joinsErr != nil {
+		t.Fatal(joinsErr)
+	}
+	issued := f.r.postSeq.Load()
+	if snap := store.snapshot(t, "vaccine"); snap.ResvPost < issued {
+		t.Fatalf("state on disk reserves up to %d but %d tickets were handed out: a crash would reissue places", snap.ResvPost, issued)
+	}
+	f.tick()
+	if snap := store.snapshot(t, "vaccine"); snap.PostSeq != issued {
+		t.Errorf("after the next tick: post_seq %d on disk, want %d", snap.PostSeq, issued)
+	}
+}
+
+// TestFreezeWithStore: with a store, the pre-queue lottery is over exactly
+// the people who joined (no phantom places from unused reservations), and a
+// crash right after opening keeps everyone's drawn place.
+func TestFreezeWithStore(t *testing.T) {
+	for _, failFreezeSave := range []bool{false, true} {
+		t.Run(fmt.Sprintf("freeze save fails=%v", failFreezeSave), func(t *testing.T) {
+			store := newMemStore()
+			s := Settings{Capacity: 10, Rate: 10, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
+			f := newFixture(t, s, store)
+			var tickets []Ticket
+			for i := 0; i < 4; i++ {
+				_, tk, _ := f.join()
+				tickets = append(tickets, tk)
+			}
+			f.clk.Set(t0.Add(time.Minute))
+			if failFreezeSave {
+				store.setFail(errors.New("disk full"))
+			}
+			// The first status after opening draws the lottery and reveals
+			// places; no Tick (and so no regular save) happens before the crash.
+			first := placesOf(t, f.r, tickets)
+			store.setFail(nil)
+			if !failFreezeSave {
+				for i, p := range first {
+					if p.State != StateWaiting || p.Position < 1 || p.Position > 4 {
+						t.Errorf("ticket %d: %+v, want a place in 1..4", i, p)
+					}
+				}
+			}
+			r2 := restart(t, s, testKeyring(t, "k1", 1), f.clk, store)
+			if again := placesOf(t, r2, tickets); fmt.Sprint(again) != fmt.Sprint(first) {
+				t.Errorf("after a crash right after opening:\n%v\nbefore:\n%v", again, first)
+			}
+			if failFreezeSave {
+				// Fallback: the reserved numbers count, but are uncertain.
+				if n := f.r.n.Load(); n != reserveBlock {
+					t.Errorf("n = %d, want the reservation %d", n, reserveBlock)
+				}
+				if !f.r.isUncertain(f.r.position(Ticket{Phase: PhasePrequeue, Seq: 100})) {
+					t.Error("unissued pre-queue number not marked uncertain")
+				}
+			}
+		})
+	}
+}
+
+// TestRestartAfterKeyRotation: rotating the signing key (new current key,
+// old key kept for verification) and restarting keeps the drawn places.
+func TestRestartAfterKeyRotation(t *testing.T) {
+	store := newMemStore()
+	oldKey := Key{ID: "old", Secret: testSecret(100)}
+	newKey := Key{ID: "new", Secret: testSecret(101)}
+	oldRing, _ := NewKeyring(oldKey)
+	clk := clock.NewManual(t0)
+	s := Settings{Name: "vaccine", Capacity: 10, Rate: 10, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
+	r, err := New(s, oldRing, clk, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tickets []Ticket
+	for i := 0; i < 50; i++ {
+		tok, _, err := r.Join()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, _ := r.VerifyTicket(tok)
+		tickets = append(tickets, tk)
+	}
+	clk.Set(t0.Add(time.Minute))
+	if err := r.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	before := placesOf(t, r, tickets)
+
+	rotated, _ := NewKeyring(newKey, oldKey)
+	r2 := restart(t, s, rotated, clk, store)
+	if after := placesOf(t, r2, tickets); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("places changed after a key rotation:\n%v\nbefore:\n%v", after, before)
+	}
+	if err := r2.Tick(); err != nil { // the state now names the old key
+		t.Fatal(err)
+	}
+	before = placesOf(t, r2, tickets) // the Tick admitted some
+	if snap := store.snapshot(t, "vaccine"); snap.LotteryKey != "old" {
+		t.Errorf("lottery key in state %q, want old", snap.LotteryKey)
+	}
+	// Dropping the key the lottery was drawn with is refused clearly.
+	newOnly, _ := NewKeyring(newKey)
+	if _, err := New(s, newOnly, clk, store); err == nil || !strings.Contains(err.Error(), `"old"`) {
+		t.Errorf("restart without the lottery key: %v, want an error naming it", err)
+	}
+	// Snapshots from before the key was recorded use the current key.
+	snap := store.snapshot(t, "vaccine")
+	snap.LotteryKey = ""
+	store.Save("vaccine", snap)
+	r3 := restart(t, s, oldRing, clk, store)
+	if after := placesOf(t, r3, tickets); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("old snapshot: places changed")
+	}
+}
+
+func TestRestartRestoresSettingsAndSessions(t *testing.T) {
+	store := newMemStore()
+	s := Settings{Capacity: 4, Rate: 100}
+	f := newFixture(t, s, store)
+	var tickets []Ticket
+	for i := 0; i < 10; i++ {
+		_, tk, _ := f.join()
+		tickets = append(tickets, tk)
+	}
+	f.advance(time.Second)
+	claimed := f.status(tickets[0]) // claimed; tickets 1-3 admitted, unclaimed
+	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 6; s.Paused = true; s.Rate = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	f.tick()
+	r2 := restart(t, s, testKeyring(t, "k1", 1), f.clk, store)
+	got := r2.Settings()
+	if got.Capacity != 6 || !got.Paused || got.Rate != 7 {
+		t.Errorf("settings after restart: %+v", got)
+	}
+	if _, err := r2.VerifyPass(claimed.Pass); err != nil {
+		t.Errorf("claimed pass after restart: %v", err)
+	}
+	for i := 1; i < 4; i++ {
+		if st, err := r2.Status(tickets[i]); err != nil || st.State != StateAdmitted {
+			t.Errorf("admitted ticket %d after restart: %+v %v", i, st, err)
+		}
+	}
+	if c := r2.Counters(); c.Active != 4 || c.Serving != 4 || c.State != StatePaused {
+		t.Errorf("counters after restart: %+v", c)
+	}
+}
+
+func TestCorruptState(t *testing.T) {
+	tests := []struct {
+		name    string
+		content []byte
+		dir     bool
+		want    string
+	}{
+		{"garbage", []byte("this is not json"), false, "corrupt"},
+		{"empty", nil, false, "corrupt"},
+		{"truncated", []byte(`{"version":1,"frozen":tr`), false, "corrupt"},
+		{"wrong type", []byte(`{"version":1,"n":"many"}`), false, "corrupt"},
+		{"negative", []byte(`{"version":1,"n":-1}`), false, "corrupt"},
+		{"binary", []byte{0, 1, 2, 0xff, 0xfe}, false, "corrupt"},
+		{"null", []byte("null"), false, "version"},
+		{"no version", []byte("{}"), false, "version"},
+		{"future version", []byte(`{"version":2}`), false, "version 2"},
+		{"a directory", nil, true, "reading room state"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs, err := NewFileStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "room-vaccine.json")
+			if tc.dir {
+				err = os.Mkdir(path, 0o700)
+			} else {
+				err = os.WriteFile(path, tc.content, 0o600)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := New(Settings{Name: "vaccine"}, testKeyring(t, "k1", 1), clock.NewManual(t0), fs)
+			if err == nil || r != nil {
+				t.Fatalf("New from a corrupt state: %v, %v", r, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if !tc.dir && !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			// Other rooms in the same directory are unaffected.
+			if _, err := New(Settings{Name: "other"}, testKeyring(t, "k1", 1), clock.NewManual(t0), fs); err != nil {
+				t.Errorf("another room: %v", err)
+			}
+		})
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	fs, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := fs.Load("vaccine"); s != nil || err != nil {
+		t.Fatalf("Load of a missing room: %v %v", s, err)
+	}
+	want := &Snapshot{Version: 1, SavedAt: t0.UTC(), Frozen: true, N: 7, PreSeq: 7, ResvPre: 7, PostSeq: 3, ResvPost: 256,
+		Serving: 5, Slots: []SlotState{{Position: 5, Expires: t0.Add(time.Minute).UTC(), Claimed: true}},
+		Uncertain: []SeqRange{{PhaseOpen, 3, 256}}, Capacity: 2, Rate: 1.5, LotteryKey: "k1"}
+	for i := 0; i < 3; i++ { // replaces
+		if err := fs.Save("vaccine", want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := fs.Load("vaccine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(want)
+	if !bytes.Equal(a, b) {
+		t.Errorf("round trip:\n%s\nwant\n%s", a, b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want 1", len(entries))
+	}
+	if _, err := NewFileStore(filepath.Join(dir, "room-vaccine.json", "x")); err == nil {
+		t.Error("NewFileStore under a file succeeded")
+	}
+}
+
+// TestStoreFailures: when the state cannot be recorded the room refuses to
+// hand out places it could not remember (fail closed) and recovers after.
+func TestStoreFailures(t *testing.T) {
+	store := newMemStore()
+	f := newFixture(t, Settings{Capacity: 10, Rate: 100}, store)
+	f.tick()
+	store.setFail(errors.New("disk full"))
+	tok, _, err := f.r.Join()
+	if !errors.Is(err, ErrPersist) || tok != "" {
+		t.Fatalf("join with a failing store: %q %v, want ErrPersist and no ticket", tok, err)
+	}
+	f.r.Update(func(s *Settings) { s.Rate = 50 }) // something to save
+	if err := f.r.Tick(); err == nil {
+		t.Error("Tick hid a failed save")
+	}
+	var logs bytes.Buffer
+	m := NewManager(f.keys, f.clk, store, slog.New(slog.NewTextHandler(&logs, nil)))
+	m.rooms["vaccine"] = f.r
+	m.TickAll()
+	if !strings.Contains(logs.String(), "disk full") {
+		t.Errorf("TickAll did not log the failure: %q", logs.String())
+	}
+	store.setFail(nil)
+	f.tick()
+	_, tk, _ := f.join()
+	if tk.Seq != 0 {
+		t.Errorf("first ticket after recovery has seq %d, want 0 (nothing was handed out)", tk.Seq)
+	}
+	if snap := store.snapshot(t, "vaccine"); snap.ResvPost <= tk.Seq {
+		t.Errorf("reservation %d does not cover the issued ticket %d", snap.ResvPost, tk.Seq)
+	}
+}
+
+func TestSnapshotIsSmall(t *testing.T) {
+	store := newMemStore()
+	f := newFixture(t, Settings{Capacity: 10, Rate: 100}, store)
+	addWaiting(f.r, 6_000_000)
+	f.advance(time.Second)
+	b := store.data["vaccine"]
+	if len(b) > 4096 {
+		t.Errorf("snapshot of a line of 6 million is %d bytes", len(b))
+	}
+}
+
+func TestManager(t *testing.T) {
+	dir := t.TempDir()
+	fs, _ := NewFileStore(dir)
+	keys := testKeyring(t, "k1", 1)
+	clk := clock.NewManual(t0)
+	m := NewManager(keys, clk, fs, nil)
+	if m.Keys() != keys || m.Clock() != clk {
+		t.Error("Keys/Clock")
+	}
+	for _, name := range []string{"b", "a", "c"} {
+		if _, err := m.Add(Settings{Name: name, Capacity: 1, Rate: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Add(Settings{Name: "a"}); err == nil {
+		t.Error("duplicate room accepted")
+	}
+	if _, err := m.Add(Settings{Name: "Bad Name"}); err == nil {
+		t.Error("bad room name accepted")
+	}
+	var names []string
+	for _, r := range m.Rooms() {
+		names = append(names, r.Name())
+	}
+	if strings.Join(names, ",") != "a,b,c" {
+		t.Errorf("Rooms() = %v", names)
+	}
+	a, ok := m.Get("a")
+	if !ok {
+		t.Fatal("Get(a)")
+	}
+	if _, ok := m.Get("zzz"); ok {
+		t.Error("Get of a missing room")
+	}
+	tok, _, err := a.Join()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	m.TickAll()
+	// Another process with the same keys and state directory.
+	m2 := NewManager(testKeyring(t, "k1", 1), clk, fs, nil)
+	a2, err := m2.Add(Settings{Name: "a", Capacity: 1, Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := a2.VerifyTicket(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := a2.Status(tk); err != nil || st.State != StateAdmitted {
+		t.Errorf("ticket in the second manager: %+v %v", st, err)
+	}
+	// Run ticks until cancelled and saves once more at the end.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx, time.Millisecond); close(done) }()
+	time.Sleep(5 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
