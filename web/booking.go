@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -30,6 +32,60 @@ type BookingAPI struct {
 	DemoClock *clock.Settable
 	// Sent returns the last notifications delivered (operator view).
 	Sent func() []booking.Message
+
+	cache searchCache
+}
+
+// searchCache keeps encoded search answers for a short time. At the opening
+// minute thousands of people ask for the same province and date; encoding
+// the same answer for each of them would cost more than finding it. The
+// answers may lag bookings by at most searchCacheTTL; that only affects
+// what is shown, never what can be booked (the store's transaction decides).
+type searchCache struct {
+	mu      sync.RWMutex
+	entries map[string]cachedSearch
+}
+
+type cachedSearch struct {
+	body []byte
+	at   time.Time
+}
+
+const (
+	searchCacheTTL = 100 * time.Millisecond
+	searchCacheMax = 4096
+)
+
+func (c *searchCache) get(key string) ([]byte, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[key]
+	c.mu.RUnlock()
+	if !ok || time.Since(e.at) > searchCacheTTL {
+		return nil, false
+	}
+	return e.body, true
+}
+
+func (c *searchCache) put(key string, body []byte) {
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= searchCacheMax {
+		c.entries = make(map[string]cachedSearch, 256)
+	}
+	c.entries[key] = cachedSearch{body: body, at: time.Now()}
+	c.mu.Unlock()
+}
+
+func searchKey(q booking.SearchQuery) string {
+	return q.RegionCode + "|" + q.DistrictCode + "|" + q.Date.String() + "|" + q.Vaccine + "|" +
+		strconv.FormatBool(q.OnlyFree) + "|" + strconv.Itoa(q.Limit) + "|" + strconv.Itoa(q.Offset)
+}
+
+func writeRawJSON(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 // Register adds the routes to mux.
@@ -336,6 +392,11 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if sq.Offset, ok = intParam(w, q.Get("offset"), 0, 0, 1_000_000, "offset"); !ok {
 		return
 	}
+	key := searchKey(sq)
+	if body, ok := b.cache.get(key); ok {
+		writeRawJSON(w, body)
+		return
+	}
 	res, total := b.Service.Availability().SearchTotal(sq)
 	type item struct {
 		Clinic clinicView `json:"clinic"`
@@ -345,7 +406,13 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	for _, c := range res {
 		items = append(items, item{viewClinic(c.Clinic), viewDay(c.DayAvailability)})
 	}
-	writeJSONCompact(w, http.StatusOK, map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
+	body, err := json.Marshal(map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
+	if err != nil {
+		bookingProblem(w, err)
+		return
+	}
+	b.cache.put(key, body)
+	writeRawJSON(w, body)
 }
 
 func blockTimes() []string {
