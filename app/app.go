@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/sim"
 	"github.com/sluicehq/sluice/web"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	TickInterval time.Duration
 	// Routes adds routes to the server (booking API, later).
 	Routes func(s *web.Server, mux *http.ServeMux)
+	// Crowd is how many simulated people the demo puts in line in the
+	// booking room (0: none; see app/crowd.go).
+	Crowd int
 }
 
 // App is a configured, startable server.
@@ -55,6 +59,8 @@ type App struct {
 	Rooms   *room.Manager
 	Server  *web.Server
 	Metrics *metrics.Registry
+	// History keeps the last hour of every room's counters (dashboard).
+	History *room.History
 
 	http     *http.Server
 	ln       net.Listener
@@ -62,6 +68,7 @@ type App struct {
 	done     chan struct{}
 	serveErr chan error
 	booking  *bookingParts
+	crowd    *sim.Crowd
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -123,6 +130,7 @@ func New(cfg config.Config, opts Options) (*App, error) {
 		store = fs
 	}
 	a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
+	a.History = room.NewHistory(a.Rooms, room.DefaultHistoryInterval, room.DefaultHistorySize)
 	for _, rc := range cfg.Rooms {
 		st, err := rc.Settings()
 		if err != nil {
@@ -211,12 +219,14 @@ func (a *App) Start() error {
 		interval = 50 * time.Millisecond
 	}
 	a.Rooms.TickAll()
+	a.joinCrowd() // before the first visitor: the crowd is ahead of them
 	go func() {
 		defer close(a.done)
 		var wg sync.WaitGroup
 		if a.booking != nil {
 			wg.Go(func() { a.booking.run(ctx) })
 		}
+		wg.Go(func() { a.runBackground(ctx) }) // history sampling, demo crowd
 		a.Rooms.Run(ctx, interval)
 		wg.Wait()
 	}()

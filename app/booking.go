@@ -19,8 +19,10 @@ import (
 // BookingRoom is the waiting room in front of the booking API in the demo
 // (and the default for `serve` when booking.room is not set).
 var BookingRoom = room.Settings{
-	Name:         "vaccine",
-	Capacity:     50,
+	Name: "vaccine",
+	// 250 inside at a time with stays of about 25 s keeps the demo crowd
+	// moving at the configured 10 admissions per second.
+	Capacity:     250,
 	Rate:         10,
 	PassTTL:      20 * time.Minute,
 	ClaimTimeout: time.Minute,

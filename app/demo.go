@@ -66,7 +66,7 @@ func (a *App) setupDemo() error {
 	}))
 	a.Server.Routes = func(mux *http.ServeMux) {
 		mux.Handle("GET /demo/protected", protected)
-		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			rm, _ := a.Rooms.Get(DemoRoom.Name)
 			st := rm.Settings()

@@ -104,6 +104,7 @@ type keyEntry struct {
 type macState struct {
 	h       hash.Hash
 	payload [144]byte // a token being issued: at most 131 bytes with its MAC
+	text    [192]byte // its base64url text (4/3 of the payload, rounded up)
 	sum     [sha256.Size]byte
 }
 
@@ -288,7 +289,13 @@ func (kr *Keyring) seal(m *macState, payload []byte) string {
 	m.h.Write(payload)
 	mac := m.h.Sum(m.sum[:0])
 	payload = append(payload, mac[:macLen]...)
-	tok := base64.RawURLEncoding.EncodeToString(payload)
+	var tok string
+	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n <= len(m.text) {
+		base64.RawURLEncoding.Encode(m.text[:n], payload)
+		tok = string(m.text[:n]) // one allocation, not EncodeToString's two
+	} else {
+		tok = base64.RawURLEncoding.EncodeToString(payload)
+	}
 	kr.current.pool.Put(m)
 	return tok
 }
@@ -321,7 +328,7 @@ func (kr *Keyring) open(tok string, buf []byte) (kind byte, room, body []byte, e
 	// ignores the unused low bits of the last character, so one token had
 	// many spellings that all verified (a changed last character or an
 	// inserted newline still passed). Reject both: one token, one spelling.
-	if len(tok) == 0 || len(tok) > MaxTokenLen || strings.ContainsAny(tok, "\r\n") {
+	if len(tok) == 0 || len(tok) > MaxTokenLen || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return 0, nil, nil, ErrMalformed
 	}
 	n, err := tokenEncoding.Decode(buf, []byte(tok))

@@ -26,7 +26,10 @@ func bearer(r *http.Request) string {
 }
 
 func (s *Server) roomOf(w http.ResponseWriter, r *http.Request) (*room.Room, bool) {
-	name := r.PathValue("room")
+	return s.roomNamed(w, r.PathValue("room"))
+}
+
+func (s *Server) roomNamed(w http.ResponseWriter, name string) (*room.Room, bool) {
 	rm, ok := s.Rooms.Get(name)
 	if !ok {
 		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+strconv.Quote(trunc(name, 64))+".", "해당 대기실이 없습니다.")
@@ -58,7 +61,12 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, kind int) bool 
 
 // handleJoin: POST /api/v1/rooms/{room}/tickets
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
-	rm, ok := s.roomOf(w, r)
+	s.join(w, r, r.PathValue("room"))
+}
+
+// join serves handleJoin for the named room (fastRoutes calls it directly).
+func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
+	rm, ok := s.roomNamed(w, roomName)
 	if !ok {
 		return
 	}
@@ -86,7 +94,13 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 
 // handleStatus: GET /api/v1/rooms/{room}/status
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	rm, ok := s.roomOf(w, r)
+	s.status(w, r, r.PathValue("room"))
+}
+
+// status serves handleStatus for the named room (fastRoutes calls it
+// directly).
+func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string) {
+	rm, ok := s.roomNamed(w, roomName)
 	if !ok {
 		return
 	}

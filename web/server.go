@@ -34,6 +34,10 @@ type Server struct {
 	// Fallback serves requests no route matches (the proxied upstream);
 	// nil gives 404 problems.
 	Fallback http.Handler
+	// WaitPage renders the waiting page GET /wait/{room} from the view the
+	// server computed (the citizen pages of ui/ set it); nil uses a plain
+	// built-in page. It must write the whole response, honouring v.Code.
+	WaitPage func(w http.ResponseWriter, r *http.Request, v WaitView)
 
 	mu    sync.Mutex
 	gates map[string]*room.Gate
@@ -143,7 +147,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	mux.Handle("/", fallback)
-	return s.recoverer(limitHeaders(mux))
+	return s.recoverer(limitHeaders(s.fastRoutes(mux)))
 }
 
 // recoverer turns a panic into a 500 problem and a log line; the server

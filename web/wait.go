@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,16 +18,72 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var waitTmpl = template.Must(template.ParseFS(templateFS, "templates/wait.html"))
+var waitTmpl = template.Must(template.New("wait.html").Funcs(template.FuncMap{"wait": formatWait}).ParseFS(templateFS, "templates/wait.html"))
 
 // TicketCookie names the cookie that keeps a browser's ticket for a room.
 func TicketCookie(roomName string) string { return "sluice_ticket_" + roomName }
 
-type waitPage struct {
-	Room, State, ETA, OpensAt, OpensIn, Updated, Message, Return string
-	Position, Ahead                                              uint64
-	Progress                                                     int
-	Refresh                                                      int
+// FirstCookie names the cookie that keeps the first place a browser was
+// shown in a room (the start of its progress bar). Not HttpOnly: the
+// waiting page's script updates it when it recovers a ticket.
+func FirstCookie(roomName string) string { return "sluice_first_" + roomName }
+
+// States of the waiting page (WaitView.State): the ticket states of the
+// JSON API plus the page's own.
+const (
+	WaitPrequeue = "prequeue"  // before opening; places are drawn at opening
+	WaitWaiting  = "waiting"   // in line
+	WaitPaused   = "paused"    // in line, admission paused by the operator
+	WaitClosed   = "closed"    // the room is closed
+	WaitAdmitted = "admitted"  // admitted, no return path to go on to
+	WaitTurnOver = "turn_over" // the ticket's turn has passed (returned or expired)
+	WaitLeft     = "left"      // the browser has just given its place back
+	WaitNotOpen  = "not_open"  // the room does not take people yet
+	WaitBusy     = "busy"      // rate limited: try again shortly
+	WaitError    = "error"     // something failed on the server; try again
+)
+
+// WaitView is everything the waiting page shows. The handler computes it
+// (joining, reading the ticket cookie, setting the pass cookie, redirecting
+// when admitted); Server.WaitPage or the built-in template renders it.
+type WaitView struct {
+	Room   string
+	Return string // local path to go on to when admitted ("" if none)
+	State  string // one of the Wait* states
+	// Code is the HTTP status to answer with (0 means 200).
+	Code int
+	// Ticket is the browser's ticket (also in its cookie), "" if none.
+	Ticket string
+	// Joined reports that the ticket was issued by this request because the
+	// browser sent no valid ticket cookie: a page script holding an older
+	// ticket (local storage) may recover that place instead.
+	Joined          bool
+	Position, Ahead uint64
+	// First is the first place this browser was shown in this line, the
+	// baseline of the progress bar; Progress is 0..100.
+	First    uint64
+	Progress int
+	// ETA is the expected wait (negative: unknown). During the pre-queue it
+	// is the time until opening.
+	ETA       time.Duration
+	OpensAt   time.Time
+	Now       time.Time // the server clock when the view was made
+	PollAfter time.Duration
+	// Refresh is the meta-refresh interval in seconds for browsers without
+	// JavaScript (0: do not refresh).
+	Refresh   int
+	PassUntil time.Time
+	// Message is a plain detail for State error (bilingual).
+	Message string
+}
+
+// WaitURL is the waiting page of a room, going on to ret when admitted.
+func WaitURL(roomName, ret string) string {
+	u := "/wait/" + roomName
+	if ret != "" {
+		u += "?return=" + url.QueryEscape(ret)
+	}
+	return u
 }
 
 // safeReturn accepts only local paths, so the waiting page cannot be used
@@ -36,6 +94,9 @@ func safeReturn(s string) string {
 	}
 	return s
 }
+
+// SafeReturn is safeReturn for other packages: s if it is a local path, else "".
+func SafeReturn(s string) string { return safeReturn(s) }
 
 func formatWait(d time.Duration) string {
 	if d < 0 {
@@ -57,9 +118,20 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 		HttpOnly: httpOnly, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
+// AllowJoin applies the per-client limit on joins (and other expensive
+// steps such as identity checks from pages) to r. When it refuses, it says
+// how long to wait.
+func (s *Server) AllowJoin(r *http.Request) (bool, time.Duration) {
+	if s.Limiter == nil {
+		return true, 0
+	}
+	return s.Limiter.Allow(r, kindJoin)
+}
+
 // handleWaitPage serves the waiting page. It works without JavaScript: the
 // ticket lives in a cookie and the page refreshes itself at the server's
-// advised interval.
+// advised interval. Admitted browsers get the pass cookie and are sent on to
+// their return path.
 func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("room")
 	rm, ok := s.Rooms.Get(name)
@@ -67,80 +139,112 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+trunc(name, 64)+".", "해당 대기실이 없습니다.")
 		return
 	}
-	ret := safeReturn(r.URL.Query().Get("return"))
-	page := waitPage{Room: name, Return: ret, Updated: s.Clock.Now().Format("15:04:05")}
-	if r.URL.Query().Get("left") == "1" {
-		page.State = "left"
-		s.renderWait(w, page)
+	q := r.URL.Query()
+	now := s.Clock.Now()
+	ret := safeReturn(q.Get("return"))
+	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1}
+	if q.Get("left") == "1" {
+		v.State = WaitLeft
+		s.renderWait(w, r, v)
 		return
 	}
-	var tok string
+	rejoin := q.Get("rejoin") != ""
 	var st room.Status
 	var err error
-	if c, cerr := r.Cookie(TicketCookie(name)); cerr == nil && r.URL.Query().Get("rejoin") == "" {
+	if c, cerr := r.Cookie(TicketCookie(name)); cerr == nil && !rejoin {
 		if t, verr := rm.VerifyTicket(c.Value); verr == nil {
-			tok = c.Value
+			v.Ticket = c.Value
 			st, err = rm.Status(t)
 		}
 	}
-	if tok == "" {
-		if s.limited(w, r, kindJoin) {
+	if v.Ticket == "" {
+		if ok, wait := s.AllowJoin(r); !ok {
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			v.State, v.Code, v.Refresh = WaitBusy, http.StatusTooManyRequests, secs
+			s.renderWait(w, r, v)
 			return
 		}
+		var tok string
 		tok, st, err = rm.Join()
 		if err == nil {
 			s.setCookie(w, r, TicketCookie(name), tok, 86400, false)
+			if rejoin {
+				// Drop ?rejoin from the address, or every refresh of the
+				// page would join the line again at its end.
+				http.Redirect(w, r, WaitURL(name, ret), http.StatusSeeOther)
+				return
+			}
+			v.Ticket, v.Joined = tok, true
 		}
 	}
 	switch {
 	case errors.Is(err, room.ErrNotYetOpen):
-		page.State, page.OpensAt, page.Refresh = "not_open", st.OpensAt.Format("2006-01-02 15:04 MST"), 30
+		v.State, v.OpensAt, v.Refresh = WaitNotOpen, st.OpensAt, 30
+		if d := st.OpensAt.Sub(now); d > 0 && d < 30*time.Second {
+			v.Refresh = max(1, int(d.Seconds()))
+		}
 	case errors.Is(err, room.ErrRoomClosed):
-		page.State = "closed"
+		v.State = WaitClosed
 	case errors.Is(err, room.ErrTurnOver):
-		page.State = "turn_over"
+		v.State, v.Ticket = WaitTurnOver, ""
 		s.setCookie(w, r, TicketCookie(name), "", -1, false)
+		s.setCookie(w, r, FirstCookie(name), "", -1, false)
 	case err != nil:
-		page.State, page.Message, page.Refresh = "error", "잠시 후 다시 시도하세요. Please try again shortly.", 5
+		s.Log.Warn("waiting page", "room", name, "err", err)
+		v.State, v.Code, v.Refresh = WaitError, http.StatusServiceUnavailable, 5
+		v.Message = "잠시 후 다시 시도하세요. Please try again shortly."
 	default:
-		page.State = string(st.State)
-		page.Position, page.Ahead = st.Position, st.Ahead
-		page.ETA = formatWait(st.ETA)
-		page.Refresh = max(1, int(math.Ceil(st.PollAfter.Seconds())))
-		if st.State == room.StatePrequeue {
-			page.OpensAt = st.OpensAt.Format("2006-01-02 15:04:05 MST")
-			page.OpensIn = formatWait(st.OpensAt.Sub(s.Clock.Now()))
-			page.Refresh = max(1, min(page.Refresh, 30))
-		}
-		if st.State == room.StateWaiting || st.State == room.StatePaused {
-			// Progress since the ticket was first shown: the cookie keeps
-			// the first place seen so the bar fills as the line moves.
-			first := st.Position
-			if c, err := r.Cookie("sluice_first_" + name); err == nil {
-				fmt.Sscan(c.Value, &first)
-			} else {
-				s.setCookie(w, r, "sluice_first_"+name, fmt.Sprint(first), 86400, true)
+		v.State = string(st.State)
+		v.Position, v.Ahead, v.ETA, v.OpensAt, v.PollAfter = st.Position, st.Ahead, st.ETA, st.OpensAt, st.PollAfter
+		v.Refresh = max(1, int(math.Ceil(st.PollAfter.Seconds())))
+		switch st.State {
+		case room.StatePrequeue:
+			v.Refresh = max(1, min(v.Refresh, 30))
+			if v.Joined {
+				// A new ticket starts a new progress bar.
+				s.setCookie(w, r, FirstCookie(name), "", -1, false)
 			}
-			if first > 0 && first >= st.Position {
-				page.Progress = int(100 * float64(first-st.Position) / float64(first))
+		case room.StateClosed:
+			v.Refresh = 0
+		case room.StateWaiting, room.StatePaused:
+			// The progress bar fills from the first place this browser
+			// was shown.
+			v.First = st.Position
+			if c, err := r.Cookie(FirstCookie(name)); err == nil && !v.Joined {
+				if f, err := strconv.ParseUint(c.Value, 10, 64); err == nil && f >= st.Position {
+					v.First = f
+				}
 			}
-		}
-		if st.State == room.StateAdmitted {
-			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(s.Clock.Now()).Seconds())+1, true)
-			page.Refresh = 0
+			if v.First == st.Position {
+				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400, false)
+			}
+			if v.First > 0 {
+				v.Progress = int(100 * float64(v.First-st.Position) / float64(v.First))
+			}
+		case room.StateAdmitted:
+			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1, true)
+			v.Refresh, v.PassUntil = 0, st.PassUntil
 			if ret != "" {
 				http.Redirect(w, r, ret, http.StatusSeeOther)
 				return
 			}
 		}
 	}
-	s.renderWait(w, page)
+	s.renderWait(w, r, v)
 }
 
-func (s *Server) renderWait(w http.ResponseWriter, page waitPage) {
+func (s *Server) renderWait(w http.ResponseWriter, r *http.Request, v WaitView) {
+	if s.WaitPage != nil {
+		s.WaitPage(w, r, v)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := waitTmpl.Execute(w, page); err != nil {
+	if v.Code != 0 {
+		w.WriteHeader(v.Code)
+	}
+	if err := waitTmpl.Execute(w, v); err != nil {
 		s.Log.Error("rendering waiting page", "err", err)
 	}
 }
@@ -161,6 +265,6 @@ func (s *Server) handleWaitLeave(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setCookie(w, r, room.PassCookie, "", -1, true)
 	s.setCookie(w, r, TicketCookie(name), "", -1, false)
-	s.setCookie(w, r, "sluice_first_"+name, "", -1, true)
+	s.setCookie(w, r, FirstCookie(name), "", -1, false)
 	http.Redirect(w, r, "/wait/"+name+"?left=1", http.StatusSeeOther)
 }

@@ -1,7 +1,7 @@
 // Command sluice is the Sluice server: a virtual waiting room and booking
 // backend in one binary.
 //
-//	sluice demo    [--addr HOST:PORT]                 everything, embedded, demo data
+//	sluice demo    [--addr HOST:PORT] [--crowd N]     everything, embedded, demo data
 //	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
 //	sluice proxy   --upstream URL [--room NAME]        waiting room in front of any site
 //	sluice keygen                                      print a new signing key
@@ -28,7 +28,8 @@ import (
 const usage = `sluice: a virtual waiting room and mass-booking server
 
 Usage:
-  sluice demo  [--addr HOST:PORT]                   run everything with the embedded default and demo data
+  sluice demo  [--addr HOST:PORT] [--crowd N]       run everything with the embedded default and demo data
+                                                    (N simulated people queue in room vaccine; default 3000)
   sluice serve [--config FILE] [--addr HOST:PORT]   run the server
   sluice proxy --upstream URL [--room NAME]         put a waiting room in front of any web site
   sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
@@ -80,6 +81,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	upstream := fs.String("upstream", "", "proxy: URL of the site to protect")
 	roomName := fs.String("room", "site", "proxy: name of the room guarding the upstream")
 	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default 2021-07-19T21:00:00+09:00, inside the 53-54 window)")
+	crowd := fs.Int("crowd", app.DefaultCrowd, "demo: simulated people put in line in the booking room ahead of visitors (0: none)")
 	cfg.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -116,6 +118,12 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	})
 	cfg = base
 	opts := app.Options{Demo: cmd == "demo"}
+	if cmd == "demo" {
+		opts.Crowd = max(*crowd, 0)
+	} else if *crowd != app.DefaultCrowd {
+		fmt.Fprintln(stderr, "sluice: --crowd is for `sluice demo` only")
+		return 2
+	}
 	if *demoAt != "" {
 		if cmd != "demo" {
 			fmt.Fprintln(stderr, "sluice: --at is for `sluice demo` only; a real server always uses the real clock")
@@ -165,6 +173,10 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 			fmt.Fprintf(stdout, "  booking:        campaign %s, room vaccine (%s/wait/vaccine), demo clock at %s\n", a.Booking().Campaign().ID, a.URL(), a.Clock.Now().In(booking.Seoul).Format(time.RFC3339))
 			fmt.Fprintf(stdout, "                  eligibility: %s/api/v1/eligibility?birth_date=1968-03-15\n", a.URL())
 			fmt.Fprintf(stdout, "                  move the clock: curl -X POST -H 'Authorization: Bearer <admin token>' -d '{\"at\":\"2021-07-20T20:00:00+09:00\"}' %s/api/v1/admin/clock\n", a.URL())
+		}
+		fmt.Fprintf(stdout, "  dashboard:      %s/admin (log in with the admin token)\n", a.URL())
+		if opts.Crowd > 0 && a.Booking() != nil {
+			fmt.Fprintf(stdout, "  crowd:          %d simulated people in line in room vaccine ahead of you (--crowd 0 for none)\n", opts.Crowd)
 		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	}

@@ -1,0 +1,667 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/ui"
+)
+
+// citizenApp starts the demo (booking campaign on its 2021 clock, no crowd)
+// on a random port.
+func citizenApp(t *testing.T) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+// citBrowser is a browser without JavaScript: a cookie jar, following
+// redirects, asking for HTML.
+type citBrowser struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+}
+
+func newCitBrowser(t *testing.T, base string) *citBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &citBrowser{t: t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}, base: base}
+}
+
+type citPage struct {
+	status int
+	body   string
+	url    string // after redirects
+}
+
+func (b *citBrowser) do(method, path string, form url.Values, headers map[string]string) citPage {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// What a browser sends with a form post from the same site.
+		req.Header.Set("Origin", b.base)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return citPage{status: resp.StatusCode, body: string(out), url: resp.Request.URL.RequestURI()}
+}
+
+func (b *citBrowser) get(path string) citPage { return b.do("GET", path, nil, nil) }
+
+func (b *citBrowser) post(path string, form url.Values) citPage {
+	if form == nil {
+		form = url.Values{}
+	}
+	return b.do("POST", path, form, nil)
+}
+
+func (b *citBrowser) cookie(name string) string {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+var (
+	citControlRE = regexp.MustCompile(`<(input|select|textarea|progress)\b[^>]*>`)
+	citAttrRE    = regexp.MustCompile(`\b(id|type|for)="([^"]*)"`)
+	citLabelRE   = regexp.MustCompile(`<label\b[^>]*>`)
+	citH1RE      = regexp.MustCompile(`<h1[\s>]`)
+	citLangRE    = regexp.MustCompile(`<html lang="([a-z]+)">`)
+)
+
+func citAttrs(tag string) map[string]string {
+	out := map[string]string{}
+	for _, m := range citAttrRE.FindAllStringSubmatch(tag, -1) {
+		out[m[1]] = m[2]
+	}
+	return out
+}
+
+// checkCitizenPage checks what every page must have: one h1, the language
+// in <html lang>, a <label for> for every control, and nothing loaded from
+// another site.
+func checkCitizenPage(t *testing.T, name string, p citPage, lang string) {
+	t.Helper()
+	if m := citLangRE.FindStringSubmatch(p.body); m == nil || m[1] != lang {
+		t.Errorf("%s: html lang = %v, want %q", name, m, lang)
+	}
+	if n := len(citH1RE.FindAllString(p.body, -1)); n != 1 {
+		t.Errorf("%s: %d h1 elements, want 1", name, n)
+	}
+	labels := map[string]bool{}
+	for _, tag := range citLabelRE.FindAllString(p.body, -1) {
+		if f := citAttrs(tag)["for"]; f != "" {
+			labels[f] = true
+		}
+	}
+	for _, tag := range citControlRE.FindAllString(p.body, -1) {
+		a := citAttrs(tag)
+		switch a["type"] {
+		case "hidden", "submit", "button":
+			continue
+		}
+		if a["id"] == "" || !labels[a["id"]] {
+			t.Errorf("%s: control without <label for>: %s", name, tag)
+		}
+	}
+	for _, bad := range []string{`src="http`, `href="http`, `src="//`, `href="//`, `@import`} {
+		if strings.Contains(p.body, bad) {
+			t.Errorf("%s: loads something from outside: %q", name, bad)
+		}
+	}
+}
+
+func mustContain(t *testing.T, name string, p citPage, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(p.body, w) {
+			t.Errorf("%s (%d %s): missing %q", name, p.status, p.url, w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s body:\n%s", name, p.body)
+		t.FailNow()
+	}
+}
+
+func TestLandingInKoreanAndEnglishRemembered(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+
+	p := b.get("/")
+	if p.status != 200 {
+		t.Fatalf("landing: %d", p.status)
+	}
+	checkCitizenPage(t, "landing ko", p, "ko")
+	// Demo clock: 2021-07-19 21:00, inside the 53-54 and 55-59 windows.
+	mustContain(t, "landing ko", p, "2021년 7월 50대 코로나19 예방접종 사전예약", "오늘의 예약 일정",
+		"1967~1968년생: 7월 19일 20시 ~ 7월 20일 18시", "지금 예약 가능", `href="/?lang=en"`, "English",
+		"지금 예약할 수 있나요?", `<label for="y">`)
+
+	p = b.get("/?lang=en")
+	checkCitizenPage(t, "landing en", p, "en")
+	mustContain(t, "landing en", p, "July 2021 COVID-19 vaccination pre-booking", "Today&#39;s booking windows",
+		"Born 1967-1968: 20:00 on 19 July to 18:00 on 20 July", "Open now", `href="/?lang=ko"`, "한국어", "May I book now?")
+	if b.cookie(ui.LangCookie) != "en" {
+		t.Fatalf("lang cookie = %q", b.cookie(ui.LangCookie))
+	}
+	// Remembered on the next page, without ?lang.
+	p = b.get("/")
+	checkCitizenPage(t, "landing en again", p, "en")
+	mustContain(t, "landing en again", p, "Today&#39;s booking windows")
+	p = b.get("/booking")
+	checkCitizenPage(t, "lookup en", p, "en")
+	mustContain(t, "lookup en", p, "Look up a booking", `<label for="rrn">`)
+	// And switched back.
+	p = b.get("/?lang=ko")
+	checkCitizenPage(t, "landing ko again", p, "ko")
+	// An unknown language is ignored.
+	p = b.get("/?lang=fr")
+	checkCitizenPage(t, "landing fr", p, "ko")
+}
+
+func TestLandingMayIBookNow(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+
+	p := b.get("/?birth_date=1968-03-15")
+	checkCitizenPage(t, "yes", p, "ko")
+	mustContain(t, "yes", p, "지금 예약할 수 있습니다", "1968년생은 7월 20일 18시까지 예약할 수 있습니다.",
+		`href="/wait/vaccine?return=/book"`, "예약하러 가기")
+
+	// Born 1970: the 50-52 window opens at 20:00 the next day.
+	p = b.get("/?y=1970&m=1&d=1")
+	checkCitizenPage(t, "when", p, "ko")
+	mustContain(t, "when", p, "지금은 예약할 수 없습니다", "1970년생은 7월 20일 20시부터 예약할 수 있습니다.",
+		"예약 시작: 7월 20일(화) 20:00", `value="1970"`, `<option value="1" selected>`)
+	if strings.Contains(p.body, "/wait/vaccine?return=/book\" class") || strings.Contains(p.body, "예약하러 가기") {
+		t.Fatal("not eligible, yet offered to join the line")
+	}
+	p = b.get("/?lang=en&y=1970&m=1&d=1")
+	mustContain(t, "when en", p, "Not now", "Your booking opens: Tue 20 July, 20:00", "People born in 1970 can book from 20:00 on 20 July.")
+
+	// Full-width digits typed on a phone keyboard are fine.
+	p = b.get("/?lang=ko&y=" + url.QueryEscape("１９６８") + "&m=3&d=15")
+	mustContain(t, "full-width", p, "지금 예약할 수 있습니다")
+
+	// Not in this campaign: told so, and what to do.
+	p = b.get("/?birth_date=1990-05-05")
+	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "추가 예약 일정이 발표되면")
+
+	// A date that does not exist: a clear error, the form comes back.
+	p = b.get("/?y=1970&m=2&d=30")
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("30 February: %d", p.status)
+	}
+	checkCitizenPage(t, "bad date", p, "ko")
+	mustContain(t, "bad date", p, `role="alert"`, "생년월일을 확인해 주세요", "다시 눌러 주세요", `aria-invalid="true"`)
+}
+
+var (
+	citChallengeRE = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+	citDemoCodeRE  = regexp.MustCompile(`id="demo-code">(\d+)<`)
+	citConfirmRE   = regexp.MustCompile(`href="(/book/confirm\?[^"]+)"`)
+	citChangeRE    = regexp.MustCompile(`href="(/booking/change/confirm\?[^"]+)"`)
+	citHiddenRE    = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+	citNumberRE    = regexp.MustCompile(`id="booking-number">(SLC-[0-9A-Z]{4}-[0-9A-Z]{4})<`)
+	citRRNValueRE  = regexp.MustCompile(`name="rrn"[^>]*value=`)
+)
+
+func citHidden(body string) url.Values {
+	v := url.Values{}
+	for _, m := range citHiddenRE.FindAllStringSubmatch(body, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+func TestBookingFlowThroughTheForms(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	const name, rrn, phone = "김민수", "680315-1234567", "010-1234-5678"
+	noRRN := func(what string, p citPage) {
+		t.Helper()
+		for _, s := range []string{"6803151234567", "680315-1234567", "1234567"} {
+			if strings.Contains(p.body, s) {
+				t.Fatalf("%s shows the RRN (%q)", what, s)
+			}
+		}
+	}
+
+	// The booking form is behind the waiting room: a browser without a
+	// pass goes through it (here admitted at once) and comes back.
+	p := b.get("/book")
+	if p.status != 200 || p.url != "/book" {
+		t.Fatalf("/book through the waiting room: %d at %s", p.status, p.url)
+	}
+	if b.cookie(room.PassCookie) == "" || b.cookie("sluice_ticket_vaccine") == "" {
+		t.Fatal("no pass or ticket cookie after the waiting room")
+	}
+	checkCitizenPage(t, "verify", p, "ko")
+	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn">`, `<label for="phone">`,
+		`inputmode="numeric"`, `autocomplete="name"`, `aria-current="step"`, "/static/book.js?v=")
+
+	// Bad input: told what and what next; the RRN is not echoed back.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"680230-1234567"}, "phone": {phone}})
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("impossible RRN: %d", p.status)
+	}
+	checkCitizenPage(t, "verify error", p, "ko")
+	mustContain(t, "verify error", p, `role="alert"`, "표시된 칸을 고친 뒤", `value="김민수"`, `value="010-1234-5678"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the RRN field is filled back in")
+	}
+
+	// Pasted forms of RRN and phone are accepted.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"６８０３１５ – 1234567"}, "phone": {"+82 10 1234 5678"}})
+	checkCitizenPage(t, "code", p, "ko")
+	mustContain(t, "code", p, "인증번호 입력", "010-****-5678", "데모용 인증번호", `autocomplete="one-time-code"`)
+	noRRN("code page", p)
+	challenge, code := citChallengeRE.FindStringSubmatch(p.body), citDemoCodeRE.FindStringSubmatch(p.body)
+	if challenge == nil || code == nil {
+		t.Fatalf("no challenge or demo code:\n%s", p.body)
+	}
+	form := citHidden(p.body)
+	form.Set("code", "000000")
+	if code[1] == "000000" {
+		form.Set("code", "111111")
+	}
+	p = b.post("/book/code", form)
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("wrong code: %d", p.status)
+	}
+	mustContain(t, "wrong code", p, "인증번호가 맞지 않습니다", "데모용 인증번호", code[1])
+	form.Set("code", code[1])
+	p = b.post("/book/code", form)
+	if p.url != "/book/eligibility" {
+		t.Fatalf("after the code: %d at %s", p.status, p.url)
+	}
+	if b.cookie(ui.SessionCookie) == "" {
+		t.Fatal("no session cookie")
+	}
+	checkCitizenPage(t, "eligibility", p, "ko")
+	mustContain(t, "eligibility", p, "김민수님", "지금 예약할 수 있습니다", "53~54세", `href="/book/clinics"`)
+
+	// Search: the form first, then Gangnam on Monday 26 July.
+	p = b.get("/book/clinics")
+	checkCitizenPage(t, "search form", p, "ko")
+	mustContain(t, "search form", p, `<label for="region">`, `<label for="district">`, `<label for="date">`, `<label for="vaccine">`, "서울특별시")
+	p = b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer")
+	checkCitizenPage(t, "search results", p, "ko")
+	mustContain(t, "search results", p, "곳에 빈자리가 있습니다", `<option value="11680" selected>강남구</option>`, "09:00~10:00")
+	links := citConfirmRE.FindAllStringSubmatch(p.body, -1)
+	if len(links) < 3 {
+		t.Fatalf("block links: %v", links)
+	}
+	p = b.get(html.UnescapeString(links[2][1]))
+	checkCitizenPage(t, "confirm", p, "ko")
+	mustContain(t, "confirm", p, "예약 내용 확인", "1차 접종", "2차 접종", "2차 접종일은 예약 시 자동으로 정해집니다", "2021년 7월 26일(월)", "화이자")
+	form = citHidden(p.body)
+	if form.Get("idempotency_key") == "" || form.Get("clinic") == "" {
+		t.Fatalf("confirm form: %v", form)
+	}
+
+	// Book; a double submit of the same form books once.
+	p = b.post("/book", form)
+	checkCitizenPage(t, "done", p, "ko")
+	mustContain(t, "done", p, "예약이 완료되었습니다", "예약번호", "2021년 7월 26일(월)", "2021년 9월 6일(월)", "/wait/vaccine/leave")
+	if strings.Contains(p.body, "자동으로 정해집니다") {
+		t.Fatal("done page still says the second dose is to be set")
+	}
+	number := citNumberRE.FindStringSubmatch(p.body)
+	if number == nil {
+		t.Fatalf("no booking number:\n%s", p.body)
+	}
+	p2 := b.post("/book", form)
+	if n2 := citNumberRE.FindStringSubmatch(p2.body); n2 == nil || n2[1] != number[1] {
+		t.Fatalf("double submit gave %v, want %s", n2, number[1])
+	}
+	// A new form (new key) for the same person: already booked, with the way on.
+	p = b.get(html.UnescapeString(links[2][1]))
+	form2 := citHidden(p.body)
+	p = b.post("/book", form2)
+	mustContain(t, "book twice", p, "이미 예약이 있습니다", `href="/booking"`)
+
+	// Look it up (number typed in lower case), in English.
+	b.get("/booking?lang=en")
+	p = b.post("/booking", url.Values{"name": {name}, "rrn": {"6803151234567"}, "number": {strings.ToLower(number[1])}})
+	if p.url != "/booking/view" {
+		t.Fatalf("lookup: %d at %s\n%s", p.status, p.url, p.body)
+	}
+	checkCitizenPage(t, "booking view", p, "en")
+	mustContain(t, "booking view", p, number[1], "Your booking", "Booked", "Mon 26 July 2021", "Mon 6 September 2021",
+		`href="/booking/change"`, `href="/booking/cancel"`)
+	noRRN("booking view", p)
+
+	// Change to another clinic and day.
+	p = b.get("/booking/change?region=26&date=2021-07-27")
+	checkCitizenPage(t, "change search", p, "en")
+	ch := citChangeRE.FindStringSubmatch(p.body)
+	if ch == nil {
+		t.Fatalf("no change links:\n%s", p.body)
+	}
+	p = b.get(html.UnescapeString(ch[1]))
+	checkCitizenPage(t, "change confirm", p, "en")
+	mustContain(t, "change confirm", p, "Booked now", "New booking", "Tue 27 July 2021", "The second-dose date is set automatically when you book")
+	p = b.post("/booking/change", citHidden(p.body))
+	checkCitizenPage(t, "changed", p, "en")
+	mustContain(t, "changed", p, "Your booking is changed", "Tue 27 July 2021", "Tue 7 September 2021", number[1])
+
+	// Cancel, with a confirmation step.
+	p = b.get("/booking/cancel?lang=ko")
+	checkCitizenPage(t, "cancel confirm", p, "ko")
+	mustContain(t, "cancel confirm", p, "예약을 취소할까요?", "예, 취소합니다", "아니요, 예약을 유지합니다")
+	p = b.post("/booking/cancel", nil)
+	checkCitizenPage(t, "cancelled", p, "ko")
+	mustContain(t, "cancelled", p, "예약이 취소되었습니다", "취소됨")
+	p = b.get("/booking/view")
+	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다")
+	if strings.Contains(p.body, `href="/booking/cancel"`) {
+		t.Fatal("a cancelled booking still offers cancel")
+	}
+
+	// Wrong look-up details: no hint which one, the next step, no RRN echo.
+	p = b.post("/booking", url.Values{"name": {"김민순"}, "rrn": {rrn}, "number": {number[1]}})
+	if p.status != http.StatusNotFound {
+		t.Fatalf("wrong name: %d", p.status)
+	}
+	mustContain(t, "wrong lookup", p, "예약을 찾을 수 없습니다", "표시된 칸을 고친 뒤", `value="김민순"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the RRN field is filled back in")
+	}
+}
+
+func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	// With a pass but no verified session: sent back to verification.
+	b.get("/book")
+	p := b.get("/book/clinics")
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("clinics without session: %d", p.status)
+	}
+	checkCitizenPage(t, "no session", p, "ko")
+	mustContain(t, "no session", p, "먼저 본인확인을 해 주세요", `href="/book"`)
+
+	// Someone whose window opens tomorrow is told when to come back, and
+	// cannot reach the clinic search meanwhile.
+	p = b.post("/book/verify", url.Values{"name": {"이영희"}, "rrn": {"700101-2345678"}, "phone": {"010-2222-3333"}})
+	form := citHidden(p.body)
+	form.Set("code", citDemoCodeRE.FindStringSubmatch(p.body)[1])
+	p = b.post("/book/code", form)
+	checkCitizenPage(t, "not eligible", p, "ko")
+	mustContain(t, "not eligible", p, "이영희님", "지금은 예약할 수 없습니다", "1970년생은 7월 20일 20시부터 예약할 수 있습니다.",
+		"예약 시작: 7월 20일(화) 20:00", "다시 확인한 뒤 예약해 주세요")
+	if p = b.get("/book/clinics?region=11"); p.url != "/book/eligibility" {
+		t.Fatalf("clinic search while not eligible: %d at %s", p.status, p.url)
+	}
+
+	// A form sent without a pass (it ran out): a page saying to queue again.
+	c := newCitBrowser(t, a.URL())
+	p = c.post("/book/verify", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "phone": {"010-1234-5678"}})
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("post without pass: %d", p.status)
+	}
+	checkCitizenPage(t, "no pass", p, "ko")
+	mustContain(t, "no pass", p, "다시 줄 서기", `href="/wait/vaccine?return=%2Fbook"`)
+	// ... which the gate counted.
+	if n := a.Server.GateRejections()["vaccine"][room.ReasonMissing]; n == 0 {
+		t.Fatal("gate rejection not counted")
+	}
+	// A GET without a pass goes to the waiting page, not the form.
+	nofollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", a.URL()+"/booking", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := nofollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbooking" {
+		t.Fatalf("GET /booking without pass: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestCrossOriginPostsRefused(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	b.get("/book") // has a pass: the refusal is the CSRF check, not the gate
+	for _, path := range []string{"/book/verify", "/book/code", "/book", "/booking", "/booking/cancel", "/booking/change"} {
+		p := b.do("POST", path, url.Values{"name": {"x"}}, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+		if p.status != http.StatusForbidden {
+			t.Errorf("%s cross-site: %d, want 403", path, p.status)
+			continue
+		}
+		mustContain(t, path, p, "요청을 처리할 수 없습니다", "이 사이트의 화면에서 다시 시도해 주세요")
+	}
+	// Cookies are SameSite=Lax.
+	req, _ := http.NewRequest("GET", a.URL()+"/?lang=en", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.SameSite != http.SameSiteLaxMode {
+			t.Errorf("cookie %s: SameSite %v", c.Name, c.SameSite)
+		}
+	}
+}
+
+func TestWaitingPageStates(t *testing.T) {
+	a := citizenApp(t)
+	rm, _ := a.Rooms.Get("vaccine")
+	if _, err := rm.Update(func(st *room.Settings) { st.Paused = true }); err != nil {
+		t.Fatal(err)
+	}
+	b := newCitBrowser(t, a.URL())
+	p := b.get("/wait/vaccine?return=/book")
+	if p.status != 200 || p.url != "/wait/vaccine?return=/book" {
+		t.Fatalf("paused room: %d at %s", p.status, p.url)
+	}
+	checkCitizenPage(t, "paused", p, "ko")
+	ticket := b.cookie("sluice_ticket_vaccine")
+	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", "Admission is paused", `data-state="paused"`, `data-ticket="`+ticket+`"`,
+		`data-joined="1"`, `<noscript><meta http-equiv="refresh"`, `<label for="progress"`, `<progress id="progress"`,
+		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0")
+	// The script's texts are valid JSON.
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="wait-text">(.*?)</script>`).FindStringSubmatch(p.body)
+	var texts map[string]string
+	if m == nil || json.Unmarshal([]byte(m[1]), &texts) != nil || texts["reconnecting"] == "" {
+		t.Fatalf("wait-text JSON: %v", m)
+	}
+	// A refresh keeps the ticket (and its place).
+	p = b.get("/wait/vaccine?return=/book&lang=en")
+	checkCitizenPage(t, "paused en", p, "en")
+	mustContain(t, "paused en", p, "Admission is paused", "People ahead of you", `data-joined=""`, "Last update")
+	if b.cookie("sluice_ticket_vaccine") != ticket {
+		t.Fatal("the refresh changed the ticket")
+	}
+
+	// Resumed: admitted, the pass cookie set, on to the booking form.
+	rm.Update(func(st *room.Settings) { st.Paused = false })
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if p = b.get("/wait/vaccine?return=/book"); p.url == "/book" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if p.url != "/book" || b.cookie(room.PassCookie) == "" {
+		t.Fatalf("after resume: %d at %s", p.status, p.url)
+	}
+	// Without a return path the page says so and offers to leave.
+	p = b.get("/wait/vaccine")
+	checkCitizenPage(t, "admitted", p, "en")
+	mustContain(t, "admitted", p, "It&#39;s your turn", `action="/wait/vaccine/leave"`)
+	// Leaving frees the place.
+	p = b.post("/wait/vaccine/leave", nil)
+	mustContain(t, "left", p, "You left", `data-state="left"`)
+	if b.cookie(room.PassCookie) != "" || b.cookie("sluice_ticket_vaccine") != "" {
+		t.Fatal("cookies kept after leaving")
+	}
+	// Rejoining drops ?rejoin from the address (or each refresh would
+	// join again at the end of the line).
+	nofollow := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", a.URL()+"/wait/vaccine?rejoin=1&return=%2Fbook", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := nofollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbook" {
+		t.Fatalf("rejoin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Closed.
+	rm.Update(func(st *room.Settings) { st.Closed = true })
+	c := newCitBrowser(t, a.URL())
+	p = c.get("/wait/vaccine")
+	checkCitizenPage(t, "closed", p, "ko")
+	mustContain(t, "closed", p, "대기실이 닫혔습니다", `href="/"`)
+
+	// Before opening: the pre-queue counts down; before the pre-queue, not open yet.
+	now := a.Clock.Now()
+	if _, err := a.Rooms.Add(room.Settings{Name: "later", PrequeueAt: now.Add(-time.Minute), OpensAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rooms.Add(room.Settings{Name: "tomorrow", OpensAt: now.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	p = c.get("/wait/later")
+	checkCitizenPage(t, "prequeue", p, "ko")
+	mustContain(t, "prequeue", p, `data-state="prequeue"`, "곧 시작합니다", "시작까지 남은 시간", "7월 19일(월) 22:00에 열립니다", "무작위로 순서를 받습니다")
+	if !regexp.MustCompile(`id="countdown">(1시간 0분 0초|59분 [0-9]+초)<`).MatchString(p.body) {
+		t.Fatal("no countdown to the opening")
+	}
+	p = c.get("/wait/tomorrow?lang=en")
+	checkCitizenPage(t, "not open", p, "en")
+	mustContain(t, "not open", p, "Not open yet", "The line opens at Tue 20 July, 21:00", `<meta http-equiv="refresh" content="30">`)
+
+	// Other rooms get the same page without the campaign's name and menu.
+	p = c.get("/wait/demo?lang=ko")
+	checkCitizenPage(t, "demo room", p, "ko")
+	mustContain(t, "demo room", p, "대기실", "차례가 되었습니다")
+	if strings.Contains(p.body, "코로나19") {
+		t.Fatal("the demo room's waiting page shows the campaign")
+	}
+}
+
+func TestStaticAssetsVersionedAndCached(t *testing.T) {
+	a := citizenApp(t)
+	for _, name := range []string{"sluice.css", "wait.js", "book.js"} {
+		u := ui.AssetURL(name)
+		if !strings.Contains(u, "?v=") {
+			t.Fatalf("%s: %s has no version", name, u)
+		}
+		resp, err := http.Get(a.URL() + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(body) == 0 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+			t.Fatalf("%s: %d %q", name, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") && !strings.HasPrefix(ct, "text/javascript") {
+			t.Fatalf("%s: content type %s", name, ct)
+		}
+		for _, bad := range []string{"http://", "https://", "@import", "url("} {
+			if strings.Contains(string(body), bad) {
+				t.Fatalf("%s refers to %q", name, bad)
+			}
+		}
+	}
+	// Pages allow only their own scripts and styles.
+	resp, err := http.Get(a.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+}
+
+// Every key the templates and the code use is in the catalogue, in both
+// languages.
+func TestCatalogueComplete(t *testing.T) {
+	keyRE := regexp.MustCompile(`(?:\.T|\bT|With|EN) "([a-z0-9_.]*[a-z0-9_])"|\.T\("([a-z0-9_.]*[a-z0-9_])"`)
+	files, _ := filepath.Glob("templates/*.html")
+	files = append(files, "pages.go", "i18n.go")
+	n := 0
+	for _, f := range files {
+		if strings.Contains(f, "dashboard") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
+			key := m[1] + m[2]
+			n++
+			if ui.LangKO.T(key) == key || ui.LangEN.T(key) == key {
+				t.Errorf("%s: key %q missing from the catalogue", f, key)
+			}
+		}
+	}
+	for _, key := range []string{"step.1", "step.5", "window.open", "window.later", "window.closed", "kind.clinic", "kind.centre", "confirm.dose1", "confirm.dose2"} {
+		if ui.LangKO.T(key) == key || ui.LangEN.T(key) == key {
+			t.Errorf("computed key %q missing", key)
+		}
+	}
+	if n < 100 {
+		t.Fatalf("found only %d uses of the catalogue; is the pattern right?", n)
+	}
+}
