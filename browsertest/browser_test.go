@@ -1,0 +1,323 @@
+package browsertest
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// bookingRoom is the room in front of the booking pages in `sluice demo`.
+const bookingRoom = "vaccine"
+
+// person is someone who books.
+type person struct {
+	name, rrn, phone string
+	year, month, day string // date of birth, as the landing page's check asks it
+}
+
+var (
+	minsu = person{name: "김민수", rrn: "680315-1234567", phone: "010-1234-5678", year: "1968", month: "3", day: "15"}
+	jane  = person{name: "Jane Lee", rrn: "670520-2345678", phone: "01022223333", year: "1967", month: "5", day: "20"}
+)
+
+// texts are what the person reads and presses, in one language.
+type texts struct {
+	year, month, day, check, canBook, goBook       string
+	waitH1, ahead, place, progress, eta            string
+	verifyH1, name, rrn, phone, sendCode           string
+	demoCode, code, confirmCode                    string
+	eligible, findClinic                           string
+	region, seoul, district, gangnam, date, day26  string
+	search, block, confirmH1, dose1, dose2, bookIt string
+	doneH1, number, lookUp                         string
+	lookupH1, lookupNumber, lookupBtn, viewH1      string
+}
+
+var korean = texts{
+	year: "태어난 해 (4자리)", month: "월", day: "일", check: "확인하기", canBook: "지금 예약할 수 있습니다", goBook: "예약하러 가기",
+	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", place: "내 순서", progress: "진행 상황", eta: "예상 대기 시간",
+	verifyH1: "본인확인", name: "이름", rrn: "주민등록번호", phone: "휴대전화 번호", sendCode: "인증번호 받기",
+	demoCode: "데모용 인증번호", code: "인증번호 6자리", confirmCode: "확인",
+	eligible: "지금 예약할 수 있습니다", findClinic: "접종기관 찾기",
+	region: "시·도", seoul: "서울특별시", district: "시·군·구", gangnam: "강남구", date: "접종 날짜", day26: "7월 26일",
+	search: "빈자리 찾기", block: "10:00~11:00", confirmH1: "예약 내용 확인", dose1: "1차 접종", dose2: "2차 접종", bookIt: "이대로 예약하기",
+	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기",
+	lookupH1: "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
+}
+
+var english = texts{
+	year: "Year (4 digits)", month: "Month", day: "Day", check: "Check", canBook: "Yes, you can book now", goBook: "Go to booking",
+	waitH1: "Booking waiting room", ahead: "People ahead of you", place: "Your place in line", progress: "Progress", eta: "Estimated wait",
+	verifyH1: "Verify your identity", name: "Name", rrn: "Resident registration number", phone: "Mobile phone number", sendCode: "Text me a code",
+	demoCode: "Demo code", code: "6-digit code", confirmCode: "Confirm",
+	eligible: "You can book now", findClinic: "Find a clinic",
+	region: "Province or city", seoul: "Seoul", district: "District", gangnam: "Gangnam-gu", date: "Date", day26: "26 July",
+	search: "Find free places", block: "10:00–11:00", confirmH1: "Check your booking", dose1: "First dose", dose2: "Second dose", bookIt: "Book this",
+	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking",
+	lookupH1: "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
+}
+
+var bookingNumber = regexp.MustCompile(`^[A-Z0-9]+(-[A-Z0-9]+)+$`)
+
+// digits is the first number in s ("1,234번째" -> 1234), -1 if none.
+func digits(s string) int {
+	m := regexp.MustCompile(`[0-9][0-9,]*`).FindString(s)
+	n, err := strconv.Atoi(strings.ReplaceAll(m, ",", ""))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// TestBookInKorean: a person checks they may book, joins a line, watches
+// their place fall as the people ahead leave, is let in, verifies their
+// identity with the code the demo shows, books a clinic and time, gets a
+// booking number and finds the booking with it.
+func TestBookInKorean(t *testing.T) {
+	a := startDemo(t)
+	// A line: one person at a time inside, three people ahead.
+	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
+	ahead := []*joiner{joinAPI(t, a, bookingRoom), joinAPI(t, a, bookingRoom), joinAPI(t, a, bookingRoom)}
+
+	b := newTab(t, a, "citizen")
+	tx := korean
+	b.open("/")
+	if l := b.lang(); l != "ko" {
+		t.Errorf("landing page language %q, want ko by default", l)
+	}
+	b.screenshot("01-landing")
+	b.fill(tx.year, minsu.year)
+	b.choose(tx.month, minsu.month)
+	b.choose(tx.day, minsu.day)
+	b.press(tx.check)
+	b.see("#result", tx.canBook)
+	b.follow(tx.goBook)
+
+	// The waiting room.
+	b.seeHeading(tx.waitH1)
+	first := digits(b.term(tx.place))
+	if first != 3 {
+		t.Errorf("place in line %q, want 3 (three people joined first, one of them inside)", b.term(tx.place))
+	}
+	ahead[0].leave()
+	second := digits(b.waitTerm(tx.place, "go down", func(s string) bool { n := digits(s); return n > 0 && n < first }))
+	if n := digits(b.term(tx.ahead)); n != second-1 {
+		t.Errorf("people ahead %d, want %d at place %d", n, second-1, second)
+	}
+	if p := digits(b.value(tx.progress)); p <= 0 || p >= 100 {
+		t.Errorf("progress %d%% after moving from place %d to %d", p, first, second)
+	}
+	if eta := b.term(tx.eta); eta == "" {
+		t.Error("no estimated wait")
+	}
+	b.screenshot("02-waiting-room")
+	ahead[1].leave()
+	b.waitTerm(tx.place, "go down again", func(s string) bool { n := digits(s); return n > 0 && n < second })
+	b.movesOnAfter("be let in: the waiting page moves on by itself", ahead[2].leave)
+
+	// Identity.
+	b.seeHeading(tx.verifyH1)
+	b.fill(tx.name, minsu.name)
+	b.fill(tx.rrn, strings.ReplaceAll(minsu.rrn, "-", "")) // the mask adds the dash
+	if v := b.value(tx.rrn); v != minsu.rrn {
+		t.Errorf("the RRN field shows %q after typing the 13 digits, want %q (input mask)", v, minsu.rrn)
+	}
+	b.fill(tx.phone, minsu.phone)
+	b.press(tx.sendCode)
+	code := b.text("#demo-code")
+	b.see("body", tx.demoCode)
+	if len(code) != 6 || digits(code) < 0 {
+		t.Fatalf("demo code %q, want 6 digits", code)
+	}
+	b.fill(tx.code, code)
+	b.press(tx.confirmCode)
+
+	// Eligibility, then clinic and time.
+	b.see("main", tx.eligible)
+	b.follow(tx.findClinic)
+	b.choose(tx.region, tx.seoul)
+	b.choose(tx.district, tx.gangnam) // the list follows the province
+	b.choose(tx.date, tx.day26)
+	b.press(tx.search)
+	b.see("#results", tx.gangnam)
+	b.screenshot("03-booking-clinics")
+	b.followIn(".clinic", tx.block) // the first clinic's 10:00 block
+
+	// Confirmation: both doses.
+	b.seeHeading(tx.confirmH1)
+	b.see("main", tx.dose1, tx.dose2, minsu.name, tx.block)
+	b.screenshot("04-booking-confirm")
+	b.press(tx.bookIt)
+
+	// Done: the booking number.
+	b.seeHeading(tx.doneH1)
+	number := b.text("#booking-number")
+	if !bookingNumber.MatchString(number) {
+		t.Fatalf("booking number %q", number)
+	}
+	b.see("main", tx.number, tx.dose1, tx.dose2)
+	b.screenshot("05-done")
+
+	// Look it up.
+	b.follow(tx.lookUp)
+	b.seeHeading(tx.lookupH1)
+	b.fill(tx.name, minsu.name)
+	b.fill(tx.rrn, minsu.rrn)
+	b.fill(tx.lookupNumber, number)
+	b.press(tx.lookupBtn)
+	b.seeHeading(tx.viewH1)
+	b.see("main", number, minsu.name, tx.dose1, tx.dose2)
+}
+
+// TestBookInEnglish: the same person's path in English, switched on the
+// first page and remembered on every page after it.
+func TestBookInEnglish(t *testing.T) {
+	a := startDemo(t)
+	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
+	ahead := joinAPI(t, a, bookingRoom)
+
+	b := newTab(t, a, "citizen-en")
+	tx := english
+	b.open("/")
+	b.follow("English")
+	b.expectEnglish()
+	b.fill(tx.year, jane.year)
+	b.choose(tx.month, jane.month)
+	b.choose(tx.day, jane.day)
+	b.press(tx.check)
+	b.expectEnglish()
+	b.see("#result", tx.canBook)
+	b.follow(tx.goBook)
+
+	b.seeHeading(tx.waitH1)
+	b.expectEnglish()
+	if n := digits(b.term(tx.place)); n != 1 {
+		t.Errorf("place in line %d, want 1", n)
+	}
+	b.see("main", "No. 1")
+	b.movesOnAfter("be let in: the waiting page moves on by itself", ahead.leave)
+
+	b.seeHeading(tx.verifyH1)
+	b.expectEnglish()
+	b.fill(tx.name, jane.name)
+	b.fill(tx.rrn, jane.rrn)
+	b.fill(tx.phone, jane.phone) // the mask adds the dashes
+	if v := b.value(tx.phone); v != "010-2222-3333" {
+		t.Errorf("the phone field shows %q after typing %q, want 010-2222-3333 (input mask)", v, jane.phone)
+	}
+	b.press(tx.sendCode)
+	b.expectEnglish()
+	b.see("body", tx.demoCode)
+	b.fill(tx.code, b.text("#demo-code"))
+	b.press(tx.confirmCode)
+
+	b.expectEnglish()
+	b.see("main", tx.eligible)
+	b.follow(tx.findClinic)
+	b.expectEnglish()
+	b.choose(tx.region, tx.seoul)
+	b.choose(tx.district, tx.gangnam)
+	b.choose(tx.date, tx.day26)
+	b.press(tx.search)
+	b.see("#results", tx.gangnam)
+	b.followIn(".clinic", tx.block)
+
+	b.seeHeading(tx.confirmH1)
+	b.expectEnglish()
+	b.see("main", tx.dose1, tx.dose2, jane.name)
+	b.press(tx.bookIt)
+
+	b.seeHeading(tx.doneH1)
+	b.expectEnglish()
+	number := b.text("#booking-number")
+	if !bookingNumber.MatchString(number) {
+		t.Fatalf("booking number %q", number)
+	}
+	b.follow(tx.lookUp)
+	b.expectEnglish()
+	b.fill(tx.name, jane.name)
+	b.fill(tx.rrn, jane.rrn)
+	b.fill(tx.lookupNumber, number)
+	b.press(tx.lookupBtn)
+	b.seeHeading(tx.viewH1)
+	b.expectEnglish()
+	b.see("main", number, jane.name)
+}
+
+// TestNotEligibleToday: a person whose window has not opened is told, on
+// the landing page and before joining any line, when to come back; one
+// with no window left in this round is told so.
+func TestNotEligibleToday(t *testing.T) {
+	a := startDemo(t)
+	b := newTab(t, a, "citizen")
+	tx := korean
+	b.open("/")
+	// Born 1971: the 50-52 window opens on 20 July at 20:00 (the demo
+	// clock reads 19 July 21:00).
+	b.fill(tx.year, "1971")
+	b.choose(tx.month, "5")
+	b.choose(tx.day, "5")
+	b.press(tx.check)
+	b.see("#result", "지금은 예약할 수 없습니다", "예약 시작: 7월 20일(화) 20:00", "다시 확인")
+	if got := b.text("#result"); strings.Contains(got, tx.goBook) {
+		t.Errorf("a person who may not book yet is offered the line: %q", got)
+	}
+	b.screenshot("06-landing-not-yet")
+
+	// The same in English.
+	b.follow("English")
+	b.see("#result", "Not now", "Your booking opens: Tue 20 July, 20:00", "come back")
+
+	// Born 1975: not in this round at all.
+	b.fill(english.year, "1975")
+	b.choose(english.month, "1")
+	b.choose(english.day, "1")
+	b.press(english.check)
+	b.see("#result", "Not now", "no more windows")
+}
+
+// TestOperatorPausesRoom: an operator signs in to the dashboard with the
+// admin token and pauses the booking room; the waiting page of a person in
+// line shows it, with JavaScript (the page polls) and without (the page
+// refreshes itself).
+func TestOperatorPausesRoom(t *testing.T) {
+	a := startDemo(t)
+	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
+	joinAPI(t, a, bookingRoom) // inside, holding the only place
+
+	citizen := newTab(t, a, "citizen")
+	citizen.open("/wait/" + bookingRoom + "?return=/book")
+	citizen.seeHeading(korean.waitH1)
+	if n := digits(citizen.term(korean.place)); n != 1 {
+		t.Errorf("place %d, want 1", n)
+	}
+	plain := newTab(t, a, "citizen-nojs", noScript)
+	plain.open("/wait/" + bookingRoom + "?return=/book")
+	plain.seeHeading(korean.waitH1)
+
+	op := newTab(t, a, "operator")
+	op.open("/admin")
+	op.seeHeading("관리자 로그인")
+	op.fill("관리자 토큰", a.Cfg.AdminToken)
+	op.press("로그인")
+	op.seeHeading("운영 대시보드")
+	op.see("#room-"+bookingRoom, "대기")
+	op.pressIn("#room-"+bookingRoom, "입장 일시정지") // confirmed in a dialog
+	op.see("#room-"+bookingRoom, "입장 재개")
+	if _, out := api(t, a, "GET", "/api/v1/admin/rooms/"+bookingRoom, a.Cfg.AdminToken, nil); !isPaused(out) {
+		t.Errorf("the room is not paused after the operator paused it: %v", out)
+	}
+	op.screenshot("07-dashboard")
+
+	citizen.waitVisible("see the paused notice", "#panel-paused")
+	citizen.see("#wait", "입장이 잠시 멈췄습니다", "Admission is paused")
+	citizen.screenshot("08-waiting-room-paused")
+	plain.see("#wait", "입장이 잠시 멈췄습니다")
+}
+
+// isPaused reads settings.paused of the admin API's view of a room.
+func isPaused(room map[string]any) bool {
+	st, _ := room["settings"].(map[string]any)
+	return st["paused"] == true
+}
