@@ -4,10 +4,11 @@
 # `sluice loadtest --compare` with the built-in load generator and, if wrk is
 # installed (Debian: apt-get install wrk), again with wrk.
 #
-#   scripts/bench-waitingroom.sh [extra loadtest flags, e.g. --rounds 5 --duration 5s]
+#   scripts/bench-waitingroom.sh [loadtest flags; default: --rounds 5 --duration 4s --same-request]
 #
 # Every run is bounded: rounds x scenarios x duration, plus start-up.
 set -eu
+[ $# -gt 0 ] || set -- --rounds 5 --duration 4s --same-request
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/sluice
 trap 'rm -rf "$(dirname "$bin")"' EXIT

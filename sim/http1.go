@@ -1,7 +1,8 @@
-// Package sim is Sluice's own load generator: a cheap HTTP/1.1 client that
-// keeps N connections busy for a fixed time and reports throughput, status
-// counts and latency percentiles, plus the bare baseline server the waiting
-// room's throughput is compared against (docs/BENCHMARKS.md).
+// Package sim simulates load. It holds Sluice's own load generator, a cheap
+// HTTP/1.1 client that keeps N connections busy for a fixed time and reports
+// throughput, status counts and latency percentiles; the bare baseline server
+// the waiting room's throughput is compared against (docs/BENCHMARKS.md);
+// and the demo's simulated crowd (crowd.go).
 //
 // The client writes pre-built requests on raw keep-alive connections and
 // parses responses with a minimal parser (status line, Content-Length or

@@ -81,6 +81,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) int {
 	wrkScripts := fs.String("wrk-scripts", "scripts", "--client wrk: directory of wrk-join.lua and wrk-status.lua")
 	behind := fs.Int("status-behind", 50, "status scenario: join this many times and poll with the last ticket (far back, so \"waiting\")")
 	minRatio := fs.Float64("min-ratio", 0, "--compare: exit 1 if a ratio to the baseline is below this")
+	sameRequest := fs.Bool("same-request", false, "--compare: also give the bare handler the very join and status requests (bare-join, bare-status rounds)")
 	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -105,7 +106,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) int {
 		err = runCompare(ctx, stdout, stderr, compareOpts{
 			rounds: *rounds, duration: *duration, warmup: *warmup, conns: *conns,
 			client: *client, wrkThreads: *wrkThreads, wrkScripts: *wrkScripts,
-			behind: *behind, minRatio: *minRatio, profileDir: *profileDir,
+			behind: *behind, minRatio: *minRatio, profileDir: *profileDir, sameRequest: *sameRequest,
 		})
 	case *memory > 0:
 		err = runMemory(ctx, stdout, stderr, *memory, *conns)
@@ -386,6 +387,7 @@ type compareOpts struct {
 	wrkScripts       string
 	behind           int
 	minRatio         float64
+	sameRequest      bool
 	profileDir       string
 }
 
@@ -439,15 +441,30 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 
 	type scen struct {
 		name string
-		addr string
+		srv  *child
 		req  sim.Request
-		url  string
+		path string
 		lua  string
+		same int // index of the bare handler given the same request, or -1
 	}
+	joinPath, statusPath := "/api/v1/rooms/"+benchRoom+"/tickets", "/api/v1/rooms/"+benchRoom+"/status"
 	scens := []scen{
-		{sim.ScenarioBaseline, base.Addr, sim.BaselineRequest(base.Addr), base.URL + "/", ""},
-		{sim.ScenarioJoin, sl.Addr, sim.JoinRequest(sl.Addr, benchRoom), sl.URL + "/api/v1/rooms/" + benchRoom + "/tickets", "wrk-join.lua"},
-		{sim.ScenarioStatus, sl.Addr, sim.StatusRequest(sl.Addr, benchRoom, t.Ticket), sl.URL + "/api/v1/rooms/" + benchRoom + "/status", "wrk-status.lua"},
+		{sim.ScenarioBaseline, base, sim.BaselineRequest(base.Addr), "/", "", -1},
+		{sim.ScenarioJoin, sl, sim.JoinRequest(sl.Addr, benchRoom), joinPath, "wrk-join.lua", -1},
+		{sim.ScenarioStatus, sl, sim.StatusRequest(sl.Addr, benchRoom, t.Ticket), statusPath, "wrk-status.lua", -1},
+	}
+	if o.sameRequest {
+		// The bare handler answers any request alike, so it can be given
+		// exactly the join and status requests: the ratio to those
+		// isolates what Sluice adds from what parsing the longer request
+		// costs net/http.
+		scens = []scen{
+			scens[0],
+			{"bare-join", base, sim.JoinRequest(base.Addr, benchRoom), joinPath, "wrk-join.lua", -1},
+			{sim.ScenarioJoin, sl, sim.JoinRequest(sl.Addr, benchRoom), joinPath, "wrk-join.lua", 1},
+			{"bare-status", base, sim.StatusRequest(base.Addr, benchRoom, t.Ticket), statusPath, "wrk-status.lua", -1},
+			{sim.ScenarioStatus, sl, sim.StatusRequest(sl.Addr, benchRoom, t.Ticket), statusPath, "wrk-status.lua", 3},
+		}
 	}
 	runOnce := func(s scen, d time.Duration) (roundResult, error) {
 		if o.client == "wrk" {
@@ -455,9 +472,9 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 			if s.lua != "" {
 				args = append(args, "-s", filepath.Join(o.wrkScripts, s.lua))
 			}
-			return runWrk(ctx, s.url, t.Ticket, d, o.conns, o.wrkThreads, args...)
+			return runWrk(ctx, s.srv.URL+s.path, t.Ticket, d, o.conns, o.wrkThreads, args...)
 		}
-		res, err := sim.Run(ctx, sim.Config{Addr: s.addr, Request: s.req, Connections: o.conns, Duration: d})
+		res, err := sim.Run(ctx, sim.Config{Addr: s.srv.Addr, Request: s.req, Connections: o.conns, Duration: d})
 		if err != nil {
 			return roundResult{}, err
 		}
@@ -467,15 +484,11 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 	// run is one round, with the server's CPU time per response: unlike
 	// req/s, it hardly depends on what else the machine is doing.
 	run := func(s scen, d time.Duration) (roundResult, error) {
-		srv := base
-		if s.name != sim.ScenarioBaseline {
-			srv = sl
-		}
-		cpu0, _ := procCPU(srv.Pid())
+		cpu0, _ := procCPU(s.srv.Pid())
 		start := time.Now()
 		rr, err := runOnce(s, d)
 		elapsed := time.Since(start)
-		if cpu1, cerr := procCPU(srv.Pid()); err == nil && cerr == nil && rr.rps > 0 {
+		if cpu1, cerr := procCPU(s.srv.Pid()); err == nil && cerr == nil && rr.rps > 0 {
 			rr.cpu = time.Duration(float64(cpu1-cpu0) / (rr.rps * min(elapsed, d).Seconds()))
 		}
 		return rr, err
@@ -491,10 +504,7 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 	for r := 1; r <= o.rounds; r++ {
 		for i, s := range scens {
 			profiling := o.profileDir != "" && r == 1
-			srv := sl
-			if s.name == sim.ScenarioBaseline {
-				srv = base
-			}
+			srv := s.srv
 			if profiling {
 				f, err := filepath.Abs(filepath.Join(o.profileDir, "cpu-"+s.name+".pprof"))
 				if err != nil {
@@ -512,7 +522,7 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 				return fmt.Errorf("round %d %s: %w", r, s.name, err)
 			}
 			results[i] = append(results[i], rr)
-			fmt.Fprintf(stdout, "round %d %-8s %9.0f req/s  server CPU %5.1fµs/req  p50 %-9v p99 %-9v responses %s\n", r, s.name, rr.rps,
+			fmt.Fprintf(stdout, "round %d %-11s %9.0f req/s  server CPU %5.1fµs/req  p50 %-9v p99 %-9v responses %s\n", r, s.name, rr.rps,
 				float64(rr.cpu)/1e3, rr.p50.Round(time.Microsecond), rr.p99.Round(time.Microsecond), rr.statuses)
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -520,8 +530,12 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 		}
 	}
 	fmt.Fprintf(stdout, "\nload average at the end: %s\n", loadavg())
-	fmt.Fprintf(stdout, "\n| scenario | req/s per round | median req/s | ratio to baseline | server CPU per request (median) | CPU ratio (baseline/scenario) | p50 (median) | p99 (median) | errors |\n")
-	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|\n")
+	sameCol, sameSep := "", ""
+	if o.sameRequest {
+		sameCol, sameSep = " ratio to bare handler, same request |", "---|"
+	}
+	fmt.Fprintf(stdout, "\n| scenario | req/s per round | median req/s | ratio to baseline |%s server CPU per request (median) | CPU ratio (baseline/scenario) | p50 (median) | p99 (median) | errors |\n", sameCol)
+	fmt.Fprintf(stdout, "|---|---|---|---|%s---|---|---|---|---|\n", sameSep)
 	baseMedian := median(results[0], func(r roundResult) float64 { return r.rps })
 	baseCPU := median(results[0], func(r roundResult) float64 { return float64(r.cpu) })
 	failed := false
@@ -537,9 +551,16 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 		p50 := time.Duration(median(results[i], func(r roundResult) float64 { return float64(r.p50) }))
 		p99 := time.Duration(median(results[i], func(r roundResult) float64 { return float64(r.p99) }))
 		cpu := median(results[i], func(r roundResult) float64 { return float64(r.cpu) })
-		fmt.Fprintf(stdout, "| %s | %s | %.0f | %.3f | %.1f µs | %.3f | %v | %v | %d |\n", s.name, strings.Join(per, ", "), m, ratio,
-			cpu/1e3, baseCPU/cpu, p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs)
-		if i > 0 && (ratio < o.minRatio || errs > 0) {
+		same := ""
+		if o.sameRequest {
+			same = " |"
+			if s.same >= 0 {
+				same = fmt.Sprintf(" %.3f |", m/median(results[s.same], func(r roundResult) float64 { return r.rps }))
+			}
+		}
+		fmt.Fprintf(stdout, "| %s | %s | %.0f | %.3f |%s %.1f µs | %.3f | %v | %v | %d |\n", s.name, strings.Join(per, ", "), m, ratio,
+			same, cpu/1e3, baseCPU/cpu, p50.Round(time.Microsecond), p99.Round(time.Microsecond), errs)
+		if s.srv == sl && (ratio < o.minRatio || errs > 0) {
 			failed = true
 		}
 	}

@@ -23,11 +23,11 @@ func TestLoadtestCompare(t *testing.T) {
 	}
 	t.Setenv("SLUICE_LOADTEST_TEST_CHILD", "1")
 	var out, errb bytes.Buffer
-	code := run([]string{"loadtest", "--compare", "--rounds", "1", "--duration", "300ms", "--warmup", "100ms", "--connections", "4"}, &out, &errb, os.Getenv)
+	code := run([]string{"loadtest", "--compare", "--rounds", "1", "--duration", "300ms", "--warmup", "100ms", "--connections", "4", "--same-request"}, &out, &errb, os.Getenv)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"status ticket at position", "| baseline |", "| join |", "| status |", "waiting"} {
+	for _, want := range []string{"status ticket at position", "| baseline |", "| join |", "| status |", "| bare-status |", "waiting"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
