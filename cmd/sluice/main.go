@@ -163,6 +163,10 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	a.Log.Info("sluice listening", "mode", cmd, "url", a.URL(), "rooms", len(a.Rooms.Rooms()))
 	if cmd == "demo" {
 		fmt.Fprintf(stdout, "Sluice demo is running at %s\n", a.URL())
+		if a.Booking() != nil {
+			fmt.Fprintf(stdout, "  booking site:   %s/  (landing, \"may I book now?\", waiting room, booking; ?lang=en for English)\n", a.URL())
+		}
+		fmt.Fprintf(stdout, "  plain demo:     %s/demo\n", a.URL())
 		fmt.Fprintf(stdout, "  waiting room:   %s/wait/demo?return=/demo/protected\n", a.URL())
 		fmt.Fprintf(stdout, "  protected page: %s/demo/protected\n", a.URL())
 		if getenv("SLUICE_ADMIN_TOKEN") == "" && getenv("SLUICE_ADMIN_TOKEN_FILE") == "" {
