@@ -104,9 +104,9 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	gated("GET /api/v1/clinics", b.handleSearch)
 	gated("GET /api/v1/clinics/{id}", b.handleClinic)
 	gated("POST /api/v1/bookings", b.handleBook)
-	gated("POST /api/v1/bookings/lookup", b.handleLookup)
+	gated("POST /api/v1/bookings/lookup", b.byIdentity(b.Service.Lookup))
 	gated("POST /api/v1/bookings/change", b.handleChange)
-	gated("POST /api/v1/bookings/cancel", b.handleCancel)
+	gated("POST /api/v1/bookings/cancel", b.byIdentity(b.Service.Cancel))
 	mux.HandleFunc("GET /api/v1/admin/stats", s.admin(b.handleStats))
 	mux.HandleFunc("GET /api/v1/admin/notifications", s.admin(b.handleNotifications))
 	if b.DemoClock != nil {
@@ -559,45 +559,22 @@ type identityBody struct {
 	Number string `json:"booking_number"`
 }
 
-func (b *BookingAPI) identity(w http.ResponseWriter, r *http.Request, extra any) (identityBody, bool) {
-	var in identityBody
-	if extra == nil {
-		if !decodeBody(w, r, &in) {
-			return in, false
+// byIdentity serves look-up and cancel: both take name + RRN + booking
+// number and answer with the booking. They are rate limited like joins:
+// guessing booking numbers must be slow.
+func (b *BookingAPI) byIdentity(op func(ctx context.Context, name, rrn, number string) (booking.Booking, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in identityBody
+		if !decodeBody(w, r, &in) || b.Server.limited(w, r, kindJoin) {
+			return
 		}
+		bk, err := op(r.Context(), in.Name, in.RRN, in.Number)
+		if err != nil {
+			bookingProblem(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, b.view(bk))
 	}
-	if b.Server.limited(w, r, kindJoin) {
-		return in, false
-	}
-	return in, true
-}
-
-// POST /api/v1/bookings/lookup {name, rrn, booking_number}
-func (b *BookingAPI) handleLookup(w http.ResponseWriter, r *http.Request) {
-	in, ok := b.identity(w, r, nil)
-	if !ok {
-		return
-	}
-	bk, err := b.Service.Lookup(r.Context(), in.Name, in.RRN, in.Number)
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b.view(bk))
-}
-
-// POST /api/v1/bookings/cancel {name, rrn, booking_number}
-func (b *BookingAPI) handleCancel(w http.ResponseWriter, r *http.Request) {
-	in, ok := b.identity(w, r, nil)
-	if !ok {
-		return
-	}
-	bk, err := b.Service.Cancel(r.Context(), in.Name, in.RRN, in.Number)
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b.view(bk))
 }
 
 // POST /api/v1/bookings/change {name, rrn, booking_number, clinic_id, date, block}
@@ -608,10 +585,7 @@ func (b *BookingAPI) handleChange(w http.ResponseWriter, r *http.Request) {
 		Date     string `json:"date"`
 		Block    *int   `json:"block"`
 	}
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	if _, ok := b.identity(w, r, in); !ok {
+	if !decodeBody(w, r, &in) || b.Server.limited(w, r, kindJoin) {
 		return
 	}
 	d, err := booking.ParseDate(in.Date)
