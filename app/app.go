@@ -172,6 +172,19 @@ func New(cfg config.Config, opts Options) (*App, error) {
 	if err := a.setupBooking(); err != nil {
 		return nil, err
 	}
+	if a.booking != nil {
+		// Ready means the booking database answers: a node that cannot
+		// reach it should be taken out of the load balancer.
+		store := a.booking.store
+		a.Server.Ready = func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if _, err := store.CountBookings(ctx); err != nil {
+				return fmt.Errorf("booking database: %w", err)
+			}
+			return nil
+		}
+	}
 	src := metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections}
 	if a.booking != nil {
 		src.Booking = a.booking.service

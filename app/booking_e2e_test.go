@@ -244,3 +244,15 @@ func TestServeHasNoDemoClock(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+func TestReadinessFollowsTheBookingDatabase(t *testing.T) {
+	a := startDemo(t)
+	if resp, b := do(t, "GET", a.URL()+"/readyz", nil, ""); resp.StatusCode != 200 {
+		t.Fatalf("ready: %d %s", resp.StatusCode, b)
+	}
+	a.CloseBookingStoreForTest()
+	resp, b := do(t, "GET", a.URL()+"/readyz", nil, "")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "not_ready") {
+		t.Fatalf("with the database closed: %d %s", resp.StatusCode, b)
+	}
+}
