@@ -746,16 +746,10 @@ func ChangeDeadline(b Booking, now time.Time) (deadline time.Time, ok bool) {
 func (s *Service) Cancel(ctx context.Context, name, rrn, number string) (Booking, error) {
 	unlock := s.lockNumber(number)
 	defer unlock()
-	b, err := s.lookup(ctx, name, rrn, number)
+	now := s.clock.Now()
+	b, err := s.openForChange(ctx, name, rrn, number, now)
 	if err != nil {
 		return Booking{}, err
-	}
-	if b.Status == StatusCancelled {
-		return Booking{}, ErrCancelled
-	}
-	now := s.clock.Now()
-	if dl, ok := ChangeDeadline(b, now); !ok || !now.Before(dl) {
-		return Booking{}, ErrTooLate
 	}
 	notice := Message{
 		BookingNumber: b.Number,
@@ -786,18 +780,12 @@ func (s *Service) Cancel(ctx context.Context, name, rrn, number string) (Booking
 func (s *Service) Change(ctx context.Context, name, rrn, number string, newClinicID int64, newDate Date, newBlock TimeBlock) (Booking, error) {
 	unlock := s.lockNumber(number)
 	defer unlock()
-	b, err := s.lookup(ctx, name, rrn, number)
+	now := s.clock.Now()
+	b, err := s.openForChange(ctx, name, rrn, number, now)
 	if err != nil {
 		return Booking{}, err
 	}
-	if b.Status == StatusCancelled {
-		return Booking{}, ErrCancelled
-	}
-	now := s.clock.Now()
 	if b.Dose1.Date.Before(DateOf(now)) {
-		return Booking{}, ErrTooLate
-	}
-	if dl, ok := ChangeDeadline(b, now); !ok || !now.Before(dl) {
 		return Booking{}, ErrTooLate
 	}
 	clinic, err := s.checkSlot(newClinicID, newDate, newBlock, now)
@@ -847,6 +835,23 @@ func (s *Service) Change(ctx context.Context, name, rrn, number string, newClini
 	s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
 		"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())
 	return got, nil
+}
+
+// openForChange looks a booking up like Lookup and checks that it may still
+// be changed or cancelled online at now: not cancelled (ErrCancelled) and
+// before ChangeDeadline (ErrTooLate). The caller holds the number's lock.
+func (s *Service) openForChange(ctx context.Context, name, rrn, number string, now time.Time) (Booking, error) {
+	b, err := s.lookup(ctx, name, rrn, number)
+	if err != nil {
+		return Booking{}, err
+	}
+	if b.Status == StatusCancelled {
+		return Booking{}, ErrCancelled
+	}
+	if dl, ok := ChangeDeadline(b, now); !ok || !now.Before(dl) {
+		return Booking{}, ErrTooLate
+	}
+	return b, nil
 }
 
 // lockNumber serialises Change and Cancel of one booking on this node, so

@@ -1251,17 +1251,27 @@ func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
 // GET /booking/cancel: are you sure?
 func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "cancel.h1", "/booking/view")
-	_, bk, ok := p.looked(w, r, pg)
+	_, v, ok := p.changeable(w, r, pg)
 	if !ok {
-		return
-	}
-	v := p.viewBooking(pg.Lang, bk)
-	if !v.CanChange {
-		p.cannotChange(w, pg, v)
 		return
 	}
 	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v}
 	p.render(w, http.StatusOK, "cancel", pg)
+}
+
+// changeable returns the looked-up booking if it may still be changed or
+// cancelled online; otherwise it has answered (look up again, or why not).
+func (p *Pages) changeable(w http.ResponseWriter, r *http.Request, pg *page) (booking.Booking, bookingView, bool) {
+	_, bk, ok := p.looked(w, r, pg)
+	if !ok {
+		return booking.Booking{}, bookingView{}, false
+	}
+	v := p.viewBooking(pg.Lang, bk)
+	if !v.CanChange {
+		p.cannotChange(w, pg, v)
+		return booking.Booking{}, bookingView{}, false
+	}
+	return bk, v, true
 }
 
 // cannotChange shows the booking with why it cannot be changed online.
@@ -1296,13 +1306,8 @@ func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
 // GET /booking/change: choose a new first-dose slot.
 func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "change.h1", "/booking/view")
-	_, bk, ok := p.looked(w, r, pg)
+	bk, v, ok := p.changeable(w, r, pg)
 	if !ok {
-		return
-	}
-	v := p.viewBooking(pg.Lang, bk)
-	if !v.CanChange {
-		p.cannotChange(w, pg, v)
 		return
 	}
 	var vax []*booking.Vaccine
@@ -1319,13 +1324,8 @@ func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 // GET /booking/change/confirm?clinic=&date=&block=
 func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "change.confirm.h1", "/booking/change")
-	_, bk, ok := p.looked(w, r, pg)
+	bk, v, ok := p.changeable(w, r, pg)
 	if !ok {
-		return
-	}
-	v := p.viewBooking(pg.Lang, bk)
-	if !v.CanChange {
-		p.cannotChange(w, pg, v)
 		return
 	}
 	q := r.URL.Query()
