@@ -53,8 +53,7 @@ func (a *App) setupDemo() error {
 		}
 	}
 	gate := a.Server.Gate(DemoRoom.Name)
-	protected := gate.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _, _ := gate.Check(r)
+	protected := gate.Guard(func(w http.ResponseWriter, r *http.Request, p room.Pass) {
 		w.Header().Set("Cache-Control", "no-store")
 		if !room.WantsHTML(r) {
 			w.Header().Set("Content-Type", "application/json")
@@ -63,7 +62,7 @@ func (a *App) setupDemo() error {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		demoProtected.Execute(w, map[string]any{"Position": p.Position, "Expires": p.Expires.In(time.Local).Format("15:04:05")})
-	}))
+	}, nil)
 	a.Server.Routes = func(mux *http.ServeMux) {
 		mux.Handle("GET /demo/protected", protected)
 		mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) {

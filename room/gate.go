@@ -145,17 +145,28 @@ func (g *Gate) Check(r *http.Request) (p Pass, reason string, ok bool) {
 
 // Wrap returns next guarded by the gate.
 func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return g.Guard(func(w http.ResponseWriter, r *http.Request, _ Pass) { next.ServeHTTP(w, r) }, nil)
+}
+
+// Guard returns next guarded by the gate, handing it the verified pass (so
+// a handler that needs it does not verify it again). reject answers
+// rejected requests; nil means Reject. Every rejection is counted either
+// way.
+func (g *Gate) Guard(next func(http.ResponseWriter, *http.Request, Pass), reject func(w http.ResponseWriter, r *http.Request, reason string)) http.Handler {
+	if reject == nil {
+		reject = g.Reject
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, reason, ok := g.Check(r)
 		if !ok {
 			g.count(reason)
-			g.Reject(w, r, reason)
+			reject(w, r, reason)
 			return
 		}
 		if g.OnAllow != nil {
 			g.OnAllow(r, p)
 		}
-		next.ServeHTTP(w, r)
+		next(w, r, p)
 	})
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
 
@@ -290,32 +291,22 @@ func (p *Pages) renderMessage(w http.ResponseWriter, status int, pg *page, h1 st
 // a form sent after the pass ran out).
 func (p *Pages) gated(h http.HandlerFunc) http.Handler {
 	g := p.Server.Gate(p.Room)
-	inner := g.Wrap(h)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if _, _, ok := g.Check(r); !ok {
-				// Let the gate count the rejection; answer with a page.
-				inner.ServeHTTP(discardWriter{h: http.Header{}}, r)
-				ret := "/book"
-				if strings.HasPrefix(r.URL.Path, "/booking") {
-					ret = "/booking"
-				}
-				pg := p.newPage(w, r, "wait.gate.h", ret)
-				p.renderMessage(w, http.StatusUnauthorized, pg, pg.T("wait.gate.h"), &problem{
-					Text: pg.T("wait.gate.text"), Link: web.WaitURL(p.Room, ret), LinkText: pg.T("wait.rejoin"),
-				})
+	return g.Guard(func(w http.ResponseWriter, r *http.Request, _ room.Pass) { h(w, r) },
+		func(w http.ResponseWriter, r *http.Request, reason string) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				g.Reject(w, r, reason)
 				return
 			}
-		}
-		inner.ServeHTTP(w, r)
-	})
+			ret := "/book"
+			if strings.HasPrefix(r.URL.Path, "/booking") {
+				ret = "/booking"
+			}
+			pg := p.newPage(w, r, "wait.gate.h", ret)
+			p.renderMessage(w, http.StatusUnauthorized, pg, pg.T("wait.gate.h"), &problem{
+				Text: pg.T("wait.gate.text"), Link: web.WaitURL(p.Room, ret), LinkText: pg.T("wait.rejoin"),
+			})
+		})
 }
-
-type discardWriter struct{ h http.Header }
-
-func (d discardWriter) Header() http.Header         { return d.h }
-func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d discardWriter) WriteHeader(int)             {}
 
 func (p *Pages) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "csrf.h", "/")
