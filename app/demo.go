@@ -3,6 +3,7 @@ package app
 import (
 	"html/template"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/room"
@@ -57,7 +58,7 @@ func (a *App) setupDemo() error {
 		w.Header().Set("Cache-Control", "no-store")
 		if !room.WantsHTML(r) {
 			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"ok":true,"room":"demo","position":` + itoa(p.Position) + `,"pass_expires_at":"` + p.Expires.Format(time.RFC3339) + `"}`))
+			w.Write([]byte(`{"ok":true,"room":"demo","position":` + strconv.FormatUint(p.Position, 10) + `,"pass_expires_at":"` + p.Expires.Format(time.RFC3339) + `"}`))
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -73,18 +74,4 @@ func (a *App) setupDemo() error {
 		})
 	}
 	return nil
-}
-
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
 }

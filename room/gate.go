@@ -1,6 +1,7 @@
 package room
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -205,7 +206,16 @@ func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
 	if detail == "" {
 		detail = "The pass could not be verified."
 	}
-	w.Write([]byte(`{"type":"https://sluice.dev/problems/pass-` + reason + `","title":"A valid waiting-room pass is required","status":401,"code":"pass_` + reason + `","detail":"` + detail + ` Join the waiting room to get one.","waiting_url":"` + jsonEscape(g.WaitingURL) + `"}`))
+	body, _ := json.Marshal(struct {
+		Type       string `json:"type"`
+		Title      string `json:"title"`
+		Status     int    `json:"status"`
+		Code       string `json:"code"`
+		Detail     string `json:"detail"`
+		WaitingURL string `json:"waiting_url"`
+	}{"https://sluice.dev/problems/pass_" + reason, "A valid waiting-room pass is required", http.StatusUnauthorized,
+		"pass_" + reason, detail + " Join the waiting room to get one.", g.WaitingURL})
+	w.Write(body)
 }
 
 var rejectDetail = map[string]string{
@@ -218,22 +228,4 @@ var rejectDetail = map[string]string{
 	ReasonWrongKind:  "That is a ticket, not a pass.",
 	ReasonRevoked:    "The pass was returned or its session has ended.",
 	ReasonInternal:   "The pass could not be checked.",
-}
-
-func jsonEscape(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte("0123456789abcdef"[c>>4])
-			b.WriteByte("0123456789abcdef"[c&15])
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
 }

@@ -263,19 +263,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// writeJSONCompact is writeJSON without indentation, for hot read paths.
-func writeJSONCompact(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		problem(w, http.StatusInternalServerError, "internal", "encoding failed", "")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	w.Write(b)
-}
-
 func (s *Server) handleAdminList(w http.ResponseWriter, r *http.Request) {
 	rooms := s.Rooms.Rooms()
 	out := make([]roomView, 0, len(rooms))
