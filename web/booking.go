@@ -613,20 +613,21 @@ func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"campaign": st}
-	if ds := r.URL.Query().Get("date"); ds != "" {
-		d, err := booking.ParseDate(ds)
-		if err != nil {
+	q := r.URL.Query()
+	d := booking.DateOf(b.now())
+	if ds := q.Get("date"); ds != "" {
+		if d, err = booking.ParseDate(ds); err != nil {
 			badRequest(w, "date_invalid", "date must be YYYY-MM-DD.", "")
 			return
 		}
 		booked, free := b.Service.Availability().Totals(d)
 		out["day"] = map[string]any{"date": d.String(), "booked": booked, "free": free, "regions": b.Service.Availability().RegionTotals(d)}
 	}
-	if cs := r.URL.Query().Get("clinic"); cs != "" {
-		id, _ := strconv.ParseInt(cs, 10, 64)
-		d := booking.DateOf(b.now())
-		if ds := r.URL.Query().Get("date"); ds != "" {
-			d, _ = booking.ParseDate(ds)
+	if cs := q.Get("clinic"); cs != "" {
+		id, err := strconv.ParseInt(cs, 10, 64)
+		if err != nil {
+			bookingProblem(w, booking.ErrClinicNotFound)
+			return
 		}
 		cds, err := b.Service.ClinicDayStats(id, d)
 		if err != nil {
