@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -113,5 +114,36 @@ func TestProcCPU(t *testing.T) {
 	d, err := procCPU(os.Getpid())
 	if err != nil || d <= 0 {
 		t.Fatalf("procCPU = %v, %v", d, err)
+	}
+}
+
+func TestPairedRatio(t *testing.T) {
+	rr := func(v ...float64) []roundResult {
+		var out []roundResult
+		for _, x := range v {
+			out = append(out, roundResult{rps: x})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name       string
+		scen, base []roundResult
+		want       float64
+	}{
+		{"one round", rr(90), rr(100), 0.9},
+		// The machine was slow in round 2, while the scenario ran in
+		// round 3 too: the ratio of the medians is 54/100, the paired
+		// ratio sees 0.9 in two rounds of three.
+		{"drift", rr(90, 54, 54), rr(100, 60, 100), 0.9},
+		{"median of three", rr(80, 95, 100), rr(100, 100, 100), 0.95},
+		{"even count", rr(80, 90), rr(100, 100), 0.85},
+		{"zero baseline skipped", rr(50, 90), rr(0, 100), 0.9},
+		{"no rounds", nil, nil, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := pairedRatio(c.scen, c.base); math.Abs(got-c.want) > 1e-9 {
+				t.Errorf("pairedRatio = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
