@@ -43,6 +43,24 @@ type Snapshot struct {
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
+	// Configured is what the configuration (the settings the room was
+	// created with) said when the snapshot was written, against which a
+	// restart tells an operator's live change from an edited config file.
+	// Nil in snapshots written before it was recorded.
+	Configured *ConfiguredControls `json:"configured,omitempty"`
+}
+
+// ConfiguredControls are the settings an operator can change while a room
+// runs (admin API, dashboard) as the configuration gave them.
+type ConfiguredControls struct {
+	Paused   bool    `json:"paused"`
+	Closed   bool    `json:"closed"`
+	Capacity int     `json:"capacity"`
+	Rate     float64 `json:"rate"`
+}
+
+func controlsOf(s *Settings) *ConfiguredControls {
+	return &ConfiguredControls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate}
 }
 
 // SlotState is one admitted place whose session is active.
@@ -62,6 +80,7 @@ func (r *Room) snapshotLocked(s *Settings) *Snapshot {
 		Uncertain: append([]SeqRange(nil), r.uncertain...),
 		Paused:    s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate,
 		LotteryKey: r.lotteryKey,
+		Configured: r.configured,
 	}
 	r.snapGen++
 	for p, sl := range r.slots {
@@ -153,11 +172,22 @@ func (r *Room) restore(s *Settings, snap *Snapshot) error {
 	for _, sl := range snap.Slots {
 		r.slots[sl.Position] = slot{expires: sl.Expires, claimed: sl.Claimed}
 	}
-	s.Paused, s.Closed = snap.Paused, snap.Closed
-	if snap.Capacity > 0 {
+	// Each control keeps the value it had at the last save (an operator's
+	// pause or new capacity survives a restart) unless the configuration
+	// now says something other than it said then: an edited config file is
+	// the newer instruction. Snapshots that did not record the
+	// configuration keep every saved value.
+	was := snap.Configured
+	if was == nil || was.Paused == s.Paused {
+		s.Paused = snap.Paused
+	}
+	if was == nil || was.Closed == s.Closed {
+		s.Closed = snap.Closed
+	}
+	if snap.Capacity > 0 && (was == nil || was.Capacity == s.Capacity) {
 		s.Capacity = snap.Capacity
 	}
-	if snap.Rate > 0 {
+	if snap.Rate > 0 && (was == nil || was.Rate == s.Rate) {
 		s.Rate = snap.Rate
 	}
 	return nil

@@ -654,3 +654,51 @@ func TestManager(t *testing.T) {
 		t.Fatal("Run did not stop")
 	}
 }
+
+// TestRestartConfigEditWins: an operator's live change survives a restart
+// while the configuration still says what it said before; a control whose
+// configured value was edited in the meantime takes the new value.
+func TestRestartConfigEditWins(t *testing.T) {
+	store := newMemStore()
+	s := Settings{Capacity: 4, Rate: 100}
+	f := newFixture(t, s, store)
+	f.join()
+	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 6; s.Paused = true; s.Rate = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	f.tick()
+
+	// Capacity edited in the config (4 -> 9); rate and pause not.
+	edited := s
+	edited.Capacity = 9
+	r2 := restart(t, edited, testKeyring(t, "k1", 1), f.clk, store)
+	if got := r2.Settings(); got.Capacity != 9 || got.Rate != 7 || !got.Paused {
+		t.Fatalf("after a config edit: capacity %d rate %v paused %v, want 9 7 true", got.Capacity, got.Rate, got.Paused)
+	}
+	// The operator now resumes and raises the capacity; the config still
+	// says 9. The next restart keeps the operator's values.
+	if _, err := r2.Update(func(s *Settings) { s.Capacity = 12; s.Paused = false }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	r3 := restart(t, edited, testKeyring(t, "k1", 1), f.clk, store)
+	if got := r3.Settings(); got.Capacity != 12 || got.Rate != 7 || got.Paused {
+		t.Fatalf("after an operator change: capacity %d rate %v paused %v, want 12 7 false", got.Capacity, got.Rate, got.Paused)
+	}
+	if c := store.snapshot(t, "vaccine").Configured; c == nil || c.Capacity != 9 || c.Rate != 100 || c.Paused {
+		t.Errorf("snapshot's configured controls: %+v, want capacity 9 rate 100 not paused", c)
+	}
+
+	// A snapshot from before the configuration was recorded: it wins.
+	old := store.snapshot(t, "vaccine")
+	old.Configured = nil
+	if err := store.Save("vaccine", old); err != nil {
+		t.Fatal(err)
+	}
+	r4 := restart(t, Settings{Capacity: 30, Rate: 100}, testKeyring(t, "k1", 1), f.clk, store)
+	if got := r4.Settings(); got.Capacity != 12 {
+		t.Errorf("old snapshot: capacity %d, want the saved 12", got.Capacity)
+	}
+}

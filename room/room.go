@@ -84,6 +84,9 @@ type Room struct {
 	lastRateAt time.Time
 	history    [64]second
 	dirty      bool
+	// configured is what the configuration said of the operator's
+	// controls when the room was created (see Snapshot.Configured).
+	configured *ConfiguredControls
 	// lotteryKey names the signing key the lottery secret was derived from,
 	// so that a restart with a rotated keyring draws the same places.
 	lotteryKey string
@@ -131,7 +134,7 @@ func New(s Settings, keys *Keyring, clk clock.Clock, store Persister) (*Room, er
 	if clk == nil {
 		clk = clock.System{}
 	}
-	r := &Room{keys: keys, clock: clk, store: store, slots: map[uint64]slot{}}
+	r := &Room{keys: keys, clock: clk, store: store, slots: map[uint64]slot{}, configured: controlsOf(&s)}
 	r.lastTick = clk.Now()
 	r.tokens = max(1, s.Rate/10) // a new room starts with a full bucket
 	r.lastRateAt = r.lastTick
