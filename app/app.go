@@ -69,6 +69,8 @@ type App struct {
 	serveErr chan error
 	booking  *bookingParts
 	crowd    *sim.Crowd
+	// stateStore holds the state directory's lock until Shutdown.
+	stateStore *room.FileStore
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -92,11 +94,16 @@ func RandomToken(n int) string {
 }
 
 // New builds the app without starting it.
-func New(cfg config.Config, opts Options) (*App, error) {
+func New(cfg config.Config, opts Options) (app *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	a := &App{Cfg: cfg, Opts: opts, Log: opts.Log, Clock: opts.Clock}
+	defer func() {
+		if err != nil && a.stateStore != nil {
+			a.stateStore.Close() // let a corrected retry take the directory
+		}
+	}()
 	if a.Log == nil {
 		a.Log = NewLogger(cfg)
 	}
@@ -127,7 +134,10 @@ func New(cfg config.Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		store = fs
+		if err := fs.Lock(); err != nil {
+			return nil, err
+		}
+		a.stateStore, store = fs, fs
 	}
 	a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
 	a.History = room.NewHistory(a.Rooms, room.DefaultHistoryInterval, room.DefaultHistorySize)
@@ -282,6 +292,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.booking != nil {
 		a.booking.close()
+	}
+	if a.stateStore != nil {
+		a.stateStore.Close() // after the rooms' last save above
 	}
 	return err
 }

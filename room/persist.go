@@ -195,7 +195,11 @@ func (r *Room) restore(s *Settings, snap *Snapshot) error {
 
 // FileStore persists snapshots as one JSON file per room in a directory,
 // replaced atomically (write, fsync, rename, fsync directory).
-type FileStore struct{ Dir string }
+// Call Lock before use so that no second process shares the directory.
+type FileStore struct {
+	Dir  string
+	lock *os.File // held by Lock (dirlock_unix.go)
+}
 
 // NewFileStore creates the directory if needed.
 func NewFileStore(dir string) (*FileStore, error) {

@@ -1,0 +1,51 @@
+//go:build unix
+
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+)
+
+// TestStateDirOneProcess: a second server pointed at a state directory in
+// use is refused with a clear error (it would hand out the same places as
+// the first); once the first has shut down, the directory is free.
+func TestStateDirOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	cfg.AdminToken = adminToken
+	cfg.StateDir = dir
+	cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 10}}
+
+	first, err := app.New(cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.New(cfg, app.Options{}); err == nil || !strings.Contains(err.Error(), "in use by another sluice process") {
+		t.Fatalf("second server on the same state_dir: %v, want an 'in use' error", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, err := app.New(cfg, app.Options{})
+	if err != nil {
+		t.Fatalf("after the first shut down: %v", err)
+	}
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	second.Shutdown(ctx)
+}
