@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/room"
+	roomredis "github.com/sluicehq/sluice/room/redis"
 	"github.com/sluicehq/sluice/sim"
 	"github.com/sluicehq/sluice/web"
 )
@@ -71,6 +72,8 @@ type App struct {
 	crowd    *sim.Crowd
 	// stateStore holds the state directory's lock until Shutdown.
 	stateStore *room.FileStore
+	// redis holds the rooms' shared state when SLUICE_REDIS_URL is set.
+	redis *roomredis.Store
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -103,6 +106,9 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		if err != nil && a.stateStore != nil {
 			a.stateStore.Close() // let a corrected retry take the directory
 		}
+		if err != nil && a.redis != nil {
+			a.redis.Close()
+		}
 	}()
 	if a.Log == nil {
 		a.Log = NewLogger(cfg)
@@ -129,7 +135,18 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		a.Cfg.AdminToken = RandomToken(18)
 	}
 	var store room.Persister
-	if cfg.StateDir != "" {
+	if cfg.RedisURL != "" {
+		// Several nodes serve one line: the rooms' counters live in Redis,
+		// not in state_dir.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rs, err := roomredis.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		a.redis = rs
+		a.Rooms = room.NewSharedManager(a.Keys, a.Clock, rs, a.Log)
+	} else if cfg.StateDir != "" {
 		fs, err := room.NewFileStore(cfg.StateDir)
 		if err != nil {
 			return nil, err
@@ -139,7 +156,9 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		}
 		a.stateStore, store = fs, fs
 	}
-	a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
+	if a.Rooms == nil {
+		a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
+	}
 	a.History = room.NewHistory(a.Rooms, room.DefaultHistoryInterval, room.DefaultHistorySize)
 	for _, rc := range cfg.Rooms {
 		st, err := rc.Settings()
@@ -182,15 +201,28 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	if err := a.setupBooking(); err != nil {
 		return nil, err
 	}
+	// Ready means the booking database and the shared queue state answer:
+	// a node that cannot reach them should be taken out of the load
+	// balancer.
+	var bookingStore interface {
+		CountBookings(context.Context) (map[string]int, error)
+	}
 	if a.booking != nil {
-		// Ready means the booking database answers: a node that cannot
-		// reach it should be taken out of the load balancer.
-		store := a.booking.store
+		bookingStore = a.booking.store
+	}
+	if bookingStore != nil || a.redis != nil {
 		a.Server.Ready = func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			if _, err := store.CountBookings(ctx); err != nil {
-				return fmt.Errorf("booking database: %w", err)
+			if bookingStore != nil {
+				if _, err := bookingStore.CountBookings(ctx); err != nil {
+					return fmt.Errorf("booking database: %w", err)
+				}
+			}
+			if a.redis != nil {
+				if err := a.redis.Ping(ctx); err != nil {
+					return fmt.Errorf("shared queue state: %w", err)
+				}
 			}
 			return nil
 		}
@@ -295,6 +327,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.stateStore != nil {
 		a.stateStore.Close() // after the rooms' last save above
+	}
+	if a.redis != nil {
+		a.redis.Close()
 	}
 	return err
 }

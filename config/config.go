@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -81,8 +82,11 @@ func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "
 
 // Config is the whole server configuration.
 type Config struct {
-	Addr           string       `yaml:"addr"`
-	StateDir       string       `yaml:"state_dir"`
+	Addr     string `yaml:"addr"`
+	StateDir string `yaml:"state_dir"`
+	// RedisPrefix namespaces the keys of the shared queue state (see
+	// RedisURL), so that several deployments can share one Redis.
+	RedisPrefix    string       `yaml:"redis_prefix"`
 	LogLevel       string       `yaml:"log_level"`
 	LogFormat      string       `yaml:"log_format"`
 	TrustedProxies []string     `yaml:"trusted_proxies"`
@@ -96,12 +100,17 @@ type Config struct {
 	AdminToken string        `yaml:"-"`
 	// PersonKeySecret keys the hash that stands in for RRNs in the database.
 	PersonKeySecret []byte `yaml:"-"`
+	// RedisURL (redis://[user:password@]host:port/db), when set, keeps
+	// the rooms' counters and sessions in Redis, shared by every node that
+	// uses it: several sluice processes then serve one line. It may hold a
+	// password, so it comes from SLUICE_REDIS_URL or SLUICE_REDIS_URL_FILE.
+	RedisURL string `yaml:"-"`
 }
 
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text",
+		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", RedisPrefix: "sluice:",
 		Limits:        Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
 		ShutdownGrace: Duration(15 * time.Second),
 	}
@@ -181,6 +190,19 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return errors.New("SLUICE_PERSON_KEY_SECRET must be at least 32 characters")
 		}
 		c.PersonKeySecret = []byte(pks)
+	}
+	redisURL, err := secret(getenv, "SLUICE_REDIS_URL")
+	if err != nil {
+		return err
+	}
+	if redisURL != "" {
+		if u, err := url.Parse(redisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return errors.New("SLUICE_REDIS_URL: want redis://[user:password@]host:port[/db] or rediss://...")
+		}
+		c.RedisURL = redisURL
+	}
+	if v := getenv("SLUICE_REDIS_PREFIX"); v != "" {
+		c.RedisPrefix = v
 	}
 	if v := getenv("SLUICE_DATABASE"); v != "" {
 		c.Booking.Database = v
@@ -268,6 +290,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)
+	}
+	if c.RedisURL != "" && c.RedisPrefix == "" {
+		return errors.New("redis_prefix: must not be empty when SLUICE_REDIS_URL is set")
 	}
 	switch c.LogFormat {
 	case "text", "json":

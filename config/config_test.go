@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +117,48 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFromEnvRedisURL(t *testing.T) {
+	for _, c := range []struct {
+		name, url, file string
+		want            string
+		wantErr         bool
+	}{
+		{name: "unset", want: ""},
+		{name: "plain", url: "redis://127.0.0.1:6379/0", want: "redis://127.0.0.1:6379/0"},
+		{name: "tls with password", url: "rediss://u:s3cret-pw@redis.internal:6380/2", want: "rediss://u:s3cret-pw@redis.internal:6380/2"},
+		{name: "from file", file: "redis://10.0.0.5:6379\n", want: "redis://10.0.0.5:6379"},
+		{name: "wrong scheme", url: "http://u:s3cret-pw@127.0.0.1:6379", wantErr: true},
+		{name: "no host", url: "redis://", wantErr: true},
+		{name: "not a URL", url: "s3cret-pw@@:%zz", wantErr: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{"SLUICE_REDIS_URL": c.url}
+			if c.file != "" {
+				p := filepath.Join(t.TempDir(), "redis-url")
+				if err := os.WriteFile(p, []byte(c.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				env["SLUICE_REDIS_URL_FILE"] = p
+			}
+			cfg := Default()
+			err := cfg.FromEnv(func(k string) string { return env[k] })
+			if c.wantErr {
+				if err == nil {
+					t.Fatalf("accepted %q", c.url)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("the error echoes the password: %v", err)
+				}
+				return
+			}
+			if err != nil || cfg.RedisURL != c.want {
+				t.Fatalf("RedisURL %q, err %v; want %q", cfg.RedisURL, err, c.want)
+			}
+			if cfg.RedisPrefix != "sluice:" {
+				t.Errorf("default prefix %q", cfg.RedisPrefix)
+			}
+		})
+	}
 }

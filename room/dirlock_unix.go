@@ -27,7 +27,7 @@ func (f *FileStore) Lock() error {
 	if err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		fh.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("state directory %s is in use by another sluice process: each process needs its own state_dir (running several nodes on shared queue state is not supported yet)", f.Dir)
+			return fmt.Errorf("state directory %s is in use by another sluice process: each process needs its own state_dir; to run several nodes on one line, give them SLUICE_REDIS_URL (docs/CONFIG.md)", f.Dir)
 		}
 		return fmt.Errorf("state directory lock %s: %w", p, err)
 	}

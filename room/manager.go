@@ -16,7 +16,10 @@ type Manager struct {
 	keys  *Keyring
 	clock clock.Clock
 	store Persister
-	log   *slog.Logger
+	// shared, when set, replaces store: the rooms keep their counters
+	// there, shared with other nodes (see Shared).
+	shared Shared
+	log    *slog.Logger
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
@@ -33,6 +36,14 @@ func NewManager(keys *Keyring, clk clock.Clock, store Persister, log *slog.Logge
 	return &Manager{keys: keys, clock: clk, store: store, log: log, rooms: map[string]*Room{}}
 }
 
+// NewSharedManager creates an empty manager whose rooms keep their
+// counters and sessions in sh, shared with every node using the same sh.
+func NewSharedManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
+	m := NewManager(keys, clk, nil, log)
+	m.shared = sh
+	return m
+}
+
 // Keys returns the keyring that signs tickets and passes.
 func (m *Manager) Keys() *Keyring { return m.keys }
 
@@ -46,7 +57,13 @@ func (m *Manager) Add(s Settings) (*Room, error) {
 	if _, ok := m.rooms[s.Name]; ok {
 		return nil, fmt.Errorf("room %q already exists", s.Name)
 	}
-	r, err := New(s, m.keys, m.clock, m.store)
+	var r *Room
+	var err error
+	if m.shared != nil {
+		r, err = NewShared(s, m.keys, m.clock, m.shared)
+	} else {
+		r, err = New(s, m.keys, m.clock, m.store)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +95,7 @@ func (m *Manager) Rooms() []*Room {
 func (m *Manager) TickAll() {
 	for _, r := range m.Rooms() {
 		if err := r.Tick(); err != nil {
-			m.log.Error("saving room state failed; will retry", "room", r.Name(), "err", err)
+			m.log.Error("room tick failed (saving or shared state); will retry", "room", r.Name(), "err", err)
 		}
 	}
 }

@@ -5,7 +5,9 @@
 package room
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -59,6 +61,11 @@ type Room struct {
 	keys  *Keyring
 	clock clock.Clock
 	store Persister
+	// shared, when set, holds the counters and sessions for every node
+	// serving this room (see shared.go); the fields below then cache its
+	// last view, and the status of a waiting ticket reads it afresh.
+	shared       Shared
+	sharedActive atomic.Int64
 
 	settings atomic.Pointer[Settings]
 
@@ -192,6 +199,9 @@ func (r *Room) Join() (string, Status, error) {
 	case StateClosed:
 		return "", Status{}, ErrRoomClosed
 	}
+	if r.shared != nil {
+		return r.joinShared(s, now)
+	}
 	t := Ticket{Room: s.Name, Issued: now}
 	r.mu.Lock()
 	if !r.frozen.Load() && now.Before(s.OpensAt) {
@@ -236,6 +246,14 @@ func (r *Room) VerifyTicket(tok string) (Ticket, error) {
 // Status tells a ticket holder where they stand; when their turn has come
 // it carries a pass.
 func (r *Room) Status(t Ticket) (Status, error) {
+	if r.shared != nil {
+		// The line may have moved on another node: read the counters
+		// afresh, so that a position never goes up from one node to the
+		// next and an admitted place is seen at once.
+		if err := r.refreshShared(); err != nil {
+			return Status{}, err
+		}
+	}
 	return r.status(t, r.settings.Load(), r.clock.Now())
 }
 
@@ -244,9 +262,18 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		if now.Before(s.OpensAt) && !closedAt(s, now) {
 			return r.prequeueStatus(t, s, now), nil
 		}
-		r.mu.Lock()
-		r.freezeLocked(s, now)
-		r.mu.Unlock()
+		if r.shared != nil {
+			if err := r.tickShared(s, now); err != nil {
+				return Status{}, err
+			}
+			if !r.frozen.Load() {
+				return Status{}, fmt.Errorf("%w: the pre-queue is not drawn yet", ErrPersist)
+			}
+		} else {
+			r.mu.Lock()
+			r.freezeLocked(s, now)
+			r.mu.Unlock()
+		}
 	}
 	p := r.position(t)
 	serving := r.serving.Load()
@@ -346,6 +373,9 @@ func (r *Room) position(t Ticket) uint64 {
 }
 
 func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
+	if r.shared != nil {
+		return r.claimShared(p, s, now)
+	}
 	r.mu.Lock()
 	sl, ok := r.slots[p]
 	if ok && !now.Before(sl.expires) {
@@ -376,6 +406,20 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 	if err != nil {
 		return p, err
 	}
+	if r.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+		defer cancel()
+		active, err := r.shared.Active(ctx, p.Room, p.Position, now)
+		if err != nil {
+			// Fail closed: a pass whose session cannot be checked does
+			// not let anyone in.
+			return p, fmt.Errorf("%w: %v", ErrPersist, err)
+		}
+		if !active {
+			return p, ErrRevoked
+		}
+		return p, nil
+	}
 	r.mu.RLock()
 	sl, ok := r.slots[p.Position]
 	r.mu.RUnlock()
@@ -390,9 +434,13 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 var ErrRevoked = errors.New("pass no longer active")
 
 // Leave ends the session of a pass at once, freeing its place for the next
-// person. Leaving twice is harmless.
-func (r *Room) Leave(p Pass) {
+// person. Leaving twice is harmless. It fails only when shared state cannot
+// be reached; the session then ends when its pass expires.
+func (r *Room) Leave(p Pass) error {
 	now := r.clock.Now()
+	if r.shared != nil {
+		return r.leaveShared(p, now)
+	}
 	r.mu.Lock()
 	s := r.settings.Load() // under the lock: see Tick
 	if _, ok := r.slots[p.Position]; ok {
@@ -402,6 +450,7 @@ func (r *Room) Leave(p Pass) {
 		r.admitLocked(s, now)
 	}
 	r.mu.Unlock()
+	return nil
 }
 
 // Tick expires sessions, admits people as capacity and rate allow, updates
@@ -409,6 +458,9 @@ func (r *Room) Leave(p Pass) {
 // every few tens of milliseconds.
 func (r *Room) Tick() error {
 	now := r.clock.Now()
+	if r.shared != nil {
+		return r.tickShared(r.settings.Load(), now)
+	}
 	r.mu.Lock()
 	// Fix: settings are loaded under the lock. Loaded before it, a Tick
 	// racing with Update (pause, lower capacity) admitted with the old
@@ -425,20 +477,7 @@ func (r *Room) Tick() error {
 		}
 	}
 	r.admitLocked(s, now)
-	// The ETA rate glides towards the measured rate (time constant
-	// etaSmoothing) so that estimates do not jump when one second is
-	// unusual; a stateless ticket cannot smooth its own ETA.
-	rate := math.Float64frombits(r.etaRate.Load())
-	if m, ok := r.measuredRateLocked(s, now); ok {
-		dt := now.Sub(r.lastRateAt).Seconds()
-		if dt > 0 {
-			alpha := 1 - math.Exp(-dt/etaSmoothing.Seconds())
-			rate += alpha * (m - rate)
-		}
-	} else if !r.frozen.Load() {
-		rate = s.Rate
-	}
-	r.lastRateAt = now
+	rate := r.smoothRateLocked(s, now)
 	var snap *Snapshot
 	var gen uint64
 	if r.dirty && r.store != nil {
@@ -456,6 +495,25 @@ func (r *Room) Tick() error {
 		}
 	}
 	return nil
+}
+
+// smoothRateLocked returns the rate ETAs should use now. It glides towards
+// the measured rate (time constant etaSmoothing) so that estimates do not
+// jump when one second is unusual; a stateless ticket cannot smooth its own
+// ETA. The caller stores it in etaRate after unlocking.
+func (r *Room) smoothRateLocked(s *Settings, now time.Time) float64 {
+	rate := math.Float64frombits(r.etaRate.Load())
+	if m, ok := r.measuredRateLocked(s, now); ok {
+		dt := now.Sub(r.lastRateAt).Seconds()
+		if dt > 0 {
+			alpha := 1 - math.Exp(-dt/etaSmoothing.Seconds())
+			rate += alpha * (m - rate)
+		}
+	} else if !r.frozen.Load() {
+		rate = s.Rate
+	}
+	r.lastRateAt = now
+	return rate
 }
 
 func (r *Room) freezeLocked(s *Settings, now time.Time) {
@@ -520,6 +578,12 @@ func (r *Room) admitLocked(s *Settings, now time.Time) {
 		r.admissions.Add(uint64(admitted))
 		r.dirty = true
 	}
+	r.recordLocked(now, admitted, backlogged)
+}
+
+// recordLocked adds admissions to the second of now in the history the
+// measured rate is taken from.
+func (r *Room) recordLocked(now time.Time, admitted uint32, backlogged bool) {
 	sec := now.Unix()
 	h := &r.history[sec%int64(len(r.history))]
 	if h.unix != sec {
@@ -595,6 +659,9 @@ func (r *Room) Counters() Counters {
 		Prequeued: r.preSeq,
 		Active:    len(r.slots),
 	}
+	if r.shared != nil {
+		c.Active = int(r.sharedActive.Load())
+	}
 	if r.frozen.Load() {
 		c.Prequeued = r.n.Load()
 	}
@@ -619,6 +686,13 @@ func (r *Room) Counters() Counters {
 // capacity, rate...). Lowering capacity below the number of active sessions
 // admits nobody new until enough sessions end; it does not cut sessions off.
 func (r *Room) Update(change func(*Settings)) (Settings, error) {
+	if r.shared != nil {
+		// Start from the shared controls as they are now, so that a pause
+		// here does not undo a capacity another node set a moment ago.
+		if err := r.refreshShared(); err != nil {
+			return r.Settings(), err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.settings.Load()
@@ -631,6 +705,14 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	}
 	if r.frozen.Load() && !s.OpensAt.Equal(old.OpensAt) {
 		return *old, errors.New("opens_at cannot change after the room has opened")
+	}
+	if r.shared != nil && *controlsOf(&s) != *controlsOf(old) {
+		ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+		defer cancel()
+		c := controlsOf(&s)
+		if err := r.shared.SetControls(ctx, s.Name, Controls{Paused: c.Paused, Closed: c.Closed, Capacity: c.Capacity, Rate: c.Rate}); err != nil {
+			return *old, fmt.Errorf("%w: %v", ErrPersist, err)
+		}
 	}
 	r.settings.Store(&s)
 	r.dirty = true

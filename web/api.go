@@ -138,7 +138,12 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// An expired pass has already freed its place; leaving is still fine.
-	rm.Leave(p)
+	if err := rm.Leave(p); err != nil {
+		s.Log.Warn("leave failed", "room", rm.Name(), "err", err)
+		w.Header().Set("Retry-After", "2")
+		problem(w, http.StatusServiceUnavailable, "unavailable", "The place could not be returned right now; it is freed when the pass expires. Try again in a few seconds.", "잠시 후 다시 시도하세요.")
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

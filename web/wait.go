@@ -260,7 +260,11 @@ func (s *Server) handleWaitLeave(w http.ResponseWriter, r *http.Request) {
 	}
 	if c, err := r.Cookie(room.PassCookie); err == nil {
 		if p, err := s.Keys.VerifyPass(c.Value, name, s.Clock.Now()); err == nil || errors.Is(err, room.ErrExpired) {
-			rm.Leave(p)
+			if err := rm.Leave(p); err != nil {
+				// The place is freed when the pass expires; the person
+				// has left either way.
+				s.Log.Warn("leave failed", "room", name, "err", err)
+			}
 		}
 	}
 	s.setCookie(w, r, room.PassCookie, "", -1, true)

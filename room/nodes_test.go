@@ -1,0 +1,116 @@
+package room_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/room/sharedtest"
+)
+
+// TestMemSharedNodes runs several room "nodes" on one in-memory Shared
+// (room/redis runs the same checks on Redis).
+func TestMemSharedNodes(t *testing.T) {
+	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return room.NewMemShared() })
+}
+
+// brokenShared works until broken is set, then fails every call, as Redis
+// does when it cannot be reached.
+type brokenShared struct {
+	room.Shared
+	broken bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (b *brokenShared) View(ctx context.Context, name string) (room.View, error) {
+	if b.broken {
+		return room.View{}, errDown
+	}
+	return b.Shared.View(ctx, name)
+}
+
+func (b *brokenShared) Join(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.Phase, uint64, room.View, error) {
+	if b.broken {
+		return 0, 0, room.View{}, errDown
+	}
+	return b.Shared.Join(ctx, name, now, a)
+}
+
+func (b *brokenShared) Tick(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.View, error) {
+	if b.broken {
+		return room.View{}, errDown
+	}
+	return b.Shared.Tick(ctx, name, now, a)
+}
+
+func (b *brokenShared) Active(ctx context.Context, name string, pos uint64, now time.Time) (bool, error) {
+	if b.broken {
+		return false, errDown
+	}
+	return b.Shared.Active(ctx, name, pos, now)
+}
+
+func (b *brokenShared) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, error) {
+	if b.broken {
+		return false, errDown
+	}
+	return b.Shared.Leave(ctx, name, pos, now, a)
+}
+
+// TestSharedFailsClosed: when the shared state cannot be reached, nobody
+// joins, nobody is told to go ahead and no pass opens the gate.
+func TestSharedFailsClosed(t *testing.T) {
+	sh := &brokenShared{Shared: room.NewMemShared()}
+	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	r, err := room.NewShared(room.Settings{Name: "down", Capacity: 1, Rate: 10}, room.GenerateKeyring("k1"), clk, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := r.Join()
+	if err != nil || st.State != room.StateAdmitted || st.Pass == "" {
+		t.Fatalf("join while up: %+v %v", st, err)
+	}
+	second, _, err := r.Join()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.VerifyPass(st.Pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.broken = true
+	if _, _, err := r.Join(); !errors.Is(err, room.ErrPersist) {
+		t.Errorf("join while down: %v, want ErrPersist", err)
+	}
+	tk, _ := r.VerifyTicket(second)
+	if st, err := r.Status(tk); !errors.Is(err, room.ErrPersist) {
+		t.Errorf("status while down: %+v %v, want ErrPersist", st, err)
+	}
+	if _, err := r.VerifyPass(st.Pass); err == nil {
+		t.Error("a pass verified while its session could not be checked")
+	}
+	g := &room.Gate{Verifier: r}
+	req := httptest.NewRequest("GET", "/booking", nil)
+	req.Header.Set(room.PassHeader, st.Pass)
+	if _, reason, ok := g.Check(req); ok {
+		t.Error("the gate let a request through while the shared state was down")
+	} else if reason != room.ReasonInternal {
+		t.Errorf("gate reason %q, want %q", reason, room.ReasonInternal)
+	}
+	if err := r.Leave(p); !errors.Is(err, room.ErrPersist) {
+		t.Errorf("leave while down: %v, want ErrPersist", err)
+	}
+	if err := r.Tick(); err == nil {
+		t.Error("tick while down: no error")
+	}
+	sh.broken = false
+	if _, err := r.VerifyPass(st.Pass); err != nil {
+		t.Errorf("pass once the shared state is back: %v", err)
+	}
+}

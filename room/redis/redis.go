@@ -1,0 +1,266 @@
+// Package redis keeps rooms' shared queue state (room.Shared) in Redis, so
+// that several sluice nodes serve one line.
+//
+// Per room it stores two hashes and nothing else:
+//
+//	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
+//	                        numbers, serving position, frozen flag and
+//	                        pre-queue size, joins/admissions/leaves/expired),
+//	                        the controls (paused, closed, capacity, rate),
+//	                        the lottery key id, the admission token bucket
+//	                        and the last tick's time
+//	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
+//	                        one field per session: at most capacity of them
+//
+// That is, counters and at most `capacity` sessions per room, never anything
+// per waiting person: a ticket carries its own place in line. The hash tag
+// {<room>} puts both keys of a room in one Redis Cluster slot.
+//
+// Every method is one atomic step, run as one Lua script (EVALSHA, falling
+// back to EVAL) that behaves exactly like room.MemShared. Times are the
+// calling node's clock at millisecond resolution.
+//
+// Redis is the line's only record of who is next: in production configure
+// it to persist (appendonly yes, ideally appendfsync everysec or always) if
+// the line must survive a Redis restart, and do not let it evict these keys
+// (maxmemory-policy noeviction, or a volatile-* policy, since they have no
+// TTL).
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/room"
+)
+
+var luaScript = redis.NewScript(script)
+
+// Store is room.Shared in Redis.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+var _ room.Shared = (*Store)(nil)
+
+// New returns a Store using client, with every key it writes starting with
+// prefix (for example "sluice:"). Close closes client.
+func New(client redis.UniversalClient, prefix string) *Store {
+	return &Store{client: client, prefix: prefix}
+}
+
+// Open connects to the Redis server at a redis://, rediss:// or unix:// URL
+// (see redis.ParseURL), checks it answers PING and returns a Store on it.
+// Errors name the URL without its password.
+func Open(ctx context.Context, rawURL string, prefix string) (*Store, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// url.Parse's errors quote the whole URL, password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("redis %s: %w", redactURL(rawURL), err)
+	}
+	c := redis.NewClient(opt)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis %s: ping: %w", redactURL(rawURL), err)
+	}
+	return New(c, prefix), nil
+}
+
+// redactURL returns rawURL fit for a log line: without the password.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Close closes the Store's Redis client.
+func (s *Store) Close() error { return s.client.Close() }
+
+func (s *Store) keys(name string) []string {
+	tag := s.prefix + "{" + name + "}"
+	return []string{tag + ":state", tag + ":slots"}
+}
+
+// args are the script's arguments (see script.go).
+type args struct {
+	now      time.Time
+	pos      uint64
+	admit    room.AdmitParams
+	duration time.Duration // ClaimTimeout, or passTTL for claim
+	controls room.Controls
+}
+
+func optMillis(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+func bit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// run runs op as one step and returns its two results and the view.
+func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64, v room.View, err error) {
+	res, err := luaScript.Run(ctx, s.client, s.keys(name),
+		op,
+		strconv.FormatInt(a.now.UnixMilli(), 10),
+		strconv.FormatUint(a.pos, 10),
+		optMillis(a.admit.OpensAt),
+		optMillis(a.admit.ClosesAt),
+		strconv.FormatInt(a.duration.Milliseconds(), 10),
+		a.admit.LotteryKey,
+		bit(a.controls.Paused),
+		bit(a.controls.Closed),
+		strconv.Itoa(a.controls.Capacity),
+		strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
+	).Slice()
+	if err != nil {
+		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+	}
+	r1, r2, v, err = decode(res)
+	if err != nil {
+		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+	}
+	return r1, r2, v, nil
+}
+
+// decode reads the script's reply {r1, r2, view...}.
+func decode(res []any) (r1, r2 int64, v room.View, err error) {
+	if len(res) != 17 {
+		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
+	}
+	d := decoder{res: res}
+	r1, r2 = d.int(), d.int()
+	v.Frozen = d.bool()
+	v.N, v.PreSeq, v.PostSeq, v.Serving = d.uint(), d.uint(), d.uint(), d.uint()
+	v.Active = int(d.int())
+	v.Controls.Paused, v.Controls.Closed = d.bool(), d.bool()
+	capacity, rate := d.str(), d.str()
+	v.LotteryKey = d.str()
+	v.Joins, v.Admissions, v.Leaves, v.Expired = d.uint(), d.uint(), d.uint(), d.uint()
+	if d.err != nil {
+		return 0, 0, room.View{}, d.err
+	}
+	if v.Controls.Capacity, err = strconv.Atoi(capacity); err != nil {
+		return 0, 0, room.View{}, fmt.Errorf("bad capacity in reply: %w", err)
+	}
+	if v.Controls.Rate, err = strconv.ParseFloat(rate, 64); err != nil {
+		return 0, 0, room.View{}, fmt.Errorf("bad rate in reply: %w", err)
+	}
+	return r1, r2, v, nil
+}
+
+type decoder struct {
+	res []any
+	i   int
+	err error
+}
+
+func (d *decoder) next() any {
+	x := d.res[d.i]
+	d.i++
+	return x
+}
+
+func (d *decoder) int() int64 {
+	x := d.next()
+	n, ok := x.(int64)
+	if !ok && d.err == nil {
+		d.err = fmt.Errorf("reply value %d: want integer, got %T", d.i-1, x)
+	}
+	return n
+}
+
+func (d *decoder) uint() uint64 {
+	n := d.int()
+	if n < 0 && d.err == nil {
+		d.err = fmt.Errorf("reply value %d: negative counter %d", d.i-1, n)
+	}
+	return uint64(n)
+}
+
+func (d *decoder) bool() bool { return d.int() != 0 }
+
+func (d *decoder) str() string {
+	x := d.next()
+	s, ok := x.(string)
+	if !ok && d.err == nil {
+		d.err = fmt.Errorf("reply value %d: want string, got %T", d.i-1, x)
+	}
+	return s
+}
+
+// Init implements room.Shared.
+func (s *Store) Init(ctx context.Context, name string, c room.Controls, now time.Time) (room.View, error) {
+	_, _, v, err := s.run(ctx, "init", name, args{now: now, controls: c})
+	return v, err
+}
+
+// View implements room.Shared.
+func (s *Store) View(ctx context.Context, name string) (room.View, error) {
+	_, _, v, err := s.run(ctx, "view", name, args{})
+	return v, err
+}
+
+// Join implements room.Shared.
+func (s *Store) Join(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.Phase, uint64, room.View, error) {
+	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	if err != nil {
+		return 0, 0, room.View{}, err
+	}
+	if phase != 0 {
+		return room.PhaseOpen, uint64(seq), v, nil
+	}
+	return room.PhasePrequeue, uint64(seq), v, nil
+}
+
+// Tick implements room.Shared.
+func (s *Store) Tick(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.View, error) {
+	_, _, v, err := s.run(ctx, "tick", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	return v, err
+}
+
+// Claim implements room.Shared.
+func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, error) {
+	ok, expires, _, err := s.run(ctx, "claim", name, args{now: now, pos: pos, duration: passTTL})
+	if err != nil || ok == 0 {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(expires), true, nil
+}
+
+// Active implements room.Shared.
+func (s *Store) Active(ctx context.Context, name string, pos uint64, now time.Time) (bool, error) {
+	ok, _, _, err := s.run(ctx, "active", name, args{now: now, pos: pos})
+	return ok != 0, err
+}
+
+// Leave implements room.Shared.
+func (s *Store) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, error) {
+	ok, _, _, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a, duration: a.ClaimTimeout})
+	return ok != 0, err
+}
+
+// SetControls implements room.Shared.
+func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) error {
+	_, _, _, err := s.run(ctx, "setcontrols", name, args{controls: c})
+	return err
+}

@@ -1,0 +1,233 @@
+package sharedtest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/room"
+)
+
+// RunNodes checks rooms on several nodes sharing one Shared: a ticket keeps
+// its place, position and turn from one node to the next, the capacity
+// holds for the room as a whole, and an operator's change on one node holds
+// on all. Each node is a room.Room of its own (as in a separate process),
+// built with the same keys on the same Shared.
+func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	keys := room.GenerateKeyring("k1")
+	nodes := func(t *testing.T, sh room.Shared, clk clock.Clock, s room.Settings, n int) []*room.Room {
+		t.Helper()
+		var out []*room.Room
+		for i := 0; i < n; i++ {
+			r, err := room.NewShared(s, keys, clk, sh)
+			if err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	status := func(t *testing.T, r *room.Room, tok string) room.Status {
+		t.Helper()
+		tk, err := r.VerifyTicket(tok)
+		if err != nil {
+			t.Fatalf("VerifyTicket: %v", err)
+		}
+		st, err := r.Status(tk)
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		return st
+	}
+
+	t.Run("same place on every node", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		ns := nodes(t, sh, clk, room.Settings{Name: "same-place", Capacity: 2, Rate: 100}, 3)
+		var toks []string
+		for i := 0; i < 12; i++ {
+			tok, _, err := ns[i%3].Join() // joins spread over the nodes
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, tok)
+		}
+		seen := map[uint64]bool{}
+		for i, tok := range toks {
+			a := status(t, ns[0], tok)
+			for j, n := range ns[1:] {
+				b := status(t, n, tok)
+				if a.State != b.State || a.Position != b.Position || a.Ahead != b.Ahead {
+					t.Errorf("ticket %d: node 0 says %s/%d, node %d says %s/%d", i, a.State, a.Position, j+1, b.State, b.Position)
+				}
+			}
+			if a.State == room.StateWaiting {
+				if seen[a.Position] {
+					t.Errorf("ticket %d: position %d given twice", i, a.Position)
+				}
+				seen[a.Position] = true
+			}
+		}
+		// The first two are in (capacity 2): the pass issued on one node
+		// opens the gate on another, and a place returned on a third lets
+		// the next person in at once.
+		st := status(t, ns[1], toks[0])
+		if st.State != room.StateAdmitted || st.Pass == "" {
+			t.Fatalf("first joiner on node 1: %+v", st)
+		}
+		p, err := ns[2].VerifyPass(st.Pass)
+		if err != nil {
+			t.Fatalf("pass from node 1 on node 2: %v", err)
+		}
+		if got := status(t, ns[0], toks[2]); got.State != room.StateWaiting || got.Position != 1 {
+			t.Fatalf("third joiner before the leave: %+v", got)
+		}
+		if err := ns[0].Leave(p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ns[2].VerifyPass(st.Pass); !errors.Is(err, room.ErrRevoked) {
+			t.Errorf("returned pass on node 2: %v, want ErrRevoked", err)
+		}
+		if got := status(t, ns[2], toks[2]); got.State != room.StateAdmitted {
+			t.Errorf("third joiner after the leave on node 0: %+v, want admitted", got)
+		}
+	})
+
+	t.Run("pre-queue drawn once for all nodes", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		s := room.Settings{Name: "prequeue", Capacity: 1, Rate: 1, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
+		ns := nodes(t, sh, clk, s, 2)
+		var pre []string
+		for i := 0; i < 20; i++ {
+			tok, st, err := ns[i%2].Join()
+			if err != nil || st.State != room.StatePrequeue {
+				t.Fatalf("pre-queue join %d: %+v %v", i, st, err)
+			}
+			pre = append(pre, tok)
+		}
+		clk.Advance(time.Minute)
+		late, _, err := ns[1].Join()
+		if err != nil {
+			t.Fatal(err)
+		}
+		places := map[uint64]bool{}
+		for i, tok := range pre {
+			a, b := status(t, ns[0], tok), status(t, ns[1], tok)
+			pa, pb := placeOf(a), placeOf(b)
+			if pa != pb {
+				t.Errorf("pre-queue ticket %d: place %d on node 0, %d on node 1", i, pa, pb)
+			}
+			if pa < 1 || pa > 20 || places[pa] {
+				t.Errorf("pre-queue ticket %d: place %d (want a distinct place in 1..20)", i, pa)
+			}
+			places[pa] = true
+		}
+		if p := placeOf(status(t, ns[0], late)); p != 21 {
+			t.Errorf("first joiner after opening: place %d, want 21 (behind the whole pre-queue)", p)
+		}
+	})
+
+	t.Run("capacity holds across nodes", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		const capacity = 3
+		ns := nodes(t, sh, clk, room.Settings{Name: "capacity", Capacity: capacity, Rate: 1000}, 4)
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for i, n := range ns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 50; j++ {
+					tok, st, err := n.Join()
+					if err != nil {
+						errs <- err
+						return
+					}
+					if st.State == room.StateAdmitted && j%3 == 0 {
+						// Some return their place at once.
+						tk, _ := n.VerifyTicket(tok)
+						if st2, err := n.Status(tk); err == nil && st2.Pass != "" {
+							if p, err := n.VerifyPass(st2.Pass); err == nil {
+								n.Leave(p)
+							}
+						}
+					}
+					if err := n.Tick(); err != nil {
+						errs <- err
+						return
+					}
+					if a := n.Counters().Active; a > capacity {
+						errs <- fmt.Errorf("node %d: %d active sessions, capacity %d", i, a, capacity)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if err := ns[0].Tick(); err != nil {
+			t.Fatal(err)
+		}
+		if c := ns[0].Counters(); c.Joined != 200 || c.Active > capacity {
+			t.Errorf("after the run: joined %d (want 200), active %d (capacity %d)", c.Joined, c.Active, capacity)
+		}
+	})
+
+	t.Run("operator change on one node holds on all", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		ns := nodes(t, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
+		if _, err := ns[0].Update(func(s *room.Settings) { s.Paused = true; s.Capacity = 7 }); err != nil {
+			t.Fatal(err)
+		}
+		if err := ns[1].Tick(); err != nil {
+			t.Fatal(err)
+		}
+		if s := ns[1].Settings(); !s.Paused || s.Capacity != 7 {
+			t.Fatalf("node 1 after node 0 paused and set capacity 7: paused %v capacity %d", s.Paused, s.Capacity)
+		}
+		tok, _, err := ns[1].Join()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := status(t, ns[1], tok); st.State != room.StatePaused {
+			t.Errorf("join on node 1 while paused: %+v", st)
+		}
+		// A node started later adopts the shared controls, not its own
+		// configuration's.
+		late := nodes(t, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 1)[0]
+		if s := late.Settings(); !s.Paused || s.Capacity != 7 {
+			t.Errorf("node started later: paused %v capacity %d, want the shared true/7", s.Paused, s.Capacity)
+		}
+		if _, err := late.Update(func(s *room.Settings) { s.Paused = false }); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+		if err := ns[0].Tick(); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(t, ns[0], tok); st.State != room.StateAdmitted {
+			t.Errorf("after resuming on the late node: %+v, want admitted", st)
+		}
+	})
+}
+
+// placeOf is a ticket's place in line counting from 1 at the room's start:
+// position plus those already admitted. With nobody admitted (capacity
+// and rate 1, and the first admitted), it is read from the position and
+// the state.
+func placeOf(st room.Status) uint64 {
+	if st.State == room.StateAdmitted {
+		return 1
+	}
+	return st.Position + 1 // one person (place 1) admitted at opening
+}
