@@ -23,7 +23,21 @@ type Manager struct {
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
+
+	// failing tracks rooms whose ticks fail, so that an outage is logged
+	// when it starts, every tickLogEvery while it lasts and when it ends,
+	// not on every tick (20 lines a second per room).
+	failMu  sync.Mutex
+	failing map[string]*tickFailure
 }
+
+type tickFailure struct {
+	since, logged time.Time
+	count         int
+}
+
+// tickLogEvery spaces the log lines of a tick failure that goes on.
+const tickLogEvery = 10 * time.Second
 
 // NewManager creates an empty manager. store may be nil.
 func NewManager(keys *Keyring, clk clock.Clock, store Persister, log *slog.Logger) *Manager {
@@ -94,9 +108,33 @@ func (m *Manager) Rooms() []*Room {
 // TickAll runs one admission tick in every room.
 func (m *Manager) TickAll() {
 	for _, r := range m.Rooms() {
-		if err := r.Tick(); err != nil {
-			m.log.Error("room tick failed (saving or shared state); will retry", "room", r.Name(), "err", err)
+		m.noteTick(r.Name(), r.Tick())
+	}
+}
+
+func (m *Manager) noteTick(name string, err error) {
+	now := m.clock.Now()
+	m.failMu.Lock()
+	defer m.failMu.Unlock()
+	f := m.failing[name]
+	if err == nil {
+		if f != nil {
+			m.log.Info("room tick works again", "room", name, "failed_ticks", f.count, "for", now.Sub(f.since).Round(time.Millisecond))
+			delete(m.failing, name)
 		}
+		return
+	}
+	if f == nil {
+		if m.failing == nil {
+			m.failing = map[string]*tickFailure{}
+		}
+		f = &tickFailure{since: now}
+		m.failing[name] = f
+	}
+	f.count++
+	if f.count == 1 || now.Sub(f.logged) >= tickLogEvery {
+		f.logged = now
+		m.log.Error("room tick failed (saving or shared state); retrying every tick", "room", name, "err", err, "failed_ticks", f.count, "since", f.since)
 	}
 }
 

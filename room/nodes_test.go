@@ -1,9 +1,12 @@
 package room_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +115,37 @@ func TestSharedFailsClosed(t *testing.T) {
 	sh.broken = false
 	if _, err := r.VerifyPass(st.Pass); err != nil {
 		t.Errorf("pass once the shared state is back: %v", err)
+	}
+}
+
+// TestTickFailureLoggedOnce: while the shared state is down every tick
+// fails; the log says so when it starts, every 10 s while it lasts and when
+// it ends, not 20 times a second.
+func TestTickFailureLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	sh := &brokenShared{Shared: room.NewMemShared()}
+	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	m := room.NewSharedManager(room.GenerateKeyring("k1"), clk, sh, log)
+	if _, err := m.Add(room.Settings{Name: "down", Capacity: 1, Rate: 10}); err != nil {
+		t.Fatal(err)
+	}
+	sh.broken = true
+	for i := 0; i < 25*20; i++ { // 25 s of ticks every 50 ms
+		m.TickAll()
+		clk.Advance(50 * time.Millisecond)
+	}
+	sh.broken = false
+	m.TickAll()
+	m.TickAll()
+	failed := strings.Count(buf.String(), "room tick failed")
+	if failed != 3 { // at 0 s, 10 s and 20 s
+		t.Errorf("%d failure lines over 25 s of failing ticks, want 3:\n%s", failed, buf.String())
+	}
+	if n := strings.Count(buf.String(), "room tick works again"); n != 1 {
+		t.Errorf("%d recovery lines, want 1:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "failed_ticks=500") {
+		t.Errorf("the recovery line does not count the 500 failed ticks:\n%s", buf.String())
 	}
 }
