@@ -149,3 +149,32 @@ func TestTickFailureLoggedOnce(t *testing.T) {
 		t.Errorf("the recovery line does not count the 500 failed ticks:\n%s", buf.String())
 	}
 }
+
+// TestSharedStateLost: when the shared state disappears under running
+// nodes (Redis restarted without persistence), they refuse to go on rather
+// than hand out places again from zero.
+func TestSharedStateLost(t *testing.T) {
+	sh := room.NewMemShared()
+	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	r, err := room.NewShared(room.Settings{Name: "lost", Capacity: 1, Rate: 10}, room.GenerateKeyring("k1"), clk, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for range 3 {
+		if last, _, err = r.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh.Forget("lost")
+	if _, _, err := r.Join(); !errors.Is(err, room.ErrPersist) || !errors.Is(err, room.ErrNoSharedState) {
+		t.Errorf("join after the state was lost: %v, want ErrPersist wrapping ErrNoSharedState", err)
+	}
+	tk, _ := r.VerifyTicket(last)
+	if st, err := r.Status(tk); !errors.Is(err, room.ErrPersist) {
+		t.Errorf("status after the state was lost: %+v %v, want ErrPersist", st, err)
+	}
+	if err := r.Tick(); !errors.Is(err, room.ErrNoSharedState) {
+		t.Errorf("tick after the state was lost: %v", err)
+	}
+}

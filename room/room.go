@@ -413,7 +413,7 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 		if err != nil {
 			// Fail closed: a pass whose session cannot be checked does
 			// not let anyone in.
-			return p, fmt.Errorf("%w: %v", ErrPersist, err)
+			return p, fmt.Errorf("%w: %w", ErrPersist, err)
 		}
 		if !active {
 			return p, ErrRevoked
@@ -711,7 +711,7 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 		defer cancel()
 		c := controlsOf(&s)
 		if err := r.shared.SetControls(ctx, s.Name, Controls{Paused: c.Paused, Closed: c.Closed, Capacity: c.Capacity, Rate: c.Rate}); err != nil {
-			return *old, fmt.Errorf("%w: %v", ErrPersist, err)
+			return *old, fmt.Errorf("%w: %w", ErrPersist, err)
 		}
 	}
 	r.settings.Store(&s)

@@ -97,7 +97,7 @@ func (r *Room) refreshShared() error {
 	defer cancel()
 	v, err := r.shared.View(ctx, r.Name())
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrPersist, err)
+		return fmt.Errorf("%w: %w", ErrPersist, err)
 	}
 	return r.applyView(v)
 }
@@ -107,7 +107,7 @@ func (r *Room) joinShared(s *Settings, now time.Time) (string, Status, error) {
 	defer cancel()
 	phase, seq, v, err := r.shared.Join(ctx, s.Name, now, r.admitParams(s))
 	if err != nil {
-		return "", Status{}, fmt.Errorf("%w: %v", ErrPersist, err)
+		return "", Status{}, fmt.Errorf("%w: %w", ErrPersist, err)
 	}
 	if err := r.applyView(v); err != nil {
 		return "", Status{}, err
@@ -126,7 +126,7 @@ func (r *Room) tickShared(s *Settings, now time.Time) error {
 	defer cancel()
 	v, err := r.shared.Tick(ctx, s.Name, now, r.admitParams(s))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrPersist, err)
+		return fmt.Errorf("%w: %w", ErrPersist, err)
 	}
 	before := r.serving.Load()
 	if err := r.applyView(v); err != nil {
@@ -149,7 +149,7 @@ func (r *Room) claimShared(p uint64, s *Settings, now time.Time) (Status, error)
 	defer cancel()
 	expires, ok, err := r.shared.Claim(ctx, s.Name, p, now, s.PassTTL)
 	if err != nil {
-		return Status{}, fmt.Errorf("%w: %v", ErrPersist, err)
+		return Status{}, fmt.Errorf("%w: %w", ErrPersist, err)
 	}
 	if !ok {
 		return Status{}, ErrTurnOver
@@ -163,7 +163,7 @@ func (r *Room) leaveShared(p Pass, now time.Time) error {
 	defer cancel()
 	s := r.settings.Load()
 	if _, err := r.shared.Leave(ctx, s.Name, p.Position, now, r.admitParams(s)); err != nil {
-		return fmt.Errorf("%w: %v", ErrPersist, err)
+		return fmt.Errorf("%w: %w", ErrPersist, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -14,7 +15,11 @@ import (
 // tests and as the reference the contract suite in room/sharedtest checks
 // every implementation against).
 //
-// Every method is one atomic step on the shared state. Times are the
+// Every method is one atomic step on the shared state. Every method but Init
+// and Active fails with ErrNoSharedState for a room whose state is not there
+// (never initialised, or lost: Redis restarted without persistence) rather
+// than start the line again from zero, which would give places that tickets
+// in people's hands already hold. Times are the
 // calling node's clock; admission never moves the room's clock backwards,
 // so nodes whose clocks differ slightly cannot admit twice for one interval.
 type Shared interface {
@@ -45,6 +50,9 @@ type Shared interface {
 	// SetControls changes pause, close, capacity and rate for every node.
 	SetControls(ctx context.Context, room string, c Controls) error
 }
+
+// ErrNoSharedState: the room has no shared state (see Shared).
+var ErrNoSharedState = errors.New("the room's shared queue state is missing (never created, or lost: was Redis restarted without persistence?); refusing to start the line again from zero, which would hand out places that tickets already hold")
 
 // Controls are the settings an operator changes while a room runs; with
 // Shared they are shared by every node.
@@ -103,6 +111,22 @@ type memRoom struct {
 // NewMemShared returns an empty in-memory Shared.
 func NewMemShared() *MemShared { return &MemShared{rooms: map[string]*memRoom{}} }
 
+// inited returns the room if Init made it.
+func (m *MemShared) inited(name string) (*memRoom, error) {
+	if r, ok := m.rooms[name]; ok && r.inited {
+		return r, nil
+	}
+	return nil, ErrNoSharedState
+}
+
+// Forget drops a room's state, as a Redis restart without persistence
+// would (for tests of that failure).
+func (m *MemShared) Forget(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.rooms, name)
+}
+
 func (m *MemShared) room(name string) *memRoom {
 	r := m.rooms[name]
 	if r == nil {
@@ -135,10 +159,11 @@ func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Ti
 func (m *MemShared) View(_ context.Context, name string) (View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r, ok := m.rooms[name]; ok {
-		return r.view(), nil
+	r, err := m.inited(name)
+	if err != nil {
+		return View{}, err
 	}
-	return View{}, nil // reading does not create the room
+	return r.view(), nil
 }
 
 func (r *memRoom) freeze(a AdmitParams) {
@@ -176,7 +201,10 @@ func (r *memRoom) admit(now time.Time, a AdmitParams) {
 func (m *MemShared) Join(_ context.Context, name string, now time.Time, a AdmitParams) (Phase, uint64, View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.room(name)
+	r, err := m.inited(name)
+	if err != nil {
+		return 0, 0, View{}, err
+	}
 	r.v.Joins++
 	if !r.v.Frozen && now.Before(a.OpensAt) {
 		r.v.PreSeq++
@@ -192,7 +220,10 @@ func (m *MemShared) Join(_ context.Context, name string, now time.Time, a AdmitP
 func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitParams) (View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.room(name)
+	r, err := m.inited(name)
+	if err != nil {
+		return View{}, err
+	}
 	if !now.Before(a.OpensAt) {
 		r.freeze(a)
 	}
@@ -209,9 +240,9 @@ func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitP
 func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.rooms[name]
-	if !ok {
-		return time.Time{}, false, nil
+	r, err := m.inited(name)
+	if err != nil {
+		return time.Time{}, false, err
 	}
 	sl, ok := r.slots[pos]
 	if !ok {
@@ -243,7 +274,10 @@ func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.
 func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.Time, a AdmitParams) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.room(name)
+	r, err := m.inited(name)
+	if err != nil {
+		return false, err
+	}
 	if _, ok := r.slots[pos]; !ok {
 		return false, nil
 	}
@@ -256,6 +290,10 @@ func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.T
 func (m *MemShared) SetControls(_ context.Context, name string, c Controls) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.room(name).v.Controls = c
+	r, err := m.inited(name)
+	if err != nil {
+		return err
+	}
+	r.v.Controls = c
 	return nil
 }

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -133,6 +134,9 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 		strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
 	).Slice()
 	if err != nil {
+		if strings.Contains(err.Error(), "sluice: no shared state") {
+			return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+		}
 		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
 	}
 	r1, r2, v, err = decode(res)

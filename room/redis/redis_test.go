@@ -243,8 +243,7 @@ func TestDifferential(t *testing.T) {
 			t.Fatalf("step %d %s:\nredis: %+v\nmem:   %+v", step, what, got, want)
 		}
 	}
-	// alpha and gamma start with Init; beta is used before anyone inits it.
-	for _, r := range []string{"alpha", "gamma"} {
+	for _, r := range rooms {
 		c := room.Controls{Capacity: 3, Rate: 2.5}
 		vm, _ := mem.Init(ctx, r, c, t0)
 		vr, err := st.Init(ctx, r, c, t0)
@@ -450,9 +449,8 @@ func TestTokenArithmetic(t *testing.T) {
 	}
 }
 
-// TestUseBeforeInit checks that, as with MemShared, a room used before
-// Init keeps its counters but takes the first Init's controls, and that
-// reading it first does not create it.
+// TestUseBeforeInit: as with MemShared, nothing but Init and Active works
+// on a room that has no state, and the refused calls create nothing.
 func TestUseBeforeInit(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
@@ -460,19 +458,17 @@ func TestUseBeforeInit(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	for _, sh := range []room.Shared{mem, st} {
-		if v, err := sh.View(ctx, "early"); err != nil || v != (room.View{}) {
-			t.Fatalf("View of a new room: %+v, %v", v, err)
+		if _, err := sh.View(ctx, "early"); !errors.Is(err, room.ErrNoSharedState) {
+			t.Fatalf("%T View of a new room: %v", sh, err)
 		}
 		if ok, err := sh.Active(ctx, "early", 1, now); ok || err != nil {
-			t.Fatalf("Active in a new room: %v, %v", ok, err)
+			t.Fatalf("%T Active in a new room: %v, %v", sh, ok, err)
 		}
-		if err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); err != nil {
-			t.Fatal(err)
+		if err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); !errors.Is(err, room.ErrNoSharedState) {
+			t.Fatalf("%T SetControls before Init: %v", sh, err)
 		}
-		for range 3 {
-			if _, _, _, err := sh.Join(ctx, "early", now, a); err != nil {
-				t.Fatal(err)
-			}
+		if _, _, _, err := sh.Join(ctx, "early", now, a); !errors.Is(err, room.ErrNoSharedState) {
+			t.Fatalf("%T Join before Init: %v", sh, err)
 		}
 	}
 	for i, c := range []room.Controls{{Capacity: 3, Rate: 1}, {Capacity: 9, Rate: 7}} {
@@ -482,7 +478,7 @@ func TestUseBeforeInit(t *testing.T) {
 			t.Fatal(err)
 		}
 		if vr != vm {
-			t.Fatalf("Init %d after use: redis %+v, mem %+v", i, vr, vm)
+			t.Fatalf("Init %d: redis %+v, mem %+v", i, vr, vm)
 		}
 	}
 	for i := range 20 {
@@ -495,6 +491,43 @@ func TestUseBeforeInit(t *testing.T) {
 		if pr != pm || sr != sm || vr != vm {
 			t.Fatalf("join %d: redis %v %d %+v, mem %v %d %+v", i, pr, sr, vr, pm, sm, vm)
 		}
+	}
+}
+
+// TestStateLost: when Redis loses a room's keys (restarted without
+// persistence, or flushed), the room refuses to go on rather than start its
+// line again from zero and give away places that tickets already hold.
+func TestStateLost(t *testing.T) {
+	c := newClient(t)
+	prefix := randomPrefix(t)
+	st := redis.New(c, prefix)
+	defer st.Close()
+	ctx := context.Background()
+	now := time.UnixMilli(1_800_000_000_000)
+	a := room.AdmitParams{ClaimTimeout: time.Minute}
+	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, _, _, err := st.Join(ctx, "lost", now, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := []string{prefix + "{lost}:state", prefix + "{lost}:slots"}
+	if n, err := c.Del(ctx, keys...).Result(); err != nil || n != 2 {
+		t.Fatalf("deleting the room's keys: %d, %v", n, err)
+	}
+	if _, _, _, err := st.Join(ctx, "lost", now, a); !errors.Is(err, room.ErrNoSharedState) {
+		t.Errorf("Join after the state was lost: %v, want ErrNoSharedState", err)
+	}
+	if _, err := st.Tick(ctx, "lost", now, a); !errors.Is(err, room.ErrNoSharedState) {
+		t.Errorf("Tick after the state was lost: %v, want ErrNoSharedState", err)
+	}
+	if _, err := st.View(ctx, "lost"); !errors.Is(err, room.ErrNoSharedState) {
+		t.Errorf("View after the state was lost: %v, want ErrNoSharedState", err)
+	}
+	if n, err := c.Exists(ctx, keys...).Result(); err != nil || n != 0 {
+		t.Errorf("the refused calls recreated %d keys (%v)", n, err)
 	}
 }
 
@@ -583,6 +616,9 @@ func TestConcurrent(t *testing.T) {
 func TestFloats(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
+	if _, err := st.Init(ctx, "f", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
+		t.Fatal(err)
+	}
 	for i, rate := range []float64{0.1, 1.0 / 3, math.Nextafter(1, 2), 1e-300, 123456789.123456789, math.MaxFloat64, math.Inf(1)} {
 		c := room.Controls{Capacity: math.MaxInt64 - i, Rate: rate}
 		if err := st.SetControls(ctx, "f", c); err != nil {
@@ -605,6 +641,9 @@ func TestOpen(t *testing.T) {
 	prefix := randomPrefix(t)
 	st, err := redis.Open(ctx, redisURL(), prefix)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Init(ctx, "open", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.View(ctx, "open"); err != nil {

@@ -139,10 +139,16 @@ end
 
 local now = optnum(ARGV[2])
 
+-- A room nobody initialised, or whose state was lost (Redis restarted
+-- without persistence), must not start its line again from zero: tickets
+-- in people's hands hold those places. Only Init creates; Active answers
+-- "no session" either way.
+if S.init ~= 1 and op ~= 'init' and op ~= 'active' then
+	return redis.error_reply('sluice: no shared state for this room')
+end
+
 if op == 'init' then
-	-- The first Init wins, even over earlier use of the room (which keeps
-	-- its counters but takes these controls, a full bucket and now as its
-	-- last tick).
+	-- The first Init wins.
 	if S.init ~= 1 then
 		S.init = 1
 		setControls()
