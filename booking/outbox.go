@@ -133,16 +133,70 @@ func outboxBackoff(n int) time.Duration {
 	return min(d, OutboxMaxBackoff)
 }
 
+// OutboxLocker is implemented by stores that several nodes share (the
+// PostgreSQL store): only the node holding the lock delivers the outbox, so
+// that no message goes out once per node.
+type OutboxLocker interface {
+	// TryLockOutbox takes the outbox for this node if no other node has
+	// it. ok is false when another node has it.
+	TryLockOutbox(ctx context.Context) (lease OutboxLease, ok bool, err error)
+}
+
+// OutboxLease is a held outbox lock.
+type OutboxLease interface {
+	// Held reports whether the lock is still this node's (false once the
+	// connection that holds it is gone).
+	Held(ctx context.Context) bool
+	Release()
+}
+
 // RunOutbox delivers pending messages every interval (default 1s) until ctx
 // is done, then returns ctx.Err(). When a pass fills a whole batch it runs
 // the next at once. Failures are logged and retried (see DeliverPending).
+// With a store that several nodes share (OutboxLocker), it delivers only
+// while this node holds the outbox lock and otherwise waits for it.
 func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
+	locker, shared := s.store.(OutboxLocker)
+	if !shared {
+		return s.deliverLoop(ctx, interval, nil)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		lease, ok, err := locker.TryLockOutbox(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("outbox lock failed; will retry", "err", err)
+		}
+		if ok {
+			s.log.Info("this node now delivers the outbox")
+			err := s.deliverLoop(ctx, interval, lease)
+			lease.Release()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.log.Warn("outbox lock lost; another node may take over", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// errLeaseLost ends a delivery loop whose outbox lock is gone.
+var errLeaseLost = errors.New("outbox lock lost")
+
+func (s *Service) deliverLoop(ctx context.Context, interval time.Duration, lease OutboxLease) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if lease != nil && !lease.Held(ctx) {
+			return errLeaseLost
+		}
 		n, err := s.DeliverPending(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -1056,3 +1056,18 @@ func (e *expiring[V]) put(k string, v V, now time.Time) bool {
 }
 
 func (e *expiring[V]) del(k string) { delete(e.m, k) }
+
+// ResyncAvailability reloads the booked counts of every slot from the store
+// into the in-memory index used for search. With one node the index is kept
+// exact by the node's own bookings; with several nodes sharing a database
+// (PostgreSQL), each node calls this every few seconds to see the others'
+// bookings. Search may lag by that much; a booking is still checked against
+// the database's counts in its transaction, so it can never overbook.
+func (s *Service) ResyncAvailability(ctx context.Context) error {
+	counts, err := s.store.SlotCounts(ctx)
+	if err != nil {
+		return fmt.Errorf("resync availability: %w", err)
+	}
+	s.avail.Load(counts)
+	return nil
+}

@@ -1232,3 +1232,93 @@ func TestChangeRefusals(t *testing.T) {
 	e.wantBooked(b.Dose1.Slot, 1)
 	e.wantBooked(b.Dose2.Slot, 1)
 }
+
+// lockedStore is a store shared by several nodes: the outbox lock is
+// free or held elsewhere as the test says.
+type lockedStore struct {
+	booking.Store
+	mu        sync.Mutex
+	free      bool // the lock can be taken
+	held      bool // this node holds it
+	tries     int
+	releasedN int
+}
+
+type testLease struct{ s *lockedStore }
+
+func (l testLease) Held(context.Context) bool {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.s.held
+}
+
+func (l testLease) Release() {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.held = false
+	l.s.releasedN++
+}
+
+func (s *lockedStore) TryLockOutbox(context.Context) (booking.OutboxLease, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tries++
+	if !s.free {
+		return nil, false, nil
+	}
+	s.free, s.held = false, true
+	return testLease{s}, true, nil
+}
+
+// TestRunOutboxSharedStore: with a store several nodes share, a node
+// delivers only while it holds the outbox lock.
+func TestRunOutboxSharedStore(t *testing.T) {
+	var ls *lockedStore
+	e := newEnv(t, "2021-07-50s", t0, nil, func(c *booking.ServiceConfig) {
+		ls = &lockedStore{Store: c.Store}
+		c.Store = ls
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.svc.RunOutbox(rctx, 5*time.Millisecond) }()
+	e.book(e.verify(newPerson(1, date(1967, 1, 1))), clinicSmall, date(2021, 7, 26), 0)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// Another node holds the lock: this one keeps trying, sends nothing.
+	waitFor("a few lock attempts", func() bool { ls.mu.Lock(); defer ls.mu.Unlock(); return ls.tries >= 5 })
+	if n := len(e.pending()); n == 0 {
+		t.Fatal("a node without the outbox lock delivered")
+	}
+	// The lock comes free: this node takes it and delivers.
+	ls.mu.Lock()
+	ls.free = true
+	ls.mu.Unlock()
+	waitFor("delivery once the lock is ours", func() bool { return len(e.pending()) == 0 })
+	// The lock is lost (the connection holding it died): delivery stops
+	// and the node goes back to trying for the lock.
+	ls.mu.Lock()
+	ls.held = false
+	before := ls.tries
+	ls.mu.Unlock()
+	waitFor("lock attempts after losing it", func() bool { ls.mu.Lock(); defer ls.mu.Unlock(); return ls.tries > before+2 })
+	e.book(e.verify(newPerson(2, date(1967, 2, 2))), clinicSmall, date(2021, 7, 27), 0)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(e.pending()); n == 0 {
+		t.Error("a node that lost the outbox lock still delivered")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunOutbox returned %v", err)
+	}
+	if ls.releasedN != 1 {
+		t.Errorf("lease released %d times, want 1", ls.releasedN)
+	}
+}

@@ -71,7 +71,8 @@ type Booking struct {
 	// "2021-08-18-49"); CampaignFile a YAML campaign file instead.
 	Campaign     string `yaml:"campaign"`
 	CampaignFile string `yaml:"campaign_file"`
-	// Database is the SQLite file (created if missing).
+	// Database is the SQLite file (created if missing), or a PostgreSQL
+	// URL (postgres://...) for several nodes sharing one database.
 	Database string `yaml:"database"`
 	// Room is the waiting room whose passes admit to the booking API.
 	Room string `yaml:"room"`
@@ -105,6 +106,16 @@ type Config struct {
 	// uses it: several sluice processes then serve one line. It may hold a
 	// password, so it comes from SLUICE_REDIS_URL or SLUICE_REDIS_URL_FILE.
 	RedisURL string `yaml:"-"`
+
+	// databaseFromYAML: Booking.Database was last set by the config file
+	// (where a password must not be written).
+	databaseFromYAML bool
+}
+
+// IsPostgresURL reports whether a booking.database value names a
+// PostgreSQL server rather than a SQLite file.
+func IsPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // Default returns the built-in configuration.
@@ -119,10 +130,14 @@ func Default() Config {
 // Parse reads YAML into c. Unknown fields are errors (a typo must not be
 // silently ignored).
 func Parse(r io.Reader, c *Config) error {
+	before := c.Booking.Database
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config: %w", err)
+	}
+	if c.Booking.Database != before {
+		c.databaseFromYAML = true
 	}
 	return nil
 }
@@ -204,8 +219,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	if v := getenv("SLUICE_REDIS_PREFIX"); v != "" {
 		c.RedisPrefix = v
 	}
-	if v := getenv("SLUICE_DATABASE"); v != "" {
-		c.Booking.Database = v
+	// A PostgreSQL URL may hold a password, so it may come from a file.
+	db, err := secret(getenv, "SLUICE_DATABASE")
+	if err != nil {
+		return err
+	}
+	if db != "" {
+		c.Booking.Database, c.databaseFromYAML = db, false
 	}
 	if v := getenv("SLUICE_CAMPAIGN"); v != "" {
 		c.Booking.Campaign = v
@@ -287,6 +307,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Booking.Campaign != "" && c.Booking.CampaignFile != "" {
 		return errors.New("booking: give campaign or campaign_file, not both")
+	}
+	if IsPostgresURL(c.Booking.Database) {
+		if u, err := url.Parse(c.Booking.Database); err != nil || u.Host == "" {
+			return errors.New("booking.database: a postgres:// URL needs a host: postgres://user[:password]@host:port/dbname")
+		} else if _, hasPassword := u.User.Password(); hasPassword && c.databaseFromYAML {
+			return errors.New("booking.database: do not write a database password into the config file; set SLUICE_DATABASE or SLUICE_DATABASE_FILE")
+		}
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)

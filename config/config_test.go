@@ -162,3 +162,42 @@ func TestFromEnvRedisURL(t *testing.T) {
 		})
 	}
 }
+
+func TestBookingDatabaseURL(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+		wantErr    string
+	}{
+		{name: "sqlite file", yaml: "booking: {campaign: 2021-07-50s, database: ./data/sluice.db}", want: "./data/sluice.db"},
+		{name: "postgres in yaml without password", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres://sluice@db.internal:5432/sluice'}", want: "postgres://sluice@db.internal:5432/sluice"},
+		{name: "password in yaml refused", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres://sluice:pw-in-file@db:5432/sluice'}", wantErr: "SLUICE_DATABASE"},
+		{name: "password from env", yaml: "booking: {campaign: 2021-07-50s}", env: map[string]string{"SLUICE_DATABASE": "postgres://sluice:pw@db:5432/sluice"}, want: "postgres://sluice:pw@db:5432/sluice"},
+		{name: "env overrides yaml with password", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres://sluice:pw-in-file@db:5432/sluice'}", env: map[string]string{"SLUICE_DATABASE": "postgresql://sluice:pw@db/sluice"}, want: "postgresql://sluice:pw@db/sluice"},
+		{name: "no host", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres:///sluice'}", wantErr: "needs a host"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			err := cfg.Validate()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
+				}
+				if strings.Contains(err.Error(), "pw-in-file") {
+					t.Errorf("the error echoes the password: %v", err)
+				}
+				return
+			}
+			if err != nil || cfg.Booking.Database != c.want {
+				t.Fatalf("database %q, err %v; want %q", cfg.Booking.Database, err, c.want)
+			}
+		})
+	}
+}
