@@ -279,7 +279,7 @@ func (a *App) Start() error {
 		defer close(a.done)
 		var wg sync.WaitGroup
 		if a.booking != nil {
-			wg.Go(func() { a.booking.run(ctx) })
+			wg.Go(func() { a.booking.run(ctx, a.Log) })
 		}
 		wg.Go(func() { a.runBackground(ctx) }) // history sampling, demo crowd
 		a.Rooms.Run(ctx, interval)

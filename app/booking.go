@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	bpostgres "github.com/sluicehq/sluice/booking/postgres"
 	bsqlite "github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -34,7 +37,10 @@ var BookingRoom = room.Settings{
 var DemoStart = time.Date(2021, 7, 19, 21, 0, 0, 0, booking.Seoul)
 
 type bookingParts struct {
-	store   *bsqlite.Store
+	store booking.Store
+	// shared: the store is a database several nodes use (PostgreSQL), so
+	// the search index is reloaded from it every availabilityResync.
+	shared  bool
 	service *booking.Service
 	sender  *booking.ConsoleSender
 	api     *web.BookingAPI
@@ -69,7 +75,7 @@ func (a *App) setupBooking() error {
 	db := bc.Database
 	if db == "" {
 		if !a.Opts.Demo {
-			return errors.New("booking: set booking.database (or SLUICE_DATABASE) to the SQLite file to use")
+			return errors.New("booking: set booking.database (or SLUICE_DATABASE) to the SQLite file to use, or to a postgres:// URL")
 		}
 		// The demo keeps its bookings in a temporary database unless a
 		// state directory is given, so every demo starts fresh.
@@ -97,9 +103,19 @@ func (a *App) setupBooking() error {
 			rand.Read(secret)
 		}
 	}
-	p.store, err = bsqlite.Open(db)
-	if err != nil {
-		return fmt.Errorf("booking database %s: %w", db, err)
+	if config.IsPostgresURL(db) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		p.store, err = bpostgres.Open(ctx, db)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("booking database: %w", err) // the error names the URL without its password
+		}
+		p.shared = true
+	} else {
+		p.store, err = bsqlite.Open(db)
+		if err != nil {
+			return fmt.Errorf("booking database %s: %w", db, err)
+		}
 	}
 	p.sender = booking.NewConsoleSender(a.Log)
 	// Real identity providers (mobile carrier, certificates, Kakao/Naver/PASS)
@@ -152,7 +168,32 @@ func demoSecret(path string) ([]byte, error) {
 }
 
 // run delivers outbox messages until ctx ends.
-func (p *bookingParts) run(ctx context.Context) {
+// availabilityResync is how often a node sharing its booking database with
+// others reloads the booked counts its clinic search shows.
+const availabilityResync = 2 * time.Second
+
+func (p *bookingParts) run(ctx context.Context, log *slog.Logger) {
+	if p.shared {
+		go func() {
+			t := time.NewTicker(availabilityResync)
+			defer t.Stop()
+			failing := false
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				err := p.service.ResyncAvailability(ctx)
+				if err != nil && !failing && ctx.Err() == nil {
+					log.Warn("clinic search is not seeing other nodes' bookings; retrying", "err", err)
+				} else if err == nil && failing {
+					log.Info("clinic search sees other nodes' bookings again")
+				}
+				failing = err != nil
+			}
+		}()
+	}
 	p.service.RunOutbox(ctx, 200*time.Millisecond)
 }
 

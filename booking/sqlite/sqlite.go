@@ -47,7 +47,7 @@ import (
 
 // ErrInvalid is wrapped by errors about bad input (an empty person key, a
 // zero slot, a missing capacity function, ...). Such calls change nothing.
-var ErrInvalid = errors.New("invalid input")
+var ErrInvalid = booking.ErrInvalidInput
 
 // Memory is the path that opens a private in-memory database (one per Open).
 const Memory = ":memory:"
@@ -274,32 +274,7 @@ func sqliteCode(err error) int {
 }
 
 // fail turns an error from a store operation into the error returned to the
-// caller: domain errors and ErrInvalid pass through, a cancelled or expired
-// context is reported as such (errors.Is(err, context.Canceled) holds), and
-// anything else is wrapped with the operation's name.
+// caller (booking.StoreError).
 func fail(ctx context.Context, op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if isDomainErr(err) {
-		return err
-	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("sqlite: %s: %w (%v)", op, cerr, err)
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
-func isDomainErr(err error) bool {
-	for _, d := range []error{
-		ErrInvalid,
-		booking.ErrNotFound, booking.ErrSlotFull, booking.ErrNoSecondDose,
-		booking.ErrAlreadyBooked, booking.ErrSupplyExhausted, booking.ErrSessionHeld,
-		booking.ErrCancelled, booking.ErrIdempotencyReuse,
-	} {
-		if errors.Is(err, d) {
-			return true
-		}
-	}
-	return false
+	return booking.StoreError(ctx, "sqlite", op, err)
 }

@@ -3,10 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -32,7 +29,7 @@ func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Book
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	if err := validateBook(&req); err != nil {
+	if err := booking.ValidateBookRequest(&req); err != nil {
 		return booking.Booking{}, err
 	}
 	b := req.Booking
@@ -50,7 +47,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = requestHash(&req, &b)
+		hash = booking.BookRequestHash(&req, &b)
 	}
 
 	t, err := s.begin(ctx)
@@ -81,7 +78,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	// the refusal paths below look for an existing booking before answering;
 	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !isDomainErr(err) {
+		if !booking.IsStoreDomainError(err) {
 			return booking.Booking{}, err
 		}
 		var existing string
@@ -135,7 +132,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	m := outboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -244,7 +241,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if req.Number == "" {
 		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
 	}
-	if err := validateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
 	now := req.Now
@@ -293,7 +290,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
 	}
-	m := outboxMessage(req.Notice, b.Number, b.Phone, "change", now)
+	m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -354,7 +351,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 			return booking.Booking{}, err
 		}
 	}
-	m := outboxMessage(notice, b.Number, b.Phone, "cancel", now)
+	m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -438,7 +435,7 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 // (extending it), or if the holder's time ran out (until <= now); otherwise
 // it returns booking.ErrSessionHeld.
 func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
-	if err := checkPersonKey("person key", personKey); err != nil {
+	if err := booking.CheckPersonKey("person key", personKey); err != nil {
 		return fail(ctx, "claim session", err)
 	}
 	if sessionID == "" {
@@ -598,162 +595,5 @@ func slotString(s booking.Slot) string {
 	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
 }
 
-// outboxMessage fills in what the caller left out of an outbox message.
-func outboxMessage(m booking.Message, number, phone, kind string, at time.Time) booking.Message {
-	m.BookingNumber = number
-	if m.Kind == "" {
-		m.Kind = kind
-	}
-	if m.To == "" {
-		m.To = phone
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = at
-	}
-	return m
-}
-
-// numberAlphabet has no 0/O or 1/I, so a number read aloud or copied by hand
-// survives. 32 symbols: each random byte maps without bias.
-const numberAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
-func NewNumber() string {
-	var r [8]byte
-	rand.Read(r[:]) // never fails (crypto/rand panics rather than return an error)
-	out := []byte("SLC-XXXX-XXXX")
-	for i, p := range [8]int{4, 5, 6, 7, 9, 10, 11, 12} {
-		out[p] = numberAlphabet[r[i]&31]
-	}
-	return string(out)
-}
-
-// requestHash identifies what an idempotent Book request asks for: who, what
-// and where. It leaves out what a retry legitimately changes (timestamps, a
-// caller-generated booking number, the confirmation's text).
-func requestHash(req *booking.BookRequest, b *booking.Booking) []byte {
-	h := sha256.New()
-	var buf [8]byte
-	str := func(s string) {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
-		h.Write(buf[:])
-		h.Write([]byte(s))
-	}
-	num := func(n int64) {
-		binary.BigEndian.PutUint64(buf[:], uint64(n))
-		h.Write(buf[:])
-	}
-	slot := func(s booking.Slot) {
-		num(s.ClinicID)
-		str(s.Date.String())
-		num(int64(s.Block))
-	}
-	str("sluice book v1")
-	str(b.CampaignID)
-	str(b.CohortID)
-	str(b.VaccineID)
-	str(b.PersonKey)
-	str(b.Name)
-	str(b.Phone)
-	str(dateText(b.BirthDate))
-	str(b.BookedBy)
-	slot(b.Dose1.Slot)
-	num(int64(len(req.Dose2Candidates)))
-	for _, c := range req.Dose2Candidates {
-		slot(c)
-	}
-	return h.Sum(nil)
-}
-
-func validateBook(req *booking.BookRequest) error {
-	b := &req.Booking
-	switch {
-	case b.CampaignID == "":
-		return fmt.Errorf("%w: empty campaign id", ErrInvalid)
-	case b.VaccineID == "":
-		return fmt.Errorf("%w: empty vaccine id", ErrInvalid)
-	}
-	if err := checkPersonKey("person key", b.PersonKey); err != nil {
-		return err
-	}
-	if b.BookedBy != "" {
-		if err := checkPersonKey("booked-by key", b.BookedBy); err != nil {
-			return err
-		}
-	}
-	if !b.BirthDate.IsZero() {
-		if err := checkDate("birth date", b.BirthDate); err != nil {
-			return err
-		}
-	}
-	return validateSlots(b.Dose1.Slot, req.Dose2Candidates, req.SlotCapacity)
-}
-
-func validateSlots(dose1 booking.Slot, candidates []booking.Slot, capacity func(booking.Slot) int) error {
-	if capacity == nil {
-		return fmt.Errorf("%w: no slot capacity function", ErrInvalid)
-	}
-	if err := checkSlot("dose 1", dose1); err != nil {
-		return err
-	}
-	for i, c := range candidates {
-		if err := checkSlot(fmt.Sprintf("dose 2 candidate %d", i+1), c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkSlot(what string, s booking.Slot) error {
-	if s == (booking.Slot{}) {
-		return fmt.Errorf("%w: %s: no slot given", ErrInvalid, what)
-	}
-	if s.ClinicID <= 0 {
-		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalid, what, s.ClinicID)
-	}
-	if err := checkDate(what+" date", s.Date); err != nil {
-		return err
-	}
-	if s.Block < 0 || s.Block >= booking.BlocksPerDay {
-		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalid, what, s.Block, booking.BlocksPerDay-1)
-	}
-	return nil
-}
-
-func checkDate(what string, d booking.Date) error {
-	if _, ok := booking.NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
-		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalid, what, d.Year, int(d.Month), d.Day)
-	}
-	return nil
-}
-
-// checkPersonKey rejects an empty key and anything shaped like a resident
-// registration number (13 digits, or YYMMDD-NNNNNNN): the store only ever
-// holds keyed hashes. The schema has the same CHECK.
-func checkPersonKey(what, k string) error {
-	if k == "" {
-		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
-	}
-	if looksLikeRRN(k) {
-		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalid, what)
-	}
-	return nil
-}
-
-func looksLikeRRN(k string) bool {
-	digits := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return false
-			}
-		}
-		return true
-	}
-	switch len(k) {
-	case 13:
-		return digits(k)
-	case 14:
-		return k[6] == '-' && digits(k[:6]) && digits(k[7:])
-	}
-	return false
-}
+func NewNumber() string { return booking.NewBookingNumber() }

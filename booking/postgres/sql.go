@@ -1,0 +1,86 @@
+package postgres
+
+// The store's SQL. pgx prepares each statement once per connection (its
+// default statement cache), so no SQL is parsed and planned afresh on the hot
+// path.
+
+const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
+	dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
+	status, supply_doses, created_at, updated_at`
+
+const (
+	// sqlIdemLock serialises Book calls with the same idempotency key (a class
+	// and a hash of the key; two keys sharing a hash merely wait for each
+	// other).
+	sqlIdemLock = `SELECT pg_advisory_xact_lock($1::integer, $2::integer)`
+	sqlIdemGet  = `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = $1`
+	sqlIdemPut  = `INSERT INTO idempotency_keys (key, booking_number, request_hash, created_at) VALUES ($1, $2, $3, $4)`
+
+	sqlPersonActive = `SELECT number FROM bookings
+		WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked' LIMIT 1`
+
+	sqlSupplyPeek = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1`
+	sqlSupplyLock = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1 FOR NO KEY UPDATE`
+	sqlSupplyTake = `UPDATE vaccine_supply SET used = used + $2
+		WHERE vaccine_id = $1 AND allocated > 0 AND used + $2 <= allocated`
+	sqlSupplyGive = `UPDATE vaccine_supply SET used = greatest(used - $2, 0) WHERE vaccine_id = $1`
+	sqlSupplySet  = `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES ($1, $2, 0)
+		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`
+
+	// sqlSlotTake holds one place if the slot has fewer than $4 bookings. An
+	// UPDATE waits for a row locked by another transaction and then
+	// evaluates its WHERE on the newest committed version, so concurrent
+	// takes queue on the row and none can pass the capacity. A slot already
+	// full when the statement starts is passed over without waiting or
+	// locking; one that fills up while the statement waits stays locked
+	// until the transaction ends (see takeDose2).
+	sqlSlotTake = `UPDATE slots SET booked = booked + 1
+		WHERE clinic_id = $1 AND date = $2 AND block = $3 AND booked < $4`
+	// sqlSlotFirst creates the row of a slot not booked before, with its
+	// first booking; it does nothing if the row exists.
+	sqlSlotFirst = `INSERT INTO slots (clinic_id, date, block, booked) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (clinic_id, date, block) DO NOTHING`
+	// sqlSlotPeek reads the counts of the given slots, without locking.
+	sqlSlotPeek = `SELECT clinic_id, date, block, booked FROM slots
+		WHERE (clinic_id, date, block) IN (SELECT * FROM unnest($1::bigint[], $2::date[], $3::integer[]))`
+	// The savepoint before the tries of dose-2 candidates (see takeDose2).
+	sqlSavepointDose2 = `SAVEPOINT dose2`
+	sqlRollbackDose2  = `ROLLBACK TO SAVEPOINT dose2`
+	// sqlSlotLock locks the existing rows of the given slots in
+	// chronological order (see Change).
+	sqlSlotLock = `SELECT booked FROM slots
+		WHERE (clinic_id, date, block) IN (SELECT * FROM unnest($1::bigint[], $2::date[], $3::integer[]))
+		ORDER BY date, block, clinic_id
+		FOR NO KEY UPDATE`
+	sqlSlotRelease = `UPDATE slots SET booked = booked - 1
+		WHERE clinic_id = $1 AND date = $2 AND block = $3 AND booked > 0`
+
+	// bookingInsert does nothing (0 rows) if the number is taken; a second
+	// active booking of the person fails with a unique violation of
+	// bookings_one_active_per_person.
+	sqlBookingInsert = `INSERT INTO bookings (` + bookingColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		ON CONFLICT (number) DO NOTHING`
+	sqlBookingGet  = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
+	sqlBookingLock = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
+	sqlBookingMove = `UPDATE bookings SET dose1_clinic = $1, dose1_date = $2, dose1_block = $3,
+		dose2_clinic = $4, dose2_date = $5, dose2_block = $6, updated_at = $7
+		WHERE number = $8 AND status = 'booked'`
+	sqlBookingCancel = `UPDATE bookings SET status = 'cancelled', updated_at = $1
+		WHERE number = $2 AND status = 'booked'`
+
+	sqlOutboxInsert = `INSERT INTO outbox (booking_number, kind, recipient, body, created_at) VALUES ($1, $2, $3, $4, $5)`
+	sqlOutboxMark   = `UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL`
+	sqlOutboxIs     = `SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)`
+	sqlPending      = `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
+		WHERE sent_at IS NULL ORDER BY id LIMIT $1`
+
+	sqlSessionClaim = `INSERT INTO identity_sessions (person_key, session_id, until) VALUES ($1, $2, $3)
+		ON CONFLICT (person_key) DO UPDATE SET session_id = excluded.session_id, until = excluded.until
+		WHERE identity_sessions.session_id = excluded.session_id OR identity_sessions.until <= $4`
+
+	sqlSlotCounts = `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
+		ORDER BY clinic_id, date, block`
+	sqlSupply        = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1`
+	sqlCountBookings = `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`
+)

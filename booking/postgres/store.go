@@ -1,0 +1,790 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+// dosesPerPerson is what one booking takes from a vaccine's supply.
+const dosesPerPerson = 2
+
+// idemLockClass is the first key of the advisory locks on idempotency keys
+// ("SLC1"); the second is a hash of the key.
+const idemLockClass int32 = 0x534c4331
+
+// Book commits a booking in one transaction: idempotency, one active booking
+// per person per campaign, vaccine supply, dose-1 capacity, the first
+// dose-2 candidate with capacity, the booking row and the confirmation in the
+// outbox. On any error nothing is written.
+func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
+	b, err := s.book(ctx, req)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "book", err)
+	}
+	return b, nil
+}
+
+func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
+	if err := validateBook(&req); err != nil {
+		return booking.Booking{}, err
+	}
+	b := req.Booking
+	b.Status = booking.StatusBooked
+	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
+	if b.BookedBy == "" {
+		b.BookedBy = b.PersonKey
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = s.now()
+	}
+	if b.UpdatedAt.IsZero() {
+		b.UpdatedAt = b.CreatedAt
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	if err := checkText("idempotency key", req.IdempotencyKey, "booking number", b.Number,
+		"campaign id", b.CampaignID, "cohort id", b.CohortID, "vaccine id", b.VaccineID,
+		"name", b.Name, "phone", b.Phone,
+		"message kind", m.Kind, "message recipient", m.To, "message body", m.Body); err != nil {
+		return booking.Booking{}, err
+	}
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = booking.BookRequestHash(&req, &b)
+	}
+	var out booking.Booking
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.bookTx(ctx, tx, &req, b, hash)
+		return err
+	})
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	return out, nil
+}
+
+// bookTx is one attempt at Book; b is the normalised booking, hash the
+// request hash if the request has an idempotency key.
+func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest, b booking.Booking, hash []byte) (booking.Booking, error) {
+	if req.IdempotencyKey != "" {
+		// Wait for any other Book with this key to end, so that a retry
+		// racing the first attempt finds its booking below.
+		if _, err := tx.Exec(ctx, sqlIdemLock, idemLockClass, keyHash(req.IdempotencyKey)); err != nil {
+			return booking.Booking{}, err
+		}
+		var number string
+		var stored []byte
+		switch err := tx.QueryRow(ctx, sqlIdemGet, req.IdempotencyKey).Scan(&number, &stored); {
+		case err == nil:
+			if !bytes.Equal(stored, hash) {
+				return booking.Booking{}, booking.ErrIdempotencyReuse
+			}
+			prev, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingGet, number))
+			return prev, err // nothing written
+		case !errors.Is(err, pgx.ErrNoRows):
+			return booking.Booking{}, err
+		}
+	}
+
+	// One active booking per person per campaign is enforced by the partial
+	// unique index when the row is inserted. So that a person who already
+	// holds a booking hears that rather than "slot full" (or "no supply"),
+	// the refusal paths below look for an existing booking before answering;
+	// the path that succeeds pays for no extra query.
+	refuse := func(err error) (booking.Booking, error) {
+		if !booking.IsStoreDomainError(err) {
+			return booking.Booking{}, err
+		}
+		var existing string
+		switch qerr := tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey).Scan(&existing); {
+		case qerr == nil:
+			return booking.Booking{}, booking.ErrAlreadyBooked
+		case !errors.Is(qerr, pgx.ErrNoRows):
+			return booking.Booking{}, qerr
+		}
+		return booking.Booking{}, err
+	}
+	// The supply is checked first, as in the SQLite store (a booking refused
+	// for both reasons hears "supply exhausted"), but taken last: the supply
+	// row of a vaccine is shared by every booking of it, and its lock is
+	// held until commit, so it is taken as late as possible.
+	limited, err := peekSupply(ctx, tx, b.VaccineID)
+	if err != nil {
+		return refuse(err)
+	}
+	if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
+		return refuse(err)
+	}
+	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
+	if err != nil {
+		return refuse(err)
+	}
+	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+	supplyDoses := 0
+	if limited {
+		if supplyDoses, err = takeSupply(ctx, tx, b.VaccineID); err != nil {
+			return refuse(err)
+		}
+	}
+
+	generated := b.Number == ""
+	for attempt := 0; ; attempt++ {
+		if generated {
+			b.Number = s.newNumber()
+		}
+		tag, err := tx.Exec(ctx, sqlBookingInsert,
+			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
+			nullDate(b.BirthDate), b.BookedBy,
+			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
+			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
+			string(b.Status), int32(supplyDoses), b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+		if err != nil {
+			if uniqueViolation(err, constraintOneActivePerPerson) {
+				return booking.Booking{}, booking.ErrAlreadyBooked
+			}
+			return booking.Booking{}, err
+		}
+		if tag.RowsAffected() == 1 {
+			break
+		}
+		// The number is taken.
+		if !generated {
+			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
+		}
+		if attempt >= 8 {
+			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts", attempt+1)
+		}
+	}
+
+	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		return booking.Booking{}, err
+	}
+	if req.IdempotencyKey != "" {
+		if _, err := tx.Exec(ctx, sqlIdemPut, req.IdempotencyKey, b.Number, hash, b.CreatedAt.UnixNano()); err != nil {
+			if uniqueViolation(err, constraintIdempotencyKey) {
+				// Cannot happen under the advisory lock; if it does, the
+				// next attempt finds the key and answers from it.
+				return booking.Booking{}, fmt.Errorf("%w: idempotency key written concurrently: %w", errRetry, err)
+			}
+			return booking.Booking{}, err
+		}
+	}
+	return b, nil
+}
+
+// keyHash is the second key of the advisory lock on an idempotency key.
+func keyHash(key string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int32(h.Sum32())
+}
+
+// peekSupply reports whether the vaccine's supply is limited, or
+// ErrSupplyExhausted if it has no room for another person. It reads without
+// locking; takeSupply decides.
+func peekSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (limited bool, err error) {
+	var allocated, used int64
+	switch err := tx.QueryRow(ctx, sqlSupplyPeek, vaccineID).Scan(&allocated, &used); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	case allocated == 0:
+		return false, nil
+	case used+dosesPerPerson > allocated:
+		return false, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
+	}
+	return true, nil
+}
+
+// takeSupply counts two doses against the vaccine's allocation if it has one
+// and returns the number of doses taken (0 if the vaccine is not limited).
+func takeSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (int, error) {
+	tag, err := tx.Exec(ctx, sqlSupplyTake, vaccineID, dosesPerPerson)
+	if err != nil {
+		return 0, err
+	}
+	if tag.RowsAffected() == 1 {
+		return dosesPerPerson, nil
+	}
+	// No room, or the allocation changed since peekSupply: decide on the
+	// locked row.
+	var allocated, used int64
+	switch err := tx.QueryRow(ctx, sqlSupplyLock, vaccineID).Scan(&allocated, &used); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case allocated == 0:
+		return 0, nil
+	case used+dosesPerPerson > allocated:
+		return 0, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
+	}
+	if tag, err = tx.Exec(ctx, sqlSupplyTake, vaccineID, dosesPerPerson); err != nil {
+		return 0, err
+	}
+	if tag.RowsAffected() != 1 {
+		return 0, fmt.Errorf("vaccine %q: supply changed under a row lock", vaccineID)
+	}
+	return dosesPerPerson, nil
+}
+
+// takeSlot holds one place at slot if it has fewer bookings than capacity.
+func takeSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot, capacity func(booking.Slot) int) error {
+	ok, err := tryTake(ctx, tx, slot, capacity(slot))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", slotString(slot), booking.ErrSlotFull)
+	}
+	return nil
+}
+
+// tryTake holds one place at slot if it has fewer than c bookings.
+func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, error) {
+	if c <= 0 {
+		return false, nil
+	}
+	date, block := pgDate(slot.Date), int32(slot.Block)
+	for attempt := 0; ; attempt++ {
+		tag, err := tx.Exec(ctx, sqlSlotTake, slot.ClinicID, date, block, int64(c))
+		if err != nil || tag.RowsAffected() == 1 {
+			return err == nil, err
+		}
+		if attempt > 0 {
+			return false, nil // full
+		}
+		// No room, or no row yet: the first booking of the slot creates it.
+		if tag, err = tx.Exec(ctx, sqlSlotFirst, slot.ClinicID, date, block); err != nil || tag.RowsAffected() == 1 {
+			return err == nil, err
+		}
+		// The row exists: full, or created by another transaction since the
+		// UPDATE looked (the INSERT waited for it to commit). Look again.
+	}
+}
+
+// takeDose2 holds the first candidate with free capacity.
+//
+// With several candidates, their counts are read first, in one query and
+// without locks, and only candidates that had room then are tried: this
+// saves a round trip per full candidate while the dose-1 slot is locked. A
+// place freed in a full candidate after the read is not seen; the candidate
+// taken had room at the time.
+//
+// A try can still fail, when the UPDATE waited for another transaction that
+// took the last place; PostgreSQL then keeps the row locked until commit.
+// Holding it while waiting for the next candidate could deadlock with a
+// booking that prefers the candidates in the opposite order (bookings at
+// neighbouring blocks do), so the tries run after a savepoint, and a failed
+// try rolls back to it, which gives the lock back.
+func takeDose2(ctx context.Context, tx pgx.Tx, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+	var booked map[booking.Slot]int64
+	several := len(candidates) > 1
+	if several {
+		var err error
+		if booked, err = savepointAndPeek(ctx, tx, candidates); err != nil {
+			return booking.Slot{}, err
+		}
+	}
+	for _, c := range candidates {
+		limit := capacity(c)
+		if limit <= 0 || booked[c] >= int64(limit) {
+			continue
+		}
+		ok, err := tryTake(ctx, tx, c, limit)
+		if err != nil {
+			return booking.Slot{}, err
+		}
+		if ok {
+			return c, nil
+		}
+		if several {
+			if _, err := tx.Exec(ctx, sqlRollbackDose2); err != nil {
+				return booking.Slot{}, err
+			}
+		}
+	}
+	return booking.Slot{}, booking.ErrNoSecondDose
+}
+
+// savepointAndPeek sets the dose-2 savepoint and returns the bookings held
+// at those of the candidates that have a row, in one round trip.
+func savepointAndPeek(ctx context.Context, tx pgx.Tx, candidates []booking.Slot) (map[booking.Slot]int64, error) {
+	clinics, dates, blocks := slotArrays(candidates)
+	batch := &pgx.Batch{}
+	batch.Queue(sqlSavepointDose2)
+	batch.Queue(sqlSlotPeek, clinics, dates, blocks)
+	br := tx.SendBatch(ctx, batch)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[booking.Slot]int64, len(candidates))
+	for rows.Next() {
+		var sl booking.Slot
+		var date pgtype.Date
+		var block int32
+		var n int64
+		if err := rows.Scan(&sl.ClinicID, &date, &block, &n); err != nil {
+			return nil, err
+		}
+		if sl.Date, err = fromDate(date); err != nil {
+			return nil, err
+		}
+		sl.Block = booking.TimeBlock(block)
+		out[sl] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, br.Close()
+}
+
+// slotArrays is slots as the three arrays sqlSlotPeek and sqlSlotLock take.
+func slotArrays(slots []booking.Slot) (clinics []int64, dates []pgtype.Date, blocks []int32) {
+	clinics = make([]int64, len(slots))
+	dates = make([]pgtype.Date, len(slots))
+	blocks = make([]int32, len(slots))
+	for i, s := range slots {
+		clinics[i], dates[i], blocks[i] = s.ClinicID, pgDate(s.Date), int32(s.Block)
+	}
+	return clinics, dates, blocks
+}
+
+// lockSlots locks the existing rows of slots in chronological order.
+func lockSlots(ctx context.Context, tx pgx.Tx, slots []booking.Slot) error {
+	clinics, dates, blocks := slotArrays(slots)
+	_, err := tx.Exec(ctx, sqlSlotLock, clinics, dates, blocks)
+	return err
+}
+
+func releaseSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot) error {
+	_, err := tx.Exec(ctx, sqlSlotRelease, slot.ClinicID, pgDate(slot.Date), int32(slot.Block))
+	return err
+}
+
+// Get returns the booking with the given number.
+func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
+	if number == "" {
+		return booking.Booking{}, fail(ctx, "get", fmt.Errorf("%w: empty booking number", ErrInvalid))
+	}
+	if !storable(number) {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingGet, number))
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
+	}
+	return b, nil
+}
+
+// Change moves an active booking to a new first-dose slot and the first free
+// second-dose candidate, releasing the old slots, and writes req.Notice to
+// the outbox, all in one transaction.
+func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
+	b, err := s.change(ctx, req)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "change", err)
+	}
+	return b, nil
+}
+
+func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
+	if req.Number == "" {
+		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := checkMessageText(req.Notice); err != nil {
+		return booking.Booking{}, err
+	}
+	if !storable(req.Number) {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = s.now()
+	}
+	now = now.UTC()
+
+	var out booking.Booking
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, req.Number))
+		if err != nil {
+			return err
+		}
+		if b.Status == booking.StatusCancelled {
+			return booking.ErrCancelled
+		}
+		// Lock every slot the change may touch, in chronological order,
+		// before changing any: Book and Cancel lock a booking's slots first
+		// dose first, so a Change does not deadlock with them (or with
+		// another Change) whatever its new dates.
+		touched := append([]booking.Slot{b.Dose1.Slot, b.Dose2.Slot, req.NewDose1}, req.Dose2Candidates...)
+		if err := lockSlots(ctx, tx, touched); err != nil {
+			return err
+		}
+		if err := releaseSlot(ctx, tx, b.Dose1.Slot); err != nil {
+			return err
+		}
+		if err := releaseSlot(ctx, tx, b.Dose2.Slot); err != nil {
+			return err
+		}
+		if err := takeSlot(ctx, tx, req.NewDose1, req.SlotCapacity); err != nil {
+			return err
+		}
+		dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
+		if err != nil {
+			return err
+		}
+		b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
+		b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+		b.UpdatedAt = now
+		tag, err := tx.Exec(ctx, sqlBookingMove,
+			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
+			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
+			now.UnixNano(), b.Number)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("booking %s changed under a row lock", b.Number)
+		}
+		m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
+		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+			return err
+		}
+		out = b
+		return nil
+	})
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	return out, nil
+}
+
+// Cancel marks an active booking cancelled, frees both doses' slots and
+// gives back its vaccine doses, and writes notice to the outbox.
+func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
+	b, err := s.cancel(ctx, number, notice, now)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "cancel", err)
+	}
+	return b, nil
+}
+
+func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
+	if number == "" {
+		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	if err := checkMessageText(notice); err != nil {
+		return booking.Booking{}, err
+	}
+	if !storable(number) {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	if now.IsZero() {
+		now = s.now()
+	}
+	now = now.UTC()
+
+	var out booking.Booking
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b, supplyDoses, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, number))
+		if err != nil {
+			return err
+		}
+		if b.Status == booking.StatusCancelled {
+			return booking.ErrCancelled
+		}
+		tag, err := tx.Exec(ctx, sqlBookingCancel, now.UnixNano(), number)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("booking %s changed under a row lock", number)
+		}
+		if err := releaseSlot(ctx, tx, b.Dose1.Slot); err != nil {
+			return err
+		}
+		if err := releaseSlot(ctx, tx, b.Dose2.Slot); err != nil {
+			return err
+		}
+		if supplyDoses > 0 {
+			if _, err := tx.Exec(ctx, sqlSupplyGive, b.VaccineID, int64(supplyDoses)); err != nil {
+				return err
+			}
+		}
+		m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
+		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+			return err
+		}
+		b.Status = booking.StatusCancelled
+		b.UpdatedAt = now
+		out = b
+		return nil
+	})
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	return out, nil
+}
+
+// SlotCounts lists every slot holding at least one booking.
+func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
+	rows, err := s.pool.Query(ctx, sqlSlotCounts)
+	if err != nil {
+		return nil, fail(ctx, "slot counts", err)
+	}
+	defer rows.Close()
+	var out []booking.SlotCount
+	for rows.Next() {
+		var c booking.SlotCount
+		var date pgtype.Date
+		var block int32
+		var booked int64
+		if err := rows.Scan(&c.ClinicID, &date, &block, &booked); err != nil {
+			return nil, fail(ctx, "slot counts", err)
+		}
+		if c.Date, err = fromDate(date); err != nil {
+			return nil, fail(ctx, "slot counts", err)
+		}
+		c.Block = booking.TimeBlock(block)
+		c.Booked = int(booked)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "slot counts", err)
+	}
+	return out, nil
+}
+
+// SetSupply sets the dose allocation of a vaccine, keeping the count of doses
+// used. An allocation of 0 removes the limit.
+func (s *Store) SetSupply(ctx context.Context, vaccineID string, doses int) error {
+	if vaccineID == "" || doses < 0 {
+		return fail(ctx, "set supply", fmt.Errorf("%w: vaccine %q, doses %d", ErrInvalid, vaccineID, doses))
+	}
+	if err := checkText("vaccine id", vaccineID); err != nil {
+		return fail(ctx, "set supply", err)
+	}
+	_, err := s.pool.Exec(ctx, sqlSupplySet, vaccineID, int64(doses))
+	return fail(ctx, "set supply", err)
+}
+
+// Supply returns the allocated and used doses of a vaccine (0, 0 if it has
+// no allocation).
+func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used int, err error) {
+	if !storable(vaccineID) {
+		return 0, 0, nil
+	}
+	var a, u int64
+	err = s.pool.QueryRow(ctx, sqlSupply, vaccineID).Scan(&a, &u)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fail(ctx, "supply", err)
+	}
+	return int(a), int(u), nil
+}
+
+// ClaimSession records that sessionID holds identity personKey until until.
+// It succeeds if nobody holds the identity, if the same session holds it
+// (extending it), or if the holder's time ran out (until <= now); otherwise
+// it returns booking.ErrSessionHeld. It is one INSERT ... ON CONFLICT DO
+// UPDATE ... WHERE, atomic on its own: concurrent claims of one identity
+// queue on its row.
+func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
+	if err := checkPersonKey("person key", personKey); err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	if sessionID == "" {
+		return fail(ctx, "claim session", fmt.Errorf("%w: empty session id", ErrInvalid))
+	}
+	if err := checkText("session id", sessionID); err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	if !until.After(now) {
+		return fail(ctx, "claim session", fmt.Errorf("%w: session ends (%v) before it starts (%v)", ErrInvalid, until, now))
+	}
+	tag, err := s.pool.Exec(ctx, sqlSessionClaim, personKey, sessionID, until.UnixNano(), now.UnixNano())
+	if err != nil {
+		return fail(ctx, "claim session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return booking.ErrSessionHeld
+	}
+	return nil
+}
+
+// PendingMessages returns up to limit unsent outbox messages, oldest first.
+func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
+	if limit <= 0 {
+		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	}
+	rows, err := s.pool.Query(ctx, sqlPending, int64(limit))
+	if err != nil {
+		return nil, fail(ctx, "pending messages", err)
+	}
+	defer rows.Close()
+	var out []booking.Message
+	for rows.Next() {
+		var m booking.Message
+		var number *string
+		var created int64
+		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
+			return nil, fail(ctx, "pending messages", err)
+		}
+		if number != nil {
+			m.BookingNumber = *number
+		}
+		m.CreatedAt = fromNanos(created)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "pending messages", err)
+	}
+	return out, nil
+}
+
+// MarkSent records that message id was delivered at at. Marking a message
+// that is already marked keeps the first time; an unknown id is ErrNotFound.
+func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	tag, err := s.pool.Exec(ctx, sqlOutboxMark, at.UnixNano(), id)
+	if err != nil {
+		return fail(ctx, "mark sent", err)
+	}
+	if tag.RowsAffected() == 0 {
+		// Already marked (the first time stands), or no such message;
+		// messages are never deleted, so the answer cannot change.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, sqlOutboxIs, id).Scan(&exists); err != nil {
+			return fail(ctx, "mark sent", err)
+		}
+		if !exists {
+			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// CountBookings returns the number of active bookings per cohort id.
+func (s *Store) CountBookings(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, sqlCountBookings)
+	if err != nil {
+		return nil, fail(ctx, "count bookings", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var cohort string
+		var n int64
+		if err := rows.Scan(&cohort, &n); err != nil {
+			return nil, fail(ctx, "count bookings", err)
+		}
+		out[cohort] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "count bookings", err)
+	}
+	return out, nil
+}
+
+// scanBooking reads one bookings row (bookingColumns) and also returns the
+// doses it holds against the vaccine supply.
+func scanBooking(row pgx.Row) (booking.Booking, int, error) {
+	var b booking.Booking
+	var birth, d1date, d2date pgtype.Date
+	var status string
+	var d1block, d2block, supplyDoses int32
+	var created, updated int64
+	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
+		&birth, &b.BookedBy,
+		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
+		&status, &supplyDoses, &created, &updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return booking.Booking{}, 0, booking.ErrNotFound
+	}
+	if err != nil {
+		return booking.Booking{}, 0, err
+	}
+	if b.BirthDate, err = fromDate(birth); err != nil {
+		return booking.Booking{}, 0, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
+	}
+	if b.Dose1.Date, err = fromDate(d1date); err != nil {
+		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
+	}
+	if b.Dose2.Date, err = fromDate(d2date); err != nil {
+		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
+	}
+	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
+	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
+	b.Status = booking.Status(status)
+	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return b, int(supplyDoses), nil
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// pgDate is the PostgreSQL date of a calendar date.
+func pgDate(d booking.Date) pgtype.Date {
+	return pgtype.Date{Time: time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC), Valid: true}
+}
+
+// nullDate is pgDate, or NULL for the zero Date (a birth date not given).
+func nullDate(d booking.Date) pgtype.Date {
+	if d.IsZero() {
+		return pgtype.Date{}
+	}
+	return pgDate(d)
+}
+
+// fromDate is the calendar date of a PostgreSQL date; NULL is the zero Date.
+func fromDate(v pgtype.Date) (booking.Date, error) {
+	if !v.Valid {
+		return booking.Date{}, nil
+	}
+	if v.InfinityModifier != pgtype.Finite {
+		return booking.Date{}, fmt.Errorf("date is %v", v.InfinityModifier)
+	}
+	t := v.Time
+	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+}
+
+func dateText(d booking.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func slotString(s booking.Slot) string {
+	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
+}
+
+func checkMessageText(m booking.Message) error {
+	return checkText("message kind", m.Kind, "message recipient", m.To, "message body", m.Body)
+}

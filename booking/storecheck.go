@@ -1,0 +1,207 @@
+package booking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// What every Store checks and computes the same way, so that the stores
+// (booking/sqlite, booking/postgres) accept and refuse the same calls and
+// hash idempotent requests alike.
+
+// ErrInvalidInput is returned by stores for a call no store may accept: an
+// empty id, a date that does not exist, a block outside the day, a person
+// key shaped like an RRN, and so on. The service never makes such calls.
+var ErrInvalidInput = errors.New("invalid input")
+
+func dateText(d Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+// OutboxMessage fills in what the caller left out of an outbox message.
+func OutboxMessage(m Message, number, phone, kind string, at time.Time) Message {
+	m.BookingNumber = number
+	if m.Kind == "" {
+		m.Kind = kind
+	}
+	if m.To == "" {
+		m.To = phone
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = at
+	}
+	return m
+}
+
+// BookRequestHash identifies what an idempotent Book request asks for: who, what
+// and where. It leaves out what a retry legitimately changes (timestamps, a
+// caller-generated booking number, the confirmation's text).
+func BookRequestHash(req *BookRequest, b *Booking) []byte {
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	slot := func(s Slot) {
+		num(s.ClinicID)
+		str(s.Date.String())
+		num(int64(s.Block))
+	}
+	str("sluice book v1")
+	str(b.CampaignID)
+	str(b.CohortID)
+	str(b.VaccineID)
+	str(b.PersonKey)
+	str(b.Name)
+	str(b.Phone)
+	str(dateText(b.BirthDate))
+	str(b.BookedBy)
+	slot(b.Dose1.Slot)
+	num(int64(len(req.Dose2Candidates)))
+	for _, c := range req.Dose2Candidates {
+		slot(c)
+	}
+	return h.Sum(nil)
+}
+
+func ValidateBookRequest(req *BookRequest) error {
+	b := &req.Booking
+	switch {
+	case b.CampaignID == "":
+		return fmt.Errorf("%w: empty campaign id", ErrInvalidInput)
+	case b.VaccineID == "":
+		return fmt.Errorf("%w: empty vaccine id", ErrInvalidInput)
+	}
+	if err := CheckPersonKey("person key", b.PersonKey); err != nil {
+		return err
+	}
+	if b.BookedBy != "" {
+		if err := CheckPersonKey("booked-by key", b.BookedBy); err != nil {
+			return err
+		}
+	}
+	if !b.BirthDate.IsZero() {
+		if err := checkDate("birth date", b.BirthDate); err != nil {
+			return err
+		}
+	}
+	return ValidateSlots(b.Dose1.Slot, req.Dose2Candidates, req.SlotCapacity)
+}
+
+func ValidateSlots(dose1 Slot, candidates []Slot, capacity func(Slot) int) error {
+	if capacity == nil {
+		return fmt.Errorf("%w: no slot capacity function", ErrInvalidInput)
+	}
+	if err := checkSlot("dose 1", dose1); err != nil {
+		return err
+	}
+	for i, c := range candidates {
+		if err := checkSlot(fmt.Sprintf("dose 2 candidate %d", i+1), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSlot(what string, s Slot) error {
+	if s == (Slot{}) {
+		return fmt.Errorf("%w: %s: no slot given", ErrInvalidInput, what)
+	}
+	if s.ClinicID <= 0 {
+		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalidInput, what, s.ClinicID)
+	}
+	if err := checkDate(what+" date", s.Date); err != nil {
+		return err
+	}
+	if s.Block < 0 || s.Block >= BlocksPerDay {
+		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalidInput, what, s.Block, BlocksPerDay-1)
+	}
+	return nil
+}
+
+func checkDate(what string, d Date) error {
+	if _, ok := NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
+		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalidInput, what, d.Year, int(d.Month), d.Day)
+	}
+	return nil
+}
+
+// CheckPersonKey rejects an empty key and anything shaped like a resident
+// registration number (13 digits, or YYMMDD-NNNNNNN): the store only ever
+// holds keyed hashes. The schema has the same CHECK.
+func CheckPersonKey(what, k string) error {
+	if k == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalidInput, what)
+	}
+	if LooksLikeRRN(k) {
+		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalidInput, what)
+	}
+	return nil
+}
+
+// LooksLikeRRN reports whether a person key has the shape of a resident
+// registration number.
+func LooksLikeRRN(k string) bool {
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch len(k) {
+	case 13:
+		return digits(k)
+	case 14:
+		return k[6] == '-' && digits(k[:6]) && digits(k[7:])
+	}
+	return false
+}
+
+// StoreError turns an error from a store operation into the error the store
+// returns: the booking errors and ErrInvalidInput pass through unchanged, a
+// cancelled or expired context is reported as such (errors.Is(err,
+// context.Canceled) holds), and anything else is wrapped with the store's
+// and the operation's names.
+func StoreError(ctx context.Context, store, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsStoreDomainError(err) {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %s: %w (%v)", store, op, cerr, err)
+	}
+	return fmt.Errorf("%s: %s: %w", store, op, err)
+}
+
+// IsStoreDomainError reports whether err is one of the errors a store
+// returns as they are (the booking errors and ErrInvalidInput).
+func IsStoreDomainError(err error) bool {
+	for _, d := range []error{
+		ErrInvalidInput,
+		ErrNotFound, ErrSlotFull, ErrNoSecondDose,
+		ErrAlreadyBooked, ErrSupplyExhausted, ErrSessionHeld,
+		ErrCancelled, ErrIdempotencyReuse,
+	} {
+		if errors.Is(err, d) {
+			return true
+		}
+	}
+	return false
+}
