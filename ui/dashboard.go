@@ -223,6 +223,17 @@ func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var failures *web.AuthFailures
+	if d.Server != nil {
+		failures = d.Server.AdminFailures
+	}
+	if wait, blocked := failures.Blocked(r); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		v := d.base(nil, r, "login_title")
+		v.Error = "login_blocked"
+		d.render(w, r, http.StatusTooManyRequests, "dashboard_login.html", v)
+		return
+	}
 	if d.tokenOK(r.PostFormValue("token")) {
 		d.setSession(w, r, d.sessionValue(time.Now().Add(dashSessionTTL)), int(dashSessionTTL/time.Second))
 		if d.Server != nil && d.Server.Log != nil {
@@ -235,6 +246,8 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 	v.Error = "login_wrong"
 	if d.AdminToken == "" {
 		v.Error = "login_disabled"
+	} else {
+		failures.Failed(r)
 	}
 	d.render(w, r, http.StatusUnauthorized, "dashboard_login.html", v)
 }
@@ -271,6 +284,7 @@ var dashText = map[string][2]string{
 	"token_hint":         {"서버를 시작할 때 출력되었거나 SLUICE_ADMIN_TOKEN에 설정된 토큰입니다.", "The token printed when the server started, or set in SLUICE_ADMIN_TOKEN."},
 	"login_button":       {"로그인", "Sign in"},
 	"login_wrong":        {"토큰이 맞지 않습니다. 확인하고 다시 입력해 주세요.", "That token is not right. Check it and try again."},
+	"login_blocked":      {"잘못된 토큰이 너무 많이 입력되었습니다. 10분 후 다시 시도해 주세요.", "Too many wrong tokens from your address. Try again in 10 minutes."},
 	"login_disabled":     {"관리자 토큰이 설정되지 않아 대시보드를 쓸 수 없습니다. SLUICE_ADMIN_TOKEN을 설정하고 서버를 다시 시작하세요.", "No admin token is configured, so the dashboard is off. Set SLUICE_ADMIN_TOKEN and restart the server."},
 	"signed_out":         {"로그인이 필요합니다. 다시 로그인한 뒤 시도해 주세요.", "You are signed out. Sign in again, then retry."},
 	"logout":             {"로그아웃", "Sign out"},

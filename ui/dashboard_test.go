@@ -40,7 +40,7 @@ func newDashEnv(t *testing.T) *dashEnv {
 			t.Fatal(err)
 		}
 	}
-	srv := &web.Server{Rooms: m, Keys: keys, Clock: clock.System{}, Log: quiet, AdminToken: dashToken}
+	srv := &web.Server{Rooms: m, Keys: keys, Clock: clock.System{}, Log: quiet, AdminToken: dashToken, AdminFailures: &web.AuthFailures{}}
 	d := &ui.Dashboard{Server: srv, Rooms: m, AdminToken: dashToken, Clock: clock.System{}}
 	mux := http.NewServeMux()
 	d.Register(mux)
@@ -521,4 +521,22 @@ func TestDashboardWithBooking(t *testing.T) {
 		}
 	}
 	checkLabels(t, "dashboard with booking", page.body)
+}
+
+// TestDashboardLoginBlocksGuessing: after web.AdminMaxFailures wrong
+// tokens the sign-in answers 429 without checking, even the right token.
+func TestDashboardLoginBlocksGuessing(t *testing.T) {
+	e := newDashEnv(t)
+	for i := range web.AdminMaxFailures {
+		if r := e.do(t, "POST", "/admin/login", url.Values{"token": {"wrong-guess"}}, nil); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d", i+1, r.StatusCode)
+		}
+	}
+	r := e.do(t, "POST", "/admin/login", url.Values{"token": {dashToken}}, nil)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("right token after the wrong ones: %d (Retry-After %q), want 429", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.body, "10분 후") || r.Header.Get("Set-Cookie") != "" {
+		t.Errorf("blocked sign-in page: %s (Set-Cookie %q)", r.body, r.Header.Get("Set-Cookie"))
+	}
 }

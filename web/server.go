@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,9 @@ type Server struct {
 	// server computed (the citizen pages of ui/ set it); nil uses a plain
 	// built-in page. It must write the whole response, honouring v.Code.
 	WaitPage func(w http.ResponseWriter, r *http.Request, v WaitView)
+	// AdminFailures limits guessing of the admin token, here and on the
+	// dashboard's sign-in (nil: set by Handler).
+	AdminFailures *AuthFailures
 
 	mu    sync.Mutex
 	gates map[string]*room.Gate
@@ -95,6 +99,12 @@ func (s *Server) GateRejections() map[string]map[string]uint64 {
 
 // Handler returns the complete HTTP handler.
 func (s *Server) Handler() http.Handler {
+	if s.AdminFailures == nil {
+		s.AdminFailures = &AuthFailures{}
+		if s.Limiter != nil {
+			s.AdminFailures.ClientAddr = s.Limiter.ClientAddr // honours trusted proxies
+		}
+	}
 	mux := http.NewServeMux()
 	api := func(pattern string, methods string, h http.HandlerFunc) {
 		for _, m := range strings.Split(methods, ",") {
@@ -196,8 +206,20 @@ func limitHeaders(next http.Handler) http.Handler {
 // admin requires the admin token as a bearer token.
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if wait, blocked := s.AdminFailures.Blocked(r); blocked {
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "admin_auth_blocked",
+				Detail:   "Too many wrong admin tokens from your address. Try again later.",
+				DetailKO: "잘못된 관리자 토큰이 너무 많습니다. 잠시 후 다시 시도하세요.",
+				Extra:    map[string]any{"retry_after_seconds": secs}})
+			return
+		}
 		tok := bearer(r)
 		if s.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
+			if tok != "" {
+				s.AdminFailures.Failed(r)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
 			problem(w, http.StatusUnauthorized, "admin_auth", "Send the admin token as \"Authorization: Bearer <token>\".", "관리자 인증이 필요합니다.")
 			return
