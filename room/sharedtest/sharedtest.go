@@ -39,7 +39,7 @@ func Run(t *testing.T, newShared func(t *testing.T) room.Shared) {
 		t.Run("CreatesWithControls", n(testInitCreates))
 		t.Run("TokensFull", n(testInitTokensFull))
 		t.Run("FirstNodeWins", n(testInitFirstWins))
-		t.Run("NothingBeforeInit", n(testInitAfterView))
+		t.Run("NothingBeforeInit", n(testNothingBeforeInit))
 	})
 	t.Run("Prequeue", func(t *testing.T) {
 		t.Run("Seqs", n(testPrequeueSeqs))
@@ -313,7 +313,7 @@ func testInitFirstWins(t *testing.T, newShared func(*testing.T) room.Shared) {
 
 // A View of a room nobody has initialised must not create it: the first
 // Init afterwards still sets its controls and a full bucket.
-func testInitAfterView(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testNothingBeforeInit(t *testing.T, newShared func(*testing.T) room.Shared) {
 	h := newHarness(t, newShared)
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	// Before Init (a new room, or one whose state was lost) nothing but
