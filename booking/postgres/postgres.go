@@ -17,10 +17,11 @@
 // Transactions run at READ COMMITTED and never overbook because every
 // counter is changed by a single conditional UPDATE, which takes the row
 // lock and evaluates its condition on the newest committed version of the
-// row: UPDATE slots ... WHERE booked < capacity, UPDATE vaccine_supply ...
-// WHERE used + 2 <= allocated (a slot's row is created by its first booking
-// with INSERT ... ON CONFLICT DO NOTHING, and looked at again if another
-// transaction created it first). A second booking of the same slot waits
+// row: UPDATE slots ... WHERE booked < capacity, UPDATE
+// vaccine_supply_shards ... WHERE used + 2 <= allocated (a slot's row is
+// created by its first booking with INSERT ... ON CONFLICT DO NOTHING, and
+// looked at again if another transaction created it first; the supply is
+// striped over several rows, see "Vaccine supply" below). A second booking of the same slot waits
 // for the first to commit or roll back and then sees its count; the lock is
 // held until commit, so the count and the booking row become visible
 // together. Second-dose candidates are read first (one query, no locks)
@@ -44,12 +45,60 @@
 // and Cancel take the first dose's slot before the second's, and the
 // vaccine supply after both; Book does not keep a full second-dose candidate
 // locked while it tries the next (see takeDose2); Change locks every slot it
-// may touch at once, ordered by date and block, before changing any. What
-// remains (a booking whose second dose comes before its first, a Change
-// racing the very first booking of a slot) PostgreSQL detects and breaks by
-// aborting one transaction with SQLSTATE 40P01; the store then runs the
-// operation again, as it does on a serialization failure (40001, which READ
-// COMMITTED does not raise), up to maxAttempts times in all.
+// may touch at once, ordered by date and block, before changing any. The
+// supply's own locks follow one order too (below). What remains (a booking
+// whose second dose comes before its first, a Change racing the very first
+// booking of a slot) PostgreSQL detects and breaks by aborting one
+// transaction with SQLSTATE 40P01; the store then runs the operation again,
+// as it does on a serialization failure (40001, which READ COMMITTED does
+// not raise), up to maxAttempts times in all.
+//
+// # Vaccine supply
+//
+// A vaccine with a supply limit has a vaccine_supply row (the allocation as
+// set, which Supply reports, 0 meaning no limit, and a debt, below) and
+// supplyShards (16) rows in vaccine_supply_shards, its shards, each with an
+// allocation and the doses used from it. Supply's used is the sum over the
+// shards. A booking takes its 2 doses from one shard and records which
+// (bookings.supply_shard), and a cancel gives them back to that shard; a
+// Change takes and gives back nothing. A single counter row would be
+// updated by every booking of the vaccine and, its lock being held until
+// commit, would make them commit one at a time; with shards, concurrent
+// bookings of a vaccine take different rows.
+//
+// Book (takeSupply) first takes the first shard with room that no other
+// transaction holds, from a random start (FOR NO KEY UPDATE SKIP LOCKED in
+// a subquery, the room checked again by the UPDATE). Only if every shard
+// with room is held does it wait for them, in shard order; and only if that
+// takes nothing either (none had room, or the ones it waited for were
+// filled) does it lock every shard of the vaccine, in shard order, and
+// decide on their newest versions. So a booking is refused with
+// ErrSupplyExhausted only when no shard has room once the transactions
+// holding them have ended, as with a single counter. The tries run after a
+// savepoint and one that takes nothing rolls back to it, giving back the
+// locks it kept on shards it found full.
+//
+// The shards never hold between them room for a booking that no single
+// shard has: every shard's allocation is its use plus whole bookings (2
+// doses each). And exactly as many bookings fit as with a single counter,
+// never more: the shards' room together, less the debt, is
+// 2*floor((allocated - used)/2). SetSupply locks every shard of the vaccine
+// and spreads that room evenly over them, leaving the doses used where they
+// are (a cancel gives them back there). If the new allocation is below the
+// doses used, every shard is left full and the vaccine gets a debt (the
+// doses used beyond the allocation, rounded up to whole bookings): each
+// cancel then lowers its shard's allocation with its use and pays off the
+// debt, under the lock of the vaccine_supply row, instead of making room,
+// until the doses used fall below the allocation.
+//
+// Lock order for the supply: shards in shard order, then the vaccine_supply
+// row. Book holds one shard, taken last (or, at exhaustion, all of them,
+// locked in order), and never locks the vaccine_supply row; Cancel holds its
+// booking's shard and then, if the vaccine has a debt, the vaccine_supply
+// row; SetSupply locks every shard in order, then the vaccine_supply row.
+// Bookings made before the supply was striped (migration 002) have no
+// recorded shard: their doses were all put in shard 0, and a cancel gives
+// them back there.
 //
 // # Differences from the SQLite store
 //

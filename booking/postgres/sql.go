@@ -6,7 +6,7 @@ package postgres
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
 	dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
-	status, supply_doses, created_at, updated_at`
+	status, supply_doses, supply_shard, created_at, updated_at`
 
 const (
 	// sqlIdemLock serialises Book calls with the same idempotency key (a class
@@ -19,13 +19,84 @@ const (
 	sqlPersonActive = `SELECT number FROM bookings
 		WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked' LIMIT 1`
 
-	sqlSupplyPeek = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1`
-	sqlSupplyLock = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1 FOR NO KEY UPDATE`
-	sqlSupplyTake = `UPDATE vaccine_supply SET used = used + $2
-		WHERE vaccine_id = $1 AND allocated > 0 AND used + $2 <= allocated`
-	sqlSupplyGive = `UPDATE vaccine_supply SET used = greatest(used - $2, 0) WHERE vaccine_id = $1`
-	sqlSupplySet  = `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES ($1, $2, 0)
-		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`
+	// The vaccine supply: vaccine_supply holds the allocation as set (0: no
+	// limit) and the debt, vaccine_supply_shards the doses, striped over
+	// supplyShards rows per vaccine (see the package comment and
+	// migrations/002_supply_shards.sql). $1 is always the vaccine id.
+
+	// sqlSupplyPeek reads the allocation and whether some shard has room for
+	// $2 doses, without locking.
+	sqlSupplyPeek = `SELECT v.allocated, EXISTS (SELECT 1 FROM vaccine_supply_shards s
+			WHERE s.vaccine_id = v.vaccine_id AND s.used + $2 <= s.allocated)
+		FROM vaccine_supply v WHERE v.vaccine_id = $1`
+	// sqlShardTakeSkip takes $3 doses from the first shard with room, in the
+	// order $2, $2+1, ... (mod $4, the number of shards), passing over the
+	// shards other transactions hold locked. The subquery locks the shard it
+	// picks (after checking its room on the newest version); the UPDATE
+	// checks the room again. It updates nothing if every shard with room is
+	// locked by others, or none has room.
+	sqlShardTakeSkip = `UPDATE vaccine_supply_shards SET used = used + $3
+		WHERE vaccine_id = $1 AND used + $3 <= allocated AND shard = (
+			SELECT shard FROM vaccine_supply_shards
+			WHERE vaccine_id = $1 AND used + $3 <= allocated
+			ORDER BY (shard + $4 - $2) % $4
+			LIMIT 1
+			FOR NO KEY UPDATE SKIP LOCKED)
+		RETURNING shard`
+	// sqlShardTakeWait is sqlShardTakeSkip that waits for locked shards, in
+	// shard order (the one order every waiting statement on shards follows,
+	// so that waits cannot go round in a circle). A shard that had room when
+	// the statement started but was filled by the transaction it waited
+	// for is passed over, and stays locked: run it after a savepoint.
+	sqlShardTakeWait = `UPDATE vaccine_supply_shards SET used = used + $2
+		WHERE vaccine_id = $1 AND used + $2 <= allocated AND shard = (
+			SELECT shard FROM vaccine_supply_shards
+			WHERE vaccine_id = $1 AND used + $2 <= allocated
+			ORDER BY shard
+			LIMIT 1
+			FOR NO KEY UPDATE)
+		RETURNING shard`
+	// sqlShardsLock locks every shard of the vaccine in shard order and
+	// reads their newest versions (SetSupply, and the last word of Book).
+	sqlShardsLock = `SELECT shard, allocated, used FROM vaccine_supply_shards
+		WHERE vaccine_id = $1 ORDER BY shard FOR NO KEY UPDATE`
+	// sqlShardTake takes $3 doses from shard $2, locked by the caller.
+	sqlShardTake = `UPDATE vaccine_supply_shards SET used = used + $3
+		WHERE vaccine_id = $1 AND shard = $2 AND used + $3 <= allocated`
+	// sqlShardGive gives $3 doses back to shard $2.
+	sqlShardGive = `UPDATE vaccine_supply_shards SET used = used - $3
+		WHERE vaccine_id = $1 AND shard = $2 AND used >= $3
+		RETURNING shard`
+	// sqlShardGiveAny gives $2 doses back to the first shard (in shard order)
+	// that holds as many; for doses that are not where the booking says.
+	sqlShardGiveAny = `UPDATE vaccine_supply_shards SET used = used - $2
+		WHERE vaccine_id = $1 AND used >= $2 AND shard = (
+			SELECT shard FROM vaccine_supply_shards
+			WHERE vaccine_id = $1 AND used >= $2
+			ORDER BY shard
+			LIMIT 1
+			FOR NO KEY UPDATE)
+		RETURNING shard`
+	// sqlShardShrink lowers the allocation of shard $2 by $3 (paying debt).
+	sqlShardShrink = `UPDATE vaccine_supply_shards SET allocated = allocated - $3
+		WHERE vaccine_id = $1 AND shard = $2 AND allocated - $3 >= used`
+	sqlSupplyAllocated = `SELECT allocated FROM vaccine_supply WHERE vaccine_id = $1`
+	sqlSupplyDebt      = `SELECT debt FROM vaccine_supply WHERE vaccine_id = $1`
+	sqlSupplyDebtLock  = `SELECT debt FROM vaccine_supply WHERE vaccine_id = $1 FOR NO KEY UPDATE`
+	sqlSupplyDebtPay   = `UPDATE vaccine_supply SET debt = debt - $2 WHERE vaccine_id = $1 AND debt >= $2`
+	// sqlSupplyCreate and sqlShardsCreate create the vaccine's supply row (no
+	// limit) and its shards (no room) where missing, for SetSupply; neither
+	// locks a row that exists.
+	sqlSupplyCreate = `INSERT INTO vaccine_supply (vaccine_id, allocated, debt) VALUES ($1, 0, 0)
+		ON CONFLICT (vaccine_id) DO NOTHING`
+	sqlShardsCreate = `INSERT INTO vaccine_supply_shards (vaccine_id, shard, allocated, used)
+		SELECT $1, s, 0, 0 FROM generate_series(0, $2::integer - 1) AS s
+		ON CONFLICT (vaccine_id, shard) DO NOTHING`
+	// sqlShardsSet sets the allocations of the given shards.
+	sqlShardsSet = `UPDATE vaccine_supply_shards s SET allocated = a.allocated
+		FROM unnest($2::integer[], $3::bigint[]) AS a(shard, allocated)
+		WHERE s.vaccine_id = $1 AND s.shard = a.shard`
+	sqlSupplySet = `UPDATE vaccine_supply SET allocated = $2, debt = $3 WHERE vaccine_id = $1`
 
 	// sqlSlotTake holds one place if the slot has fewer than $4 bookings. An
 	// UPDATE waits for a row locked by another transaction and then
@@ -59,7 +130,7 @@ const (
 	// active booking of the person fails with a unique violation of
 	// bookings_one_active_per_person.
 	sqlBookingInsert = `INSERT INTO bookings (` + bookingColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (number) DO NOTHING`
 	sqlBookingGet  = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
 	sqlBookingLock = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
@@ -81,6 +152,9 @@ const (
 
 	sqlSlotCounts = `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`
-	sqlSupply        = `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = $1`
+	// sqlSupply reads the allocation and the doses used, in one snapshot.
+	sqlSupply = `SELECT v.allocated, coalesce((SELECT sum(s.used) FROM vaccine_supply_shards s
+			WHERE s.vaccine_id = v.vaccine_id), 0)::bigint
+		FROM vaccine_supply v WHERE v.vaccine_id = $1`
 	sqlCountBookings = `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`
 )

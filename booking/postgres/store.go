@@ -14,9 +14,6 @@ import (
 	"github.com/sluicehq/sluice/booking"
 )
 
-// dosesPerPerson is what one booking takes from a vaccine's supply.
-const dosesPerPerson = 2
-
 // idemLockClass is the first key of the advisory locks on idempotency keys
 // ("SLC1"); the second is a hash of the key.
 const idemLockClass int32 = 0x534c4331
@@ -116,8 +113,8 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	}
 	// The supply is checked first, as in the SQLite store (a booking refused
 	// for both reasons hears "supply exhausted"), but taken last: the supply
-	// row of a vaccine is shared by every booking of it, and its lock is
-	// held until commit, so it is taken as late as possible.
+	// shards of a vaccine are shared by every booking of it, and the lock on
+	// the one taken is held until commit, so it is taken as late as possible.
 	limited, err := peekSupply(ctx, tx, b.VaccineID)
 	if err != nil {
 		return refuse(err)
@@ -130,9 +127,9 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		return refuse(err)
 	}
 	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
-	supplyDoses := 0
+	var hold supplyHold
 	if limited {
-		if supplyDoses, err = takeSupply(ctx, tx, b.VaccineID); err != nil {
+		if hold, err = takeSupply(ctx, tx, b.VaccineID); err != nil {
 			return refuse(err)
 		}
 	}
@@ -147,7 +144,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 			nullDate(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
-			string(b.Status), int32(supplyDoses), b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+			string(b.Status), int32(hold.doses), hold.shard, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
 		if err != nil {
 			if uniqueViolation(err, constraintOneActivePerPerson) {
 				return booking.Booking{}, booking.ErrAlreadyBooked
@@ -188,56 +185,6 @@ func keyHash(key string) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return int32(h.Sum32())
-}
-
-// peekSupply reports whether the vaccine's supply is limited, or
-// ErrSupplyExhausted if it has no room for another person. It reads without
-// locking; takeSupply decides.
-func peekSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (limited bool, err error) {
-	var allocated, used int64
-	switch err := tx.QueryRow(ctx, sqlSupplyPeek, vaccineID).Scan(&allocated, &used); {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	case allocated == 0:
-		return false, nil
-	case used+dosesPerPerson > allocated:
-		return false, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
-	}
-	return true, nil
-}
-
-// takeSupply counts two doses against the vaccine's allocation if it has one
-// and returns the number of doses taken (0 if the vaccine is not limited).
-func takeSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (int, error) {
-	tag, err := tx.Exec(ctx, sqlSupplyTake, vaccineID, dosesPerPerson)
-	if err != nil {
-		return 0, err
-	}
-	if tag.RowsAffected() == 1 {
-		return dosesPerPerson, nil
-	}
-	// No room, or the allocation changed since peekSupply: decide on the
-	// locked row.
-	var allocated, used int64
-	switch err := tx.QueryRow(ctx, sqlSupplyLock, vaccineID).Scan(&allocated, &used); {
-	case errors.Is(err, pgx.ErrNoRows):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	case allocated == 0:
-		return 0, nil
-	case used+dosesPerPerson > allocated:
-		return 0, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
-	}
-	if tag, err = tx.Exec(ctx, sqlSupplyTake, vaccineID, dosesPerPerson); err != nil {
-		return 0, err
-	}
-	if tag.RowsAffected() != 1 {
-		return 0, fmt.Errorf("vaccine %q: supply changed under a row lock", vaccineID)
-	}
-	return dosesPerPerson, nil
 }
 
 // takeSlot holds one place at slot if it has fewer bookings than capacity.
@@ -509,7 +456,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b, supplyDoses, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, number))
+		b, hold, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, number))
 		if err != nil {
 			return err
 		}
@@ -529,8 +476,8 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 		if err := releaseSlot(ctx, tx, b.Dose2.Slot); err != nil {
 			return err
 		}
-		if supplyDoses > 0 {
-			if _, err := tx.Exec(ctx, sqlSupplyGive, b.VaccineID, int64(supplyDoses)); err != nil {
+		if hold.doses > 0 {
+			if err := giveSupply(ctx, tx, b.VaccineID, hold); err != nil {
 				return err
 			}
 		}
@@ -576,36 +523,6 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	return out, nil
-}
-
-// SetSupply sets the dose allocation of a vaccine, keeping the count of doses
-// used. An allocation of 0 removes the limit.
-func (s *Store) SetSupply(ctx context.Context, vaccineID string, doses int) error {
-	if vaccineID == "" || doses < 0 {
-		return fail(ctx, "set supply", fmt.Errorf("%w: vaccine %q, doses %d", ErrInvalid, vaccineID, doses))
-	}
-	if err := checkText("vaccine id", vaccineID); err != nil {
-		return fail(ctx, "set supply", err)
-	}
-	_, err := s.pool.Exec(ctx, sqlSupplySet, vaccineID, int64(doses))
-	return fail(ctx, "set supply", err)
-}
-
-// Supply returns the allocated and used doses of a vaccine (0, 0 if it has
-// no allocation).
-func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used int, err error) {
-	if !storable(vaccineID) {
-		return 0, 0, nil
-	}
-	var a, u int64
-	err = s.pool.QueryRow(ctx, sqlSupply, vaccineID).Scan(&a, &u)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, nil
-	}
-	if err != nil {
-		return 0, 0, fail(ctx, "supply", err)
-	}
-	return int(a), int(u), nil
 }
 
 // ClaimSession records that sessionID holds identity personKey until until.
@@ -714,37 +631,38 @@ func (s *Store) CountBookings(ctx context.Context) (map[string]int, error) {
 }
 
 // scanBooking reads one bookings row (bookingColumns) and also returns the
-// doses it holds against the vaccine supply.
-func scanBooking(row pgx.Row) (booking.Booking, int, error) {
+// doses it holds against the vaccine supply, and where.
+func scanBooking(row pgx.Row) (booking.Booking, supplyHold, error) {
 	var b booking.Booking
 	var birth, d1date, d2date pgtype.Date
 	var status string
 	var d1block, d2block, supplyDoses int32
+	var supplyShard *int32
 	var created, updated int64
 	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
 		&birth, &b.BookedBy,
 		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &created, &updated)
+		&status, &supplyDoses, &supplyShard, &created, &updated)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, 0, booking.ErrNotFound
+		return booking.Booking{}, supplyHold{}, booking.ErrNotFound
 	}
 	if err != nil {
-		return booking.Booking{}, 0, err
+		return booking.Booking{}, supplyHold{}, err
 	}
 	if b.BirthDate, err = fromDate(birth); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
+		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
 	}
 	if b.Dose1.Date, err = fromDate(d1date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
+		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
 	}
 	if b.Dose2.Date, err = fromDate(d2date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
+		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
 	}
 	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
 	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
 	b.Status = booking.Status(status)
 	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
-	return b, int(supplyDoses), nil
+	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, nil
 }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

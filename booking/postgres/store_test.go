@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,8 +174,9 @@ func wantMigrations(t *testing.T, dbURL string) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != "1 001_init.sql" {
-		t.Errorf("schema_migrations = %q, want one row for 001_init.sql", got)
+	want := []string{"1 001_init.sql", "2 002_supply_shards.sql"}
+	if !slices.Equal(got, want) {
+		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
 }
 
