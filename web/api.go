@@ -50,13 +50,19 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, kind int) bool 
 	if ok {
 		return false
 	}
+	tooManyRequests(w, wait, "rate_limited",
+		"Too many requests from your network. Keep your ticket and try again in a moment: your place in line is kept.",
+		"요청이 너무 많습니다. 잠시 후 다시 시도하세요. 대기 순서는 그대로 유지됩니다.")
+	return true
+}
+
+// tooManyRequests answers 429 with Retry-After: wait rounded up to whole
+// seconds, also given in the problem document.
+func tooManyRequests(w http.ResponseWriter, wait time.Duration, code, en, ko string) {
 	secs := int(wait/time.Second) + 1
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "rate_limited",
-		Detail:   "Too many requests from your network. Keep your ticket and try again in a moment: your place in line is kept.",
-		DetailKO: "요청이 너무 많습니다. 잠시 후 다시 시도하세요. 대기 순서는 그대로 유지됩니다.",
-		Extra:    map[string]any{"retry_after_seconds": secs}})
-	return true
+	WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: code, Detail: en, DetailKO: ko,
+		Extra: map[string]any{"retry_after_seconds": secs}})
 }
 
 // handleJoin: POST /api/v1/rooms/{room}/tickets

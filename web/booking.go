@@ -181,6 +181,21 @@ func badRequest(w http.ResponseWriter, code, en, ko string) {
 	problem(w, http.StatusBadRequest, code, en, ko)
 }
 
+// slotInput checks the date and time block of a booking or change request,
+// answering 400 when either is wrong.
+func slotInput(w http.ResponseWriter, date string, block *int) (booking.Date, booking.TimeBlock, bool) {
+	d, err := booking.ParseDate(date)
+	if err != nil {
+		badRequest(w, "date_invalid", "date must be a real date YYYY-MM-DD.", "날짜가 올바르지 않습니다.")
+		return booking.Date{}, 0, false
+	}
+	if block == nil || *block < 0 || *block >= booking.BlocksPerDay {
+		badRequest(w, "block_invalid", "block must be a time block from 0 (09:00) to "+strconv.Itoa(booking.BlocksPerDay-1)+".", "시간대를 선택해 주세요.")
+		return booking.Date{}, 0, false
+	}
+	return d, booking.TimeBlock(*block), true
+}
+
 func (b *BookingAPI) now() time.Time { return b.Server.Clock.Now() }
 
 // GET /api/v1/eligibility?birth_date=YYYY-MM-DD
@@ -533,17 +548,12 @@ func (b *BookingAPI) handleBook(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	d, err := booking.ParseDate(in.Date)
-	if err != nil {
-		badRequest(w, "date_invalid", "date must be a real date YYYY-MM-DD.", "날짜가 올바르지 않습니다.")
-		return
-	}
-	if in.Block == nil || *in.Block < 0 || *in.Block >= booking.BlocksPerDay {
-		badRequest(w, "block_invalid", "block must be a time block from 0 (09:00) to "+strconv.Itoa(booking.BlocksPerDay-1)+".", "시간대를 선택해 주세요.")
+	d, block, ok := slotInput(w, in.Date, in.Block)
+	if !ok {
 		return
 	}
 	bk, err := b.Service.Book(r.Context(), booking.BookInput{
-		SessionID: sess.ID, ClinicID: in.ClinicID, Date: d, Block: booking.TimeBlock(*in.Block),
+		SessionID: sess.ID, ClinicID: in.ClinicID, Date: d, Block: block,
 		VaccineID: in.VaccineID, IdempotencyKey: r.Header.Get("Idempotency-Key"), ForPerson: in.ForPerson,
 	})
 	if err != nil {
@@ -588,16 +598,11 @@ func (b *BookingAPI) handleChange(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || b.Server.limited(w, r, kindJoin) {
 		return
 	}
-	d, err := booking.ParseDate(in.Date)
-	if err != nil {
-		badRequest(w, "date_invalid", "date must be a real date YYYY-MM-DD.", "날짜가 올바르지 않습니다.")
+	d, block, ok := slotInput(w, in.Date, in.Block)
+	if !ok {
 		return
 	}
-	if in.Block == nil || *in.Block < 0 || *in.Block >= booking.BlocksPerDay {
-		badRequest(w, "block_invalid", "block must be a time block from 0 (09:00) to "+strconv.Itoa(booking.BlocksPerDay-1)+".", "시간대를 선택해 주세요.")
-		return
-	}
-	bk, err := b.Service.Change(r.Context(), in.Name, in.RRN, in.Number, in.ClinicID, d, booking.TimeBlock(*in.Block))
+	bk, err := b.Service.Change(r.Context(), in.Name, in.RRN, in.Number, in.ClinicID, d, block)
 	if err != nil {
 		bookingProblem(w, err)
 		return

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -207,12 +206,8 @@ func limitHeaders(next http.Handler) http.Handler {
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if wait, blocked := s.AdminFailures.Blocked(r); blocked {
-			secs := int(wait/time.Second) + 1
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: "admin_auth_blocked",
-				Detail:   "Too many wrong admin tokens from your address. Try again later.",
-				DetailKO: "잘못된 관리자 토큰이 너무 많습니다. 잠시 후 다시 시도하세요.",
-				Extra:    map[string]any{"retry_after_seconds": secs}})
+			tooManyRequests(w, wait, "admin_auth_blocked", "Too many wrong admin tokens from your address. Try again later.",
+				"잘못된 관리자 토큰이 너무 많습니다. 잠시 후 다시 시도하세요.")
 			return
 		}
 		tok := bearer(r)
