@@ -47,12 +47,7 @@ func (a *AuthFailures) key(r *http.Request) netip.Prefix {
 	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		addr = ap.Addr().Unmap()
 	}
-	bits := addr.BitLen()
-	if addr.Is6() {
-		bits = 64
-	}
-	p, _ := addr.Prefix(bits)
-	return p
+	return clientPrefix(addr)
 }
 
 func (a *AuthFailures) now() time.Time {

@@ -97,6 +97,18 @@ func (l *Limiter) ClientAddr(r *http.Request) netip.Addr {
 	return addr
 }
 
+// clientPrefix is what counts as one client for the per-client limits: an
+// IPv4 address, or an IPv6 /64 (one household or phone gets a /64; key by
+// it, not by address).
+func clientPrefix(a netip.Addr) netip.Prefix {
+	bits := a.BitLen()
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
 func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 	for _, p := range ps {
 		if p.Contains(a) {
@@ -138,12 +150,7 @@ func (l *Limiter) Allow(r *http.Request, kind int) (bool, time.Duration) {
 	if l.exempt(a) {
 		return true, 0
 	}
-	key := a.String()
-	if a.Is6() {
-		// One household or phone gets a /64; key by it, not by address.
-		p, _ := a.Prefix(64)
-		key = p.String()
-	}
+	key := clientPrefix(a).String()
 	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
 	now := l.now()
 	sh.mu.Lock()
