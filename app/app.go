@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/metrics"
@@ -204,9 +205,7 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	// Ready means the booking database and the shared queue state answer:
 	// a node that cannot reach them should be taken out of the load
 	// balancer.
-	var bookingStore interface {
-		CountBookings(context.Context) (map[string]int, error)
-	}
+	var bookingStore booking.Store
 	if a.booking != nil {
 		bookingStore = a.booking.store
 	}

@@ -243,11 +243,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 
 	ctx := context.Background()
-	counts, err := s.store.SlotCounts(ctx)
+	warmed, err := s.loadAvailability(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("booking service: warm availability: %w", err)
 	}
-	s.avail.Load(counts)
 	for _, v := range s.campaign.Vaccines {
 		if v.Supply <= 0 {
 			continue
@@ -263,7 +262,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		}
 	}
 	s.log.Info("booking service ready", "campaign", s.campaign.ID,
-		"slots_warmed", len(counts), "demo", s.demo)
+		"slots_warmed", warmed, "demo", s.demo)
 	return s, nil
 }
 
@@ -1064,10 +1063,19 @@ func (e *expiring[V]) del(k string) { delete(e.m, k) }
 // bookings. Search may lag by that much; a booking is still checked against
 // the database's counts in its transaction, so it can never overbook.
 func (s *Service) ResyncAvailability(ctx context.Context) error {
-	counts, err := s.store.SlotCounts(ctx)
-	if err != nil {
+	if _, err := s.loadAvailability(ctx); err != nil {
 		return fmt.Errorf("resync availability: %w", err)
 	}
-	s.avail.Load(counts)
 	return nil
+}
+
+// loadAvailability replaces the index's booked counts with the store's and
+// returns how many slots have bookings.
+func (s *Service) loadAvailability(ctx context.Context) (int, error) {
+	counts, err := s.store.SlotCounts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.avail.Load(counts)
+	return len(counts), nil
 }
