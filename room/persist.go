@@ -47,20 +47,7 @@ type Snapshot struct {
 	// created with) said when the snapshot was written, against which a
 	// restart tells an operator's live change from an edited config file.
 	// Nil in snapshots written before it was recorded.
-	Configured *ConfiguredControls `json:"configured,omitempty"`
-}
-
-// ConfiguredControls are the settings an operator can change while a room
-// runs (admin API, dashboard) as the configuration gave them.
-type ConfiguredControls struct {
-	Paused   bool    `json:"paused"`
-	Closed   bool    `json:"closed"`
-	Capacity int     `json:"capacity"`
-	Rate     float64 `json:"rate"`
-}
-
-func controlsOf(s *Settings) *ConfiguredControls {
-	return &ConfiguredControls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate}
+	Configured *Controls `json:"configured,omitempty"`
 }
 
 // SlotState is one admitted place whose session is active.

@@ -5,7 +5,6 @@
 package room
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -93,7 +92,7 @@ type Room struct {
 	dirty      bool
 	// configured is what the configuration said of the operator's
 	// controls when the room was created (see Snapshot.Configured).
-	configured *ConfiguredControls
+	configured *Controls
 	// lotteryKey names the signing key the lottery secret was derived from,
 	// so that a restart with a rotated keyring draws the same places.
 	lotteryKey string
@@ -141,7 +140,8 @@ func New(s Settings, keys *Keyring, clk clock.Clock, store Persister) (*Room, er
 	if clk == nil {
 		clk = clock.System{}
 	}
-	r := &Room{keys: keys, clock: clk, store: store, slots: map[uint64]slot{}, configured: controlsOf(&s)}
+	configured := controlsOf(&s)
+	r := &Room{keys: keys, clock: clk, store: store, slots: map[uint64]slot{}, configured: &configured}
 	r.lastTick = clk.Now()
 	r.tokens = max(1, s.Rate/10) // a new room starts with a full bucket
 	r.lastRateAt = r.lastTick
@@ -407,18 +407,7 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 		return p, err
 	}
 	if r.shared != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
-		defer cancel()
-		active, err := r.shared.Active(ctx, p.Room, p.Position, now)
-		if err != nil {
-			// Fail closed: a pass whose session cannot be checked does
-			// not let anyone in.
-			return p, fmt.Errorf("%w: %w", ErrPersist, err)
-		}
-		if !active {
-			return p, ErrRevoked
-		}
-		return p, nil
+		return p, r.activeShared(p, now)
 	}
 	r.mu.RLock()
 	sl, ok := r.slots[p.Position]
@@ -706,12 +695,9 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	if r.frozen.Load() && !s.OpensAt.Equal(old.OpensAt) {
 		return *old, errors.New("opens_at cannot change after the room has opened")
 	}
-	if r.shared != nil && *controlsOf(&s) != *controlsOf(old) {
-		ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
-		defer cancel()
-		c := controlsOf(&s)
-		if err := r.shared.SetControls(ctx, s.Name, Controls{Paused: c.Paused, Closed: c.Closed, Capacity: c.Capacity, Rate: c.Rate}); err != nil {
-			return *old, fmt.Errorf("%w: %w", ErrPersist, err)
+	if c := controlsOf(&s); r.shared != nil && c != controlsOf(old) {
+		if err := r.setControlsShared(s.Name, c); err != nil {
+			return *old, err
 		}
 	}
 	r.settings.Store(&s)

@@ -25,13 +25,14 @@ func NewShared(s Settings, keys *Keyring, clk clock.Clock, sh Shared) (*Room, er
 		clk = clock.System{}
 	}
 	now := clk.Now()
-	r := &Room{keys: keys, clock: clk, shared: sh, slots: map[uint64]slot{}, configured: controlsOf(&s)}
+	configured := controlsOf(&s)
+	r := &Room{keys: keys, clock: clk, shared: sh, slots: map[uint64]slot{}, configured: &configured}
 	r.lastTick, r.lastRateAt = now, now
 	r.settings.Store(&s)
 	r.etaRate.Store(math.Float64bits(s.Rate))
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
-	v, err := sh.Init(ctx, s.Name, Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate}, now)
+	v, err := sh.Init(ctx, s.Name, configured, now)
 	if err != nil {
 		return nil, fmt.Errorf("room %q: shared queue state: %w", s.Name, err)
 	}
@@ -93,21 +94,21 @@ func (r *Room) applyView(v View) error {
 }
 
 func (r *Room) refreshShared() error {
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
 	v, err := r.shared.View(ctx, r.Name())
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrPersist, err)
+		return sharedErr(err)
 	}
 	return r.applyView(v)
 }
 
 func (r *Room) joinShared(s *Settings, now time.Time) (string, Status, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
 	phase, seq, v, err := r.shared.Join(ctx, s.Name, now, r.admitParams(s))
 	if err != nil {
-		return "", Status{}, fmt.Errorf("%w: %w", ErrPersist, err)
+		return "", Status{}, sharedErr(err)
 	}
 	if err := r.applyView(v); err != nil {
 		return "", Status{}, err
@@ -122,11 +123,11 @@ func (r *Room) joinShared(s *Settings, now time.Time) (string, Status, error) {
 // admission rate from how far the serving number moved since this node last
 // looked (every node measures the whole room's rate).
 func (r *Room) tickShared(s *Settings, now time.Time) error {
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
 	v, err := r.shared.Tick(ctx, s.Name, now, r.admitParams(s))
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrPersist, err)
+		return sharedErr(err)
 	}
 	before := r.serving.Load()
 	if err := r.applyView(v); err != nil {
@@ -145,11 +146,11 @@ func (r *Room) tickShared(s *Settings, now time.Time) error {
 }
 
 func (r *Room) claimShared(p uint64, s *Settings, now time.Time) (Status, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
 	expires, ok, err := r.shared.Claim(ctx, s.Name, p, now, s.PassTTL)
 	if err != nil {
-		return Status{}, fmt.Errorf("%w: %w", ErrPersist, err)
+		return Status{}, sharedErr(err)
 	}
 	if !ok {
 		return Status{}, ErrTurnOver
@@ -159,11 +160,44 @@ func (r *Room) claimShared(p uint64, s *Settings, now time.Time) (Status, error)
 }
 
 func (r *Room) leaveShared(p Pass, now time.Time) error {
-	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	ctx, cancel := sharedCtx()
 	defer cancel()
 	s := r.settings.Load()
 	if _, err := r.shared.Leave(ctx, s.Name, p.Position, now, r.admitParams(s)); err != nil {
-		return fmt.Errorf("%w: %w", ErrPersist, err)
+		return sharedErr(err)
 	}
 	return nil
 }
+
+// activeShared checks that a verified pass's session is still active. It
+// fails closed: a pass whose session cannot be checked lets nobody in.
+func (r *Room) activeShared(p Pass, now time.Time) error {
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	active, err := r.shared.Active(ctx, p.Room, p.Position, now)
+	if err != nil {
+		return sharedErr(err)
+	}
+	if !active {
+		return ErrRevoked
+	}
+	return nil
+}
+
+func (r *Room) setControlsShared(name string, c Controls) error {
+	ctx, cancel := sharedCtx()
+	defer cancel()
+	if err := r.shared.SetControls(ctx, name, c); err != nil {
+		return sharedErr(err)
+	}
+	return nil
+}
+
+// sharedCtx bounds one call to the shared state.
+func sharedCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), SharedTimeout)
+}
+
+// sharedErr is what a failed call to the shared state returns: ErrPersist
+// (503 to people, fail closed at the gate) wrapping the cause.
+func sharedErr(err error) error { return fmt.Errorf("%w: %w", ErrPersist, err) }

@@ -57,10 +57,15 @@ var ErrNoSharedState = errors.New("the room's shared queue state is missing (nev
 // Controls are the settings an operator changes while a room runs; with
 // Shared they are shared by every node.
 type Controls struct {
-	Paused   bool
-	Closed   bool
-	Capacity int
-	Rate     float64
+	Paused   bool    `json:"paused"`
+	Closed   bool    `json:"closed"`
+	Capacity int     `json:"capacity"`
+	Rate     float64 `json:"rate"`
+}
+
+// controlsOf returns the controls part of s.
+func controlsOf(s *Settings) Controls {
+	return Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate}
 }
 
 // AdmitParams are the room's settings an admission step needs.
