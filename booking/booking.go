@@ -7,6 +7,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -37,6 +38,11 @@ type Slot struct {
 	ClinicID int64
 	Date     Date
 	Block    TimeBlock
+}
+
+// String names the slot in error messages: "clinic 12 2021-07-26 block 3".
+func (s Slot) String() string {
+	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
 }
 
 // Appointment is one dose at one slot.

@@ -194,7 +194,7 @@ func takeSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot, capacity func(b
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: %w", slotString(slot), booking.ErrSlotFull)
+		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
 	}
 	return nil
 }
@@ -690,17 +690,6 @@ func fromDate(v pgtype.Date) (booking.Date, error) {
 	}
 	t := v.Time
 	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
-}
-
-func dateText(d booking.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	return d.String()
-}
-
-func slotString(s booking.Slot) string {
-	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
 }
 
 func checkMessageText(m booking.Message) error {

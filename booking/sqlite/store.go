@@ -176,7 +176,7 @@ func takeSlot(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.S
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: %w", slotString(slot), booking.ErrSlotFull)
+		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
 	}
 	return nil
 }
@@ -589,10 +589,6 @@ func dateText(d booking.Date) string {
 		return ""
 	}
 	return d.String()
-}
-
-func slotString(s booking.Slot) string {
-	return fmt.Sprintf("clinic %d %s block %d", s.ClinicID, s.Date, s.Block)
 }
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
