@@ -578,13 +578,13 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 // slow drift in what else the machine is doing, which the ratio of the two
 // medians does not.
 func pairedRatio(rs, base []roundResult) float64 {
-	var ratios []roundResult
+	var ratios []float64
 	for i := range min(len(rs), len(base)) {
 		if base[i].rps > 0 {
-			ratios = append(ratios, roundResult{rps: rs[i].rps / base[i].rps})
+			ratios = append(ratios, rs[i].rps/base[i].rps)
 		}
 	}
-	return median(ratios, func(r roundResult) float64 { return r.rps })
+	return medianOf(ratios)
 }
 
 func median(rs []roundResult, f func(roundResult) float64) float64 {
@@ -592,6 +592,11 @@ func median(rs []roundResult, f func(roundResult) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
+	return medianOf(v)
+}
+
+// medianOf sorts v and returns its median (0 for none).
+func medianOf(v []float64) float64 {
 	slices.Sort(v)
 	if len(v) == 0 {
 		return 0
