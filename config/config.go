@@ -106,6 +106,11 @@ type Config struct {
 	// uses it: several sluice processes then serve one line. It may hold a
 	// password, so it comes from SLUICE_REDIS_URL or SLUICE_REDIS_URL_FILE.
 	RedisURL string `yaml:"-"`
+	// TestIdentitySecret, when set, lets load tests verify people whose
+	// phone is in the test range (booking.TestPhonePrefix) with codes
+	// derived from it (booking.TestIdentity). Environment or file only, so
+	// that a config file copied from a test setup cannot turn it on.
+	TestIdentitySecret []byte `yaml:"-"`
 
 	// databaseFromYAML: Booking.Database was last set by the config file
 	// (where a password must not be written).
@@ -215,6 +220,16 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return errors.New("SLUICE_REDIS_URL: want redis://[user:password@]host:port[/db] or rediss://...")
 		}
 		c.RedisURL = redisURL
+	}
+	tis, err := secret(getenv, "SLUICE_TEST_IDENTITY_SECRET")
+	if err != nil {
+		return err
+	}
+	if tis != "" {
+		if len(tis) < 32 {
+			return errors.New("SLUICE_TEST_IDENTITY_SECRET must be at least 32 characters")
+		}
+		c.TestIdentitySecret = []byte(tis)
 	}
 	if v := getenv("SLUICE_REDIS_PREFIX"); v != "" {
 		c.RedisPrefix = v
