@@ -38,12 +38,15 @@ type child struct {
 	Addr  string
 }
 
-func startChild(ctx context.Context, stderr io.Writer, kind string, extra ...string) (*child, error) {
+// startChild starts a child server of the kind, with env added to this
+// process's environment and extra flags.
+func startChild(ctx context.Context, stderr io.Writer, kind string, env []string, extra ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, append([]string{"loadtest", kind, "--addr", "127.0.0.1:0"}, extra...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -115,14 +118,16 @@ func (c *child) stop() {
 	}
 }
 
-// runChild is a child server: the bare baseline or a full Sluice server
+// runChild is a child server: the bare baseline; a full Sluice server
 // with one open room "bench" of capacity 1 (so a line forms) and otherwise
-// the default configuration, exactly as `sluice serve` builds it.
+// the default configuration, exactly as `sluice serve` builds it; or the
+// booking server of --flow (startFlowServer).
 func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sluice loadtest "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	lifetime := fs.Duration("max-lifetime", time.Hour, "exit after this long whatever happens")
+	at := fs.String("at", flowClockDefault, kindFlow+": where the server's clock starts (RFC 3339)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -162,6 +167,12 @@ func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 			rm, _ := a.Rooms.Get(benchRoom)
 			c := rm.Counters()
 			return fmt.Sprintf(" joined=%d waiting=%d active=%d", c.Joined, c.Waiting, c.Active)
+		}
+	case kindFlow:
+		var err error
+		if url, shutdown, stats, err = startFlowServer(*addr, *at); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
 		}
 	}
 	fmt.Fprintf(stdout, "ready %s\n", url)

@@ -56,12 +56,12 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 			}
 		}
 	}
-	base, err := startChild(ctx, stderr, childBaseline)
+	base, err := startChild(ctx, stderr, childBaseline, nil)
 	if err != nil {
 		return err
 	}
 	defer base.stop()
-	sl, err := startChild(ctx, stderr, childSluice)
+	sl, err := startChild(ctx, stderr, childSluice, nil)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func runCompare(ctx context.Context, stdout, stderr io.Writer, o compareOpts) er
 	if t.State != string(room.StateWaiting) {
 		return fmt.Errorf("status ticket is %q, not waiting", t.State)
 	}
-	writeMachine(stdout)
+	fmt.Fprintln(stdout, machineLine())
 	fmt.Fprintf(stdout, "load average at the start: %s\n", loadavg())
 	fmt.Fprintf(stdout, "client: %s, %d connections, %d rounds of %v per scenario (interleaved), warm-up %v\n",
 		o.client, o.conns, o.rounds, o.duration, o.warmup)
@@ -321,7 +321,8 @@ func wrkDuration(num, unit string) time.Duration {
 	return time.Duration(f * float64(time.Second))
 }
 
-func writeMachine(w io.Writer) {
+// machineLine describes the machine and the Go runtime for a report.
+func machineLine() string {
 	model := "unknown"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -331,6 +332,6 @@ func writeMachine(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "machine: %d CPUs (%s), GOMAXPROCS %d, %s %s/%s\n", runtime.NumCPU(), model,
+	return fmt.Sprintf("machine: %d CPUs (%s), GOMAXPROCS %d, %s %s/%s", runtime.NumCPU(), model,
 		runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -15,6 +15,18 @@ import (
 )
 
 const loadtestUsage = `Usage:
+  sluice loadtest --flow [--target URL[,URL...]] [--duration D] [--connections N] [--json FILE]
+                  [--change-share 0.05] [--cancel-share 0.02] [--warmup 1s] [--profile DIR]
+      Whole citizen journeys over HTTP, through the published API: eligibility,
+      join the booking room and poll as told, collect the pass, verify identity
+      (code), search clinics, book (both doses), look the booking up; a share
+      also change or cancel; then return the pass. Without --target it starts
+      its own server (child process: July 2021 campaign, embedded SQLite store,
+      booking room opened wide, clock from --at); with several targets people
+      are spread over them. Prints journeys per second and per hour, latency
+      per step, errors by problem code and server CPU per journey (child only).
+      Against a server other than a demo, set SLUICE_TEST_IDENTITY_SECRET (or
+      _FILE) to the server's (docs/CONFIG.md).
   sluice loadtest --compare [--rounds 3] [--duration 5s] [--connections 64] [--client go|wrk]
       Start a bare net/http baseline server and a full Sluice server (child
       processes), then alternate rounds of baseline, join (POST tickets) and
@@ -30,17 +42,18 @@ const loadtestUsage = `Usage:
 Flags:
 `
 
-// The children of --compare and --memory, started by re-running this binary.
+// The children of --compare and --memory, started by re-running this
+// binary (kindFlow, the child of --flow, is in flow.go).
 const (
 	childBaseline = "serve-baseline"
 	childSluice   = "serve-sluice"
 	benchRoom     = "bench"
 )
 
-func runLoadtest(args []string, stdout, stderr io.Writer) int {
+func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case childBaseline, childSluice:
+		case childBaseline, childSluice, kindFlow:
 			return runChild(args[0], args[1:], stdout, stderr)
 		}
 	}
@@ -52,20 +65,27 @@ func runLoadtest(args []string, stdout, stderr io.Writer) int {
 	}
 	compare := fs.Bool("compare", false, "compare join and status with the bare baseline in one run")
 	memory := fs.Uint64("memory", 0, "issue this many tickets and report the server's resident memory growth")
-	target := fs.String("target", "", "base URL of a running server to load")
+	flow := fs.Bool("flow", false, "whole citizen journeys (see above)")
+	target := fs.String("target", "", "base URL of a running server to load (--flow: a comma-separated list)")
 	scenario := fs.String("scenario", sim.ScenarioJoin, "with --target: join, status or baseline")
 	roomName := fs.String("room", "demo", "with --target: the room to join or poll")
-	duration := fs.Duration("duration", 5*time.Second, "length of each round")
+	duration := fs.Duration("duration", 5*time.Second, "length of each round (--flow: of the measured window)")
 	rounds := fs.Int("rounds", 3, "--compare: rounds of each scenario, interleaved")
-	warmup := fs.Duration("warmup", time.Second, "--compare: unrecorded warm-up per scenario")
-	conns := fs.Int("connections", 64, "keep-alive connections")
+	warmup := fs.Duration("warmup", time.Second, "--compare: unrecorded warm-up per scenario; --flow: before the measured window")
+	conns := fs.Int("connections", 64, "keep-alive connections (--flow: people in their journey at once, one connection each)")
+	jsonFile := fs.String("json", "", "--flow: write the report as JSON to this file")
+	changeShare := fs.Float64("change-share", 0.05, "--flow: share of people who change their appointment once booked")
+	cancelShare := fs.Float64("cancel-share", 0.02, "--flow: share of people who cancel once booked")
+	cohort := fs.String("cohort", "53-54", "--flow: the cohort whose people book (its window must be open on the server's clock)")
+	at := fs.String("at", flowClockDefault, "--flow without --target: where the child server's clock starts")
+	seed := fs.Uint64("seed", 0, "--flow: chooses the people (0: random, so runs against one server meet new people)")
 	client := fs.String("client", "go", "--compare: load generator, go (built in) or wrk")
 	wrkThreads := fs.Int("wrk-threads", 1, "--client wrk: wrk threads")
 	wrkScripts := fs.String("wrk-scripts", "scripts", "--client wrk: directory of wrk-join.lua and wrk-status.lua")
 	behind := fs.Int("status-behind", 50, "status scenario: join this many times and poll with the last ticket (far back, so \"waiting\")")
 	minRatio := fs.Float64("min-ratio", 0, "--compare: exit 1 if a ratio to the baseline is below this")
 	sameRequest := fs.Bool("same-request", false, "--compare: also give the bare handler the very join and status requests (bare-join, bare-status rounds)")
-	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds)")
+	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds); --flow: the child's profile of the measured window, cpu-flow.pprof")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,12 +99,19 @@ func runLoadtest(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	progress := isTerminal(stderr)
 	if _, ok := stderr.(*os.File); !ok {
 		// Children copy their stderr into it from goroutines of their own.
 		stderr = &lockedWriter{w: stderr}
 	}
 	var err error
 	switch {
+	case *flow:
+		err = runFlow(ctx, stdout, stderr, getenv, flowOpts{
+			targets: *target, duration: *duration, warmup: *warmup, conns: *conns, jsonFile: *jsonFile,
+			changeShare: *changeShare, cancelShare: *cancelShare, cohort: *cohort, at: *at, seed: *seed,
+			profileDir: *profileDir, progress: progress,
+		})
 	case *compare:
 		err = runCompare(ctx, stdout, stderr, compareOpts{
 			rounds: *rounds, duration: *duration, warmup: *warmup, conns: *conns,

@@ -17,12 +17,12 @@ func runMemory(ctx context.Context, stdout, stderr io.Writer, n uint64, conns in
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		return errors.New("--memory reads /proc/PID/status: Linux only")
 	}
-	sl, err := startChild(ctx, stderr, childSluice)
+	sl, err := startChild(ctx, stderr, childSluice, nil)
 	if err != nil {
 		return err
 	}
 	defer sl.stop()
-	writeMachine(stdout)
+	fmt.Fprintln(stdout, machineLine())
 	join := sim.JoinRequest(sl.Addr, benchRoom)
 	issue := func(k uint64) (*sim.Result, error) {
 		res, err := sim.Run(ctx, sim.Config{Addr: sl.Addr, Request: join, Connections: conns, Duration: 30 * time.Minute, Requests: k})
