@@ -52,6 +52,10 @@ type FlowConfig struct {
 	Window func(begin bool)
 	// Progress, if set, is called about once a second.
 	Progress func(FlowProgress)
+	// Booked, if set, is called from the workers (concurrently) for each
+	// booking a look-up confirmed, before the person perhaps changes or
+	// cancels it: tests check the bookings through the server's own API.
+	Booked func(p Person, bookingNumber string)
 }
 
 // FlowProgress is the state of a run, for a progress line.
@@ -595,6 +599,9 @@ func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 		err := &answerError{step: StepLookup, status: 200, code: "lookup_mismatch"}
 		w.countError(err)
 		return err
+	}
+	if w.plan.cfg.Booked != nil {
+		w.plan.cfg.Booked(p, bk.Number)
 	}
 	w.run.flows.Add(1)
 	if w.run.measuring.Load() {

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/sim"
+)
+
+const flowTestSecret = "flow-test-secret-0123456789abcdef-0123456789"
+
+// startFlowTarget starts a server as `sluice serve` would build it, with
+// the test identity provider, on a random port, its clock at the 53-54
+// opening.
+func startFlowTarget(t *testing.T) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	cfg.Keys = room.GenerateKeyring("t")
+	cfg.Rooms = []config.RoomConfig{{Name: "vaccine", Capacity: 10_000, Rate: 10_000}}
+	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: filepath.Join(t.TempDir(), "sluice.db")}
+	cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
+	cfg.TestIdentitySecret = []byte(flowTestSecret)
+	at, _ := time.Parse(time.RFC3339, flowClockDefault)
+	a, err := app.New(cfg, app.Options{Clock: clock.NewSettable(at)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+// The load generator's journeys against a real server: every booking it
+// counts is found by the server's own look-up, under the person's name and
+// RRN, and is still booked.
+func TestFlowJourneysBookForReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs journeys against a server for a second")
+	}
+	a := startFlowTarget(t)
+	var mu sync.Mutex
+	booked := map[string]sim.Person{}
+	stats, elapsed, err := sim.RunFlow(context.Background(), sim.FlowConfig{
+		Targets: []string{a.URL()}, Connections: 4, Duration: time.Second,
+		ChangeShare: 0.3, TestIdentitySecret: []byte(flowTestSecret), Seed: 7,
+		Booked: func(p sim.Person, number string) {
+			mu.Lock()
+			defer mu.Unlock()
+			booked[number] = p
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Flows == 0 || elapsed <= 0 || len(booked) < int(stats.Flows) {
+		t.Fatalf("%d journeys in %v, %d bookings reported", stats.Flows, elapsed, len(booked))
+	}
+	if stats.Failed > 0 || len(stats.Errors) > 0 {
+		t.Errorf("%d failed journeys, errors %v", stats.Failed, stats.Errors)
+	}
+	rrns := map[string]bool{}
+	for number, p := range booked {
+		b, err := a.Booking().Lookup(context.Background(), p.Name, p.RRN, number)
+		if err != nil || b.Status != "booked" || b.BirthDate != p.BirthDate {
+			t.Fatalf("booking %s of %s: %+v, %v", number, p.Name, b, err)
+		}
+		if rrns[p.RRN] {
+			t.Fatalf("two bookings for one person (%s)", p.Name)
+		}
+		rrns[p.RRN] = true
+	}
+	st, err := a.Booking().Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int
+	for _, c := range st.Cohorts {
+		total += c.Booked
+	}
+	if total < len(booked) {
+		t.Errorf("the store holds %d bookings, the journeys confirmed %d", total, len(booked))
+	}
+	if stats.Steps[sim.StepChange].Count() == 0 {
+		t.Error("nobody changed a booking (change share 0.3)")
+	}
+}
+
+// The command against a target: the JSON report has the documented keys.
+func TestLoadtestFlowTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs journeys against a server for a second")
+	}
+	a := startFlowTarget(t)
+	t.Setenv("SLUICE_TEST_IDENTITY_SECRET", flowTestSecret)
+	out := filepath.Join(t.TempDir(), "flow.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"loadtest", "--flow", "--target", a.URL(), "--duration", "1s", "--warmup", "200ms",
+		"--connections", "4", "--json", out}, &stdout, &stderr, os.Getenv)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	rep := readFlowJSON(t, out)
+	if rep["server_cpu_ms_per_flow"] != nil {
+		t.Errorf("server CPU %v for a server that is not a child", rep["server_cpu_ms_per_flow"])
+	}
+	if !strings.Contains(stdout.String(), "server CPU:        unknown (the target is not a child of this run)") {
+		t.Errorf("output does not say the server CPU is unknown:\n%s", stdout.String())
+	}
+}
+
+// Without --target the command starts its own server and reads its CPU.
+func TestLoadtestFlowChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and runs journeys for a second")
+	}
+	t.Setenv("SLUICE_LOADTEST_TEST_CHILD", "1")
+	out := filepath.Join(t.TempDir(), "flow.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"loadtest", "--flow", "--duration", "1s", "--warmup", "200ms", "--connections", "4",
+		"--json", out}, &stdout, &stderr, os.Getenv)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	rep := readFlowJSON(t, out)
+	if cpu, ok := rep["server_cpu_ms_per_flow"].(float64); !ok || cpu <= 0 {
+		t.Errorf("server_cpu_ms_per_flow = %v, want the child's CPU time", rep["server_cpu_ms_per_flow"])
+	}
+	for _, want := range []string{"complete journeys:", "| book |", "target P6"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// readFlowJSON checks the keys issue 10 names and returns the document.
+func readFlowJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for _, k := range []string{"flows", "flows_per_second", "flows_per_hour", "errors", "steps", "server_cpu_ms_per_flow"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, b)
+		}
+	}
+	if f, _ := rep["flows"].(float64); f <= 0 {
+		t.Errorf("flows = %v", rep["flows"])
+	}
+	if _, ok := rep["errors"].(map[string]any); !ok {
+		t.Errorf("errors is not an object: %v", rep["errors"])
+	}
+	steps, _ := rep["steps"].(map[string]any)
+	for _, name := range []string{"eligibility", "join", "verify", "confirm", "search", "book", "lookup", "leave"} {
+		s, _ := steps[name].(map[string]any)
+		for _, k := range []string{"p50_ms", "p95_ms", "p99_ms"} {
+			if _, ok := s[k].(float64); !ok {
+				t.Errorf("steps.%s.%s missing: %v", name, k, steps[name])
+			}
+		}
+	}
+	return rep
+}
+
+// A server that neither returns codes nor shares the secret stops the run
+// with a message saying what to do, instead of counting failures.
+func TestFlowNeedsAVerificationCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	a := startFlowTarget(t)
+	_, _, err := sim.RunFlow(context.Background(), sim.FlowConfig{
+		Targets: []string{a.URL()}, Connections: 2, Duration: 5 * time.Second,
+	})
+	if err == nil || !strings.Contains(err.Error(), "SLUICE_TEST_IDENTITY_SECRET") {
+		t.Fatalf("err = %v, want one naming SLUICE_TEST_IDENTITY_SECRET", err)
+	}
+}
+
+// The campaign lists each cohort's vaccines, which the journeys search for.
+func TestCampaignListsCohortVaccines(t *testing.T) {
+	a := startFlowTarget(t)
+	resp, err := http.Get(a.URL() + "/api/v1/campaign")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var camp struct {
+		Cohorts []struct {
+			ID       string   `json:"id"`
+			Vaccines []string `json:"vaccines"`
+		} `json:"cohorts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&camp); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range camp.Cohorts {
+		if c.ID == "53-54" && slices.Equal(c.Vaccines, []string{"moderna", "pfizer"}) {
+			return
+		}
+	}
+	t.Fatalf("cohort 53-54 does not list moderna, pfizer: %+v", camp.Cohorts)
+}
