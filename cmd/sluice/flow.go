@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -141,6 +142,7 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 	var serverCPU, clientCPU [2]time.Duration
 	var cpuErr error
 	profiling := false
+	var selfProfile *os.File
 	window := func(begin bool) {
 		i := 1
 		if begin {
@@ -153,23 +155,39 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 		}
 		clientCPU[i], err = procCPU(os.Getpid())
 		cpuErr = errors.Join(cpuErr, err)
-		if srv != nil && o.profileDir != "" {
-			if begin {
-				f, err := filepath.Abs(filepath.Join(o.profileDir, "cpu-flow.pprof"))
-				if err == nil {
-					var line string
-					line, err = srv.command(ctx, "cpuprofile "+f)
-					if err == nil && line != "ok" {
-						err = errors.New(line)
-					}
-				}
-				if err != nil {
-					fmt.Fprintf(stderr, "sluice loadtest: cpu profile: %v\n", err)
-				}
-				profiling = err == nil
-			} else if profiling {
+		if o.profileDir == "" {
+			return
+		}
+		if !begin {
+			pprof.StopCPUProfile()
+			if selfProfile != nil {
+				selfProfile.Close()
+			}
+			if profiling {
 				srv.command(ctx, "cpuprofile-stop")
 			}
+			return
+		}
+		selfProfile, err = os.Create(filepath.Join(o.profileDir, "cpu-loadgen.pprof"))
+		if err == nil {
+			err = pprof.StartCPUProfile(selfProfile)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice loadtest: load generator cpu profile: %v\n", err)
+		}
+		if srv != nil {
+			f, err := filepath.Abs(filepath.Join(o.profileDir, "cpu-flow.pprof"))
+			if err == nil {
+				var line string
+				line, err = srv.command(ctx, "cpuprofile "+f)
+				if err == nil && line != "ok" {
+					err = errors.New(line)
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "sluice loadtest: server cpu profile: %v\n", err)
+			}
+			profiling = err == nil
 		}
 	}
 	var progress func(sim.FlowProgress)

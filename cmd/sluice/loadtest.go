@@ -85,7 +85,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 	behind := fs.Int("status-behind", 50, "status scenario: join this many times and poll with the last ticket (far back, so \"waiting\")")
 	minRatio := fs.Float64("min-ratio", 0, "--compare: exit 1 if a ratio to the baseline is below this")
 	sameRequest := fs.Bool("same-request", false, "--compare: also give the bare handler the very join and status requests (bare-join, bare-status rounds)")
-	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds); --flow: the child's profile of the measured window, cpu-flow.pprof")
+	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds); --flow: profiles of the measured window, the child server's cpu-flow.pprof and the load generator's cpu-loadgen.pprof")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
