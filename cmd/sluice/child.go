@@ -170,10 +170,11 @@ func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 		}
 	case kindFlow:
 		var err error
-		if url, shutdown, stats, err = startFlowServer(*addr, *at); err != nil {
+		if url, shutdown, err = runFlowChild(*addr, *at); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
+		stats = func() string { return "" }
 	}
 	fmt.Fprintf(stdout, "ready %s\n", url)
 	var prof *os.File

@@ -35,23 +35,16 @@ const (
 	targetP6 = 2_000_000
 )
 
-// startFlowServer is the child of --flow: what `sluice serve` builds with
-// the July 2021 campaign, the embedded store (SQLite, synchronous=FULL) in
-// a temporary directory, the booking room opened wide, the test identity
-// provider with the secret in SLUICE_TEST_IDENTITY_SECRET (given by the
-// parent), and a clock that starts at `at` and runs on in real time.
-func startFlowServer(addr, at string) (url string, shutdown func(context.Context) error, stats func() string, err error) {
-	start, err := time.Parse(time.RFC3339, at)
-	if err != nil {
-		return "", nil, nil, fmt.Errorf("--at %q: want an RFC 3339 time like %s", at, flowClockDefault)
-	}
-	secret, err := config.TestIdentitySecret(os.Getenv)
-	if err != nil {
-		return "", nil, nil, err
-	}
+// startFlowServer starts the server of --flow: what `sluice serve` builds
+// with the July 2021 campaign, the embedded store (SQLite,
+// synchronous=FULL) in a temporary directory, the booking room opened
+// wide, the test identity provider with secret, and a clock that starts at
+// `at` and runs on in real time. shutdown stops it and removes the
+// directory.
+func startFlowServer(addr string, at time.Time, secret []byte) (a *app.App, shutdown func(context.Context) error, err error) {
 	dir, err := os.MkdirTemp("", "sluice-flow-")
 	if err != nil {
-		return "", nil, nil, err
+		return nil, nil, err
 	}
 	cfg := config.Default()
 	cfg.Addr = addr
@@ -61,20 +54,37 @@ func startFlowServer(addr, at string) (url string, shutdown func(context.Context
 	cfg.Booking = config.Booking{Campaign: flowCampaign, Database: filepath.Join(dir, "sluice.db"), Room: flowRoom}
 	cfg.PersonKeySecret = []byte(app.RandomToken(32))
 	cfg.TestIdentitySecret = secret
-	a, err := app.New(cfg, app.Options{Clock: clock.NewSettable(start)})
+	a, err = app.New(cfg, app.Options{Clock: clock.NewSettable(at)})
 	if err == nil {
 		err = a.Start()
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, nil, err
+		return nil, nil, err
 	}
-	shutdown = func(ctx context.Context) error {
+	return a, func(ctx context.Context) error {
 		err := a.Shutdown(ctx)
 		os.RemoveAll(dir)
 		return err
+	}, nil
+}
+
+// runFlowChild is the child process of --flow: startFlowServer with the
+// secret the parent put in SLUICE_TEST_IDENTITY_SECRET.
+func runFlowChild(addr, at string) (url string, shutdown func(context.Context) error, err error) {
+	start, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return "", nil, fmt.Errorf("--at %q: want an RFC 3339 time like %s", at, flowClockDefault)
 	}
-	return a.URL(), shutdown, func() string { return "" }, nil
+	secret, err := config.TestIdentitySecret(os.Getenv)
+	if err != nil {
+		return "", nil, err
+	}
+	a, shutdown, err := startFlowServer(addr, start, secret)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.URL(), shutdown, nil
 }
 
 type flowOpts struct {

@@ -14,40 +14,21 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
-	"github.com/sluicehq/sluice/clock"
-	"github.com/sluicehq/sluice/config"
-	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
 )
 
 const flowTestSecret = "flow-test-secret-0123456789abcdef-0123456789"
 
-// startFlowTarget starts a server as `sluice serve` would build it, with
-// the test identity provider, on a random port, its clock at the 53-54
-// opening.
+// startFlowTarget starts the server of --flow in the test, on a random
+// port.
 func startFlowTarget(t *testing.T) *app.App {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.LogLevel = "error"
-	cfg.Keys = room.GenerateKeyring("t")
-	cfg.Rooms = []config.RoomConfig{{Name: "vaccine", Capacity: 10_000, Rate: 10_000}}
-	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: filepath.Join(t.TempDir(), "sluice.db")}
-	cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
-	cfg.TestIdentitySecret = []byte(flowTestSecret)
 	at, _ := time.Parse(time.RFC3339, flowClockDefault)
-	a, err := app.New(cfg, app.Options{Clock: clock.NewSettable(at)})
+	a, shutdown, err := startFlowServer("127.0.0.1:0", at, []byte(flowTestSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+	t.Cleanup(func() { shutdown(context.Background()) })
 	return a
 }
 
