@@ -350,7 +350,12 @@ func (w *flowWorker) loop(ctx context.Context) {
 		case errors.Is(err, ErrNoVerificationCode):
 			w.run.stop(err)
 			return
-		case err == nil, errors.Is(err, errRunOver), ctx.Err() != nil:
+		case errors.Is(err, errRunOver):
+			// The rest of the run is shorter than what this person had to
+			// wait: so would the next person's be. Starting people only
+			// to drop them would flood the line with joins.
+			return
+		case err == nil, ctx.Err() != nil:
 		default:
 			w.run.failed.Add(1)
 			if w.run.measuring.Load() {

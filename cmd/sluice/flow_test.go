@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/sim"
 )
 
@@ -206,4 +207,37 @@ func TestCampaignListsCohortVaccines(t *testing.T) {
 		}
 	}
 	t.Fatalf("cohort 53-54 does not list moderna, pfizer: %+v", camp.Cohorts)
+}
+
+// People who would have to wait past the end of the run are not replaced
+// by new people joining (and dropping) over and over: the line of a real
+// room is not flooded.
+func TestFlowDoesNotFloodALongLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a demo server")
+	}
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	at, _ := time.Parse(time.RFC3339, flowClockDefault)
+	// The demo's booking room admits 10 people a second; 300 simulated
+	// people are ahead.
+	a, err := app.New(cfg, app.Options{Demo: true, DemoAt: at, Crowd: 300})
+	if err == nil {
+		err = a.Start()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	const conns = 4
+	stats, _, err := sim.RunFlow(context.Background(), sim.FlowConfig{
+		Targets: []string{a.URL()}, Connections: conns, Duration: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stats.Steps[sim.StepJoin].Count(); n == 0 || n > conns {
+		t.Errorf("%d joins by %d people at a time in a line that does not move in time", n, conns)
+	}
 }
