@@ -85,7 +85,6 @@ const (
 	dashRateGap     = 5 * time.Second // live rates are measured over at least this long
 	dashChartWidth  = 360
 	dashChartHeight = 100
-	dashLangCookie  = "lang"
 )
 
 func (d *Dashboard) setup() {
@@ -121,7 +120,7 @@ func (d *Dashboard) setup() {
 		}
 		d.cop = http.NewCrossOriginProtection()
 		d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			d.message(w, r, http.StatusForbidden, "csrf")
+			d.message(w, r, http.StatusForbidden, "dash.csrf")
 		}))
 	})
 }
@@ -201,7 +200,7 @@ func (d *Dashboard) page(h http.HandlerFunc) http.HandlerFunc {
 				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 				return
 			}
-			d.message(w, r, http.StatusUnauthorized, "signed_out")
+			d.message(w, r, http.StatusUnauthorized, "dash.signed_out")
 			return
 		}
 		h(w, r)
@@ -219,7 +218,7 @@ func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "login_title"))
+	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "dash.login_title"))
 }
 
 func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -229,8 +228,8 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if wait, blocked := failures.Blocked(r); blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		v := d.base(nil, r, "login_title")
-		v.Error = "login_blocked"
+		v := d.base(nil, r, "dash.login_title")
+		v.Error = "dash.login_blocked"
 		d.render(w, r, http.StatusTooManyRequests, "dashboard_login.html", v)
 		return
 	}
@@ -242,10 +241,10 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	v := d.base(nil, r, "login_title")
-	v.Error = "login_wrong"
+	v := d.base(nil, r, "dash.login_title")
+	v.Error = "dash.login_wrong"
 	if d.AdminToken == "" {
-		v.Error = "login_disabled"
+		v.Error = "dash.login_disabled"
 	} else {
 		failures.Failed(r)
 	}
@@ -257,174 +256,26 @@ func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
-// --- language ---------------------------------------------------------------
-
-// dashLang picks the page language: ?lang=ko|en (remembered in the lang
-// cookie, as on the citizen pages), else the cookie, else Korean.
-func dashLang(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "ko" || l == "en" {
-		if w != nil {
-			http.SetCookie(w, &http.Cookie{Name: dashLangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-				Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-		}
-		return l
-	}
-	if c, err := r.Cookie(dashLangCookie); err == nil && (c.Value == "ko" || c.Value == "en") {
-		return c.Value
-	}
-	return "ko"
-}
-
-// dashText is the dashboard's catalogue: key -> {Korean, English}.
-var dashText = map[string][2]string{
-	"title":              {"Sluice 운영 대시보드", "Sluice operator dashboard"},
-	"brand_sub":          {"운영 대시보드", "operator dashboard"},
-	"login_title":        {"관리자 로그인", "Operator sign-in"},
-	"token_label":        {"관리자 토큰", "Admin token"},
-	"token_hint":         {"서버를 시작할 때 출력되었거나 SLUICE_ADMIN_TOKEN에 설정된 토큰입니다.", "The token printed when the server started, or set in SLUICE_ADMIN_TOKEN."},
-	"login_button":       {"로그인", "Sign in"},
-	"login_wrong":        {"토큰이 맞지 않습니다. 확인하고 다시 입력해 주세요.", "That token is not right. Check it and try again."},
-	"login_blocked":      {"잘못된 토큰이 너무 많이 입력되었습니다. 10분 후 다시 시도해 주세요.", "Too many wrong tokens from your address. Try again in 10 minutes."},
-	"login_disabled":     {"관리자 토큰이 설정되지 않아 대시보드를 쓸 수 없습니다. SLUICE_ADMIN_TOKEN을 설정하고 서버를 다시 시작하세요.", "No admin token is configured, so the dashboard is off. Set SLUICE_ADMIN_TOKEN and restart the server."},
-	"signed_out":         {"로그인이 필요합니다. 다시 로그인한 뒤 시도해 주세요.", "You are signed out. Sign in again, then retry."},
-	"logout":             {"로그아웃", "Sign out"},
-	"other_lang":         {"English", "한국어"},
-	"other_lang_code":    {"en", "ko"},
-	"skip":               {"본문으로 건너뛰기", "Skip to content"},
-	"updated":            {"갱신", "Updated"},
-	"live_note":          {"몇 초마다 자동으로 갱신됩니다.", "Updates by itself every few seconds."},
-	"nojs_note":          {"자바스크립트 없이 보는 중이면 새로 고침으로 갱신하세요.", "Without JavaScript, reload the page to update."},
-	"stale":              {"연결이 끊겼습니다. 다시 시도하는 중…", "Lost the connection; retrying…"},
-	"expired":            {"로그인이 만료되었습니다. 다시 로그인해 주세요.", "Your sign-in has ended. Please sign in again."},
-	"rooms":              {"대기실", "Waiting rooms"},
-	"no_rooms":           {"대기실이 없습니다.", "There are no rooms."},
-	"room":               {"대기실", "Room"},
-	"state":              {"상태", "State"},
-	"state_open":         {"운영 중", "Open"},
-	"state_paused":       {"일시정지", "Paused"},
-	"state_closed":       {"닫힘", "Closed"},
-	"state_prequeue":     {"사전 대기", "Pre-queue"},
-	"state_scheduled":    {"시작 전", "Scheduled"},
-	"waiting":            {"대기 인원", "People waiting"},
-	"active":             {"입장 중 (활성 세션 / 정원)", "Admitted, active sessions / capacity"},
-	"admissions_total":   {"누적 입장", "Admitted in total"},
-	"admit_rate":         {"입장 속도 (명/초)", "Admission rate (per second)"},
-	"set_rate":           {"설정 속도 (명/초)", "Set rate (per second)"},
-	"join_rate":          {"신규 대기 (명/초)", "Joins per second"},
-	"bookings_per_min":   {"분당 예약", "Bookings per minute"},
-	"rejections":         {"게이트 거부 (누적)", "Gate rejections (total)"},
-	"by_reason":          {"사유별 게이트 거부", "Gate rejections by reason"},
-	"reason":             {"사유", "Reason"},
-	"count":              {"건수", "Count"},
-	"charts":             {"최근 추이 (최대 1시간)", "Recent history (up to an hour)"},
-	"chart_now":          {"현재", "now"},
-	"chart_max":          {"최고", "max"},
-	"controls":           {"조작", "Controls"},
-	"pause":              {"입장 일시정지", "Pause admission"},
-	"resume":             {"입장 재개", "Resume admission"},
-	"close":              {"대기실 닫기", "Close the room"},
-	"reopen":             {"대기실 다시 열기", "Reopen the room"},
-	"settings":           {"정원과 입장 속도 변경", "Change capacity and rate"},
-	"capacity_label":     {"정원 (동시에 입장해 있을 수 있는 인원)", "Capacity (people inside at once)"},
-	"rate_label":         {"입장 속도 (초당 입장 인원)", "Rate (admissions per second)"},
-	"apply":              {"변경", "Change"},
-	"confirm_pause":      {"%s 대기실의 입장을 일시정지할까요? 기다리는 사람은 순서를 그대로 유지합니다.", "Pause admission to room %s? People in line keep their places."},
-	"confirm_resume":     {"%s 대기실의 입장을 재개할까요?", "Resume admission to room %s?"},
-	"confirm_close":      {"%s 대기실을 닫을까요? 다시 열 때까지 아무도 줄을 서거나 입장할 수 없습니다.", "Close room %s? Nobody can join or be admitted until it is reopened."},
-	"confirm_reopen":     {"%s 대기실을 다시 열까요?", "Reopen room %s?"},
-	"confirm_settings":   {"%s 대기실의 정원을 {capacity}명, 입장 속도를 초당 {rate}명으로 바꿀까요?", "Change room %s to capacity {capacity} and rate {rate} per second?"},
-	"confirm_title":      {"확인해 주세요", "Please confirm"},
-	"confirm_yes":        {"예, 진행합니다", "Yes, go ahead"},
-	"cancel":             {"취소하고 돌아가기", "Cancel and go back"},
-	"done_pause":         {"%s 대기실의 입장을 일시정지했습니다.", "Room %s is paused."},
-	"done_resume":        {"%s 대기실의 입장을 재개했습니다.", "Room %s admits again."},
-	"done_close":         {"%s 대기실을 닫았습니다.", "Room %s is closed."},
-	"done_reopen":        {"%s 대기실을 다시 열었습니다.", "Room %s is open again."},
-	"done_settings":      {"%s 대기실의 정원과 입장 속도를 바꿨습니다.", "Room %s has its new capacity and rate."},
-	"err_capacity":       {"정원은 1부터 10,000,000 사이의 정수로 입력해 주세요.", "Capacity must be a whole number from 1 to 10,000,000."},
-	"err_rate":           {"입장 속도는 0보다 크고 1,000,000 이하인 숫자로 입력해 주세요.", "Rate must be a number above 0 and at most 1,000,000."},
-	"err_update":         {"설정을 바꾸지 못했습니다. 값을 확인해 주세요.", "The change was refused. Check the values."},
-	"err_room":           {"그런 대기실이 없습니다. 대시보드에서 다시 골라 주세요.", "There is no such room. Pick one on the dashboard."},
-	"err_action":         {"알 수 없는 조작입니다. 대시보드의 버튼을 써 주세요.", "Unknown action. Use the dashboard's buttons."},
-	"csrf":               {"다른 사이트에서 보낸 요청은 받지 않습니다. 대시보드에서 다시 시도해 주세요.", "Requests sent from other sites are refused. Try again from the dashboard."},
-	"back":               {"대시보드로 돌아가기", "Back to the dashboard"},
-	"to_login":           {"로그인 화면으로", "Go to sign-in"},
-	"booking":            {"예약", "Bookings"},
-	"booking_off":        {"이 서버에서는 예약 기능이 꺼져 있습니다.", "Booking is not enabled on this server."},
-	"stats_error":        {"예약 통계를 읽지 못했습니다. 잠시 뒤 다시 시도합니다.", "Could not read the booking figures; will try again."},
-	"booked_total":       {"예약 (전체)", "Booked (all cohorts)"},
-	"per_cohort":         {"대상군별 예약률", "Booking rate per cohort"},
-	"cohort":             {"대상군", "Cohort"},
-	"population":         {"대상 인원", "Population"},
-	"booked":             {"예약", "Booked"},
-	"rate_pct":           {"예약률", "Booking rate"},
-	"vaccines":           {"백신 물량 (회분)", "Vaccine supply (doses)"},
-	"vaccine":            {"백신", "Vaccine"},
-	"allocated":          {"배정", "Allocated"},
-	"used":               {"사용", "Used"},
-	"remaining":          {"남음", "Remaining"},
-	"unlimited":          {"제한 없음", "No limit"},
-	"notifications":      {"최근 보낸 알림", "Last notifications sent"},
-	"none":               {"아직 없습니다.", "None yet."},
-	"time":               {"시각", "Time"},
-	"kind":               {"종류", "Kind"},
-	"to":                 {"받는 사람", "To"},
-	"number":             {"예약번호", "Booking number"},
-	"message":            {"내용", "Message"},
-	"code_withheld":      {"(인증번호는 표시하지 않음)", "(code withheld)"},
-	"kind_confirmation":  {"예약 확정", "Confirmation"},
-	"kind_change":        {"예약 변경", "Change"},
-	"kind_cancel":        {"예약 취소", "Cancellation"},
-	"kind_verification":  {"인증번호", "Verification code"},
-	"reason_missing":     {"입장권 없음", "No pass"},
-	"reason_malformed":   {"형식 오류", "Malformed"},
-	"reason_forged":      {"서명 위조", "Forged signature"},
-	"reason_unknown_key": {"알 수 없는 키", "Unknown key"},
-	"reason_expired":     {"만료", "Expired"},
-	"reason_wrong_room":  {"다른 대기실", "Another room's"},
-	"reason_wrong_kind":  {"잘못된 종류", "Wrong kind"},
-	"reason_revoked":     {"반납·종료된 세션", "Returned or ended"},
-	"reason_internal":    {"내부 오류", "Internal error"},
-	"chart_waiting":      {"대기 인원", "People waiting"},
-	"chart_active":       {"활성 세션", "Active sessions"},
-	"chart_admit":        {"입장 (명/초)", "Admissions per second"},
-	"chart_joins":        {"신규 대기 (명/초)", "Joins per second"},
-	"chart_bookings":     {"예약 (명/분)", "Bookings per minute"},
-}
-
-func dashTr(lang, key string) string {
-	t, ok := dashText[key]
-	if !ok {
-		return key
-	}
-	if lang == "en" {
-		return t[1]
-	}
-	return t[0]
-}
-
 // --- views ------------------------------------------------------------------
 
 // dashView is what every dashboard page template gets.
 type dashView struct {
-	Lang, TitleKey string
-	Error          string // catalogue key
-	Flash          string // already translated
-	Live           *dashLive
-	Confirm        *dashConfirm
-	Message        string // catalogue key (message page)
-	Status         int
-	PollMS         int
-	OtherLangURL   string
-	SignedIn       bool
-	Reasons        []string
+	Lang         Lang
+	TitleKey     string
+	Error        string // catalogue key
+	Flash        string // already translated
+	Live         *dashLive
+	Confirm      *dashConfirm
+	Message      string // catalogue key (message page)
+	Status       int
+	PollMS       int
+	OtherLangURL string
+	SignedIn     bool
+	Reasons      []string
 }
 
-// T translates a catalogue key.
-func (v dashView) T(key string) string { return dashTr(v.Lang, key) }
-
-// Tf translates a key with one %s argument.
-func (v dashView) Tf(key, arg string) string { return fmt.Sprintf(dashTr(v.Lang, key), arg) }
+// T translates a catalogue key, formatted with args when there are any.
+func (v dashView) T(key string, args ...any) string { return v.Lang.T(key, args...) }
 
 // V is a live figure, formatted, by key ("vaccine.waiting").
 func (v dashView) V(parts ...string) string {
@@ -442,13 +293,13 @@ type dashConfirm struct {
 // base is the view every page starts from. w, if not nil, gets the lang
 // cookie when the request switches language.
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title string) dashView {
-	lang := dashLang(w, r)
+	lang := LangOf(w, r)
 	here := "/admin"
 	if r.URL.Path == "/admin/login" {
 		here = r.URL.Path
 	}
 	return dashView{Lang: lang, TitleKey: title, PollMS: int(dashPoll / time.Millisecond),
-		OtherLangURL: here + "?lang=" + dashTr(lang, "other_lang_code"), SignedIn: d.authed(r), Reasons: room.Reasons}
+		OtherLangURL: here + "?lang=" + string(lang.Other()), SignedIn: d.authed(r), Reasons: room.Reasons}
 }
 
 // dashLive is the live picture: the JSON of /admin/api/live and the data of
@@ -581,7 +432,7 @@ func (d *Dashboard) location() *time.Location {
 	return time.Local
 }
 
-func (d *Dashboard) live(ctx context.Context, lang string) *dashLive {
+func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 	d.maybeSample()
 	now := d.Clock.Now()
 	lv := &dashLive{Now: now, WindowSeconds: d.chartWindow(), Text: map[string]string{}}
@@ -625,7 +476,7 @@ func (d *Dashboard) live(ctx context.Context, lang string) *dashLive {
 			n := gates[name][reason]
 			v.Rejections[reason] = n
 			v.RejectionsTotal += n
-			txt[name+".rej."+reason] = dashInt(lang, float64(n))
+			txt[name+".rej."+reason] = lang.Round(float64(n))
 		}
 		series := d.History.Series(name)
 		if cur, ok := d.History.Current(name, dashRateGap, extra); ok {
@@ -642,15 +493,15 @@ func (d *Dashboard) live(ctx context.Context, lang string) *dashLive {
 		v.Charts = d.charts(lang, name, v, float64(lv.WindowSeconds))
 		lv.Rooms = append(lv.Rooms, v)
 
-		txt[name+".state"] = dashTr(lang, "state_"+string(c.State))
-		txt[name+".waiting"] = dashInt(lang, float64(v.Waiting))
-		txt[name+".active"] = dashInt(lang, float64(v.Active)) + " / " + dashInt(lang, float64(v.Capacity))
-		txt[name+".admissions"] = dashInt(lang, float64(v.Admissions))
-		txt[name+".admit_rate"] = dashDec(lang, v.AdmitRate)
-		txt[name+".set_rate"] = dashDec(lang, v.Rate)
-		txt[name+".join_rate"] = dashDec(lang, v.JoinRate)
-		txt[name+".bookings_per_min"] = dashDec(lang, v.BookingRate)
-		txt[name+".rejections"] = dashInt(lang, float64(v.RejectionsTotal))
+		txt[name+".state"] = lang.T("dash.state_" + string(c.State))
+		txt[name+".waiting"] = lang.Round(float64(v.Waiting))
+		txt[name+".active"] = lang.Round(float64(v.Active)) + " / " + lang.Round(float64(v.Capacity))
+		txt[name+".admissions"] = lang.Round(float64(v.Admissions))
+		txt[name+".admit_rate"] = lang.Decimal(v.AdmitRate)
+		txt[name+".set_rate"] = lang.Decimal(v.Rate)
+		txt[name+".join_rate"] = lang.Decimal(v.JoinRate)
+		txt[name+".bookings_per_min"] = lang.Decimal(v.BookingRate)
+		txt[name+".rejections"] = lang.Round(float64(v.RejectionsTotal))
 		for _, ch := range v.Charts {
 			txt[ch.ID+".now"], txt[ch.ID+".max"] = ch.Now, ch.Max
 		}
@@ -658,58 +509,47 @@ func (d *Dashboard) live(ctx context.Context, lang string) *dashLive {
 	if d.Booking != nil {
 		lv.Booking = d.bookingStats(bst, bErr, lang, txt)
 		lv.Booking.PerMinute = bookingRate
-		txt["booking.per_min"] = dashDec(lang, bookingRate)
+		txt["booking.per_min"] = lang.Decimal(bookingRate)
 	}
 	lv.Notifications = d.notices(lang)
 	return lv
 }
 
-func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang string, txt map[string]string) *dashBooking {
+func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang Lang, txt map[string]string) *dashBooking {
 	b := &dashBooking{}
 	if err != nil {
-		b.Error = dashTr(lang, "stats_error")
+		b.Error = lang.T("dash.stats_error")
 		if d.Server != nil && d.Server.Log != nil {
 			d.Server.Log.Warn("dashboard: booking stats", "err", err)
 		}
 		return b
 	}
-	b.Campaign = st.Name
-	if lang == "en" && st.NameEN != "" {
-		b.Campaign = st.NameEN
-	}
+	b.Campaign = lang.Pick(st.Name, st.NameEN)
 	b.Booked, b.Population, b.Rate = st.Booked, st.Population, st.Rate
-	txt["booking.booked"] = dashInt(lang, float64(st.Booked))
-	txt["booking.population"] = dashInt(lang, float64(st.Population))
-	txt["booking.rate"] = dashPct(lang, st.Rate)
+	txt["booking.booked"] = lang.Round(float64(st.Booked))
+	txt["booking.population"] = lang.Round(float64(st.Population))
+	txt["booking.rate"] = lang.Percent(st.Rate)
 	for _, c := range st.Cohorts {
-		name := c.Name
-		if lang == "en" && c.NameEN != "" {
-			name = c.NameEN
-		}
-		b.Cohorts = append(b.Cohorts, dashCohort{ID: c.ID, Name: name, Population: c.Population, Booked: c.Booked, Rate: c.Rate})
-		txt["booking.cohort."+c.ID+".booked"] = dashInt(lang, float64(c.Booked))
-		txt["booking.cohort."+c.ID+".population"] = dashInt(lang, float64(c.Population))
-		txt["booking.cohort."+c.ID+".rate"] = dashPct(lang, c.Rate)
+		b.Cohorts = append(b.Cohorts, dashCohort{ID: c.ID, Name: lang.Pick(c.Name, c.NameEN), Population: c.Population, Booked: c.Booked, Rate: c.Rate})
+		txt["booking.cohort."+c.ID+".booked"] = lang.Round(float64(c.Booked))
+		txt["booking.cohort."+c.ID+".population"] = lang.Round(float64(c.Population))
+		txt["booking.cohort."+c.ID+".rate"] = lang.Percent(c.Rate)
 	}
 	for _, v := range st.Vaccines {
-		name := v.Name
-		if lang == "en" && v.NameEN != "" {
-			name = v.NameEN
-		}
-		b.Vaccines = append(b.Vaccines, dashVaccine{ID: v.ID, Name: name, Unlimited: v.Unlimited, Allocated: v.Allocated, Used: v.Used, Remaining: v.Remaining})
-		txt["booking.vaccine."+v.ID+".used"] = dashInt(lang, float64(v.Used))
+		b.Vaccines = append(b.Vaccines, dashVaccine{ID: v.ID, Name: lang.Pick(v.Name, v.NameEN), Unlimited: v.Unlimited, Allocated: v.Allocated, Used: v.Used, Remaining: v.Remaining})
+		txt["booking.vaccine."+v.ID+".used"] = lang.Round(float64(v.Used))
 		if v.Unlimited {
-			txt["booking.vaccine."+v.ID+".allocated"] = dashTr(lang, "unlimited")
-			txt["booking.vaccine."+v.ID+".remaining"] = dashTr(lang, "unlimited")
+			txt["booking.vaccine."+v.ID+".allocated"] = lang.T("dash.unlimited")
+			txt["booking.vaccine."+v.ID+".remaining"] = lang.T("dash.unlimited")
 		} else {
-			txt["booking.vaccine."+v.ID+".allocated"] = dashInt(lang, float64(v.Allocated))
-			txt["booking.vaccine."+v.ID+".remaining"] = dashInt(lang, float64(v.Remaining))
+			txt["booking.vaccine."+v.ID+".allocated"] = lang.Round(float64(v.Allocated))
+			txt["booking.vaccine."+v.ID+".remaining"] = lang.Round(float64(v.Remaining))
 		}
 	}
 	return b
 }
 
-func (d *Dashboard) notices(lang string) []dashNotice {
+func (d *Dashboard) notices(lang Lang) []dashNotice {
 	out := []dashNotice{}
 	if d.Sent == nil {
 		return out
@@ -720,7 +560,7 @@ func (d *Dashboard) notices(lang string) []dashNotice {
 		}
 		body := m.Body
 		if m.Kind == "verification" {
-			body = dashTr(lang, "code_withheld") // a login code: never on a screen
+			body = lang.T("dash.code_withheld") // a login code: never on a screen
 		}
 		at := m.CreatedAt
 		if m.SentAt != nil {
@@ -730,7 +570,7 @@ func (d *Dashboard) notices(lang string) []dashNotice {
 		if !strings.Contains(to, "*") { // senders may mask already
 			to = booking.MaskPhone(to)
 		}
-		n := dashNotice{Kind: m.Kind, KindTxt: dashTr(lang, "kind_"+m.Kind), To: to, Number: m.BookingNumber, Body: body}
+		n := dashNotice{Kind: m.Kind, KindTxt: lang.T("dash.kind_" + m.Kind), To: to, Number: m.BookingNumber, Body: body}
 		if !at.IsZero() {
 			n.Time = at.In(d.location()).Format("01-02 15:04:05")
 		}
@@ -797,14 +637,14 @@ var dashChartDefs = []struct {
 	rate       bool
 	pick       func(s *dashSeries) []float64
 }{
-	{"waiting", "chart_waiting", false, func(s *dashSeries) []float64 { return s.Waiting }},
-	{"active", "chart_active", false, func(s *dashSeries) []float64 { return s.Active }},
-	{"admissions_per_second", "chart_admit", true, func(s *dashSeries) []float64 { return s.AdmitRate }},
-	{"joins_per_second", "chart_joins", true, func(s *dashSeries) []float64 { return s.JoinRate }},
-	{"bookings_per_minute", "chart_bookings", true, func(s *dashSeries) []float64 { return s.Bookings }},
+	{"waiting", "dash.chart_waiting", false, func(s *dashSeries) []float64 { return s.Waiting }},
+	{"active", "dash.chart_active", false, func(s *dashSeries) []float64 { return s.Active }},
+	{"admissions_per_second", "dash.chart_admit", true, func(s *dashSeries) []float64 { return s.AdmitRate }},
+	{"joins_per_second", "dash.chart_joins", true, func(s *dashSeries) []float64 { return s.JoinRate }},
+	{"bookings_per_minute", "dash.chart_bookings", true, func(s *dashSeries) []float64 { return s.Bookings }},
 }
 
-func (d *Dashboard) charts(lang, roomName string, v dashRoom, window float64) []dashChart {
+func (d *Dashboard) charts(lang Lang, roomName string, v dashRoom, window float64) []dashChart {
 	var out []dashChart
 	for _, def := range dashChartDefs {
 		vals := def.pick(&v.Series)
@@ -812,15 +652,15 @@ func (d *Dashboard) charts(lang, roomName string, v dashRoom, window float64) []
 			continue
 		}
 		line, area, top := dashChartPoints(v.Series.Age, vals, window)
-		ch := dashChart{Key: def.key, Label: dashTr(lang, def.label), ID: roomName + "." + def.key, Line: line, Area: area}
+		ch := dashChart{Key: def.key, Label: lang.T(def.label), ID: roomName + "." + def.key, Line: line, Area: area}
 		last := 0.0
 		if len(vals) > 0 {
 			last = vals[len(vals)-1]
 		}
 		if def.rate {
-			ch.Now, ch.Max = dashDec(lang, last), dashDec(lang, top)
+			ch.Now, ch.Max = lang.Decimal(last), lang.Decimal(top)
 		} else {
-			ch.Now, ch.Max = dashInt(lang, last), dashInt(lang, top)
+			ch.Now, ch.Max = lang.Round(last), lang.Round(top)
 		}
 		out = append(out, ch)
 	}
@@ -857,48 +697,15 @@ func dashChartPoints(age, vals []float64, window float64) (line, area string, to
 	return line, area, top
 }
 
-// --- number formatting --------------------------------------------------------
-
-func dashInt(lang string, v float64) string {
-	n := int64(math.Round(v))
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-func dashDec(lang string, v float64) string {
-	if math.Abs(v) >= 100 {
-		return dashInt(lang, v)
-	}
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', 1, 64)
-}
-
-func dashPct(lang string, v float64) string {
-	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
-}
-
 // --- handlers -----------------------------------------------------------------
 
 func (d *Dashboard) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	v := d.base(w, r, "title")
+	v := d.base(w, r, "dash.title")
 	v.Live = d.live(r.Context(), v.Lang)
 	if done := r.URL.Query().Get("done"); done != "" {
 		if _, ok := dashActions[done]; ok {
 			if rm, ok := d.Rooms.Get(r.URL.Query().Get("room")); ok {
-				v.Flash = v.Tf("done_"+done, rm.Name())
+				v.Flash = v.T("dash.done_"+done, rm.Name())
 			}
 		}
 	}
@@ -916,7 +723,7 @@ func (d *Dashboard) handleLive(w http.ResponseWriter, r *http.Request) {
 			Detail: "Sign in at /admin/login or send \"Authorization: Bearer <admin token>\".", DetailKO: "관리자 로그인이 필요합니다."})
 		return
 	}
-	lv := d.live(r.Context(), dashLang(nil, r))
+	lv := d.live(r.Context(), LangOf(nil, r))
 	b, err := json.Marshal(lv)
 	if err != nil {
 		http.Error(w, "encoding failed", http.StatusInternalServerError)
@@ -942,13 +749,13 @@ var dashActions = map[string]func(st *room.Settings, capacity int, rate float64)
 func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 	rm, ok := d.Rooms.Get(r.PathValue("room"))
 	if !ok {
-		d.message(w, r, http.StatusNotFound, "err_room")
+		d.message(w, r, http.StatusNotFound, "dash.err_room")
 		return
 	}
 	action := r.PathValue("action")
 	change, ok := dashActions[action]
 	if !ok {
-		d.message(w, r, http.StatusNotFound, "err_action")
+		d.message(w, r, http.StatusNotFound, "dash.err_action")
 		return
 	}
 	var capacity int
@@ -958,26 +765,26 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		var err error
 		capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
 		if err != nil || capacity < 1 || capacity > 10_000_000 {
-			d.message(w, r, http.StatusBadRequest, "err_capacity")
+			d.message(w, r, http.StatusBadRequest, "dash.err_capacity")
 			return
 		}
 		rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
 		if err != nil || !(rate > 0) || rate > 1_000_000 {
-			d.message(w, r, http.StatusBadRequest, "err_rate")
+			d.message(w, r, http.StatusBadRequest, "dash.err_rate")
 			return
 		}
 		capStr, rateStr = strconv.Itoa(capacity), strconv.FormatFloat(rate, 'f', -1, 64)
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		v := d.base(nil, r, "confirm_title")
-		q := v.Tf("confirm_"+action, rm.Name())
+		v := d.base(nil, r, "dash.confirm_title")
+		q := v.T("dash.confirm_"+action, rm.Name())
 		q = strings.NewReplacer("{capacity}", capStr, "{rate}", rateStr).Replace(q)
 		v.Confirm = &dashConfirm{Room: rm.Name(), Action: action, Question: q, Capacity: capStr, Rate: rateStr}
 		d.render(w, r, http.StatusOK, "dashboard_confirm.html", v)
 		return
 	}
 	if _, err := rm.Update(func(st *room.Settings) { change(st, capacity, rate) }); err != nil {
-		d.message(w, r, http.StatusBadRequest, "err_update")
+		d.message(w, r, http.StatusBadRequest, "dash.err_update")
 		return
 	}
 	if d.Server != nil && d.Server.Log != nil {
@@ -1006,7 +813,7 @@ func (d *Dashboard) handleAsset(w http.ResponseWriter, r *http.Request) {
 
 // message answers a page with one sentence (errors, refusals).
 func (d *Dashboard) message(w http.ResponseWriter, r *http.Request, status int, key string) {
-	v := d.base(nil, r, "title")
+	v := d.base(nil, r, "dash.title")
 	v.Message, v.Status = key, status
 	d.render(w, r, status, "dashboard_message.html", v)
 }

@@ -325,7 +325,7 @@ var (
 	reType    = regexp.MustCompile(`\btype="([^"]+)"`)
 	reButton  = regexp.MustCompile(`(?s)<button\b[^>]*>(.*?)</button>`)
 	reTag     = regexp.MustCompile(`<[^>]*>`)
-	reRawKey  = regexp.MustCompile(`>\s*[a-z]+(_[a-z]+)+\s*<`)
+	reRawKey  = regexp.MustCompile(`>\s*dash\.[a-z_]+\s*<`)
 )
 
 // checkLabels fails if a visible form control has no <label for> or a
