@@ -1,3 +1,5 @@
+// The texts of every page, citizen and operator, in Korean and English.
+
 package ui
 
 import "fmt"

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"math"
 	"net/http"
@@ -26,10 +25,16 @@ import (
 	"github.com/sluicehq/sluice/web"
 )
 
-// The operator dashboard: a live view of every room and of the booking
-// campaign, with controls, behind the admin token. Server-rendered (works
-// without JavaScript); a small embedded script refreshes the figures and
-// charts from /admin/api/live and asks for confirmations.
+//go:embed templates/dashboard*.html static/dashboard.js static/dashboard.css
+var dashFS embed.FS
+
+var dashAssets = loadAssets(dashFS, "dashboard.js", "dashboard.css")
+
+// Dashboard serves the operator dashboard: a live view of every room and
+// of the booking campaign, with controls, behind the admin token.
+// Server-rendered (works without JavaScript); a small embedded script
+// refreshes the figures and charts from /admin/api/live and asks for
+// confirmations.
 //
 // Routes (see Register):
 //
@@ -40,11 +45,6 @@ import (
 //	GET  /admin/api/live                 the same figures as JSON (cookie or Bearer token)
 //	POST /admin/rooms/{room}/{action}    pause | resume | close | reopen | settings (capacity, rate)
 //	GET  /admin/static/dashboard.{js,css}
-
-//go:embed templates/dashboard*.html static/dashboard.js static/dashboard.css
-var dashFS embed.FS
-
-// Dashboard serves the operator dashboard.
 type Dashboard struct {
 	Server *web.Server
 	Rooms  *room.Manager
@@ -65,15 +65,9 @@ type Dashboard struct {
 
 	init     sync.Once
 	pages    map[string]*template.Template
-	assets   map[string]dashAsset
 	cop      *http.CrossOriginProtection
 	sampleMu sync.Mutex
 	ownHist  bool
-}
-
-type dashAsset struct {
-	body        []byte
-	etag, ctype string
 }
 
 // Dashboard constants.
@@ -108,15 +102,6 @@ func (d *Dashboard) setup() {
 		d.pages = map[string]*template.Template{}
 		for _, p := range []string{"dashboard.html", "dashboard_login.html", "dashboard_confirm.html", "dashboard_message.html"} {
 			d.pages[p] = template.Must(template.New(p).Funcs(funcs).ParseFS(dashFS, "templates/dashboard_layout.html", "templates/"+p))
-		}
-		d.assets = map[string]dashAsset{}
-		for name, ctype := range map[string]string{"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"} {
-			b, err := fs.ReadFile(dashFS, "static/"+name)
-			if err != nil {
-				panic(err)
-			}
-			sum := sha256.Sum256(b)
-			d.assets[name] = dashAsset{body: b, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 		}
 		d.cop = http.NewCrossOriginProtection()
 		d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -794,21 +779,12 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) handleAsset(w http.ResponseWriter, r *http.Request) {
-	d.setup()
-	a, ok := d.assets[r.PathValue("file")]
+	a, ok := dashAssets[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", a.ctype)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("ETag", a.etag)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Write(a.body)
+	serveAsset(w, r, a, "no-cache")
 }
 
 // message answers a page with one sentence (errors, refusals).
@@ -820,13 +796,7 @@ func (d *Dashboard) message(w http.ResponseWriter, r *http.Request, status int, 
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, page string, v dashView) {
 	d.setup()
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	setPageHeaders(w.Header(), "no-referrer")
 	var b strings.Builder
 	if err := d.pages[page].ExecuteTemplate(&b, page, v); err != nil {
 		if d.Server != nil && d.Server.Log != nil {

@@ -7,13 +7,10 @@ package ui
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -106,31 +103,10 @@ func (p *Pages) now() time.Time { return p.Clock.Now() }
 
 // --- assets ------------------------------------------------------------------
 
-type citizenAsset struct {
-	body    []byte
-	ctype   string
-	version string
-}
-
 // citizenAssets are the files of static/, served at /static/NAME with a
 // content hash as version (?v=): a year of caching, and a new URL whenever a
 // file changes.
-var citizenAssets = func() map[string]citizenAsset {
-	out := map[string]citizenAsset{}
-	for name, ct := range map[string]string{
-		"sluice.css": "text/css; charset=utf-8",
-		"wait.js":    "text/javascript; charset=utf-8",
-		"book.js":    "text/javascript; charset=utf-8",
-	} {
-		b, err := fs.ReadFile(citizenFS, "static/"+name)
-		if err != nil {
-			panic(err)
-		}
-		sum := sha256.Sum256(b)
-		out[name] = citizenAsset{body: b, ctype: ct, version: hex.EncodeToString(sum[:6])}
-	}
-	return out
-}()
+var citizenAssets = loadAssets(citizenFS, "sluice.css", "wait.js", "book.js")
 
 // AssetURL is the versioned address of a file of ui/static.
 func AssetURL(name string) string {
@@ -142,26 +118,12 @@ func AssetURL(name string) string {
 }
 
 func serveCitizenAsset(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/static/")
-	a, ok := citizenAssets[name]
+	a, ok := citizenAssets[strings.TrimPrefix(r.URL.Path, "/static/")]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", a.ctype)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+a.version+`"`)
-	if r.URL.Query().Get("v") == a.version {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "public, max-age=300")
-	}
-	if r.Header.Get("If-None-Match") == `"`+a.version+`"` {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Write(a.body)
+	serveAsset(w, r, a, "public, max-age=300")
 }
 
 // --- templates ---------------------------------------------------------------
@@ -248,9 +210,7 @@ func (p *Pages) newPage(w http.ResponseWriter, r *http.Request, titleKey, back s
 	return pg
 }
 
-// render writes a page with the headers every citizen page has: no caching
-// (they show personal data), and a content security policy allowing only
-// this server's own styles and scripts.
+// render writes a page with the headers every page has (setPageHeaders).
 func (p *Pages) render(w http.ResponseWriter, status int, name string, pg *page) {
 	var buf bytes.Buffer
 	if err := citizenTemplates[name].Execute(&buf, pg); err != nil {
@@ -258,12 +218,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, pg *page)
 		http.Error(w, "internal error / 서버 오류", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	setPageHeaders(w.Header(), "same-origin")
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -282,6 +237,24 @@ func (p *Pages) renderMessage(w http.ResponseWriter, status int, pg *page, h1 st
 	pg.Title = h1
 	pg.D = messageData{H1: h1}
 	p.render(w, status, "message", pg)
+}
+
+// renderError shows what went wrong with a booking step under the heading
+// h1Key, with the next step; search is where to choose another time.
+func (p *Pages) renderError(w http.ResponseWriter, pg *page, h1Key string, err error, search string) {
+	pr, status := problemOf(pg.Lang, err, search)
+	p.renderMessage(w, status, pg, pg.T(h1Key), pr)
+}
+
+// renderSlotInvalid answers a confirmation step whose clinic, date or time
+// does not parse, with the way back to the search.
+func (p *Pages) renderSlotInvalid(w http.ResponseWriter, pg *page, h1Key, back string) {
+	p.renderMessage(w, http.StatusBadRequest, pg, pg.T(h1Key), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
+}
+
+// busyProblem says to come back after wait (the join limiter refused).
+func busyProblem(pg *page, wait time.Duration) *problem {
+	return &problem{Text: pg.T("error.busy", int(wait/time.Second)+1), Next: pg.T("next.wait")}
 }
 
 // --- gate and CSRF -------------------------------------------------------------
@@ -610,15 +583,19 @@ func (p *Pages) session(r *http.Request) (booking.Session, bool) {
 	return p.Booking.Session(c.Value)
 }
 
-// needSession answers a step that needs a verified person when there is
-// none.
-func (p *Pages) needSession(w http.ResponseWriter, pg *page, r *http.Request) {
+// verified returns the verified person of a step that needs one; without
+// one it answers the request itself (verify first, or again).
+func (p *Pages) verified(w http.ResponseWriter, r *http.Request, pg *page) (booking.Session, bool) {
+	if sess, ok := p.session(r); ok {
+		return sess, true
+	}
 	_, err := r.Cookie(SessionCookie)
 	pr, status := problemOf(pg.Lang, booking.ErrSessionExpired, "")
 	if err != nil {
 		pr.Text = pg.T("error.session_missing")
 	}
 	p.renderMessage(w, status, pg, pg.T("verify.h1"), pr)
+	return booking.Session{}, false
 }
 
 // GET /book: the identity form.
@@ -652,7 +629,7 @@ func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	name, rrn, phone := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("phone")
 	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), Example: p.Demo}
 	if ok, wait := p.Server.AllowJoin(r); !ok {
-		pg.Problem = &problem{Text: pg.T("error.busy", int(wait/time.Second)+1), Next: pg.T("next.wait")}
+		pg.Problem = busyProblem(pg, wait)
 		pg.Scripts, pg.D = []string{"book.js"}, form
 		p.render(w, http.StatusTooManyRequests, "verify", pg)
 		return
@@ -722,9 +699,8 @@ type eligibilityData struct {
 func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "elig.h1", "/book/eligibility")
 	pg.Step = 2
-	sess, ok := p.session(r)
+	sess, ok := p.verified(w, r, pg)
 	if !ok {
-		p.needSession(w, pg, r)
 		return
 	}
 	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
@@ -928,9 +904,8 @@ func searchURL(action string, c *booking.Clinic, date, vaccine string) string {
 // eligibleSession returns the verified, eligible person of a booking step,
 // or answers the request itself.
 func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page) (booking.Session, booking.Eligibility, bool) {
-	sess, ok := p.session(r)
+	sess, ok := p.verified(w, r, pg)
 	if !ok {
-		p.needSession(w, pg, r)
 		return sess, booking.Eligibility{}, false
 	}
 	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
@@ -1025,17 +1000,41 @@ func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) 
 	return s, true
 }
 
-func (p *Pages) dose1Row(l Lang, s slotChoice) doseRow {
-	return doseRow{Label: l.T("confirm.dose1"), Clinic: l.Pick(s.clinic.Name, s.clinic.NameEN), Address: s.clinic.Address,
-		When: l.Date(s.date) + " " + l.Block(s.block)}
+// postedSlot is the first-dose slot a confirmation form sends back.
+type postedSlot struct {
+	clinicID int64
+	clinic   *booking.Clinic // nil: no such clinic
+	date     booking.Date
+	block    booking.TimeBlock
+	ok       bool // date and block parse
 }
 
-func (p *Pages) dose2Row(l Lang, s slotChoice) doseRow {
-	row := doseRow{Label: l.T("confirm.dose2"), Clinic: l.Pick(s.clinic.Name, s.clinic.NameEN), When: l.T("confirm.dose2.auto")}
-	if dates := s.vaccine.SecondDoseDates(s.date); len(dates) > 0 {
-		row.Note = l.T("confirm.dose2.hint", l.Date(dates[0]))
+func (p *Pages) postedSlot(r *http.Request) postedSlot {
+	var s postedSlot
+	s.clinicID, _ = strconv.ParseInt(r.PostFormValue("clinic"), 10, 64)
+	if c, ok := p.Booking.Availability().Clinic(s.clinicID); ok {
+		s.clinic = c
 	}
-	return row
+	date, derr := booking.ParseDate(r.PostFormValue("date"))
+	block, berr := strconv.Atoi(r.PostFormValue("block"))
+	s.date, s.block, s.ok = date, booking.TimeBlock(block), derr == nil && berr == nil
+	return s
+}
+
+// confirmSlot fills in the chosen slot of a confirmation page: both doses
+// (the second one's date to be set on booking) and the form's fields.
+func confirmSlot(l Lang, s slotChoice, d confirmData) confirmData {
+	clinic := l.Pick(s.clinic.Name, s.clinic.NameEN)
+	dose2 := doseRow{Label: l.T("confirm.dose2"), Clinic: clinic, When: l.T("confirm.dose2.auto")}
+	if dates := s.vaccine.SecondDoseDates(s.date); len(dates) > 0 {
+		dose2.Note = l.T("confirm.dose2.hint", l.Date(dates[0]))
+	}
+	d.Doses = []doseRow{
+		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: s.clinic.Address, When: l.Date(s.date) + " " + l.Block(s.block)},
+		dose2,
+	}
+	d.Free, d.ClinicID, d.Date, d.Block = s.free, s.clinic.ID, s.date.String(), int(s.block)
+	return d
 }
 
 func cohortVaccineIDs(c *booking.Campaign, co *booking.Cohort) []string {
@@ -1058,22 +1057,19 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 	s, ok := p.parseSlot(q, cohortVaccineIDs(p.Booking.Campaign(), e.Cohort))
 	back := searchURL("/book/clinics", s.clinic, q.Get("date"), q.Get("vaccine"))
 	if !ok {
-		p.renderMessage(w, http.StatusBadRequest, pg, pg.T("confirm.h1"), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
+		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
 	if s.free <= 0 {
-		pr, status := problemOf(pg.Lang, booking.ErrSlotFull, back)
-		p.renderMessage(w, status, pg, pg.T("confirm.h1"), pr)
+		p.renderError(w, pg, "confirm.h1", booking.ErrSlotFull, back)
 		return
 	}
 	l := pg.Lang
-	pg.D = confirmData{
+	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("confirm.h1"), Intro: l.T("confirm.intro"), Action: "/book", Submit: l.T("confirm.submit"), Back: back,
-		Person: sess.Name, Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN),
-		Doses: []doseRow{p.dose1Row(l, s), p.dose2Row(l, s)}, Free: s.free,
-		ClinicID: s.clinic.ID, Date: s.date.String(), Block: int(s.block), VaccineID: s.vaccine.ID,
+		Person: sess.Name, Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN), VaccineID: s.vaccine.ID,
 		Idempotency: randomToken(18),
-	}
+	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }
 
@@ -1123,30 +1119,22 @@ type doneData struct {
 func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "done.h1", "/book/clinics")
 	pg.Step = 4
-	sess, ok := p.session(r)
+	sess, ok := p.verified(w, r, pg)
 	if !ok {
-		p.needSession(w, pg, r)
 		return
 	}
-	var clinic *booking.Clinic
-	id, _ := strconv.ParseInt(r.PostFormValue("clinic"), 10, 64)
-	if c, ok := p.Booking.Availability().Clinic(id); ok {
-		clinic = c
-	}
-	back := searchURL("/book/clinics", clinic, r.PostFormValue("date"), r.PostFormValue("vaccine"))
-	date, derr := booking.ParseDate(r.PostFormValue("date"))
-	block, berr := strconv.Atoi(r.PostFormValue("block"))
-	if clinic == nil || derr != nil || berr != nil {
-		p.renderMessage(w, http.StatusBadRequest, pg, pg.T("confirm.h1"), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
+	s := p.postedSlot(r)
+	back := searchURL("/book/clinics", s.clinic, r.PostFormValue("date"), r.PostFormValue("vaccine"))
+	if s.clinic == nil || !s.ok {
+		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
 	bk, err := p.Booking.Book(r.Context(), booking.BookInput{
-		SessionID: sess.ID, ClinicID: clinic.ID, Date: date, Block: booking.TimeBlock(block),
+		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
 		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
 	})
 	if err != nil {
-		pr, status := problemOf(pg.Lang, err, back)
-		p.renderMessage(w, status, pg, pg.T("confirm.h1"), pr)
+		p.renderError(w, pg, "confirm.h1", err, back)
 		return
 	}
 	pg.Step = 5
@@ -1175,7 +1163,7 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40)}
 	pg.Scripts, pg.D = []string{"book.js"}, form
 	if ok, wait := p.Server.AllowJoin(r); !ok {
-		pg.Problem = &problem{Text: pg.T("error.busy", int(wait/time.Second)+1), Next: pg.T("next.wait")}
+		pg.Problem = busyProblem(pg, wait)
 		p.render(w, http.StatusTooManyRequests, "lookup", pg)
 		return
 	}
@@ -1286,8 +1274,7 @@ func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	bk, err := p.Booking.Cancel(r.Context(), e.name, e.rrn.Digits(), e.number)
 	if err != nil {
-		pr, status := problemOf(pg.Lang, err, "/booking/change")
-		p.renderMessage(w, status, pg, pg.T("view.cancel"), pr)
+		p.renderError(w, pg, "view.cancel", err, "/booking/change")
 		return
 	}
 	pg.D = bookingPage{H1: pg.T("cancelled.h1"), Text: pg.T("cancelled.text"), B: p.viewBooking(pg.Lang, bk)}
@@ -1324,21 +1311,18 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	s, ok := p.parseSlot(q, []string{bk.VaccineID})
 	back := searchURL("/booking/change", s.clinic, q.Get("date"), "")
 	if !ok {
-		p.renderMessage(w, http.StatusBadRequest, pg, pg.T("change.confirm.h1"), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
+		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
 		return
 	}
 	if s.free <= 0 && (booking.Slot{ClinicID: s.clinic.ID, Date: s.date, Block: s.block}) != bk.Dose1.Slot {
-		pr, status := problemOf(pg.Lang, booking.ErrSlotFull, back)
-		p.renderMessage(w, status, pg, pg.T("change.confirm.h1"), pr)
+		p.renderError(w, pg, "change.confirm.h1", booking.ErrSlotFull, back)
 		return
 	}
 	l := pg.Lang
-	pg.D = confirmData{
+	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("change.confirm.h1"), Action: "/booking/change", Submit: l.T("change.submit"), Back: back,
-		Person: bk.Name, Vaccine: v.Vaccine, Old: v.Doses,
-		Doses: []doseRow{p.dose1Row(l, s), p.dose2Row(l, s)}, Free: s.free,
-		ClinicID: s.clinic.ID, Date: s.date.String(), Block: int(s.block), VaccineID: bk.VaccineID,
-	}
+		Person: bk.Name, Vaccine: v.Vaccine, Old: v.Doses, VaccineID: bk.VaccineID,
+	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }
 
@@ -1349,22 +1333,15 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, _ := strconv.ParseInt(r.PostFormValue("clinic"), 10, 64)
-	var clinic *booking.Clinic
-	if c, ok := p.Booking.Availability().Clinic(id); ok {
-		clinic = c
-	}
-	back := searchURL("/booking/change", clinic, r.PostFormValue("date"), "")
-	date, derr := booking.ParseDate(r.PostFormValue("date"))
-	block, berr := strconv.Atoi(r.PostFormValue("block"))
-	if derr != nil || berr != nil {
-		p.renderMessage(w, http.StatusBadRequest, pg, pg.T("change.confirm.h1"), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
+	s := p.postedSlot(r)
+	back := searchURL("/booking/change", s.clinic, r.PostFormValue("date"), "")
+	if !s.ok {
+		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
 		return
 	}
-	bk, err := p.Booking.Change(r.Context(), e.name, e.rrn.Digits(), e.number, id, date, booking.TimeBlock(block))
+	bk, err := p.Booking.Change(r.Context(), e.name, e.rrn.Digits(), e.number, s.clinicID, s.date, s.block)
 	if err != nil {
-		pr, status := problemOf(pg.Lang, err, back)
-		p.renderMessage(w, status, pg, pg.T("change.confirm.h1"), pr)
+		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return
 	}
 	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk)}
