@@ -1,3 +1,5 @@
+// Embedded static files and the headers every page has.
+
 package ui
 
 import (
