@@ -36,8 +36,8 @@ type landingData struct {
 	Year     string
 	Month    int
 	Day      int
-	Months   []int
-	Days     []int
+	Months   []option
+	Days     []option
 	Check    *checkResult
 	JoinURL  string
 }
@@ -48,12 +48,6 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 	camp := p.Booking.Campaign()
 	pg.Title, pg.Home = l.Pick(camp.Name, camp.NameEN), true
 	d := landingData{Campaign: pg.Title, JoinURL: "/wait/" + p.Room + "?return=/book"}
-	for i := 1; i <= 31; i++ {
-		if i <= 12 {
-			d.Months = append(d.Months, i)
-		}
-		d.Days = append(d.Days, i)
-	}
 	for _, wi := range camp.WindowsOn(booking.DateOf(now)) {
 		row := windowRow{Text: l.Pick(wi.Text, wi.TextEN), Opens: wi.Opens, Closes: wi.Closes, State: "later"}
 		switch {
@@ -73,6 +67,7 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	birth, given, ok := parseBirth(r.URL.Query(), &d)
+	d.Months, d.Days = numberOptions(12, d.Month), numberOptions(31, d.Day)
 	switch {
 	case given && !ok:
 		pg.Problem = &problem{Text: l.T("check.bad_date"), Next: l.T("check.fix"), Field: "birth"}
@@ -127,6 +122,16 @@ func parseBirth(q url.Values, d *landingData) (booking.Date, bool, bool) {
 	}
 	b, ok := booking.NewDate(y, time.Month(m), day)
 	return b, true, ok
+}
+
+// numberOptions lists 1 to n, with selected selected (none for 0).
+func numberOptions(n, selected int) []option {
+	out := make([]option, n)
+	for i := range out {
+		v := strconv.Itoa(i + 1)
+		out[i] = option{Value: v, Label: v, Selected: i+1 == selected}
+	}
+	return out
 }
 
 // asciiDigits keeps the digits of s, turning full-width ones into ASCII.
