@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -22,13 +21,20 @@ import (
 
 // citizenApp starts the demo (booking campaign on its 2021 clock, no crowd)
 // on a random port.
-func citizenApp(t *testing.T) *app.App {
+func citizenApp(t *testing.T) *app.App { return demoApp(t, nil) }
+
+// demoApp starts the demo on a random port, after with (if not nil) has
+// changed its configuration and options.
+func demoApp(t *testing.T, with func(*config.Config, *app.Options)) *app.App {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := app.Options{Demo: true, TickInterval: 10 * time.Millisecond, Log: quiet}
+	if with != nil {
+		with(&cfg, &opts)
+	}
+	a, err := app.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +104,35 @@ func (b *citBrowser) post(path string, form url.Values) citPage {
 		form = url.Values{}
 	}
 	return b.do("POST", path, form, nil)
+}
+
+// redirect asks for path without following a redirect; it returns the
+// status and the Location.
+func (b *citBrowser) redirect(path string) (int, string) {
+	b.t.Helper()
+	c := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest("GET", b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// eventually polls cond until it holds, and fails the test if it does not
+// within timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
 }
 
 func (b *citBrowser) cookie(name string) string {
@@ -458,16 +493,8 @@ func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
 		t.Fatal("gate rejection not counted")
 	}
 	// A GET without a pass goes to the waiting page, not the form.
-	nofollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", a.URL()+"/booking", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := nofollow.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbooking" {
-		t.Fatalf("GET /booking without pass: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	if status, to := newCitBrowser(t, a.URL()).redirect("/booking"); status != http.StatusSeeOther || to != "/wait/vaccine?return=%2Fbooking" {
+		t.Fatalf("GET /booking without pass: %d %s", status, to)
 	}
 }
 
@@ -529,12 +556,11 @@ func TestWaitingPageStates(t *testing.T) {
 
 	// Resumed: admitted, the pass cookie set, on to the booking form.
 	rm.Update(func(st *room.Settings) { st.Paused = false })
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if p = b.get("/wait/vaccine?return=/book"); p.url == "/book" || time.Now().After(deadline) {
-			break
-		}
-	}
-	if p.url != "/book" || b.cookie(room.PassCookie) == "" {
+	eventually(t, 3*time.Second, "admitted after resume", func() bool {
+		p = b.get("/wait/vaccine?return=/book")
+		return p.url == "/book"
+	})
+	if b.cookie(room.PassCookie) == "" {
 		t.Fatalf("after resume: %d at %s", p.status, p.url)
 	}
 	// Without a return path the page says so and offers to leave.
@@ -549,16 +575,8 @@ func TestWaitingPageStates(t *testing.T) {
 	}
 	// Rejoining drops ?rejoin from the address (or each refresh would
 	// join again at the end of the line).
-	nofollow := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", a.URL()+"/wait/vaccine?rejoin=1&return=%2Fbook", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := nofollow.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbook" {
-		t.Fatalf("rejoin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	if status, to := b.redirect("/wait/vaccine?rejoin=1&return=%2Fbook"); status != http.StatusSeeOther || to != "/wait/vaccine?return=%2Fbook" {
+		t.Fatalf("rejoin: %d %s", status, to)
 	}
 
 	// Closed.
