@@ -34,9 +34,17 @@ func (p *Pages) renderSlotInvalid(w http.ResponseWriter, pg *page, h1Key, back s
 	p.renderMessage(w, http.StatusBadRequest, pg, pg.T(h1Key), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
 }
 
-// busyProblem says to come back after wait (the join limiter refused).
-func busyProblem(pg *page, wait time.Duration) *problem {
-	return &problem{Text: pg.T("error.busy", int(wait/time.Second)+1), Next: pg.T("next.wait")}
+// refusedAsBusy answers a form that starts expensive work (a text message,
+// a look-up) with the form page again, saying when to try again, if the
+// join limiter refuses the request; pg.D already holds the form.
+func (p *Pages) refusedAsBusy(w http.ResponseWriter, r *http.Request, pg *page, name string) bool {
+	ok, wait := p.Server.AllowJoin(r)
+	if ok {
+		return false
+	}
+	pg.Problem = &problem{Text: pg.T("error.busy", int(wait/time.Second)+1), Next: pg.T("next.wait")}
+	p.render(w, http.StatusTooManyRequests, name, pg)
+	return true
 }
 
 // problemOf turns a booking error into what to tell the person, with the

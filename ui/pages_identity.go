@@ -69,24 +69,21 @@ func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	pg.Step = 1
 	name, rrn, phone := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("phone")
 	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), Example: p.Demo}
-	if ok, wait := p.Server.AllowJoin(r); !ok {
-		pg.Problem = busyProblem(pg, wait)
-		pg.Scripts, pg.D = []string{"book.js"}, form
-		p.render(w, http.StatusTooManyRequests, "verify", pg)
+	// The form comes back with name and phone, never the RRN.
+	pg.Scripts, pg.D = []string{"book.js"}, form
+	if p.refusedAsBusy(w, r, pg, "verify") {
 		return
 	}
 	v, err := p.Booking.StartVerification(r.Context(), name, rrn, phone)
 	if err != nil {
-		// The form comes back with name and phone, never the RRN.
 		var status int
 		pg.Problem, status = problemOf(pg.Lang, err, "/book")
-		pg.Scripts, pg.D = []string{"book.js"}, form
 		p.render(w, status, "verify", pg)
 		return
 	}
 	digits, _ := booking.ParsePhone(phone)
 	pg.Title = pg.T("code.h1")
-	pg.D = codeData{Challenge: v.ChallengeID, To: booking.MaskPhone(digits), Expires: v.ExpiresAt, DemoCode: v.DemoCode}
+	pg.Scripts, pg.D = nil, codeData{Challenge: v.ChallengeID, To: booking.MaskPhone(digits), Expires: v.ExpiresAt, DemoCode: v.DemoCode}
 	p.render(w, http.StatusOK, "code", pg)
 }
 

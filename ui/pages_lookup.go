@@ -27,9 +27,7 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	name, rrn, number := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("number")
 	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40)}
 	pg.Scripts, pg.D = []string{"book.js"}, form
-	if ok, wait := p.Server.AllowJoin(r); !ok {
-		pg.Problem = busyProblem(pg, wait)
-		p.render(w, http.StatusTooManyRequests, "lookup", pg)
+	if p.refusedAsBusy(w, r, pg, "lookup") {
 		return
 	}
 	bk, err := p.Booking.Lookup(r.Context(), name, rrn, number)

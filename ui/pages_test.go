@@ -498,6 +498,37 @@ func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
 	}
 }
 
+// A form that starts expensive work (a text message, a look-up) comes
+// back with when to try again when the join limiter refuses the client.
+func TestFormsRefusedWhenBusy(t *testing.T) {
+	a := demoApp(t, func(cfg *config.Config, _ *app.Options) {
+		// One join per client, then a wait of over 15 minutes; the client
+		// is the one the trusted local proxy names.
+		cfg.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+		cfg.Limits.JoinsPerSecond, cfg.Limits.JoinBurst = 0.001, 1
+	})
+	b := newCitBrowser(t, a.URL())
+	client := map[string]string{"X-Forwarded-For": "203.0.113.7"}
+	if p := b.do("GET", "/book", nil, client); p.status != http.StatusOK || p.url != "/book" {
+		t.Fatalf("/book through the waiting room (the one join): %d at %s", p.status, p.url)
+	}
+	p := b.do("POST", "/book/verify", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "phone": {"010-1234-5678"}}, client)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("verify over the limit: %d", p.status)
+	}
+	checkCitizenPage(t, "verify busy", p, "ko")
+	mustContain(t, "verify busy", p, `role="alert"`, "요청이 너무 많습니다", "잠시 기다린 뒤 다시 시도해 주세요", `value="김민수"`, "/static/book.js?v=")
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the RRN field is filled back in")
+	}
+	p = b.do("POST", "/booking?lang=en", url.Values{"name": {"Jane Lee"}, "rrn": {"670520-2345678"}, "number": {"SLC-7K2M-9QXD"}}, client)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("look-up over the limit: %d", p.status)
+	}
+	checkCitizenPage(t, "lookup busy", p, "en")
+	mustContain(t, "lookup busy", p, "Too many requests", `value="Jane Lee"`, `value="SLC-7K2M-9QXD"`)
+}
+
 func TestCrossOriginPostsRefused(t *testing.T) {
 	a := citizenApp(t)
 	b := newCitBrowser(t, a.URL())
