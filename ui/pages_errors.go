@@ -28,6 +28,15 @@ func (p *Pages) renderError(w http.ResponseWriter, pg *page, h1Key string, err e
 	p.renderMessage(w, status, pg, pg.T(h1Key), pr)
 }
 
+// renderFormError shows the form page name again (pg.D holds what the
+// person typed) with what went wrong; search is where to choose another
+// time.
+func (p *Pages) renderFormError(w http.ResponseWriter, pg *page, name string, err error, search string) {
+	var status int
+	pg.Problem, status = problemOf(pg.Lang, err, search)
+	p.render(w, status, name, pg)
+}
+
 // renderSlotInvalid answers a confirmation step whose clinic, date or time
 // does not parse, with the way back to the search.
 func (p *Pages) renderSlotInvalid(w http.ResponseWriter, pg *page, h1Key, back string) {

@@ -76,9 +76,7 @@ func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := p.Booking.StartVerification(r.Context(), name, rrn, phone)
 	if err != nil {
-		var status int
-		pg.Problem, status = problemOf(pg.Lang, err, "/book")
-		p.render(w, status, "verify", pg)
+		p.renderFormError(w, pg, "verify", err, "/book")
 		return
 	}
 	digits, _ := booking.ParsePhone(phone)
@@ -103,16 +101,15 @@ func (p *Pages) bookCode(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := p.Booking.CompleteVerification(r.Context(), d.Challenge, r.PostFormValue("code"))
 	if err != nil {
-		pr, status := problemOf(pg.Lang, err, "/book")
 		if errors.Is(err, booking.ErrWrongCode) {
-			pg.Problem, pg.D = pr, d
-			p.render(w, status, "code", pg)
+			pg.D = d
+			p.renderFormError(w, pg, "code", err, "/book")
 			return
 		}
 		// Start again from the identity form, which says why.
-		pg.Title, pg.Problem = pg.T("verify.h1"), pr
+		pg.Title = pg.T("verify.h1")
 		pg.Scripts, pg.D = []string{"book.js"}, identityData{Example: p.Demo}
-		p.render(w, status, "verify", pg)
+		p.renderFormError(w, pg, "verify", err, "/book")
 		return
 	}
 	maxAge := int(sess.ExpiresAt.Sub(p.now()).Seconds())

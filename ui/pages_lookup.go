@@ -32,16 +32,13 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	bk, err := p.Booking.Lookup(r.Context(), name, rrn, number)
 	if err != nil {
-		var status int
-		pg.Problem, status = problemOf(pg.Lang, err, "/book/clinics")
-		p.render(w, status, "lookup", pg)
+		p.renderFormError(w, pg, "lookup", err, "/book/clinics")
 		return
 	}
 	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
 	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number, expires: p.now().Add(lookupTTL)}, p.now())
 	if tok == "" {
-		pg.Problem, _ = problemOf(pg.Lang, booking.ErrOverloaded, "")
-		p.render(w, http.StatusServiceUnavailable, "lookup", pg)
+		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: LookupCookie, Value: tok, Path: "/booking", MaxAge: int(lookupTTL / time.Second),
