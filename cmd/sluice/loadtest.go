@@ -97,6 +97,10 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 		fmt.Fprintln(stderr, "sluice loadtest: want 0 < --duration <= 1h, 1 <= --connections <= 10000, 1 <= --rounds <= 100")
 		return 2
 	}
+	if *flow && !(*changeShare >= 0 && *cancelShare >= 0 && *changeShare+*cancelShare <= 1) {
+		fmt.Fprintln(stderr, "sluice loadtest: want --change-share and --cancel-share >= 0, adding up to at most 1")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	progress := isTerminal(stderr)

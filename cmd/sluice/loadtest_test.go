@@ -59,6 +59,9 @@ func TestLoadtestFlags(t *testing.T) {
 		{"loadtest", "--duration", "0s", "--compare"},
 		{"loadtest", "--connections", "0", "--compare"},
 		{"loadtest", "--compare", "extra"},
+		{"loadtest", "--flow", "--change-share", "0.8", "--cancel-share", "0.3"},
+		{"loadtest", "--flow", "--cancel-share", "-0.1"},
+		{"loadtest", "--flow", "--connections", "0"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb, os.Getenv); code != 2 {
