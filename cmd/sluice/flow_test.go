@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -92,19 +91,15 @@ func TestLoadtestFlowTarget(t *testing.T) {
 	}
 	a := startFlowTarget(t)
 	t.Setenv("SLUICE_TEST_IDENTITY_SECRET", flowTestSecret)
-	out := filepath.Join(t.TempDir(), "flow.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"loadtest", "--flow", "--target", a.URL(), "--duration", "1s", "--warmup", "0s",
-		"--connections", "4", "--json", out}, &stdout, &stderr, os.Getenv)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-	rep := readFlowJSON(t, out)
+	file := filepath.Join(t.TempDir(), "flow.json")
+	out := runOK(t, "loadtest", "--flow", "--target", a.URL(), "--duration", "1s", "--warmup", "0s",
+		"--connections", "4", "--json", file)
+	rep := readFlowJSON(t, file)
 	if rep["server_cpu_ms_per_flow"] != nil {
 		t.Errorf("server CPU %v for a server that is not a child", rep["server_cpu_ms_per_flow"])
 	}
-	if !strings.Contains(stdout.String(), "server CPU:        unknown (the target is not a child of this run)") {
-		t.Errorf("output does not say the server CPU is unknown:\n%s", stdout.String())
+	if !strings.Contains(out, "server CPU:        unknown (the target is not a child of this run)") {
+		t.Errorf("output does not say the server CPU is unknown:\n%s", out)
 	}
 }
 
@@ -114,20 +109,15 @@ func TestLoadtestFlowChild(t *testing.T) {
 		t.Skip("starts a server and runs journeys for a second")
 	}
 	t.Setenv("SLUICE_LOADTEST_TEST_CHILD", "1")
-	out := filepath.Join(t.TempDir(), "flow.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"loadtest", "--flow", "--duration", "1s", "--warmup", "0s", "--connections", "4",
-		"--json", out}, &stdout, &stderr, os.Getenv)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-	rep := readFlowJSON(t, out)
+	file := filepath.Join(t.TempDir(), "flow.json")
+	out := runOK(t, "loadtest", "--flow", "--duration", "1s", "--warmup", "0s", "--connections", "4", "--json", file)
+	rep := readFlowJSON(t, file)
 	if cpu, ok := rep["server_cpu_ms_per_flow"].(float64); !ok || cpu <= 0 {
 		t.Errorf("server_cpu_ms_per_flow = %v, want the child's CPU time", rep["server_cpu_ms_per_flow"])
 	}
 	for _, want := range []string{"complete journeys:", "| book |", "target P6"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }
