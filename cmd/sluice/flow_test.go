@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,5 +231,91 @@ func TestFlowDoesNotFloodALongLine(t *testing.T) {
 	}
 	if n := stats.Steps[sim.StepJoin].Count(); n == 0 || n > conns {
 		t.Errorf("%d joins by %d people at a time in a line that does not move in time", n, conns)
+	}
+}
+
+// A booking whose answer is lost (the connection closes after the server
+// booked) is asked again with the same Idempotency-Key: the person gets
+// the booking made the first time, never a second one.
+func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs journeys against a server")
+	}
+	a := startFlowTarget(t)
+	var mu sync.Mutex
+	keys := map[string]int{} // Idempotency-Key -> booking requests seen
+	lost := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		out, _ := http.NewRequest(r.Method, a.URL()+r.URL.RequestURI(), bytes.NewReader(body))
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		if r.Method == "POST" && r.URL.Path == "/api/v1/bookings" {
+			mu.Lock()
+			key := r.Header.Get("Idempotency-Key")
+			keys[key]++
+			drop := keys[key] == 1 && lost < 3 // the first answers to three forms
+			if drop {
+				lost++
+			}
+			mu.Unlock()
+			if drop {
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				conn.Close()
+				return
+			}
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(answer)
+	}))
+	defer proxy.Close()
+	var booked []string
+	stats, _, err := sim.RunFlow(context.Background(), sim.FlowConfig{
+		Targets: []string{proxy.URL}, Connections: 2, Duration: 2 * time.Second,
+		TestIdentitySecret: []byte(flowTestSecret),
+		Booked: func(p sim.Person, number string) {
+			mu.Lock()
+			defer mu.Unlock()
+			booked = append(booked, number)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if lost < 3 {
+		t.Fatalf("only %d answers were lost; the run was too short", lost)
+	}
+	retried := 0
+	for _, n := range keys {
+		if n > 1 {
+			retried++
+		}
+	}
+	if retried < lost || stats.Errors["net"] < uint64(lost) || stats.Failed > 0 {
+		t.Errorf("%d lost answers, %d keys sent again, errors %v, %d failed journeys", lost, retried, stats.Errors, stats.Failed)
+	}
+	st, err := a.Booking().Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, c := range st.Cohorts {
+		total += c.Booked
+	}
+	// Journeys cut by the end of the run may have booked without counting,
+	// but a lost answer must never add a booking of its own.
+	if total > len(booked)+2 || len(booked) != int(stats.Flows) {
+		t.Errorf("%d bookings in the store for %d confirmed journeys (+ at most 2 cut short)", total, len(booked))
 	}
 }
