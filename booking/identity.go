@@ -66,6 +66,10 @@ type IdentityProvider interface {
 type DemoIdentity struct {
 	clock  clock.Clock
 	outbox func(Message) error
+	// idPrefix and codeFor, when set, make a test provider (testidentity.go):
+	// its challenge ids carry the prefix and its code is codeFor(id).
+	idPrefix string
+	codeFor  func(challengeID string) string
 
 	mu         sync.Mutex
 	challenges map[string]*demoChallenge
@@ -101,8 +105,11 @@ func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, stri
 		return "", "", err
 	}
 	now := d.clock.Now()
+	id := d.idPrefix + randomID(16)
 	code := randomCode()
-	id := randomID(16)
+	if d.codeFor != nil {
+		code = d.codeFor(id)
+	}
 	d.mu.Lock()
 	if len(d.challenges) >= maxDemoChallenges {
 		d.pruneLocked(now)
