@@ -37,7 +37,6 @@ var catalogue = map[string]Text{
 	"site":         {KO: "코로나19 예방접종 사전예약", EN: "COVID-19 vaccination pre-booking"},
 	"skip":         {KO: "본문 바로가기", EN: "Skip to content"},
 	"lang.switch":  {KO: "English", EN: "한국어"},
-	"lang.label":   {KO: "Read this page in English", EN: "이 페이지를 한국어로 보기"},
 	"nav.label":    {KO: "주 메뉴", EN: "Main menu"},
 	"nav.home":     {KO: "처음", EN: "Home"},
 	"nav.book":     {KO: "예약하기", EN: "Book"},
@@ -46,6 +45,7 @@ var catalogue = map[string]Text{
 	"footer.help":  {KO: "도움이 필요하면 질병관리청 콜센터 1339 또는 가까운 보건소에 문의하세요.", EN: "For help, call the KDCA call centre on 1339 or ask your local public health centre."},
 	"demo.banner":  {KO: "데모 서버입니다. 실제 예약이 아니며, 시계는 %s에 맞춰져 있습니다.", EN: "This is a demo: nothing is really booked. Its clock reads %s."},
 	"demo.about":   {KO: "데모 안내", EN: "About the demo"},
+	"demo.label":   {KO: "데모 서버 알림", EN: "Demo notice"},
 	"required":     {KO: "필수", EN: "required"},
 
 	// Landing
@@ -115,7 +115,7 @@ var catalogue = map[string]Text{
 	"wait.left.h":           {KO: "퇴장했습니다", EN: "You left"},
 	"wait.left.text":        {KO: "자리를 반납했습니다. 다음 분이 입장합니다. 감사합니다.", EN: "You gave back your place, so the next person is let in. Thank you."},
 	"wait.not_open.h":       {KO: "아직 열리지 않았습니다", EN: "Not open yet"},
-	"wait.not_open.text":    {KO: "대기열은 %s에 열립니다. 그때 이 페이지를 다시 열어 주세요.", EN: "The line opens at %s. Please open this page again then."},
+	"wait.not_open.text":    {KO: "대기열은 %s에 열립니다. 이 페이지를 열어 두면 스스로 다시 확인합니다.", EN: "The line opens at %s. Keep this page open: it checks again by itself."},
 	"wait.busy.h":           {KO: "접속이 많습니다", EN: "Very busy"},
 	"wait.busy.text":        {KO: "요청이 너무 많습니다. 이 페이지가 잠시 후 자동으로 다시 시도합니다.", EN: "Too many requests right now. This page tries again by itself in a moment."},
 	"wait.error.h":          {KO: "잠시 문제가 생겼습니다", EN: "Something went wrong"},

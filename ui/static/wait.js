@@ -52,6 +52,12 @@
   function go(url) { clearTimeout(timer); location.replace(url); }
 
   if (state === 'left' || state === 'turn_over') { forget(); return; }
+  // Not open yet, too busy, a server error: the page says it tries again
+  // by itself, and does, after the server's interval.
+  if ((state === 'not_open' || state === 'busy' || state === 'error') && Number(d.refresh) > 0) {
+    timer = setTimeout(function () { location.reload(); }, Number(d.refresh) * 1000);
+    return;
+  }
   if (state !== 'waiting' && state !== 'paused' && state !== 'prequeue') { store(); return; }
 
   function conn(msg, off) {
