@@ -75,6 +75,7 @@ func digits(s string) int {
 // identity with the code the demo shows, books a clinic and time, gets a
 // booking number and finds the booking with it.
 func TestBookInKorean(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	// A line: one person at a time inside, three people ahead.
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
@@ -173,6 +174,7 @@ func TestBookInKorean(t *testing.T) {
 // TestBookInEnglish: the same person's path in English, switched on the
 // first page and remembered on every page after it.
 func TestBookInEnglish(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
 	ahead := joinAPI(t, a, bookingRoom)
@@ -249,6 +251,7 @@ func TestBookInEnglish(t *testing.T) {
 // the landing page and before joining any line, when to come back; one
 // with no window left in this round is told so.
 func TestNotEligibleToday(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	b := newTab(t, a, "citizen")
 	tx := korean
@@ -282,6 +285,7 @@ func TestNotEligibleToday(t *testing.T) {
 // line shows it, with JavaScript (the page polls) and without (the page
 // refreshes itself).
 func TestOperatorPausesRoom(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
 	joinAPI(t, a, bookingRoom) // inside, holding the only place

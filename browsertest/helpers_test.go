@@ -158,6 +158,8 @@ type tab struct {
 	ctx  context.Context
 	base string
 	name string // for messages
+	// noJS: the tab runs no scripts of its pages (noScript).
+	noJS bool
 
 	mu       sync.Mutex
 	problems []string // requests outside the app, script errors, CSP violations
@@ -167,7 +169,13 @@ type tabOption func(*tab) error
 
 // noScript turns JavaScript off in the tab (a browser without it).
 func noScript(tb *tab) error {
-	_, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	tb.noJS = true
+	return setScripts(tb.ctx, false)
+}
+
+// setScripts turns the running of scripts in a tab on or off.
+func setScripts(ctx context.Context, on bool) error {
+	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 	return err
 }
 
@@ -432,7 +440,8 @@ func (tb *tab) open(path string) {
 
 // checkPage notes what would keep a person (or these tests) from finding
 // their way on the page: a form control without a label, an id used twice
-// (a label may then name the wrong control), not exactly one <h1>.
+// (a label may then name the wrong control), not exactly one <h1>; and it
+// audits the page with axe-core (audit).
 func (tb *tab) checkPage() {
 	tb.t.Helper()
 	var issues []string
@@ -461,6 +470,7 @@ return out;
 			tb.problem(s + " (page " + strings.TrimPrefix(where, tb.base) + ")")
 		}
 	}
+	tb.audit()
 }
 
 // fill types value into the field labelled label (as a person types it,
