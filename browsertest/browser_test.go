@@ -25,7 +25,8 @@ var (
 type texts struct {
 	year, month, day, check, canBook, goBook       string
 	waitH1, ahead, place, progress, eta            string
-	verifyH1, name, rrn, phone, sendCode           string
+	verifyH1, name, rrnFront, rrnBack, phone       string
+	sendCode                                       string
 	demoCode, code, confirmCode                    string
 	eligible, findClinic                           string
 	region, seoul, district, gangnam, date, day26  string
@@ -37,7 +38,7 @@ type texts struct {
 var korean = texts{
 	year: "태어난 해 (4자리)", month: "월", day: "일", check: "확인하기", canBook: "지금 예약할 수 있습니다", goBook: "예약하러 가기",
 	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", place: "내 순서", progress: "진행 상황", eta: "예상 대기 시간",
-	verifyH1: "본인확인", name: "이름", rrn: "주민등록번호", phone: "휴대전화 번호", sendCode: "인증번호 받기",
+	verifyH1: "본인확인", name: "이름", rrnFront: "앞 6자리", rrnBack: "뒤 7자리", phone: "휴대전화 번호", sendCode: "인증번호 받기",
 	demoCode: "데모용 인증번호", code: "인증번호 6자리", confirmCode: "확인",
 	eligible: "지금 예약할 수 있습니다", findClinic: "접종기관 찾기",
 	region: "시·도", seoul: "서울특별시", district: "시·군·구", gangnam: "강남구", date: "접종 날짜", day26: "7월 26일",
@@ -49,7 +50,7 @@ var korean = texts{
 var english = texts{
 	year: "Year (4 digits)", month: "Month", day: "Day", check: "Check", canBook: "Yes, you can book now", goBook: "Go to booking",
 	waitH1: "Booking waiting room", ahead: "People ahead of you", place: "Your place in line", progress: "Progress", eta: "Estimated wait",
-	verifyH1: "Verify your identity", name: "Name", rrn: "Resident registration number", phone: "Mobile phone number", sendCode: "Text me a code",
+	verifyH1: "Verify your identity", name: "Name", rrnFront: "First 6 digits", rrnBack: "Last 7 digits", phone: "Mobile phone number", sendCode: "Text me a code",
 	demoCode: "Demo code", code: "6-digit code", confirmCode: "Confirm",
 	eligible: "You can book now", findClinic: "Find a clinic",
 	region: "Province or city", seoul: "Seoul", district: "District", gangnam: "Gangnam-gu", date: "Date", day26: "26 July",
@@ -120,9 +121,14 @@ func TestBookInKorean(t *testing.T) {
 	// Identity.
 	b.seeHeading(tx.verifyH1)
 	b.fill(tx.name, minsu.name)
-	b.fill(tx.rrn, strings.ReplaceAll(minsu.rrn, "-", "")) // the mask adds the dash
-	if v := b.value(tx.rrn); v != minsu.rrn {
-		t.Errorf("the RRN field shows %q after typing the 13 digits, want %q (input mask)", v, minsu.rrn)
+	// All 13 digits typed into the first box: the last 7 go on into the
+	// second, which hides them as they are typed.
+	b.fill(tx.rrnFront, strings.ReplaceAll(minsu.rrn, "-", ""))
+	if f, k := b.value(tx.rrnFront), b.value(tx.rrnBack); f+"-"+k != minsu.rrn {
+		t.Errorf("the RRN boxes hold %q and %q after typing the 13 digits, want %q", f, k, minsu.rrn)
+	}
+	if !b.masked(tx.rrnBack) {
+		t.Error("the last 7 digits of the RRN are shown as they are typed")
 	}
 	b.fill(tx.phone, minsu.phone)
 	b.press(tx.sendCode)
@@ -164,7 +170,7 @@ func TestBookInKorean(t *testing.T) {
 	b.follow(tx.lookUp)
 	b.seeHeading(tx.lookupH1)
 	b.fill(tx.name, minsu.name)
-	b.fill(tx.rrn, minsu.rrn)
+	b.fillRRN(tx, minsu.rrn)
 	b.fill(tx.lookupNumber, number)
 	b.press(tx.lookupBtn)
 	b.seeHeading(tx.viewH1)
@@ -203,7 +209,7 @@ func TestBookInEnglish(t *testing.T) {
 	b.seeHeading(tx.verifyH1)
 	b.expectEnglish()
 	b.fill(tx.name, jane.name)
-	b.fill(tx.rrn, jane.rrn)
+	b.fillRRN(tx, jane.rrn)
 	b.fill(tx.phone, jane.phone) // the mask adds the dashes
 	if v := b.value(tx.phone); v != "010-2222-3333" {
 		t.Errorf("the phone field shows %q after typing %q, want 010-2222-3333 (input mask)", v, jane.phone)
@@ -239,7 +245,7 @@ func TestBookInEnglish(t *testing.T) {
 	b.follow(tx.lookUp)
 	b.expectEnglish()
 	b.fill(tx.name, jane.name)
-	b.fill(tx.rrn, jane.rrn)
+	b.fillRRN(tx, jane.rrn)
 	b.fill(tx.lookupNumber, number)
 	b.press(tx.lookupBtn)
 	b.seeHeading(tx.viewH1)

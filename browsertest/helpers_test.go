@@ -489,6 +489,31 @@ func (tb *tab) fill(label, value string) {
 	})
 }
 
+// fillRRN types a registration number "YYMMDD-NNNNNNN" into its two
+// boxes.
+func (tb *tab) fillRRN(tx texts, rrn string) {
+	tb.t.Helper()
+	front, back, _ := strings.Cut(rrn, "-")
+	tb.fill(tx.rrnFront, front)
+	tb.fill(tx.rrnBack, back)
+}
+
+// masked reports whether the field labelled label hides what is typed in
+// it.
+func (tb *tab) masked(label string) bool {
+	tb.t.Helper()
+	var hidden bool
+	tb.step(fmt.Sprintf("see whether %q hides what is typed", label), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "control", label, "")
+		if err != nil {
+			return err
+		}
+		hidden, err = eval[bool](ctx, fmt.Sprintf(`(e => e.type === 'password' || getComputedStyle(e).webkitTextSecurity === 'disc')(document.querySelector(%s))`, jsArgs(sel)))
+		return err
+	})
+	return hidden
+}
+
 // value is the current value of the control labelled label (a field, a
 // list, a progress bar).
 func (tb *tab) value(label string) string {

@@ -11,6 +11,7 @@ import (
 
 type lookupData struct {
 	Name, Number string
+	RRN          rrnForm
 }
 
 // GET /booking
@@ -24,18 +25,24 @@ func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
 // and cancel steps, show it.
 func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "lookup.h1", "/booking")
-	name, rrn, number := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("number")
-	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40)}
+	name, number := r.PostFormValue("name"), r.PostFormValue("number")
+	rrn := readRRN(r, pg.Lang)
+	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40), RRN: rrn}
 	pg.Scripts, pg.D = []string{"book.js"}, form
+	if rrn.problem != nil {
+		pg.Problem = rrn.problem
+		p.render(w, http.StatusBadRequest, "lookup", pg)
+		return
+	}
 	if p.refusedAsBusy(w, r, pg, "lookup") {
 		return
 	}
-	bk, err := p.Booking.Lookup(r.Context(), name, rrn, number)
+	bk, err := p.Booking.Lookup(r.Context(), name, rrn.rrn, number)
 	if err != nil {
-		p.renderFormError(w, pg, "lookup", err, "/book/clinics")
+		p.renderIdentityError(w, pg, "lookup", err)
 		return
 	}
-	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
+	parsed, _ := booking.ParseRRN(rrn.rrn) // valid: Lookup accepted it
 	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number, expires: p.now().Add(lookupTTL)}, p.now())
 	if tok == "" {
 		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")

@@ -235,7 +235,7 @@ func TestLandingInKoreanAndEnglishRemembered(t *testing.T) {
 	mustContain(t, "landing en again", p, "Today&#39;s booking windows")
 	p = b.get("/booking")
 	checkCitizenPage(t, "lookup en", p, "en")
-	mustContain(t, "lookup en", p, "Look up a booking", `<label for="rrn">`)
+	mustContain(t, "lookup en", p, "Look up a booking", `<label for="rrn1">`, "alien registration number")
 	// And switched back.
 	p = b.get("/?lang=ko")
 	checkCitizenPage(t, "landing ko again", p, "ko")
@@ -288,7 +288,7 @@ var (
 	citChangeRE    = regexp.MustCompile(`href="(/booking/change/confirm\?[^"]+)"`)
 	citHiddenRE    = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 	citNumberRE    = regexp.MustCompile(`id="booking-number">(SLC-[0-9A-Z]{4}-[0-9A-Z]{4})<`)
-	citRRNValueRE  = regexp.MustCompile(`name="rrn"[^>]*value=`)
+	citRRNValueRE  = regexp.MustCompile(`name="rrn2?"[^>]*value=`)
 )
 
 func citHidden(body string) url.Values {
@@ -322,22 +322,50 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 		t.Fatal("no pass or ticket cookie after the waiting room")
 	}
 	checkCitizenPage(t, "verify", p, "ko")
-	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn">`, `<label for="phone">`,
+	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn1">앞 6자리 (생년월일)</label>`,
+		`<label for="rrn2">뒤 7자리</label>`, `class="rrn-back"`, `<label for="phone">`,
 		`inputmode="numeric"`, `autocomplete="name"`, `aria-current="step"`, "/static/book.js?v=")
 
-	// Bad input: told what and what next; the RRN is not echoed back.
-	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"680230-1234567"}, "phone": {phone}})
+	// Bad input: told what and what next, the right box marked; what was
+	// typed comes back but the last 7 digits.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"680230"}, "rrn2": {"1234567"}, "phone": {phone}})
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("impossible RRN: %d", p.status)
 	}
 	checkCitizenPage(t, "verify error", p, "ko")
-	mustContain(t, "verify error", p, `role="alert"`, "표시된 칸을 고친 뒤", `value="김민수"`, `value="010-1234-5678"`)
+	mustContain(t, "verify error", p, `role="alert"`, "표시된 칸을 고친 뒤", `value="김민수"`, `value="010-1234-5678"`,
+		`value="680230" data-rrn="front" aria-invalid="true"`, `id="rrn2-cleared"`, "뒷자리는 지웠습니다")
 	if citRRNValueRE.MatchString(p.body) {
-		t.Fatal("the RRN field is filled back in")
+		t.Fatal("the last 7 digits are filled back in")
+	}
+	// Only the phone is wrong: it is marked, the birth date stays.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"680315"}, "rrn2": {"1234567"}, "phone": {"02-123-4567"}})
+	checkCitizenPage(t, "phone error", p, "ko")
+	mustContain(t, "phone error", p, `value="680315" data-rrn="front">`, `value="02-123-4567" aria-describedby="phone-hint problem" aria-invalid="true"`, `id="rrn2-cleared"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the last 7 digits are filled back in")
+	}
+	// A box with the wrong number of digits is named, with the count.
+	for _, c := range []struct{ front, back, field, want string }{
+		{"68031", "1234567", "rrn1", "앞자리는 생년월일 6자리입니다. 지금 5자리를 입력했습니다."},
+		{"680315", "123456", "rrn2", "뒷자리는 7자리입니다. 지금 6자리를 입력했습니다."},
+		{"", "1234567", "rrn1", "앞 6자리(생년월일)를 입력해 주세요"},
+		{"680315", "", "rrn2", "뒤 7자리를 입력해 주세요"},
+		{"68O315", "1234567", "rrn1", "숫자로만"},
+	} {
+		p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {c.front}, "rrn2": {c.back}, "phone": {phone}})
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("%s/%s: %d", c.front, c.back, p.status)
+		}
+		mustContain(t, "digit count "+c.front+"/"+c.back, p, c.want, `id="`+c.field+`" name="`+c.field+`"`)
+		if !regexp.MustCompile(`id="` + c.field + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
+			t.Errorf("%s/%s: box %s not marked", c.front, c.back, c.field)
+		}
 	}
 
-	// Pasted forms of RRN and phone are accepted.
-	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"６８０３１５ – 1234567"}, "phone": {"+82 10 1234 5678"}})
+	// Pasted forms of RRN and phone are accepted: the whole number in the
+	// first box (a browser without JavaScript), full-width digits, spaces.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"６８０３１５ – 1234567"}, "rrn2": {""}, "phone": {"+82 10 1234 5678"}})
 	checkCitizenPage(t, "code", p, "ko")
 	mustContain(t, "code", p, "인증번호 입력", "010-****-5678", "데모용 인증번호", `autocomplete="one-time-code"`)
 	noRRN("code page", p)
