@@ -77,6 +77,10 @@ var catalogue = map[string]Text{
 	"check.join_hint":      {KO: "접속자가 많으면 대기실에서 순서를 기다립니다. 차례가 되면 자동으로 예약 화면으로 넘어갑니다.", EN: "If many people are booking, you wait your turn in the waiting room. When your turn comes, the booking form opens by itself."},
 	"check.bad_date":       {KO: "생년월일을 확인해 주세요. 태어난 해는 4자리(예: 1968)로, 월과 일은 목록에서 골라 주세요.", EN: "Please check the date of birth: the year in 4 digits (e.g. 1968), and the month and day from the lists."},
 	"check.fix":            {KO: "날짜를 고친 뒤 [확인하기]를 다시 눌러 주세요.", EN: "Correct the date and press Check again."},
+	"check.bad_year":       {KO: "태어난 해를 4자리 숫자로 입력해 주세요. 예: 1968", EN: "Please enter the year of birth in 4 digits, e.g. 1968."},
+	"check.bad_month":      {KO: "태어난 달을 목록에서 골라 주세요.", EN: "Please choose the month of birth from the list."},
+	"check.bad_day":        {KO: "태어난 날을 목록에서 골라 주세요.", EN: "Please choose the day of birth from the list."},
+	"check.no_such_day":    {KO: "%d월에는 %d일이 없습니다. 날을 다시 골라 주세요.", EN: "Month %d has no day %d. Please choose the day again."},
 	"landing.join_any":     {KO: "예약 대상인 것을 이미 아신다면 바로 줄을 설 수 있습니다.", EN: "If you know you may book now, you can join the line straight away."},
 	"landing.join_any.btn": {KO: "대기열에 들어가기", EN: "Join the line"},
 

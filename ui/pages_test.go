@@ -272,13 +272,27 @@ func TestLandingMayIBookNow(t *testing.T) {
 	p = b.get("/?birth_date=1990-05-05")
 	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "추가 예약 일정이 발표되면")
 
-	// A date that does not exist: a clear error, the form comes back.
-	p = b.get("/?y=1970&m=2&d=30")
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("30 February: %d", p.status)
+	// A date that is wrong or incomplete: what to do, the box it is about
+	// marked (and no other), the form filled back in.
+	for _, c := range []struct{ query, field, want string }{
+		{"y=1970&m=2&d=30", "d", "2월에는 30일이 없습니다"},
+		{"y=1970&m=&d=5", "m", "태어난 달을 목록에서 골라 주세요"},
+		{"y=1970&m=4&d=", "d", "태어난 날을 목록에서 골라 주세요"},
+		{"y=70&m=4&d=5", "y", "태어난 해를 4자리 숫자로 입력해 주세요"},
+		{"birth_date=1970-13-01", "y", "생년월일을 확인해 주세요"},
+	} {
+		p = b.get("/?" + c.query)
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("%s: %d", c.query, p.status)
+		}
+		checkCitizenPage(t, c.query, p, "ko")
+		mustContain(t, c.query, p, `role="alert"`, c.want, "다시 눌러 주세요")
+		marked := regexp.MustCompile(`id="([ymd])"[^>]*aria-invalid="true"`).FindAllStringSubmatch(p.body, -1)
+		if len(marked) != 1 || marked[0][1] != c.field {
+			t.Errorf("%s: marked %v, want only %q", c.query, marked, c.field)
+		}
 	}
-	checkCitizenPage(t, "bad date", p, "ko")
-	mustContain(t, "bad date", p, `role="alert"`, "생년월일을 확인해 주세요", "다시 눌러 주세요", `aria-invalid="true"`)
+	mustContain(t, "month kept", b.get("/?y=1970&m=4&d="), `value="1970"`, `<option value="4" selected>`)
 }
 
 var (
