@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/booking"
 )
 
 // bookingRoom is the room in front of the booking pages in `sluice demo`.
@@ -25,11 +27,13 @@ var (
 type texts struct {
 	year, month, day, check, canBook, goBook       string
 	waitH1, ahead, place, progress, eta            string
-	verifyH1, name, rrnFront, rrnBack, phone       string
+	verifyH1, verifyH1Step, doneStep               string
+	name, rrnFront, rrnBack, phone                 string
 	sendCode                                       string
 	demoCode, code, confirmCode                    string
 	eligible, findClinic                           string
 	region, seoul, district, gangnam, date, day26  string
+	dong, nearFirst, away                          string
 	search, block, confirmH1, dose1, dose2, bookIt string
 	doneH1, number, lookUp                         string
 	lookupH1, lookupNumber, lookupBtn, viewH1      string
@@ -38,10 +42,11 @@ type texts struct {
 var korean = texts{
 	year: "태어난 해 (4자리)", month: "월", day: "일", check: "확인하기", canBook: "지금 예약할 수 있습니다", goBook: "예약하러 가기",
 	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", place: "내 순서", progress: "진행 상황", eta: "예상 대기 시간",
-	verifyH1: "본인확인", name: "이름", rrnFront: "앞 6자리", rrnBack: "뒤 7자리", phone: "휴대전화 번호", sendCode: "인증번호 받기",
+	verifyH1: "본인확인", verifyH1Step: "본인확인", doneStep: "완료", name: "이름", rrnFront: "앞 6자리", rrnBack: "뒤 7자리", phone: "휴대전화 번호", sendCode: "인증번호 받기",
 	demoCode: "데모용 인증번호", code: "인증번호 6자리", confirmCode: "확인",
 	eligible: "지금 예약할 수 있습니다", findClinic: "접종기관 찾기",
 	region: "시·도", seoul: "서울특별시", district: "시·군·구", gangnam: "강남구", date: "접종 날짜", day26: "7월 26일",
+	dong: "동네", nearFirst: "에서 가까운 순", away: "거리",
 	search: "빈자리 찾기", block: "10:00~11:00", confirmH1: "예약 내용 확인", dose1: "1차 접종", dose2: "2차 접종", bookIt: "이대로 예약하기",
 	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기",
 	lookupH1: "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
@@ -50,10 +55,11 @@ var korean = texts{
 var english = texts{
 	year: "Year (4 digits)", month: "Month", day: "Day", check: "Check", canBook: "Yes, you can book now", goBook: "Go to booking",
 	waitH1: "Booking waiting room", ahead: "People ahead of you", place: "Your place in line", progress: "Progress", eta: "Estimated wait",
-	verifyH1: "Verify your identity", name: "Name", rrnFront: "First 6 digits", rrnBack: "Last 7 digits", phone: "Mobile phone number", sendCode: "Text me a code",
+	verifyH1: "Verify your identity", verifyH1Step: "Verify", doneStep: "Done", name: "Name", rrnFront: "First 6 digits", rrnBack: "Last 7 digits", phone: "Mobile phone number", sendCode: "Text me a code",
 	demoCode: "Demo code", code: "6-digit code", confirmCode: "Confirm",
 	eligible: "You can book now", findClinic: "Find a clinic",
 	region: "Province or city", seoul: "Seoul", district: "District", gangnam: "Gangnam-gu", date: "Date", day26: "26 July",
+	dong: "Neighbourhood", nearFirst: " first", away: "away",
 	search: "Find free places", block: "10:00–11:00", confirmH1: "Check your booking", dose1: "First dose", dose2: "Second dose", bookIt: "Book this",
 	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking",
 	lookupH1: "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
@@ -89,6 +95,11 @@ func TestBookInKorean(t *testing.T) {
 		t.Errorf("landing page language %q, want ko by default", l)
 	}
 	b.screenshot("01-landing")
+	b.onPhone(func() {
+		if !b.onFirstScreen(tx.check) {
+			t.Errorf("the landing's %q button is below the first screen of a phone", tx.check)
+		}
+	})
 	b.fill(tx.year, minsu.year)
 	b.choose(tx.month, minsu.month)
 	b.choose(tx.day, minsu.day)
@@ -120,6 +131,11 @@ func TestBookInKorean(t *testing.T) {
 
 	// Identity.
 	b.seeHeading(tx.verifyH1)
+	b.onPhone(func() {
+		if steps := b.shownTexts(".steps .lbl"); len(steps) != 5 || !strings.HasSuffix(steps[0], tx.verifyH1Step) || !strings.HasSuffix(steps[4], tx.doneStep) {
+			t.Errorf("the steps shown on a phone: %q, want all five", steps)
+		}
+	})
 	b.fill(tx.name, minsu.name)
 	// All 13 digits typed into the first box: the last 7 go on into the
 	// second, which hides them as they are typed.
@@ -148,6 +164,16 @@ func TestBookInKorean(t *testing.T) {
 	b.choose(tx.date, tx.day26)
 	b.press(tx.search)
 	b.see("#results", tx.gangnam)
+	// Near home: the district's neighbourhoods, nearest clinics first.
+	home := booking.Dongs("11680")[2]
+	b.choose(tx.dong, home.Name)
+	b.press(tx.search)
+	b.see("#results", home.Name+tx.nearFirst, tx.away)
+	b.onPhone(func() {
+		if h := b.pageHeight(); h > 3000 {
+			t.Errorf("the clinic list is %d px long on a phone", h)
+		}
+	})
 	b.screenshot("03-booking-clinics")
 	b.followIn(".clinic", tx.block) // the first clinic's 10:00 block
 

@@ -717,6 +717,72 @@ func (tb *tab) waitVisible(what, sel string) {
 	})
 }
 
+// --- phone layout --------------------------------------------------------------------
+
+// emulate shows the tab at a size of the screenshots and lets the page lay
+// itself out.
+func emulate(ctx context.Context, width, height int64, mobile bool) error {
+	vp := chromedp.EmulateViewport(width, height)
+	if mobile {
+		vp = chromedp.EmulateViewport(width, height, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	if err := chromedp.Do(ctx, vp); err != nil {
+		return err
+	}
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
+	return err
+}
+
+// onPhone runs f with the tab at the phone size (390x844, touch), then
+// puts the desktop size back.
+func (tb *tab) onPhone(f func()) {
+	tb.t.Helper()
+	tb.step("show the phone size", func(ctx context.Context) error { return emulate(ctx, 390, 844, true) })
+	defer tb.step("restore the desktop size", func(ctx context.Context) error { return emulate(ctx, 1280, 900, false) })
+	f()
+}
+
+// onFirstScreen reports whether the whole button with the text is on the
+// first screen of the page (scrolled to the top), without scrolling.
+func (tb *tab) onFirstScreen(button string) bool {
+	tb.t.Helper()
+	var ok bool
+	tb.step(fmt.Sprintf("see whether %q is on the first screen", button), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "button", button, "")
+		if err != nil {
+			return err
+		}
+		ok, err = eval[bool](ctx, fmt.Sprintf(`(() => { scrollTo(0, 0); const r = document.querySelector(%s).getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`, jsArgs(sel)))
+		return err
+	})
+	return ok
+}
+
+// shownTexts are the texts of the elements matching sel that are shown at
+// their full size (not hidden, not clipped to a pixel for screen readers).
+func (tb *tab) shownTexts(sel string) []string {
+	tb.t.Helper()
+	var out []string
+	tb.step("read what is shown of "+sel, func(ctx context.Context) error {
+		var err error
+		out, err = eval[[]string](ctx, fmt.Sprintf(`[...document.querySelectorAll(%s)].filter(e => e.offsetWidth > 2 && e.offsetHeight > 2 && getComputedStyle(e).visibility !== 'hidden').map(e => e.innerText.replace(/\s+/g, ' ').trim())`, jsArgs(sel)))
+		return err
+	})
+	return out
+}
+
+// pageHeight is the height of the whole page in CSS pixels.
+func (tb *tab) pageHeight() int {
+	tb.t.Helper()
+	var h int
+	tb.step("measure the page", func(ctx context.Context) error {
+		var err error
+		h, err = eval[int](ctx, `document.documentElement.scrollHeight`)
+		return err
+	})
+	return h
+}
+
 // --- screenshots -------------------------------------------------------------------
 
 var shotsOnce sync.Once
@@ -744,15 +810,7 @@ func (tb *tab) screenshot(name string) {
 	dir := shotsDir(tb.t)
 	for _, s := range sizes {
 		tb.step("screenshot "+name+" "+s.name, func(ctx context.Context) error {
-			vp := chromedp.EmulateViewport(s.width, s.height)
-			if s.mobile {
-				vp = chromedp.EmulateViewport(s.width, s.height, chromedp.EmulateMobile, chromedp.EmulateTouch)
-			}
-			if err := chromedp.Do(ctx, vp); err != nil {
-				return err
-			}
-			// Let the page lay itself out at the new size.
-			if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
+			if err := emulate(ctx, s.width, s.height, s.mobile); err != nil {
 				return err
 			}
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -762,9 +820,7 @@ func (tb *tab) screenshot(name string) {
 			return os.WriteFile(filepath.Join(dir, name+"-"+s.name+".png"), png, 0o644)
 		})
 	}
-	tb.step("restore the desktop size", func(ctx context.Context) error {
-		return chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
-	})
+	tb.step("restore the desktop size", func(ctx context.Context) error { return emulate(ctx, 1280, 900, false) })
 }
 
 func clip(s string, n int) string {

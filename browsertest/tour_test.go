@@ -22,12 +22,15 @@ type tourTexts struct {
 	change, changeIt, cancel  string
 	cancelYes, changeConfirm  string
 	leave, rejoin, pauseTitle string
+	cancelledNote             string
 }
 
 var tourKO = tourTexts{lang: "ko", change: "날짜·기관 변경", changeIt: "이대로 변경하기", cancel: "예약 취소", cancelYes: "예, 취소합니다",
-	changeConfirm: "변경 내용 확인", leave: "나가기", rejoin: "다시 줄 서기", pauseTitle: "입장이 잠시 멈췄습니다"}
+	changeConfirm: "변경 내용 확인", leave: "나가기", rejoin: "다시 줄 서기", pauseTitle: "입장이 잠시 멈췄습니다",
+	cancelledNote: "취소된 예약입니다"}
 var tourEN = tourTexts{lang: "en", change: "Change date or clinic", changeIt: "Change to this", cancel: "Cancel the booking", cancelYes: "Yes, cancel it",
-	changeConfirm: "Check the change", leave: "Leave", rejoin: "Join the line again", pauseTitle: "Admission is paused"}
+	changeConfirm: "Check the change", leave: "Leave", rejoin: "Join the line again", pauseTitle: "Admission is paused",
+	cancelledNote: "This booking is cancelled"}
 
 // deleteCookie drops one of the tab's cookies (a pass that ran out).
 func (tb *tab) deleteCookie(name string) {
@@ -160,6 +163,7 @@ func TestTourCitizenPages(t *testing.T) {
 			b.open("/booking/cancel")
 			b.press(tour.cancelYes)
 			b.open("/booking/view")
+			b.see(".card.cancelled", tour.cancelledNote)
 
 			// No verified session; not eligible yet; a pass that ran out.
 			c := newTab(t, a, "other-"+tour.lang)

@@ -159,12 +159,26 @@ func (l Lang) Clock(t time.Time) string { return t.In(booking.Seoul).Format("15:
 
 // Block formats a time block: "09:00~10:00" / "09:00–10:00".
 func (l Lang) Block(b booking.TimeBlock) string {
+	start, end := l.BlockStartEnd(b)
+	return start + end
+}
+
+// BlockStartEnd is Block in two parts: "09:00" and "~10:00".
+func (l Lang) BlockStartEnd(b booking.TimeBlock) (string, string) {
 	h := booking.FirstBlockHour + int(b)
 	sep := "~"
 	if l == LangEN {
 		sep = "–"
 	}
-	return fmt.Sprintf("%02d:00%s%02d:00", h, sep, h+1)
+	return fmt.Sprintf("%02d:00", h), fmt.Sprintf("%s%02d:00", sep, h+1)
+}
+
+// Distance formats metres: "350m", "1.2km" ("350 m", "1.2 km").
+func (l Lang) Distance(m int) string {
+	if m < 1000 {
+		return l.T("dist.m", max(10, (m+5)/10*10))
+	}
+	return l.T("dist.km", strconv.FormatFloat(math.Round(float64(m)/100)/10, 'f', 1, 64))
 }
 
 // Dur formats an expected wait, coarser as it grows: "1시간 5분", "25분",

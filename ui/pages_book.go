@@ -109,7 +109,7 @@ func confirmSlot(l Lang, s slotChoice, d confirmData) confirmData {
 		dose2.Note = l.T("confirm.dose2.hint", l.Date(dates[0]))
 	}
 	d.Doses = []doseRow{
-		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: s.clinic.Address, When: l.Date(s.date) + " " + l.Block(s.block)},
+		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: l.Pick(s.clinic.Address, s.clinic.AddressEN), When: l.Date(s.date) + " " + l.Block(s.block)},
 		dose2,
 	}
 	d.Free, d.ClinicID, d.Date, d.Block = s.free, s.clinic.ID, s.date.String(), int(s.block)
@@ -175,7 +175,7 @@ func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 		}
 		row := doseRow{Label: label, When: l.Date(a.Date) + " " + l.Block(a.Block)}
 		if c, ok := p.Booking.Availability().Clinic(a.ClinicID); ok {
-			row.Clinic, row.Address = l.Pick(c.Name, c.NameEN), c.Address
+			row.Clinic, row.Address = l.Pick(c.Name, c.NameEN), l.Pick(c.Address, c.AddressEN)
 		}
 		v.Doses = append(v.Doses, row)
 	}

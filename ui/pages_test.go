@@ -9,11 +9,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/ui"
@@ -481,7 +483,7 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	checkCitizenPage(t, "cancelled", p, "ko")
 	mustContain(t, "cancelled", p, "예약이 취소되었습니다", "취소됨")
 	p = b.get("/booking/view")
-	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다")
+	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다", `<div class="card cancelled">`, "취소된 예약입니다", `class="badge cancelled"`)
 	if strings.Contains(p.body, `href="/booking/cancel"`) {
 		t.Fatal("a cancelled booking still offers cancel")
 	}
@@ -719,5 +721,92 @@ func TestStaticAssetsVersionedAndCached(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", resp.Header)
+	}
+}
+
+// verifiedCitizen is a browser that has been through the waiting room and
+// verified its identity with the demo's code.
+func verifiedCitizen(t *testing.T, a *app.App, name, rrn, phone string) *citBrowser {
+	t.Helper()
+	b := newCitBrowser(t, a.URL())
+	b.get("/book")
+	front, back, _ := strings.Cut(rrn, "-")
+	p := b.post("/book/verify", url.Values{"name": {name}, "rrn1": {front}, "rrn2": {back}, "phone": {phone}})
+	code := citDemoCodeRE.FindStringSubmatch(p.body)
+	if code == nil {
+		t.Fatalf("no demo code:\n%s", p.body)
+	}
+	form := citHidden(p.body)
+	form.Set("code", code[1])
+	if p = b.post("/book/code", form); p.url != "/book/eligibility" {
+		t.Fatalf("after the code: %d at %s", p.status, p.url)
+	}
+	return b
+}
+
+var (
+	citAwayRE = regexp.MustCompile(`<strong>([0-9.]+)(k?m) 거리</strong>`)
+	citDongRE = regexp.MustCompile(`<p class="muted">[^·<]+ · ([^<·]+?)(?: · |<br>)`)
+)
+
+// A person looks for clinics near their neighbourhood: the district's
+// neighbourhoods to choose from, the clinics nearest first with how far,
+// or only that neighbourhood's; a short page; English addresses in English.
+func TestClinicSearchByNeighbourhood(t *testing.T) {
+	a := citizenApp(t)
+	b := verifiedCitizen(t, a, "김민수", "680315-1234567", "010-1234-5678")
+	const base = "/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer"
+	dongs := booking.Dongs("11680")
+	p := b.get(base)
+	checkCitizenPage(t, "district", p, "ko")
+	mustContain(t, "district", p, `<label for="dong">`, `<option value="`+dongs[3].Name+`">`+dongs[3].Name+`</option>`, "1–5번째 기관 (남은 자리가 많은 순)")
+	if n := strings.Count(p.body, `<li class="card clinic">`); n != 5 {
+		t.Errorf("%d clinics on a page, want 5", n)
+	}
+	if strings.Contains(p.body, `<label for="sort">`) {
+		t.Error("an order to choose before a neighbourhood is chosen")
+	}
+
+	dong := dongs[3]
+	p = b.get(base + "&dong=" + url.QueryEscape(dong.Name))
+	checkCitizenPage(t, "near", p, "ko")
+	mustContain(t, "near", p, `<option value="`+dong.Name+`" selected>`, `<label for="sort">`, `<option value="near" selected>`, dong.Name+"에서 가까운 순")
+	var last float64
+	aways := citAwayRE.FindAllStringSubmatch(p.body, -1)
+	if len(aways) != 5 {
+		t.Fatalf("distances shown: %v", aways)
+	}
+	for _, m := range aways {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		if m[2] == "km" {
+			v *= 1000
+		}
+		if v < last {
+			t.Errorf("not nearest first: %v", aways)
+		}
+		last = v
+	}
+	mustContain(t, "near more", p, "sort=near", "dong="+url.QueryEscape(dong.Name))
+
+	p = b.get(base + "&dong=" + url.QueryEscape(dong.Name) + "&sort=free")
+	mustContain(t, "only", p, `<option value="free" selected>`)
+	for _, m := range citDongRE.FindAllStringSubmatch(p.body, -1) {
+		if m[1] != dong.Name {
+			t.Errorf("a clinic of %s among those of %s only", m[1], dong.Name)
+		}
+	}
+	if citAwayRE.MatchString(p.body) {
+		t.Error("distances shown without ordering by distance")
+	}
+
+	// An unknown neighbourhood is ignored, not an error.
+	p = b.get(base + "&dong=" + url.QueryEscape("없는동"))
+	mustContain(t, "unknown dong", p, `<option value="" selected>전체</option>`, "남은 자리가 많은 순")
+
+	p = b.get(base + "&lang=en&dong=" + url.QueryEscape(dong.Name))
+	checkCitizenPage(t, "near en", p, "en")
+	mustContain(t, "near en", p, dong.NameEN, "Gangnam-gu, Seoul", " away</strong>", "nearest to "+dong.NameEN+" first")
+	if strings.Contains(p.body, "서울특별시 강남구") {
+		t.Error("Korean addresses on the English page")
 	}
 }
