@@ -115,7 +115,7 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "You left") {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "퇴장했습니다") {
 		t.Fatalf("leave: %d %s", resp.StatusCode, b)
 	}
 	rm, _ := a.Rooms.Get("demo")

@@ -309,7 +309,7 @@ func TestNotEligibleToday(t *testing.T) {
 	b.choose(english.month, "1")
 	b.choose(english.day, "1")
 	b.press(english.check)
-	b.see("#result", "Not now", "no more windows")
+	b.see("#result", "Not now", "when booking for your age group is announced")
 }
 
 // TestOperatorPausesRoom: an operator signs in to the dashboard with the
@@ -347,7 +347,7 @@ func TestOperatorPausesRoom(t *testing.T) {
 	op.screenshot("07-dashboard")
 
 	citizen.waitVisible("see the paused notice", "#panel-paused")
-	citizen.see("#wait", "입장이 잠시 멈췄습니다", "Admission is paused")
+	citizen.see("#wait", "입장이 잠시 멈췄습니다")
 	citizen.screenshot("08-waiting-room-paused")
 	plain.see("#wait", "입장이 잠시 멈췄습니다")
 }

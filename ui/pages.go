@@ -89,6 +89,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	get("/booking", p.lookupForm)
 	post("/booking", p.lookupSubmit)
 	get("/booking/view", p.lookupView)
+	get("/booking/calendar.ics", p.lookupCalendar)
 	get("/booking/cancel", p.cancelConfirm)
 	post("/booking/cancel", p.cancelSubmit)
 	get("/booking/change", p.changeSearch)
@@ -158,9 +159,6 @@ func (pg *page) Asset(name string) string { return AssetURL(name) }
 
 // Invalid reports whether the page's problem is about the named field.
 func (pg *page) Invalid(field string) bool { return pg.Problem != nil && pg.Problem.Field == field }
-
-// EN is the English text of a key (a gloss on Korean pages).
-func (pg *page) EN(key string) string { return LangEN.T(key) }
 
 // With pairs the page with a key, for the "statehead" template.
 func (pg *page) With(key string) struct {

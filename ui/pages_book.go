@@ -189,8 +189,9 @@ func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 }
 
 type doneData struct {
-	B       bookingView
-	LeaveTo string
+	B           bookingView
+	LeaveTo     string
+	CalendarURL string
 }
 
 // POST /book: book (once, whatever the number of submits: the form's

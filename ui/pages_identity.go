@@ -211,13 +211,13 @@ func (p *Pages) bookCode(w http.ResponseWriter, r *http.Request) {
 }
 
 type eligibilityData struct {
-	Name     string
-	Cohort   string
-	Eligible bool
-	Message  string
-	OpensAt  *time.Time
-	ClosesAt *time.Time
-	NoMore   bool
+	Name      string
+	Cohort    string
+	Eligible  bool
+	Message   string
+	OpensAt   *time.Time
+	ClosesAt  *time.Time
+	NoMoreKey string // see noMoreKey
 }
 
 // GET /book/eligibility
@@ -230,7 +230,7 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
 	d := eligibilityData{Name: sess.Name, Eligible: e.Eligible, Message: pg.Lang.Pick(e.Message, e.MessageEN),
-		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMore: !e.Eligible && e.WindowOpensAt == nil}
+		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 	if e.Cohort != nil {
 		d.Cohort = pg.Lang.Pick(e.Cohort.Name, e.Cohort.NameEN)
 	}

@@ -24,7 +24,22 @@ type checkResult struct {
 	Message  string
 	OpensAt  *time.Time // the current window if eligible, else the next one
 	ClosesAt *time.Time
-	NoMore   bool // no window left for this person
+	// NoMoreKey says why there is no window to come back to, when there
+	// is none (noMoreKey).
+	NoMoreKey string
+}
+
+// noMoreKey is the catalogue key that says what to do for someone who may
+// not book and has no window to come back to ("" when there is one): a
+// round for their age group is to come, or their windows are over.
+func noMoreKey(e booking.Eligibility) string {
+	switch {
+	case e.Eligible || e.WindowOpensAt != nil:
+		return ""
+	case e.Reason == booking.ReasonNotInAnyCohort:
+		return "check.not_in_round"
+	}
+	return "check.none_next"
 }
 
 type landingData struct {
@@ -80,7 +95,7 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		default:
 			d.Check = &checkResult{Eligible: e.Eligible, Message: l.Pick(e.Message, e.MessageEN),
-				OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMore: !e.Eligible && e.WindowOpensAt == nil}
+				OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 		}
 	}
 	pg.D = d

@@ -78,9 +78,10 @@ func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (lookup
 }
 
 type bookingPage struct {
-	H1, Text string
-	B        bookingView
-	Actions  bool
+	H1, Text    string
+	B           bookingView
+	Actions     bool
+	CalendarURL string
 }
 
 // GET /booking/view
@@ -90,8 +91,22 @@ func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("view.h1"), B: p.viewBooking(pg.Lang, bk), Actions: true}
+	pg.D = bookingPage{H1: pg.T("view.h1"), B: p.viewBooking(pg.Lang, bk), Actions: true, CalendarURL: "/booking/calendar.ics"}
 	p.render(w, http.StatusOK, "booking", pg)
+}
+
+// GET /booking/calendar.ics: the looked-up booking as a calendar file.
+func (p *Pages) lookupCalendar(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "view.h1", "/booking/view")
+	_, bk, ok := p.looked(w, r, pg)
+	if !ok {
+		return
+	}
+	if bk.Status == booking.StatusCancelled {
+		p.cannotChange(w, pg, p.viewBooking(pg.Lang, bk))
+		return
+	}
+	p.serveCalendar(w, bk, pg.Lang)
 }
 
 // GET /booking/cancel: are you sure?
@@ -211,6 +226,6 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk)}
+	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk), CalendarURL: "/booking/calendar.ics"}
 	p.render(w, http.StatusOK, "booking", pg)
 }

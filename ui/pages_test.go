@@ -272,7 +272,10 @@ func TestLandingMayIBookNow(t *testing.T) {
 
 	// Not in this campaign: told so, and what to do.
 	p = b.get("/?birth_date=1990-05-05")
-	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "추가 예약 일정이 발표되면")
+	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "해당 연령대의 예약 일정이 발표되면")
+	if strings.Contains(p.body, "더 예약할 수 없습니다") {
+		t.Error("someone who was never eligible is told they cannot book any more")
+	}
 
 	// A date that is wrong or incomplete: what to do, the box it is about
 	// marked (and no other), the form filled back in.
@@ -383,7 +386,7 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	// first box (a browser without JavaScript), full-width digits, spaces.
 	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"６８０３１５ – 1234567"}, "rrn2": {""}, "phone": {"+82 10 1234 5678"}})
 	checkCitizenPage(t, "code", p, "ko")
-	mustContain(t, "code", p, "인증번호 입력", "010-****-5678", "데모용 인증번호", `autocomplete="one-time-code"`)
+	mustContain(t, "code", p, "인증번호 입력", "인증번호 6자리를 010-****-5678 번호로 보냈습니다", "데모용 인증번호", `autocomplete="one-time-code"`)
 	noRRN("code page", p)
 	challenge, code := citChallengeRE.FindStringSubmatch(p.body), citDemoCodeRE.FindStringSubmatch(p.body)
 	if challenge == nil || code == nil {
@@ -460,6 +463,19 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	mustContain(t, "booking view", p, number[1], "Your booking", "Booked", "Mon 26 July 2021", "Mon 6 September 2021",
 		`href="/booking/change"`, `href="/booking/cancel"`)
 	noRRN("booking view", p)
+	mustContain(t, "booking view", p, "On the day", "Bring an identity document", "If you have a fever", `href="/booking/calendar.ics" download`)
+
+	// Both doses as a calendar file, each with a reminder.
+	p = b.get("/booking/calendar.ics")
+	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "BEGIN:VCALENDAR\r\n") || strings.Count(p.body, "BEGIN:VEVENT") != 2 {
+		t.Fatalf("calendar: %d\n%s", p.status, p.body)
+	}
+	unfolded := strings.ReplaceAll(p.body, "\r\n ", "")
+	for _, want := range []string{"DTSTART:20210726T", "DTSTART:20210906T", "UID:" + number[1] + "-1@sluice", "SUMMARY:COVID-19 vaccination\\, dose 2", "TRIGGER:-P1D", "Booking number " + number[1]} {
+		if !strings.Contains(unfolded, want) {
+			t.Errorf("calendar: no %q in\n%s", want, p.body)
+		}
+	}
 
 	// Change to another clinic and day.
 	p = b.get("/booking/change?region=26&date=2021-07-27")
@@ -484,8 +500,11 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	mustContain(t, "cancelled", p, "예약이 취소되었습니다", "취소됨")
 	p = b.get("/booking/view")
 	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다", `<div class="card cancelled">`, "취소된 예약입니다", `class="badge cancelled"`)
-	if strings.Contains(p.body, `href="/booking/cancel"`) {
-		t.Fatal("a cancelled booking still offers cancel")
+	if strings.Contains(p.body, `href="/booking/cancel"`) || strings.Contains(p.body, "calendar.ics") {
+		t.Fatal("a cancelled booking still offers cancel or a calendar file")
+	}
+	if p = b.get("/booking/calendar.ics"); p.status != http.StatusConflict || strings.Contains(p.body, "VCALENDAR") {
+		t.Fatalf("calendar of a cancelled booking: %d", p.status)
 	}
 
 	// Wrong look-up details: no hint which one, the next step, no RRN echo.
@@ -612,7 +631,10 @@ func TestWaitingPageStates(t *testing.T) {
 	}
 	checkCitizenPage(t, "paused", p, "ko")
 	ticket := b.cookie("sluice_ticket_vaccine")
-	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", "Admission is paused", `data-state="paused"`, `data-ticket="`+ticket+`"`,
+	if strings.Contains(p.body, "Admission is paused") {
+		t.Error("the Korean paused notice has an English subtitle")
+	}
+	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", `data-state="paused"`, `data-ticket="`+ticket+`"`,
 		`data-joined="1"`, `<noscript><meta http-equiv="refresh"`, `<label for="progress"`, `<progress id="progress"`,
 		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0")
 	// The script's texts are valid JSON.
