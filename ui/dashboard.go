@@ -48,8 +48,9 @@ type Dashboard struct {
 	// (the app does). If nil the dashboard keeps its own, sampled when its
 	// pages are served.
 	History *room.History
-	// BookingRoom names the room in front of the booking API; only used to
-	// attach bookings to the dashboard's own history when History is nil.
+	// BookingRoom names the room in front of the booking API: it comes
+	// first, with the booking service's health, and (when History is nil)
+	// the dashboard's own history counts its bookings.
 	BookingRoom string
 
 	init     sync.Once

@@ -189,7 +189,7 @@ func TestDashboardLiveJSON(t *testing.T) {
 		if len(rooms) != 2 {
 			t.Fatalf("rooms: %v", rooms)
 		}
-		v := rooms[1].(map[string]any)
+		v := rooms[0].(map[string]any) // the room with people in it comes first
 		for _, k := range []string{"room", "state", "paused", "closed", "waiting", "active", "capacity", "rate", "admissions_total",
 			"joins_total", "admissions_per_second", "joins_per_second", "bookings_per_minute", "gate_rejections", "gate_rejections_total", "series"} {
 			if _, ok := v[k]; !ok {
@@ -215,6 +215,68 @@ func TestDashboardLiveJSON(t *testing.T) {
 	}
 	if r := e.do(t, "GET", "/admin/api/live", nil, map[string]string{"Authorization": "Bearer nope"}); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong bearer: %d", r.StatusCode)
+	}
+}
+
+// The dashboard opens on an overview of every room, the busiest first;
+// a paused room's admission rate reads zero at once; each room says how
+// long its line takes to clear.
+func TestDashboardOverview(t *testing.T) {
+	e := newDashEnv(t)
+	cookie := map[string]string{"Cookie": e.login(t)}
+	live := func() map[string]map[string]any {
+		t.Helper()
+		var doc struct {
+			Rooms []map[string]any `json:"rooms"`
+		}
+		r := e.do(t, "GET", "/admin/api/live", nil, cookie)
+		if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+			t.Fatalf("%d %s", r.StatusCode, r.body)
+		}
+		out := map[string]map[string]any{}
+		for i, rm := range doc.Rooms {
+			rm["order"] = float64(i)
+			out[rm["room"].(string)] = rm
+		}
+		return out
+	}
+	// "demo" sorts first by name; nobody waits in it.
+	if r := live(); r["demo"]["order"] != 0.0 || r["vaccine"]["clear_seconds"] != 0.0 {
+		t.Fatalf("empty rooms: %v", r)
+	}
+	rm, _ := e.rooms.Get("vaccine")
+	for range 21 {
+		if _, _, err := rm.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := live()
+	v := r["vaccine"]
+	if v["order"] != 0.0 || r["demo"]["order"] != 1.0 {
+		t.Errorf("the room with a line is not first: vaccine %v, demo %v", v["order"], r["demo"]["order"])
+	}
+	// 20 waiting at 10 per second (the rate until one is measured).
+	if v["waiting"] != 20.0 || v["clear_seconds"] != 2.0 {
+		t.Errorf("waiting %v, clear in %v s, want 20 and 2", v["waiting"], v["clear_seconds"])
+	}
+	if rate := v["admissions_per_second"].(float64); !(rate > 0) {
+		t.Fatalf("admission rate %v after admitting", rate)
+	}
+	if _, err := rm.Update(func(st *room.Settings) { st.Paused = true }); err != nil {
+		t.Fatal(err)
+	}
+	v = live()["vaccine"]
+	if v["admissions_per_second"] != 0.0 || v["clear_seconds"] != -1.0 {
+		t.Errorf("paused: admission rate %v, clear in %v, want 0 and -1", v["admissions_per_second"], v["clear_seconds"])
+	}
+
+	page := e.do(t, "GET", "/admin", nil, cookie).body
+	overview, firstRoom := strings.Index(page, `id="overview"`), strings.Index(page, `<section class="room"`)
+	if overview < 0 || firstRoom < 0 || overview > firstRoom || !strings.Contains(page[overview:firstRoom], "줄이 비기까지") {
+		t.Fatalf("no overview before the rooms:\n%s", page)
+	}
+	if !strings.Contains(page[overview:firstRoom], `data-v="vaccine.clear">멈춤<`) || strings.Index(page, `id="room-vaccine"`) > strings.Index(page, `id="room-demo"`) {
+		t.Errorf("overview: %s", page[overview:firstRoom])
 	}
 }
 
@@ -430,7 +492,7 @@ func TestDashboardWithBooking(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Booking().Sender().Send(context.Background(), booking.Message{Kind: "confirmation", To: "01098765432", BookingNumber: "B-1", Body: "예약 확정", CreatedAt: a.Clock.Now()})
-	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), AdminToken: dashToken, Clock: a.Clock, History: a.History}
+	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), BookingRoom: "vaccine", AdminToken: dashToken, Clock: a.Clock, History: a.History}
 	mux := http.NewServeMux()
 	d.Register(mux)
 	ts := httptest.NewServer(mux)
@@ -445,6 +507,7 @@ func TestDashboardWithBooking(t *testing.T) {
 			Room       string `json:"room"`
 			HasBooking bool   `json:"has_bookings"`
 			Joins      int    `json:"joins_total"`
+			Backend    string `json:"backend"`
 			Series     struct {
 				Bookings []float64 `json:"bookings_per_minute"`
 			} `json:"series"`
@@ -470,6 +533,9 @@ func TestDashboardWithBooking(t *testing.T) {
 		t.Errorf("booking: %+v", doc.Booking)
 	}
 	var vaccine, demo bool
+	if len(doc.Rooms) == 0 || doc.Rooms[0].Room != "vaccine" {
+		t.Errorf("the booking room is not first: %+v", doc.Rooms)
+	}
 	for _, rm := range doc.Rooms {
 		switch rm.Room {
 		case "vaccine":
@@ -480,9 +546,12 @@ func TestDashboardWithBooking(t *testing.T) {
 			if rm.Joins < 20 {
 				t.Errorf("the crowd did not join the vaccine room: %d joins", rm.Joins)
 			}
+			if rm.Backend != "ok" {
+				t.Errorf("the booking service's health: %q, want ok", rm.Backend)
+			}
 		case "demo":
 			demo = true
-			if rm.HasBooking || rm.Joins != 0 {
+			if rm.HasBooking || rm.Joins != 0 || rm.Backend != "" {
 				t.Errorf("demo room: %+v (no crowd, no bookings)", rm)
 			}
 		}
