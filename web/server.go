@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -38,8 +37,8 @@ type Server struct {
 	// server computed (the citizen pages of ui/ set it); nil uses a plain
 	// built-in page. It must write the whole response, honouring v.Code.
 	WaitPage func(w http.ResponseWriter, r *http.Request, v WaitView)
-	// AdminFailures limits guessing of the admin token, here and on the
-	// dashboard's sign-in (nil: set by Handler).
+	// AdminFailures limits guessing of the admin token (CheckAdminToken;
+	// nil: made on first use).
 	AdminFailures *AuthFailures
 
 	mu    sync.Mutex
@@ -98,12 +97,7 @@ func (s *Server) GateRejections() map[string]map[string]uint64 {
 
 // Handler returns the complete HTTP handler.
 func (s *Server) Handler() http.Handler {
-	if s.AdminFailures == nil {
-		s.AdminFailures = &AuthFailures{}
-		if s.Limiter != nil {
-			s.AdminFailures.ClientAddr = s.Limiter.ClientAddr // honours trusted proxies
-		}
-	}
+	s.adminFailures()
 	mux := http.NewServeMux()
 	api := func(pattern string, methods string, h http.HandlerFunc) {
 		for _, m := range strings.Split(methods, ",") {
@@ -200,27 +194,6 @@ func limitHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// admin requires the admin token as a bearer token.
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if wait, blocked := s.AdminFailures.Blocked(r); blocked {
-			tooManyRequests(w, wait, "admin_auth_blocked", "Too many wrong admin tokens from your address. Try again later.",
-				"잘못된 관리자 토큰이 너무 많습니다. 잠시 후 다시 시도하세요.")
-			return
-		}
-		tok := bearer(r)
-		if s.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
-			if tok != "" {
-				s.AdminFailures.Failed(r)
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
-			problem(w, http.StatusUnauthorized, "admin_auth", "Send the admin token as \"Authorization: Bearer <token>\".", "관리자 인증이 필요합니다.")
-			return
-		}
-		h(w, r)
-	}
 }
 
 // roomView is a room's counters and settings for the admin API, with
