@@ -147,12 +147,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ErrInvalid is wrapped by errors about bad input (an empty person key, a
 // zero slot, a missing capacity function, a bad URL, ...). Such calls change
 // nothing.
-var ErrInvalid = booking.ErrInvalidInput
+var ErrInvalid = storecheck.ErrInvalid
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -485,9 +486,9 @@ func uniqueViolation(err error, constraint string) bool {
 }
 
 // fail turns an error from a store operation into the error returned to the
-// caller (booking.StoreError).
+// caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return booking.StoreError(ctx, "postgres", op, err)
+	return storecheck.Wrap(ctx, "postgres", op, err)
 }
 
 // storable reports whether PostgreSQL can hold s in a text column: valid

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // idemLockClass is the first key of the advisory locks on idempotency keys
@@ -47,7 +48,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		b.UpdatedAt = b.CreatedAt
 	}
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if err := checkText("idempotency key", req.IdempotencyKey, "booking number", b.Number,
 		"campaign id", b.CampaignID, "cohort id", b.CohortID, "vaccine id", b.VaccineID,
 		"name", b.Name, "phone", b.Phone,
@@ -56,7 +57,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	}
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = booking.BookRequestHash(&req, &b)
+		hash = storecheck.BookRequestHash(&req, &b)
 	}
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -99,7 +100,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	// the refusal paths below look for an existing booking before answering;
 	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !booking.IsStoreDomainError(err) {
+		if !storecheck.IsDomainError(err) {
 			return booking.Booking{}, err
 		}
 		var existing string
@@ -163,7 +164,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -358,7 +359,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if req.Number == "" {
 		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
 	}
-	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := checkMessageText(req.Notice); err != nil {
@@ -416,7 +417,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("booking %s changed under a row lock", b.Number)
 		}
-		m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
+		m := storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
 		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 			return err
 		}
@@ -481,7 +482,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 				return err
 			}
 		}
-		m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
+		m := storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
 		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 			return err
 		}

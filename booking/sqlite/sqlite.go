@@ -43,11 +43,12 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ErrInvalid is wrapped by errors about bad input (an empty person key, a
 // zero slot, a missing capacity function, ...). Such calls change nothing.
-var ErrInvalid = booking.ErrInvalidInput
+var ErrInvalid = storecheck.ErrInvalid
 
 // Memory is the path that opens a private in-memory database (one per Open).
 const Memory = ":memory:"
@@ -274,7 +275,7 @@ func sqliteCode(err error) int {
 }
 
 // fail turns an error from a store operation into the error returned to the
-// caller (booking.StoreError).
+// caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return booking.StoreError(ctx, "sqlite", op, err)
+	return storecheck.Wrap(ctx, "sqlite", op, err)
 }

@@ -11,6 +11,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // dosesPerPerson is what one booking takes from a vaccine's supply.
@@ -29,7 +30,7 @@ func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Book
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	if err := booking.ValidateBookRequest(&req); err != nil {
+	if err := storecheck.ValidateBookRequest(&req); err != nil {
 		return booking.Booking{}, err
 	}
 	b := req.Booking
@@ -47,7 +48,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = booking.BookRequestHash(&req, &b)
+		hash = storecheck.BookRequestHash(&req, &b)
 	}
 
 	t, err := s.begin(ctx)
@@ -78,7 +79,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	// the refusal paths below look for an existing booking before answering;
 	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !booking.IsStoreDomainError(err) {
+		if !storecheck.IsDomainError(err) {
 			return booking.Booking{}, err
 		}
 		var existing string
@@ -110,7 +111,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 		_, err = t.exec(st.bookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
-			dateText(b.BirthDate), b.BookedBy,
+			storecheck.DateText(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
 			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
@@ -132,7 +133,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -241,7 +242,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if req.Number == "" {
 		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
 	}
-	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
 	now := req.Now
@@ -290,7 +291,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
 	}
-	m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
+	m := storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -351,7 +352,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 			return booking.Booking{}, err
 		}
 	}
-	m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
+	m := storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
 	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
 		return booking.Booking{}, err
 	}
@@ -435,7 +436,7 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 // (extending it), or if the holder's time ran out (until <= now); otherwise
 // it returns booking.ErrSessionHeld.
 func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
-	if err := booking.CheckPersonKey("person key", personKey); err != nil {
+	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return fail(ctx, "claim session", err)
 	}
 	if sessionID == "" {
@@ -583,13 +584,6 @@ func scanBooking(row *sql.Row) (booking.Booking, int, error) {
 }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func dateText(d booking.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	return d.String()
-}
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
 func NewNumber() string { return booking.NewBookingNumber() }

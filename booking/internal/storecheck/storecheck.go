@@ -1,4 +1,8 @@
-package booking
+// Package storecheck is what every booking.Store checks and computes the
+// same way, so that the stores (booking/sqlite, booking/postgres) accept
+// and refuse the same calls, hash idempotent requests alike and report
+// errors alike. It is internal: callers of a store see only its errors.
+package storecheck
 
 import (
 	"context"
@@ -7,18 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sluicehq/sluice/booking"
 )
 
-// What every Store checks and computes the same way, so that the stores
-// (booking/sqlite, booking/postgres) accept and refuse the same calls and
-// hash idempotent requests alike.
-
-// ErrInvalidInput is returned by stores for a call no store may accept: an
+// ErrInvalid is returned by stores for a call no store may accept: an
 // empty id, a date that does not exist, a block outside the day, a person
-// key shaped like an RRN, and so on. The service never makes such calls.
-var ErrInvalidInput = errors.New("invalid input")
+// key shaped like an RRN, and so on. The service never makes such calls,
+// so it is not one of the booking errors a person can meet.
+var ErrInvalid = errors.New("invalid input")
 
-func dateText(d Date) string {
+// DateText is a date as the stores keep it: YYYY-MM-DD, "" for the zero
+// date (no birth date given).
+func DateText(d booking.Date) string {
 	if d.IsZero() {
 		return ""
 	}
@@ -26,7 +31,7 @@ func dateText(d Date) string {
 }
 
 // OutboxMessage fills in what the caller left out of an outbox message.
-func OutboxMessage(m Message, number, phone, kind string, at time.Time) Message {
+func OutboxMessage(m booking.Message, number, phone, kind string, at time.Time) booking.Message {
 	m.BookingNumber = number
 	if m.Kind == "" {
 		m.Kind = kind
@@ -43,7 +48,7 @@ func OutboxMessage(m Message, number, phone, kind string, at time.Time) Message 
 // BookRequestHash identifies what an idempotent Book request asks for: who, what
 // and where. It leaves out what a retry legitimately changes (timestamps, a
 // caller-generated booking number, the confirmation's text).
-func BookRequestHash(req *BookRequest, b *Booking) []byte {
+func BookRequestHash(req *booking.BookRequest, b *booking.Booking) []byte {
 	h := sha256.New()
 	var buf [8]byte
 	str := func(s string) {
@@ -55,7 +60,7 @@ func BookRequestHash(req *BookRequest, b *Booking) []byte {
 		binary.BigEndian.PutUint64(buf[:], uint64(n))
 		h.Write(buf[:])
 	}
-	slot := func(s Slot) {
+	slot := func(s booking.Slot) {
 		num(s.ClinicID)
 		str(s.Date.String())
 		num(int64(s.Block))
@@ -67,7 +72,7 @@ func BookRequestHash(req *BookRequest, b *Booking) []byte {
 	str(b.PersonKey)
 	str(b.Name)
 	str(b.Phone)
-	str(dateText(b.BirthDate))
+	str(DateText(b.BirthDate))
 	str(b.BookedBy)
 	slot(b.Dose1.Slot)
 	num(int64(len(req.Dose2Candidates)))
@@ -77,13 +82,15 @@ func BookRequestHash(req *BookRequest, b *Booking) []byte {
 	return h.Sum(nil)
 }
 
-func ValidateBookRequest(req *BookRequest) error {
+// ValidateBookRequest refuses (ErrInvalid) a Book request no store may
+// accept.
+func ValidateBookRequest(req *booking.BookRequest) error {
 	b := &req.Booking
 	switch {
 	case b.CampaignID == "":
-		return fmt.Errorf("%w: empty campaign id", ErrInvalidInput)
+		return fmt.Errorf("%w: empty campaign id", ErrInvalid)
 	case b.VaccineID == "":
-		return fmt.Errorf("%w: empty vaccine id", ErrInvalidInput)
+		return fmt.Errorf("%w: empty vaccine id", ErrInvalid)
 	}
 	if err := CheckPersonKey("person key", b.PersonKey); err != nil {
 		return err
@@ -101,9 +108,11 @@ func ValidateBookRequest(req *BookRequest) error {
 	return ValidateSlots(b.Dose1.Slot, req.Dose2Candidates, req.SlotCapacity)
 }
 
-func ValidateSlots(dose1 Slot, candidates []Slot, capacity func(Slot) int) error {
+// ValidateSlots refuses (ErrInvalid) a first-dose slot or second-dose
+// candidates that are not real slots, or no capacity function.
+func ValidateSlots(dose1 booking.Slot, candidates []booking.Slot, capacity func(booking.Slot) int) error {
 	if capacity == nil {
-		return fmt.Errorf("%w: no slot capacity function", ErrInvalidInput)
+		return fmt.Errorf("%w: no slot capacity function", ErrInvalid)
 	}
 	if err := checkSlot("dose 1", dose1); err != nil {
 		return err
@@ -116,25 +125,25 @@ func ValidateSlots(dose1 Slot, candidates []Slot, capacity func(Slot) int) error
 	return nil
 }
 
-func checkSlot(what string, s Slot) error {
-	if s == (Slot{}) {
-		return fmt.Errorf("%w: %s: no slot given", ErrInvalidInput, what)
+func checkSlot(what string, s booking.Slot) error {
+	if s == (booking.Slot{}) {
+		return fmt.Errorf("%w: %s: no slot given", ErrInvalid, what)
 	}
 	if s.ClinicID <= 0 {
-		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalidInput, what, s.ClinicID)
+		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalid, what, s.ClinicID)
 	}
 	if err := checkDate(what+" date", s.Date); err != nil {
 		return err
 	}
-	if s.Block < 0 || s.Block >= BlocksPerDay {
-		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalidInput, what, s.Block, BlocksPerDay-1)
+	if s.Block < 0 || s.Block >= booking.BlocksPerDay {
+		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalid, what, s.Block, booking.BlocksPerDay-1)
 	}
 	return nil
 }
 
-func checkDate(what string, d Date) error {
-	if _, ok := NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
-		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalidInput, what, d.Year, int(d.Month), d.Day)
+func checkDate(what string, d booking.Date) error {
+	if _, ok := booking.NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
+		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalid, what, d.Year, int(d.Month), d.Day)
 	}
 	return nil
 }
@@ -144,10 +153,10 @@ func checkDate(what string, d Date) error {
 // holds keyed hashes. The schema has the same CHECK.
 func CheckPersonKey(what, k string) error {
 	if k == "" {
-		return fmt.Errorf("%w: empty %s", ErrInvalidInput, what)
+		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
 	}
 	if LooksLikeRRN(k) {
-		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalidInput, what)
+		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalid, what)
 	}
 	return nil
 }
@@ -172,16 +181,16 @@ func LooksLikeRRN(k string) bool {
 	return false
 }
 
-// StoreError turns an error from a store operation into the error the store
-// returns: the booking errors and ErrInvalidInput pass through unchanged, a
+// Wrap turns an error from a store operation into the error the store
+// returns: the booking errors and ErrInvalid pass through unchanged, a
 // cancelled or expired context is reported as such (errors.Is(err,
 // context.Canceled) holds), and anything else is wrapped with the store's
 // and the operation's names.
-func StoreError(ctx context.Context, store, op string, err error) error {
+func Wrap(ctx context.Context, store, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if IsStoreDomainError(err) {
+	if IsDomainError(err) {
 		return err
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
@@ -190,14 +199,14 @@ func StoreError(ctx context.Context, store, op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", store, op, err)
 }
 
-// IsStoreDomainError reports whether err is one of the errors a store
-// returns as they are (the booking errors and ErrInvalidInput).
-func IsStoreDomainError(err error) bool {
+// IsDomainError reports whether err is one of the errors a store
+// returns as they are (the booking errors and ErrInvalid).
+func IsDomainError(err error) bool {
 	for _, d := range []error{
-		ErrInvalidInput,
-		ErrNotFound, ErrSlotFull, ErrNoSecondDose,
-		ErrAlreadyBooked, ErrSupplyExhausted, ErrSessionHeld,
-		ErrCancelled, ErrIdempotencyReuse,
+		ErrInvalid,
+		booking.ErrNotFound, booking.ErrSlotFull, booking.ErrNoSecondDose,
+		booking.ErrAlreadyBooked, booking.ErrSupplyExhausted, booking.ErrSessionHeld,
+		booking.ErrCancelled, booking.ErrIdempotencyReuse,
 	} {
 		if errors.Is(err, d) {
 			return true
