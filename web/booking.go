@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -115,68 +114,6 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	}
 }
 
-// bookingProblem maps a booking error to its HTTP status and problem code,
-// with the person-facing sentences in Korean and English.
-func bookingProblem(w http.ResponseWriter, err error) {
-	ko, en := booking.ErrorMessage(err)
-	var ne *booking.NotEligibleError
-	var ie *booking.InputError
-	p := Problem{Detail: en, DetailKO: ko}
-	switch {
-	case errors.As(err, &ne):
-		p.Status, p.Code = http.StatusForbidden, "not_eligible"
-		p.Extra = map[string]any{"eligibility": ne.Eligibility.APIResponse()}
-	case errors.As(err, &ie):
-		p.Status, p.Code = http.StatusBadRequest, ie.Code
-		p.Extra = map[string]any{"field": ie.Field}
-	default:
-		for _, m := range bookingErrors {
-			if errors.Is(err, m.err) {
-				p.Status, p.Code = m.status, m.code
-				break
-			}
-		}
-	}
-	if p.Status == 0 {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			p.Status, p.Code = http.StatusServiceUnavailable, "unavailable"
-		} else {
-			p.Status, p.Code = http.StatusInternalServerError, "internal"
-			p.Detail, p.DetailKO = "Something went wrong on our side; nothing was booked. Please try again.", "일시적인 오류입니다. 예약되지 않았습니다. 다시 시도해 주세요."
-		}
-	}
-	WriteProblem(w, p)
-}
-
-var bookingErrors = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{booking.ErrSessionExpired, http.StatusUnauthorized, "session_expired"},
-	{booking.ErrSessionHeld, http.StatusConflict, "session_held"},
-	{booking.ErrProxyNotAllowed, http.StatusForbidden, "proxy_not_allowed"},
-	{booking.ErrClinicNotFound, http.StatusNotFound, "clinic_not_found"},
-	{booking.ErrInvalidSlot, http.StatusBadRequest, "invalid_slot"},
-	{booking.ErrPastDate, http.StatusUnprocessableEntity, "past_date"},
-	{booking.ErrBeyondHorizon, http.StatusUnprocessableEntity, "beyond_horizon"},
-	{booking.ErrClinicClosed, http.StatusUnprocessableEntity, "clinic_closed"},
-	{booking.ErrVaccineNotOffered, http.StatusUnprocessableEntity, "vaccine_not_offered"},
-	{booking.ErrTooLate, http.StatusConflict, "too_late"},
-	{booking.ErrInvalidRequest, http.StatusBadRequest, "invalid_request"},
-	{booking.ErrOverloaded, http.StatusServiceUnavailable, "overloaded"},
-	{booking.ErrChallengeExpired, http.StatusGone, "challenge_expired"},
-	{booking.ErrWrongCode, http.StatusBadRequest, "wrong_code"},
-	{booking.ErrTooManyAttempts, http.StatusTooManyRequests, "too_many_attempts"},
-	{booking.ErrSlotFull, http.StatusConflict, "slot_full"},
-	{booking.ErrNoSecondDose, http.StatusConflict, "no_second_dose"},
-	{booking.ErrAlreadyBooked, http.StatusConflict, "already_booked"},
-	{booking.ErrSupplyExhausted, http.StatusConflict, "supply_exhausted"},
-	{booking.ErrCancelled, http.StatusConflict, "cancelled"},
-	{booking.ErrIdempotencyReuse, http.StatusUnprocessableEntity, "idempotency_key_reused"},
-	{booking.ErrNotFound, http.StatusNotFound, "booking_not_found"},
-}
-
 func badRequest(w http.ResponseWriter, code, en, ko string) {
 	problem(w, http.StatusBadRequest, code, en, ko)
 }
@@ -212,7 +149,7 @@ func (b *BookingAPI) handleEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	e := b.Service.Campaign().Eligibility(d, b.now())
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, e.APIResponse())
+	writeJSON(w, http.StatusOK, eligibilityJSON(e))
 }
 
 // GET /api/v1/campaign: the campaign, its cohorts and today's windows.
@@ -314,7 +251,7 @@ func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 
 func (b *BookingAPI) session(w http.ResponseWriter, r *http.Request) (booking.Session, bool) {
@@ -343,7 +280,7 @@ func (b *BookingAPI) handleSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 
 type clinicView struct {
