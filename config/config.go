@@ -18,20 +18,21 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file or the admin API.
+// RoomConfig is a room as written in the YAML file. (The admin API takes
+// the same fields in JSON: web's roomBody.)
 type RoomConfig struct {
-	Name         string     `yaml:"name" json:"name"`
-	PrequeueAt   *time.Time `yaml:"prequeue_at" json:"prequeue_at,omitempty"`
-	OpensAt      *time.Time `yaml:"opens_at" json:"opens_at,omitempty"`
-	ClosesAt     *time.Time `yaml:"closes_at" json:"closes_at,omitempty"`
-	Capacity     int        `yaml:"capacity" json:"capacity,omitempty"`
-	Rate         float64    `yaml:"rate" json:"rate,omitempty"`
-	PassTTL      Duration   `yaml:"pass_ttl" json:"pass_ttl,omitempty"`
-	ClaimTimeout Duration   `yaml:"claim_timeout" json:"claim_timeout,omitempty"`
-	PollBudget   float64    `yaml:"poll_budget" json:"poll_budget,omitempty"`
-	MinPoll      Duration   `yaml:"min_poll" json:"min_poll,omitempty"`
-	WaitingURL   string     `yaml:"waiting_url" json:"waiting_url,omitempty"`
-	Paused       bool       `yaml:"paused" json:"paused,omitempty"`
+	Name         string     `yaml:"name"`
+	PrequeueAt   *time.Time `yaml:"prequeue_at"`
+	OpensAt      *time.Time `yaml:"opens_at"`
+	ClosesAt     *time.Time `yaml:"closes_at"`
+	Capacity     int        `yaml:"capacity"`
+	Rate         float64    `yaml:"rate"`
+	PassTTL      Duration   `yaml:"pass_ttl"`
+	ClaimTimeout Duration   `yaml:"claim_timeout"`
+	PollBudget   float64    `yaml:"poll_budget"`
+	MinPoll      Duration   `yaml:"min_poll"`
+	WaitingURL   string     `yaml:"waiting_url"`
+	Paused       bool       `yaml:"paused"`
 }
 
 // Settings converts to room settings (defaults filled, validated).

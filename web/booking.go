@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/ttl"
 )
 
 // SessionHeader carries a verified person's booking session id.
@@ -41,13 +42,8 @@ type BookingAPI struct {
 // answers may lag bookings by at most searchCacheTTL; that only affects
 // what is shown, never what can be booked (the store's transaction decides).
 type searchCache struct {
-	mu      sync.RWMutex
-	entries map[string]cachedSearch
-}
-
-type cachedSearch struct {
-	body []byte
-	at   time.Time
+	once sync.Once
+	m    *ttl.Map[string, []byte]
 }
 
 const (
@@ -55,23 +51,16 @@ const (
 	searchCacheMax = 4096
 )
 
-func (c *searchCache) get(key string) ([]byte, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[key]
-	c.mu.RUnlock()
-	if !ok || time.Since(e.at) > searchCacheTTL {
-		return nil, false
-	}
-	return e.body, true
+func (c *searchCache) entries() *ttl.Map[string, []byte] {
+	c.once.Do(func() { c.m = ttl.New[string, []byte](searchCacheMax) })
+	return c.m
 }
 
+func (c *searchCache) get(key string) ([]byte, bool) { return c.entries().Get(key, time.Now()) }
+
 func (c *searchCache) put(key string, body []byte) {
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= searchCacheMax {
-		c.entries = make(map[string]cachedSearch, 256)
-	}
-	c.entries[key] = cachedSearch{body: body, at: time.Now()}
-	c.mu.Unlock()
+	now := time.Now()
+	c.entries().Put(key, body, now.Add(searchCacheTTL), now) // a full cache just does not keep this one
 }
 
 func searchKey(q booking.SearchQuery) string {
