@@ -262,5 +262,26 @@ func scopedKey(bookedBy, key string) string {
 	return "bk1-" + hex.EncodeToString(h[:])
 }
 
+// BookableDates are the dates a first dose may be booked on at now, in
+// order: from today while a block of today is still ahead (else from
+// tomorrow) to the booking horizon (ServiceConfig.BookingHorizonDays),
+// without Sundays, when no clinic vaccinates. Book refuses any other date
+// (ErrPastDate, ErrBeyondHorizon, ErrClinicClosed).
+func (s *Service) BookableDates(now time.Time) []Date {
+	today := DateOf(now)
+	first := today
+	if !BlockStart(today, BlocksPerDay-1).After(now) {
+		first = today.AddDays(1)
+	}
+	last := today.AddDays(s.horizonDays)
+	out := make([]Date, 0, first.DaysUntil(last)+1)
+	for d := first; !d.After(last); d = d.AddDays(1) {
+		if d.Weekday() != time.Sunday {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // BlockStart returns the instant block b starts on date d (Seoul).
 func BlockStart(d Date, b TimeBlock) time.Time { return d.At(FirstBlockHour+int(b), 0) }

@@ -240,6 +240,26 @@ func (c *Campaign) WindowsOn(day Date) []WindowInfo {
 	return out
 }
 
+// NextWindow is the window of any cohort opening next after now (the
+// first to open, in Seoul time), if there is one: what a landing page
+// announces while no window is open.
+func (c *Campaign) NextWindow(now time.Time) (WindowInfo, bool) {
+	var next *Window
+	var cohort *Cohort
+	for i := range c.Cohorts {
+		for j := range c.Cohorts[i].Windows {
+			w := &c.Cohorts[i].Windows[j]
+			if w.Opens.After(now) && (next == nil || w.Opens.Before(next.Opens)) {
+				next, cohort = w, &c.Cohorts[i]
+			}
+		}
+	}
+	if next == nil {
+		return WindowInfo{}, false
+	}
+	return cohort.windowInfo(next), true
+}
+
 func (co *Cohort) windowInfo(w *Window) WindowInfo {
 	wi := WindowInfo{
 		CohortID: co.ID, CohortName: co.Name, CohortNameEN: co.NameEN,

@@ -529,6 +529,47 @@ func TestWindowsOn(t *testing.T) {
 	}
 }
 
+func TestNextWindow(t *testing.T) {
+	c50, err := ShippedCampaign("2021-07-50s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c18, err := ShippedCampaign("2021-08-18-49")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		c    *Campaign
+		now  string
+		want string // cohort/window, "" for none
+	}{
+		{c50, "2021-07-01T00:00:00+09:00", "55-59/first"},
+		{c50, "2021-07-12T00:00:00+09:00", "55-59/reopened"}, // opening now is not "next"
+		{c50, "2021-07-19T19:59:59+09:00", "53-54/main"},
+		{c50, "2021-07-19T11:00:00Z", "50-52/main"}, // 20:00 Seoul: 53-54 has opened
+		{c50, "2021-07-21T20:00:00+09:00", ""},
+		{c18, "2021-08-09T19:00:00+09:00", "18-49/day-09"},
+		{c18, "2021-08-19T21:00:00+09:00", "18-49/catch-up-18-35"},
+		{c18, "2021-09-18T18:00:00+09:00", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.c.ID+"@"+tt.now, func(t *testing.T) {
+			now := mustTime(t, tt.now)
+			w, ok := tt.c.NextWindow(now)
+			got := ""
+			if ok {
+				got = w.CohortID + "/" + w.WindowID
+				if !w.Opens.After(now) || w.Opens.Location() != Seoul || w.Text == "" {
+					t.Errorf("%+v", w)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func BenchmarkEligibility(b *testing.B) {
 	c, err := ShippedCampaign("2021-08-18-49")
 	if err != nil {

@@ -1233,6 +1233,52 @@ func TestChangeRefusals(t *testing.T) {
 	e.wantBooked(b.Dose2.Slot, 1)
 }
 
+// TestBookableDates: the dates offered are exactly those Book accepts
+// (horizon as configured, no Sundays, today only while a block is ahead).
+func TestBookableDates(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		now         time.Time
+		horizon     int
+		first, last booking.Date
+		n           int
+	}{
+		// Monday 19 July 2021, 21:00: every block of today has started.
+		{"evening: from tomorrow", t0, 0, date(2021, 7, 20), date(2021, 8, 30), 36},
+		{"morning: from today", time.Date(2021, 7, 19, 15, 59, 0, 0, booking.Seoul), 0, date(2021, 7, 19), date(2021, 8, 30), 37},
+		{"last block not started", time.Date(2021, 7, 19, 16, 0, 0, 0, booking.Seoul), 0, date(2021, 7, 20), date(2021, 8, 30), 36},
+		{"configured horizon", t0, 10, date(2021, 7, 20), date(2021, 7, 29), 9},
+		{"a horizon ending on a Sunday", t0, 13, date(2021, 7, 20), date(2021, 7, 31), 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "2021-07-50s", tc.now, nil, func(c *booking.ServiceConfig) { c.BookingHorizonDays = tc.horizon })
+			got := e.svc.BookableDates(tc.now)
+			if len(got) != tc.n || got[0] != tc.first || got[len(got)-1] != tc.last {
+				t.Fatalf("%d dates %v..%v, want %d %v..%v", len(got), got[0], got[len(got)-1], tc.n, tc.first, tc.last)
+			}
+			offered := map[booking.Date]bool{}
+			for _, d := range got {
+				offered[d] = true
+				if d.Weekday() == time.Sunday {
+					t.Errorf("%v is a Sunday", d)
+				}
+			}
+			// Every offered date is accepted by Book as far as the date
+			// goes (the first books, the others are already booked), and
+			// the days around them are refused.
+			// (Born 1964: the 55-59 window is open all day on 19 July.)
+			sess := e.verify(newPerson(1, date(1964, 3, 3)))
+			for d := tc.first.AddDays(-2); !d.After(tc.last.AddDays(2)); d = d.AddDays(1) {
+				_, err := e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicCentre, Date: d, Block: booking.BlocksPerDay - 1})
+				dateRefused := errors.Is(err, booking.ErrPastDate) || errors.Is(err, booking.ErrBeyondHorizon) || errors.Is(err, booking.ErrClinicClosed)
+				if offered[d] == dateRefused {
+					t.Errorf("%v: offered %v, Book says %v", d, offered[d], err)
+				}
+			}
+		})
+	}
+}
+
 // lockedStore is a store shared by several nodes: the outbox lock is
 // free or held elsewhere as the test says.
 type lockedStore struct {

@@ -141,7 +141,27 @@ func (b *BookingAPI) handleEligibility(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, eligibilityJSON(e))
 }
 
-// GET /api/v1/campaign: the campaign, its cohorts and today's windows.
+// windowDoc is a booking window in plain words (GET /api/v1/campaign).
+type windowDoc struct {
+	Cohort   string `json:"cohort_id"`
+	Label    string `json:"label"`
+	LabelEN  string `json:"label_en"`
+	Opens    string `json:"opens_at"`
+	Closes   string `json:"closes_at"`
+	Text     string `json:"text"`
+	TextEN   string `json:"text_en"`
+	OpenNow  bool   `json:"open_now"`
+	DayDigit *int   `json:"birth_day_digit"`
+}
+
+func windowJSON(wi booking.WindowInfo, now time.Time) windowDoc {
+	return windowDoc{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
+		wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
+		!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit}
+}
+
+// GET /api/v1/campaign: the campaign, its cohorts, today's windows, the
+// next window to open and the dates a first dose may be booked on now.
 func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 	c := b.Service.Campaign()
 	now := b.now().In(booking.Seoul)
@@ -157,26 +177,22 @@ func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 	for _, co := range c.Cohorts {
 		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking})
 	}
-	type window struct {
-		Cohort   string `json:"cohort_id"`
-		Label    string `json:"label"`
-		LabelEN  string `json:"label_en"`
-		Opens    string `json:"opens_at"`
-		Closes   string `json:"closes_at"`
-		Text     string `json:"text"`
-		TextEN   string `json:"text_en"`
-		OpenNow  bool   `json:"open_now"`
-		DayDigit *int   `json:"birth_day_digit"`
-	}
-	today := []window{}
+	today := []windowDoc{}
 	for _, wi := range c.WindowsOn(booking.DateOf(now)) {
-		today = append(today, window{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
-			wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
-			!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit})
+		today = append(today, windowJSON(wi, now))
+	}
+	var next *windowDoc
+	if wi, ok := c.NextWindow(now); ok {
+		doc := windowJSON(wi, now)
+		next = &doc
+	}
+	dates := []string{}
+	for _, d := range b.Service.BookableDates(now) {
+		dates = append(dates, d.String())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": c.ID, "name": c.Name, "name_en": c.NameEN, "now": now.Format(time.RFC3339),
-		"cohorts": cohorts, "windows_today": today, "room": b.Room,
+		"cohorts": cohorts, "windows_today": today, "next_window": next, "bookable_dates": dates, "room": b.Room,
 	})
 }
 
