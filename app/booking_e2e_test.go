@@ -1,39 +1,19 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
-func startDemo(t *testing.T) *app.App {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = adminToken
-	cfg.LogLevel = "warn"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	return a
-}
+func startDemo(t *testing.T) *app.App { return apptest.Demo(t, app.Options{}) }
 
 func postJSON(t *testing.T, url string, headers map[string]string, body any) (int, []byte) {
 	t.Helper()
@@ -219,20 +199,10 @@ func TestDemoClockMovesEligibility(t *testing.T) {
 }
 
 func TestServeHasNoDemoClock(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	cfg.AdminToken = adminToken
+	cfg := apptest.Config()
 	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: t.TempDir() + "/b.db"}
 	cfg.PersonKeySecret = []byte(strings.Repeat("s", 32))
-	a, err := app.New(cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Start(t, cfg, app.Options{})
 	code, b := postJSON(t, a.URL()+"/api/v1/admin/clock", map[string]string{"Authorization": "Bearer " + adminToken}, map[string]string{"at": "2021-07-20T20:30:00+09:00"})
 	if code != http.StatusNotFound {
 		t.Fatalf("serve exposes the demo clock: %d %s", code, b)
@@ -242,7 +212,6 @@ func TestServeHasNoDemoClock(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"eligible": false`) {
 		t.Fatalf("eligibility on the real clock: %s", b)
 	}
-	_ = fmt.Sprint
 }
 
 func TestReadinessFollowsTheBookingDatabase(t *testing.T) {
@@ -254,5 +223,40 @@ func TestReadinessFollowsTheBookingDatabase(t *testing.T) {
 	resp, b := do(t, "GET", a.URL()+"/readyz", nil, "")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "not_ready") {
 		t.Fatalf("with the database closed: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestCampaignEndpoint: the campaign's windows, the next one to open and
+// the dates a first dose may be booked on, as the service computes them.
+func TestCampaignEndpoint(t *testing.T) {
+	a := startDemo(t) // 2021-07-19 21:00: 53-54 open, 50-52 opens tomorrow at 20:00
+	resp, b := do(t, "GET", a.URL()+"/api/v1/campaign", nil, "")
+	var doc struct {
+		Windows []struct {
+			Cohort  string `json:"cohort_id"`
+			OpenNow bool   `json:"open_now"`
+		} `json:"windows_today"`
+		Next *struct {
+			Cohort string `json:"cohort_id"`
+			Opens  string `json:"opens_at"`
+		} `json:"next_window"`
+		Dates []string `json:"bookable_dates"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if doc.Next == nil || doc.Next.Cohort != "50-52" || doc.Next.Opens != "2021-07-20T20:00:00+09:00" {
+		t.Errorf("next window %+v", doc.Next)
+	}
+	want := a.Booking().BookableDates(a.Clock.Now())
+	if len(doc.Dates) != len(want) || len(want) == 0 || doc.Dates[0] != "2021-07-20" || doc.Dates[len(doc.Dates)-1] != want[len(want)-1].String() {
+		t.Errorf("bookable dates %v, want %v", doc.Dates, want)
+	}
+	open := false
+	for _, w := range doc.Windows {
+		open = open || w.Cohort == "53-54" && w.OpenNow
+	}
+	if !open {
+		t.Errorf("windows today %+v: 53-54 is open", doc.Windows)
 	}
 }

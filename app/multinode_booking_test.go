@@ -2,11 +2,8 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,84 +11,28 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/pgtest"
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
 )
-
-// postgresForTest returns the URL of a fresh schema on the test PostgreSQL
-// server (dropped after the test). Without a server it skips, unless
-// SLUICE_REQUIRE_SERVICES=1 (CI), where it fails.
-func postgresForTest(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("SLUICE_POSTGRES_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("PostgreSQL does not answer (%v); SLUICE_REQUIRE_SERVICES=1 forbids skipping", err)
-		}
-		t.Skipf("no PostgreSQL (%v): set SLUICE_POSTGRES_URL to run the multi-node booking test", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "sluicetest_app_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(ctx)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestTwoNodesOneBookingDatabase runs two demo servers on one Redis and one
 // PostgreSQL database: a person queues on one node and books on the other,
 // the second node sees the booking and the person's session, its search
 // catches up, and the confirmation goes out once, not once per node.
 func TestTwoNodesOneBookingDatabase(t *testing.T) {
-	redisURL, prefix := redisForTest(t)
-	dbURL := postgresForTest(t)
+	redisURL, prefix := redistest.Prefix(t)
+	dbURL := pgtest.Schema(t, "sluicetest_app")
 	keys := room.GenerateKeyring("k1")
 	start := func() *app.App {
-		cfg := config.Default()
-		cfg.Addr = "127.0.0.1:0"
-		cfg.LogLevel = "warn"
+		cfg := apptest.Config()
 		cfg.Keys = keys
-		cfg.AdminToken = adminToken
 		cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
 		cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: dbURL}
 		cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
-		a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			a.Shutdown(ctx)
-		})
-		return a
+		return apptest.Start(t, cfg, app.Options{Demo: true})
 	}
 	nodeA, nodeB := start(), start()
 
@@ -221,14 +162,30 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 		}
 		return n
 	}
+	// Once the database records every message as sent, no node can send
+	// one again (a node sends only what it reads as pending): the count
+	// is final.
+	pending := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	deadline = time.Now().Add(10 * time.Second)
-	for sent() == 0 {
+	for pending() > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("no confirmation was sent by either node")
+			t.Fatalf("%d messages still pending: neither node delivered", pending())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // time for a second, wrong, delivery by the other node
 	if n := sent(); n != 1 {
 		t.Errorf("the confirmation went out %d times, want once", n)
 	}

@@ -1,96 +1,32 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
-	"github.com/sluicehq/sluice/web"
 )
-
-// redisForTest returns the URL of a Redis to test against and a fresh key
-// prefix whose keys are deleted after the test. Without a Redis it skips,
-// unless SLUICE_REQUIRE_SERVICES=1 (CI), where it fails.
-func redisForTest(t *testing.T) (url, prefix string) {
-	t.Helper()
-	url = os.Getenv("SLUICE_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("SLUICE_REDIS_URL: %v", err)
-	}
-	client := goredis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("Redis at %s does not answer (%v); SLUICE_REQUIRE_SERVICES=1 forbids skipping", opts.Addr, err)
-		}
-		t.Skipf("no Redis at %s (%v): set SLUICE_REDIS_URL to run the multi-node tests", opts.Addr, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix = "sluicetest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		client.Close()
-	})
-	return url, prefix
-}
 
 // TestTwoNodesOneLine runs two complete servers on one Redis, as two
 // processes behind a load balancer would: a person's requests land on
 // either, and the line, the capacity and the operator's controls are one.
 func TestTwoNodesOneLine(t *testing.T) {
-	url, prefix := redisForTest(t)
+	url, prefix := redistest.Prefix(t)
 	keys := room.GenerateKeyring("k1")
 	start := func() *app.App {
-		cfg := config.Default()
-		cfg.Addr = "127.0.0.1:0"
+		cfg := apptest.Config()
 		cfg.Keys = keys
-		cfg.AdminToken = adminToken
 		cfg.RedisURL, cfg.RedisPrefix = url, prefix
 		cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 1000, PassTTL: config.Duration(time.Minute)}}
-		a, err := app.New(cfg, app.Options{
-			TickInterval: 10 * time.Millisecond,
-			Routes: func(s *web.Server, mux *http.ServeMux) {
-				mux.Handle("/protected", s.Gate("shop").Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					io.WriteString(w, "secret")
-				})))
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			a.Shutdown(ctx)
-		})
-		return a
+		return apptest.Start(t, cfg, app.Options{Routes: protectedRoute("shop")})
 	}
 	nodeA, nodeB := start(), start()
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
@@ -26,17 +27,7 @@ func TestProxyGuardsUpstream(t *testing.T) {
 	}))
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	a, err := app.New(cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Start(t, apptest.Config(), app.Options{Upstream: u, ProxyRoom: "shop"})
 
 	// Without a pass nothing reaches the upstream.
 	resp, b := do(t, "GET", a.URL()+"/api/orders", map[string]string{"Accept": "application/json"}, "")
@@ -48,7 +39,7 @@ func TestProxyGuardsUpstream(t *testing.T) {
 	browser := &http.Client{Jar: jar}
 	req, _ := http.NewRequest("GET", a.URL()+"/products/42", nil)
 	req.Header.Set("Accept", "text/html")
-	resp, err = browser.Do(req)
+	resp, err := browser.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +57,7 @@ func TestProxyGuardsUpstream(t *testing.T) {
 }
 
 func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Demo(t, app.Options{})
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
 	get := func(path string) (int, string) {

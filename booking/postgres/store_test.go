@@ -2,13 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,89 +17,14 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/booking/storetest"
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
-// The tests need a PostgreSQL server: SLUICE_POSTGRES_URL, or defaultURL.
-// Without one they skip, unless SLUICE_REQUIRE_SERVICES=1.
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// The tests need a PostgreSQL server (internal/pgtest): each works in a
+// schema of its own.
 
-var reach struct {
-	once sync.Once
-	url  string
-	err  error
-}
-
-// serverURL returns the URL of the test server, or skips (fails) the test if
-// it cannot be reached.
-func serverURL(t *testing.T) string {
-	t.Helper()
-	reach.once.Do(func() {
-		reach.url = os.Getenv("SLUICE_POSTGRES_URL")
-		if reach.url == "" {
-			reach.url = defaultURL
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, reach.url)
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		reach.err = err
-	})
-	if reach.err != nil {
-		msg := fmt.Sprintf("PostgreSQL at %s is not reachable (%v); set SLUICE_POSTGRES_URL to a server the tests may create schemas in",
-			redacted(reach.url), reach.err)
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return reach.url
-}
-
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// adminExec runs SQL on a connection of its own to the test server.
-func adminExec(t *testing.T, base, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-// freshSchema creates an empty schema, dropped with everything in it when the
-// test ends, and returns the server URL with the schema as search_path.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := serverURL(t)
-	var r [8]byte
-	rand.Read(r[:])
-	schema := "sluicetest_" + hex.EncodeToString(r[:])
-	adminExec(t, base, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { adminExec(t, base, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is an empty schema for the test (see pgtest.Schema).
+func freshSchema(tb testing.TB) string { return pgtest.Schema(tb, "sluicetest") }
 
 // open opens a store; it is closed when the test ends (before its schema is
 // dropped, cleanups running last-in first-out).
@@ -129,7 +50,7 @@ func connect(t *testing.T, dbURL string) *pgx.Conn {
 }
 
 func TestContract(t *testing.T) {
-	serverURL(t) // skip once, not in every subtest
+	pgtest.ServerURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) booking.Store {
 		s, err := postgres.Open(context.Background(), freshSchema(t))
 		if err != nil {
@@ -181,7 +102,7 @@ func wantMigrations(t *testing.T, dbURL string) {
 }
 
 func TestMigrateTwice(t *testing.T) {
-	serverURL(t)
+	pgtest.ServerURL(t)
 	ctx := context.Background()
 	t.Run("sequential", func(t *testing.T) {
 		u := freshSchema(t)
@@ -252,7 +173,7 @@ func TestMigrateTwice(t *testing.T) {
 func TestOpenRejectsNewerSchema(t *testing.T) {
 	u := freshSchema(t)
 	open(t, u)
-	adminExec(t, u, `INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')`)
+	pgtest.Exec(t, u, `INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')`)
 	if s, err := postgres.Open(context.Background(), u); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer program succeeded")
