@@ -1,7 +1,8 @@
 // Package booking is the vaccination-campaign domain: campaigns and cohorts,
 // eligibility, resident registration numbers, regions and clinics, slots and
-// bookings. It is plain Go with no I/O; storage lives behind Store and is
-// implemented by sub-packages (booking/sqlite now, booking/postgres later).
+// bookings. It is plain Go with no I/O; storage lives behind Store,
+// implemented by booking/sqlite (one node) and booking/postgres (several
+// nodes), both held to one contract (booking/storetest).
 package booking
 
 import (

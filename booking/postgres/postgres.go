@@ -34,9 +34,10 @@
 // and Cancel lock the booking row first (FOR NO KEY UPDATE), so two of them
 // on one booking run one after the other.
 //
-// This was preferred to SERIALIZABLE: a crowd on one slot (the opening
-// minute of a cohort) queues on one row lock instead of failing with
-// serialization errors and retrying, with retries growing with the crowd.
+// Row locks at READ COMMITTED rather than SERIALIZABLE: a crowd on one
+// slot (the opening minute of a cohort) queues on one row lock instead of
+// failing with serialization errors and retrying, with retries growing with
+// the crowd.
 //
 // Row locks can deadlock when two transactions wait for each other's rows,
 // and a deadlock stalls both (and everyone queued on their slots) until
