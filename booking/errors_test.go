@@ -7,34 +7,31 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestEveryErrorHasACode reads the package's source: every exported error
-// it declares (var ErrX = errors.New(...)) must have a code and sentences
-// in errorTable, so that a new error cannot reach a person without its
-// code, its HTTP status (web) and its message.
+// it declares (var ErrX = ...) must be declared with def, which gives it a
+// code and sentences, so that a new error cannot reach a person without
+// its code, its HTTP status (web) and its message.
 func TestEveryErrorHasACode(t *testing.T) {
-	byMessage := map[string]errorInfo{}
 	codes := map[string]bool{}
-	for _, e := range errorTable {
-		if e.code == "" || e.ko == "" || e.en == "" {
-			t.Errorf("%v: incomplete entry %+v", e.err, e)
+	for _, e := range declared {
+		if e.code == "" || e.msg == "" || e.ko == "" || e.en == "" {
+			t.Errorf("%v: incomplete declaration %+v", e, *e)
 		}
 		if codes[e.code] {
-			t.Errorf("code %q used twice", e.code)
+			t.Errorf("code %q declared twice", e.code)
 		}
 		codes[e.code] = true
-		byMessage[e.err.Error()] = e
 	}
 	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	declared := 0
+	n := 0
 	for _, de := range entries {
 		name := de.Name()
 		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
@@ -44,51 +41,35 @@ func TestEveryErrorHasACode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			vs, ok := n.(*ast.ValueSpec)
+		ast.Inspect(f, func(node ast.Node) bool {
+			vs, ok := node.(*ast.ValueSpec)
 			if !ok {
 				return true
 			}
 			for i, id := range vs.Names {
-				if !id.IsExported() || i >= len(vs.Values) {
+				if !id.IsExported() || !strings.HasPrefix(id.Name, "Err") {
 					continue
 				}
-				msg, ok := errorsNewMessage(vs.Values[i])
-				if !ok {
-					continue
-				}
-				declared++
-				if _, ok := byMessage[msg]; !ok {
-					t.Errorf("%s (%s) has no entry in errorTable: give it a code and messages there, and a status in web's table", id.Name, fset.Position(id.Pos()))
+				n++
+				if i >= len(vs.Values) || !isDefCall(vs.Values[i]) {
+					t.Errorf("%s (%s) is not declared with def(code, message, ko, en): give it a code and sentences, and a status in web's table", id.Name, fset.Position(id.Pos()))
 				}
 			}
 			return true
 		})
 	}
-	if declared != len(errorTable) {
-		t.Errorf("%d exported errors declared, %d in errorTable", declared, len(errorTable))
+	if n != len(declared) {
+		t.Errorf("%d exported errors in the source, %d declared with def", n, len(declared))
 	}
 }
 
-// errorsNewMessage returns the message of an errors.New("...") expression.
-func errorsNewMessage(e ast.Expr) (string, bool) {
+func isDefCall(e ast.Expr) bool {
 	call, ok := e.(*ast.CallExpr)
-	if !ok || len(call.Args) != 1 {
-		return "", false
+	if !ok {
+		return false
 	}
-	sel, ok := call.Fun.(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != "New" {
-		return "", false
-	}
-	if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "errors" {
-		return "", false
-	}
-	lit, ok := call.Args[0].(*ast.BasicLit)
-	if !ok || lit.Kind != token.STRING {
-		return "", false
-	}
-	msg, err := strconv.Unquote(lit.Value)
-	return msg, err == nil
+	id, ok := call.Fun.(*ast.Ident)
+	return ok && id.Name == "def"
 }
 
 func TestErrorCode(t *testing.T) {
@@ -123,7 +104,7 @@ func TestErrorCode(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	if len(seen) != len(errorTable) {
-		t.Errorf("Errors() gives %d codes, errorTable has %d", len(seen), len(errorTable))
+	if len(seen) != len(declared) {
+		t.Errorf("Errors() gives %d codes, %d declared", len(seen), len(declared))
 	}
 }

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -33,19 +32,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	if err := storecheck.ValidateBookRequest(&req); err != nil {
 		return booking.Booking{}, err
 	}
-	b := req.Booking
-	b.Status = booking.StatusBooked
-	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
-	if b.BookedBy == "" {
-		b.BookedBy = b.PersonKey
-	}
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = s.now()
-	}
-	if b.UpdatedAt.IsZero() {
-		b.UpdatedAt = b.CreatedAt
-	}
-	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	b := storecheck.NewBooking(&req, s.now())
 	var hash []byte
 	if req.IdempotencyKey != "" {
 		hash = storecheck.BookRequestHash(&req, &b)
@@ -63,33 +50,20 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		var stored []byte
 		switch err := t.row(st.idemGet, req.IdempotencyKey).Scan(&number, &stored); {
 		case err == nil:
-			if !bytes.Equal(stored, hash) {
-				return booking.Booking{}, booking.ErrIdempotencyReuse
-			}
-			prev, _, err := scanBooking(t.row(st.bookingGet, number))
-			return prev, err // the transaction rolls back: nothing written
+			// The transaction rolls back: nothing written.
+			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
+				prev, _, err := scanBooking(t.row(st.bookingGet, number))
+				return prev, err
+			})
 		case !errors.Is(err, sql.ErrNoRows):
 			return booking.Booking{}, err
 		}
 	}
 
-	// One active booking per person per campaign is enforced by the partial
-	// unique index when the row is inserted. So that a person who already
-	// holds a booking hears that rather than "slot full" (or "no supply"),
-	// the refusal paths below look for an existing booking before answering;
-	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !storecheck.IsDomainError(err) {
-			return booking.Booking{}, err
-		}
-		var existing string
-		switch qerr := t.row(st.personActive, b.CampaignID, b.PersonKey).Scan(&existing); {
-		case qerr == nil:
-			return booking.Booking{}, booking.ErrAlreadyBooked
-		case !errors.Is(qerr, sql.ErrNoRows):
-			return booking.Booking{}, qerr
-		}
-		return booking.Booking{}, err
+		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+			return found(t.row(st.personActive, b.CampaignID, b.PersonKey))
+		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
 	if err != nil {
@@ -133,8 +107,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
 	if req.IdempotencyKey != "" {
@@ -205,15 +178,50 @@ func takeDose2(t *wtx, st *writeStmts, candidates []booking.Slot, capacity func(
 	return booking.Slot{}, booking.ErrNoSecondDose
 }
 
-func releaseSlot(t *wtx, st *writeStmts, slot booking.Slot) error {
-	_, err := t.exec(st.slotRelease, slot.ClinicID, slot.Date.String(), int64(slot.Block))
+// releaseDoses gives back the places of both doses of b.
+func releaseDoses(t *wtx, st *writeStmts, b booking.Booking) error {
+	for _, slot := range [2]booking.Slot{b.Dose1.Slot, b.Dose2.Slot} {
+		if _, err := t.exec(st.slotRelease, slot.ClinicID, slot.Date.String(), int64(slot.Block)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// activeBooking reads booking number in the write transaction for a change
+// or a cancel: ErrCancelled if it is cancelled.
+func activeBooking(t *wtx, st *writeStmts, number string) (b booking.Booking, supplyDoses int, err error) {
+	b, supplyDoses, err = scanBooking(t.row(st.bookingGet, number))
+	if err == nil && b.Status == booking.StatusCancelled {
+		err = booking.ErrCancelled
+	}
+	return b, supplyDoses, err
+}
+
+// insertMessage writes m to the outbox, in the transaction of the change
+// it tells about.
+func insertMessage(t *wtx, st *writeStmts, m booking.Message) error {
+	_, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
 	return err
+}
+
+// found reports whether a query for one row found it.
+func found(r *sql.Row) (bool, error) {
+	var v any
+	switch err := r.Scan(&v); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	default:
+		return false, err
+	}
 }
 
 // Get returns the booking with the given number.
 func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fail(ctx, "get", fmt.Errorf("%w: empty booking number", ErrInvalid))
+	if err := storecheck.CheckNumber(number); err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
 	}
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
@@ -239,17 +247,13 @@ func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.
 }
 
 func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	if req.Number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	if err := storecheck.CheckNumber(req.Number); err != nil {
+		return booking.Booking{}, err
 	}
 	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = s.now()
-	}
-	now = now.UTC()
+	now := storecheck.At(req.Now, s.now)
 
 	t, err := s.begin(ctx)
 	if err != nil {
@@ -258,17 +262,11 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	defer t.rollback()
 	st := &s.ws
 
-	b, _, err := scanBooking(t.row(st.bookingGet, req.Number))
+	b, _, err := activeBooking(t, st, req.Number)
 	if err != nil {
 		return booking.Booking{}, err
 	}
-	if b.Status == booking.StatusCancelled {
-		return booking.Booking{}, booking.ErrCancelled
-	}
-	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+	if err := releaseDoses(t, st, b); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
@@ -291,8 +289,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
 	}
-	m := storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -312,13 +309,10 @@ func (s *Store) Cancel(ctx context.Context, number string, notice booking.Messag
 }
 
 func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	if err := storecheck.CheckNumber(number); err != nil {
+		return booking.Booking{}, err
 	}
-	if now.IsZero() {
-		now = s.now()
-	}
-	now = now.UTC()
+	now = storecheck.At(now, s.now)
 
 	t, err := s.begin(ctx)
 	if err != nil {
@@ -327,12 +321,9 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 	defer t.rollback()
 	st := &s.ws
 
-	b, supplyDoses, err := scanBooking(t.row(st.bookingGet, number))
+	b, supplyDoses, err := activeBooking(t, st, number)
 	if err != nil {
 		return booking.Booking{}, err
-	}
-	if b.Status == booking.StatusCancelled {
-		return booking.Booking{}, booking.ErrCancelled
 	}
 	n, err := t.exec(st.bookingCancel, now.UnixNano(), number)
 	if err != nil {
@@ -341,10 +332,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", number)
 	}
-	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+	if err := releaseDoses(t, st, b); err != nil {
 		return booking.Booking{}, err
 	}
 	if supplyDoses > 0 {
@@ -352,8 +340,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 			return booking.Booking{}, err
 		}
 	}
-	m := storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {

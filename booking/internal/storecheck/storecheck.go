@@ -5,6 +5,7 @@
 package storecheck
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -200,17 +201,76 @@ func Wrap(ctx context.Context, store, op string, err error) error {
 }
 
 // IsDomainError reports whether err is one of the errors a store
-// returns as they are (the booking errors and ErrInvalid).
+// returns as they are: a booking error (booking.ErrorCode) or ErrInvalid.
 func IsDomainError(err error) bool {
-	for _, d := range []error{
-		ErrInvalid,
-		booking.ErrNotFound, booking.ErrSlotFull, booking.ErrNoSecondDose,
-		booking.ErrAlreadyBooked, booking.ErrSupplyExhausted, booking.ErrSessionHeld,
-		booking.ErrCancelled, booking.ErrIdempotencyReuse,
-	} {
-		if errors.Is(err, d) {
-			return true
-		}
+	return errors.Is(err, ErrInvalid) || booking.ErrorCode(err) != ""
+}
+
+// NewBooking is the booking a Book request commits, before the store picks
+// its second dose and number: booked, dose 1 as asked, booked by the
+// person unless a proxy is named, timestamped now unless the request says
+// when, in UTC (the stores keep instants, not zones).
+func NewBooking(req *booking.BookRequest, now time.Time) booking.Booking {
+	b := req.Booking
+	b.Status = booking.StatusBooked
+	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
+	if b.BookedBy == "" {
+		b.BookedBy = b.PersonKey
 	}
-	return false
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = now
+	}
+	if b.UpdatedAt.IsZero() {
+		b.UpdatedAt = b.CreatedAt
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	return b
+}
+
+// Replayed is the answer to a Book request whose idempotency key the store
+// already holds with the request hash stored: the first booking (loaded by
+// load) if the request is the same, ErrIdempotencyReuse if not.
+func Replayed(stored, hash []byte, load func() (booking.Booking, error)) (booking.Booking, error) {
+	if !bytes.Equal(stored, hash) {
+		return booking.Booking{}, booking.ErrIdempotencyReuse
+	}
+	return load()
+}
+
+// Refusal is the error a Book refused with err answers. One active
+// booking per person is enforced by a unique index when the booking row
+// is inserted, so a refusal before that (slot full, no supply) would hide
+// that the person already has a booking: hasActive looks for one, and a
+// person who has one hears ErrAlreadyBooked. Only refusals look; the path
+// that succeeds pays for no extra query. Errors other than the booking
+// errors pass unchanged.
+func Refusal(err error, hasActive func() (bool, error)) error {
+	if !IsDomainError(err) {
+		return err
+	}
+	active, qerr := hasActive()
+	switch {
+	case qerr != nil:
+		return qerr
+	case active:
+		return booking.ErrAlreadyBooked
+	}
+	return err
+}
+
+// CheckNumber refuses (ErrInvalid) an empty booking number.
+func CheckNumber(number string) error {
+	if number == "" {
+		return fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	return nil
+}
+
+// At is the instant a change is recorded at: at, or clock() if at is zero,
+// in UTC.
+func At(at time.Time, clock func() time.Time) time.Time {
+	if at.IsZero() {
+		at = clock()
+	}
+	return at.UTC()
 }
