@@ -26,6 +26,58 @@ func postJSON(t *testing.T, url string, headers map[string]string, body any) (in
 	return resp.StatusCode, out
 }
 
+// minsu is the person the booking tests verify and book for.
+var minsu = map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"}
+
+// startVerification starts verifying minsu at base with the pass; it
+// returns the status and body of the answer, and the challenge and the
+// code the demo sent (empty unless the status is 201).
+func startVerification(t *testing.T, base string, pass map[string]string) (code int, b []byte, challengeID, demoCode string) {
+	t.Helper()
+	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, minsu)
+	var started struct {
+		ID   string `json:"challenge_id"`
+		Code string `json:"demo_code"`
+	}
+	json.Unmarshal(b, &started)
+	return code, b, started.ID, started.Code
+}
+
+// confirmCode answers a challenge; on success it also returns the headers
+// the booking endpoints want (the pass and the session).
+func confirmCode(t *testing.T, base string, pass map[string]string, challengeID, code string) (int, []byte, map[string]string) {
+	t.Helper()
+	status, b := postJSON(t, base+"/api/v1/identity/verifications/"+challengeID+"/confirm", pass, map[string]string{"code": code})
+	var confirmed struct {
+		Session struct {
+			ID string `json:"id"`
+		} `json:"session"`
+	}
+	json.Unmarshal(b, &confirmed)
+	return status, b, map[string]string{room.PassHeader: pass[room.PassHeader], "Sluice-Session": confirmed.Session.ID}
+}
+
+// foundClinic is a clinic of a search answer.
+type foundClinic struct {
+	Clinic struct {
+		ID int64 `json:"id"`
+	} `json:"clinic"`
+	Free int `json:"free"`
+}
+
+// searchGangnam searches Gangnam for Pfizer on Monday 26 July.
+func searchGangnam(t *testing.T, base string, pass map[string]string) []foundClinic {
+	t.Helper()
+	resp, b := do(t, "GET", base+"/api/v1/clinics?district=11680&date=2021-07-26&vaccine=pfizer", pass, "")
+	var found struct {
+		Clinics []foundClinic `json:"clinics"`
+	}
+	if err := json.Unmarshal(b, &found); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("search on %s: %d %s", base, resp.StatusCode, b)
+	}
+	return found.Clinics
+}
+
 func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 	a := startDemo(t)
 	base := a.URL()
@@ -36,7 +88,7 @@ func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 		t.Fatalf("eligibility: %d %s", resp.StatusCode, b)
 	}
 	// Without a pass, the booking API is closed.
-	code, b := postJSON(t, base+"/api/v1/identity/verifications", nil, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	code, b := postJSON(t, base+"/api/v1/identity/verifications", nil, minsu)
 	if code != 401 || !strings.Contains(string(b), "pass_missing") {
 		t.Fatalf("verification without pass: %d %s", code, b)
 	}
@@ -50,50 +102,24 @@ func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 		t.Fatalf("impossible RRN date: %d %s", code, b)
 	}
 	// Verify identity (the demo returns the code it "sent").
-	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	code, b, challenge, demoCode := startVerification(t, base, pass)
 	if code != 201 {
 		t.Fatalf("start verification: %d %s", code, b)
 	}
-	var started struct{ ChallengeID, DemoCode string }
-	json.Unmarshal(b, &struct {
-		C *string `json:"challenge_id"`
-		D *string `json:"demo_code"`
-	}{&started.ChallengeID, &started.DemoCode})
-	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": "000000x"})
-	if code != 400 {
+	if code, b, _ = confirmCode(t, base, pass, challenge, "000000x"); code != 400 {
 		t.Fatalf("wrong code: %d %s", code, b)
 	}
-	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": started.DemoCode})
+	code, b, sess := confirmCode(t, base, pass, challenge, demoCode)
 	if code != 200 {
 		t.Fatalf("confirm: %d %s", code, b)
 	}
-	var confirmed struct {
-		Session struct {
-			ID string `json:"id"`
-		} `json:"session"`
-	}
-	json.Unmarshal(b, &confirmed)
-	sess := map[string]string{room.PassHeader: st.Pass, "Sluice-Session": confirmed.Session.ID}
 
 	// Find a clinic in Gangnam with free places on Monday 26 July.
-	resp, b = do(t, "GET", base+"/api/v1/clinics?district=11680&date=2021-07-26&vaccine=pfizer", pass, "")
-	if resp.StatusCode != 200 {
-		t.Fatalf("search: %d %s", resp.StatusCode, b)
+	found := searchGangnam(t, base, pass)
+	if len(found) == 0 || found[0].Free == 0 {
+		t.Fatalf("no clinic found: %+v", found)
 	}
-	var found struct {
-		Total   int `json:"total"`
-		Clinics []struct {
-			Clinic struct {
-				ID int64 `json:"id"`
-			} `json:"clinic"`
-			Free int `json:"free"`
-		} `json:"clinics"`
-	}
-	json.Unmarshal(b, &found)
-	if len(found.Clinics) == 0 || found.Clinics[0].Free == 0 {
-		t.Fatalf("no clinic found: %s", b)
-	}
-	clinic := found.Clinics[0].Clinic.ID
+	clinic := found[0].Clinic.ID
 
 	// Book; a retry with the same Idempotency-Key returns the same booking.
 	bookReq := map[string]any{"clinic_id": clinic, "date": "2021-07-26", "block": 2, "vaccine_id": "pfizer"}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,25 @@ func protectedRoute(roomName string) func(s *web.Server, mux *http.ServeMux) {
 	}
 }
 
+// do makes a request as an API client (redirects are answers, not
+// followed) and returns the response with its body read.
 func do(t *testing.T, method, url string, headers map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	return send(t, apiClient, method, url, headers, body)
+}
+
+var apiClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// newBrowser is a browser without JavaScript: a cookie jar, following
+// redirects.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+// send makes a request with client c and returns the response with its
+// body read.
+func send(t *testing.T, c *http.Client, method, url string, headers map[string]string, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -65,8 +84,7 @@ func do(t *testing.T, method, url string, headers map[string]string, body string
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,17 +142,21 @@ func (p campaignProblems) err(id string) error {
 // The file format is decoded into these plain structs first, so that every
 // malformed value can be reported with the field it is in.
 type campaignFile struct {
-	ID       string        `yaml:"id"`
-	Name     string        `yaml:"name"`
-	NameEN   string        `yaml:"name_en"`
-	Vaccines []vaccineFile `yaml:"vaccines"`
-	Cohorts  []cohortFile  `yaml:"cohorts"`
+	namedFile `yaml:",inline"`
+	Vaccines  []vaccineFile `yaml:"vaccines"`
+	Cohorts   []cohortFile  `yaml:"cohorts"`
+}
+
+// namedFile is the id and the Korean and English names of a campaign, a
+// vaccine or a cohort.
+type namedFile struct {
+	ID     string `yaml:"id"`
+	Name   string `yaml:"name"`
+	NameEN string `yaml:"name_en"`
 }
 
 type vaccineFile struct {
-	ID        string         `yaml:"id"`
-	Name      string         `yaml:"name"`
-	NameEN    string         `yaml:"name_en"`
+	namedFile `yaml:",inline"`
 	Supply    fileInt        `yaml:"supply,omitempty"`
 	Intervals []intervalFile `yaml:"intervals"`
 }
@@ -165,9 +169,7 @@ type intervalFile struct {
 }
 
 type cohortFile struct {
-	ID           string       `yaml:"id"`
-	Name         string       `yaml:"name"`
-	NameEN       string       `yaml:"name_en"`
+	namedFile    `yaml:",inline"`
 	BornFrom     string       `yaml:"born_from"`
 	BornTo       string       `yaml:"born_to"`
 	Population   fileInt      `yaml:"population"`
@@ -376,9 +378,9 @@ func windowWhere(cohort string, j int, id string) string {
 
 // YAML encodes the campaign in the file format read by ParseCampaign.
 func (c *Campaign) YAML() ([]byte, error) {
-	f := campaignFile{ID: c.ID, Name: c.Name, NameEN: c.NameEN}
+	f := campaignFile{namedFile: namedFile{c.ID, c.Name, c.NameEN}}
 	for _, v := range c.Vaccines {
-		vf := vaccineFile{ID: v.ID, Name: v.Name, NameEN: v.NameEN, Supply: fileInt(v.Supply)}
+		vf := vaccineFile{namedFile: namedFile{v.ID, v.Name, v.NameEN}, Supply: fileInt(v.Supply)}
 		for _, r := range v.Intervals {
 			vf.Intervals = append(vf.Intervals, intervalFile{
 				From: r.From.String(), DefaultDays: fileInt(r.DefaultDays),
@@ -389,8 +391,8 @@ func (c *Campaign) YAML() ([]byte, error) {
 	}
 	for _, co := range c.Cohorts {
 		cf := cohortFile{
-			ID: co.ID, Name: co.Name, NameEN: co.NameEN,
-			BornFrom: co.BornFrom.String(), BornTo: co.BornTo.String(),
+			namedFile: namedFile{co.ID, co.Name, co.NameEN},
+			BornFrom:  co.BornFrom.String(), BornTo: co.BornTo.String(),
 			Population: fileInt(co.Population), ProxyBooking: co.ProxyBooking,
 			SessionLock: co.SessionLock.String(), Vaccines: co.Vaccines,
 		}
@@ -451,13 +453,7 @@ func (c *Campaign) Validate() error {
 	for i := range c.Vaccines {
 		v := &c.Vaccines[i]
 		where := vaccineWhere(i, v.ID)
-		checkCampaignID(&p, where+": id", v.ID)
-		if v.ID != "" && vaccineIDs[v.ID] {
-			p.add("%s: duplicate vaccine id", where)
-		}
-		vaccineIDs[v.ID] = true
-		checkText(&p, where+": ", "name", v.Name, true)
-		checkText(&p, where+": ", "name_en", v.NameEN, true)
+		checkNamed(&p, where, "vaccine", v.ID, v.Name, v.NameEN, vaccineIDs)
 		if v.Supply < 0 {
 			p.add("%s: supply %d is negative (0 means unlimited)", where, v.Supply)
 		}
@@ -494,13 +490,7 @@ func (c *Campaign) Validate() error {
 	for i := range c.Cohorts {
 		co := &c.Cohorts[i]
 		where := cohortWhere(i, co.ID)
-		checkCampaignID(&p, where+": id", co.ID)
-		if co.ID != "" && cohortIDs[co.ID] {
-			p.add("%s: duplicate cohort id", where)
-		}
-		cohortIDs[co.ID] = true
-		checkText(&p, where+": ", "name", co.Name, true)
-		checkText(&p, where+": ", "name_en", co.NameEN, true)
+		checkNamed(&p, where, "cohort", co.ID, co.Name, co.NameEN, cohortIDs)
 		bornOK := checkBornRange(&p, where, co.BornFrom, co.BornTo, true)
 		if co.Population < 0 {
 			p.add("%s: population %d is negative", where, co.Population)
@@ -583,6 +573,18 @@ func (c *Campaign) Validate() error {
 		}
 	}
 	return p.err(c.ID)
+}
+
+// checkNamed checks the id of a vaccine or a cohort (what), unique among
+// those seen so far, and its Korean and English names.
+func checkNamed(p *campaignProblems, where, what, id, name, nameEN string, seen map[string]bool) {
+	checkCampaignID(p, where+": id", id)
+	if id != "" && seen[id] {
+		p.add("%s: duplicate %s id", where, what)
+	}
+	seen[id] = true
+	checkText(p, where+": ", "name", name, true)
+	checkText(p, where+": ", "name_en", nameEN, true)
 }
 
 // checkBornRange checks a birth-date range; required says whether both ends

@@ -9,20 +9,10 @@ import (
 	"github.com/sluicehq/sluice/booking"
 )
 
-func mustDate(t testing.TB, s string) booking.Date {
-	t.Helper()
-	d, err := booking.ParseDate(s)
+// must is v, or a panic: for values written in the test itself.
+func must[T any](v T, err error) T {
 	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func mustTime(t testing.TB, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return v
 }
@@ -83,7 +73,7 @@ func TestEligibilityJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := c.Eligibility(mustDate(t, tt.birth), mustTime(t, tt.now))
+			e := c.Eligibility(must(booking.ParseDate(tt.birth)), must(time.Parse(time.RFC3339, tt.now)))
 			r := eligibilityJSON(e)
 			r.Message, r.MessageEN = "", ""
 			b, err := json.Marshal(r)
@@ -106,7 +96,7 @@ func TestEligibilityJSONKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(eligibilityJSON(c.Eligibility(booking.Date{Year: 1968, Month: 1, Day: 1}, mustTime(t, "2021-07-19T21:00:00+09:00"))))
+	b, _ := json.Marshal(eligibilityJSON(c.Eligibility(booking.Date{Year: 1968, Month: 1, Day: 1}, must(time.Parse(time.RFC3339, "2021-07-19T21:00:00+09:00")))))
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
@@ -129,11 +119,11 @@ func TestEligibilityJSONSameInEveryZone(t *testing.T) {
 	if err != nil {
 		la = time.FixedZone("PDT", -7*60*60)
 	}
-	now := mustTime(t, "2021-08-09T20:00:00.5+09:00")
+	now := must(time.Parse(time.RFC3339, "2021-08-09T20:00:00.5+09:00"))
 	for _, birth := range []string{"1990-05-29", "1990-05-28", "1961-01-01", "2021-08-10"} {
-		want, _ := json.Marshal(eligibilityJSON(c.Eligibility(mustDate(t, birth), now)))
+		want, _ := json.Marshal(eligibilityJSON(c.Eligibility(must(booking.ParseDate(birth)), now)))
 		for _, z := range []*time.Location{time.UTC, la, time.FixedZone("UTC+14", 14*60*60)} {
-			got, _ := json.Marshal(eligibilityJSON(c.Eligibility(mustDate(t, birth), now.In(z))))
+			got, _ := json.Marshal(eligibilityJSON(c.Eligibility(must(booking.ParseDate(birth)), now.In(z))))
 			if string(got) != string(want) {
 				t.Errorf("born %s, clock in %v: %s, in Seoul %s", birth, z, got, want)
 			}

@@ -18,16 +18,11 @@ import (
 // ("SLC1"); the second is a hash of the key.
 const idemLockClass int32 = 0x534c4331
 
-// Book commits a booking in one transaction: idempotency, one active booking
-// per person per campaign, vaccine supply, dose-1 capacity, the first
-// dose-2 candidate with capacity, the booking row and the confirmation in the
-// outbox. On any error nothing is written.
+// Book is booking.Store's Book, in one transaction at READ COMMITTED,
+// retried on deadlock or serialization failure (see the package comment
+// for the order in which it takes its locks).
 func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	b, err := s.book(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "book", err)
-	}
-	return b, nil
+	return failed(ctx, "book")(s.book(ctx, req))
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
@@ -83,7 +78,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 
 	refuse := func(err error) (booking.Booking, error) {
 		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
-			return found(tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey))
+			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey).Scan, pgx.ErrNoRows)
 		})
 	}
 	// The supply is checked first, as in the SQLite store (a booking refused
@@ -324,19 +319,6 @@ func insertMessage(ctx context.Context, tx pgx.Tx, m booking.Message) error {
 	return err
 }
 
-// found reports whether a query for one row found it.
-func found(r pgx.Row) (bool, error) {
-	var v any
-	switch err := r.Scan(&v); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	default:
-		return false, err
-	}
-}
-
 // Get returns the booking with the given number.
 func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
 	if err := storecheck.CheckNumber(number); err != nil {
@@ -352,15 +334,10 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// Change moves an active booking to a new first-dose slot and the first free
-// second-dose candidate, releasing the old slots, and writes req.Notice to
-// the outbox, all in one transaction.
+// Change is booking.Store's Change, in one transaction that locks the
+// booking row and every slot it may touch, in slot order, first.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	b, err := s.change(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "change", err)
-	}
-	return b, nil
+	return failed(ctx, "change")(s.change(ctx, req))
 }
 
 func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
@@ -421,14 +398,10 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	return out, nil
 }
 
-// Cancel marks an active booking cancelled, frees both doses' slots and
-// gives back its vaccine doses, and writes notice to the outbox.
+// Cancel is booking.Store's Cancel, in one transaction that locks the
+// booking row first.
 func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	b, err := s.cancel(ctx, number, notice, now)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "cancel", err)
-	}
-	return b, nil
+	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
 }
 
 func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {

@@ -60,22 +60,6 @@ func TestContract(t *testing.T) {
 	})
 }
 
-func testReq(person string) booking.BookRequest {
-	d1 := booking.Slot{ClinicID: 1, Date: booking.Date{Year: 2021, Month: time.August, Day: 26}, Block: 2}
-	d2 := d1
-	d2.Date = d1.Date.AddDays(42)
-	return booking.BookRequest{
-		Booking: booking.Booking{
-			CampaignID: "c", CohortID: "18-49", VaccineID: "pfizer",
-			PersonKey: storetest.PersonKey(person), Name: person, Phone: "01012345678",
-			Dose1: booking.Appointment{Slot: d1},
-		},
-		Dose2Candidates: []booking.Slot{d2},
-		SlotCapacity:    func(booking.Slot) int { return 1000 },
-		Confirmation:    booking.Message{Body: "booked " + person},
-	}
-}
-
 func wantMigrations(t *testing.T, dbURL string) {
 	t.Helper()
 	conn := connect(t, dbURL)
@@ -107,7 +91,7 @@ func TestMigrateTwice(t *testing.T) {
 	t.Run("sequential", func(t *testing.T) {
 		u := freshSchema(t)
 		s1 := open(t, u)
-		b, err := s1.Book(ctx, testReq("a"))
+		b, err := s1.Book(ctx, storetest.Request("a"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +134,7 @@ func TestMigrateTwice(t *testing.T) {
 		// Every node books; every node sees every booking.
 		var numbers []string
 		for i, s := range stores {
-			b, err := s.Book(ctx, testReq(fmt.Sprint("node", i)))
+			b, err := s.Book(ctx, storetest.Request(fmt.Sprint("node", i)))
 			if err != nil {
 				t.Fatalf("Book on node %d: %v", i, err)
 			}
@@ -246,13 +230,13 @@ func TestOpenBadURL(t *testing.T) {
 func TestNumberCollisionRetries(t *testing.T) {
 	s := open(t, freshSchema(t))
 	ctx := context.Background()
-	r := testReq("a")
+	r := storetest.Request("a")
 	r.Booking.Number = "SLC-2222-2222"
 	if _, err := s.Book(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	// A caller-chosen number that exists is refused, not overwritten.
-	r = testReq("b")
+	r = storetest.Request("b")
 	r.Booking.Number = "SLC-2222-2222"
 	if _, err := s.Book(ctx, r); !errors.Is(err, postgres.ErrInvalid) {
 		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
@@ -260,7 +244,7 @@ func TestNumberCollisionRetries(t *testing.T) {
 	// A generated number that collides is replaced by a fresh one.
 	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
 	postgres.SetNumberGenerator(s, func() string { n := next[0]; next = next[1:]; return n })
-	b, err := s.Book(ctx, testReq("c"))
+	b, err := s.Book(ctx, storetest.Request("c"))
 	if err != nil || b.Number != "SLC-3333-3333" {
 		t.Fatalf("generated booking: %v, %q", err, b.Number)
 	}
@@ -282,7 +266,7 @@ func TestUnstorableText(t *testing.T) {
 		"NUL in person key":   func(r *booking.BookRequest) { r.Booking.PersonKey = "abc\x00" },
 		"bad UTF-8 in number": func(r *booking.BookRequest) { r.Booking.Number = "SLC-\xff" },
 	} {
-		r := testReq("u")
+		r := storetest.Request("u")
 		mutate(&r)
 		if _, err := s.Book(ctx, r); !errors.Is(err, postgres.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
@@ -349,7 +333,7 @@ func TestTwoNodesChurn(t *testing.T) {
 			}
 			var mine []string
 			for i := range rounds {
-				req := testReq(fmt.Sprintf("churn-%d-%d", w, i))
+				req := storetest.Request(fmt.Sprintf("churn-%d-%d", w, i))
 				req.Booking.Dose1.Slot, req.Dose2Candidates = pick(r)
 				req.SlotCapacity = caps
 				if b, err := s.Book(ctx, req); ok(err) {
@@ -420,7 +404,7 @@ func TestDeadlockRetried(t *testing.T) {
 	// Both slots exist before the race, so that the two transactions wait
 	// on row locks.
 	for _, sl := range []booking.Slot{a, b} {
-		r := testReq(fmt.Sprint("seed", sl.Block))
+		r := storetest.Request(fmt.Sprint("seed", sl.Block))
 		r.Booking.Dose1.Slot, r.Dose2Candidates = sl, []booking.Slot{{ClinicID: 41, Date: day.AddDays(21), Block: 0}}
 		if _, err := s.Book(ctx, r); err != nil {
 			t.Fatal(err)
@@ -433,7 +417,7 @@ func TestDeadlockRetried(t *testing.T) {
 	reqs := make([]booking.BookRequest, 2)
 	for i, pair := range [][2]booking.Slot{{a, b}, {b, a}} {
 		var once sync.Once
-		r := testReq(fmt.Sprint("cross", i))
+		r := storetest.Request(fmt.Sprint("cross", i))
 		r.Booking.Dose1.Slot, r.Dose2Candidates = pair[0], []booking.Slot{pair[1]}
 		r.SlotCapacity = func(sl booking.Slot) int {
 			if sl == pair[1] {

@@ -16,16 +16,10 @@ import (
 // dosesPerPerson is what one booking takes from a vaccine's supply.
 const dosesPerPerson = 2
 
-// Book commits a booking in one transaction: idempotency, one active booking
-// per person per campaign, vaccine supply, dose-1 capacity, the first
-// dose-2 candidate with capacity, the booking row and the confirmation in the
-// outbox. On any error nothing is written.
+// Book is booking.Store's Book, in one write transaction: the single
+// writer connection makes it serial, so no check can race another.
 func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	b, err := s.book(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "book", err)
-	}
-	return b, nil
+	return failed(ctx, "book")(s.book(ctx, req))
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
@@ -62,7 +56,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 
 	refuse := func(err error) (booking.Booking, error) {
 		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
-			return found(t.row(st.personActive, b.CampaignID, b.PersonKey))
+			return storecheck.Found(t.row(st.personActive, b.CampaignID, b.PersonKey).Scan, sql.ErrNoRows)
 		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
@@ -205,19 +199,6 @@ func insertMessage(t *wtx, st *writeStmts, m booking.Message) error {
 	return err
 }
 
-// found reports whether a query for one row found it.
-func found(r *sql.Row) (bool, error) {
-	var v any
-	switch err := r.Scan(&v); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	default:
-		return false, err
-	}
-}
-
 // Get returns the booking with the given number.
 func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
 	if err := storecheck.CheckNumber(number); err != nil {
@@ -235,15 +216,9 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// Change moves an active booking to a new first-dose slot and the first free
-// second-dose candidate, releasing the old slots, and writes req.Notice to
-// the outbox, all in one transaction.
+// Change is booking.Store's Change, in one write transaction.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	b, err := s.change(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "change", err)
-	}
-	return b, nil
+	return failed(ctx, "change")(s.change(ctx, req))
 }
 
 func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
@@ -298,14 +273,9 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	return b, nil
 }
 
-// Cancel marks an active booking cancelled, frees both doses' slots and
-// gives back its vaccine doses, and writes notice to the outbox.
+// Cancel is booking.Store's Cancel, in one write transaction.
 func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	b, err := s.cancel(ctx, number, notice, now)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "cancel", err)
-	}
-	return b, nil
+	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
 }
 
 func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {

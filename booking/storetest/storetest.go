@@ -139,6 +139,25 @@ func request(person string, dose1 booking.Slot, dose2 ...booking.Slot) booking.B
 	}
 }
 
+// Request is a plain Book request for the person, for a store's own tests:
+// clinic 1 on 26 August 2021 at block 2, the second dose 42 days later,
+// room for 1000 in every slot.
+func Request(person string) booking.BookRequest {
+	d1 := booking.Slot{ClinicID: 1, Date: booking.Date{Year: 2021, Month: time.August, Day: 26}, Block: 2}
+	d2 := d1
+	d2.Date = d1.Date.AddDays(42)
+	return booking.BookRequest{
+		Booking: booking.Booking{
+			CampaignID: "c", CohortID: "18-49", VaccineID: "pfizer",
+			PersonKey: PersonKey(person), Name: person, Phone: "01012345678",
+			Dose1: booking.Appointment{Slot: d1},
+		},
+		Dose2Candidates: []booking.Slot{d2},
+		SlotCapacity:    func(booking.Slot) int { return 1000 },
+		Confirmation:    booking.Message{Body: "booked " + person},
+	}
+}
+
 // Assertions.
 
 func mustBook(t *testing.T, s booking.Store, req booking.BookRequest) booking.Booking {

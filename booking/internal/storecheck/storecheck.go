@@ -11,6 +11,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -200,6 +204,18 @@ func Wrap(ctx context.Context, store, op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", store, op, err)
 }
 
+// Failed is Wrap for an operation that returns a booking, which it drops
+// on error: a store's Book returns Failed(ctx, "sqlite", "book")(s.book(ctx,
+// req)).
+func Failed(ctx context.Context, store, op string) func(booking.Booking, error) (booking.Booking, error) {
+	return func(b booking.Booking, err error) (booking.Booking, error) {
+		if err != nil {
+			return booking.Booking{}, Wrap(ctx, store, op, err)
+		}
+		return b, nil
+	}
+}
+
 // IsDomainError reports whether err is one of the errors a store
 // returns as they are: a booking error (booking.ErrorCode) or ErrInvalid.
 func IsDomainError(err error) bool {
@@ -258,6 +274,20 @@ func Refusal(err error, hasActive func() (bool, error)) error {
 	return err
 }
 
+// Found reports whether a query for one row found it: scan is the row's
+// Scan, noRows the driver's error for no row.
+func Found(scan func(dest ...any) error, noRows error) (bool, error) {
+	var v any
+	switch err := scan(&v); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, noRows):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
 // CheckNumber refuses (ErrInvalid) an empty booking number.
 func CheckNumber(number string) error {
 	if number == "" {
@@ -273,4 +303,44 @@ func At(at time.Time, clock func() time.Time) time.Time {
 		at = clock()
 	}
 	return at.UTC()
+}
+
+// Migration is one embedded migration file, migrations/NNN_name.sql.
+type Migration struct {
+	Version int
+	Name    string // the file name
+}
+
+// Migrations lists the migrations/NNN_name.sql files of fsys in order of
+// version, refusing a file named otherwise and two files of one version.
+func Migrations(fsys fs.FS) (ms []Migration, err error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("bad migration file name %q (want NNN_name.sql)", name)
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", prev, name, v)
+		}
+		seen[v] = name
+		ms = append(ms, Migration{v, name})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// CheckSchemaVersion refuses a database whose newest applied migration is
+// newer than the newest of ms: this program would not know its schema.
+func CheckSchemaVersion(newest int, ms []Migration) error {
+	if len(ms) > 0 && newest > ms[len(ms)-1].Version {
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", newest, ms[len(ms)-1].Version)
+	}
+	return nil
 }
