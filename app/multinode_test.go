@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -34,26 +32,21 @@ func TestTwoNodesOneLine(t *testing.T) {
 	}
 	nodeA, nodeB := start(), start()
 
-	do := func(method, url, auth string, header ...string) (int, []byte) {
+	call := func(method, url, auth string, header ...string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, url, nil)
+		h := map[string]string{}
 		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
+			h["Authorization"] = "Bearer " + auth
 		}
 		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
+			h[header[i]] = header[i+1]
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := do(t, method, url, h, "")
 		return resp.StatusCode, b
 	}
 	statusOn := func(a *app.App, ticket string) statusDoc {
 		t.Helper()
-		code, b := do("GET", a.URL()+"/api/v1/rooms/shop/status", ticket)
+		code, b := call("GET", a.URL()+"/api/v1/rooms/shop/status", ticket)
 		var d statusDoc
 		if code != 200 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("status on %s: %d %s", a.URL(), code, b)
@@ -62,7 +55,7 @@ func TestTwoNodesOneLine(t *testing.T) {
 	}
 	join := func(a *app.App) statusDoc {
 		t.Helper()
-		code, b := do("POST", a.URL()+"/api/v1/rooms/shop/tickets", "")
+		code, b := call("POST", a.URL()+"/api/v1/rooms/shop/tickets", "")
 		var d statusDoc
 		if code != 201 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("join on %s: %d %s", a.URL(), code, b)
@@ -84,27 +77,27 @@ func TestTwoNodesOneLine(t *testing.T) {
 	if p.Pass == "" {
 		t.Fatalf("first joiner's status on node B has no pass: %+v", p)
 	}
-	if code, body := do("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass); code != 200 || string(body) != "secret" {
+	if code, body := call("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass); code != 200 || string(body) != "secret" {
 		t.Fatalf("pass from node B at node A's gate: %d %s", code, body)
 	}
 	// Returned on node B, the place goes to the second joiner at once, and
 	// the pass no longer opens node A's gate.
-	if code, body := do("POST", nodeB.URL()+"/api/v1/rooms/shop/leave", p.Pass); code != 204 {
+	if code, body := call("POST", nodeB.URL()+"/api/v1/rooms/shop/leave", p.Pass); code != 204 {
 		t.Fatalf("leave on node B: %d %s", code, body)
 	}
 	if d := statusOn(nodeA, second.Ticket); d.State != "admitted" {
 		t.Errorf("second joiner on node A after the leave on B: %+v, want admitted", d)
 	}
-	if code, _ := do("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass, "Accept", "application/json"); code != 401 {
+	if code, _ := call("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass, "Accept", "application/json"); code != 401 {
 		t.Errorf("returned pass at node A's gate: %d, want 401", code)
 	}
 	// An operator pauses on node A; node B says so.
-	if code, body := do("POST", nodeA.URL()+"/api/v1/admin/rooms/shop/pause", adminToken); code != 200 {
+	if code, body := call("POST", nodeA.URL()+"/api/v1/admin/rooms/shop/pause", adminToken); code != 200 {
 		t.Fatalf("pause on node A: %d %s", code, body)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		code, body := do("GET", nodeB.URL()+"/api/v1/admin/rooms/shop", adminToken)
+		code, body := call("GET", nodeB.URL()+"/api/v1/admin/rooms/shop", adminToken)
 		if code == 200 && strings.Contains(string(body), `"state": "paused"`) || strings.Contains(string(body), `"state":"paused"`) {
 			break
 		}
@@ -117,7 +110,7 @@ func TestTwoNodesOneLine(t *testing.T) {
 		t.Errorf("third joiner on node B while paused: %+v", d)
 	}
 	for _, n := range []*app.App{nodeA, nodeB} {
-		if code, body := do("GET", n.URL()+"/readyz", ""); code != 200 {
+		if code, body := call("GET", n.URL()+"/readyz", ""); code != 200 {
 			t.Errorf("readyz on %s: %d %s", n.URL(), code, body)
 		}
 	}

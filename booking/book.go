@@ -153,11 +153,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (Booking, error) {
 
 // proxyBookee validates the other person of a proxy booking.
 func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
-	name, err := ValidName(in.Name)
-	if err != nil {
-		return bookee{}, err
-	}
-	r, err := ParseRRN(in.RRN)
+	name, r, err := parseNameRRN(in.Name, in.RRN)
 	if err != nil {
 		return bookee{}, err
 	}

@@ -14,15 +14,7 @@ import (
 // (it reveals nothing about the booking). Cancelled bookings are returned
 // too (Status tells).
 func (s *Service) Lookup(ctx context.Context, name, rrn, number string) (Booking, error) {
-	return s.lookup(ctx, name, rrn, number)
-}
-
-func (s *Service) lookup(ctx context.Context, name, rrn, number string) (Booking, error) {
-	name, err := ValidName(name)
-	if err != nil {
-		return Booking{}, err
-	}
-	r, err := ParseRRN(rrn)
+	name, r, err := parseNameRRN(name, rrn)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -61,10 +53,8 @@ func ChangeDeadline(b Booking, now time.Time) (deadline time.Time, ok bool) {
 // places and writes a "cancel" message. Errors: those of Lookup,
 // ErrCancelled, ErrTooLate (see ChangeDeadline).
 func (s *Service) Cancel(ctx context.Context, name, rrn, number string) (Booking, error) {
-	unlock := s.lockNumber(number)
+	b, now, unlock, err := s.openForChange(ctx, name, rrn, number)
 	defer unlock()
-	now := s.clock.Now()
-	b, err := s.openForChange(ctx, name, rrn, number, now)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -95,10 +85,8 @@ func (s *Service) Cancel(ctx context.Context, name, rrn, number string) (Booking
 // ErrClinicClosed, ErrVaccineNotOffered, ErrSlotFull, ErrNoSecondDose);
 // eligibility is not checked again.
 func (s *Service) Change(ctx context.Context, name, rrn, number string, newClinicID int64, newDate Date, newBlock TimeBlock) (Booking, error) {
-	unlock := s.lockNumber(number)
+	b, now, unlock, err := s.openForChange(ctx, name, rrn, number)
 	defer unlock()
-	now := s.clock.Now()
-	b, err := s.openForChange(ctx, name, rrn, number, now)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -154,21 +142,23 @@ func (s *Service) Change(ctx context.Context, name, rrn, number string, newClini
 	return got, nil
 }
 
-// openForChange looks a booking up like Lookup and checks that it may still
-// be changed or cancelled online at now: not cancelled (ErrCancelled) and
-// before ChangeDeadline (ErrTooLate). The caller holds the number's lock.
-func (s *Service) openForChange(ctx context.Context, name, rrn, number string, now time.Time) (Booking, error) {
-	b, err := s.lookup(ctx, name, rrn, number)
-	if err != nil {
-		return Booking{}, err
+// openForChange takes the booking number's lock (unlock gives it back,
+// also after an error), looks the booking up like Lookup and checks that it
+// may still be changed or cancelled online at now, the server clock: not
+// cancelled (ErrCancelled) and before ChangeDeadline (ErrTooLate).
+func (s *Service) openForChange(ctx context.Context, name, rrn, number string) (b Booking, now time.Time, unlock func(), err error) {
+	unlock = s.lockNumber(number)
+	now = s.clock.Now()
+	if b, err = s.Lookup(ctx, name, rrn, number); err != nil {
+		return Booking{}, now, unlock, err
 	}
 	if b.Status == StatusCancelled {
-		return Booking{}, ErrCancelled
+		return Booking{}, now, unlock, ErrCancelled
 	}
 	if dl, ok := ChangeDeadline(b, now); !ok || !now.Before(dl) {
-		return Booking{}, ErrTooLate
+		return Booking{}, now, unlock, ErrTooLate
 	}
-	return b, nil
+	return b, now, unlock, nil
 }
 
 // lockNumber serialises Change and Cancel of one booking on this node, so

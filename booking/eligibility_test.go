@@ -376,10 +376,7 @@ func TestEligibilityMatchesReference(t *testing.T) {
 // birth date of 1967-68 must agree with the table, and be eligible from
 // 00:00 to 17:59:59.
 func TestEligibility1967And68OnTheNightOf20July(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-07-50s")
 	ref := ref50s()
 	births := allBirthDates(Date{1967, 1, 1}, Date{1968, 12, 31})
 	for minute := 0; minute < 24*60; minute++ {
@@ -446,6 +443,16 @@ func TestEligibilityIndependentOfZone(t *testing.T) {
 	}
 }
 
+// shipped is the shipped campaign id.
+func shipped(tb testing.TB, id string) *Campaign {
+	tb.Helper()
+	c, err := ShippedCampaign(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
 func mustDate(t testing.TB, s string) Date {
 	t.Helper()
 	d, err := ParseDate(s)
@@ -465,10 +472,7 @@ func mustTime(t testing.TB, s string) time.Time {
 }
 
 func TestEligibilityInvalidBirthDate(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-07-50s")
 	for _, b := range []Date{{1967, 2, 29}, {1968, 2, 30}, {1968, 13, 1}, {}} {
 		e := c.Eligibility(b, mustTime(t, "2021-07-19T21:00:00+09:00"))
 		if e.Eligible || e.Reason != ReasonInvalidBirthDate || e.Message == "" {
@@ -481,14 +485,8 @@ func TestEligibilityInvalidBirthDate(t *testing.T) {
 }
 
 func TestWindowsOn(t *testing.T) {
-	c50, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c18, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c50 := shipped(t, "2021-07-50s")
+	c18 := shipped(t, "2021-08-18-49")
 	tests := []struct {
 		c    *Campaign
 		day  string
@@ -530,14 +528,8 @@ func TestWindowsOn(t *testing.T) {
 }
 
 func TestNextWindow(t *testing.T) {
-	c50, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c18, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c50 := shipped(t, "2021-07-50s")
+	c18 := shipped(t, "2021-08-18-49")
 	tests := []struct {
 		c    *Campaign
 		now  string
@@ -571,10 +563,7 @@ func TestNextWindow(t *testing.T) {
 }
 
 func BenchmarkEligibility(b *testing.B) {
-	c, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := shipped(b, "2021-08-18-49")
 	now := time.Date(2021, 8, 12, 21, 0, 0, 0, Seoul)
 	birth := Date{1990, 5, 29}
 	for b.Loop() {

@@ -357,6 +357,20 @@ func ValidName(s string) (string, error) {
 	return out, nil
 }
 
+// parseNameRRN checks a name (ValidName) and then an RRN (ParseRRN), the
+// way every form that identifies a person does.
+func parseNameRRN(name, rrn string) (string, RRN, error) {
+	name, err := ValidName(name)
+	if err != nil {
+		return "", RRN{}, err
+	}
+	r, err := ParseRRN(rrn)
+	if err != nil {
+		return "", RRN{}, err
+	}
+	return name, r, nil
+}
+
 // composeHangul composes conjoining Hangul jamo (leading consonant + vowel
 // + optional trailing consonant, as in NFD text) into precomposed
 // syllables, so that "홍길동" typed on one system equals the same name

@@ -38,11 +38,7 @@ type Session struct {
 // starts an identity check with the provider. The RRN is used to compute the
 // person key and passed to the provider; it is not kept.
 func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (VerificationStarted, error) {
-	name, err := ValidName(name)
-	if err != nil {
-		return VerificationStarted{}, err
-	}
-	r, err := ParseRRN(rrn)
+	name, r, err := parseNameRRN(name, rrn)
 	if err != nil {
 		return VerificationStarted{}, err
 	}

@@ -227,33 +227,6 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
-func TestNumberCollisionRetries(t *testing.T) {
-	s := open(t, freshSchema(t))
-	ctx := context.Background()
-	r := storetest.Request("a")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// A caller-chosen number that exists is refused, not overwritten.
-	r = storetest.Request("b")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); !errors.Is(err, postgres.ErrInvalid) {
-		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
-	}
-	// A generated number that collides is replaced by a fresh one.
-	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
-	postgres.SetNumberGenerator(s, func() string { n := next[0]; next = next[1:]; return n })
-	b, err := s.Book(ctx, storetest.Request("c"))
-	if err != nil || b.Number != "SLC-3333-3333" {
-		t.Fatalf("generated booking: %v, %q", err, b.Number)
-	}
-	ms, err := s.PendingMessages(ctx, 10)
-	if err != nil || len(ms) != 2 {
-		t.Fatalf("outbox: %d messages, %v; want 2", len(ms), err)
-	}
-}
-
 // Text PostgreSQL cannot store is refused as invalid input, and cannot be
 // found.
 func TestUnstorableText(t *testing.T) {

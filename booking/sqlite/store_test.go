@@ -140,33 +140,6 @@ func TestNewNumber(t *testing.T) {
 	}
 }
 
-func TestNumberCollisionRetries(t *testing.T) {
-	s, err := Open(Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	r := storetest.Request("a")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// A caller-chosen number that exists is refused, not overwritten.
-	r = storetest.Request("b")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
-	}
-	// A generated number that collides is replaced by a fresh one.
-	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
-	s.newNumber = func() string { n := next[0]; next = next[1:]; return n }
-	b, err := s.Book(ctx, storetest.Request("c"))
-	if err != nil || b.Number != "SLC-3333-3333" {
-		t.Fatalf("generated booking: %v, %q", err, b.Number)
-	}
-}
-
 // TestCrashSafety books in a child process that then dies without closing
 // the database (os.Exit, no deferred functions, no checkpoint), and checks
 // from the parent that every booking the child reported committed is there.

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // Run runs the contract suite against stores made by newStore.
@@ -35,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 	}{
 		{"BookGetRoundTrip", testRoundTrip},
 		{"BookGeneratesNumber", testGeneratedNumber},
+		{"BookNumberCollision", testNumberCollision},
 		{"Dose2FirstCandidateWithCapacity", testDose2FirstFree},
 		{"SlotFull", testSlotFull},
 		{"NoSecondDose", testNoSecondDose},
@@ -319,6 +321,37 @@ func testGeneratedNumber(t *testing.T, s booking.Store) {
 			t.Errorf("confirmation for %q carries number %q", b.Number, ms[len(ms)-1].BookingNumber)
 		}
 	}
+}
+
+// NumberGenerator is implemented, in a store's own tests, by a store whose
+// booking number generator can be replaced; the suite then checks what a
+// collision does.
+type NumberGenerator interface {
+	SetNumberGenerator(func() string)
+}
+
+func testNumberCollision(t *testing.T, s booking.Store) {
+	gen, ok := s.(NumberGenerator)
+	if !ok {
+		t.Skip("the store's tests do not expose its number generator")
+	}
+	r := request("a", slot(20, day1, 0), slot(20, day2, 0))
+	r.Booking.Number = "SLC-2222-2222"
+	mustBook(t, s, r)
+	// A caller-chosen number that exists is refused, not overwritten.
+	r = request("b", slot(20, day1, 0), slot(20, day2, 0))
+	r.Booking.Number = "SLC-2222-2222"
+	if _, err := s.Book(ctx, r); !errors.Is(err, storecheck.ErrInvalid) {
+		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
+	}
+	// A generated number that collides is replaced by a fresh one.
+	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
+	gen.SetNumberGenerator(func() string { n := next[0]; next = next[1:]; return n })
+	b := mustBook(t, s, request("c", slot(20, day1, 0), slot(20, day2, 0)))
+	if b.Number != "SLC-3333-3333" {
+		t.Fatalf("generated booking number %q, want SLC-3333-3333", b.Number)
+	}
+	wantPending(t, s, 2)
 }
 
 func testDose2FirstFree(t *testing.T, s booking.Store) {
