@@ -13,7 +13,6 @@ import (
 
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
-	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -79,10 +78,7 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	started := make(chan struct{})
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	a, err := app.New(cfg, app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
+	a, err := app.New(apptest.Config(), app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
 		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 			close(started)
 			time.Sleep(300 * time.Millisecond)

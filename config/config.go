@@ -77,7 +77,13 @@ type Booking struct {
 	Database string `yaml:"database"`
 	// Room is the waiting room whose passes admit to the booking API.
 	Room string `yaml:"room"`
+	// HorizonDays: a first dose may be booked at most this many days
+	// ahead (0: the service's default, booking.DefaultBookingHorizonDays).
+	HorizonDays int `yaml:"horizon_days"`
 }
+
+// maxHorizonDays bounds booking.horizon_days: a year ahead.
+const maxHorizonDays = 366
 
 // Enabled reports whether a campaign is configured.
 func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "" }
@@ -315,6 +321,9 @@ func (c *Config) Validate() error {
 		} else if _, hasPassword := u.User.Password(); hasPassword && c.databaseFromYAML {
 			return errors.New("booking.database: do not write a database password into the config file; set SLUICE_DATABASE or SLUICE_DATABASE_FILE")
 		}
+	}
+	if c.Booking.HorizonDays < 0 || c.Booking.HorizonDays > maxHorizonDays {
+		return fmt.Errorf("booking.horizon_days %d: want 1 to %d days (0 or unset: the default, 42)", c.Booking.HorizonDays, maxHorizonDays)
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)

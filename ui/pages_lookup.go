@@ -36,7 +36,7 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
-	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number, expires: p.now().Add(lookupTTL)}, p.now())
+	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number}, p.now())
 	if tok == "" {
 		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
 		return
