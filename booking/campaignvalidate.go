@@ -21,42 +21,7 @@ func (c *Campaign) Validate() error {
 	checkText(&p, "", "name", c.Name, true)
 	checkText(&p, "", "name_en", c.NameEN, true)
 
-	if len(c.Vaccines) == 0 {
-		p.add("at least one vaccine is required")
-	}
-	vaccineIDs := map[string]bool{}
-	for i := range c.Vaccines {
-		v := &c.Vaccines[i]
-		where := vaccineWhere(i, v.ID)
-		checkNamed(&p, where, "vaccine", v.ID, v.Name, v.NameEN, vaccineIDs)
-		if v.Supply < 0 {
-			p.add("%s: supply %d is negative (0 means unlimited)", where, v.Supply)
-		}
-		if len(v.Intervals) == 0 {
-			p.add("%s: at least one interval rule is required", where)
-		}
-		froms := map[Date]bool{}
-		for j, r := range v.Intervals {
-			rw := fmt.Sprintf("%s interval %d", where, j+1)
-			if r.From.IsZero() {
-				p.add("%s: from is required", rw)
-			} else if _, ok := NewDate(r.From.Year, r.From.Month, r.From.Day); !ok {
-				p.add("%s: from %v is not a real date", rw, r.From)
-			} else if froms[r.From] {
-				p.add("%s: another rule has the same from date %v", rw, r.From)
-			}
-			froms[r.From] = true
-			switch {
-			case r.EarliestDays < 1:
-				p.add("%s: earliest_days %d must be at least 1", rw, r.EarliestDays)
-			case r.LatestDays > maxIntervalDays:
-				p.add("%s: latest_days %d is more than %d", rw, r.LatestDays, maxIntervalDays)
-			case !(r.EarliestDays <= r.DefaultDays && r.DefaultDays <= r.LatestDays):
-				p.add("%s: want earliest_days <= default_days <= latest_days, have %d, %d, %d",
-					rw, r.EarliestDays, r.DefaultDays, r.LatestDays)
-			}
-		}
-	}
+	vaccineIDs := c.checkVaccines(&p)
 
 	if len(c.Cohorts) == 0 {
 		p.add("at least one cohort is required")
@@ -148,6 +113,47 @@ func (c *Campaign) Validate() error {
 		}
 	}
 	return p.err(c.ID)
+}
+
+// checkVaccines checks the campaign's vaccines and returns their ids.
+func (c *Campaign) checkVaccines(p *campaignProblems) (vaccineIDs map[string]bool) {
+	if len(c.Vaccines) == 0 {
+		p.add("at least one vaccine is required")
+	}
+	vaccineIDs = map[string]bool{}
+	for i := range c.Vaccines {
+		v := &c.Vaccines[i]
+		where := vaccineWhere(i, v.ID)
+		checkNamed(p, where, "vaccine", v.ID, v.Name, v.NameEN, vaccineIDs)
+		if v.Supply < 0 {
+			p.add("%s: supply %d is negative (0 means unlimited)", where, v.Supply)
+		}
+		if len(v.Intervals) == 0 {
+			p.add("%s: at least one interval rule is required", where)
+		}
+		froms := map[Date]bool{}
+		for j, r := range v.Intervals {
+			rw := fmt.Sprintf("%s interval %d", where, j+1)
+			if r.From.IsZero() {
+				p.add("%s: from is required", rw)
+			} else if _, ok := NewDate(r.From.Year, r.From.Month, r.From.Day); !ok {
+				p.add("%s: from %v is not a real date", rw, r.From)
+			} else if froms[r.From] {
+				p.add("%s: another rule has the same from date %v", rw, r.From)
+			}
+			froms[r.From] = true
+			switch {
+			case r.EarliestDays < 1:
+				p.add("%s: earliest_days %d must be at least 1", rw, r.EarliestDays)
+			case r.LatestDays > maxIntervalDays:
+				p.add("%s: latest_days %d is more than %d", rw, r.LatestDays, maxIntervalDays)
+			case !(r.EarliestDays <= r.DefaultDays && r.DefaultDays <= r.LatestDays):
+				p.add("%s: want earliest_days <= default_days <= latest_days, have %d, %d, %d",
+					rw, r.EarliestDays, r.DefaultDays, r.LatestDays)
+			}
+		}
+	}
+	return vaccineIDs
 }
 
 // checkNamed checks the id of a vaccine or a cohort (what), unique among

@@ -106,27 +106,28 @@ type nextStep struct {
 // the person fixes in the form (input errors) and refusals on eligibility,
 // which problemOf words from the error itself. TestEveryCodeHasANextStep
 // fails for a code without one.
-var nextSteps = map[string]nextStep{
-	"session_expired":        {link: "/book", linkText: "next.verify"},
-	"wrong_code":             {next: "next.fix", field: "code"},
-	"challenge_expired":      {link: "/book", linkText: "next.newcode"},
-	"too_many_attempts":      {link: "/book", linkText: "next.newcode"},
-	"session_held":           {link: "/", linkText: "wait.home"},
-	"slot_full":              {linkText: "next.search"},
-	"no_second_dose":         {linkText: "next.search"},
-	"past_date":              {linkText: "next.search"},
-	"clinic_closed":          {linkText: "next.search"},
-	"beyond_horizon":         {linkText: "next.search"},
-	"vaccine_not_offered":    {linkText: "next.search"},
-	"invalid_slot":           {linkText: "next.search"},
-	"clinic_not_found":       {linkText: "next.search"},
-	"idempotency_key_reused": {linkText: "next.search"},
-	"already_booked":         {link: "/booking", linkText: "next.lookup"},
-	"supply_exhausted":       {link: "/", linkText: "next.home"},
-	"proxy_not_allowed":      {link: "/", linkText: "next.home"},
-	"too_late":               {link: "/booking/view", linkText: "back.view"},
-	"cancelled":              {link: "/booking/view", linkText: "back.view"},
-	"booking_not_found":      {next: "next.fix"},
-	"overloaded":             {next: "next.wait"},
-	"invalid_request":        {next: "next.retry"},
-}
+var nextSteps = func() map[string]nextStep {
+	m := map[string]nextStep{}
+	for _, g := range []struct {
+		step  nextStep
+		codes []string
+	}{
+		{nextStep{linkText: "next.search"}, []string{"slot_full", "no_second_dose", "past_date", "clinic_closed",
+			"beyond_horizon", "vaccine_not_offered", "invalid_slot", "clinic_not_found", "idempotency_key_reused"}},
+		{nextStep{link: "/book", linkText: "next.verify"}, []string{"session_expired"}},
+		{nextStep{link: "/book", linkText: "next.newcode"}, []string{"challenge_expired", "too_many_attempts"}},
+		{nextStep{next: "next.fix", field: "code"}, []string{"wrong_code"}},
+		{nextStep{link: "/", linkText: "wait.home"}, []string{"session_held"}},
+		{nextStep{link: "/booking", linkText: "next.lookup"}, []string{"already_booked"}},
+		{nextStep{link: "/", linkText: "next.home"}, []string{"supply_exhausted", "proxy_not_allowed"}},
+		{nextStep{link: "/booking/view", linkText: "back.view"}, []string{"too_late", "cancelled"}},
+		{nextStep{next: "next.fix"}, []string{"booking_not_found"}},
+		{nextStep{next: "next.wait"}, []string{"overloaded"}},
+		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
+	} {
+		for _, code := range g.codes {
+			m[code] = g.step
+		}
+	}
+	return m
+}()
