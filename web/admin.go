@@ -14,30 +14,21 @@ import (
 // PATCH (change while running) and POST .../{action}.
 
 // roomBody is a room as the admin API takes it (PUT): the fields of a room
-// in the configuration file (docs/CONFIG.md), in JSON.
+// in the configuration file (docs/CONFIG.md) and "closed", in JSON, with
+// durations written as people write them ("90s", "10m", or seconds) where
+// room.Settings' own JSON has nanoseconds.
 type roomBody struct {
-	Name         string    `json:"name"`
-	PrequeueAt   time.Time `json:"prequeue_at"`
-	OpensAt      time.Time `json:"opens_at"`
-	ClosesAt     time.Time `json:"closes_at"`
-	Capacity     int       `json:"capacity"`
-	Rate         float64   `json:"rate"`
-	PassTTL      duration  `json:"pass_ttl"`
-	ClaimTimeout duration  `json:"claim_timeout"`
-	PollBudget   float64   `json:"poll_budget"`
-	MinPoll      duration  `json:"min_poll"`
-	WaitingURL   string    `json:"waiting_url"`
-	Paused       bool      `json:"paused"`
+	room.Settings
+	PassTTL      duration `json:"pass_ttl"`
+	ClaimTimeout duration `json:"claim_timeout"`
+	MinPoll      duration `json:"min_poll"`
 }
 
 // settings are the room's settings, defaults filled in, validated.
 func (b roomBody) settings() (room.Settings, error) {
-	st := room.Settings{
-		Name: b.Name, PrequeueAt: b.PrequeueAt, OpensAt: b.OpensAt, ClosesAt: b.ClosesAt,
-		Capacity: b.Capacity, Rate: b.Rate, PassTTL: time.Duration(b.PassTTL),
-		ClaimTimeout: time.Duration(b.ClaimTimeout), PollBudget: b.PollBudget,
-		MinPoll: time.Duration(b.MinPoll), WaitingURL: b.WaitingURL, Paused: b.Paused,
-	}.WithDefaults()
+	st := b.Settings
+	st.PassTTL, st.ClaimTimeout, st.MinPoll = time.Duration(b.PassTTL), time.Duration(b.ClaimTimeout), time.Duration(b.MinPoll)
+	st = st.WithDefaults()
 	return st, st.Validate()
 }
 

@@ -40,6 +40,11 @@ func TestRoomBody(t *testing.T) {
 				t.Error("negative capacity accepted")
 			}
 		}},
+		{"closed", `{"name":"shop","closed":true,"paused":true}`, false, func(t *testing.T, b roomBody) {
+			if st, err := b.settings(); err != nil || !st.Closed || !st.Paused {
+				t.Errorf("%+v %v", st, err)
+			}
+		}},
 		{"negative duration", `{"pass_ttl":"-5m"}`, true, nil},
 		{"not a duration", `{"pass_ttl":"soon"}`, true, nil},
 		{"duration of the wrong type", `{"pass_ttl":true}`, true, nil},
