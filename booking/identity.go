@@ -57,6 +57,10 @@ type IdentityProvider interface {
 type DemoIdentity struct {
 	clock  clock.Clock
 	outbox func(Message) error
+	// idPrefix and codeFor, when set, make a test provider (testidentity.go):
+	// its challenge ids carry the prefix and its code is codeFor(id).
+	idPrefix string
+	codeFor  func(challengeID string) string
 
 	challenges *ttl.Map[string, demoChallenge]
 }
@@ -90,8 +94,11 @@ func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, stri
 		return "", "", err
 	}
 	now := d.clock.Now()
+	id := d.idPrefix + randomID(16)
 	code := randomCode()
-	id := randomID(16)
+	if d.codeFor != nil {
+		code = d.codeFor(id)
+	}
 	// The challenge is held before the code goes out, so that a code is
 	// never sent for a challenge there was no room for.
 	if !d.challenges.Put(id, demoChallenge{code: code}, now.Add(ChallengeTTL), now) {

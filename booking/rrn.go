@@ -135,6 +135,32 @@ func rrnCheckDigit(d [13]byte) byte {
 	return byte('0' + (11-sum%11)%10)
 }
 
+// FormatRRN returns the resident registration number of a Korean national
+// born on birth (1900-2099) with the given sex and 5-digit serial, with its
+// check digit, written "YYMMDD-GNNNNNC": test data and simulated people.
+func FormatRRN(birth Date, male bool, serial int) string {
+	g := byte('1')
+	if birth.Year >= 2000 {
+		g = '3'
+	}
+	if !male {
+		g++
+	}
+	var d [13]byte
+	two := func(i, v int) { d[i], d[i+1] = byte('0'+v/10%10), byte('0'+v%10) }
+	two(0, birth.Year%100)
+	two(2, int(birth.Month))
+	two(4, birth.Day)
+	d[6] = g
+	serial %= 100000
+	for i := 11; i >= 7; i-- {
+		d[i] = byte('0' + serial%10)
+		serial /= 10
+	}
+	d[12] = rrnCheckDigit(d)
+	return string(d[:6]) + "-" + string(d[6:])
+}
+
 func isDashRune(r rune) bool {
 	switch r {
 	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uFE63', '\uFF0D':

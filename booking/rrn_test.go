@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -415,4 +416,34 @@ func FuzzParseRRN(f *testing.F) {
 			t.Fatal("Strict disagrees with ChecksumValid")
 		}
 	})
+}
+
+func TestFormatRRN(t *testing.T) {
+	for _, c := range []struct {
+		birth  Date
+		male   bool
+		serial int
+		want   string
+	}{
+		{Date{1967, time.January, 1}, true, 23456, "670101-1234564"}, // 12+21+0+5+0+7+8+18+6+12+20+30 = 139; 11 - 139 mod 11 = 4,
+		{Date{1968, time.December, 31}, false, 0, "681231-2000008"},  // 12+24+4+10+18+7+16 = 91; 11 - 91 mod 11 = 8,
+		{Date{2004, time.February, 29}, true, 99999, ""},
+		{Date{2001, time.March, 5}, false, 123456, ""}, // serial taken mod 100000
+	} {
+		got := FormatRRN(c.birth, c.male, c.serial)
+		if c.want != "" && got != c.want {
+			t.Errorf("FormatRRN(%v, %v, %d) = %q, want %q", c.birth, c.male, c.serial, got, c.want)
+		}
+		r, err := ParseRRN(got)
+		if err != nil {
+			t.Fatalf("%q does not parse: %v", got, err)
+		}
+		sex := "F"
+		if c.male {
+			sex = "M"
+		}
+		if r.BirthDate != c.birth || r.Sex != sex || r.Foreign || r.Strict() != nil {
+			t.Errorf("%q parses to %v %s foreign=%v strict=%v", got, r.BirthDate, r.Sex, r.Foreign, r.Strict())
+		}
+	}
 }

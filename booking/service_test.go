@@ -131,20 +131,7 @@ func newEnv(t *testing.T, campaignID string, now time.Time, prepare func(*sqlite
 // rrn makes a resident registration number for a birth date, with a valid
 // check digit.
 func rrn(birth booking.Date, male bool, serial int) string {
-	g := 1
-	if birth.Year >= 2000 {
-		g = 3
-	}
-	if !male {
-		g++
-	}
-	s := fmt.Sprintf("%02d%02d%02d%d%05d", birth.Year%100, int(birth.Month), birth.Day, g, serial%100000)
-	w := []int{2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5}
-	sum := 0
-	for i, x := range w {
-		sum += int(s[i]-'0') * x
-	}
-	return s[:6] + "-" + s[6:] + fmt.Sprint((11-sum%11)%10)
+	return booking.FormatRRN(birth, male, serial)
 }
 
 type person struct {

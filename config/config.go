@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -113,6 +114,11 @@ type Config struct {
 	// uses it: several sluice processes then serve one line. It may hold a
 	// password, so it comes from SLUICE_REDIS_URL or SLUICE_REDIS_URL_FILE.
 	RedisURL string `yaml:"-"`
+	// TestIdentitySecret, when set, lets load tests verify people whose
+	// phone is in the test range (booking.TestPhonePrefix) with codes
+	// derived from it (booking.TestIdentity). Environment or file only, so
+	// that a config file copied from a test setup cannot turn it on.
+	TestIdentitySecret []byte `yaml:"-"`
 
 	// databaseFromYAML: Booking.Database was last set by the config file
 	// (where a password must not be written).
@@ -195,7 +201,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return err
 	}
 	c.Keys = keys
-	tok, err := secret(getenv, "SLUICE_ADMIN_TOKEN")
+	tok, err := Secret(getenv, "SLUICE_ADMIN_TOKEN")
 	if err != nil {
 		return err
 	}
@@ -203,7 +209,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return errors.New("SLUICE_ADMIN_TOKEN must be at least 16 characters")
 	}
 	c.AdminToken = tok
-	pks, err := secret(getenv, "SLUICE_PERSON_KEY_SECRET")
+	pks, err := Secret(getenv, "SLUICE_PERSON_KEY_SECRET")
 	if err != nil {
 		return err
 	}
@@ -213,7 +219,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 		c.PersonKeySecret = []byte(pks)
 	}
-	redisURL, err := secret(getenv, "SLUICE_REDIS_URL")
+	redisURL, err := Secret(getenv, "SLUICE_REDIS_URL")
 	if err != nil {
 		return err
 	}
@@ -223,11 +229,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 		c.RedisURL = redisURL
 	}
+	if c.TestIdentitySecret, err = TestIdentitySecret(getenv); err != nil {
+		return err
+	}
 	if v := getenv("SLUICE_REDIS_PREFIX"); v != "" {
 		c.RedisPrefix = v
 	}
 	// A PostgreSQL URL may hold a password, so it may come from a file.
-	db, err := secret(getenv, "SLUICE_DATABASE")
+	db, err := Secret(getenv, "SLUICE_DATABASE")
 	if err != nil {
 		return err
 	}
@@ -240,8 +249,23 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	return nil
 }
 
-// secret reads NAME or the file named by NAME_FILE.
-func secret(getenv func(string) string, name string) (string, error) {
+// TestIdentitySecret reads SLUICE_TEST_IDENTITY_SECRET (or the file named
+// by SLUICE_TEST_IDENTITY_SECRET_FILE): the server's test identity provider
+// and the load generator (sluice loadtest --flow) share it. nil if unset.
+func TestIdentitySecret(getenv func(string) string) ([]byte, error) {
+	v, err := Secret(getenv, "SLUICE_TEST_IDENTITY_SECRET")
+	if err != nil || v == "" {
+		return nil, err
+	}
+	if len(v) < booking.MinTestIdentitySecret {
+		return nil, fmt.Errorf("SLUICE_TEST_IDENTITY_SECRET must be at least %d characters", booking.MinTestIdentitySecret)
+	}
+	return []byte(v), nil
+}
+
+// Secret reads NAME from the environment, or the file named by NAME_FILE
+// (trimmed), or returns "" if neither is set.
+func Secret(getenv func(string) string, name string) (string, error) {
 	if v := getenv(name); v != "" {
 		return strings.TrimSpace(v), nil
 	}

@@ -166,16 +166,22 @@ func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 	c := b.Service.Campaign()
 	now := b.now().In(booking.Seoul)
 	type cohort struct {
-		ID           string `json:"id"`
-		Name         string `json:"name"`
-		NameEN       string `json:"name_en"`
-		BornFrom     string `json:"born_from"`
-		BornTo       string `json:"born_to"`
-		ProxyBooking bool   `json:"proxy_booking"`
+		ID           string   `json:"id"`
+		Name         string   `json:"name"`
+		NameEN       string   `json:"name_en"`
+		BornFrom     string   `json:"born_from"`
+		BornTo       string   `json:"born_to"`
+		ProxyBooking bool     `json:"proxy_booking"`
+		Vaccines     []string `json:"vaccines"` // in order of preference
 	}
 	var cohorts []cohort
-	for _, co := range c.Cohorts {
-		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking})
+	for i := range c.Cohorts {
+		co := &c.Cohorts[i]
+		vaccines := []string{}
+		for _, v := range c.VaccinesFor(co) {
+			vaccines = append(vaccines, v.ID)
+		}
+		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking, vaccines})
 	}
 	today := []windowDoc{}
 	for _, wi := range c.WindowsOn(booking.DateOf(now)) {

@@ -77,6 +77,10 @@ type Store struct {
 	ws writeStmts // prepared on wc
 	rs readStmts  // prepared on r, or on wc in memory
 
+	// group shares COMMITs between concurrent transactions (file
+	// databases; see batch in stmts.go). nil: each commits alone.
+	group *groupCommit
+
 	now       func() time.Time
 	newNumber func() string
 
@@ -117,6 +121,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if path != Memory {
+		s.group = &groupCommit{}
 		r, err := sql.Open("sqlite", readerDSN(path))
 		if err != nil {
 			s.Close()
