@@ -135,7 +135,7 @@ func (a *App) setupBooking() error {
 	p.service, err = booking.NewService(booking.ServiceConfig{
 		Campaign: camp, Store: p.store, Availability: booking.NewAvailability(booking.DefaultClinics()),
 		Clock: a.Clock, PersonKeySecret: secret, Sender: p.sender, Log: a.Log, DemoMode: a.Opts.Demo,
-		Identity: identity,
+		Identity: identity, BookingHorizonDays: bc.HorizonDays,
 	})
 	if err != nil {
 		p.store.Close()

@@ -155,7 +155,7 @@ func TestParseRRNInvalid(t *testing.T) {
 			if !errors.As(err, &ie) || ie.Code == "" || ie.Field != "rrn" || ie.Message == "" || ie.MessageEN == "" {
 				t.Errorf("error %#v is not a complete *InputError", err)
 			}
-			ko, en := RRNErrorMessage(err)
+			ko, en := ErrorMessage(err)
 			if ko == "" || en == "" || !utf8.ValidString(ko) {
 				t.Errorf("messages %q %q", ko, en)
 			}
@@ -180,7 +180,7 @@ func TestParseRRNInvalid(t *testing.T) {
 
 func TestRRNErrorMessages(t *testing.T) {
 	for _, err := range []error{ErrRRNFormat, ErrRRNSexDigit, ErrRRNDate, ErrRRNChecksum, ErrPhone, ErrName, errors.New("other")} {
-		ko, en := RRNErrorMessage(err)
+		ko, en := ErrorMessage(err)
 		if ko == "" || en == "" {
 			t.Errorf("%v: %q %q", err, ko, en)
 		}
@@ -189,7 +189,7 @@ func TestRRNErrorMessages(t *testing.T) {
 		}
 	}
 	_, err := ParseRRN("680132-1234561")
-	ko, en := RRNErrorMessage(fmt.Errorf("wrapped: %w", err))
+	ko, en := ErrorMessage(fmt.Errorf("wrapped: %w", err))
 	if !strings.Contains(ko, "생년월일") || !strings.Contains(en, "birth date") {
 		t.Errorf("%q %q", ko, en)
 	}
@@ -323,7 +323,7 @@ func TestParsePhone(t *testing.T) {
 			if !errors.Is(err, ErrPhone) || got != "" {
 				t.Fatalf("got %q, %v; want ErrPhone", got, err)
 			}
-			if ko, en := InputErrorMessage(err); ko == "" || en == "" {
+			if ko, en := ErrorMessage(err); ko == "" || en == "" {
 				t.Error("no message")
 			}
 		})
@@ -364,7 +364,7 @@ func TestValidName(t *testing.T) {
 			if !errors.Is(err, ErrName) || got != "" {
 				t.Fatalf("got %q, %v; want ErrName", got, err)
 			}
-			if ko, en := InputErrorMessage(err); ko == "" || en == "" {
+			if ko, en := ErrorMessage(err); ko == "" || en == "" {
 				t.Error("no message")
 			}
 		})

@@ -19,20 +19,21 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file or the admin API.
+// RoomConfig is a room as written in the YAML file. (The admin API takes
+// the same fields in JSON: web's roomBody.)
 type RoomConfig struct {
-	Name         string     `yaml:"name" json:"name"`
-	PrequeueAt   *time.Time `yaml:"prequeue_at" json:"prequeue_at,omitempty"`
-	OpensAt      *time.Time `yaml:"opens_at" json:"opens_at,omitempty"`
-	ClosesAt     *time.Time `yaml:"closes_at" json:"closes_at,omitempty"`
-	Capacity     int        `yaml:"capacity" json:"capacity,omitempty"`
-	Rate         float64    `yaml:"rate" json:"rate,omitempty"`
-	PassTTL      Duration   `yaml:"pass_ttl" json:"pass_ttl,omitempty"`
-	ClaimTimeout Duration   `yaml:"claim_timeout" json:"claim_timeout,omitempty"`
-	PollBudget   float64    `yaml:"poll_budget" json:"poll_budget,omitempty"`
-	MinPoll      Duration   `yaml:"min_poll" json:"min_poll,omitempty"`
-	WaitingURL   string     `yaml:"waiting_url" json:"waiting_url,omitempty"`
-	Paused       bool       `yaml:"paused" json:"paused,omitempty"`
+	Name         string     `yaml:"name"`
+	PrequeueAt   *time.Time `yaml:"prequeue_at"`
+	OpensAt      *time.Time `yaml:"opens_at"`
+	ClosesAt     *time.Time `yaml:"closes_at"`
+	Capacity     int        `yaml:"capacity"`
+	Rate         float64    `yaml:"rate"`
+	PassTTL      Duration   `yaml:"pass_ttl"`
+	ClaimTimeout Duration   `yaml:"claim_timeout"`
+	PollBudget   float64    `yaml:"poll_budget"`
+	MinPoll      Duration   `yaml:"min_poll"`
+	WaitingURL   string     `yaml:"waiting_url"`
+	Paused       bool       `yaml:"paused"`
 }
 
 // Settings converts to room settings (defaults filled, validated).
@@ -77,7 +78,13 @@ type Booking struct {
 	Database string `yaml:"database"`
 	// Room is the waiting room whose passes admit to the booking API.
 	Room string `yaml:"room"`
+	// HorizonDays: a first dose may be booked at most this many days
+	// ahead (0: the service's default, booking.DefaultBookingHorizonDays).
+	HorizonDays int `yaml:"horizon_days"`
 }
+
+// maxHorizonDays bounds booking.horizon_days: a year ahead.
+const maxHorizonDays = 366
 
 // Enabled reports whether a campaign is configured.
 func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "" }
@@ -338,6 +345,9 @@ func (c *Config) Validate() error {
 		} else if _, hasPassword := u.User.Password(); hasPassword && c.databaseFromYAML {
 			return errors.New("booking.database: do not write a database password into the config file; set SLUICE_DATABASE or SLUICE_DATABASE_FILE")
 		}
+	}
+	if c.Booking.HorizonDays < 0 || c.Booking.HorizonDays > maxHorizonDays {
+		return fmt.Errorf("booking.horizon_days %d: want 1 to %d days (0 or unset: the default, 42)", c.Booking.HorizonDays, maxHorizonDays)
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)

@@ -58,6 +58,8 @@ func TestConfigErrors(t *testing.T) {
 		"opens before prequeue": "rooms: [{name: a, prequeue_at: 2026-01-02T00:00:00Z, opens_at: 2026-01-01T00:00:00Z}]\n",
 		"bad proxy":             "trusted_proxies: [banana]\n",
 		"bad log format":        "log_format: xml\n",
+		"negative horizon":      "booking: {horizon_days: -1}\n",
+		"horizon over a year":   "booking: {horizon_days: 400}\n",
 		"not yaml":              "{{{",
 	}
 	for name, in := range cases {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/storetest"
 )
 
 // queueBehindWriter holds the writer, starts each call in turn once the
@@ -73,12 +74,12 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 	var calls []func() error
 	var want []string
 	for i := range 20 {
-		req := testReq(fmt.Sprint("p", i))
+		req := storetest.Request(fmt.Sprint("p", i))
 		switch i {
 		case 5: // refused inside the batch: rolled back alone
 			req.SlotCapacity = func(booking.Slot) int { return 0 }
 		case 9: // the same person again: already booked
-			req = testReq("p1")
+			req = storetest.Request("p1")
 		case 13: // gives up while waiting for the writer
 			calls = append(calls, func() error {
 				_, err := s.Book(gone, req)
@@ -130,8 +131,8 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 func TestGroupCommitLostBatchFailsItsMembers(t *testing.T) {
 	s, _ := openFile(t)
 	ctx := context.Background()
-	first := testReq("first")
-	breaker := testReq("breaker")
+	first := storetest.Request("first")
+	breaker := storetest.Request("breaker")
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	breaker.SlotCapacity = func(booking.Slot) int {
@@ -141,7 +142,7 @@ func TestGroupCommitLostBatchFailsItsMembers(t *testing.T) {
 		cancel()
 		return 100
 	}
-	after := testReq("after")
+	after := storetest.Request("after")
 	errs := queueBehindWriter(t, s, nil,
 		func() error { _, err := s.Book(ctx, first); return err },
 		func() error { _, err := s.Book(bctx, breaker); return err },
