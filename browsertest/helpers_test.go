@@ -33,12 +33,15 @@ const (
 	testTimeout = 90 * time.Second
 )
 
-// Screen sizes of the screenshots.
-var sizes = []struct {
+// screenSize is a size of the screenshots.
+type screenSize struct {
 	name          string
 	width, height int64
 	mobile        bool
-}{
+}
+
+// Screen sizes of the screenshots, the phone first.
+var sizes = []screenSize{
 	{"phone", 390, 844, true},
 	{"desktop", 1280, 900, false},
 }
@@ -792,7 +795,13 @@ func shotsDir(t *testing.T) string {
 
 // screenshot saves the whole page at each size as screenshots/NAME-SIZE.png,
 // then puts the desktop size back.
-func (tb *tab) screenshot(name string) {
+func (tb *tab) screenshot(name string) { tb.t.Helper(); tb.shoot(name, sizes) }
+
+// phoneShot saves the whole page at the phone size only (390x844), as
+// screenshots/NAME-phone.png.
+func (tb *tab) phoneShot(name string) { tb.t.Helper(); tb.shoot(name, sizes[:1]) }
+
+func (tb *tab) shoot(name string, sizes []screenSize) {
 	tb.t.Helper()
 	dir := shotsDir(tb.t)
 	for _, s := range sizes {

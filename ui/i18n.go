@@ -175,8 +175,8 @@ func (l Lang) BlockStartEnd(b booking.TimeBlock) (string, string) {
 
 // Distance formats metres: "350m", "1.2km" ("350 m", "1.2 km").
 func (l Lang) Distance(m int) string {
-	if m < 1000 {
-		return l.T("dist.m", max(10, (m+5)/10*10))
+	if r := max(10, (m+5)/10*10); r < 1000 {
+		return l.T("dist.m", r)
 	}
 	return l.T("dist.km", strconv.FormatFloat(math.Round(float64(m)/100)/10, 'f', 1, 64))
 }
@@ -216,6 +216,23 @@ func (l Lang) Countdown(d time.Duration) string {
 	return l.T("dur.s", sec)
 }
 
+// PerMinute says how many people a line admits a minute, from the people
+// ahead of someone and their expected wait (the rate their estimate uses):
+// "1분에 약 600명", rounded as people say it (wait.js rounds alike).
+func (l Lang) PerMinute(ahead uint64, eta time.Duration) string {
+	if eta <= 0 {
+		return l.T("wait.rate.stopped")
+	}
+	perMin := float64(ahead+1) / eta.Minutes()
+	switch {
+	case perMin < 1:
+		return l.T("wait.rate.slow")
+	case perMin >= 100:
+		perMin = math.Round(perMin/10) * 10
+	}
+	return l.T("wait.rate.per_min", l.Round(perMin))
+}
+
 // jsTexts are the catalogue keys the waiting page's script needs, with
 // {n}/{h}/{m}/{s} placeholders instead of fmt verbs.
 func (l Lang) jsTexts() map[string]string {
@@ -226,7 +243,10 @@ func (l Lang) jsTexts() map[string]string {
 		"ms":           l.T("js.ms"),
 		"s":            l.T("js.s"),
 		"people":       l.T("js.people"),
-		"place":        l.T("js.place"),
+		"moved":        l.T("js.moved"),
+		"rate":         l.T("js.rate"),
+		"rateSlow":     l.T("wait.rate.slow"),
+		"rateStopped":  l.T("wait.rate.stopped"),
 		"unknown":      l.T("wait.eta.unknown"),
 		"live":         l.T("wait.live"),
 		"reconnecting": l.T("wait.reconnecting"),

@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -209,7 +210,7 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
-	bk, err := p.Booking.Book(r.Context(), booking.BookInput{
+	_, err := p.Booking.Book(r.Context(), booking.BookInput{
 		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
 		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
 	})
@@ -217,7 +218,47 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, pg, "confirm.h1", err, back)
 		return
 	}
+	// The done page has its own address: it can be reloaded, bookmarked
+	// and come back to (a form's answer cannot).
+	http.Redirect(w, r, "/book/done", http.StatusSeeOther)
+}
+
+// ownBooking returns the booking of the verified person of the request,
+// or answers the request itself: no session, or no booking (then the
+// eligibility page says what they may do).
+func (p *Pages) ownBooking(w http.ResponseWriter, r *http.Request, pg *page) (booking.Booking, bool) {
+	sess, ok := p.verified(w, r, pg)
+	if !ok {
+		return booking.Booking{}, false
+	}
+	bk, err := p.Booking.BookingOf(r.Context(), sess.ID)
+	switch {
+	case errors.Is(err, booking.ErrNotFound):
+		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
+		return bk, false
+	case err != nil:
+		p.renderError(w, pg, "done.h1", err, "/book/clinics")
+		return bk, false
+	}
+	return bk, true
+}
+
+// GET /book/done: the verified person's booking, after booking.
+func (p *Pages) bookDone(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "done.h1", "/book/done")
 	pg.Step = 5
-	pg.D = doneData{B: p.viewBooking(pg.Lang, bk), LeaveTo: "/wait/" + p.Room + "/leave"}
+	bk, ok := p.ownBooking(w, r, pg)
+	if !ok {
+		return
+	}
+	pg.D = doneData{B: p.viewBooking(pg.Lang, bk), LeaveTo: "/wait/" + p.Room + "/leave", CalendarURL: "/book/calendar.ics"}
 	p.render(w, http.StatusOK, "done", pg)
+}
+
+// GET /book/calendar.ics: the verified person's booking as a calendar file.
+func (p *Pages) bookCalendar(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "done.h1", "/book/done")
+	if bk, ok := p.ownBooking(w, r, pg); ok {
+		p.serveCalendar(w, bk, pg.Lang)
+	}
 }

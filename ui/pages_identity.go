@@ -218,6 +218,11 @@ type eligibilityData struct {
 	OpensAt   *time.Time
 	ClosesAt  *time.Time
 	NoMoreKey string // see noMoreKey
+	// Booked: the person has a booking already (B), which the page shows
+	// instead of sending them to book again.
+	Booked      bool
+	B           bookingView
+	CalendarURL string
 }
 
 // GET /book/eligibility
@@ -233,6 +238,16 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 	if e.Cohort != nil {
 		d.Cohort = pg.Lang.Pick(e.Cohort.Name, e.Cohort.NameEN)
+	}
+	// Someone who booked already is told so here, at once, not at the last
+	// step. One read of their own booking per visit of this page (not on
+	// the clinic search, which must not touch the database).
+	switch bk, err := p.Booking.BookingOf(r.Context(), sess.ID); {
+	case err == nil:
+		d.Booked, d.B, d.CalendarURL = true, p.viewBooking(pg.Lang, bk), "/book/calendar.ics"
+		pg.Step, pg.Title = 5, pg.T("view.h1")
+	case !errors.Is(err, booking.ErrNotFound):
+		p.Server.Log.Warn("eligibility page: reading the person's booking", "err", err)
 	}
 	pg.D = d
 	p.render(w, http.StatusOK, "eligibility", pg)

@@ -17,7 +17,15 @@ type lookupData struct {
 // GET /booking
 func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "lookup.h1", "/booking")
-	pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
+	d := lookupData{}
+	// A person verified in this browser who has a booking has their name
+	// and booking number filled in; they type only the registration number.
+	if sess, ok := p.session(r); ok {
+		if bk, err := p.Booking.BookingOf(r.Context(), sess.ID); err == nil {
+			d.Name, d.Number = bk.Name, bk.Number
+		}
+	}
+	pg.Scripts, pg.D = []string{"book.js"}, d
 	p.render(w, http.StatusOK, "lookup", pg)
 }
 

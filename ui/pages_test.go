@@ -329,6 +329,10 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn1">앞 6자리 (생년월일)</label>`,
 		`<label for="rrn2">뒤 7자리</label>`, `class="rrn-back"`, `<label for="phone">`,
 		`inputmode="numeric"`, `autocomplete="name"`, `aria-current="step"`, "/static/book.js?v=")
+	// Every booking page says how long the pass lasts (20 minutes in the demo).
+	if !regexp.MustCompile(`id="session-left"[^>]*>예약 화면 이용 시간: 21:[0-9:]+까지 \((19|20)분 남음\)<`).MatchString(p.body) {
+		t.Errorf("no time left on the booking page:\n%s", p.body)
+	}
 
 	// Bad input: told what and what next, the right box marked; what was
 	// typed comes back but the last 7 digits.
@@ -386,7 +390,7 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("wrong code: %d", p.status)
 	}
-	mustContain(t, "wrong code", p, "인증번호가 맞지 않습니다", "데모용 인증번호", code[1])
+	mustContain(t, "wrong code", p, "인증번호가 맞지 않습니다", "4번 더 입력할 수 있고", `aria-invalid="true"`, "데모용 인증번호", code[1])
 	form.Set("code", code[1])
 	p = b.post("/book/code", form)
 	if p.url != "/book/eligibility" {
@@ -497,7 +501,10 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	if p.status != http.StatusNotFound {
 		t.Fatalf("wrong name: %d", p.status)
 	}
-	mustContain(t, "wrong lookup", p, "예약을 찾을 수 없습니다", "표시된 칸을 고친 뒤", `value="김민순"`)
+	mustContain(t, "wrong lookup", p, "예약을 찾을 수 없습니다", "예약할 때 입력한 것과 같은지", "예약번호를 잊었다면", `href="/book">본인확인으로 내 예약 찾기`, `value="김민순"`)
+	if strings.Contains(p.body, "표시된 칸") || strings.Contains(p.body, `aria-invalid="true"`) {
+		t.Error("a look-up that found nothing speaks of a marked field")
+	}
 	if citRRNValueRE.MatchString(p.body) {
 		t.Fatal("the RRN field is filled back in")
 	}
@@ -658,7 +665,11 @@ func TestWaitingPageStates(t *testing.T) {
 	}
 	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", `data-state="paused"`, `data-ticket="`+ticket+`"`,
 		`data-joined="1"`, `<noscript><meta http-equiv="refresh"`, `<label for="progress"`, `<progress id="progress"`,
-		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0")
+		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0",
+		`<dd id="rate">멈춤</dd>`, `<progress id="progress" max="1" value="0"`, `id="moved"`, "차례가 되면 20분 동안 예약 화면을 이용할 수 있습니다")
+	if strings.Contains(p.body, "내 순서") {
+		t.Error("the waiting page repeats the people ahead as a place")
+	}
 	// The script's texts are valid JSON.
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="wait-text">(.*?)</script>`).FindStringSubmatch(p.body)
 	var texts map[string]string
@@ -685,7 +696,7 @@ func TestWaitingPageStates(t *testing.T) {
 	// Without a return path the page says so and offers to leave.
 	p = b.get("/wait/vaccine")
 	checkCitizenPage(t, "admitted", p, "en")
-	mustContain(t, "admitted", p, "It&#39;s your turn", `action="/wait/vaccine/leave"`)
+	mustContain(t, "admitted", p, "It&#39;s your turn", `action="/wait/vaccine/leave"`, "You can use the booking pages for 20 min, until 21:")
 	// Leaving frees the place.
 	p = b.post("/wait/vaccine/leave", nil)
 	mustContain(t, "left", p, "You left", `data-state="left"`)
@@ -852,5 +863,54 @@ func TestClinicSearchByNeighbourhood(t *testing.T) {
 	mustContain(t, "near en", p, dong.NameEN, "Gangnam-gu, Seoul", " away</strong>", "nearest to "+dong.NameEN+" first")
 	if strings.Contains(p.body, "서울특별시 강남구") {
 		t.Error("Korean addresses on the English page")
+	}
+}
+
+// A person who has booked is told so at once when they go to book again,
+// with their booking; the done page has its own address, reloads, and
+// gives the calendar file; the look-up form knows their name and number.
+func TestBookedPersonToldAtOnce(t *testing.T) {
+	a := citizenApp(t)
+	b := verifiedCitizen(t, a, "김민수", "680315-1234567", "010-1234-5678")
+	// Before booking there is no done page: the eligibility page says what to do.
+	if p := b.get("/book/done"); p.url != "/book/eligibility" {
+		t.Fatalf("done page before booking: %d at %s", p.status, p.url)
+	}
+	p := b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer")
+	links := citConfirmRE.FindAllStringSubmatch(p.body, -1)
+	if len(links) == 0 {
+		t.Fatalf("no times:\n%s", p.body)
+	}
+	p = b.post("/book", citHidden(b.get(html.UnescapeString(links[0][1])).body))
+	if p.url != "/book/done" {
+		t.Fatalf("after booking: %d at %s", p.status, p.url)
+	}
+	checkCitizenPage(t, "done", p, "ko")
+	number := citNumberRE.FindStringSubmatch(p.body)
+	if number == nil {
+		t.Fatalf("no booking number:\n%s", p.body)
+	}
+	mustContain(t, "done", p, "예약이 완료되었습니다", `href="/book/calendar.ics" download`, "신분증", "열이 나거나", "예약 마치기")
+	// Reloaded: the same page.
+	again := b.get("/book/done")
+	mustContain(t, "done reloaded", again, "예약이 완료되었습니다", number[1])
+	if c := b.get("/book/calendar.ics"); c.status != http.StatusOK || !strings.Contains(c.body, "UID:"+number[1]+"-2@sluice") {
+		t.Fatalf("calendar: %d\n%s", c.status, c.body)
+	}
+
+	// Going to book again: told at once, with the booking, not offered a clinic.
+	p = b.get("/book")
+	if p.url != "/book/eligibility" {
+		t.Fatalf("book again: %d at %s", p.status, p.url)
+	}
+	checkCitizenPage(t, "booked", p, "ko")
+	mustContain(t, "booked", p, "이미 예약하셨습니다", number[1], `href="/booking"`, "신분증")
+	if strings.Contains(p.body, "지금 예약할 수 있습니다") || strings.Contains(p.body, `href="/book/clinics"`) {
+		t.Error("a booked person is told they can book")
+	}
+	p = b.get("/booking")
+	mustContain(t, "look-up form", p, `value="김민수"`, `value="`+number[1]+`"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Error("the look-up form fills in the registration number")
 	}
 }

@@ -60,9 +60,14 @@ type WaitView struct {
 	Joined          bool
 	Position, Ahead uint64
 	// First is the first place this browser was shown in this line, the
-	// baseline of the progress bar; Progress is 0..100.
+	// baseline of the progress bar; Moved is how many places it has moved
+	// since (First-Position), Progress the same in percent, 0..100.
 	First    uint64
+	Moved    uint64
 	Progress int
+	// Session is how long an admitted person may use the protected pages
+	// (the room's pass lifetime), for people to know before their turn.
+	Session time.Duration
 	// ETA is the expected wait (negative: unknown). During the pre-queue it
 	// is the time until opening.
 	ETA       time.Duration
@@ -141,7 +146,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := s.Clock.Now()
 	ret := safeReturn(q.Get("return"))
-	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1}
+	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1, Session: rm.Settings().PassTTL}
 	if q.Get("left") == "1" {
 		v.State = WaitLeft
 		s.renderWait(w, r, v)
@@ -219,7 +224,8 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400, false)
 			}
 			if v.First > 0 {
-				v.Progress = int(100 * float64(v.First-st.Position) / float64(v.First))
+				v.Moved = v.First - st.Position
+				v.Progress = int(100 * float64(v.Moved) / float64(v.First))
 			}
 		case room.StateAdmitted:
 			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1, true)

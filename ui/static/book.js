@@ -2,6 +2,8 @@
 //  - The registration number's two boxes: a number typed or pasted whole
 //    into the first goes on into the second, which keeps digits only and
 //    hides them (a button shows them on request).
+//  - The time left on the booking pages counts down (by the server's clock),
+//    with a warning in its last two minutes.
 //  - Input mask: a mobile number as 010-0000-0000, whatever is typed or
 //    pasted (full-width digits, spaces, other dashes). The server accepts
 //    all of those anyway.
@@ -37,6 +39,25 @@
     el.addEventListener('input', function () { apply(false); });
     el.addEventListener('blur', function () { apply(true); });
   });
+
+  var left = document.getElementById('session-left');
+  if (left) {
+    var until = Number(left.getAttribute('data-until')), t0 = performance.now(), now0 = Number(left.getAttribute('data-now'));
+    var tick = function () {
+      var ms = until - (now0 + performance.now() - t0);
+      var text = left.getAttribute('data-text').replace('{left}', left.getAttribute('data-left').replace('{m}', String(Math.max(0, Math.floor(ms / 60000)))));
+      if (ms <= 0) {
+        text = left.getAttribute('data-over');
+      } else if (ms <= 120000) {
+        text += ' ' + left.getAttribute('data-soon');
+      }
+      left.className = ms <= 120000 ? 'session-left soon' : 'session-left';
+      if (ms <= 120000) left.setAttribute('role', 'status');
+      if (left.textContent !== text) left.textContent = text;
+      if (ms > 0) setTimeout(tick, Math.min(15000, ms % 60000 || 60000));
+    };
+    tick();
+  }
 
   var front = document.querySelector('input[data-rrn=front]');
   var back = document.querySelector('input[data-rrn=back]');

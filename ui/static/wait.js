@@ -38,6 +38,14 @@
     if (m > 0) return fill(txt.ms, v);
     return fill(txt.s, v);
   }
+  // Same rounding as Lang.PerMinute.
+  function perMinute(ahead, eta) {
+    if (!(eta > 0)) return txt.rateStopped;
+    var m = (ahead + 1) / eta * 60;
+    if (m < 1) return txt.rateSlow;
+    m = m >= 100 ? Math.round(m / 10) * 10 : Math.round(m);
+    return fill(txt.rate, { n: num(m) });
+  }
   function clock() {
     // Korea time (UTC+9, no daylight saving) of the server's clock.
     return new Date(serverNow() + 9 * 3600e3).toISOString().substr(11, 8);
@@ -92,13 +100,17 @@
       var pos = b.position || 0;
       if (pos && (!first || pos > first)) { first = pos; cookie('sluice_first_' + room, first); }
       setText('ahead', fill(txt.people, { n: num(b.ahead || 0) }));
-      setText('position', fill(txt.place, { n: num(pos) }));
       setText('eta', b.state === 'paused' ? txt.unknown : dur(b.eta_seconds));
+      setText('rate', b.state === 'paused' ? txt.rateStopped : perMinute(b.ahead || 0, b.eta_seconds));
       var bar = $('progress');
       if (bar && first) {
-        var p = Math.max(0, Math.min(100, Math.floor(100 * (first - pos) / first)));
-        bar.value = p;
+        // One step per person admitted, not per percent: with thousands
+        // ahead the bar still moves.
+        var moved = Math.max(0, first - pos), p = Math.floor(100 * moved / first);
+        bar.max = first;
+        bar.value = moved;
         bar.textContent = p + '%';
+        setText('moved', fill(txt.moved, { n: num(moved), f: num(first), p: p }));
       }
     }
     setText('updated', clock());
