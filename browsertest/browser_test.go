@@ -38,6 +38,9 @@ type texts struct {
 	search, block, confirmH1, dose1, dose2, bookIt string
 	doneH1, number, lookUp, bring, calendar        string
 	book, booked, lookupNav                        string
+	frontCount, triesLeft, lostNumber              string
+	change, changeConfirm, changeIt, cancelYes     string
+	cancelledNote                                  string
 	lookupH1, lookupNumber, lookupBtn, viewH1      string
 }
 
@@ -53,6 +56,9 @@ var korean = texts{
 	search: "빈자리 찾기", block: "10:00~11:00", confirmH1: "예약 내용 확인", dose1: "1차 접종", dose2: "2차 접종", bookIt: "이대로 예약하기",
 	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기", bring: "신분증", calendar: "캘린더에 추가",
 	book: "예약하기", booked: "이미 예약하셨습니다", lookupNav: "예약 조회·변경·취소",
+	frontCount: "지금 5자리를 입력했습니다", triesLeft: "4번 더", lostNumber: "본인확인으로 내 예약 찾기",
+	change: "날짜·기관 변경", changeConfirm: "변경 내용 확인", changeIt: "이대로 변경하기", cancelYes: "예, 취소합니다",
+	cancelledNote: "취소된 예약입니다",
 	lookupH1: "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
 }
 
@@ -68,6 +74,9 @@ var english = texts{
 	search: "Find free places", block: "10:00–11:00", confirmH1: "Check your booking", dose1: "First dose", dose2: "Second dose", bookIt: "Book this",
 	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking", bring: "identity document", calendar: "Add to your phone",
 	book: "Book", booked: "You are already booked", lookupNav: "Look up, change or cancel",
+	frontCount: "You entered 5", triesLeft: "4 more tries", lostNumber: "Find my booking by verifying my identity",
+	change: "Change date or clinic", changeConfirm: "Check the change", changeIt: "Change to this", cancelYes: "Yes, cancel it",
+	cancelledNote: "This booking is cancelled",
 	lookupH1: "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
 }
 
@@ -141,7 +150,18 @@ func TestBookInKorean(t *testing.T) {
 			t.Errorf("the steps shown on a phone: %q, want all five", steps)
 		}
 	})
+	// A digit short: the box is named, with the count, and the form comes
+	// back with what was typed but the hidden digits.
 	b.fill(tx.name, minsu.name)
+	b.fill(tx.rrnFront, "68031")
+	b.fill(tx.rrnBack, "1234567")
+	b.fill(tx.phone, minsu.phone)
+	b.press(tx.sendCode)
+	b.see("[role=alert]", tx.frontCount)
+	if n, f, k, p := b.value(tx.name), b.value(tx.rrnFront), b.value(tx.rrnBack), b.value(tx.phone); n != minsu.name || f != "68031" || k != "" || p != minsu.phone {
+		t.Errorf("the form came back with %q %q %q %q", n, f, k, p)
+	}
+	b.phoneShot("ko-03-identity-error")
 	// All 13 digits typed into the first box: the last 7 go on into the
 	// second, which hides them as they are typed.
 	b.fill(tx.rrnFront, strings.ReplaceAll(minsu.rrn, "-", ""))
@@ -225,6 +245,25 @@ func afterBooking(t *testing.T, b *tab, tx texts, who person, lang string) {
 	b.seeHeading(tx.viewH1)
 	b.see("main", number, who.name, tx.dose1, tx.dose2)
 	b.phoneShot(lang + "-10-booking")
+
+	// Change to Busan on the 27th, then cancel.
+	b.follow(tx.change)
+	b.open("/booking/change?region=26&date=2021-07-27")
+	b.followIn(".clinic", tx.block)
+	b.seeHeading(tx.changeConfirm)
+	b.press(tx.changeIt)
+	b.open("/booking/cancel")
+	b.press(tx.cancelYes)
+	b.open("/booking/view")
+	b.see(".card.cancelled", tx.cancelledNote)
+	b.phoneShot(lang + "-11-cancelled")
+	// The wrong details: what to check, how to find a lost number.
+	b.open("/booking")
+	b.fill(tx.name, who.name+"x")
+	b.fillRRN(tx, who.rrn)
+	b.fill(tx.lookupNumber, number)
+	b.press(tx.lookupBtn)
+	b.see("[role=alert]", tx.lostNumber)
 }
 
 // TestBookInEnglish: the same person's path in English, switched on the
@@ -271,7 +310,15 @@ func TestBookInEnglish(t *testing.T) {
 	b.expectEnglish()
 	b.see("body", tx.demoCode)
 	b.phoneShot("en-04-code")
-	b.fill(tx.code, b.text("#demo-code"))
+	code := b.text("#demo-code")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	b.fill(tx.code, wrong)
+	b.press(tx.confirmCode)
+	b.see("[role=alert]", tx.triesLeft)
+	b.fill(tx.code, code)
 	b.press(tx.confirmCode)
 
 	b.expectEnglish()
