@@ -83,9 +83,9 @@ func BenchmarkStatus(b *testing.B) {
 // pre-queue of a million: the status includes the lottery permutation.
 func BenchmarkStatusPrequeueTicket(b *testing.B) {
 	r, clk := benchRoom(b, Settings{Capacity: 100, Rate: 100, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}, nil)
-	r.mu.Lock()
-	r.preSeq = 1_000_000 // as if a million had joined the pre-queue
-	r.mu.Unlock()
+	change(r, func(l *line) { // as if a million had joined the pre-queue
+		l.v.PreSeq, l.v.ResvPre, l.v.Joins = 1_000_000, 1_000_000, 1_000_000
+	})
 	clk.Set(t0.Add(time.Minute))
 	r.Tick()
 	if r.n.Load() != 1_000_000 {

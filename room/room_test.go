@@ -86,13 +86,37 @@ func (f *fixture) pass(st Status) Pass {
 	return p
 }
 
+// lineOf is the line of a single node's room.
+func lineOf(r *Room) *lockedLine {
+	l, err := r.shared.(*MemShared).line(r.name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// change changes the room's line as change says and applies the result to
+// the room's view, as a step on the line would.
+func change(r *Room, change func(l *line)) {
+	l := lineOf(r)
+	l.mu.Lock()
+	change(&l.line)
+	v := l.view()
+	l.mu.Unlock()
+	if err := r.apply(v); err != nil {
+		panic(err)
+	}
+}
+
 // addWaiting puts n more people in the open line without signing tickets
-// (what n Joins do to the room's state); used to build long lines cheaply.
+// (what n Joins do to the line); used to build long lines cheaply.
 func addWaiting(r *Room, n uint64) {
-	r.mu.Lock()
-	r.freezeLocked(r.settings.Load(), r.clock.Now())
-	r.postSeq.Add(n)
-	r.mu.Unlock()
+	change(r, func(l *line) {
+		l.freeze(r.clock.Now(), r.admitParams(r.settings.Load()))
+		l.v.PostSeq += n
+		l.v.Joins += n
+		l.v.ResvPost = max(l.v.ResvPost, l.v.PostSeq)
+	})
 }
 
 func TestNewRejectsBadSettings(t *testing.T) {

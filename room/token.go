@@ -258,13 +258,6 @@ func redact(s string) string {
 // CurrentKeyID names the key that signs new tokens.
 func (kr *Keyring) CurrentKeyID() string { return kr.current.id }
 
-// deriveSecret derives a sub-key for another purpose (the lottery) from the
-// current key, so operators manage one secret.
-func (kr *Keyring) deriveSecret(purpose string) []byte {
-	b, _ := kr.deriveSecretWith(kr.current.id, purpose)
-	return b
-}
-
 // deriveSecretWith derives a sub-key from the named key; false if the
 // keyring does not hold it.
 func (kr *Keyring) deriveSecretWith(id, purpose string) ([]byte, bool) {

@@ -129,12 +129,21 @@ func TestScenario(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (room.View{Controls: c}); v != want {
+			if want := (room.View{Controls: c, ControlsSet: 1}); v != want {
 				t.Fatalf("Init: %+v, want %+v", v, want)
 			}
 			// A second node's Init adopts what is there.
 			if v, err = sh.Init(ctx, "r", room.Controls{Capacity: 9, Rate: 1}, t0); err != nil || v.Controls != c {
 				t.Fatalf("second Init: %+v, %v", v, err)
+			}
+			if ph, _, _, err := sh.Join(ctx, "r", t0, a); !errors.Is(err, room.ErrUnreserved) || ph != room.PhasePrequeue {
+				t.Fatalf("join before a reservation: %v %v", ph, err)
+			}
+			if v, err = sh.Reserve(ctx, "r", room.PhasePrequeue, 3, t0); err != nil || v.ResvPre != 3 {
+				t.Fatalf("Reserve: %+v %v", v, err)
+			}
+			if v, err = sh.Reserve(ctx, "r", room.PhaseOpen, 1, t0); err != nil || v.ResvPost != 1 {
+				t.Fatalf("Reserve: %+v %v", v, err)
 			}
 			for i := range 3 {
 				ph, seq, v, err := sh.Join(ctx, "r", t0.Add(time.Duration(i)*time.Second), a)
@@ -168,12 +177,12 @@ func TestScenario(t *testing.T) {
 			if err != nil || ph != room.PhaseOpen || seq != 0 || v.PostSeq != 1 || v.Joins != 4 {
 				t.Fatalf("open join: %v %d %+v %v", ph, seq, v, err)
 			}
-			exp, ok, err := sh.Claim(ctx, "r", 1, now, time.Minute)
+			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute)
 			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
 				t.Fatalf("Claim: %v %v %v", exp, ok, err)
 			}
 			// Claiming again keeps the first expiry.
-			if exp2, ok, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
+			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
 				t.Fatalf("second Claim: %v %v", exp2, ok)
 			}
 			if ok, _ := sh.Active(ctx, "r", 1, now); !ok {
@@ -182,14 +191,14 @@ func TestScenario(t *testing.T) {
 			if ok, _ := sh.Active(ctx, "r", 2, now); ok {
 				t.Fatal("Active(2) true before Claim")
 			}
-			if _, ok, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
+			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
 				t.Fatal("Claim(3) ok before admission")
 			}
 			// Leaving lets the next one in at once.
-			if ok, err := sh.Leave(ctx, "r", 1, now, a); !ok || err != nil {
+			if ok, _, err := sh.Leave(ctx, "r", 1, now, a); !ok || err != nil {
 				t.Fatalf("Leave: %v %v", ok, err)
 			}
-			if ok, _ := sh.Leave(ctx, "r", 1, now, a); ok {
+			if ok, _, _ := sh.Leave(ctx, "r", 1, now, a); ok {
 				t.Fatal("second Leave ok")
 			}
 			v, _ = sh.View(ctx, "r")
@@ -201,7 +210,7 @@ func TestScenario(t *testing.T) {
 			if v, _ = sh.Tick(ctx, "r", later, a); v.Expired != 2 || v.Serving != 4 {
 				t.Fatalf("Tick after timeout: %+v", v)
 			}
-			if err := sh.SetControls(ctx, "r", room.Controls{Paused: true, Capacity: 7, Rate: 0.25}); err != nil {
+			if _, err := sh.SetControls(ctx, "r", room.Controls{Paused: true, Capacity: 7, Rate: 0.25}); err != nil {
 				t.Fatal(err)
 			}
 			v, _ = sh.View(ctx, "r")
@@ -251,6 +260,14 @@ func TestDifferential(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(0, "Init "+r, vr, vm)
+		for _, ph := range []room.Phase{room.PhasePrequeue, room.PhaseOpen} {
+			vm, _ := mem.Reserve(ctx, r, ph, 20, t0)
+			vr, err := st.Reserve(ctx, r, ph, 20, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(0, "Reserve "+r, vr, vm)
+		}
 	}
 
 	claimed := map[string][]uint64{} // recently claimed places, per room
@@ -300,14 +317,34 @@ func TestDifferential(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(step, "View", vr, vm)
-		case n < 35:
-			op = "join"
-			pm, sm, vm, _ := mem.Join(ctx, r, now, a)
-			pr, sr, vr, err := st.Join(ctx, r, now, a)
+		case n < 8:
+			op = "reserve"
+			ph, k := room.Phase(rng.IntN(2)), uint64(rng.IntN(25))
+			vm, _ := mem.Reserve(ctx, r, ph, k, now)
+			vr, err := st.Reserve(ctx, r, ph, k, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(step, "Join", []any{pr, sr, vr}, []any{pm, sm, vm})
+			check(step, fmt.Sprintf("Reserve(%d, %d)", ph, k), vr, vm)
+		case n < 10:
+			op = "freeze"
+			vm, _ := mem.Freeze(ctx, r, now, a)
+			vr, err := st.Freeze(ctx, r, now, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(step, "Freeze", vr, vm)
+		case n < 35:
+			op = "join"
+			pm, sm, vm, errm := mem.Join(ctx, r, now, a)
+			pr, sr, vr, err := st.Join(ctx, r, now, a)
+			if err != nil && !errors.Is(err, room.ErrUnreserved) {
+				t.Fatal(err)
+			}
+			check(step, "Join", []any{pr, sr, vr, err != nil}, []any{pm, sm, vm, errm != nil})
+			if err != nil {
+				ops["join unreserved"]++
+			}
 		case n < 60:
 			op = "tick"
 			vm, _ := mem.Tick(ctx, r, now, a)
@@ -319,11 +356,12 @@ func TestDifferential(t *testing.T) {
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
-			em, okm, _ := mem.Claim(ctx, r, pos, now, ttl)
-			er, okr, err := st.Claim(ctx, r, pos, now, ttl)
+			em, okm, vm, _ := mem.Claim(ctx, r, pos, now, ttl)
+			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl)
 			if err != nil {
 				t.Fatal(err)
 			}
+			check(step, "Claim", vr, vm)
 			if okr != okm || !er.Equal(em) || er.IsZero() != em.IsZero() {
 				t.Fatalf("step %d Claim(%d): redis %v %v, mem %v %v", step, pos, er, okr, em, okm)
 			}
@@ -350,12 +388,12 @@ func TestDifferential(t *testing.T) {
 			}
 		case n < 92:
 			op = "leave"
-			okm, _ := mem.Leave(ctx, r, pos, now, a)
-			okr, err := st.Leave(ctx, r, pos, now, a)
+			okm, vm, _ := mem.Leave(ctx, r, pos, now, a)
+			okr, vr, err := st.Leave(ctx, r, pos, now, a)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(step, fmt.Sprintf("Leave(%d)", pos), okr, okm)
+			check(step, fmt.Sprintf("Leave(%d)", pos), []any{okr, vr}, []any{okm, vm})
 			if okm {
 				ops["leave ok"]++
 			}
@@ -365,10 +403,12 @@ func TestDifferential(t *testing.T) {
 			if rng.IntN(2) == 0 { // mostly open, so that people get in
 				c.Paused, c.Closed = false, false
 			}
-			_ = mem.SetControls(ctx, r, c)
-			if err := st.SetControls(ctx, r, c); err != nil {
+			vm, _ := mem.SetControls(ctx, r, c)
+			vr, err := st.SetControls(ctx, r, c)
+			if err != nil {
 				t.Fatal(err)
 			}
+			check(step, "SetControls", vr, vm)
 		default:
 			op = "params" // the room's settings change (a new node's view)
 			if rng.IntN(3) == 0 {
@@ -402,7 +442,7 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("room %s saw no admissions or joins; the test exercises too little", r)
 		}
 	}
-	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40} {
+	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100} {
 		if ops[k] < least {
 			t.Errorf("only %d %s; the test exercises too little", ops[k], k)
 		}
@@ -425,7 +465,11 @@ func TestTokenArithmetic(t *testing.T) {
 			name := fmt.Sprintf("r%g-s%d", rate, stepMs)
 			c := room.Controls{Capacity: 1000, Rate: rate}
 			mem.Init(ctx, name, c, t0)
+			mem.Reserve(ctx, name, room.PhaseOpen, 120, t0)
 			if _, err := st.Init(ctx, name, c, t0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Reserve(ctx, name, room.PhaseOpen, 120, t0); err != nil {
 				t.Fatal(err)
 			}
 			for range 120 {
@@ -464,7 +508,7 @@ func TestUseBeforeInit(t *testing.T) {
 		if ok, err := sh.Active(ctx, "early", 1, now); ok || err != nil {
 			t.Fatalf("%T Active in a new room: %v, %v", sh, ok, err)
 		}
-		if err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); !errors.Is(err, room.ErrNoSharedState) {
+		if _, err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); !errors.Is(err, room.ErrNoSharedState) {
 			t.Fatalf("%T SetControls before Init: %v", sh, err)
 		}
 		if _, _, _, err := sh.Join(ctx, "early", now, a); !errors.Is(err, room.ErrNoSharedState) {
@@ -480,6 +524,10 @@ func TestUseBeforeInit(t *testing.T) {
 		if vr != vm {
 			t.Fatalf("Init %d: redis %+v, mem %+v", i, vr, vm)
 		}
+	}
+	mem.Reserve(ctx, "early", room.PhaseOpen, 20, now)
+	if _, err := st.Reserve(ctx, "early", room.PhaseOpen, 20, now); err != nil {
+		t.Fatal(err)
 	}
 	for i := range 20 {
 		now := now.Add(time.Second + time.Duration(i)*100*time.Millisecond)
@@ -506,6 +554,9 @@ func TestStateLost(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Reserve(ctx, "lost", room.PhaseOpen, 5, now); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
@@ -539,6 +590,9 @@ func TestConcurrent(t *testing.T) {
 	t0 := time.UnixMilli(1_800_000_000_000)
 	const capacity, workers, joins = 5, 8, 200
 	if _, err := st.Init(ctx, "busy", room.Controls{Capacity: capacity, Rate: 1e6}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Reserve(ctx, "busy", room.PhaseOpen, workers*joins, t0); err != nil {
 		t.Fatal(err)
 	}
 	a := room.AdmitParams{ClaimTimeout: 50 * time.Millisecond}
@@ -580,9 +634,9 @@ func TestConcurrent(t *testing.T) {
 					pos := 1 + uint64(rng.IntN(int(v.Serving)))
 					switch rng.IntN(3) {
 					case 0:
-						_, err = st.Leave(ctx, "busy", pos, now, a)
+						_, _, err = st.Leave(ctx, "busy", pos, now, a)
 					case 1:
-						_, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
+						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
 					}
 					if err != nil {
 						t.Error(err)
@@ -621,7 +675,7 @@ func TestFloats(t *testing.T) {
 	}
 	for i, rate := range []float64{0.1, 1.0 / 3, math.Nextafter(1, 2), 1e-300, 123456789.123456789, math.MaxFloat64, math.Inf(1)} {
 		c := room.Controls{Capacity: math.MaxInt64 - i, Rate: rate}
-		if err := st.SetControls(ctx, "f", c); err != nil {
+		if _, err := st.SetControls(ctx, "f", c); err != nil {
 			t.Fatal(err)
 		}
 		v, err := st.View(ctx, "f")
