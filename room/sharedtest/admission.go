@@ -10,10 +10,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- Admission ----
-
-func testAdmitImmediate(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testAdmitImmediate(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 2, Rate: 10}, at(0))
 	ph, seq, v := h.join(at(5000), open)
 	if ph != room.PhaseOpen || seq != 0 {
@@ -30,8 +27,7 @@ func testAdmitImmediate(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testAdmitCapacity(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testAdmitCapacity(t *testing.T, h *harness) {
 	c := room.Controls{Capacity: 3, Rate: 1000}
 	h.init(c, at(0))
 	for i := range 10 {
@@ -48,11 +44,11 @@ func testAdmitCapacity(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testAdmitRate(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testAdmitRate(t *testing.T, parent *harness) {
 	const stepMS, endMS = 70, 5000
 	for _, rate := range []float64{2, 20, 100} {
 		t.Run(fmt.Sprintf("rate-%g", rate), func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			b := burst(rate)
 			people := int(2*(b+rate*endMS/1000)) + 10
 			h.init(room.Controls{Capacity: people, Rate: rate}, at(0))
@@ -94,8 +90,7 @@ func testAdmitRate(t *testing.T, newShared func(*testing.T) room.Shared) {
 
 // testAdmitInvariants runs a pseudo-random mix of steps and checks every
 // view against the invariants, the capacity and the rate.
-func testAdmitInvariants(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testAdmitInvariants(t *testing.T, h *harness) {
 	const capacity, rate = 4, 50.0
 	h.init(room.Controls{Capacity: capacity, Rate: rate}, at(0))
 	a := room.AdmitParams{ClaimTimeout: 200 * time.Millisecond}
@@ -153,9 +148,7 @@ func testAdmitInvariants(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-// ---- Paused, closed, closing time ----
-
-func testStoppedResume(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testStoppedResume(t *testing.T, parent *harness) {
 	normal := room.Controls{Capacity: 100, Rate: 20} // bucket of 2
 	for _, tc := range []struct {
 		name    string
@@ -168,7 +161,7 @@ func testStoppedResume(t *testing.T, newShared func(*testing.T) room.Shared) {
 		{"ClosesAtReached", normal, room.AdmitParams{ClosesAt: at(0), ClaimTimeout: time.Hour}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			h.init(tc.stopped, at(0))
 			v := h.joinN(50, at(0), tc.a)
 			if v.Serving != 0 || v.Active != 0 {
@@ -203,8 +196,7 @@ func testStoppedResume(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testClosesAtBoundary(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testClosesAtBoundary(t *testing.T, h *harness) {
 	a := room.AdmitParams{ClosesAt: at(1000), ClaimTimeout: time.Hour}
 	h.init(room.Controls{Capacity: 1000, Rate: 1000}, at(0)) // bucket of 100
 	if v := h.joinN(300, at(0), a); v.Serving != 100 {
@@ -223,9 +215,7 @@ func testClosesAtBoundary(t *testing.T, newShared func(*testing.T) room.Shared) 
 	}
 }
 
-// ---- Clock ----
-
-func testClockBackwards(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testClockBackwards(t *testing.T, parent *harness) {
 	for _, tc := range []struct {
 		name    string
 		earlier func(h *harness, now time.Time, a room.AdmitParams) room.View
@@ -237,7 +227,7 @@ func testClockBackwards(t *testing.T, newShared func(*testing.T) room.Shared) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			h.init(room.Controls{Capacity: 100, Rate: 10}, at(0)) // bucket of 1, one token per 100ms
 			if v := h.joinN(20, at(0), open); v.Serving != 1 {
 				t.Fatalf("20 joins: Serving %d, want 1", v.Serving)

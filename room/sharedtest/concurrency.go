@@ -10,10 +10,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- Concurrency ----
-
-func testConcurrency(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testConcurrency(t *testing.T, h *harness) {
 	const workers, perWorker, capacity = 8, 100, 3
 	a := room.AdmitParams{ClaimTimeout: 3 * time.Millisecond, LotteryKey: "k"}
 	h.init(room.Controls{Capacity: capacity, Rate: 1000}, at(0))

@@ -7,10 +7,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- SetControls ----
-
-func testSetControlsView(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testSetControlsView(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 10, Rate: 5}, at(0))
 	for _, c := range []room.Controls{
 		{Capacity: 20, Rate: 5},
@@ -33,8 +30,7 @@ func testSetControlsView(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testSetControlsLowerCapacity(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testSetControlsLowerCapacity(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 3, Rate: 1000}, at(0))
 	if v := h.joinN(10, at(0), open); v.Serving != 3 || v.Active != 3 {
 		t.Fatalf("10 joins: Serving %d Active %d, want 3 and 3", v.Serving, v.Active)
@@ -69,8 +65,7 @@ func testSetControlsLowerCapacity(t *testing.T, newShared func(*testing.T) room.
 	}
 }
 
-func testSetControlsRaiseCapacity(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testSetControlsRaiseCapacity(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 1, Rate: 1000}, at(0))
 	h.joinN(10, at(0), open)
 	h.set(room.Controls{Capacity: 4, Rate: 1000})
@@ -79,10 +74,7 @@ func testSetControlsRaiseCapacity(t *testing.T, newShared func(*testing.T) room.
 	}
 }
 
-// ---- Counters, View ----
-
-func testJoinsCounter(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testJoinsCounter(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(1000), ClaimTimeout: time.Hour, LotteryKey: "k"}
 	h.init(room.Controls{Paused: true, Capacity: 2, Rate: 1000}, at(0))
 	joins := uint64(0)
@@ -109,8 +101,7 @@ func testJoinsCounter(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testViewMatches(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testViewMatches(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(1000), ClaimTimeout: 5 * time.Second, LotteryKey: "k"}
 	same := func(what string, v room.View) {
 		t.Helper()
@@ -137,8 +128,7 @@ func testViewMatches(t *testing.T, newShared func(*testing.T) room.Shared) {
 	same("Tick after expiry", h.tick(at(8000), a))
 }
 
-func testRoomsIndependent(t *testing.T, newShared func(*testing.T) room.Shared) {
-	x := newHarness(t, newShared)
+func testRoomsIndependent(t *testing.T, x *harness) {
 	y := x.other()
 	cx := room.Controls{Capacity: 1, Rate: 1000}
 	cy := room.Controls{Capacity: 5, Rate: 20}

@@ -9,9 +9,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- Init ----
-
-func testInitCreates(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testInitCreates(t *testing.T, parent *harness) {
 	for _, c := range []room.Controls{
 		{Capacity: 10, Rate: 5},
 		{Capacity: 250, Rate: 0.5},
@@ -19,7 +17,7 @@ func testInitCreates(t *testing.T, newShared func(*testing.T) room.Shared) {
 		{Closed: true, Capacity: 3, Rate: 2},
 	} {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			v := h.init(c, at(0))
 			want := room.View{Controls: c, ControlsSet: 1}
 			if v != want {
@@ -32,7 +30,7 @@ func testInitCreates(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testInitTokensFull(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testInitTokensFull(t *testing.T, parent *harness) {
 	for _, tc := range []struct {
 		rate float64
 		want uint64 // admitted at once: floor(max(1, rate/10))
@@ -46,7 +44,7 @@ func testInitTokensFull(t *testing.T, newShared func(*testing.T) room.Shared) {
 		{1000, 100},
 	} {
 		t.Run(fmt.Sprintf("rate-%g", tc.rate), func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			h.init(room.Controls{Capacity: 1000, Rate: tc.rate}, at(0))
 			v := h.joinN(150, at(0), open)
 			if v.Serving != tc.want {
@@ -59,8 +57,7 @@ func testInitTokensFull(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testInitFirstWins(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testInitFirstWins(t *testing.T, h *harness) {
 	first := room.Controls{Capacity: 10, Rate: 30} // bucket of 3
 	h.init(first, at(0))
 	v := h.joinN(5, at(0), open)
@@ -84,8 +81,7 @@ func testInitFirstWins(t *testing.T, newShared func(*testing.T) room.Shared) {
 
 // A View of a room nobody has initialised must not create it: the first
 // Init afterwards still sets its controls and a full bucket.
-func testNothingBeforeInit(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testNothingBeforeInit(t *testing.T, h *harness) {
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	// Before Init (a new room, or one whose state was lost) nothing but
 	// Init and Active works, and none of it creates the room: starting the

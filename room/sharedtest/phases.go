@@ -8,10 +8,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- Pre-queue ----
-
-func testPrequeueSeqs(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testPrequeueSeqs(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(3_600_000), ClaimTimeout: time.Minute, LotteryKey: "k1"}
 	h.init(room.Controls{Capacity: 10, Rate: 1000}, at(0))
 	for i := range uint64(5) {
@@ -30,8 +27,7 @@ func testPrequeueSeqs(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testPrequeueTickBeforeOpen(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testPrequeueTickBeforeOpen(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(60_000), ClaimTimeout: time.Minute, LotteryKey: "k1"}
 	h.init(room.Controls{Capacity: 10, Rate: 1000}, at(0))
 	h.joinN(3, at(0), a)
@@ -43,7 +39,7 @@ func testPrequeueTickBeforeOpen(t *testing.T, newShared func(*testing.T) room.Sh
 	}
 }
 
-func testPrequeueFreeze(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testPrequeueFreeze(t *testing.T, parent *harness) {
 	const opens = 60_000
 	for _, tc := range []struct {
 		name   string
@@ -71,7 +67,7 @@ func testPrequeueFreeze(t *testing.T, newShared func(*testing.T) room.Shared) {
 		}, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			a := room.AdmitParams{OpensAt: at(opens), ClaimTimeout: time.Minute, LotteryKey: "k1"}
 			h.init(room.Controls{Capacity: 10, Rate: 1000}, at(0))
 			h.joinN(3, at(1000), a)
@@ -109,9 +105,7 @@ func testPrequeueFreeze(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-// ---- Open phase ----
-
-func testOpenSeqs(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testOpenSeqs(t *testing.T, parent *harness) {
 	for _, tc := range []struct {
 		name    string
 		opensAt int64 // ms; -1 for the zero time
@@ -124,7 +118,7 @@ func testOpenSeqs(t *testing.T, newShared func(*testing.T) room.Shared) {
 		{"after OpensAt with empty pre-queue", 10_000, 0, 10_001},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			a := room.AdmitParams{ClaimTimeout: time.Hour, LotteryKey: "k-open"}
 			if tc.opensAt >= 0 {
 				a.OpensAt = at(tc.opensAt)

@@ -20,8 +20,7 @@ func (h *harness) joinRaw(now time.Time, a room.AdmitParams) (room.Phase, uint64
 
 // Join hands out numbers only below the phase's reservation mark; without
 // one it changes nothing and names the phase to reserve.
-func testJoinNeedsReservation(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testJoinNeedsReservation(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(10_000), ClaimTimeout: time.Minute, LotteryKey: "k"}
 	before := h.init(room.Controls{Capacity: 10, Rate: 1000}, at(0))
 	if before.ResvPre != 0 || before.ResvPost != 0 {
@@ -60,8 +59,7 @@ func testJoinNeedsReservation(t *testing.T, newShared func(*testing.T) room.Shar
 
 // A reservation mark never goes down, and Reserve(n) reserves n past the
 // numbers handed out, not past the mark.
-func testReserveMarksOnlyRise(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testReserveMarksOnlyRise(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 1, Rate: 1}, at(0))
 	for i, s := range []struct {
 		n, joins, want uint64
@@ -88,8 +86,7 @@ func testReserveMarksOnlyRise(t *testing.T, newShared func(*testing.T) room.Shar
 
 // Freezing gives up the pre-queue numbers reserved but not handed out (N is
 // what was handed out), and nothing more can be reserved for it.
-func testReserveFreeze(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testReserveFreeze(t *testing.T, h *harness) {
 	a := room.AdmitParams{OpensAt: at(1000), ClaimTimeout: time.Minute, LotteryKey: "k"}
 	h.init(room.Controls{Capacity: 10, Rate: 1000}, at(0))
 	h.reserve(room.PhasePrequeue, 50, at(0))

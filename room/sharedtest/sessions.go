@@ -7,10 +7,7 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// ---- Claim and Active ----
-
-func testClaimNotAdmitted(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testClaimNotAdmitted(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 1, Rate: 1000}, at(0))
 	h.joinN(3, at(0), open) // place 1 admitted, 2 and 3 wait
 	for _, pos := range []uint64{0, 2, 3, 4, 1 << 40} {
@@ -26,8 +23,7 @@ func testClaimNotAdmitted(t *testing.T, newShared func(*testing.T) room.Shared) 
 	}
 }
 
-func testClaimAdmitted(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testClaimAdmitted(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 5, Rate: 1000}, at(0))
 	h.joinN(2, at(0), open)
 	for _, tc := range []struct {
@@ -55,7 +51,7 @@ func testClaimAdmitted(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testClaimTimeout(t *testing.T, newShared func(*testing.T) room.Shared) {
+func testClaimTimeout(t *testing.T, parent *harness) {
 	const claimTimeout = 30 * time.Second
 	const admitted = 10_000 // place 2 is admitted by a Leave at +10s
 	for _, tc := range []struct {
@@ -68,7 +64,7 @@ func testClaimTimeout(t *testing.T, newShared func(*testing.T) room.Shared) {
 		{"WellAfter", claimTimeout + time.Hour, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, newShared)
+			h := parent.fresh(t)
 			a := room.AdmitParams{ClaimTimeout: claimTimeout}
 			h.init(room.Controls{Capacity: 1, Rate: 1000}, at(0))
 			h.joinN(2, at(0), a)
@@ -109,8 +105,7 @@ func testClaimTimeout(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testClaimAfterPass(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testClaimAfterPass(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 5, Rate: 1000}, at(0))
 	h.join(at(0), open)
 	exp, ok := h.claim(1, at(1000), 10*time.Second)
@@ -125,8 +120,7 @@ func testClaimAfterPass(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testActive(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testActive(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 5, Rate: 1000}, at(0))
 	h.joinN(2, at(0), open)
 	if h.active(1, at(500)) {
@@ -157,10 +151,7 @@ func testActive(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-// ---- Tick, Leave ----
-
-func testTickSweeps(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testTickSweeps(t *testing.T, h *harness) {
 	a := room.AdmitParams{ClaimTimeout: 10 * time.Second}
 	h.init(room.Controls{Capacity: 2, Rate: 1000}, at(0))
 	if v := h.joinN(4, at(0), a); v.Serving != 2 {
@@ -205,8 +196,7 @@ func testTickSweeps(t *testing.T, newShared func(*testing.T) room.Shared) {
 	}
 }
 
-func testLeave(t *testing.T, newShared func(*testing.T) room.Shared) {
-	h := newHarness(t, newShared)
+func testLeave(t *testing.T, h *harness) {
 	h.init(room.Controls{Capacity: 1, Rate: 1000}, at(0))
 	h.joinN(4, at(0), open)
 	if _, ok := h.claim(1, at(100), time.Minute); !ok {

@@ -31,7 +31,7 @@ func at(ms int64) time.Time { return base.Add(time.Duration(ms) * time.Milliseco
 
 type contractTest struct {
 	name string
-	run  func(*testing.T, func(*testing.T) room.Shared)
+	run  func(*testing.T, *harness)
 }
 
 // suite is the contract, in groups.
@@ -104,7 +104,7 @@ func Run(t *testing.T, newShared func(t *testing.T) room.Shared) {
 	for _, g := range suite {
 		t.Run(g.group, func(t *testing.T) {
 			for _, c := range g.tests {
-				t.Run(c.name, func(t *testing.T) { c.run(t, newShared) })
+				t.Run(c.name, func(t *testing.T) { c.run(t, newHarness(t, newShared)) })
 			}
 		})
 	}
@@ -112,10 +112,11 @@ func Run(t *testing.T, newShared func(t *testing.T) room.Shared) {
 
 // harness is one room on one Shared; its methods fail the test on errors.
 type harness struct {
-	t    *testing.T
-	s    room.Shared
-	room string
-	ctx  context.Context
+	t         *testing.T
+	s         room.Shared
+	room      string
+	ctx       context.Context
+	newShared func(*testing.T) room.Shared
 }
 
 var roomSeq atomic.Uint64
@@ -131,12 +132,18 @@ func newHarness(t *testing.T, newShared func(*testing.T) room.Shared) *harness {
 	if s == nil {
 		t.Fatal("newShared returned nil")
 	}
-	return &harness{t: t, s: s, room: roomName(t), ctx: context.Background()}
+	return &harness{t: t, s: s, room: roomName(t), ctx: context.Background(), newShared: newShared}
+}
+
+// fresh is a room on a new Shared, for subtest t.
+func (h *harness) fresh(t *testing.T) *harness {
+	t.Helper()
+	return newHarness(t, h.newShared)
 }
 
 // other is another room on the same Shared.
 func (h *harness) other() *harness {
-	return &harness{t: h.t, s: h.s, room: roomName(h.t), ctx: h.ctx}
+	return &harness{t: h.t, s: h.s, room: roomName(h.t), ctx: h.ctx, newShared: h.newShared}
 }
 
 // must fails the test on err and checks the invariants of the view that
