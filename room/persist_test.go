@@ -114,17 +114,10 @@ func TestFileStoreRestartKeepsPlaces(t *testing.T) {
 	}
 	s := Settings{Capacity: 5, Rate: 20, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
 	f := newFixture(t, s, fs)
-	var tickets []Ticket
-	for i := 0; i < 12; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(12)
 	f.clk.Set(t0.Add(time.Minute))
 	f.tick()
-	for i := 0; i < 300; i++ { // crosses a reservation block
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets = append(tickets, f.joinN(300)...) // crosses a reservation block
 	f.advance(time.Second)
 	// Some admitted people claim their pass; the rest of the admitted do not.
 	var passes []string
@@ -199,16 +192,9 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 				s.PrequeueAt, s.OpensAt = t0, t0.Add(time.Hour)
 			}
 			f := newFixture(t, s, store)
-			var tickets []Ticket
-			for i := 0; i < 100; i++ {
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
-			f.tick()                   // saved
-			for i := 0; i < 500; i++ { // handed out, never saved by a Tick
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
+			tickets := f.joinN(100)
+			f.tick()                                   // saved
+			tickets = append(tickets, f.joinN(500)...) // handed out, never saved by a Tick
 			// Crash: a new process from what is on "disk".
 			clk := clock.NewManual(f.clk.Now())
 			r2 := restart(t, s, testKeyring(t, "k1", 1), clk, store)
@@ -290,11 +276,7 @@ func TestFreezeWithStore(t *testing.T) {
 			store := newMemStore()
 			s := Settings{Capacity: 10, Rate: 10, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
 			f := newFixture(t, s, store)
-			var tickets []Ticket
-			for i := 0; i < 4; i++ {
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
+			tickets := f.joinN(4)
 			f.clk.Set(t0.Add(time.Minute))
 			if failFreezeSave {
 				store.setFail(errors.New("disk full"))
@@ -390,11 +372,7 @@ func TestRestartRestoresSettingsAndSessions(t *testing.T) {
 	store := newMemStore()
 	s := Settings{Capacity: 4, Rate: 100}
 	f := newFixture(t, s, store)
-	var tickets []Ticket
-	for i := 0; i < 10; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(10)
 	f.advance(time.Second)
 	claimed := f.status(tickets[0]) // claimed; tickets 1-3 admitted, unclaimed
 	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 6; s.Paused = true; s.Rate = 7 }); err != nil {

@@ -29,17 +29,6 @@ const (
 	StateClosed    State = "closed"    // room and ticket: no more joins or admissions
 )
 
-// Errors for the HTTP layer to map to statuses.
-var (
-	ErrNotYetOpen = errors.New("the room has not started taking people yet")
-	ErrRoomClosed = errors.New("the room is closed")
-	ErrTurnOver   = errors.New("this ticket's turn has passed: its pass was returned or expired")
-	ErrPersist    = errors.New("cannot record the queue state")
-	// ErrRevoked means the pass is well formed and signed but its session
-	// has ended (returned or expired here).
-	ErrRevoked = errors.New("pass no longer active")
-)
-
 // Room is one waiting room as one node serves it: its settings, its keys
 // and its view of the room's line, which lives in a Shared (in this
 // process's memory for a single node, in Redis for several). All methods

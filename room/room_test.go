@@ -51,6 +51,16 @@ func (f *fixture) join() (string, Ticket, Status) {
 	return tok, tk, st
 }
 
+// joinN joins n people and returns their tickets.
+func (f *fixture) joinN(n int) []Ticket {
+	f.t.Helper()
+	tickets := make([]Ticket, n)
+	for i := range tickets {
+		_, tickets[i], _ = f.join()
+	}
+	return tickets
+}
+
 func (f *fixture) status(tk Ticket) Status {
 	f.t.Helper()
 	st, err := f.r.Status(tk)
@@ -346,11 +356,7 @@ func TestRoomRateLimit(t *testing.T) {
 func TestRoomPauseResume(t *testing.T) {
 	f := newFixture(t, Settings{Capacity: 100, Rate: 10}, nil)
 	f.tick()
-	var tickets []Ticket
-	for i := 0; i < 50; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(50)
 	f.advance(time.Second)
 	before := f.r.Counters().Serving
 	if before == 0 {
@@ -442,11 +448,7 @@ func TestRoomClose(t *testing.T) {
 func TestRoomCapacityChange(t *testing.T) {
 	f := newFixture(t, Settings{Capacity: 2, Rate: 1000}, nil)
 	f.tick()
-	var tickets []Ticket
-	for i := 0; i < 10; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(10)
 	f.advance(time.Second)
 	active := func() int { return f.r.Counters().Active }
 	if active() != 2 {
@@ -639,35 +641,28 @@ func TestRoomSameTicketKeepsPlace(t *testing.T) {
 	s := Settings{Capacity: 3, Rate: 5, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
 	f := newFixture(t, s, store)
 	var toks []string
-	for i := 0; i < 20; i++ {
-		tok, _, _ := f.join()
-		toks = append(toks, tok)
+	join := func(n int) {
+		for range n {
+			tok, _, _ := f.join()
+			toks = append(toks, tok)
+		}
 	}
+	join(20)
 	f.clk.Set(t0.Add(time.Minute))
-	for i := 0; i < 20; i++ {
-		tok, _, _ := f.join()
-		toks = append(toks, tok)
-	}
+	join(20)
 	f.advance(time.Second)
 	f.advance(time.Second)
-	type place struct {
-		State    State
-		Position uint64
-	}
-	placesIn := func(r *Room) []place {
-		var out []place
+	// The places of the tickets sent again as text to r.
+	placesIn := func(r *Room) []placeOf {
+		var tickets []Ticket
 		for _, tok := range toks {
 			tk, err := r.VerifyTicket(tok)
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := r.Status(tk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, place{st.State, st.Position})
+			tickets = append(tickets, tk)
 		}
-		return out
+		return placesOf(t, r, tickets)
 	}
 	first := placesIn(f.r)
 	if again := placesIn(f.r); fmt.Sprint(again) != fmt.Sprint(first) {
@@ -993,11 +988,7 @@ func TestPrequeue(t *testing.T) {
 func TestPrequeueSpreadsFirstPolls(t *testing.T) {
 	open := t0.Add(time.Minute)
 	f := newFixture(t, Settings{PrequeueAt: t0, OpensAt: open, PollBudget: 100}, nil)
-	var tickets []Ticket
-	for i := 0; i < 1000; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(1000)
 	f.clk.Set(open.Add(-time.Second))
 	at := map[time.Time]int{}
 	for _, tk := range tickets {

@@ -2,7 +2,6 @@ package room
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -72,17 +71,6 @@ type Shared interface {
 	// SetControls changes pause, close, capacity and rate for every node.
 	SetControls(ctx context.Context, room string, c Controls) (View, error)
 }
-
-// Errors of Shared.
-var (
-	// ErrNoSharedState: the room has no line (see Shared).
-	ErrNoSharedState = errors.New("the room's shared queue state is missing (never created, or lost: was Redis restarted without persistence?); refusing to start the line again from zero, which would hand out places that tickets already hold")
-	// ErrUnreserved: the phase's reserved join numbers are used up (see
-	// Shared.Join); reserve more and join again.
-	ErrUnreserved = errors.New("no reserved join number left")
-	// ErrUnsaved: the step was made but not saved; the next Tick saves it.
-	ErrUnsaved = errors.New("the room's state changed but could not be saved")
-)
 
 // Controls are the settings an operator changes while a room runs; they
 // live in the line, so they hold for every node.

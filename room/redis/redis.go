@@ -191,14 +191,18 @@ func (d *decoder) next() any {
 	return x
 }
 
-func (d *decoder) int() int64 {
+// value reads the next reply value as a T (Redis integers are int64,
+// bulk strings string).
+func value[T any](d *decoder, want string) T {
 	x := d.next()
-	n, ok := x.(int64)
+	v, ok := x.(T)
 	if !ok && d.err == nil {
-		d.err = fmt.Errorf("reply value %d: want integer, got %T", d.i-1, x)
+		d.err = fmt.Errorf("reply value %d: want %s, got %T", d.i-1, want, x)
 	}
-	return n
+	return v
 }
+
+func (d *decoder) int() int64 { return value[int64](d, "integer") }
 
 func (d *decoder) uint() uint64 {
 	n := d.int()
@@ -210,14 +214,7 @@ func (d *decoder) uint() uint64 {
 
 func (d *decoder) bool() bool { return d.int() != 0 }
 
-func (d *decoder) str() string {
-	x := d.next()
-	s, ok := x.(string)
-	if !ok && d.err == nil {
-		d.err = fmt.Errorf("reply value %d: want string, got %T", d.i-1, x)
-	}
-	return s
-}
+func (d *decoder) str() string { return value[string](d, "string") }
 
 // Init implements room.Shared.
 func (s *Store) Init(ctx context.Context, name string, c room.Controls, now time.Time) (room.View, error) {

@@ -252,21 +252,21 @@ func TestDifferential(t *testing.T) {
 			t.Fatalf("step %d %s:\nredis: %+v\nmem:   %+v", step, what, got, want)
 		}
 	}
-	for _, r := range rooms {
-		c := room.Controls{Capacity: 3, Rate: 2.5}
-		vm, _ := mem.Init(ctx, r, c, t0)
-		vr, err := st.Init(ctx, r, c, t0)
+	// both runs a step that returns a view on both and requires the same.
+	both := func(step int, what string, op func(sh room.Shared) (room.View, error)) {
+		t.Helper()
+		vm, _ := op(mem)
+		vr, err := op(st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(0, "Init "+r, vr, vm)
+		check(step, what, vr, vm)
+	}
+	for _, r := range rooms {
+		c := room.Controls{Capacity: 3, Rate: 2.5}
+		both(0, "Init "+r, func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, t0) })
 		for _, ph := range []room.Phase{room.PhasePrequeue, room.PhaseOpen} {
-			vm, _ := mem.Reserve(ctx, r, ph, 20, t0)
-			vr, err := st.Reserve(ctx, r, ph, 20, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(0, "Reserve "+r, vr, vm)
+			both(0, "Reserve "+r, func(sh room.Shared) (room.View, error) { return sh.Reserve(ctx, r, ph, 20, t0) })
 		}
 	}
 
@@ -303,37 +303,17 @@ func TestDifferential(t *testing.T) {
 		case n < 2:
 			op = "init"
 			c := randControls()
-			vm, _ := mem.Init(ctx, r, c, now)
-			vr, err := st.Init(ctx, r, c, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "Init", vr, vm)
+			both(step, "Init", func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, now) })
 		case n < 5:
 			op = "view"
-			vm, _ := mem.View(ctx, r)
-			vr, err := st.View(ctx, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "View", vr, vm)
+			both(step, "View", func(sh room.Shared) (room.View, error) { return sh.View(ctx, r) })
 		case n < 8:
 			op = "reserve"
 			ph, k := room.Phase(rng.IntN(2)), uint64(rng.IntN(25))
-			vm, _ := mem.Reserve(ctx, r, ph, k, now)
-			vr, err := st.Reserve(ctx, r, ph, k, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, fmt.Sprintf("Reserve(%d, %d)", ph, k), vr, vm)
+			both(step, fmt.Sprintf("Reserve(%d, %d)", ph, k), func(sh room.Shared) (room.View, error) { return sh.Reserve(ctx, r, ph, k, now) })
 		case n < 10:
 			op = "freeze"
-			vm, _ := mem.Freeze(ctx, r, now, a)
-			vr, err := st.Freeze(ctx, r, now, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "Freeze", vr, vm)
+			both(step, "Freeze", func(sh room.Shared) (room.View, error) { return sh.Freeze(ctx, r, now, a) })
 		case n < 35:
 			op = "join"
 			pm, sm, vm, errm := mem.Join(ctx, r, now, a)
@@ -347,12 +327,7 @@ func TestDifferential(t *testing.T) {
 			}
 		case n < 60:
 			op = "tick"
-			vm, _ := mem.Tick(ctx, r, now, a)
-			vr, err := st.Tick(ctx, r, now, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "Tick", vr, vm)
+			both(step, "Tick", func(sh room.Shared) (room.View, error) { return sh.Tick(ctx, r, now, a) })
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
@@ -403,12 +378,7 @@ func TestDifferential(t *testing.T) {
 			if rng.IntN(2) == 0 { // mostly open, so that people get in
 				c.Paused, c.Closed = false, false
 			}
-			vm, _ := mem.SetControls(ctx, r, c)
-			vr, err := st.SetControls(ctx, r, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "SetControls", vr, vm)
+			both(step, "SetControls", func(sh room.Shared) (room.View, error) { return sh.SetControls(ctx, r, c) })
 		default:
 			op = "params" // the room's settings change (a new node's view)
 			if rng.IntN(3) == 0 {
@@ -426,12 +396,7 @@ func TestDifferential(t *testing.T) {
 			params[r] = a
 		}
 		ops[op]++
-		vm, _ := mem.View(ctx, r)
-		vr, err := st.View(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(step, "View after "+op, vr, vm)
+		both(step, "View after "+op, func(sh room.Shared) (room.View, error) { return sh.View(ctx, r) })
 	}
 	var final []string
 	for _, r := range rooms {
