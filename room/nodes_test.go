@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
-
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/room/sharedtest"
 )

@@ -154,12 +154,7 @@ func TestFileStoreRestartKeepsPlaces(t *testing.T) {
 	for _, tk := range tickets {
 		old[r2.position(tk)] = true
 	}
-	for i := 0; i < 300; i++ {
-		tok, _, err := r2.Join()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tk, _ := r2.VerifyTicket(tok)
+	for i, tk := range joinTickets(t, r2, 300) {
 		if p := r2.position(tk); old[p] {
 			t.Fatalf("new ticket %d after restart got the old place %d", i, p)
 		} else {
@@ -201,15 +196,7 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 			if phase == "prequeue" {
 				clk.Set(t0.Add(time.Hour))
 			}
-			var more []Ticket
-			for i := 0; i < 500; i++ {
-				tok, _, err := r2.Join()
-				if err != nil {
-					t.Fatal(err)
-				}
-				tk, _ := r2.VerifyTicket(tok)
-				more = append(more, tk)
-			}
+			more := joinTickets(t, r2, 500)
 			if err := r2.Tick(); err != nil {
 				t.Fatal(err)
 			}
@@ -326,15 +313,7 @@ func TestRestartAfterKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tickets []Ticket
-	for i := 0; i < 50; i++ {
-		tok, _, err := r.Join()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tk, _ := r.VerifyTicket(tok)
-		tickets = append(tickets, tk)
-	}
+	tickets := joinTickets(t, r, 50)
 	clk.Set(t0.Add(time.Minute))
 	if err := r.Tick(); err != nil {
 		t.Fatal(err)

@@ -54,9 +54,21 @@ func (f *fixture) join() (string, Ticket, Status) {
 // joinN joins n people and returns their tickets.
 func (f *fixture) joinN(n int) []Ticket {
 	f.t.Helper()
+	return joinTickets(f.t, f.r, n)
+}
+
+// joinTickets joins n people to r and returns their tickets.
+func joinTickets(t testing.TB, r *Room, n int) []Ticket {
+	t.Helper()
 	tickets := make([]Ticket, n)
 	for i := range tickets {
-		_, tickets[i], _ = f.join()
+		tok, _, err := r.Join()
+		if err != nil {
+			t.Fatalf("Join: %v", err)
+		}
+		if tickets[i], err = r.VerifyTicket(tok); err != nil {
+			t.Fatalf("VerifyTicket of a fresh ticket: %v", err)
+		}
 	}
 	return tickets
 }
@@ -1089,35 +1101,34 @@ func TestRoomConcurrent(t *testing.T) {
 			}
 		}
 	}
-	bg.Add(3)
-	go func() { // the manager's ticker
-		defer bg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	// untilStopped runs step over and over in the background until stop.
+	untilStopped := func(step func()) {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				step()
 			}
-			f.clk.Advance(10 * time.Millisecond)
-			if err := f.r.Tick(); err != nil {
-				report(err)
-			}
-			check("after Tick")
-			time.Sleep(50 * time.Microsecond)
+		}()
+	}
+	untilStopped(func() { // the manager's ticker
+		f.clk.Advance(10 * time.Millisecond)
+		if err := f.r.Tick(); err != nil {
+			report(err)
 		}
-	}()
-	go func() { // a monitor
-		defer bg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			check("monitor")
-			_ = f.r.State()
-		}
-	}()
+		check("after Tick")
+		time.Sleep(50 * time.Microsecond)
+	})
+	untilStopped(func() { // a monitor
+		check("monitor")
+		_ = f.r.State()
+	})
+	bg.Add(1)
 	go func() { // an operator
 		defer bg.Done()
 		for i := 0; ; i++ {

@@ -24,6 +24,12 @@ import (
 	"github.com/sluicehq/sluice/room/sharedtest"
 )
 
+var (
+	ctx = context.Background()
+	// t0 is the tests' time zero, a whole number of milliseconds.
+	t0 = time.UnixMilli(1_800_000_000_000)
+)
+
 func redisURL() string {
 	if u := os.Getenv("SLUICE_REDIS_URL"); u != "" {
 		return u
@@ -81,7 +87,6 @@ func newStore(t *testing.T) *redis.Store {
 	st := redis.New(c, prefix)
 	t.Cleanup(func() {
 		defer st.Close()
-		ctx := context.Background()
 		var keys []string
 		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
@@ -121,8 +126,6 @@ func TestScenario(t *testing.T) {
 	for name, newShared := range impls {
 		t.Run(name, func(t *testing.T) {
 			sh := newShared(t)
-			ctx := context.Background()
-			t0 := time.UnixMilli(1_800_000_000_000)
 			a := room.AdmitParams{OpensAt: t0.Add(10 * time.Second), ClaimTimeout: 30 * time.Second, LotteryKey: "k1"}
 			c := room.Controls{Capacity: 2, Rate: 5}
 			v, err := sh.Init(ctx, "r", c, t0)
@@ -226,7 +229,6 @@ func TestScenario(t *testing.T) {
 func TestDifferential(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
 	rng := mrand.New(mrand.NewPCG(20261126, 1))
 
 	t0 := time.UnixMilli(1_790_000_000_000)
@@ -422,8 +424,6 @@ func TestDifferential(t *testing.T) {
 func TestTokenArithmetic(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
-	t0 := time.UnixMilli(1_800_000_000_000)
 	a := room.AdmitParams{ClaimTimeout: time.Hour}
 	for _, rate := range []float64{0.1, 0.7, 1, 1.0 / 3, 3, 7.3, 10, 25.5} {
 		for _, stepMs := range []int{1, 7, 30, 100, 333, 1100, 1118, 2300} {
@@ -463,8 +463,7 @@ func TestTokenArithmetic(t *testing.T) {
 func TestUseBeforeInit(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
-	now := time.UnixMilli(1_800_000_000_000)
+	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	for _, sh := range []room.Shared{mem, st} {
 		if _, err := sh.View(ctx, "early"); !errors.Is(err, room.ErrNoSharedState) {
@@ -515,8 +514,7 @@ func TestStateLost(t *testing.T) {
 	prefix := randomPrefix(t)
 	st := redis.New(c, prefix)
 	defer st.Close()
-	ctx := context.Background()
-	now := time.UnixMilli(1_800_000_000_000)
+	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
 		t.Fatal(err)
@@ -551,8 +549,6 @@ func TestStateLost(t *testing.T) {
 // capacity holds and every seq is handed out exactly once.
 func TestConcurrent(t *testing.T) {
 	st := newStore(t)
-	ctx := context.Background()
-	t0 := time.UnixMilli(1_800_000_000_000)
 	const capacity, workers, joins = 5, 8, 200
 	if _, err := st.Init(ctx, "busy", room.Controls{Capacity: capacity, Rate: 1e6}, t0); err != nil {
 		t.Fatal(err)
@@ -634,7 +630,6 @@ func TestConcurrent(t *testing.T) {
 // TestFloats checks rates survive the trip through Redis bit for bit.
 func TestFloats(t *testing.T) {
 	st := newStore(t)
-	ctx := context.Background()
 	if _, err := st.Init(ctx, "f", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +651,6 @@ func TestFloats(t *testing.T) {
 func TestOpen(t *testing.T) {
 	c := newClient(t) // skips without a server
 	defer c.Close()
-	ctx := context.Background()
 	prefix := randomPrefix(t)
 	st, err := redis.Open(ctx, redisURL(), prefix)
 	if err != nil {
