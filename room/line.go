@@ -122,11 +122,13 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 	}
 	issued, resv := l.v.PreSeq, l.v.ResvPre
 	l.v.Frozen, l.v.N, l.v.ResvPre = true, issued, issued
-	if err := l.saveNow(now); err != nil && resv > issued {
-		l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, issued, resv})
-		l.v.N, l.v.PreSeq, l.v.ResvPre = resv, resv, resv
+	if err := l.saveNow(now); err != nil {
+		if resv > issued {
+			l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, issued, resv})
+			l.v.N, l.v.PreSeq, l.v.ResvPre = resv, resv, resv
+		}
+		l.changed() // saved again on the next tick
 	}
-	l.changed()
 }
 
 // admit is one admission step: refill the token bucket for the time since
