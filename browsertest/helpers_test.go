@@ -549,21 +549,29 @@ func (tb *tab) movesOnAfter(what string, trigger func()) {
 	tb.checkPage()
 }
 
-// text is the visible text of the element (the whole page for "").
+// visibleText is the visible text of the element (the whole page for
+// ""); an error if there is no such element.
+func visibleText(ctx context.Context, sel string) (string, error) {
+	v, err := eval[*string](ctx, fmt.Sprintf(`%s.text(%s)`, findJS, jsArgs(sel)))
+	if err != nil {
+		return "", err
+	}
+	if v == nil {
+		return "", fmt.Errorf("no element %s", sel)
+	}
+	return *v, nil
+}
+
+// text is the visible text of the element (the whole page for ""),
+// once there is one.
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
 	var s string
 	tb.step("read "+sel, func(ctx context.Context) error {
 		return retry(ctx, func() error {
-			v, err := eval[*string](ctx, fmt.Sprintf(`%s.text(%s)`, findJS, jsArgs(sel)))
-			if err != nil {
-				return err
-			}
-			if v == nil {
-				return fmt.Errorf("no element %s", sel)
-			}
-			s = *v
-			return nil
+			var err error
+			s, err = visibleText(ctx, sel)
+			return err
 		})
 	})
 	return s
@@ -586,16 +594,13 @@ func (tb *tab) see(sel string, want ...string) {
 	tb.t.Helper()
 	tb.step(fmt.Sprintf("see %q in %s", want, sel), func(ctx context.Context) error {
 		return retry(ctx, func() error {
-			v, err := eval[*string](ctx, fmt.Sprintf(`%s.text(%s)`, findJS, jsArgs(sel)))
+			v, err := visibleText(ctx, sel)
 			if err != nil {
 				return err
 			}
-			if v == nil {
-				return fmt.Errorf("no element %s", sel)
-			}
 			for _, w := range want {
-				if !strings.Contains(*v, w) {
-					return fmt.Errorf("%q not in %q", w, clip(*v, 600))
+				if !strings.Contains(v, w) {
+					return fmt.Errorf("%q not in %q", w, clip(v, 600))
 				}
 			}
 			return nil

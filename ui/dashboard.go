@@ -1,21 +1,9 @@
 package ui
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"html/template"
-	"io/fs"
-	"log/slog"
-	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,10 +14,16 @@ import (
 	"github.com/sluicehq/sluice/web"
 )
 
-// The operator dashboard: a live view of every room and of the booking
-// campaign, with controls, behind the admin token. Server-rendered (works
-// without JavaScript); a small embedded script refreshes the figures and
-// charts from /admin/api/live and asks for confirmations.
+//go:embed templates/dashboard*.html static/dashboard.js static/dashboard.css
+var dashFS embed.FS
+
+var dashAssets = loadAssets(dashFS, "dashboard.js", "dashboard.css")
+
+// Dashboard serves the operator dashboard: a live view of every room and
+// of the booking campaign, with controls, behind the admin token.
+// Server-rendered (works without JavaScript); a small embedded script
+// refreshes the figures and charts from /admin/api/live and asks for
+// confirmations.
 //
 // Routes (see Register):
 //
@@ -40,11 +34,6 @@ import (
 //	GET  /admin/api/live                 the same figures as JSON (cookie or Bearer token)
 //	POST /admin/rooms/{room}/{action}    pause | resume | close | reopen | settings (capacity, rate)
 //	GET  /admin/static/dashboard.{js,css}
-
-//go:embed templates/dashboard*.html static/dashboard.js static/dashboard.css
-var dashFS embed.FS
-
-// Dashboard serves the operator dashboard.
 type Dashboard struct {
 	Server *web.Server
 	Rooms  *room.Manager
@@ -65,15 +54,9 @@ type Dashboard struct {
 
 	init     sync.Once
 	pages    map[string]*template.Template
-	assets   map[string]dashAsset
 	cop      *http.CrossOriginProtection
 	sampleMu sync.Mutex
 	ownHist  bool
-}
-
-type dashAsset struct {
-	body        []byte
-	etag, ctype string
 }
 
 // Dashboard constants.
@@ -85,7 +68,6 @@ const (
 	dashRateGap     = 5 * time.Second // live rates are measured over at least this long
 	dashChartWidth  = 360
 	dashChartHeight = 100
-	dashLangCookie  = "lang"
 )
 
 func (d *Dashboard) setup() {
@@ -110,18 +92,9 @@ func (d *Dashboard) setup() {
 		for _, p := range []string{"dashboard.html", "dashboard_login.html", "dashboard_confirm.html", "dashboard_message.html"} {
 			d.pages[p] = template.Must(template.New(p).Funcs(funcs).ParseFS(dashFS, "templates/dashboard_layout.html", "templates/"+p))
 		}
-		d.assets = map[string]dashAsset{}
-		for name, ctype := range map[string]string{"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"} {
-			b, err := fs.ReadFile(dashFS, "static/"+name)
-			if err != nil {
-				panic(err)
-			}
-			sum := sha256.Sum256(b)
-			d.assets[name] = dashAsset{body: b, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
-		}
 		d.cop = http.NewCrossOriginProtection()
 		d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			d.message(w, r, http.StatusForbidden, "csrf")
+			d.message(w, r, http.StatusForbidden, "dash.csrf")
 		}))
 	})
 }
@@ -142,289 +115,24 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/static/{file}", d.handleAsset)
 }
 
-// --- authentication ---------------------------------------------------------
-
-// sessionValue is "<expiry unix>.<HMAC of it keyed by the admin token>": it
-// proves knowledge of the token without holding it, expires by itself and
-// stops working when the token changes.
-func (d *Dashboard) sessionValue(exp time.Time) string {
-	e := strconv.FormatInt(exp.Unix(), 10)
-	return e + "." + d.sessionMAC(e)
-}
-
-func (d *Dashboard) sessionMAC(exp string) string {
-	key := sha256.Sum256([]byte("sluice admin session\x00" + d.AdminToken))
-	m := hmac.New(sha256.New, key[:])
-	m.Write([]byte("admin-session-v1\x00" + exp))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (d *Dashboard) validSession(v string) bool {
-	if d.AdminToken == "" {
-		return false
-	}
-	e, mac, ok := strings.Cut(v, ".")
-	if !ok {
-		return false
-	}
-	exp, err := strconv.ParseInt(e, 10, 64)
-	// Session expiry runs on real time, not on the (settable) demo clock.
-	if err != nil || time.Now().Unix() >= exp || exp > time.Now().Add(dashSessionTTL+time.Minute).Unix() {
-		return false
-	}
-	return hmac.Equal([]byte(mac), []byte(d.sessionMAC(e)))
-}
-
-// tokenOK compares a presented token with the admin token in constant time
-// (over hashes, so that the length is not revealed either).
-func (d *Dashboard) tokenOK(tok string) bool {
-	if d.AdminToken == "" || tok == "" {
-		return false
-	}
-	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(d.AdminToken))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-func (d *Dashboard) authed(r *http.Request) bool {
-	if c, err := r.Cookie(dashCookie); err == nil && d.validSession(c.Value) {
-		return true
-	}
-	return false
-}
-
-// page requires a session; without one, browsers go to the sign-in page.
-func (d *Dashboard) page(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !d.authed(r) {
-			w.Header().Set("Cache-Control", "no-store")
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
-				return
-			}
-			d.message(w, r, http.StatusUnauthorized, "signed_out")
-			return
-		}
-		h(w, r)
-	}
-}
-
-func (d *Dashboard) setSession(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: dashCookie, Value: value, Path: "/admin", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-}
-
-func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	d.setup()
-	if d.authed(r) {
-		http.Redirect(w, r, "/admin", http.StatusSeeOther)
-		return
-	}
-	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "login_title"))
-}
-
-func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var failures *web.AuthFailures
-	if d.Server != nil {
-		failures = d.Server.AdminFailures
-	}
-	if wait, blocked := failures.Blocked(r); blocked {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		v := d.base(nil, r, "login_title")
-		v.Error = "login_blocked"
-		d.render(w, r, http.StatusTooManyRequests, "dashboard_login.html", v)
-		return
-	}
-	if d.tokenOK(r.PostFormValue("token")) {
-		d.setSession(w, r, d.sessionValue(time.Now().Add(dashSessionTTL)), int(dashSessionTTL/time.Second))
-		if d.Server != nil && d.Server.Log != nil {
-			d.Server.Log.Info("dashboard: operator signed in", "remote", r.RemoteAddr)
-		}
-		http.Redirect(w, r, "/admin", http.StatusSeeOther)
-		return
-	}
-	v := d.base(nil, r, "login_title")
-	v.Error = "login_wrong"
-	if d.AdminToken == "" {
-		v.Error = "login_disabled"
-	} else {
-		failures.Failed(r)
-	}
-	d.render(w, r, http.StatusUnauthorized, "dashboard_login.html", v)
-}
-
-func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request) {
-	d.setSession(w, r, "", -1)
-	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
-}
-
-// --- language ---------------------------------------------------------------
-
-// dashLang picks the page language: ?lang=ko|en (remembered in the lang
-// cookie, as on the citizen pages), else the cookie, else Korean.
-func dashLang(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "ko" || l == "en" {
-		if w != nil {
-			http.SetCookie(w, &http.Cookie{Name: dashLangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-				Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-		}
-		return l
-	}
-	if c, err := r.Cookie(dashLangCookie); err == nil && (c.Value == "ko" || c.Value == "en") {
-		return c.Value
-	}
-	return "ko"
-}
-
-// dashText is the dashboard's catalogue: key -> {Korean, English}.
-var dashText = map[string][2]string{
-	"title":              {"Sluice 운영 대시보드", "Sluice operator dashboard"},
-	"brand_sub":          {"운영 대시보드", "operator dashboard"},
-	"login_title":        {"관리자 로그인", "Operator sign-in"},
-	"token_label":        {"관리자 토큰", "Admin token"},
-	"token_hint":         {"서버를 시작할 때 출력되었거나 SLUICE_ADMIN_TOKEN에 설정된 토큰입니다.", "The token printed when the server started, or set in SLUICE_ADMIN_TOKEN."},
-	"login_button":       {"로그인", "Sign in"},
-	"login_wrong":        {"토큰이 맞지 않습니다. 확인하고 다시 입력해 주세요.", "That token is not right. Check it and try again."},
-	"login_blocked":      {"잘못된 토큰이 너무 많이 입력되었습니다. 10분 후 다시 시도해 주세요.", "Too many wrong tokens from your address. Try again in 10 minutes."},
-	"login_disabled":     {"관리자 토큰이 설정되지 않아 대시보드를 쓸 수 없습니다. SLUICE_ADMIN_TOKEN을 설정하고 서버를 다시 시작하세요.", "No admin token is configured, so the dashboard is off. Set SLUICE_ADMIN_TOKEN and restart the server."},
-	"signed_out":         {"로그인이 필요합니다. 다시 로그인한 뒤 시도해 주세요.", "You are signed out. Sign in again, then retry."},
-	"logout":             {"로그아웃", "Sign out"},
-	"other_lang":         {"English", "한국어"},
-	"other_lang_code":    {"en", "ko"},
-	"skip":               {"본문으로 건너뛰기", "Skip to content"},
-	"updated":            {"갱신", "Updated"},
-	"live_note":          {"몇 초마다 자동으로 갱신됩니다.", "Updates by itself every few seconds."},
-	"nojs_note":          {"자바스크립트 없이 보는 중이면 새로 고침으로 갱신하세요.", "Without JavaScript, reload the page to update."},
-	"stale":              {"연결이 끊겼습니다. 다시 시도하는 중…", "Lost the connection; retrying…"},
-	"expired":            {"로그인이 만료되었습니다. 다시 로그인해 주세요.", "Your sign-in has ended. Please sign in again."},
-	"rooms":              {"대기실", "Waiting rooms"},
-	"no_rooms":           {"대기실이 없습니다.", "There are no rooms."},
-	"room":               {"대기실", "Room"},
-	"state":              {"상태", "State"},
-	"state_open":         {"운영 중", "Open"},
-	"state_paused":       {"일시정지", "Paused"},
-	"state_closed":       {"닫힘", "Closed"},
-	"state_prequeue":     {"사전 대기", "Pre-queue"},
-	"state_scheduled":    {"시작 전", "Scheduled"},
-	"waiting":            {"대기 인원", "People waiting"},
-	"active":             {"입장 중 (활성 세션 / 정원)", "Admitted, active sessions / capacity"},
-	"admissions_total":   {"누적 입장", "Admitted in total"},
-	"admit_rate":         {"입장 속도 (명/초)", "Admission rate (per second)"},
-	"set_rate":           {"설정 속도 (명/초)", "Set rate (per second)"},
-	"join_rate":          {"신규 대기 (명/초)", "Joins per second"},
-	"bookings_per_min":   {"분당 예약", "Bookings per minute"},
-	"rejections":         {"게이트 거부 (누적)", "Gate rejections (total)"},
-	"by_reason":          {"사유별 게이트 거부", "Gate rejections by reason"},
-	"reason":             {"사유", "Reason"},
-	"count":              {"건수", "Count"},
-	"charts":             {"최근 추이 (최대 1시간)", "Recent history (up to an hour)"},
-	"chart_now":          {"현재", "now"},
-	"chart_max":          {"최고", "max"},
-	"controls":           {"조작", "Controls"},
-	"pause":              {"입장 일시정지", "Pause admission"},
-	"resume":             {"입장 재개", "Resume admission"},
-	"close":              {"대기실 닫기", "Close the room"},
-	"reopen":             {"대기실 다시 열기", "Reopen the room"},
-	"settings":           {"정원과 입장 속도 변경", "Change capacity and rate"},
-	"capacity_label":     {"정원 (동시에 입장해 있을 수 있는 인원)", "Capacity (people inside at once)"},
-	"rate_label":         {"입장 속도 (초당 입장 인원)", "Rate (admissions per second)"},
-	"apply":              {"변경", "Change"},
-	"confirm_pause":      {"%s 대기실의 입장을 일시정지할까요? 기다리는 사람은 순서를 그대로 유지합니다.", "Pause admission to room %s? People in line keep their places."},
-	"confirm_resume":     {"%s 대기실의 입장을 재개할까요?", "Resume admission to room %s?"},
-	"confirm_close":      {"%s 대기실을 닫을까요? 다시 열 때까지 아무도 줄을 서거나 입장할 수 없습니다.", "Close room %s? Nobody can join or be admitted until it is reopened."},
-	"confirm_reopen":     {"%s 대기실을 다시 열까요?", "Reopen room %s?"},
-	"confirm_settings":   {"%s 대기실의 정원을 {capacity}명, 입장 속도를 초당 {rate}명으로 바꿀까요?", "Change room %s to capacity {capacity} and rate {rate} per second?"},
-	"confirm_title":      {"확인해 주세요", "Please confirm"},
-	"confirm_yes":        {"예, 진행합니다", "Yes, go ahead"},
-	"cancel":             {"취소하고 돌아가기", "Cancel and go back"},
-	"done_pause":         {"%s 대기실의 입장을 일시정지했습니다.", "Room %s is paused."},
-	"done_resume":        {"%s 대기실의 입장을 재개했습니다.", "Room %s admits again."},
-	"done_close":         {"%s 대기실을 닫았습니다.", "Room %s is closed."},
-	"done_reopen":        {"%s 대기실을 다시 열었습니다.", "Room %s is open again."},
-	"done_settings":      {"%s 대기실의 정원과 입장 속도를 바꿨습니다.", "Room %s has its new capacity and rate."},
-	"err_capacity":       {"정원은 1부터 10,000,000 사이의 정수로 입력해 주세요.", "Capacity must be a whole number from 1 to 10,000,000."},
-	"err_rate":           {"입장 속도는 0보다 크고 1,000,000 이하인 숫자로 입력해 주세요.", "Rate must be a number above 0 and at most 1,000,000."},
-	"err_update":         {"설정을 바꾸지 못했습니다. 값을 확인해 주세요.", "The change was refused. Check the values."},
-	"err_room":           {"그런 대기실이 없습니다. 대시보드에서 다시 골라 주세요.", "There is no such room. Pick one on the dashboard."},
-	"err_action":         {"알 수 없는 조작입니다. 대시보드의 버튼을 써 주세요.", "Unknown action. Use the dashboard's buttons."},
-	"csrf":               {"다른 사이트에서 보낸 요청은 받지 않습니다. 대시보드에서 다시 시도해 주세요.", "Requests sent from other sites are refused. Try again from the dashboard."},
-	"back":               {"대시보드로 돌아가기", "Back to the dashboard"},
-	"to_login":           {"로그인 화면으로", "Go to sign-in"},
-	"booking":            {"예약", "Bookings"},
-	"booking_off":        {"이 서버에서는 예약 기능이 꺼져 있습니다.", "Booking is not enabled on this server."},
-	"stats_error":        {"예약 통계를 읽지 못했습니다. 잠시 뒤 다시 시도합니다.", "Could not read the booking figures; will try again."},
-	"booked_total":       {"예약 (전체)", "Booked (all cohorts)"},
-	"per_cohort":         {"대상군별 예약률", "Booking rate per cohort"},
-	"cohort":             {"대상군", "Cohort"},
-	"population":         {"대상 인원", "Population"},
-	"booked":             {"예약", "Booked"},
-	"rate_pct":           {"예약률", "Booking rate"},
-	"vaccines":           {"백신 물량 (회분)", "Vaccine supply (doses)"},
-	"vaccine":            {"백신", "Vaccine"},
-	"allocated":          {"배정", "Allocated"},
-	"used":               {"사용", "Used"},
-	"remaining":          {"남음", "Remaining"},
-	"unlimited":          {"제한 없음", "No limit"},
-	"notifications":      {"최근 보낸 알림", "Last notifications sent"},
-	"none":               {"아직 없습니다.", "None yet."},
-	"time":               {"시각", "Time"},
-	"kind":               {"종류", "Kind"},
-	"to":                 {"받는 사람", "To"},
-	"number":             {"예약번호", "Booking number"},
-	"message":            {"내용", "Message"},
-	"code_withheld":      {"(인증번호는 표시하지 않음)", "(code withheld)"},
-	"kind_confirmation":  {"예약 확정", "Confirmation"},
-	"kind_change":        {"예약 변경", "Change"},
-	"kind_cancel":        {"예약 취소", "Cancellation"},
-	"kind_verification":  {"인증번호", "Verification code"},
-	"reason_missing":     {"입장권 없음", "No pass"},
-	"reason_malformed":   {"형식 오류", "Malformed"},
-	"reason_forged":      {"서명 위조", "Forged signature"},
-	"reason_unknown_key": {"알 수 없는 키", "Unknown key"},
-	"reason_expired":     {"만료", "Expired"},
-	"reason_wrong_room":  {"다른 대기실", "Another room's"},
-	"reason_wrong_kind":  {"잘못된 종류", "Wrong kind"},
-	"reason_revoked":     {"반납·종료된 세션", "Returned or ended"},
-	"reason_internal":    {"내부 오류", "Internal error"},
-	"chart_waiting":      {"대기 인원", "People waiting"},
-	"chart_active":       {"활성 세션", "Active sessions"},
-	"chart_admit":        {"입장 (명/초)", "Admissions per second"},
-	"chart_joins":        {"신규 대기 (명/초)", "Joins per second"},
-	"chart_bookings":     {"예약 (명/분)", "Bookings per minute"},
-}
-
-func dashTr(lang, key string) string {
-	t, ok := dashText[key]
-	if !ok {
-		return key
-	}
-	if lang == "en" {
-		return t[1]
-	}
-	return t[0]
-}
-
-// --- views ------------------------------------------------------------------
-
 // dashView is what every dashboard page template gets.
 type dashView struct {
-	Lang, TitleKey string
-	Error          string // catalogue key
-	Flash          string // already translated
-	Live           *dashLive
-	Confirm        *dashConfirm
-	Message        string // catalogue key (message page)
-	Status         int
-	PollMS         int
-	OtherLangURL   string
-	SignedIn       bool
-	Reasons        []string
+	Lang         Lang
+	TitleKey     string
+	Error        string // catalogue key
+	Flash        string // already translated
+	Live         *dashLive
+	Confirm      *dashConfirm
+	Message      string // catalogue key (message page)
+	Status       int
+	PollMS       int
+	OtherLangURL string
+	SignedIn     bool
+	Reasons      []string
 }
 
-// T translates a catalogue key.
-func (v dashView) T(key string) string { return dashTr(v.Lang, key) }
-
-// Tf translates a key with one %s argument.
-func (v dashView) Tf(key, arg string) string { return fmt.Sprintf(dashTr(v.Lang, key), arg) }
+// T translates a catalogue key, formatted with args when there are any.
+func (v dashView) T(key string, args ...any) string { return v.Lang.T(key, args...) }
 
 // V is a live figure, formatted, by key ("vaccine.waiting").
 func (v dashView) V(parts ...string) string {
@@ -442,584 +150,34 @@ type dashConfirm struct {
 // base is the view every page starts from. w, if not nil, gets the lang
 // cookie when the request switches language.
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title string) dashView {
-	lang := dashLang(w, r)
+	lang := LangOf(w, r)
 	here := "/admin"
 	if r.URL.Path == "/admin/login" {
 		here = r.URL.Path
 	}
 	return dashView{Lang: lang, TitleKey: title, PollMS: int(dashPoll / time.Millisecond),
-		OtherLangURL: here + "?lang=" + dashTr(lang, "other_lang_code"), SignedIn: d.authed(r), Reasons: room.Reasons}
-}
-
-// dashLive is the live picture: the JSON of /admin/api/live and the data of
-// the server-rendered page.
-type dashLive struct {
-	Now           time.Time         `json:"now"`
-	WindowSeconds int               `json:"window_seconds"`
-	Rooms         []dashRoom        `json:"rooms"`
-	Booking       *dashBooking      `json:"booking"`
-	Notifications []dashNotice      `json:"notifications"`
-	Text          map[string]string `json:"text"` // formatted figures by data-v key, in the page's language
-}
-
-type dashRoom struct {
-	Room            string            `json:"room"`
-	State           room.State        `json:"state"`
-	Paused          bool              `json:"paused"`
-	Closed          bool              `json:"closed"`
-	Waiting         uint64            `json:"waiting"`
-	Active          int               `json:"active"`
-	Capacity        int               `json:"capacity"`
-	Rate            float64           `json:"rate"`
-	Admissions      uint64            `json:"admissions_total"`
-	Joins           uint64            `json:"joins_total"`
-	AdmitRate       float64           `json:"admissions_per_second"`
-	JoinRate        float64           `json:"joins_per_second"`
-	ETARate         float64           `json:"eta_rate"`
-	HasBooking      bool              `json:"has_bookings"`
-	BookingRate     float64           `json:"bookings_per_minute"`
-	Rejections      map[string]uint64 `json:"gate_rejections"`
-	RejectionsTotal uint64            `json:"gate_rejections_total"`
-	Series          dashSeries        `json:"series"`
-	Charts          []dashChart       `json:"-"`
-}
-
-// dashSeries holds a room's history as parallel arrays, oldest first.
-type dashSeries struct {
-	Age        []float64 `json:"age_seconds"` // how long ago, in real seconds
-	Waiting    []float64 `json:"waiting"`
-	Active     []float64 `json:"active"`
-	AdmitRate  []float64 `json:"admissions_per_second"`
-	JoinRate   []float64 `json:"joins_per_second"`
-	Bookings   []float64 `json:"bookings_per_minute,omitempty"`
-	Rejections []float64 `json:"gate_rejections_total"`
-}
-
-type dashChart struct {
-	Key, Label, ID string
-	Line, Area     string // SVG points
-	Now, Max       string
-}
-
-type dashBooking struct {
-	Campaign   string        `json:"campaign"`
-	Booked     int           `json:"booked"`
-	Population int           `json:"population"`
-	Rate       float64       `json:"rate"`
-	PerMinute  float64       `json:"bookings_per_minute"`
-	Cohorts    []dashCohort  `json:"cohorts"`
-	Vaccines   []dashVaccine `json:"vaccines"`
-	Error      string        `json:"error,omitempty"`
-}
-
-type dashCohort struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Population int     `json:"population"`
-	Booked     int     `json:"booked"`
-	Rate       float64 `json:"rate"`
-}
-
-type dashVaccine struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Unlimited bool   `json:"unlimited"`
-	Allocated int    `json:"allocated"`
-	Used      int    `json:"used"`
-	Remaining int    `json:"remaining"`
-}
-
-type dashNotice struct {
-	Time    string `json:"time"`
-	Kind    string `json:"kind"`
-	KindTxt string `json:"kind_text"`
-	To      string `json:"to"`
-	Number  string `json:"booking_number"`
-	Body    string `json:"body"`
-}
-
-// extra is the dashboard's own history sampler's source of gate rejections
-// and bookings (used only when no History was given).
-func (d *Dashboard) extra(name string) map[string]float64 {
-	out := map[string]float64{}
-	if d.Server != nil {
-		var n uint64
-		for _, c := range d.Server.GateRejections()[name] {
-			n += c
-		}
-		out[room.ExtraGateRejections] = float64(n)
-	}
-	if d.Booking != nil && name == d.BookingRoom && name != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if st, err := d.Booking.Stats(ctx); err == nil {
-			out[room.ExtraBookings] = float64(st.Booked)
-		}
-	}
-	return out
-}
-
-// maybeSample feeds the dashboard's own history when it has one.
-func (d *Dashboard) maybeSample() {
-	if !d.ownHist {
-		return
-	}
-	d.sampleMu.Lock()
-	defer d.sampleMu.Unlock()
-	for _, rm := range d.Rooms.Rooms() {
-		if s, ok := d.History.Last(rm.Name()); !ok || d.History.Elapsed()-s.Elapsed >= d.History.Interval() {
-			d.History.Sample(d.extra)
-			return
-		}
-	}
-}
-
-func (d *Dashboard) location() *time.Location {
-	if d.Booking != nil {
-		return booking.Seoul
-	}
-	return time.Local
-}
-
-func (d *Dashboard) live(ctx context.Context, lang string) *dashLive {
-	d.maybeSample()
-	now := d.Clock.Now()
-	lv := &dashLive{Now: now, WindowSeconds: d.chartWindow(), Text: map[string]string{}}
-	txt := lv.Text
-	txt["now"] = now.In(d.location()).Format("2006-01-02 15:04:05")
-	txt["axis.start"] = "−" + dashMinutes(lv.WindowSeconds)
-	txt["axis.mid"] = "−" + dashMinutes(lv.WindowSeconds/2)
-	var gates map[string]map[string]uint64
-	if d.Server != nil {
-		gates = d.Server.GateRejections()
-	}
-	// The booking figures are read once (Stats caches them for a second).
-	var bst *booking.CampaignStats
-	var bErr error
-	if d.Booking != nil {
-		st, err := d.Booking.Stats(ctx)
-		bst, bErr = &st, err
-	}
-	// The live point at the end of each chart: the room now, with rates
-	// measured over the last few seconds.
-	extra := func(name string) map[string]float64 {
-		out := map[string]float64{}
-		var n uint64
-		for _, c := range gates[name] {
-			n += c
-		}
-		out[room.ExtraGateRejections] = float64(n)
-		if s, ok := d.History.Last(name); ok && s.HasBooking && bst != nil && bErr == nil {
-			out[room.ExtraBookings] = float64(bst.Booked)
-		}
-		return out
-	}
-	var bookingRate float64
-	for _, rm := range d.Rooms.Rooms() {
-		name := rm.Name()
-		c := rm.Counters()
-		v := dashRoom{Room: name, State: c.State, Paused: c.Settings.Paused, Closed: c.Settings.Closed,
-			Waiting: c.Waiting, Active: c.Active, Capacity: c.Settings.Capacity, Rate: c.Settings.Rate,
-			Admissions: c.Admissions, Joins: c.JoinsTotal, ETARate: c.AdmitRate, Rejections: map[string]uint64{}}
-		for _, reason := range room.Reasons {
-			n := gates[name][reason]
-			v.Rejections[reason] = n
-			v.RejectionsTotal += n
-			txt[name+".rej."+reason] = dashInt(lang, float64(n))
-		}
-		series := d.History.Series(name)
-		if cur, ok := d.History.Current(name, dashRateGap, extra); ok {
-			v.AdmitRate, v.JoinRate = cur.AdmitRate, cur.JoinRate
-			if cur.HasBooking {
-				v.HasBooking, v.BookingRate = true, cur.BookingRate
-				bookingRate = cur.BookingRate
-			}
-			if n := len(series); n == 0 || cur.Elapsed > series[n-1].Elapsed {
-				series = append(series, cur)
-			}
-		}
-		v.Series = d.series(series)
-		v.Charts = d.charts(lang, name, v, float64(lv.WindowSeconds))
-		lv.Rooms = append(lv.Rooms, v)
-
-		txt[name+".state"] = dashTr(lang, "state_"+string(c.State))
-		txt[name+".waiting"] = dashInt(lang, float64(v.Waiting))
-		txt[name+".active"] = dashInt(lang, float64(v.Active)) + " / " + dashInt(lang, float64(v.Capacity))
-		txt[name+".admissions"] = dashInt(lang, float64(v.Admissions))
-		txt[name+".admit_rate"] = dashDec(lang, v.AdmitRate)
-		txt[name+".set_rate"] = dashDec(lang, v.Rate)
-		txt[name+".join_rate"] = dashDec(lang, v.JoinRate)
-		txt[name+".bookings_per_min"] = dashDec(lang, v.BookingRate)
-		txt[name+".rejections"] = dashInt(lang, float64(v.RejectionsTotal))
-		for _, ch := range v.Charts {
-			txt[ch.ID+".now"], txt[ch.ID+".max"] = ch.Now, ch.Max
-		}
-	}
-	if d.Booking != nil {
-		lv.Booking = d.bookingStats(bst, bErr, lang, txt)
-		lv.Booking.PerMinute = bookingRate
-		txt["booking.per_min"] = dashDec(lang, bookingRate)
-	}
-	lv.Notifications = d.notices(lang)
-	return lv
-}
-
-func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang string, txt map[string]string) *dashBooking {
-	b := &dashBooking{}
-	if err != nil {
-		b.Error = dashTr(lang, "stats_error")
-		if d.Server != nil && d.Server.Log != nil {
-			d.Server.Log.Warn("dashboard: booking stats", "err", err)
-		}
-		return b
-	}
-	b.Campaign = st.Name
-	if lang == "en" && st.NameEN != "" {
-		b.Campaign = st.NameEN
-	}
-	b.Booked, b.Population, b.Rate = st.Booked, st.Population, st.Rate
-	txt["booking.booked"] = dashInt(lang, float64(st.Booked))
-	txt["booking.population"] = dashInt(lang, float64(st.Population))
-	txt["booking.rate"] = dashPct(lang, st.Rate)
-	for _, c := range st.Cohorts {
-		name := c.Name
-		if lang == "en" && c.NameEN != "" {
-			name = c.NameEN
-		}
-		b.Cohorts = append(b.Cohorts, dashCohort{ID: c.ID, Name: name, Population: c.Population, Booked: c.Booked, Rate: c.Rate})
-		txt["booking.cohort."+c.ID+".booked"] = dashInt(lang, float64(c.Booked))
-		txt["booking.cohort."+c.ID+".population"] = dashInt(lang, float64(c.Population))
-		txt["booking.cohort."+c.ID+".rate"] = dashPct(lang, c.Rate)
-	}
-	for _, v := range st.Vaccines {
-		name := v.Name
-		if lang == "en" && v.NameEN != "" {
-			name = v.NameEN
-		}
-		b.Vaccines = append(b.Vaccines, dashVaccine{ID: v.ID, Name: name, Unlimited: v.Unlimited, Allocated: v.Allocated, Used: v.Used, Remaining: v.Remaining})
-		txt["booking.vaccine."+v.ID+".used"] = dashInt(lang, float64(v.Used))
-		if v.Unlimited {
-			txt["booking.vaccine."+v.ID+".allocated"] = dashTr(lang, "unlimited")
-			txt["booking.vaccine."+v.ID+".remaining"] = dashTr(lang, "unlimited")
-		} else {
-			txt["booking.vaccine."+v.ID+".allocated"] = dashInt(lang, float64(v.Allocated))
-			txt["booking.vaccine."+v.ID+".remaining"] = dashInt(lang, float64(v.Remaining))
-		}
-	}
-	return b
-}
-
-func (d *Dashboard) notices(lang string) []dashNotice {
-	out := []dashNotice{}
-	if d.Sent == nil {
-		return out
-	}
-	for _, m := range d.Sent() {
-		if len(out) == dashNotices {
-			break
-		}
-		body := m.Body
-		if m.Kind == "verification" {
-			body = dashTr(lang, "code_withheld") // a login code: never on a screen
-		}
-		at := m.CreatedAt
-		if m.SentAt != nil {
-			at = *m.SentAt
-		}
-		to := m.To
-		if !strings.Contains(to, "*") { // senders may mask already
-			to = booking.MaskPhone(to)
-		}
-		n := dashNotice{Kind: m.Kind, KindTxt: dashTr(lang, "kind_"+m.Kind), To: to, Number: m.BookingNumber, Body: body}
-		if !at.IsZero() {
-			n.Time = at.In(d.location()).Format("01-02 15:04:05")
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
-func (d *Dashboard) series(samples []room.Sample) dashSeries {
-	el := d.History.Elapsed()
-	s := dashSeries{}
-	hasBooking := false
-	for _, x := range samples {
-		hasBooking = hasBooking || x.HasBooking
-	}
-	for _, x := range samples {
-		s.Age = append(s.Age, math.Round((el - x.Elapsed).Seconds()))
-		s.Waiting = append(s.Waiting, float64(x.Waiting))
-		s.Active = append(s.Active, float64(x.Active))
-		s.AdmitRate = append(s.AdmitRate, dashRound2(x.AdmitRate))
-		s.JoinRate = append(s.JoinRate, dashRound2(x.JoinRate))
-		s.Rejections = append(s.Rejections, float64(x.Rejections))
-		if hasBooking {
-			s.Bookings = append(s.Bookings, dashRound2(x.BookingRate))
-		}
-	}
-	return s
-}
-
-func dashRound2(v float64) float64 { return math.Round(v*100) / 100 }
-
-// chartWindow is the span the charts show, in seconds: the history's whole
-// window once it is full, less while the server is young (so that the first
-// minutes are not a sliver at the right edge).
-func (d *Dashboard) chartWindow() int {
-	full := int(d.History.Window() / time.Second)
-	var oldest time.Duration
-	el := d.History.Elapsed()
-	for _, rm := range d.Rooms.Rooms() {
-		if s := d.History.Series(rm.Name()); len(s) > 0 {
-			oldest = max(oldest, el-s[0].Elapsed)
-		}
-	}
-	for _, w := range []int{300, 600, 1200, 1800} {
-		if w < full && oldest <= time.Duration(w)*time.Second {
-			return w
-		}
-	}
-	return full
-}
-
-// dashMinutes formats seconds as minutes: "60′", "2.5′", "45″".
-func dashMinutes(sec int) string {
-	if sec < 60 {
-		return strconv.Itoa(sec) + "″"
-	}
-	return strconv.FormatFloat(float64(sec)/60, 'f', -1, 64) + "′"
-}
-
-// dashChartDefs are the charts of a room: key (as in dashSeries' JSON),
-// catalogue label, whether a rate (decimals).
-var dashChartDefs = []struct {
-	key, label string
-	rate       bool
-	pick       func(s *dashSeries) []float64
-}{
-	{"waiting", "chart_waiting", false, func(s *dashSeries) []float64 { return s.Waiting }},
-	{"active", "chart_active", false, func(s *dashSeries) []float64 { return s.Active }},
-	{"admissions_per_second", "chart_admit", true, func(s *dashSeries) []float64 { return s.AdmitRate }},
-	{"joins_per_second", "chart_joins", true, func(s *dashSeries) []float64 { return s.JoinRate }},
-	{"bookings_per_minute", "chart_bookings", true, func(s *dashSeries) []float64 { return s.Bookings }},
-}
-
-func (d *Dashboard) charts(lang, roomName string, v dashRoom, window float64) []dashChart {
-	var out []dashChart
-	for _, def := range dashChartDefs {
-		vals := def.pick(&v.Series)
-		if def.key == "bookings_per_minute" && !v.HasBooking {
-			continue
-		}
-		line, area, top := dashChartPoints(v.Series.Age, vals, window)
-		ch := dashChart{Key: def.key, Label: dashTr(lang, def.label), ID: roomName + "." + def.key, Line: line, Area: area}
-		last := 0.0
-		if len(vals) > 0 {
-			last = vals[len(vals)-1]
-		}
-		if def.rate {
-			ch.Now, ch.Max = dashDec(lang, last), dashDec(lang, top)
-		} else {
-			ch.Now, ch.Max = dashInt(lang, last), dashInt(lang, top)
-		}
-		out = append(out, ch)
-	}
-	return out
-}
-
-// chartPoints maps a series to SVG points in a dashChartWidth ×
-// dashChartHeight box: x by age (right edge = now, left = window ago), y
-// scaled to the series' maximum. dashboard.js does the same computation.
-func dashChartPoints(age, vals []float64, window float64) (line, area string, top float64) {
-	top = 0
-	for _, v := range vals {
-		top = max(top, v)
-	}
-	scale := max(top, 1)
-	var b strings.Builder
-	firstX, lastX := -1.0, 0.0
-	for i, v := range vals {
-		x := float64(dashChartWidth) * (1 - age[i]/window)
-		if x < 0 {
-			continue
-		}
-		y := float64(dashChartHeight) - v/scale*float64(dashChartHeight-4) - 2
-		if firstX < 0 {
-			firstX = x
-		}
-		lastX = x
-		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
-	}
-	line = strings.TrimSpace(b.String())
-	if line != "" {
-		area = fmt.Sprintf("%.1f,%d %s %.1f,%d", firstX, dashChartHeight, line, lastX, dashChartHeight)
-	}
-	return line, area, top
-}
-
-// --- number formatting --------------------------------------------------------
-
-func dashInt(lang string, v float64) string {
-	n := int64(math.Round(v))
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-func dashDec(lang string, v float64) string {
-	if math.Abs(v) >= 100 {
-		return dashInt(lang, v)
-	}
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', 1, 64)
-}
-
-func dashPct(lang string, v float64) string {
-	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
-}
-
-// --- handlers -----------------------------------------------------------------
-
-func (d *Dashboard) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	v := d.base(w, r, "title")
-	v.Live = d.live(r.Context(), v.Lang)
-	if done := r.URL.Query().Get("done"); done != "" {
-		if _, ok := dashActions[done]; ok {
-			if rm, ok := d.Rooms.Get(r.URL.Query().Get("room")); ok {
-				v.Flash = v.Tf("done_"+done, rm.Name())
-			}
-		}
-	}
-	d.render(w, r, http.StatusOK, "dashboard.html", v)
-}
-
-// handleLive answers the live figures as JSON, to a signed-in browser (the
-// session cookie) or to a script (Authorization: Bearer <admin token>).
-func (d *Dashboard) handleLive(w http.ResponseWriter, r *http.Request) {
-	d.setup()
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !d.authed(r) && !d.tokenOK(strings.TrimSpace(tok)) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
-		web.WriteProblem(w, web.Problem{Status: http.StatusUnauthorized, Code: "admin_auth",
-			Detail: "Sign in at /admin/login or send \"Authorization: Bearer <admin token>\".", DetailKO: "관리자 로그인이 필요합니다."})
-		return
-	}
-	lv := d.live(r.Context(), dashLang(nil, r))
-	b, err := json.Marshal(lv)
-	if err != nil {
-		http.Error(w, "encoding failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b)
-}
-
-// dashActions are the room controls: the room setting each changes.
-var dashActions = map[string]func(st *room.Settings, capacity int, rate float64){
-	"pause":    func(st *room.Settings, _ int, _ float64) { st.Paused = true },
-	"resume":   func(st *room.Settings, _ int, _ float64) { st.Paused = false },
-	"close":    func(st *room.Settings, _ int, _ float64) { st.Closed = true },
-	"reopen":   func(st *room.Settings, _ int, _ float64) { st.Closed = false },
-	"settings": func(st *room.Settings, c int, r float64) { st.Capacity, st.Rate = c, r },
-}
-
-// handleAction runs a control. Without confirm=yes (the script sets it after
-// the browser's confirm(); without JavaScript it is missing) it answers a
-// confirmation page whose form repeats the request with confirm=yes.
-func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
-	rm, ok := d.Rooms.Get(r.PathValue("room"))
-	if !ok {
-		d.message(w, r, http.StatusNotFound, "err_room")
-		return
-	}
-	action := r.PathValue("action")
-	change, ok := dashActions[action]
-	if !ok {
-		d.message(w, r, http.StatusNotFound, "err_action")
-		return
-	}
-	var capacity int
-	var rate float64
-	capStr, rateStr := strings.TrimSpace(r.PostFormValue("capacity")), strings.TrimSpace(r.PostFormValue("rate"))
-	if action == "settings" {
-		var err error
-		capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
-		if err != nil || capacity < 1 || capacity > 10_000_000 {
-			d.message(w, r, http.StatusBadRequest, "err_capacity")
-			return
-		}
-		rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
-		if err != nil || !(rate > 0) || rate > 1_000_000 {
-			d.message(w, r, http.StatusBadRequest, "err_rate")
-			return
-		}
-		capStr, rateStr = strconv.Itoa(capacity), strconv.FormatFloat(rate, 'f', -1, 64)
-	}
-	if r.PostFormValue("confirm") != "yes" {
-		v := d.base(nil, r, "confirm_title")
-		q := v.Tf("confirm_"+action, rm.Name())
-		q = strings.NewReplacer("{capacity}", capStr, "{rate}", rateStr).Replace(q)
-		v.Confirm = &dashConfirm{Room: rm.Name(), Action: action, Question: q, Capacity: capStr, Rate: rateStr}
-		d.render(w, r, http.StatusOK, "dashboard_confirm.html", v)
-		return
-	}
-	if _, err := rm.Update(func(st *room.Settings) { change(st, capacity, rate) }); err != nil {
-		d.message(w, r, http.StatusBadRequest, "err_update")
-		return
-	}
-	if d.Server != nil && d.Server.Log != nil {
-		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(), slog.Group("settings", "capacity", capacity, "rate", rate))
-	}
-	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)
+		OtherLangURL: here + "?lang=" + string(lang.Other()), SignedIn: d.authed(r), Reasons: room.Reasons}
 }
 
 func (d *Dashboard) handleAsset(w http.ResponseWriter, r *http.Request) {
-	d.setup()
-	a, ok := d.assets[r.PathValue("file")]
+	a, ok := dashAssets[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", a.ctype)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("ETag", a.etag)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Write(a.body)
+	serveAsset(w, r, a, "no-cache")
 }
 
 // message answers a page with one sentence (errors, refusals).
 func (d *Dashboard) message(w http.ResponseWriter, r *http.Request, status int, key string) {
-	v := d.base(nil, r, "title")
+	v := d.base(nil, r, "dash.title")
 	v.Message, v.Status = key, status
 	d.render(w, r, status, "dashboard_message.html", v)
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, page string, v dashView) {
 	d.setup()
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	setPageHeaders(w.Header(), "no-referrer")
 	var b strings.Builder
 	if err := d.pages[page].ExecuteTemplate(&b, page, v); err != nil {
 		if d.Server != nil && d.Server.Log != nil {

@@ -325,7 +325,7 @@ var (
 	reType    = regexp.MustCompile(`\btype="([^"]+)"`)
 	reButton  = regexp.MustCompile(`(?s)<button\b[^>]*>(.*?)</button>`)
 	reTag     = regexp.MustCompile(`<[^>]*>`)
-	reRawKey  = regexp.MustCompile(`>\s*[a-z]+(_[a-z]+)+\s*<`)
+	reRawKey  = regexp.MustCompile(`>\s*dash\.[a-z_]+\s*<`)
 )
 
 // checkLabels fails if a visible form control has no <label for> or a
@@ -425,21 +425,7 @@ func TestDashboardAssets(t *testing.T) {
 // figures per cohort, the app's history with bookings, and the last
 // notifications (verification codes withheld).
 func TestDashboardWithBooking(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = dashToken
-	a, err := app.New(cfg, app.Options{Demo: true, Log: quiet, Crowd: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+	a := demoApp(t, func(cfg *config.Config, o *app.Options) { cfg.AdminToken, o.Crowd = dashToken, 20 })
 	if err := a.Booking().Sender().Send(context.Background(), booking.Message{Kind: "verification", To: "01012345678", Body: "인증번호 [123456]", CreatedAt: a.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -452,10 +438,7 @@ func TestDashboardWithBooking(t *testing.T) {
 	e := &dashEnv{ts: ts, rooms: a.Rooms}
 
 	// The app samples its history at start; wait for the first sample.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(a.History.Series("vaccine")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, "the app's first history sample", func() bool { return len(a.History.Series("vaccine")) > 0 })
 	r := e.do(t, "GET", "/admin/api/live", nil, map[string]string{"Authorization": "Bearer " + dashToken})
 	var doc struct {
 		Rooms []struct {

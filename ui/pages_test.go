@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,13 +21,20 @@ import (
 
 // citizenApp starts the demo (booking campaign on its 2021 clock, no crowd)
 // on a random port.
-func citizenApp(t *testing.T) *app.App {
+func citizenApp(t *testing.T) *app.App { return demoApp(t, nil) }
+
+// demoApp starts the demo on a random port, after with (if not nil) has
+// changed its configuration and options.
+func demoApp(t *testing.T, with func(*config.Config, *app.Options)) *app.App {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := app.Options{Demo: true, TickInterval: 10 * time.Millisecond, Log: quiet}
+	if with != nil {
+		with(&cfg, &opts)
+	}
+	a, err := app.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +104,35 @@ func (b *citBrowser) post(path string, form url.Values) citPage {
 		form = url.Values{}
 	}
 	return b.do("POST", path, form, nil)
+}
+
+// redirect asks for path without following a redirect; it returns the
+// status and the Location.
+func (b *citBrowser) redirect(path string) (int, string) {
+	b.t.Helper()
+	c := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest("GET", b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// eventually polls cond until it holds, and fails the test if it does not
+// within timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
 }
 
 func (b *citBrowser) cookie(name string) string {
@@ -460,17 +493,40 @@ func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
 		t.Fatal("gate rejection not counted")
 	}
 	// A GET without a pass goes to the waiting page, not the form.
-	nofollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", a.URL()+"/booking", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := nofollow.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if status, to := newCitBrowser(t, a.URL()).redirect("/booking"); status != http.StatusSeeOther || to != "/wait/vaccine?return=%2Fbooking" {
+		t.Fatalf("GET /booking without pass: %d %s", status, to)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbooking" {
-		t.Fatalf("GET /booking without pass: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+}
+
+// A form that starts expensive work (a text message, a look-up) comes
+// back with when to try again when the join limiter refuses the client.
+func TestFormsRefusedWhenBusy(t *testing.T) {
+	a := demoApp(t, func(cfg *config.Config, _ *app.Options) {
+		// One join per client, then a wait of over 15 minutes; the client
+		// is the one the trusted local proxy names.
+		cfg.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+		cfg.Limits.JoinsPerSecond, cfg.Limits.JoinBurst = 0.001, 1
+	})
+	b := newCitBrowser(t, a.URL())
+	client := map[string]string{"X-Forwarded-For": "203.0.113.7"}
+	if p := b.do("GET", "/book", nil, client); p.status != http.StatusOK || p.url != "/book" {
+		t.Fatalf("/book through the waiting room (the one join): %d at %s", p.status, p.url)
 	}
+	p := b.do("POST", "/book/verify", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "phone": {"010-1234-5678"}}, client)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("verify over the limit: %d", p.status)
+	}
+	checkCitizenPage(t, "verify busy", p, "ko")
+	mustContain(t, "verify busy", p, `role="alert"`, "요청이 너무 많습니다", "잠시 기다린 뒤 다시 시도해 주세요", `value="김민수"`, "/static/book.js?v=")
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the RRN field is filled back in")
+	}
+	p = b.do("POST", "/booking?lang=en", url.Values{"name": {"Jane Lee"}, "rrn": {"670520-2345678"}, "number": {"SLC-7K2M-9QXD"}}, client)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("look-up over the limit: %d", p.status)
+	}
+	checkCitizenPage(t, "lookup busy", p, "en")
+	mustContain(t, "lookup busy", p, "Too many requests", `value="Jane Lee"`, `value="SLC-7K2M-9QXD"`)
 }
 
 func TestCrossOriginPostsRefused(t *testing.T) {
@@ -531,12 +587,11 @@ func TestWaitingPageStates(t *testing.T) {
 
 	// Resumed: admitted, the pass cookie set, on to the booking form.
 	rm.Update(func(st *room.Settings) { st.Paused = false })
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if p = b.get("/wait/vaccine?return=/book"); p.url == "/book" || time.Now().After(deadline) {
-			break
-		}
-	}
-	if p.url != "/book" || b.cookie(room.PassCookie) == "" {
+	eventually(t, 3*time.Second, "admitted after resume", func() bool {
+		p = b.get("/wait/vaccine?return=/book")
+		return p.url == "/book"
+	})
+	if b.cookie(room.PassCookie) == "" {
 		t.Fatalf("after resume: %d at %s", p.status, p.url)
 	}
 	// Without a return path the page says so and offers to leave.
@@ -551,16 +606,8 @@ func TestWaitingPageStates(t *testing.T) {
 	}
 	// Rejoining drops ?rejoin from the address (or each refresh would
 	// join again at the end of the line).
-	nofollow := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", a.URL()+"/wait/vaccine?rejoin=1&return=%2Fbook", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := nofollow.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/wait/vaccine?return=%2Fbook" {
-		t.Fatalf("rejoin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	if status, to := b.redirect("/wait/vaccine?rejoin=1&return=%2Fbook"); status != http.StatusSeeOther || to != "/wait/vaccine?return=%2Fbook" {
+		t.Fatalf("rejoin: %d %s", status, to)
 	}
 
 	// Closed.
@@ -630,38 +677,5 @@ func TestStaticAssetsVersionedAndCached(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", resp.Header)
-	}
-}
-
-// Every key the templates and the code use is in the catalogue, in both
-// languages.
-func TestCatalogueComplete(t *testing.T) {
-	keyRE := regexp.MustCompile(`(?:\.T|\bT|With|EN) "([a-z0-9_.]*[a-z0-9_])"|\.T\("([a-z0-9_.]*[a-z0-9_])"`)
-	files, _ := filepath.Glob("templates/*.html")
-	files = append(files, "pages.go", "i18n.go")
-	n := 0
-	for _, f := range files {
-		if strings.Contains(f, "dashboard") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
-			key := m[1] + m[2]
-			n++
-			if ui.LangKO.T(key) == key || ui.LangEN.T(key) == key {
-				t.Errorf("%s: key %q missing from the catalogue", f, key)
-			}
-		}
-	}
-	for _, key := range []string{"step.1", "step.5", "window.open", "window.later", "window.closed", "kind.clinic", "kind.centre", "confirm.dose1", "confirm.dose2"} {
-		if ui.LangKO.T(key) == key || ui.LangEN.T(key) == key {
-			t.Errorf("computed key %q missing", key)
-		}
-	}
-	if n < 100 {
-		t.Fatalf("found only %d uses of the catalogue; is the pattern right?", n)
 	}
 }

@@ -1,0 +1,129 @@
+// Operator dashboard: sign-in, sessions, sign-out.
+
+package ui
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/web"
+)
+
+// sessionValue is "<expiry unix>.<HMAC of it keyed by the admin token>": it
+// proves knowledge of the token without holding it, expires by itself and
+// stops working when the token changes.
+func (d *Dashboard) sessionValue(exp time.Time) string {
+	e := strconv.FormatInt(exp.Unix(), 10)
+	return e + "." + d.sessionMAC(e)
+}
+
+func (d *Dashboard) sessionMAC(exp string) string {
+	key := sha256.Sum256([]byte("sluice admin session\x00" + d.AdminToken))
+	m := hmac.New(sha256.New, key[:])
+	m.Write([]byte("admin-session-v1\x00" + exp))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (d *Dashboard) validSession(v string) bool {
+	if d.AdminToken == "" {
+		return false
+	}
+	e, mac, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	exp, err := strconv.ParseInt(e, 10, 64)
+	// Session expiry runs on real time, not on the (settable) demo clock.
+	if err != nil || time.Now().Unix() >= exp || exp > time.Now().Add(dashSessionTTL+time.Minute).Unix() {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(d.sessionMAC(e)))
+}
+
+// tokenOK compares a presented token with the admin token in constant time
+// (over hashes, so that the length is not revealed either).
+func (d *Dashboard) tokenOK(tok string) bool {
+	if d.AdminToken == "" || tok == "" {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(d.AdminToken))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (d *Dashboard) authed(r *http.Request) bool {
+	if c, err := r.Cookie(dashCookie); err == nil && d.validSession(c.Value) {
+		return true
+	}
+	return false
+}
+
+// page requires a session; without one, browsers go to the sign-in page.
+func (d *Dashboard) page(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !d.authed(r) {
+			w.Header().Set("Cache-Control", "no-store")
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+				return
+			}
+			d.message(w, r, http.StatusUnauthorized, "dash.signed_out")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (d *Dashboard) setSession(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: dashCookie, Value: value, Path: "/admin", MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	d.setup()
+	if d.authed(r) {
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		return
+	}
+	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "dash.login_title"))
+}
+
+func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var failures *web.AuthFailures
+	if d.Server != nil {
+		failures = d.Server.AdminFailures
+	}
+	if wait, blocked := failures.Blocked(r); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		v := d.base(nil, r, "dash.login_title")
+		v.Error = "dash.login_blocked"
+		d.render(w, r, http.StatusTooManyRequests, "dashboard_login.html", v)
+		return
+	}
+	if d.tokenOK(r.PostFormValue("token")) {
+		d.setSession(w, r, d.sessionValue(time.Now().Add(dashSessionTTL)), int(dashSessionTTL/time.Second))
+		if d.Server != nil && d.Server.Log != nil {
+			d.Server.Log.Info("dashboard: operator signed in", "remote", r.RemoteAddr)
+		}
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		return
+	}
+	v := d.base(nil, r, "dash.login_title")
+	v.Error = "dash.login_wrong"
+	if d.AdminToken == "" {
+		v.Error = "dash.login_disabled"
+	} else {
+		failures.Failed(r)
+	}
+	d.render(w, r, http.StatusUnauthorized, "dashboard_login.html", v)
+}
+
+func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request) {
+	d.setSession(w, r, "", -1)
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}

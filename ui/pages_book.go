@@ -1,0 +1,222 @@
+// Citizen pages, booking steps 4-5: confirm and book.
+
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+type doseRow struct {
+	Label   string
+	Clinic  string
+	Address string
+	When    string
+	Note    string
+}
+
+type confirmData struct {
+	H1, Intro   string
+	Action      string
+	Submit      string
+	Back        string
+	Person      string
+	Vaccine     string
+	Old         []doseRow // change: the booking as it is
+	Doses       []doseRow
+	Free        int
+	ClinicID    int64
+	Date        string
+	Block       int
+	VaccineID   string
+	Idempotency string
+}
+
+// slotChoice is a first-dose slot chosen on a search page, checked against
+// the clinic data and the index.
+type slotChoice struct {
+	clinic  *booking.Clinic
+	date    booking.Date
+	block   booking.TimeBlock
+	vaccine *booking.Vaccine
+	free    int
+}
+
+func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) {
+	var s slotChoice
+	id, err := strconv.ParseInt(v.Get("clinic"), 10, 64)
+	if err != nil {
+		return s, false
+	}
+	c, ok := p.Booking.Availability().Clinic(id)
+	if !ok {
+		return s, false
+	}
+	s.clinic = c
+	if s.date, err = booking.ParseDate(v.Get("date")); err != nil {
+		return s, false
+	}
+	b, err := strconv.Atoi(v.Get("block"))
+	if err != nil || b < 0 || b >= booking.BlocksPerDay {
+		return s, false
+	}
+	s.block = booking.TimeBlock(b)
+	want := v.Get("vaccine")
+	for _, id := range vaccineIDs {
+		if (want == "" || want == id) && c.Offers(id) {
+			s.vaccine = p.Booking.Campaign().Vaccine(id)
+			break
+		}
+	}
+	if s.vaccine == nil {
+		return s, false
+	}
+	s.free = p.Booking.Availability().Free(booking.Slot{ClinicID: c.ID, Date: s.date, Block: s.block})
+	return s, true
+}
+
+// postedSlot is the first-dose slot a confirmation form sends back.
+type postedSlot struct {
+	clinicID int64
+	clinic   *booking.Clinic // nil: no such clinic
+	date     booking.Date
+	block    booking.TimeBlock
+	ok       bool // date and block parse
+}
+
+func (p *Pages) postedSlot(r *http.Request) postedSlot {
+	var s postedSlot
+	s.clinicID, _ = strconv.ParseInt(r.PostFormValue("clinic"), 10, 64)
+	if c, ok := p.Booking.Availability().Clinic(s.clinicID); ok {
+		s.clinic = c
+	}
+	date, derr := booking.ParseDate(r.PostFormValue("date"))
+	block, berr := strconv.Atoi(r.PostFormValue("block"))
+	s.date, s.block, s.ok = date, booking.TimeBlock(block), derr == nil && berr == nil
+	return s
+}
+
+// confirmSlot fills in the chosen slot of a confirmation page: both doses
+// (the second one's date to be set on booking) and the form's fields.
+func confirmSlot(l Lang, s slotChoice, d confirmData) confirmData {
+	clinic := l.Pick(s.clinic.Name, s.clinic.NameEN)
+	dose2 := doseRow{Label: l.T("confirm.dose2"), Clinic: clinic, When: l.T("confirm.dose2.auto")}
+	if dates := s.vaccine.SecondDoseDates(s.date); len(dates) > 0 {
+		dose2.Note = l.T("confirm.dose2.hint", l.Date(dates[0]))
+	}
+	d.Doses = []doseRow{
+		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: s.clinic.Address, When: l.Date(s.date) + " " + l.Block(s.block)},
+		dose2,
+	}
+	d.Free, d.ClinicID, d.Date, d.Block = s.free, s.clinic.ID, s.date.String(), int(s.block)
+	return d
+}
+
+func cohortVaccineIDs(c *booking.Campaign, co *booking.Cohort) []string {
+	var ids []string
+	for _, v := range c.VaccinesFor(co) {
+		ids = append(ids, v.ID)
+	}
+	return ids
+}
+
+// GET /book/confirm?clinic=&date=&block=&vaccine=
+func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "confirm.h1", "/book/clinics")
+	pg.Step = 4
+	sess, e, ok := p.eligibleSession(w, r, pg)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	s, ok := p.parseSlot(q, cohortVaccineIDs(p.Booking.Campaign(), e.Cohort))
+	back := searchURL("/book/clinics", s.clinic, q.Get("date"), q.Get("vaccine"))
+	if !ok {
+		p.renderSlotInvalid(w, pg, "confirm.h1", back)
+		return
+	}
+	if s.free <= 0 {
+		p.renderError(w, pg, "confirm.h1", booking.ErrSlotFull, back)
+		return
+	}
+	l := pg.Lang
+	pg.D = confirmSlot(l, s, confirmData{
+		H1: l.T("confirm.h1"), Intro: l.T("confirm.intro"), Action: "/book", Submit: l.T("confirm.submit"), Back: back,
+		Person: sess.Name, Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN), VaccineID: s.vaccine.ID,
+		Idempotency: randomToken(18),
+	})
+	p.render(w, http.StatusOK, "confirm", pg)
+}
+
+type bookingView struct {
+	Number      string
+	Cancelled   bool
+	Name        string
+	Phone       string
+	Vaccine     string
+	Doses       []doseRow
+	ChangeUntil string
+	CanChange   bool
+}
+
+func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
+	v := bookingView{Number: b.Number, Cancelled: b.Status == booking.StatusCancelled, Name: b.Name, Phone: booking.MaskPhone(b.Phone)}
+	if vx := p.Booking.Campaign().Vaccine(b.VaccineID); vx != nil {
+		v.Vaccine = l.Pick(vx.Name, vx.NameEN)
+	}
+	for _, a := range []booking.Appointment{b.Dose1, b.Dose2} {
+		label := l.T("confirm.dose1")
+		if a.Dose == 2 {
+			label = l.T("confirm.dose2")
+		}
+		row := doseRow{Label: label, When: l.Date(a.Date) + " " + l.Block(a.Block)}
+		if c, ok := p.Booking.Availability().Clinic(a.ClinicID); ok {
+			row.Clinic, row.Address = l.Pick(c.Name, c.NameEN), c.Address
+		}
+		v.Doses = append(v.Doses, row)
+	}
+	if !v.Cancelled {
+		now := p.now()
+		if dl, ok := booking.ChangeDeadline(b, now); ok && now.Before(dl) {
+			v.ChangeUntil, v.CanChange = l.When(dl.Add(-time.Minute)), true
+		}
+	}
+	return v
+}
+
+type doneData struct {
+	B       bookingView
+	LeaveTo string
+}
+
+// POST /book: book (once, whatever the number of submits: the form's
+// idempotency key), then show the booking number and both doses.
+func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "done.h1", "/book/clinics")
+	pg.Step = 4
+	sess, ok := p.verified(w, r, pg)
+	if !ok {
+		return
+	}
+	s := p.postedSlot(r)
+	back := searchURL("/book/clinics", s.clinic, r.PostFormValue("date"), r.PostFormValue("vaccine"))
+	if s.clinic == nil || !s.ok {
+		p.renderSlotInvalid(w, pg, "confirm.h1", back)
+		return
+	}
+	bk, err := p.Booking.Book(r.Context(), booking.BookInput{
+		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
+		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
+	})
+	if err != nil {
+		p.renderError(w, pg, "confirm.h1", err, back)
+		return
+	}
+	pg.Step = 5
+	pg.D = doneData{B: p.viewBooking(pg.Lang, bk), LeaveTo: "/wait/" + p.Room + "/leave"}
+	p.render(w, http.StatusOK, "done", pg)
+}

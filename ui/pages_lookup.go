@@ -1,0 +1,209 @@
+// Citizen pages: look-up, change and cancel of a booking.
+
+package ui
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+type lookupData struct {
+	Name, Number string
+}
+
+// GET /booking
+func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "lookup.h1", "/booking")
+	pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
+	p.render(w, http.StatusOK, "lookup", pg)
+}
+
+// POST /booking: look the booking up, remember the look-up for the change
+// and cancel steps, show it.
+func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "lookup.h1", "/booking")
+	name, rrn, number := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("number")
+	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40)}
+	pg.Scripts, pg.D = []string{"book.js"}, form
+	if p.refusedAsBusy(w, r, pg, "lookup") {
+		return
+	}
+	bk, err := p.Booking.Lookup(r.Context(), name, rrn, number)
+	if err != nil {
+		p.renderFormError(w, pg, "lookup", err, "/book/clinics")
+		return
+	}
+	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
+	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number, expires: p.now().Add(lookupTTL)}, p.now())
+	if tok == "" {
+		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: LookupCookie, Value: tok, Path: "/booking", MaxAge: int(lookupTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/booking/view", http.StatusSeeOther)
+}
+
+// looked returns the booking of the request's recent look-up, looked up
+// again (fresh status), or answers the request itself.
+func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (lookupEntry, booking.Booking, bool) {
+	var e lookupEntry
+	ok := false
+	if c, err := r.Cookie(LookupCookie); err == nil {
+		e, ok = p.lookups.get(c.Value, p.now())
+	}
+	if !ok {
+		pg.Title, pg.Problem = pg.T("lookup.h1"), &problem{Text: pg.T("error.lookup_expired")}
+		pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
+		p.render(w, http.StatusUnauthorized, "lookup", pg)
+		return e, booking.Booking{}, false
+	}
+	bk, err := p.Booking.Lookup(r.Context(), e.name, e.rrn.Digits(), e.number)
+	if err != nil {
+		pr, status := problemOf(pg.Lang, err, "/booking/change")
+		pr.Link, pr.LinkText = "/booking", pg.T("next.lookup_again")
+		p.renderMessage(w, status, pg, pg.T("view.h1"), pr)
+		return e, bk, false
+	}
+	return e, bk, true
+}
+
+type bookingPage struct {
+	H1, Text string
+	B        bookingView
+	Actions  bool
+}
+
+// GET /booking/view
+func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "view.h1", "/booking")
+	_, bk, ok := p.looked(w, r, pg)
+	if !ok {
+		return
+	}
+	pg.D = bookingPage{H1: pg.T("view.h1"), B: p.viewBooking(pg.Lang, bk), Actions: true}
+	p.render(w, http.StatusOK, "booking", pg)
+}
+
+// GET /booking/cancel: are you sure?
+func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "cancel.h1", "/booking/view")
+	_, v, ok := p.changeable(w, r, pg)
+	if !ok {
+		return
+	}
+	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v}
+	p.render(w, http.StatusOK, "cancel", pg)
+}
+
+// changeable returns the looked-up booking if it may still be changed or
+// cancelled online; otherwise it has answered (look up again, or why not).
+func (p *Pages) changeable(w http.ResponseWriter, r *http.Request, pg *page) (booking.Booking, bookingView, bool) {
+	_, bk, ok := p.looked(w, r, pg)
+	if !ok {
+		return booking.Booking{}, bookingView{}, false
+	}
+	v := p.viewBooking(pg.Lang, bk)
+	if !v.CanChange {
+		p.cannotChange(w, pg, v)
+		return booking.Booking{}, bookingView{}, false
+	}
+	return bk, v, true
+}
+
+// cannotChange shows the booking with why it cannot be changed online.
+func (p *Pages) cannotChange(w http.ResponseWriter, pg *page, v bookingView) {
+	err := booking.ErrTooLate
+	if v.Cancelled {
+		err = booking.ErrCancelled
+	}
+	pg.Problem, _ = problemOf(pg.Lang, err, "")
+	pg.Problem.Link = ""
+	pg.D = bookingPage{H1: pg.T("view.h1"), B: v, Actions: true}
+	p.render(w, http.StatusConflict, "booking", pg)
+}
+
+// POST /booking/cancel
+func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "cancelled.h1", "/booking/view")
+	e, _, ok := p.looked(w, r, pg)
+	if !ok {
+		return
+	}
+	bk, err := p.Booking.Cancel(r.Context(), e.name, e.rrn.Digits(), e.number)
+	if err != nil {
+		p.renderError(w, pg, "view.cancel", err, "/booking/change")
+		return
+	}
+	pg.D = bookingPage{H1: pg.T("cancelled.h1"), Text: pg.T("cancelled.text"), B: p.viewBooking(pg.Lang, bk)}
+	p.render(w, http.StatusOK, "booking", pg)
+}
+
+// GET /booking/change: choose a new first-dose slot.
+func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "change.h1", "/booking/view")
+	bk, v, ok := p.changeable(w, r, pg)
+	if !ok {
+		return
+	}
+	var vax []*booking.Vaccine
+	if vx := p.Booking.Campaign().Vaccine(bk.VaccineID); vx != nil {
+		vax = append(vax, vx)
+	}
+	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm")
+	d.H1 = pg.T("change.h1")
+	d.Intro = pg.T("change.intro", v.Doses[0].Clinic+", "+v.Doses[0].When)
+	pg.Scripts, pg.D = []string{"book.js"}, d
+	p.render(w, http.StatusOK, "clinics", pg)
+}
+
+// GET /booking/change/confirm?clinic=&date=&block=
+func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "change.confirm.h1", "/booking/change")
+	bk, v, ok := p.changeable(w, r, pg)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("vaccine", bk.VaccineID)
+	s, ok := p.parseSlot(q, []string{bk.VaccineID})
+	back := searchURL("/booking/change", s.clinic, q.Get("date"), "")
+	if !ok {
+		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
+		return
+	}
+	if s.free <= 0 && (booking.Slot{ClinicID: s.clinic.ID, Date: s.date, Block: s.block}) != bk.Dose1.Slot {
+		p.renderError(w, pg, "change.confirm.h1", booking.ErrSlotFull, back)
+		return
+	}
+	l := pg.Lang
+	pg.D = confirmSlot(l, s, confirmData{
+		H1: l.T("change.confirm.h1"), Action: "/booking/change", Submit: l.T("change.submit"), Back: back,
+		Person: bk.Name, Vaccine: v.Vaccine, Old: v.Doses, VaccineID: bk.VaccineID,
+	})
+	p.render(w, http.StatusOK, "confirm", pg)
+}
+
+// POST /booking/change
+func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "changed.h1", "/booking/view")
+	e, _, ok := p.looked(w, r, pg)
+	if !ok {
+		return
+	}
+	s := p.postedSlot(r)
+	back := searchURL("/booking/change", s.clinic, r.PostFormValue("date"), "")
+	if !s.ok {
+		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
+		return
+	}
+	bk, err := p.Booking.Change(r.Context(), e.name, e.rrn.Digits(), e.number, s.clinicID, s.date, s.block)
+	if err != nil {
+		p.renderError(w, pg, "change.confirm.h1", err, back)
+		return
+	}
+	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk)}
+	p.render(w, http.StatusOK, "booking", pg)
+}

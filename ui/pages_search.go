@@ -1,0 +1,213 @@
+// Citizen pages, booking step 3 (and a change): clinic and time search.
+
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+type option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+type blockRow struct {
+	Label string // "09:00~10:00"
+	Free  int
+	URL   string // "" when full or past
+}
+
+type clinicRow struct {
+	ID       int64
+	Name     string
+	Kind     string
+	Address  string
+	Vaccines string
+	Free     int
+	Blocks   []blockRow
+}
+
+type searchData struct {
+	H1       string
+	Intro    string
+	Action   string
+	Regions  []option
+	Dists    []option
+	Dates    []option
+	Vaccines []option // a select when there is a choice
+	Vaccine  string   // the chosen vaccine id
+	VaxName  string   // its name, when there is no choice
+	Region   string
+	District string
+	Date     string
+	Searched bool
+	Total    int
+	From, To int
+	Results  []clinicRow
+	MoreURL  string
+}
+
+const searchPageSize = 10
+
+// search reads the search form (region, district, date, vaccine, offset)
+// and runs it against the availability index (memory, never the database).
+func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, action, confirm string) searchData {
+	q := r.URL.Query()
+	now := p.now()
+	d := searchData{Action: action, Region: q.Get("region"), District: q.Get("district"), Date: q.Get("date"), Vaccine: q.Get("vaccine")}
+	var region *booking.Region
+	if rg, ok := booking.RegionByCode(d.Region); ok {
+		region = rg
+	} else {
+		d.Region = ""
+	}
+	for _, rg := range booking.Regions() {
+		d.Regions = append(d.Regions, option{rg.Code, l.Pick(rg.Name, rg.NameEN), rg.Code == d.Region})
+	}
+	d.Dists = []option{{"", l.T("field.district.all"), d.District == ""}}
+	inRegion := false
+	if region != nil {
+		for _, di := range region.Districts {
+			sel := di.Code == d.District
+			inRegion = inRegion || sel
+			d.Dists = append(d.Dists, option{di.Code, l.Pick(di.Name, di.NameEN), sel})
+		}
+	}
+	if !inRegion {
+		d.District = ""
+		d.Dists[0].Selected = true
+	}
+	// Dates: from today (if a block is still ahead) to the booking horizon,
+	// without Sundays (clinics are closed).
+	today := booking.DateOf(now)
+	first := today
+	if !booking.BlockStart(today, booking.BlocksPerDay-1).After(now) {
+		first = today.AddDays(1)
+	}
+	valid := false
+	for day := first; !day.After(today.AddDays(booking.DefaultBookingHorizonDays)); day = day.AddDays(1) {
+		if day.Weekday() == time.Sunday {
+			continue
+		}
+		v := day.String()
+		if d.Date == "" {
+			d.Date = v
+		}
+		valid = valid || v == d.Date
+		d.Dates = append(d.Dates, option{v, l.ShortDate(day), v == d.Date})
+	}
+	if !valid && len(d.Dates) > 0 {
+		d.Date = d.Dates[0].Value
+		d.Dates[0].Selected = true
+	}
+	okVax := false
+	for _, v := range vaccines {
+		okVax = okVax || v.ID == d.Vaccine
+	}
+	if !okVax && len(vaccines) > 0 {
+		d.Vaccine = vaccines[0].ID
+	}
+	for _, v := range vaccines {
+		d.Vaccines = append(d.Vaccines, option{v.ID, l.Pick(v.Name, v.NameEN), v.ID == d.Vaccine})
+		if v.ID == d.Vaccine {
+			d.VaxName = l.Pick(v.Name, v.NameEN)
+		}
+	}
+	if len(d.Vaccines) < 2 {
+		d.Vaccines = nil
+	}
+	if region == nil || d.Date == "" {
+		return d
+	}
+	date, err := booking.ParseDate(d.Date)
+	if err != nil {
+		return d
+	}
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = max(0, min(offset, 100_000))
+	res, total := p.Booking.Availability().SearchTotal(booking.SearchQuery{
+		RegionCode: d.Region, DistrictCode: d.District, Date: date, Vaccine: d.Vaccine,
+		OnlyFree: true, Limit: searchPageSize, Offset: offset,
+	})
+	d.Searched, d.Total = true, total
+	if len(res) > 0 {
+		d.From, d.To = offset+1, offset+len(res)
+	}
+	for _, c := range res {
+		row := clinicRow{ID: c.Clinic.ID, Name: l.Pick(c.Clinic.Name, c.Clinic.NameEN), Address: c.Clinic.Address,
+			Kind: l.T("kind." + string(c.Clinic.Kind)), Free: c.DayFree}
+		var names []string
+		for _, id := range c.Clinic.Vaccines {
+			if v := p.Booking.Campaign().Vaccine(id); v != nil {
+				names = append(names, l.Pick(v.Name, v.NameEN))
+			}
+		}
+		row.Vaccines = strings.Join(names, ", ")
+		for b := range booking.BlocksPerDay {
+			tb := booking.TimeBlock(b)
+			br := blockRow{Label: l.Block(tb), Free: c.Free[b]}
+			if br.Free > 0 && booking.BlockStart(date, tb).After(now) {
+				v := url.Values{"clinic": {strconv.FormatInt(c.Clinic.ID, 10)}, "date": {d.Date}, "block": {strconv.Itoa(b)}}
+				if d.Vaccine != "" {
+					v.Set("vaccine", d.Vaccine)
+				}
+				br.URL = confirm + "?" + v.Encode()
+			} else {
+				br.Free = 0
+			}
+			row.Blocks = append(row.Blocks, br)
+		}
+		d.Results = append(d.Results, row)
+	}
+	if offset+len(res) < total {
+		mq := url.Values{"region": {d.Region}, "date": {d.Date}, "offset": {strconv.Itoa(offset + searchPageSize)}}
+		if d.District != "" {
+			mq.Set("district", d.District)
+		}
+		if d.Vaccine != "" {
+			mq.Set("vaccine", d.Vaccine)
+		}
+		d.MoreURL = action + "?" + mq.Encode()
+	}
+	return d
+}
+
+// searchURL is the search page for a clinic's area on a date.
+func searchURL(action string, c *booking.Clinic, date, vaccine string) string {
+	q := url.Values{}
+	if c != nil {
+		q.Set("region", c.RegionCode)
+		q.Set("district", c.DistrictCode)
+	}
+	if date != "" {
+		q.Set("date", date)
+	}
+	if vaccine != "" {
+		q.Set("vaccine", vaccine)
+	}
+	if len(q) == 0 {
+		return action
+	}
+	return action + "?" + q.Encode()
+}
+
+// GET /book/clinics
+func (p *Pages) bookClinics(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "search.h1", "/book/clinics")
+	pg.Step = 3
+	_, e, ok := p.eligibleSession(w, r, pg)
+	if !ok {
+		return
+	}
+	d := p.search(r, pg.Lang, p.Booking.Campaign().VaccinesFor(e.Cohort), "/book/clinics", "/book/confirm")
+	d.H1 = pg.T("search.h1")
+	pg.Scripts, pg.D = []string{"book.js"}, d
+	p.render(w, http.StatusOK, "clinics", pg)
+}
