@@ -3,7 +3,9 @@ package room
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,8 +18,10 @@ import (
 type MemShared struct {
 	store Persister // nil: nothing is saved
 
-	mu    sync.RWMutex
-	lines map[string]*lockedLine
+	// lines is replaced, never changed, under mu (rooms come and go
+	// rarely), so that a step finds its line without a lock.
+	mu    sync.Mutex
+	lines atomic.Pointer[map[string]*lockedLine]
 }
 
 type lockedLine struct {
@@ -31,18 +35,28 @@ func NewMemShared() *MemShared { return newMemShared(nil) }
 // newMemShared returns an empty in-memory Shared that saves its lines in
 // store (nil: nothing is saved).
 func newMemShared(store Persister) *MemShared {
-	return &MemShared{store: store, lines: map[string]*lockedLine{}}
+	m := &MemShared{store: store}
+	m.lines.Store(&map[string]*lockedLine{})
+	return m
 }
 
 // line returns the room's line if Init made it.
 func (m *MemShared) line(name string) (*lockedLine, error) {
-	m.mu.RLock()
-	l := m.lines[name]
-	m.mu.RUnlock()
-	if l == nil {
-		return nil, ErrNoSharedState
+	if l := (*m.lines.Load())[name]; l != nil {
+		return l, nil
 	}
-	return l, nil
+	return nil, ErrNoSharedState
+}
+
+// setLine replaces the room's line (nil: removes it). m.mu is held.
+func (m *MemShared) setLine(name string, l *lockedLine) {
+	lines := maps.Clone(*m.lines.Load())
+	if l == nil {
+		delete(lines, name)
+	} else {
+		lines[name] = l
+	}
+	m.lines.Store(&lines)
 }
 
 // Forget drops a room's line, as a Redis restart without persistence
@@ -50,13 +64,13 @@ func (m *MemShared) line(name string) (*lockedLine, error) {
 func (m *MemShared) Forget(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.lines, name)
+	m.setLine(name, nil)
 }
 
 func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Time) (View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l := m.lines[name]; l != nil {
+	if l, _ := m.line(name); l != nil {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return l.view(), nil
@@ -77,7 +91,7 @@ func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Ti
 	if m.store != nil {
 		l.saved = &saving{store: m.store, room: name, configured: c}
 	}
-	m.lines[name] = l
+	m.setLine(name, l)
 	return l.view(), nil
 }
 
