@@ -4,11 +4,12 @@
 // Per room it stores two hashes and nothing else:
 //
 //	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
-//	                        numbers, serving position, frozen flag and
-//	                        pre-queue size, joins/admissions/leaves/expired),
-//	                        the controls (paused, closed, capacity, rate),
-//	                        the lottery key id, the admission token bucket
-//	                        and the last tick's time
+//	                        numbers and their reservation marks, serving
+//	                        position, frozen flag and pre-queue size,
+//	                        joins/admissions/leaves/expired), the controls
+//	                        (paused, closed, capacity, rate) and how often
+//	                        they were set, the lottery key id, the admission
+//	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
 //	                        one field per session: at most capacity of them
 //
