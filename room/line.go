@@ -97,7 +97,9 @@ func (l *line) join(now time.Time, a AdmitParams) (Phase, uint64, error) {
 		l.changed()
 		return PhasePrequeue, l.v.PreSeq - 1, nil
 	}
-	l.freeze(now, a)
+	if !l.v.Frozen {
+		l.freeze(now, a)
+	}
 	if l.v.PostSeq >= l.v.ResvPost {
 		return PhaseOpen, 0, ErrUnreserved
 	}

@@ -124,9 +124,10 @@ func (m *MemShared) Join(_ context.Context, name string, now time.Time, a AdmitP
 		return 0, 0, View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	phase, seq, err := l.join(now, a)
-	return phase, seq, l.view(), err
+	v := l.view()
+	l.mu.Unlock()
+	return phase, seq, v, err
 }
 
 func (m *MemShared) Freeze(_ context.Context, name string, now time.Time, a AdmitParams) (View, error) {
