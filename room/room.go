@@ -99,7 +99,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	if err != nil {
 		return nil, fmt.Errorf("room %q: queue state: %w", s.Name, err)
 	}
-	if err := r.apply(v); err != nil {
+	if err := r.apply(&v); err != nil {
 		return nil, err
 	}
 	r.rate.start(v.Serving, now)
@@ -182,7 +182,7 @@ func (r *Room) take(s *Settings, now time.Time) (Phase, uint64, error) {
 	for range 4 {
 		phase, seq, v, err := r.shared.Join(bg, r.name, now, a)
 		if err == nil {
-			return phase, seq, r.apply(v)
+			return phase, seq, r.apply(&v)
 		}
 		if !errors.Is(err, ErrUnreserved) {
 			return 0, 0, sharedErr(err)
@@ -219,7 +219,7 @@ func (r *Room) current() error {
 	if err != nil {
 		return sharedErr(err)
 	}
-	return r.apply(v)
+	return r.apply(&v)
 }
 
 // VerifyPass checks a pass for this room at the current time, including that
@@ -249,7 +249,7 @@ func (r *Room) Leave(p Pass) error {
 	if err != nil {
 		return sharedErr(err)
 	}
-	return r.apply(v)
+	return r.apply(&v)
 }
 
 // Tick expires sessions, admits people as capacity and rate allow, updates
@@ -262,7 +262,7 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 	if err != nil && !errors.Is(err, ErrUnsaved) {
 		return sharedErr(err)
 	}
-	if err := r.apply(v); err != nil {
+	if err := r.apply(&v); err != nil {
 		return err
 	}
 	r.measure(v, now)

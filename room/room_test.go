@@ -124,7 +124,7 @@ func change(r *Room, change func(l *line)) {
 	change(&l.line)
 	v := l.view()
 	l.mu.Unlock()
-	if err := r.apply(v); err != nil {
+	if err := r.apply(&v); err != nil {
 		panic(err)
 	}
 }

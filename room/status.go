@@ -39,7 +39,7 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		if err != nil {
 			return Status{}, sharedErr(err)
 		}
-		if err := r.apply(v); err != nil {
+		if err := r.apply(&v); err != nil {
 			return Status{}, err
 		}
 		if !r.frozen.Load() {
@@ -146,7 +146,7 @@ func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
 	if err != nil {
 		return Status{}, sharedErr(err)
 	}
-	if err := r.apply(v); err != nil {
+	if err := r.apply(&v); err != nil {
 		return Status{}, err
 	}
 	if !ok {

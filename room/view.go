@@ -36,7 +36,7 @@ func raise(a *atomic.Uint64, x uint64) {
 }
 
 // apply merges a view of the line into the node's view.
-func (r *Room) apply(v View) error {
+func (r *Room) apply(v *View) error {
 	if v.Frozen && !r.frozen.Load() {
 		if err := r.drawPrequeue(v); err != nil {
 			return err
@@ -61,7 +61,7 @@ func (r *Room) apply(v View) error {
 
 // drawPrequeue draws the lottery of a frozen pre-queue from the key the
 // line recorded, which every node must hold.
-func (r *Room) drawPrequeue(v View) error {
+func (r *Room) drawPrequeue(v *View) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.frozen.Load() {
@@ -79,7 +79,7 @@ func (r *Room) drawPrequeue(v View) error {
 }
 
 // adoptControls makes the line's controls the room's settings.
-func (r *Room) adoptControls(v View) {
+func (r *Room) adoptControls(v *View) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if v.ControlsSet <= r.controlsSet.Load() {
