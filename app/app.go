@@ -44,7 +44,8 @@ type Options struct {
 	DemoAt time.Time
 	// TickInterval is the admission tick (default 50ms).
 	TickInterval time.Duration
-	// Routes adds routes to the server (booking API, later).
+	// Routes adds routes of the caller's to the server, after Sluice's
+	// own (tests add gated endpoints this way).
 	Routes func(s *web.Server, mux *http.ServeMux)
 	// Crowd is how many simulated people the demo puts in line in the
 	// booking room (0: none; see app/crowd.go).

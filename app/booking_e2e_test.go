@@ -1,39 +1,19 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
-func startDemo(t *testing.T) *app.App {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = adminToken
-	cfg.LogLevel = "warn"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	return a
-}
+func startDemo(t *testing.T) *app.App { return apptest.Demo(t, app.Options{}) }
 
 func postJSON(t *testing.T, url string, headers map[string]string, body any) (int, []byte) {
 	t.Helper()
@@ -46,6 +26,58 @@ func postJSON(t *testing.T, url string, headers map[string]string, body any) (in
 	return resp.StatusCode, out
 }
 
+// minsu is the person the booking tests verify and book for.
+var minsu = map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"}
+
+// startVerification starts verifying minsu at base with the pass; it
+// returns the status and body of the answer, and the challenge and the
+// code the demo sent (empty unless the status is 201).
+func startVerification(t *testing.T, base string, pass map[string]string) (code int, b []byte, challengeID, demoCode string) {
+	t.Helper()
+	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, minsu)
+	var started struct {
+		ID   string `json:"challenge_id"`
+		Code string `json:"demo_code"`
+	}
+	json.Unmarshal(b, &started)
+	return code, b, started.ID, started.Code
+}
+
+// confirmCode answers a challenge; on success it also returns the headers
+// the booking endpoints want (the pass and the session).
+func confirmCode(t *testing.T, base string, pass map[string]string, challengeID, code string) (int, []byte, map[string]string) {
+	t.Helper()
+	status, b := postJSON(t, base+"/api/v1/identity/verifications/"+challengeID+"/confirm", pass, map[string]string{"code": code})
+	var confirmed struct {
+		Session struct {
+			ID string `json:"id"`
+		} `json:"session"`
+	}
+	json.Unmarshal(b, &confirmed)
+	return status, b, map[string]string{room.PassHeader: pass[room.PassHeader], "Sluice-Session": confirmed.Session.ID}
+}
+
+// foundClinic is a clinic of a search answer.
+type foundClinic struct {
+	Clinic struct {
+		ID int64 `json:"id"`
+	} `json:"clinic"`
+	Free int `json:"free"`
+}
+
+// searchGangnam searches Gangnam for Pfizer on Monday 26 July.
+func searchGangnam(t *testing.T, base string, pass map[string]string) []foundClinic {
+	t.Helper()
+	resp, b := do(t, "GET", base+"/api/v1/clinics?district=11680&date=2021-07-26&vaccine=pfizer", pass, "")
+	var found struct {
+		Clinics []foundClinic `json:"clinics"`
+	}
+	if err := json.Unmarshal(b, &found); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("search on %s: %d %s", base, resp.StatusCode, b)
+	}
+	return found.Clinics
+}
+
 func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 	a := startDemo(t)
 	base := a.URL()
@@ -56,7 +88,7 @@ func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 		t.Fatalf("eligibility: %d %s", resp.StatusCode, b)
 	}
 	// Without a pass, the booking API is closed.
-	code, b := postJSON(t, base+"/api/v1/identity/verifications", nil, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	code, b := postJSON(t, base+"/api/v1/identity/verifications", nil, minsu)
 	if code != 401 || !strings.Contains(string(b), "pass_missing") {
 		t.Fatalf("verification without pass: %d %s", code, b)
 	}
@@ -70,50 +102,24 @@ func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 		t.Fatalf("impossible RRN date: %d %s", code, b)
 	}
 	// Verify identity (the demo returns the code it "sent").
-	code, b = postJSON(t, base+"/api/v1/identity/verifications", pass, map[string]string{"name": "김민수", "rrn": "680315-1234567", "phone": "010-1234-5678"})
+	code, b, challenge, demoCode := startVerification(t, base, pass)
 	if code != 201 {
 		t.Fatalf("start verification: %d %s", code, b)
 	}
-	var started struct{ ChallengeID, DemoCode string }
-	json.Unmarshal(b, &struct {
-		C *string `json:"challenge_id"`
-		D *string `json:"demo_code"`
-	}{&started.ChallengeID, &started.DemoCode})
-	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": "000000x"})
-	if code != 400 {
+	if code, b, _ = confirmCode(t, base, pass, challenge, "000000x"); code != 400 {
 		t.Fatalf("wrong code: %d %s", code, b)
 	}
-	code, b = postJSON(t, base+"/api/v1/identity/verifications/"+started.ChallengeID+"/confirm", pass, map[string]string{"code": started.DemoCode})
+	code, b, sess := confirmCode(t, base, pass, challenge, demoCode)
 	if code != 200 {
 		t.Fatalf("confirm: %d %s", code, b)
 	}
-	var confirmed struct {
-		Session struct {
-			ID string `json:"id"`
-		} `json:"session"`
-	}
-	json.Unmarshal(b, &confirmed)
-	sess := map[string]string{room.PassHeader: st.Pass, "Sluice-Session": confirmed.Session.ID}
 
 	// Find a clinic in Gangnam with free places on Monday 26 July.
-	resp, b = do(t, "GET", base+"/api/v1/clinics?district=11680&date=2021-07-26&vaccine=pfizer", pass, "")
-	if resp.StatusCode != 200 {
-		t.Fatalf("search: %d %s", resp.StatusCode, b)
+	found := searchGangnam(t, base, pass)
+	if len(found) == 0 || found[0].Free == 0 {
+		t.Fatalf("no clinic found: %+v", found)
 	}
-	var found struct {
-		Total   int `json:"total"`
-		Clinics []struct {
-			Clinic struct {
-				ID int64 `json:"id"`
-			} `json:"clinic"`
-			Free int `json:"free"`
-		} `json:"clinics"`
-	}
-	json.Unmarshal(b, &found)
-	if len(found.Clinics) == 0 || found.Clinics[0].Free == 0 {
-		t.Fatalf("no clinic found: %s", b)
-	}
-	clinic := found.Clinics[0].Clinic.ID
+	clinic := found[0].Clinic.ID
 
 	// Book; a retry with the same Idempotency-Key returns the same booking.
 	bookReq := map[string]any{"clinic_id": clinic, "date": "2021-07-26", "block": 2, "vaccine_id": "pfizer"}
@@ -219,20 +225,10 @@ func TestDemoClockMovesEligibility(t *testing.T) {
 }
 
 func TestServeHasNoDemoClock(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	cfg.AdminToken = adminToken
+	cfg := apptest.Config()
 	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: t.TempDir() + "/b.db"}
 	cfg.PersonKeySecret = []byte(strings.Repeat("s", 32))
-	a, err := app.New(cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Start(t, cfg, app.Options{})
 	code, b := postJSON(t, a.URL()+"/api/v1/admin/clock", map[string]string{"Authorization": "Bearer " + adminToken}, map[string]string{"at": "2021-07-20T20:30:00+09:00"})
 	if code != http.StatusNotFound {
 		t.Fatalf("serve exposes the demo clock: %d %s", code, b)
@@ -242,7 +238,6 @@ func TestServeHasNoDemoClock(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"eligible": false`) {
 		t.Fatalf("eligibility on the real clock: %s", b)
 	}
-	_ = fmt.Sprint
 }
 
 func TestReadinessFollowsTheBookingDatabase(t *testing.T) {
@@ -254,5 +249,40 @@ func TestReadinessFollowsTheBookingDatabase(t *testing.T) {
 	resp, b := do(t, "GET", a.URL()+"/readyz", nil, "")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "not_ready") {
 		t.Fatalf("with the database closed: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestCampaignEndpoint: the campaign's windows, the next one to open and
+// the dates a first dose may be booked on, as the service computes them.
+func TestCampaignEndpoint(t *testing.T) {
+	a := startDemo(t) // 2021-07-19 21:00: 53-54 open, 50-52 opens tomorrow at 20:00
+	resp, b := do(t, "GET", a.URL()+"/api/v1/campaign", nil, "")
+	var doc struct {
+		Windows []struct {
+			Cohort  string `json:"cohort_id"`
+			OpenNow bool   `json:"open_now"`
+		} `json:"windows_today"`
+		Next *struct {
+			Cohort string `json:"cohort_id"`
+			Opens  string `json:"opens_at"`
+		} `json:"next_window"`
+		Dates []string `json:"bookable_dates"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if doc.Next == nil || doc.Next.Cohort != "50-52" || doc.Next.Opens != "2021-07-20T20:00:00+09:00" {
+		t.Errorf("next window %+v", doc.Next)
+	}
+	want := a.Booking().BookableDates(a.Clock.Now())
+	if len(doc.Dates) != len(want) || len(want) == 0 || doc.Dates[0] != "2021-07-20" || doc.Dates[len(doc.Dates)-1] != want[len(want)-1].String() {
+		t.Errorf("bookable dates %v, want %v", doc.Dates, want)
+	}
+	open := false
+	for _, w := range doc.Windows {
+		open = open || w.Cohort == "53-54" && w.OpenNow
+	}
+	if !open {
+		t.Errorf("windows today %+v: 53-54 is open", doc.Windows)
 	}
 }

@@ -2,118 +2,51 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/pgtest"
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
-	"github.com/sluicehq/sluice/web"
 )
-
-// redisForTest returns the URL of a Redis to test against and a fresh key
-// prefix whose keys are deleted after the test. Without a Redis it skips,
-// unless SLUICE_REQUIRE_SERVICES=1 (CI), where it fails.
-func redisForTest(t *testing.T) (url, prefix string) {
-	t.Helper()
-	url = os.Getenv("SLUICE_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("SLUICE_REDIS_URL: %v", err)
-	}
-	client := goredis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("Redis at %s does not answer (%v); SLUICE_REQUIRE_SERVICES=1 forbids skipping", opts.Addr, err)
-		}
-		t.Skipf("no Redis at %s (%v): set SLUICE_REDIS_URL to run the multi-node tests", opts.Addr, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix = "sluicetest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		client.Close()
-	})
-	return url, prefix
-}
 
 // TestTwoNodesOneLine runs two complete servers on one Redis, as two
 // processes behind a load balancer would: a person's requests land on
 // either, and the line, the capacity and the operator's controls are one.
 func TestTwoNodesOneLine(t *testing.T) {
-	url, prefix := redisForTest(t)
+	url, prefix := redistest.Prefix(t)
 	keys := room.GenerateKeyring("k1")
 	start := func() *app.App {
-		cfg := config.Default()
-		cfg.Addr = "127.0.0.1:0"
+		cfg := apptest.Config()
 		cfg.Keys = keys
-		cfg.AdminToken = adminToken
 		cfg.RedisURL, cfg.RedisPrefix = url, prefix
 		cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 1000, PassTTL: config.Duration(time.Minute)}}
-		a, err := app.New(cfg, app.Options{
-			TickInterval: 10 * time.Millisecond,
-			Routes: func(s *web.Server, mux *http.ServeMux) {
-				mux.Handle("/protected", s.Gate("shop").Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					io.WriteString(w, "secret")
-				})))
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			a.Shutdown(ctx)
-		})
-		return a
+		return apptest.Start(t, cfg, app.Options{Routes: protectedRoute("shop")})
 	}
 	nodeA, nodeB := start(), start()
 
-	do := func(method, url, auth string, header ...string) (int, []byte) {
+	call := func(method, url, auth string, header ...string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, url, nil)
+		h := map[string]string{}
 		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
+			h["Authorization"] = "Bearer " + auth
 		}
 		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
+			h[header[i]] = header[i+1]
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := do(t, method, url, h, "")
 		return resp.StatusCode, b
 	}
 	statusOn := func(a *app.App, ticket string) statusDoc {
 		t.Helper()
-		code, b := do("GET", a.URL()+"/api/v1/rooms/shop/status", ticket)
+		code, b := call("GET", a.URL()+"/api/v1/rooms/shop/status", ticket)
 		var d statusDoc
 		if code != 200 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("status on %s: %d %s", a.URL(), code, b)
@@ -122,7 +55,7 @@ func TestTwoNodesOneLine(t *testing.T) {
 	}
 	join := func(a *app.App) statusDoc {
 		t.Helper()
-		code, b := do("POST", a.URL()+"/api/v1/rooms/shop/tickets", "")
+		code, b := call("POST", a.URL()+"/api/v1/rooms/shop/tickets", "")
 		var d statusDoc
 		if code != 201 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("join on %s: %d %s", a.URL(), code, b)
@@ -144,27 +77,27 @@ func TestTwoNodesOneLine(t *testing.T) {
 	if p.Pass == "" {
 		t.Fatalf("first joiner's status on node B has no pass: %+v", p)
 	}
-	if code, body := do("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass); code != 200 || string(body) != "secret" {
+	if code, body := call("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass); code != 200 || string(body) != "secret" {
 		t.Fatalf("pass from node B at node A's gate: %d %s", code, body)
 	}
 	// Returned on node B, the place goes to the second joiner at once, and
 	// the pass no longer opens node A's gate.
-	if code, body := do("POST", nodeB.URL()+"/api/v1/rooms/shop/leave", p.Pass); code != 204 {
+	if code, body := call("POST", nodeB.URL()+"/api/v1/rooms/shop/leave", p.Pass); code != 204 {
 		t.Fatalf("leave on node B: %d %s", code, body)
 	}
 	if d := statusOn(nodeA, second.Ticket); d.State != "admitted" {
 		t.Errorf("second joiner on node A after the leave on B: %+v, want admitted", d)
 	}
-	if code, _ := do("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass, "Accept", "application/json"); code != 401 {
+	if code, _ := call("GET", nodeA.URL()+"/protected", "", room.PassHeader, p.Pass, "Accept", "application/json"); code != 401 {
 		t.Errorf("returned pass at node A's gate: %d, want 401", code)
 	}
 	// An operator pauses on node A; node B says so.
-	if code, body := do("POST", nodeA.URL()+"/api/v1/admin/rooms/shop/pause", adminToken); code != 200 {
+	if code, body := call("POST", nodeA.URL()+"/api/v1/admin/rooms/shop/pause", adminToken); code != 200 {
 		t.Fatalf("pause on node A: %d %s", code, body)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		code, body := do("GET", nodeB.URL()+"/api/v1/admin/rooms/shop", adminToken)
+		code, body := call("GET", nodeB.URL()+"/api/v1/admin/rooms/shop", adminToken)
 		if code == 200 && strings.Contains(string(body), `"state": "paused"`) || strings.Contains(string(body), `"state":"paused"`) {
 			break
 		}
@@ -177,8 +110,142 @@ func TestTwoNodesOneLine(t *testing.T) {
 		t.Errorf("third joiner on node B while paused: %+v", d)
 	}
 	for _, n := range []*app.App{nodeA, nodeB} {
-		if code, body := do("GET", n.URL()+"/readyz", ""); code != 200 {
+		if code, body := call("GET", n.URL()+"/readyz", ""); code != 200 {
 			t.Errorf("readyz on %s: %d %s", n.URL(), code, body)
 		}
+	}
+}
+
+// TestTwoNodesOneBookingDatabase runs two demo servers on one Redis and one
+// PostgreSQL database: a person queues on one node and books on the other,
+// the second node sees the booking and the person's session, its search
+// catches up, and the confirmation goes out once, not once per node.
+func TestTwoNodesOneBookingDatabase(t *testing.T) {
+	redisURL, prefix := redistest.Prefix(t)
+	dbURL := pgtest.Schema(t, "sluicetest_app")
+	keys := room.GenerateKeyring("k1")
+	start := func() *app.App {
+		cfg := apptest.Config()
+		cfg.Keys = keys
+		cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
+		cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: dbURL}
+		cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
+		return apptest.Start(t, cfg, app.Options{Demo: true})
+	}
+	nodeA, nodeB := start(), start()
+
+	// Queue on A, collect the pass on B.
+	st := waitAdmitted(t, nodeB.URL(), "vaccine", join(t, nodeA.URL(), "vaccine").Ticket)
+	pass := map[string]string{room.PassHeader: st.Pass}
+
+	verify := func(base string) map[string]string {
+		t.Helper()
+		code, b, challenge, demoCode := startVerification(t, base, pass)
+		if code != 201 {
+			t.Fatalf("start verification on %s: %d %s", base, code, b)
+		}
+		code, b, sess := confirmCode(t, base, pass, challenge, demoCode)
+		if code != 200 {
+			t.Fatalf("confirm on %s: %d %s", base, code, b)
+		}
+		return sess
+	}
+	freeAt := func(base string, clinic int64) int {
+		t.Helper()
+		found := searchGangnam(t, base, pass)
+		for _, c := range found {
+			if c.Clinic.ID == clinic {
+				return c.Free
+			}
+		}
+		t.Fatalf("clinic %d not in the search on %s: %+v", clinic, base, found)
+		return 0
+	}
+	clinic := searchGangnam(t, nodeA.URL(), pass)[0].Clinic.ID
+	freeBefore := freeAt(nodeB.URL(), clinic)
+
+	// Book on A.
+	code, b := postJSON(t, nodeA.URL()+"/api/v1/bookings", verify(nodeA.URL()), map[string]any{"clinic_id": clinic, "date": "2021-07-26", "block": 2, "vaccine_id": "pfizer"})
+	if code != 201 {
+		t.Fatalf("book on node A: %d %s", code, b)
+	}
+	var bk struct {
+		Number string `json:"booking_number"`
+	}
+	json.Unmarshal(b, &bk)
+
+	// B finds it, refuses a second booking for the person, and its search
+	// catches up with A's booking within the resync interval.
+	who := map[string]any{"name": "김민수", "rrn": "680315-1234567", "booking_number": bk.Number}
+	if code, b := postJSON(t, nodeB.URL()+"/api/v1/bookings/lookup", pass, who); code != 200 || !strings.Contains(string(b), bk.Number) {
+		t.Fatalf("look-up on node B: %d %s", code, b)
+	}
+	// The person's booking session (one per identity, held in the
+	// database) keeps a second session on node B from starting.
+	code, b, challenge, demoCode := startVerification(t, nodeB.URL(), pass)
+	if code == 201 {
+		code, b, _ = confirmCode(t, nodeB.URL(), pass, challenge, demoCode)
+	}
+	if code != 409 || !strings.Contains(string(b), "session_held") {
+		t.Fatalf("a second session for the person on node B: %d %s, want 409 session_held", code, b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for freeAt(nodeB.URL(), clinic) != freeBefore-1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("node B's search still shows %d free places at the clinic, want %d", freeAt(nodeB.URL(), clinic), freeBefore-1)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Exactly one node holds the outbox lock (a PostgreSQL advisory lock
+	// keyed by the schema), so only one delivers.
+	holders := countRows(t, dbURL, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+		AND ((classid::bigint << 32) | objid::bigint) = hashtext($1 || ':sluice-outbox')::bigint`, pgtest.SchemaOf(dbURL))
+	if n := holders(); n != 1 {
+		t.Errorf("%d nodes hold the outbox lock, want exactly 1", n)
+	}
+
+	// The confirmation goes out once in all (each node lists what it sent).
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	sent := func() int {
+		n := 0
+		for _, node := range []*app.App{nodeA, nodeB} {
+			_, b := do(t, "GET", node.URL()+"/api/v1/admin/notifications", admin, "")
+			n += strings.Count(string(b), `"kind": "confirmation"`)
+		}
+		return n
+	}
+	// Once the database records every message as sent, no node can send
+	// one again (a node sends only what it reads as pending): the count
+	// is final.
+	pending := countRows(t, dbURL, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`)
+	deadline = time.Now().Add(10 * time.Second)
+	for pending() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still pending: neither node delivered", pending())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := sent(); n != 1 {
+		t.Errorf("the confirmation went out %d times, want once", n)
+	}
+}
+
+// countRows returns a function running a count query on the database.
+func countRows(t *testing.T, dbURL, query string, args ...any) func() int {
+	return func() int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 }

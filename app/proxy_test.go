@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -13,10 +12,13 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
-	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
+
+// html is what a browser asks for.
+var html = map[string]string{"Accept": "text/html"}
 
 func TestProxyGuardsUpstream(t *testing.T) {
 	var hits atomic.Int64
@@ -26,17 +28,7 @@ func TestProxyGuardsUpstream(t *testing.T) {
 	}))
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	a, err := app.New(cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Start(t, apptest.Config(), app.Options{Upstream: u, ProxyRoom: "shop"})
 
 	// Without a pass nothing reaches the upstream.
 	resp, b := do(t, "GET", a.URL()+"/api/orders", map[string]string{"Accept": "application/json"}, "")
@@ -44,16 +36,7 @@ func TestProxyGuardsUpstream(t *testing.T) {
 		t.Fatalf("no pass: %d %s, upstream hits %d", resp.StatusCode, b, hits.Load())
 	}
 	// A browser walks through the waiting page and lands on the site.
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	req, _ := http.NewRequest("GET", a.URL()+"/products/42", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err = browser.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := send(t, newBrowser(), "GET", a.URL()+"/products/42", html, "")
 	if resp.StatusCode != 200 || string(body) != "upstream:/products/42" {
 		t.Fatalf("browser flow: %d %q", resp.StatusCode, body)
 	}
@@ -66,55 +49,19 @@ func TestProxyGuardsUpstream(t *testing.T) {
 }
 
 func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	a, err := app.New(cfg, app.Options{Demo: true, TickInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	get := func(path string) (int, string) {
-		req, _ := http.NewRequest("GET", a.URL()+path, nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	code, body := get("/demo/protected")
-	if code != 200 || !strings.Contains(body, "Protected page") {
-		t.Fatalf("protected via waiting page: %d %s", code, body)
+	a := apptest.Demo(t, app.Options{})
+	browser := newBrowser()
+	resp, b := send(t, browser, "GET", a.URL()+"/demo/protected", html, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "Protected page") {
+		t.Fatalf("protected via waiting page: %d %s", resp.StatusCode, b)
 	}
 	// JSON for API clients carrying the cookie.
-	req, _ := http.NewRequest("GET", a.URL()+"/demo/protected", nil)
-	req.Header.Set("Accept", "application/json")
-	resp, err := browser.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, b = send(t, browser, "GET", a.URL()+"/demo/protected", map[string]string{"Accept": "application/json"}, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"ok":true`) {
 		t.Fatalf("JSON: %d %s", resp.StatusCode, b)
 	}
 	// Leaving (a same-origin form post) frees the place and the pass stops working.
-	req, _ = http.NewRequest("POST", a.URL()+"/wait/demo/leave", nil)
-	req.Header.Set("Origin", a.URL())
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err = browser.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, b = send(t, browser, "POST", a.URL()+"/wait/demo/leave", map[string]string{"Origin": a.URL(), "Sec-Fetch-Site": "same-origin"}, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "You left") {
 		t.Fatalf("leave: %d %s", resp.StatusCode, b)
 	}
@@ -123,14 +70,7 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 		t.Fatalf("after leave: %+v", c)
 	}
 	// A cross-site form post is refused (CSRF).
-	req, _ = http.NewRequest("POST", a.URL()+"/wait/demo/leave", nil)
-	req.Header.Set("Origin", "https://evil.example")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ = do(t, "POST", a.URL()+"/wait/demo/leave", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, "")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site post: %d, want 403", resp.StatusCode)
 	}
@@ -138,10 +78,7 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	started := make(chan struct{})
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	a, err := app.New(cfg, app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
+	a, err := app.New(apptest.Config(), app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
 		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 			close(started)
 			time.Sleep(300 * time.Millisecond)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
-	"github.com/sluicehq/sluice/room"
 )
 
 // TestStateDirOneProcess: a second server pointed at a state directory in
@@ -18,10 +18,7 @@ import (
 // the first); once the first has shut down, the directory is free.
 func TestStateDirOneProcess(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Keys = room.GenerateKeyring("k1")
-	cfg.AdminToken = adminToken
+	cfg := apptest.Config()
 	cfg.StateDir = dir
 	cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 10}}
 

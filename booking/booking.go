@@ -1,13 +1,15 @@
 // Package booking is the vaccination-campaign domain: campaigns and cohorts,
 // eligibility, resident registration numbers, regions and clinics, slots and
-// bookings. It is plain Go with no I/O; storage lives behind Store and is
-// implemented by sub-packages (booking/sqlite now, booking/postgres later).
+// bookings. It is plain Go with no I/O; storage lives behind Store,
+// implemented by booking/sqlite (one node) and booking/postgres (several
+// nodes), both held to one contract (booking/storetest).
 package booking
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -151,15 +153,36 @@ type Store interface {
 	Close() error
 }
 
-// Errors returned by stores and the service; the HTTP layer maps them to
-// problem+json responses in one place.
-var (
-	ErrNotFound         = errors.New("not found")
-	ErrSlotFull         = errors.New("slot full")
-	ErrNoSecondDose     = errors.New("no free second-dose date in the allowed window")
-	ErrAlreadyBooked    = errors.New("person already has a booking")
-	ErrSupplyExhausted  = errors.New("vaccine supply exhausted")
-	ErrSessionHeld      = errors.New("identity in use by another session")
-	ErrCancelled        = errors.New("booking is cancelled")
-	ErrIdempotencyReuse = errors.New("idempotency key reused with a different request")
-)
+// maxBookingNumberLen bounds a booking number as typed.
+const maxBookingNumberLen = 32
+
+// normalizeNumber trims and upper-cases a booking number as typed; "" if it
+// cannot be one.
+func normalizeNumber(n string) string {
+	n = strings.ToUpper(strings.TrimSpace(n))
+	if n == "" || len(n) > maxBookingNumberLen {
+		return ""
+	}
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return ""
+		}
+	}
+	return n
+}
+
+// bookingNumberAlphabet has no 0/O or 1/I, so a number read aloud or copied
+// by hand survives. 32 symbols: each random byte maps without bias.
+const bookingNumberAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// NewBookingNumber returns a random booking number "SLC-XXXX-XXXX" (40
+// bits), the format the stores generate.
+func NewBookingNumber() string {
+	var r [8]byte
+	rand.Read(r[:])
+	out := []byte("SLC-XXXX-XXXX")
+	for i, p := range [8]int{4, 5, 6, 7, 9, 10, 11, 12} {
+		out[p] = bookingNumberAlphabet[r[i]&31]
+	}
+	return string(out)
+}

@@ -334,10 +334,7 @@ func TestShippedCampaigns(t *testing.T) {
 }
 
 func TestShipped50s(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-07-50s")
 	at := func(m time.Month, d, h int) time.Time { return time.Date(2021, m, d, h, 0, 0, 0, Seoul) }
 	type win struct {
 		opens, closes time.Time
@@ -402,10 +399,7 @@ func TestShipped50s(t *testing.T) {
 }
 
 func TestShipped1849(t *testing.T) {
-	c, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-08-18-49")
 	if len(c.Cohorts) != 1 {
 		t.Fatalf("%d cohorts", len(c.Cohorts))
 	}

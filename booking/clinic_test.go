@@ -172,21 +172,6 @@ func TestClinicGenerateSizes(t *testing.T) {
 	}
 }
 
-func TestClinicGenerateFast(t *testing.T) {
-	if clinicRaceEnabled {
-		t.Skip("timing is meaningless under the race detector")
-	}
-	best := time.Hour
-	for range 3 {
-		start := time.Now()
-		GenerateClinics(2021, 13000, 264)
-		best = min(best, time.Since(start))
-	}
-	if best > 200*time.Millisecond {
-		t.Errorf("GenerateClinics(2021, 13000, 264) took %v, want < 200ms", best)
-	}
-}
-
 func TestClinicCapacity(t *testing.T) {
 	c := Clinic{ID: 1, BlockCapacity: 25, OpenDays: MondayToFriday}
 	centre := Clinic{ID: 2, BlockCapacity: 75, OpenDays: MondayToSaturday}
@@ -297,6 +282,9 @@ func TestClinicDayNumbers(t *testing.T) {
 	}
 }
 
+// BenchmarkGenerateClinics: the default data set (13,000 clinics, 264
+// centres) is generated at every start; compare runs with benchstat rather
+// than holding it to a wall-clock limit in a test.
 func BenchmarkGenerateClinics(b *testing.B) {
 	for b.Loop() {
 		GenerateClinics(2021, 13000, 264)

@@ -202,48 +202,6 @@ func (m *eligMsg) whenEN(t time.Time) *eligMsg {
 func koreanWhen(t time.Time) string  { return newEligMsg().whenKO(t).String() }
 func englishWhen(t time.Time) string { return newEligMsg().whenEN(t).String() }
 
-// EligibilityResponse is the public JSON body of
-// GET /api/v1/eligibility?birth_date=YYYY-MM-DD. Times are RFC 3339 in
-// Seoul (+09:00); absent values are null.
-type EligibilityResponse struct {
-	Eligible          bool       `json:"eligible"`
-	Cohort            *string    `json:"cohort"`    // cohort name (Korean), e.g. "53~54세"
-	CohortID          *string    `json:"cohort_id"` // e.g. "53-54"
-	CohortEN          *string    `json:"cohort_en"` // e.g. "Ages 53-54"
-	WindowOpensAt     *time.Time `json:"window_opens_at"`
-	WindowClosesAt    *time.Time `json:"window_closes_at"`
-	NextWindowOpensAt *time.Time `json:"next_window_opens_at"`
-	Reason            string     `json:"reason"`
-	Message           string     `json:"message"`
-	MessageEN         string     `json:"message_en"`
-}
-
-// APIResponse renders the public API body.
-func (e Eligibility) APIResponse() EligibilityResponse {
-	r := EligibilityResponse{
-		Eligible:  e.Eligible,
-		Reason:    e.Reason,
-		Message:   e.Message,
-		MessageEN: e.MessageEN,
-	}
-	if e.Cohort != nil {
-		name, id, en := e.Cohort.Name, e.Cohort.ID, e.Cohort.NameEN
-		r.Cohort, r.CohortID, r.CohortEN = &name, &id, &en
-	}
-	seoul := func(t *time.Time) *time.Time {
-		if t == nil {
-			return nil
-		}
-		// Whole seconds, so the JSON is exactly "2021-07-19T20:00:00+09:00".
-		v := t.In(Seoul).Truncate(time.Second)
-		return &v
-	}
-	r.WindowOpensAt = seoul(e.WindowOpensAt)
-	r.WindowClosesAt = seoul(e.WindowClosesAt)
-	r.NextWindowOpensAt = seoul(e.NextWindowOpensAt)
-	return r
-}
-
 // WindowInfo describes one window in plain words, for a landing page.
 type WindowInfo struct {
 	CohortID      string
@@ -280,6 +238,26 @@ func (c *Campaign) WindowsOn(day Date) []WindowInfo {
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Opens.Before(out[b].Opens) })
 	return out
+}
+
+// NextWindow is the window of any cohort opening next after now (the
+// first to open, in Seoul time), if there is one: what a landing page
+// announces while no window is open.
+func (c *Campaign) NextWindow(now time.Time) (WindowInfo, bool) {
+	var next *Window
+	var cohort *Cohort
+	for i := range c.Cohorts {
+		for j := range c.Cohorts[i].Windows {
+			w := &c.Cohorts[i].Windows[j]
+			if w.Opens.After(now) && (next == nil || w.Opens.Before(next.Opens)) {
+				next, cohort = w, &c.Cohorts[i]
+			}
+		}
+	}
+	if next == nil {
+		return WindowInfo{}, false
+	}
+	return cohort.windowInfo(next), true
 }
 
 func (co *Cohort) windowInfo(w *Window) WindowInfo {

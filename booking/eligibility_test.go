@@ -1,7 +1,6 @@
 package booking
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -377,10 +376,7 @@ func TestEligibilityMatchesReference(t *testing.T) {
 // birth date of 1967-68 must agree with the table, and be eligible from
 // 00:00 to 17:59:59.
 func TestEligibility1967And68OnTheNightOf20July(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-07-50s")
 	ref := ref50s()
 	births := allBirthDates(Date{1967, 1, 1}, Date{1968, 12, 31})
 	for minute := 0; minute < 24*60; minute++ {
@@ -435,21 +431,26 @@ func TestEligibilityIndependentOfZone(t *testing.T) {
 						continue
 					}
 					want := c.Eligibility(b, now.In(Seoul))
-					wantJSON, _ := json.Marshal(want.APIResponse())
 					for _, z := range zones {
 						got := c.Eligibility(b, now.In(z))
 						if !reflect.DeepEqual(got, want) {
 							t.Fatalf("born %v at %v in %v: %+v, in Seoul %+v", b, now, z, got, want)
-						}
-						gotJSON, _ := json.Marshal(got.APIResponse())
-						if string(gotJSON) != string(wantJSON) {
-							t.Fatalf("born %v at %v in %v: %s, in Seoul %s", b, now, z, gotJSON, wantJSON)
 						}
 					}
 				}
 			}
 		})
 	}
+}
+
+// shipped is the shipped campaign id.
+func shipped(tb testing.TB, id string) *Campaign {
+	tb.Helper()
+	c, err := ShippedCampaign(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 func mustDate(t testing.TB, s string) Date {
@@ -470,102 +471,8 @@ func mustTime(t testing.TB, s string) time.Time {
 	return v
 }
 
-// Hand-picked cases with their exact API bodies and messages.
-func TestEligibilityExamples(t *testing.T) {
-	tests := []struct {
-		campaign, birth, now string
-		want                 string // JSON of APIResponse without messages
-		message, messageEN   string // substrings; "" = not checked
-	}{
-		{"2021-07-50s", "1968-01-01", "2021-07-19T19:59:59+09:00",
-			`{"eligible":false,"cohort":"53~54세","cohort_id":"53-54","cohort_en":"Ages 53-54","window_opens_at":"2021-07-19T20:00:00+09:00","window_closes_at":"2021-07-20T18:00:00+09:00","next_window_opens_at":"2021-07-19T20:00:00+09:00","reason":"not_yet_open"}`,
-			"1968년생은 7월 19일 20시부터 예약할 수 있습니다", "People born in 1968 can book from 20:00 on 19 July"},
-		{"2021-07-50s", "1968-01-01", "2021-07-19T11:00:00Z", // 20:00 KST
-			`{"eligible":true,"cohort":"53~54세","cohort_id":"53-54","cohort_en":"Ages 53-54","window_opens_at":"2021-07-19T20:00:00+09:00","window_closes_at":"2021-07-20T18:00:00+09:00","next_window_opens_at":"2021-07-21T20:00:00+09:00","reason":"open"}`,
-			"1968년생은 7월 20일 18시까지 예약할 수 있습니다", "until 18:00 on 20 July"},
-		{"2021-07-50s", "1967-12-31", "2021-07-20T05:00:00+09:00",
-			`{"eligible":true,"cohort":"53~54세","cohort_id":"53-54","cohort_en":"Ages 53-54","window_opens_at":"2021-07-19T20:00:00+09:00","window_closes_at":"2021-07-20T18:00:00+09:00","next_window_opens_at":"2021-07-21T20:00:00+09:00","reason":"open"}`,
-			"", ""},
-		{"2021-07-50s", "1967-12-31", "2021-07-20T18:00:00+09:00",
-			`{"eligible":false,"cohort":"53~54세","cohort_id":"53-54","cohort_en":"Ages 53-54","window_opens_at":"2021-07-21T20:00:00+09:00","window_closes_at":"2021-07-24T18:00:00+09:00","next_window_opens_at":"2021-07-21T20:00:00+09:00","reason":"not_yet_open"}`,
-			"7월 21일 20시부터", ""},
-		{"2021-07-50s", "1964-06-15", "2021-07-13T20:00:00+09:00", // halted, before the reopening
-			`{"eligible":false,"cohort":"55~59세","cohort_id":"55-59","cohort_en":"Ages 55-59","window_opens_at":"2021-07-14T20:00:00+09:00","window_closes_at":"2021-07-24T18:00:00+09:00","next_window_opens_at":"2021-07-14T20:00:00+09:00","reason":"not_yet_open"}`,
-			"", ""},
-		{"2021-07-50s", "1964-06-15", "2021-07-24T18:00:00+09:00",
-			`{"eligible":false,"cohort":"55~59세","cohort_id":"55-59","cohort_en":"Ages 55-59","window_opens_at":null,"window_closes_at":null,"next_window_opens_at":null,"reason":"window_closed"}`,
-			"7월 24일 18시에 끝났습니다", "closed at 18:00 on 24 July"},
-		{"2021-07-50s", "1961-12-31", "2021-07-19T21:00:00+09:00",
-			`{"eligible":false,"cohort":null,"cohort_id":null,"cohort_en":null,"window_opens_at":null,"window_closes_at":null,"next_window_opens_at":null,"reason":"not_in_any_cohort"}`,
-			"1961년생은", "People born in 1961"},
-		{"2021-07-50s", "2021-07-21", "2021-07-20T21:00:00+09:00",
-			`{"eligible":false,"cohort":null,"cohort_id":null,"cohort_en":null,"window_opens_at":null,"window_closes_at":null,"next_window_opens_at":null,"reason":"birth_date_in_future"}`,
-			"", "in the future"},
-		{"2021-08-18-49", "1990-05-29", "2021-08-09T20:00:00+09:00",
-			`{"eligible":true,"cohort":"18~49세","cohort_id":"18-49","cohort_en":"Ages 18-49","window_opens_at":"2021-08-09T20:00:00+09:00","window_closes_at":"2021-08-10T18:00:00+09:00","next_window_opens_at":"2021-08-20T20:00:00+09:00","reason":"open"}`,
-			"생일 끝자리가 9인 1990년생은 8월 10일 18시까지", ""},
-		{"2021-08-18-49", "1990-05-28", "2021-08-09T20:00:00+09:00",
-			`{"eligible":false,"cohort":"18~49세","cohort_id":"18-49","cohort_en":"Ages 18-49","window_opens_at":"2021-08-18T20:00:00+09:00","window_closes_at":"2021-08-19T18:00:00+09:00","next_window_opens_at":"2021-08-18T20:00:00+09:00","reason":"wrong_birth_day_digit"}`,
-			"지금은 생일 끝자리가 9인 분이 예약하는 시간입니다. 생일 끝자리가 8인 1990년생은 8월 18일 20시부터", "ends in 9"},
-		{"2021-08-18-49", "1980-05-29", "2021-08-10T20:00:00+09:00", // missed day 9: 36-49 catch-up next
-			`{"eligible":false,"cohort":"18~49세","cohort_id":"18-49","cohort_en":"Ages 18-49","window_opens_at":"2021-08-19T20:00:00+09:00","window_closes_at":"2021-08-20T18:00:00+09:00","next_window_opens_at":"2021-08-19T20:00:00+09:00","reason":"wrong_birth_day_digit"}`,
-			"", ""},
-		{"2021-08-18-49", "1990-05-29", "2021-08-19T21:00:00+09:00", // 36-49 catch-up open, not for 1990
-			`{"eligible":false,"cohort":"18~49세","cohort_id":"18-49","cohort_en":"Ages 18-49","window_opens_at":"2021-08-20T20:00:00+09:00","window_closes_at":"2021-08-21T18:00:00+09:00","next_window_opens_at":"2021-08-20T20:00:00+09:00","reason":"not_yet_open"}`,
-			"1990년생은 8월 20일 20시부터", ""},
-		{"2021-08-18-49", "2003-12-31", "2021-09-18T17:59:59+09:00",
-			`{"eligible":true,"cohort":"18~49세","cohort_id":"18-49","cohort_en":"Ages 18-49","window_opens_at":"2021-08-21T20:00:00+09:00","window_closes_at":"2021-09-18T18:00:00+09:00","next_window_opens_at":null,"reason":"open"}`,
-			"", ""},
-		{"2021-08-18-49", "2004-01-01", "2021-08-21T21:00:00+09:00",
-			`{"eligible":false,"cohort":null,"cohort_id":null,"cohort_en":null,"window_opens_at":null,"window_closes_at":null,"next_window_opens_at":null,"reason":"not_in_any_cohort"}`,
-			"", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.campaign+"/"+tt.birth+"@"+tt.now, func(t *testing.T) {
-			c, err := ShippedCampaign(tt.campaign)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := c.Eligibility(mustDate(t, tt.birth), mustTime(t, tt.now))
-			r := e.APIResponse()
-			r.Message, r.MessageEN = "", ""
-			b, err := json.Marshal(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := strings.Replace(string(b), `,"message":"","message_en":""`, "", 1)
-			if got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-			if !strings.Contains(e.Message, tt.message) || !strings.Contains(e.MessageEN, tt.messageEN) {
-				t.Errorf("messages %q / %q, want them to contain %q / %q", e.Message, e.MessageEN, tt.message, tt.messageEN)
-			}
-		})
-	}
-}
-
-func TestEligibilityAPIResponseKeys(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(c.Eligibility(Date{1968, 1, 1}, mustTime(t, "2021-07-19T21:00:00+09:00")).APIResponse())
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"eligible", "cohort", "window_opens_at", "window_closes_at", "next_window_opens_at", "reason", "message", "message_en", "cohort_id"} {
-		if _, ok := m[k]; !ok {
-			t.Errorf("key %q missing from %s", k, b)
-		}
-	}
-}
-
 func TestEligibilityInvalidBirthDate(t *testing.T) {
-	c, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := shipped(t, "2021-07-50s")
 	for _, b := range []Date{{1967, 2, 29}, {1968, 2, 30}, {1968, 13, 1}, {}} {
 		e := c.Eligibility(b, mustTime(t, "2021-07-19T21:00:00+09:00"))
 		if e.Eligible || e.Reason != ReasonInvalidBirthDate || e.Message == "" {
@@ -578,14 +485,8 @@ func TestEligibilityInvalidBirthDate(t *testing.T) {
 }
 
 func TestWindowsOn(t *testing.T) {
-	c50, err := ShippedCampaign("2021-07-50s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c18, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c50 := shipped(t, "2021-07-50s")
+	c18 := shipped(t, "2021-08-18-49")
 	tests := []struct {
 		c    *Campaign
 		day  string
@@ -626,11 +527,43 @@ func TestWindowsOn(t *testing.T) {
 	}
 }
 
-func BenchmarkEligibility(b *testing.B) {
-	c, err := ShippedCampaign("2021-08-18-49")
-	if err != nil {
-		b.Fatal(err)
+func TestNextWindow(t *testing.T) {
+	c50 := shipped(t, "2021-07-50s")
+	c18 := shipped(t, "2021-08-18-49")
+	tests := []struct {
+		c    *Campaign
+		now  string
+		want string // cohort/window, "" for none
+	}{
+		{c50, "2021-07-01T00:00:00+09:00", "55-59/first"},
+		{c50, "2021-07-12T00:00:00+09:00", "55-59/reopened"}, // opening now is not "next"
+		{c50, "2021-07-19T19:59:59+09:00", "53-54/main"},
+		{c50, "2021-07-19T11:00:00Z", "50-52/main"}, // 20:00 Seoul: 53-54 has opened
+		{c50, "2021-07-21T20:00:00+09:00", ""},
+		{c18, "2021-08-09T19:00:00+09:00", "18-49/day-09"},
+		{c18, "2021-08-19T21:00:00+09:00", "18-49/catch-up-18-35"},
+		{c18, "2021-09-18T18:00:00+09:00", ""},
 	}
+	for _, tt := range tests {
+		t.Run(tt.c.ID+"@"+tt.now, func(t *testing.T) {
+			now := mustTime(t, tt.now)
+			w, ok := tt.c.NextWindow(now)
+			got := ""
+			if ok {
+				got = w.CohortID + "/" + w.WindowID
+				if !w.Opens.After(now) || w.Opens.Location() != Seoul || w.Text == "" {
+					t.Errorf("%+v", w)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkEligibility(b *testing.B) {
+	c := shipped(b, "2021-08-18-49")
 	now := time.Date(2021, 8, 12, 21, 0, 0, 0, Seoul)
 	birth := Date{1990, 5, 29}
 	for b.Loop() {

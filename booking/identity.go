@@ -5,20 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
-)
-
-// Identity verification errors. CompleteVerification returns them; the HTTP
-// layer maps them (ErrWrongCode: try again; the other two: start again).
-var (
-	ErrChallengeExpired = errors.New("verification expired or unknown; start again")
-	ErrWrongCode        = errors.New("wrong verification code")
-	ErrTooManyAttempts  = errors.New("too many wrong verification codes; start again")
+	"github.com/sluicehq/sluice/internal/ttl"
 )
 
 const (
@@ -66,15 +57,17 @@ type IdentityProvider interface {
 type DemoIdentity struct {
 	clock  clock.Clock
 	outbox func(Message) error
+	// idPrefix and codeFor, when set, make a test provider (testidentity.go):
+	// its challenge ids carry the prefix and its code is codeFor(id).
+	idPrefix string
+	codeFor  func(challengeID string) string
 
-	mu         sync.Mutex
-	challenges map[string]*demoChallenge
-	lastPrune  time.Time
+	challenges *ttl.Map[string, demoChallenge]
 }
 
+// demoChallenge is a code sent, and the wrong codes tried against it.
 type demoChallenge struct {
 	code     string
-	expires  time.Time
 	attempts int
 }
 
@@ -88,7 +81,7 @@ func NewDemoIdentity(clk clock.Clock, outbox func(Message) error) *DemoIdentity 
 	if clk == nil {
 		clk = clock.System{}
 	}
-	return &DemoIdentity{clock: clk, outbox: outbox, challenges: map[string]*demoChallenge{}}
+	return &DemoIdentity{clock: clk, outbox: outbox, challenges: ttl.New[string, demoChallenge](maxDemoChallenges)}
 }
 
 // Start makes a code, sends it to req.Phone and returns the challenge id and
@@ -101,15 +94,14 @@ func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, stri
 		return "", "", err
 	}
 	now := d.clock.Now()
+	id := d.idPrefix + randomID(16)
 	code := randomCode()
-	id := randomID(16)
-	d.mu.Lock()
-	if len(d.challenges) >= maxDemoChallenges {
-		d.pruneLocked(now)
+	if d.codeFor != nil {
+		code = d.codeFor(id)
 	}
-	full := len(d.challenges) >= maxDemoChallenges
-	d.mu.Unlock()
-	if full {
+	// The challenge is held before the code goes out, so that a code is
+	// never sent for a challenge there was no room for.
+	if !d.challenges.Put(id, demoChallenge{code: code}, now.Add(ChallengeTTL), now) {
 		return "", "", ErrOverloaded
 	}
 	if d.outbox != nil {
@@ -121,51 +113,34 @@ func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, stri
 			CreatedAt: now,
 		}
 		if err := d.outbox(m); err != nil {
+			d.challenges.Delete(id)
 			return "", "", fmt.Errorf("demo identity: send code: %w", err)
 		}
 	}
-	d.mu.Lock()
-	d.challenges[id] = &demoChallenge{code: code, expires: now.Add(ChallengeTTL)}
-	d.mu.Unlock()
 	return id, code, nil
 }
 
 // Check tells whether code answers the challenge.
-func (d *DemoIdentity) Check(ctx context.Context, challengeID, code string) (bool, error) {
+func (d *DemoIdentity) Check(ctx context.Context, challengeID, code string) (good bool, err error) {
 	now := d.clock.Now()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	c := d.challenges[challengeID]
-	if c == nil {
-		return false, ErrChallengeExpired
-	}
-	if !now.Before(c.expires) {
-		delete(d.challenges, challengeID)
-		return false, ErrChallengeExpired
-	}
-	c.attempts++
-	if len(code) == len(c.code) && subtle.ConstantTimeCompare([]byte(code), []byte(c.code)) == 1 {
-		delete(d.challenges, challengeID)
-		return true, nil
-	}
-	if c.attempts >= MaxCodeAttempts {
-		delete(d.challenges, challengeID)
-		return false, ErrTooManyAttempts
-	}
-	return false, nil
-}
-
-// pruneLocked drops expired challenges, at most once a second.
-func (d *DemoIdentity) pruneLocked(now time.Time) {
-	if now.Sub(d.lastPrune) < time.Second && !d.lastPrune.IsZero() {
-		return
-	}
-	d.lastPrune = now
-	for id, c := range d.challenges {
-		if !now.Before(c.expires) {
-			delete(d.challenges, id)
+	err = ErrChallengeExpired
+	d.challenges.Update(challengeID, now, func(c demoChallenge, expires time.Time, ok bool) (demoChallenge, time.Time, bool) {
+		if !ok {
+			return c, time.Time{}, false
 		}
-	}
+		err = nil
+		c.attempts++
+		if len(code) == len(c.code) && subtle.ConstantTimeCompare([]byte(code), []byte(c.code)) == 1 {
+			good = true
+			return c, time.Time{}, false // a code answers once
+		}
+		if c.attempts >= MaxCodeAttempts {
+			err = ErrTooManyAttempts
+			return c, time.Time{}, false
+		}
+		return c, expires, true
+	})
+	return good, err
 }
 
 // randomCode returns a uniformly random 6-digit code ("000000".."999999").

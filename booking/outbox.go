@@ -159,12 +159,19 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	locker, shared := s.store.(OutboxLocker)
-	if !shared {
-		return s.deliverLoop(ctx, interval, nil)
-	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	return s.runOutbox(ctx, t.C)
+}
+
+// runOutbox is RunOutbox on the given ticks: each step (a lock attempt, a
+// delivery pass) waits for the next tick, so a test can drive it tick by
+// tick.
+func (s *Service) runOutbox(ctx context.Context, ticks <-chan time.Time) error {
+	locker, shared := s.store.(OutboxLocker)
+	if !shared {
+		return s.deliverLoop(ctx, ticks, nil)
+	}
 	for {
 		lease, ok, err := locker.TryLockOutbox(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -172,7 +179,7 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) error {
 		}
 		if ok {
 			s.log.Info("this node now delivers the outbox")
-			err := s.deliverLoop(ctx, interval, lease)
+			err := s.deliverLoop(ctx, ticks, lease)
 			lease.Release()
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -182,7 +189,7 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-ticks:
 		}
 	}
 }
@@ -190,9 +197,7 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) error {
 // errLeaseLost ends a delivery loop whose outbox lock is gone.
 var errLeaseLost = errors.New("outbox lock lost")
 
-func (s *Service) deliverLoop(ctx context.Context, interval time.Duration, lease OutboxLease) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+func (s *Service) deliverLoop(ctx context.Context, ticks <-chan time.Time, lease OutboxLease) error {
 	for {
 		if lease != nil && !lease.Held(ctx) {
 			return errLeaseLost
@@ -210,7 +215,7 @@ func (s *Service) deliverLoop(ctx context.Context, interval time.Duration, lease
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-ticks:
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,66 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
-
-// Kinds of bad input. Errors returned by ParseRRN, RRN.Strict, ParsePhone and
-// ValidName are *InputError values wrapping one of these, so test them with
-// errors.Is.
-var (
-	ErrRRNFormat   = errors.New("resident registration number: not 13 digits in the form YYMMDD-GNNNNNC")
-	ErrRRNSexDigit = errors.New("resident registration number: invalid sex/century digit")
-	ErrRRNDate     = errors.New("resident registration number: birth date does not exist")
-	ErrRRNChecksum = errors.New("resident registration number: check digit does not match")
-	ErrPhone       = errors.New("not a Korean mobile phone number")
-	ErrName        = errors.New("not a valid name")
-)
-
-// InputError is a precise, displayable validation error. It never contains
-// the rejected input itself (it may be personal data).
-type InputError struct {
-	Code      string // stable machine code, e.g. "rrn_date"
-	Field     string // "rrn", "phone", "name"
-	Message   string // Korean, for people
-	MessageEN string // English, for people
-	kind      error
-}
-
-func (e *InputError) Error() string { return e.kind.Error() + ": " + e.MessageEN }
-
-// Unwrap returns the kind (ErrRRNFormat, ...).
-func (e *InputError) Unwrap() error { return e.kind }
-
-func inputErr(kind error, code, field, ko, en string) *InputError {
-	return &InputError{Code: code, Field: field, Message: ko, MessageEN: en, kind: kind}
-}
-
-// InputErrorMessage returns the Korean and English messages for people of an
-// error from ParseRRN, RRN.Strict, ParsePhone or ValidName, or generic ones
-// for any other error.
-func InputErrorMessage(err error) (ko, en string) {
-	var ie *InputError
-	if errors.As(err, &ie) {
-		return ie.Message, ie.MessageEN
-	}
-	switch {
-	case errors.Is(err, ErrRRNFormat):
-		return "주민등록번호 13자리를 확인해 주세요.", "Please check the 13-digit resident registration number."
-	case errors.Is(err, ErrRRNSexDigit):
-		return "주민등록번호 뒷자리 첫 숫자가 올바르지 않습니다.", "The first digit after the dash is not valid."
-	case errors.Is(err, ErrRRNDate):
-		return "주민등록번호의 생년월일이 올바르지 않습니다.", "The birth date in the resident registration number does not exist."
-	case errors.Is(err, ErrRRNChecksum):
-		return "주민등록번호가 올바르지 않습니다.", "The resident registration number is not valid."
-	case errors.Is(err, ErrPhone):
-		return "휴대전화 번호를 확인해 주세요.", "Please check the mobile phone number."
-	case errors.Is(err, ErrName):
-		return "이름을 확인해 주세요.", "Please check the name."
-	}
-	return "입력 내용을 확인해 주세요.", "Please check your input."
-}
-
-// RRNErrorMessage returns the Korean and English messages for people of an
-// RRN error (the same as InputErrorMessage).
-func RRNErrorMessage(err error) (ko, en string) { return InputErrorMessage(err) }
 
 // RRN is a parsed resident registration number (주민등록번호) or foreign
 // resident registration number.
@@ -106,7 +45,7 @@ const maxRRNInput = 64 // bytes; anything longer is not something a person typed
 // require it.
 func ParseRRN(s string) (RRN, error) {
 	formatErr := func(en string) (RRN, error) {
-		return RRN{}, inputErr(ErrRRNFormat, "rrn_format", "rrn",
+		return RRN{}, inputErr(ErrRRNFormat, "rrn",
 			"주민등록번호 13자리를 000000-0000000 형식으로 입력해 주세요.", en)
 	}
 	if len(s) > maxRRNInput {
@@ -160,13 +99,13 @@ func rrnFromDigits(d [13]byte) (RRN, error) {
 	default:
 		// Unreachable with decimal digits today: every digit 0-9 has a
 		// meaning. Kept so a change of scheme fails closed.
-		return RRN{}, inputErr(ErrRRNSexDigit, "rrn_sex_digit", "rrn",
+		return RRN{}, inputErr(ErrRRNSexDigit, "rrn",
 			"주민등록번호 뒷자리 첫 숫자가 올바르지 않습니다.",
 			"The first digit after the dash is not a valid sex/century digit.")
 	}
 	birth, ok := NewDate(century+num(0), time.Month(num(2)), num(4))
 	if !ok {
-		return RRN{}, inputErr(ErrRRNDate, "rrn_date", "rrn",
+		return RRN{}, inputErr(ErrRRNDate, "rrn",
 			"주민등록번호 앞자리의 생년월일이 달력에 없는 날짜입니다.",
 			"The birth date in the first six digits does not exist.")
 	}
@@ -196,6 +135,32 @@ func rrnCheckDigit(d [13]byte) byte {
 	return byte('0' + (11-sum%11)%10)
 }
 
+// FormatRRN returns the resident registration number of a Korean national
+// born on birth (1900-2099) with the given sex and 5-digit serial, with its
+// check digit, written "YYMMDD-GNNNNNC": test data and simulated people.
+func FormatRRN(birth Date, male bool, serial int) string {
+	g := byte('1')
+	if birth.Year >= 2000 {
+		g = '3'
+	}
+	if !male {
+		g++
+	}
+	var d [13]byte
+	two := func(i, v int) { d[i], d[i+1] = byte('0'+v/10%10), byte('0'+v%10) }
+	two(0, birth.Year%100)
+	two(2, int(birth.Month))
+	two(4, birth.Day)
+	d[6] = g
+	serial %= 100000
+	for i := 11; i >= 7; i-- {
+		d[i] = byte('0' + serial%10)
+		serial /= 10
+	}
+	d[12] = rrnCheckDigit(d)
+	return string(d[:6]) + "-" + string(d[6:])
+}
+
 func isDashRune(r rune) bool {
 	switch r {
 	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uFE63', '\uFF0D':
@@ -212,11 +177,11 @@ func isBlankRune(r rune) bool {
 // zero RRN). Only for numbers known to be issued before October 2020.
 func (r RRN) Strict() error {
 	if r.digits == nil {
-		return inputErr(ErrRRNFormat, "rrn_format", "rrn",
+		return inputErr(ErrRRNFormat, "rrn",
 			"주민등록번호를 입력해 주세요.", "Enter the resident registration number.")
 	}
 	if !r.ChecksumValid {
-		return inputErr(ErrRRNChecksum, "rrn_checksum", "rrn",
+		return inputErr(ErrRRNChecksum, "rrn",
 			"주민등록번호가 올바르지 않습니다. 다시 확인해 주세요.",
 			"The resident registration number is not valid (check digit). Please check it.")
 	}
@@ -303,7 +268,7 @@ func PersonKey(secret []byte, r RRN) string {
 // or 8.
 func ParsePhone(s string) (string, error) {
 	bad := func(en string) (string, error) {
-		return "", inputErr(ErrPhone, "phone", "phone",
+		return "", inputErr(ErrPhone, "phone",
 			"휴대전화 번호를 010-1234-5678 형식으로 입력해 주세요.", en)
 	}
 	if len(s) > 64 {
@@ -369,7 +334,7 @@ const maxNameRunes = 50
 // "존·스미스") between letters. 1 to 50 characters.
 func ValidName(s string) (string, error) {
 	bad := func(ko, en string) (string, error) {
-		return "", inputErr(ErrName, "name", "name", ko, en)
+		return "", inputErr(ErrName, "name", ko, en)
 	}
 	if len(s) > 1024 {
 		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
@@ -416,6 +381,20 @@ func ValidName(s string) (string, error) {
 		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
 	}
 	return out, nil
+}
+
+// parseNameRRN checks a name (ValidName) and then an RRN (ParseRRN), the
+// way every form that identifies a person does.
+func parseNameRRN(name, rrn string) (string, RRN, error) {
+	name, err := ValidName(name)
+	if err != nil {
+		return "", RRN{}, err
+	}
+	r, err := ParseRRN(rrn)
+	if err != nil {
+		return "", RRN{}, err
+	}
+	return name, r, nil
 }
 
 // composeHangul composes conjoining Hangul jamo (leading consonant + vowel

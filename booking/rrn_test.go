@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -154,7 +155,7 @@ func TestParseRRNInvalid(t *testing.T) {
 			if !errors.As(err, &ie) || ie.Code == "" || ie.Field != "rrn" || ie.Message == "" || ie.MessageEN == "" {
 				t.Errorf("error %#v is not a complete *InputError", err)
 			}
-			ko, en := RRNErrorMessage(err)
+			ko, en := ErrorMessage(err)
 			if ko == "" || en == "" || !utf8.ValidString(ko) {
 				t.Errorf("messages %q %q", ko, en)
 			}
@@ -179,7 +180,7 @@ func TestParseRRNInvalid(t *testing.T) {
 
 func TestRRNErrorMessages(t *testing.T) {
 	for _, err := range []error{ErrRRNFormat, ErrRRNSexDigit, ErrRRNDate, ErrRRNChecksum, ErrPhone, ErrName, errors.New("other")} {
-		ko, en := RRNErrorMessage(err)
+		ko, en := ErrorMessage(err)
 		if ko == "" || en == "" {
 			t.Errorf("%v: %q %q", err, ko, en)
 		}
@@ -188,7 +189,7 @@ func TestRRNErrorMessages(t *testing.T) {
 		}
 	}
 	_, err := ParseRRN("680132-1234561")
-	ko, en := RRNErrorMessage(fmt.Errorf("wrapped: %w", err))
+	ko, en := ErrorMessage(fmt.Errorf("wrapped: %w", err))
 	if !strings.Contains(ko, "생년월일") || !strings.Contains(en, "birth date") {
 		t.Errorf("%q %q", ko, en)
 	}
@@ -322,7 +323,7 @@ func TestParsePhone(t *testing.T) {
 			if !errors.Is(err, ErrPhone) || got != "" {
 				t.Fatalf("got %q, %v; want ErrPhone", got, err)
 			}
-			if ko, en := InputErrorMessage(err); ko == "" || en == "" {
+			if ko, en := ErrorMessage(err); ko == "" || en == "" {
 				t.Error("no message")
 			}
 		})
@@ -363,7 +364,7 @@ func TestValidName(t *testing.T) {
 			if !errors.Is(err, ErrName) || got != "" {
 				t.Fatalf("got %q, %v; want ErrName", got, err)
 			}
-			if ko, en := InputErrorMessage(err); ko == "" || en == "" {
+			if ko, en := ErrorMessage(err); ko == "" || en == "" {
 				t.Error("no message")
 			}
 		})
@@ -415,4 +416,34 @@ func FuzzParseRRN(f *testing.F) {
 			t.Fatal("Strict disagrees with ChecksumValid")
 		}
 	})
+}
+
+func TestFormatRRN(t *testing.T) {
+	for _, c := range []struct {
+		birth  Date
+		male   bool
+		serial int
+		want   string
+	}{
+		{Date{1967, time.January, 1}, true, 23456, "670101-1234564"}, // 12+21+0+5+0+7+8+18+6+12+20+30 = 139; 11 - 139 mod 11 = 4,
+		{Date{1968, time.December, 31}, false, 0, "681231-2000008"},  // 12+24+4+10+18+7+16 = 91; 11 - 91 mod 11 = 8,
+		{Date{2004, time.February, 29}, true, 99999, ""},
+		{Date{2001, time.March, 5}, false, 123456, ""}, // serial taken mod 100000
+	} {
+		got := FormatRRN(c.birth, c.male, c.serial)
+		if c.want != "" && got != c.want {
+			t.Errorf("FormatRRN(%v, %v, %d) = %q, want %q", c.birth, c.male, c.serial, got, c.want)
+		}
+		r, err := ParseRRN(got)
+		if err != nil {
+			t.Fatalf("%q does not parse: %v", got, err)
+		}
+		sex := "F"
+		if c.male {
+			sex = "M"
+		}
+		if r.BirthDate != c.birth || r.Sex != sex || r.Foreign || r.Strict() != nil {
+			t.Errorf("%q parses to %v %s foreign=%v strict=%v", got, r.BirthDate, r.Sex, r.Foreign, r.Strict())
+		}
+	}
 }

@@ -131,20 +131,7 @@ func newEnv(t *testing.T, campaignID string, now time.Time, prepare func(*sqlite
 // rrn makes a resident registration number for a birth date, with a valid
 // check digit.
 func rrn(birth booking.Date, male bool, serial int) string {
-	g := 1
-	if birth.Year >= 2000 {
-		g = 3
-	}
-	if !male {
-		g++
-	}
-	s := fmt.Sprintf("%02d%02d%02d%d%05d", birth.Year%100, int(birth.Month), birth.Day, g, serial%100000)
-	w := []int{2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5}
-	sum := 0
-	for i, x := range w {
-		sum += int(s[i]-'0') * x
-	}
-	return s[:6] + "-" + s[6:] + fmt.Sprint((11-sum%11)%10)
+	return booking.FormatRRN(birth, male, serial)
 }
 
 type person struct {
@@ -1066,23 +1053,46 @@ func TestOutboxRetryWithBackoff(t *testing.T) {
 	}
 }
 
-func TestRunOutbox(t *testing.T) {
-	e := newEnv(t, "2021-07-50s", t0, nil)
+// outboxDriver runs the service's outbox worker on ticks the test sends.
+// A send returns once the worker has finished its previous step and taken
+// the tick, so step() is a point at which the worker has done all it was
+// going to do so far.
+type outboxDriver struct {
+	ticks  chan time.Time
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func driveOutbox(svc *booking.Service) *outboxDriver {
 	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.svc.RunOutbox(rctx, 5*time.Millisecond) }()
-	e.book(e.verify(newPerson(1, date(1967, 1, 1))), clinicSmall, date(2021, 7, 26), 0)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(e.pending()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("RunOutbox did not deliver within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	d := &outboxDriver{ticks: make(chan time.Time), done: make(chan error, 1), cancel: cancel}
+	go func() { d.done <- svc.RunOutboxOnTicks(rctx, d.ticks) }()
+	return d
+}
+
+// step lets the worker run one more step and waits until it has finished.
+func (d *outboxDriver) step() {
+	d.ticks <- time.Time{}
+	d.ticks <- time.Time{}
+}
+
+func (d *outboxDriver) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	if err := <-d.done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunOutbox returned %v", err)
 	}
+}
+
+func TestRunOutbox(t *testing.T) {
+	e := newEnv(t, "2021-07-50s", t0, nil)
+	d := driveOutbox(e.svc)
+	e.book(e.verify(newPerson(1, date(1967, 1, 1))), clinicSmall, date(2021, 7, 26), 0)
+	d.step()
+	if n := len(e.pending()); n != 0 {
+		t.Fatalf("%d messages pending after a delivery pass", n)
+	}
+	d.stop(t)
 	if r := e.sender.Recent(); len(r) != 2 || r[0].Kind != "confirmation" {
 		t.Fatalf("recent %+v", r)
 	}
@@ -1233,6 +1243,52 @@ func TestChangeRefusals(t *testing.T) {
 	e.wantBooked(b.Dose2.Slot, 1)
 }
 
+// TestBookableDates: the dates offered are exactly those Book accepts
+// (horizon as configured, no Sundays, today only while a block is ahead).
+func TestBookableDates(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		now         time.Time
+		horizon     int
+		first, last booking.Date
+		n           int
+	}{
+		// Monday 19 July 2021, 21:00: every block of today has started.
+		{"evening: from tomorrow", t0, 0, date(2021, 7, 20), date(2021, 8, 30), 36},
+		{"morning: from today", time.Date(2021, 7, 19, 15, 59, 0, 0, booking.Seoul), 0, date(2021, 7, 19), date(2021, 8, 30), 37},
+		{"last block not started", time.Date(2021, 7, 19, 16, 0, 0, 0, booking.Seoul), 0, date(2021, 7, 20), date(2021, 8, 30), 36},
+		{"configured horizon", t0, 10, date(2021, 7, 20), date(2021, 7, 29), 9},
+		{"a horizon ending on a Sunday", t0, 13, date(2021, 7, 20), date(2021, 7, 31), 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "2021-07-50s", tc.now, nil, func(c *booking.ServiceConfig) { c.BookingHorizonDays = tc.horizon })
+			got := e.svc.BookableDates(tc.now)
+			if len(got) != tc.n || got[0] != tc.first || got[len(got)-1] != tc.last {
+				t.Fatalf("%d dates %v..%v, want %d %v..%v", len(got), got[0], got[len(got)-1], tc.n, tc.first, tc.last)
+			}
+			offered := map[booking.Date]bool{}
+			for _, d := range got {
+				offered[d] = true
+				if d.Weekday() == time.Sunday {
+					t.Errorf("%v is a Sunday", d)
+				}
+			}
+			// Every offered date is accepted by Book as far as the date
+			// goes (the first books, the others are already booked), and
+			// the days around them are refused.
+			// (Born 1964: the 55-59 window is open all day on 19 July.)
+			sess := e.verify(newPerson(1, date(1964, 3, 3)))
+			for d := tc.first.AddDays(-2); !d.After(tc.last.AddDays(2)); d = d.AddDays(1) {
+				_, err := e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicCentre, Date: d, Block: booking.BlocksPerDay - 1})
+				dateRefused := errors.Is(err, booking.ErrPastDate) || errors.Is(err, booking.ErrBeyondHorizon) || errors.Is(err, booking.ErrClinicClosed)
+				if offered[d] == dateRefused {
+					t.Errorf("%v: offered %v, Book says %v", d, offered[d], err)
+				}
+			}
+		})
+	}
+}
+
 // lockedStore is a store shared by several nodes: the outbox lock is
 // free or held elsewhere as the test says.
 type lockedStore struct {
@@ -1278,22 +1334,16 @@ func TestRunOutboxSharedStore(t *testing.T) {
 		ls = &lockedStore{Store: c.Store}
 		c.Store = ls
 	})
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.svc.RunOutbox(rctx, 5*time.Millisecond) }()
+	tries := func() int { ls.mu.Lock(); defer ls.mu.Unlock(); return ls.tries }
+	d := driveOutbox(e.svc)
 	e.book(e.verify(newPerson(1, date(1967, 1, 1))), clinicSmall, date(2021, 7, 26), 0)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 	// Another node holds the lock: this one keeps trying, sends nothing.
-	waitFor("a few lock attempts", func() bool { ls.mu.Lock(); defer ls.mu.Unlock(); return ls.tries >= 5 })
+	for range 3 {
+		d.step()
+	}
+	if n := tries(); n < 4 {
+		t.Fatalf("%d lock attempts after 3 steps, want at least 4", n)
+	}
 	if n := len(e.pending()); n == 0 {
 		t.Fatal("a node without the outbox lock delivered")
 	}
@@ -1301,23 +1351,27 @@ func TestRunOutboxSharedStore(t *testing.T) {
 	ls.mu.Lock()
 	ls.free = true
 	ls.mu.Unlock()
-	waitFor("delivery once the lock is ours", func() bool { return len(e.pending()) == 0 })
+	d.step()
+	if n := len(e.pending()); n != 0 {
+		t.Fatalf("%d messages pending once the lock is ours", n)
+	}
 	// The lock is lost (the connection holding it died): delivery stops
 	// and the node goes back to trying for the lock.
 	ls.mu.Lock()
 	ls.held = false
-	before := ls.tries
 	ls.mu.Unlock()
-	waitFor("lock attempts after losing it", func() bool { ls.mu.Lock(); defer ls.mu.Unlock(); return ls.tries > before+2 })
+	d.step()
+	before := tries()
 	e.book(e.verify(newPerson(2, date(1967, 2, 2))), clinicSmall, date(2021, 7, 27), 0)
-	time.Sleep(50 * time.Millisecond)
+	d.step()
+	d.step()
+	if tries() <= before {
+		t.Fatal("no lock attempt after losing the lock")
+	}
 	if n := len(e.pending()); n == 0 {
 		t.Error("a node that lost the outbox lock still delivered")
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("RunOutbox returned %v", err)
-	}
+	d.stop(t)
 	if ls.releasedN != 1 {
 		t.Errorf("lease released %d times, want 1", ls.releasedN)
 	}

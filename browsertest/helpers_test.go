@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sluicehq/sluice/app"
-	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/app/apptest"
 )
 
 // Timeouts. A step is one thing a person does (fill a field, press a
@@ -49,22 +49,9 @@ var sizes = []struct {
 // no simulated crowd (the tests make their own line through the API).
 func startDemo(t *testing.T) *app.App {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
+	cfg := apptest.Config()
 	cfg.LogLevel = "error"
-	a, err := app.New(cfg, app.Options{Demo: true, Crowd: 0, TickInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	return a
+	return apptest.Start(t, cfg, app.Options{Demo: true, TickInterval: 20 * time.Millisecond})
 }
 
 // api calls the JSON API of the app; it returns the status and the decoded

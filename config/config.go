@@ -15,23 +15,25 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file or the admin API.
+// RoomConfig is a room as written in the YAML file. (The admin API takes
+// the same fields in JSON: web's roomBody.)
 type RoomConfig struct {
-	Name         string     `yaml:"name" json:"name"`
-	PrequeueAt   *time.Time `yaml:"prequeue_at" json:"prequeue_at,omitempty"`
-	OpensAt      *time.Time `yaml:"opens_at" json:"opens_at,omitempty"`
-	ClosesAt     *time.Time `yaml:"closes_at" json:"closes_at,omitempty"`
-	Capacity     int        `yaml:"capacity" json:"capacity,omitempty"`
-	Rate         float64    `yaml:"rate" json:"rate,omitempty"`
-	PassTTL      Duration   `yaml:"pass_ttl" json:"pass_ttl,omitempty"`
-	ClaimTimeout Duration   `yaml:"claim_timeout" json:"claim_timeout,omitempty"`
-	PollBudget   float64    `yaml:"poll_budget" json:"poll_budget,omitempty"`
-	MinPoll      Duration   `yaml:"min_poll" json:"min_poll,omitempty"`
-	WaitingURL   string     `yaml:"waiting_url" json:"waiting_url,omitempty"`
-	Paused       bool       `yaml:"paused" json:"paused,omitempty"`
+	Name         string     `yaml:"name"`
+	PrequeueAt   *time.Time `yaml:"prequeue_at"`
+	OpensAt      *time.Time `yaml:"opens_at"`
+	ClosesAt     *time.Time `yaml:"closes_at"`
+	Capacity     int        `yaml:"capacity"`
+	Rate         float64    `yaml:"rate"`
+	PassTTL      Duration   `yaml:"pass_ttl"`
+	ClaimTimeout Duration   `yaml:"claim_timeout"`
+	PollBudget   float64    `yaml:"poll_budget"`
+	MinPoll      Duration   `yaml:"min_poll"`
+	WaitingURL   string     `yaml:"waiting_url"`
+	Paused       bool       `yaml:"paused"`
 }
 
 // Settings converts to room settings (defaults filled, validated).
@@ -105,7 +107,13 @@ type Booking struct {
 	Database string `yaml:"database"`
 	// Room is the waiting room whose passes admit to the booking API.
 	Room string `yaml:"room"`
+	// HorizonDays: a first dose may be booked at most this many days
+	// ahead (0: the service's default, booking.DefaultBookingHorizonDays).
+	HorizonDays int `yaml:"horizon_days"`
 }
+
+// maxHorizonDays bounds booking.horizon_days: a year ahead.
+const maxHorizonDays = 366
 
 // Enabled reports whether a campaign is configured.
 func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "" }
@@ -135,6 +143,11 @@ type Config struct {
 	// uses it: several sluice processes then serve one line. It may hold a
 	// password, so it comes from SLUICE_REDIS_URL or SLUICE_REDIS_URL_FILE.
 	RedisURL string `yaml:"-"`
+	// TestIdentitySecret, when set, lets load tests verify people whose
+	// phone is in the test range (booking.TestPhonePrefix) with codes
+	// derived from it (booking.TestIdentity). Environment or file only, so
+	// that a config file copied from a test setup cannot turn it on.
+	TestIdentitySecret []byte `yaml:"-"`
 
 	// databaseFromYAML: Booking.Database was last set by the config file
 	// (where a password must not be written).
@@ -217,7 +230,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return err
 	}
 	c.Keys = keys
-	tok, err := secret(getenv, "SLUICE_ADMIN_TOKEN")
+	tok, err := Secret(getenv, "SLUICE_ADMIN_TOKEN")
 	if err != nil {
 		return err
 	}
@@ -225,7 +238,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return errors.New("SLUICE_ADMIN_TOKEN must be at least 16 characters")
 	}
 	c.AdminToken = tok
-	pks, err := secret(getenv, "SLUICE_PERSON_KEY_SECRET")
+	pks, err := Secret(getenv, "SLUICE_PERSON_KEY_SECRET")
 	if err != nil {
 		return err
 	}
@@ -235,7 +248,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 		c.PersonKeySecret = []byte(pks)
 	}
-	redisURL, err := secret(getenv, "SLUICE_REDIS_URL")
+	redisURL, err := Secret(getenv, "SLUICE_REDIS_URL")
 	if err != nil {
 		return err
 	}
@@ -245,11 +258,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 		c.RedisURL = redisURL
 	}
+	if c.TestIdentitySecret, err = TestIdentitySecret(getenv); err != nil {
+		return err
+	}
 	if v := getenv("SLUICE_REDIS_PREFIX"); v != "" {
 		c.RedisPrefix = v
 	}
 	// A PostgreSQL URL may hold a password, so it may come from a file.
-	db, err := secret(getenv, "SLUICE_DATABASE")
+	db, err := Secret(getenv, "SLUICE_DATABASE")
 	if err != nil {
 		return err
 	}
@@ -262,8 +278,23 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	return nil
 }
 
-// secret reads NAME or the file named by NAME_FILE.
-func secret(getenv func(string) string, name string) (string, error) {
+// TestIdentitySecret reads SLUICE_TEST_IDENTITY_SECRET (or the file named
+// by SLUICE_TEST_IDENTITY_SECRET_FILE): the server's test identity provider
+// and the load generator (sluice loadtest --flow) share it. nil if unset.
+func TestIdentitySecret(getenv func(string) string) ([]byte, error) {
+	v, err := Secret(getenv, "SLUICE_TEST_IDENTITY_SECRET")
+	if err != nil || v == "" {
+		return nil, err
+	}
+	if len(v) < booking.MinTestIdentitySecret {
+		return nil, fmt.Errorf("SLUICE_TEST_IDENTITY_SECRET must be at least %d characters", booking.MinTestIdentitySecret)
+	}
+	return []byte(v), nil
+}
+
+// Secret reads NAME from the environment, or the file named by NAME_FILE
+// (trimmed), or returns "" if neither is set.
+func Secret(getenv func(string) string, name string) (string, error) {
 	if v := getenv(name); v != "" {
 		return strings.TrimSpace(v), nil
 	}
@@ -343,6 +374,9 @@ func (c *Config) Validate() error {
 		} else if _, hasPassword := u.User.Password(); hasPassword && c.databaseFromYAML {
 			return errors.New("booking.database: do not write a database password into the config file; set SLUICE_DATABASE or SLUICE_DATABASE_FILE")
 		}
+	}
+	if c.Booking.HorizonDays < 0 || c.Booking.HorizonDays > maxHorizonDays {
+		return fmt.Errorf("booking.horizon_days %d: want 1 to %d days (0 or unset: the default, 42)", c.Booking.HorizonDays, maxHorizonDays)
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)

@@ -58,6 +58,8 @@ func TestConfigErrors(t *testing.T) {
 		"opens before prequeue": "rooms: [{name: a, prequeue_at: 2026-01-02T00:00:00Z, opens_at: 2026-01-01T00:00:00Z}]\n",
 		"bad proxy":             "trusted_proxies: [banana]\n",
 		"bad log format":        "log_format: xml\n",
+		"negative horizon":      "booking: {horizon_days: -1}\n",
+		"horizon over a year":   "booking: {horizon_days: 400}\n",
 		"not yaml":              "{{{",
 	}
 	for field, bad := range map[string][]string{
@@ -127,6 +129,45 @@ func TestFromEnvSecrets(t *testing.T) {
 	err := c.FromEnv(func(k string) string { return env[k] })
 	if err == nil || strings.Contains(err.Error(), "tooshort") {
 		t.Fatalf("short key: %v (must fail without echoing the secret)", err)
+	}
+}
+
+// The test identity provider is turned on by a secret from the
+// environment or a file only, never by the config file.
+func TestFromEnvTestIdentitySecret(t *testing.T) {
+	long := strings.Repeat("t", 32)
+	file := filepath.Join(t.TempDir(), "test-identity")
+	if err := os.WriteFile(file, []byte(long+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr bool
+	}{
+		{name: "unset", env: map[string]string{}},
+		{name: "env", env: map[string]string{"SLUICE_TEST_IDENTITY_SECRET": long}, want: long},
+		{name: "file", env: map[string]string{"SLUICE_TEST_IDENTITY_SECRET_FILE": file}, want: long},
+		{name: "too short", env: map[string]string{"SLUICE_TEST_IDENTITY_SECRET": "short"}, wantErr: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			err := cfg.FromEnv(func(k string) string { return c.env[k] })
+			if c.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "32") {
+					t.Fatalf("err = %v, want a refusal naming the minimum length", err)
+				}
+				return
+			}
+			if err != nil || string(cfg.TestIdentitySecret) != c.want {
+				t.Fatalf("secret %q, err %v; want %q", cfg.TestIdentitySecret, err, c.want)
+			}
+		})
+	}
+	cfg := Default()
+	if err := Parse(strings.NewReader("test_identity_secret: "+long), &cfg); err == nil {
+		t.Error("the config file turned the test identity provider on")
 	}
 }
 

@@ -5,7 +5,6 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,23 +18,6 @@ type Duration time.Duration
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes "10m0s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON accepts "10m" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var secs float64
-		if err2 := json.Unmarshal(b, &secs); err2 != nil {
-			return fmt.Errorf("duration: want a string like \"10m\" or seconds, got %s", trunc(string(b)))
-		}
-		*d = Duration(secs * float64(time.Second))
-		return nil
-	}
-	return d.parse(s)
-}
 
 // UnmarshalYAML accepts "10m".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {

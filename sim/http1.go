@@ -15,7 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 )
@@ -31,8 +30,11 @@ type Request struct {
 }
 
 // Wire returns the request as bytes on the wire.
-func (r Request) Wire() []byte {
-	var b bytes.Buffer
+func (r Request) Wire() []byte { return r.AppendWire(nil) }
+
+// AppendWire appends the request as bytes on the wire to dst, so that a
+// client sending a different request each time can reuse one buffer.
+func (r Request) AppendWire(dst []byte) []byte {
 	method := r.Method
 	if method == "" {
 		method = "GET"
@@ -41,17 +43,23 @@ func (r Request) Wire() []byte {
 	if path == "" {
 		path = "/"
 	}
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice-sim\r\n", method, path, r.Host)
+	dst = append(dst, method...)
+	dst = append(dst, ' ')
+	dst = append(dst, path...)
+	dst = append(dst, " HTTP/1.1\r\nHost: "...)
+	dst = append(dst, r.Host...)
+	dst = append(dst, "\r\nUser-Agent: sluice-sim\r\n"...)
 	for _, h := range r.Header {
-		b.WriteString(h)
-		b.WriteString("\r\n")
+		dst = append(dst, h...)
+		dst = append(dst, "\r\n"...)
 	}
 	if len(r.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
-		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(r.Body))
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
+		dst = append(dst, "\r\n"...)
 	}
-	b.WriteString("\r\n")
-	b.Write(r.Body)
-	return b.Bytes()
+	dst = append(dst, "\r\n"...)
+	return append(dst, r.Body...)
 }
 
 // Errors of the response parser.
@@ -63,8 +71,8 @@ var (
 	ErrLineTooLong   = errors.New("sim: response line too long")
 )
 
-// maxBodySkip bounds the body the parser is willing to skip, so that a
-// garbage length cannot make the client read forever.
+// maxBodySkip bounds the body the parser is willing to skip or keep, so
+// that a garbage length cannot make the client read forever.
 const maxBodySkip = 64 << 20
 
 // ReadResponse reads one HTTP/1.1 response from br, skipping its body. It
@@ -75,10 +83,25 @@ const maxBodySkip = 64 << 20
 // Content-Length describes a body that is not sent); the load generator
 // does not send HEAD.
 func ReadResponse(br *bufio.Reader) (status int, closeConn bool, err error) {
+	status, closeConn, _, err = readResponse(br, nil)
+	return status, closeConn, err
+}
+
+// ReadResponseBody is ReadResponse keeping the body: it is appended to
+// buf[:0] and returned.
+func ReadResponseBody(br *bufio.Reader, buf []byte) (status int, closeConn bool, body []byte, err error) {
+	if buf == nil {
+		buf = []byte{}
+	}
+	return readResponse(br, buf[:0])
+}
+
+// readResponse skips the body if body is nil, else appends it to body.
+func readResponse(br *bufio.Reader, body []byte) (status int, closeConn bool, _ []byte, err error) {
 	for {
-		status, closeConn, err = readOne(br)
+		status, closeConn, body, err = readOne(br, body)
 		if err != nil || status >= 200 || status == 101 {
-			return status, closeConn, err
+			return status, closeConn, body, err
 		}
 	}
 }
@@ -101,25 +124,35 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line, nil
 }
 
-func readOne(br *bufio.Reader) (status int, closeConn bool, err error) {
+// readBodyLine reads a line inside a chunked body, where the end of the
+// input is always premature.
+func readBodyLine(br *bufio.Reader) ([]byte, error) {
 	line, err := readLine(br)
 	if err != nil {
-		return 0, false, err
+		return nil, io.ErrUnexpectedEOF
+	}
+	return line, nil
+}
+
+func readOne(br *bufio.Reader, body []byte) (status int, closeConn bool, _ []byte, err error) {
+	line, err := readLine(br)
+	if err != nil {
+		return 0, false, body, err
 	}
 	// "HTTP/1.1 200 OK" (the reason phrase may be empty or missing).
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
-		return 0, false, ErrBadStatusLine
+		return 0, false, body, ErrBadStatusLine
 	}
 	http10 := line[7] == '0'
 	for _, c := range line[9:12] {
 		if c < '0' || c > '9' {
-			return 0, false, ErrBadStatusLine
+			return 0, false, body, ErrBadStatusLine
 		}
 		status = status*10 + int(c-'0')
 	}
 	if status < 100 {
-		return 0, false, ErrBadStatusLine
+		return 0, false, body, ErrBadStatusLine
 	}
 	length := int64(-1)
 	chunked := false
@@ -130,21 +163,21 @@ func readOne(br *bufio.Reader) (status int, closeConn bool, err error) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, false, err
+			return 0, false, body, err
 		}
 		if len(line) == 0 {
 			break
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return 0, false, ErrBadHeader
+			return 0, false, body, ErrBadHeader
 		}
 		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, perr := strconv.ParseInt(string(value), 10, 64)
 			if perr != nil || n < 0 || (length >= 0 && n != length) {
-				return 0, false, ErrBadLength
+				return 0, false, body, ErrBadLength
 			}
 			length = n
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
@@ -162,59 +195,79 @@ func readOne(br *bufio.Reader) (status int, closeConn bool, err error) {
 	}
 	switch {
 	case status < 200 || status == 204 || status == 304:
-		return status, closeConn, nil
+		return status, closeConn, body, nil
 	case chunked:
-		return status, closeConn, skipChunked(br)
+		body, err = readChunked(br, body)
+		return status, closeConn, body, err
 	case length >= 0:
 		if length > maxBodySkip {
-			return 0, false, ErrBadLength
+			return 0, false, body, ErrBadLength
 		}
-		if _, err := br.Discard(int(length)); err != nil {
-			return 0, false, io.ErrUnexpectedEOF
+		if body, err = readN(br, body, int(length)); err != nil {
+			return 0, false, body, io.ErrUnexpectedEOF
 		}
-		return status, closeConn, nil
+		return status, closeConn, body, nil
 	}
 	// No framing: the body runs to the end of the connection.
-	if _, err := io.Copy(io.Discard, io.LimitReader(br, maxBodySkip)); err != nil {
-		return 0, false, err
+	w := io.Discard
+	var keep *bytes.Buffer
+	if body != nil {
+		keep = bytes.NewBuffer(body)
+		w = keep
 	}
-	return status, true, nil
+	if _, err := io.Copy(w, io.LimitReader(br, maxBodySkip)); err != nil {
+		return 0, false, body, err
+	}
+	if keep != nil {
+		body = keep.Bytes()
+	}
+	return status, true, body, nil
 }
 
-func skipChunked(br *bufio.Reader) error {
+// readN reads n bytes from br, appending them to body, or skips them if
+// body is nil.
+func readN(br *bufio.Reader, body []byte, n int) ([]byte, error) {
+	if body == nil {
+		_, err := br.Discard(n)
+		return nil, err
+	}
+	start := len(body)
+	body = append(body, make([]byte, n)...)
+	_, err := io.ReadFull(br, body[start:])
+	return body, err
+}
+
+func readChunked(br *bufio.Reader, body []byte) ([]byte, error) {
 	for {
-		line, err := readLine(br)
+		line, err := readBodyLine(br)
 		if err != nil {
-			return io.ErrUnexpectedEOF
+			return body, err
 		}
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
 		size, err := strconv.ParseUint(string(bytes.TrimSpace(line)), 16, 32)
-		if err != nil || size > maxBodySkip {
-			return ErrBadChunk
+		if err != nil || size > maxBodySkip || len(body)+int(size) > maxBodySkip {
+			return body, ErrBadChunk
 		}
 		if size == 0 {
 			// Trailers, then the empty line.
 			for {
-				line, err := readLine(br)
-				if err != nil {
-					return io.ErrUnexpectedEOF
-				}
-				if len(line) == 0 {
-					return nil
+				line, err := readBodyLine(br)
+				if err != nil || len(line) == 0 {
+					return body, err
 				}
 			}
 		}
-		if _, err := br.Discard(int(size)); err != nil {
-			return io.ErrUnexpectedEOF
+		if body, err = readN(br, body, int(size)); err != nil {
+			return body, io.ErrUnexpectedEOF
 		}
-		line, err = readLine(br)
+		line, err = readBodyLine(br)
 		if err != nil {
-			return io.ErrUnexpectedEOF
+			return body, err
 		}
 		if len(line) != 0 {
-			return ErrBadChunk
+			return body, ErrBadChunk
 		}
 	}
 }

@@ -1,11 +1,9 @@
 package sim
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -103,17 +101,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("sim: duration must be in (0, %v], got %v", MaxDuration, cfg.Duration)
 	}
 	req := cfg.Request.Wire()
-	conns := make([]net.Conn, cfg.Connections)
-	d := net.Dialer{Timeout: 5 * time.Second}
+	conns := make([]*Conn, cfg.Connections)
 	for i := range conns {
-		c, err := d.DialContext(ctx, "tcp", cfg.Addr)
-		if err != nil {
+		conns[i] = NewConn(cfg.Addr)
+		if err := conns[i].Dial(ctx); err != nil {
 			for _, c := range conns[:i] {
 				c.Close()
 			}
 			return nil, fmt.Errorf("sim: connecting to %s: %w", cfg.Addr, err)
 		}
-		conns[i] = c
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -127,9 +123,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Add(1)
-		go func(w *worker, c net.Conn) {
+		go func(w *worker, c *Conn) {
 			defer wg.Done()
-			w.run(ctx, c, cfg.Addr, &d, req, end, budget)
+			w.run(ctx, c, req, end, budget)
 		}(&workers[i], conns[i])
 	}
 	wg.Wait()
@@ -186,58 +182,34 @@ func ctxDone(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func (w *worker) run(ctx context.Context, c net.Conn, addr string, d *net.Dialer, req []byte, end time.Time, budget *countdown) {
+func (w *worker) run(ctx context.Context, c *Conn, req []byte, end time.Time, budget *countdown) {
 	// A response that has not come by the end of the run plus a grace
 	// period is a failure, and the worker stops: nothing can hang.
 	hard := end.Add(5 * time.Second)
-	c.SetDeadline(hard)
-	br := bufio.NewReaderSize(c, 16<<10)
-	defer func() {
-		if c != nil {
-			c.Close()
-		}
-	}()
+	defer c.Close()
 	for {
-		if c == nil {
-			if time.Now().After(end) || ctx.Err() != nil {
-				return
-			}
-			var err error
-			c, err = d.DialContext(ctx, "tcp", addr)
-			if err != nil {
-				w.fail(err)
-				c = nil
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(10 * time.Millisecond):
-				}
-				continue
-			}
-			c.SetDeadline(hard)
-			br.Reset(c)
-		}
-		t0 := time.Now()
-		if !t0.Before(end) || ctx.Err() != nil {
+		if !time.Now().Before(end) || ctx.Err() != nil {
 			return
+		}
+		if err := c.Dial(ctx); err != nil {
+			w.fail(err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
 		}
 		if budget != nil && !budget.take() {
 			return
 		}
-		if _, err := c.Write(req); err != nil {
-			w.fail(err)
-			c.Close()
-			c = nil
-			continue
-		}
-		status, closeConn, err := ReadResponse(br)
+		t0 := time.Now()
+		status, _, err := c.Exchange(ctx, req, hard, nil)
 		t1 := time.Now()
 		if err != nil {
 			if t1.Before(end) {
 				w.fail(err)
 			}
-			c.Close()
-			c = nil
 			continue
 		}
 		if t1.After(end) {
@@ -247,9 +219,5 @@ func (w *worker) run(ctx context.Context, c net.Conn, addr string, d *net.Dialer
 			w.status[status]++
 		}
 		w.hist.Record(t1.Sub(t0))
-		if closeConn {
-			c.Close()
-			c = nil
-		}
 	}
 }

@@ -20,20 +20,21 @@ func TestReadResponse(t *testing.T) {
 		status    int
 		closeConn bool
 		err       error // nil: no error; errAny: any error
+		body      string
 		rest      string
 	}{
-		{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello", status: 200},
-		{name: "leftover is the next response", in: "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n", status: 201, rest: "HTTP/1.1 200 OK\r\n"},
-		{name: "header case and spaces", in: "HTTP/1.1 200 OK\r\ncontent-LENGTH:   3  \r\n\r\nabc", status: 200},
+		{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello", status: 200, body: "hello"},
+		{name: "leftover is the next response", in: "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n", status: 201, body: "{}", rest: "HTTP/1.1 200 OK\r\n"},
+		{name: "header case and spaces", in: "HTTP/1.1 200 OK\r\ncontent-LENGTH:   3  \r\n\r\nabc", status: 200, body: "abc"},
 		{name: "no reason phrase", in: "HTTP/1.1 204\r\n\r\n", status: 204},
-		{name: "bare LF", in: "HTTP/1.1 200 OK\nContent-Length: 1\n\nx", status: 200},
+		{name: "bare LF", in: "HTTP/1.1 200 OK\nContent-Length: 1\n\nx", status: 200, body: "x"},
 		{name: "204 has no body", in: "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\nnext", status: 204, rest: "next"},
 		{name: "304 has no body", in: "HTTP/1.1 304 Not Modified\r\n\r\n", status: 304},
-		{name: "chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: x\r\n\r\nrest", status: 200, rest: "rest"},
+		{name: "chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: x\r\n\r\nrest", status: 200, body: "helloabc", rest: "rest"},
 		{name: "connection close", in: "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status: 429, closeConn: true},
 		{name: "http/1.0 closes", in: "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", status: 200, closeConn: true},
 		{name: "http/1.0 keep-alive", in: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", status: 200},
-		{name: "body to EOF", in: "HTTP/1.1 200 OK\r\n\r\nuntil the end", status: 200, closeConn: true},
+		{name: "body to EOF", in: "HTTP/1.1 200 OK\r\n\r\nuntil the end", status: 200, closeConn: true, body: "until the end"},
 		{name: "interim 100 skipped", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", status: 201},
 		{name: "empty input", in: "", err: io.EOF},
 		{name: "truncated headers", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", err: io.ErrUnexpectedEOF},
@@ -53,27 +54,44 @@ func TestReadResponse(t *testing.T) {
 		{name: "chunk without CRLF", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", err: ErrBadChunk},
 		{name: "line too long", in: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 100) + "\r\n\r\n", err: ErrLineTooLong},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			br := bufio.NewReaderSize(strings.NewReader(tt.in), 64)
+	// ReadResponse skips the body, ReadResponseBody keeps it: both must
+	// frame the response alike.
+	read := map[string]func(br *bufio.Reader) (int, bool, string, error){
+		"skip": func(br *bufio.Reader) (int, bool, string, error) {
 			status, closeConn, err := ReadResponse(br)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("err = %v, want %v", err, tt.err)
+			return status, closeConn, "", err
+		},
+		"keep": func(br *bufio.Reader) (int, bool, string, error) {
+			status, closeConn, body, err := ReadResponseBody(br, []byte("stale"))
+			return status, closeConn, string(body), err
+		},
+	}
+	for _, tt := range tests {
+		for mode, readFn := range read {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				br := bufio.NewReaderSize(strings.NewReader(tt.in), 64)
+				status, closeConn, body, err := readFn(br)
+				if tt.err != nil {
+					if !errors.Is(err, tt.err) {
+						t.Fatalf("err = %v, want %v", err, tt.err)
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if status != tt.status || closeConn != tt.closeConn {
-				t.Errorf("got (%d, close=%v), want (%d, close=%v)", status, closeConn, tt.status, tt.closeConn)
-			}
-			rest, _ := io.ReadAll(br)
-			if string(rest) != tt.rest {
-				t.Errorf("left %q unread, want %q", rest, tt.rest)
-			}
-		})
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if status != tt.status || closeConn != tt.closeConn {
+					t.Errorf("got (%d, close=%v), want (%d, close=%v)", status, closeConn, tt.status, tt.closeConn)
+				}
+				if mode == "keep" && body != tt.body {
+					t.Errorf("body %q, want %q", body, tt.body)
+				}
+				rest, _ := io.ReadAll(br)
+				if string(rest) != tt.rest {
+					t.Errorf("left %q unread, want %q", rest, tt.rest)
+				}
+			})
+		}
 	}
 }
 

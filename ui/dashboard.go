@@ -35,15 +35,17 @@ var dashAssets = loadAssets(dashFS, "dashboard.js", "dashboard.css")
 //	POST /admin/rooms/{room}/{action}    pause | resume | close | reopen | settings (capacity, rate)
 //	GET  /admin/static/dashboard.{js,css}
 type Dashboard struct {
+	// Server is the HTTP server the dashboard is part of (required): its
+	// admin token and its one admin check (CheckAdminToken) guard the
+	// dashboard as they guard the admin API.
 	Server *web.Server
 	Rooms  *room.Manager
 	// Booking is the booking service (nil: booking is off).
 	Booking *booking.Service
 	// Sent returns the last notifications sent, newest first (nil: taken
 	// from the booking service's sender when it can tell, else none).
-	Sent       func() []booking.Message
-	AdminToken string
-	Clock      clock.Clock
+	Sent  func() []booking.Message
+	Clock clock.Clock
 	// History is the rooms' history for the charts, sampled by the caller
 	// (the app does). If nil the dashboard keeps its own, sampled when its
 	// pages are served.
@@ -75,7 +77,7 @@ func (d *Dashboard) setup() {
 		if d.Clock == nil {
 			d.Clock = clock.System{}
 		}
-		if d.Rooms == nil && d.Server != nil {
+		if d.Rooms == nil {
 			d.Rooms = d.Server.Rooms
 		}
 		if d.History == nil {
@@ -180,7 +182,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, p
 	setPageHeaders(w.Header(), "no-referrer")
 	var b strings.Builder
 	if err := d.pages[page].ExecuteTemplate(&b, page, v); err != nil {
-		if d.Server != nil && d.Server.Log != nil {
+		if d.Server.Log != nil {
 			d.Server.Log.Error("dashboard: template", "page", page, "err", err)
 		}
 		http.Error(w, "template error", http.StatusInternalServerError)

@@ -5,7 +5,6 @@ package ui
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -24,14 +23,14 @@ func (d *Dashboard) sessionValue(exp time.Time) string {
 }
 
 func (d *Dashboard) sessionMAC(exp string) string {
-	key := sha256.Sum256([]byte("sluice admin session\x00" + d.AdminToken))
+	key := sha256.Sum256([]byte("sluice admin session\x00" + d.Server.AdminToken))
 	m := hmac.New(sha256.New, key[:])
 	m.Write([]byte("admin-session-v1\x00" + exp))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (d *Dashboard) validSession(v string) bool {
-	if d.AdminToken == "" {
+	if d.Server.AdminToken == "" {
 		return false
 	}
 	e, mac, ok := strings.Cut(v, ".")
@@ -44,16 +43,6 @@ func (d *Dashboard) validSession(v string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(mac), []byte(d.sessionMAC(e)))
-}
-
-// tokenOK compares a presented token with the admin token in constant time
-// (over hashes, so that the length is not revealed either).
-func (d *Dashboard) tokenOK(tok string) bool {
-	if d.AdminToken == "" || tok == "" {
-		return false
-	}
-	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(d.AdminToken))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 func (d *Dashboard) authed(r *http.Request) bool {
@@ -93,34 +82,31 @@ func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "dash.login_title"))
 }
 
+// handleLogin checks the token with the server's one admin check
+// (web.Server.CheckAdminToken: throttled, constant time), the check of the
+// admin API and of /admin/api/live.
 func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var failures *web.AuthFailures
-	if d.Server != nil {
-		failures = d.Server.AdminFailures
-	}
-	if wait, blocked := failures.Blocked(r); blocked {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		v := d.base(nil, r, "dash.login_title")
-		v.Error = "dash.login_blocked"
-		d.render(w, r, http.StatusTooManyRequests, "dashboard_login.html", v)
-		return
-	}
-	if d.tokenOK(r.PostFormValue("token")) {
+	res, wait := d.Server.CheckAdminToken(r, r.PostFormValue("token"))
+	if res == web.AdminOK {
 		d.setSession(w, r, d.sessionValue(time.Now().Add(dashSessionTTL)), int(dashSessionTTL/time.Second))
-		if d.Server != nil && d.Server.Log != nil {
+		if d.Server.Log != nil {
 			d.Server.Log.Info("dashboard: operator signed in", "remote", r.RemoteAddr)
 		}
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
 	v := d.base(nil, r, "dash.login_title")
-	v.Error = "dash.login_wrong"
-	if d.AdminToken == "" {
+	status := http.StatusUnauthorized
+	switch res {
+	case web.AdminBlocked:
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		v.Error, status = "dash.login_blocked", http.StatusTooManyRequests
+	case web.AdminDisabled:
 		v.Error = "dash.login_disabled"
-	} else {
-		failures.Failed(r)
+	default:
+		v.Error = "dash.login_wrong"
 	}
-	d.render(w, r, http.StatusUnauthorized, "dashboard_login.html", v)
+	d.render(w, r, status, "dashboard_login.html", v)
 }
 
 func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request) {

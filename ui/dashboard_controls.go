@@ -66,7 +66,7 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		d.message(w, r, http.StatusBadRequest, "dash.err_update")
 		return
 	}
-	if d.Server != nil && d.Server.Log != nil {
+	if d.Server.Log != nil {
 		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(), slog.Group("settings", "capacity", capacity, "rate", rate))
 	}
 	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
-	"github.com/sluicehq/sluice/web"
 )
 
 // dashLive is the live picture: the JSON of /admin/api/live and the data of
@@ -87,14 +86,11 @@ type dashNotice struct {
 // extra is the dashboard's own history sampler's source of gate rejections
 // and bookings (used only when no History was given).
 func (d *Dashboard) extra(name string) map[string]float64 {
-	out := map[string]float64{}
-	if d.Server != nil {
-		var n uint64
-		for _, c := range d.Server.GateRejections()[name] {
-			n += c
-		}
-		out[room.ExtraGateRejections] = float64(n)
+	var rejected uint64
+	for _, c := range d.Server.GateRejections()[name] {
+		rejected += c
 	}
+	out := map[string]float64{room.ExtraGateRejections: float64(rejected)}
 	if d.Booking != nil && name == d.BookingRoom && name != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -135,10 +131,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 	txt["now"] = now.In(d.location()).Format("2006-01-02 15:04:05")
 	txt["axis.start"] = "−" + dashMinutes(lv.WindowSeconds)
 	txt["axis.mid"] = "−" + dashMinutes(lv.WindowSeconds/2)
-	var gates map[string]map[string]uint64
-	if d.Server != nil {
-		gates = d.Server.GateRejections()
-	}
+	gates := d.Server.GateRejections()
 	// The booking figures are read once (Stats caches them for a second).
 	var bst *booking.CampaignStats
 	var bErr error
@@ -214,7 +207,7 @@ func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang Lang
 	b := &dashBooking{}
 	if err != nil {
 		b.Error = lang.T("dash.stats_error")
-		if d.Server != nil && d.Server.Log != nil {
+		if d.Server.Log != nil {
 			d.Server.Log.Warn("dashboard: booking stats", "err", err)
 		}
 		return b
@@ -291,11 +284,7 @@ func (d *Dashboard) handleDashboard(w http.ResponseWriter, r *http.Request) {
 // session cookie) or to a script (Authorization: Bearer <admin token>).
 func (d *Dashboard) handleLive(w http.ResponseWriter, r *http.Request) {
 	d.setup()
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !d.authed(r) && !d.tokenOK(strings.TrimSpace(tok)) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
-		web.WriteProblem(w, web.Problem{Status: http.StatusUnauthorized, Code: "admin_auth",
-			Detail: "Sign in at /admin/login or send \"Authorization: Bearer <admin token>\".", DetailKO: "관리자 로그인이 필요합니다."})
+	if !d.authed(r) && !d.Server.RequireAdmin(w, r, "Sign in at /admin/login or send \"Authorization: Bearer <admin token>\".") {
 		return
 	}
 	lv := d.live(r.Context(), LangOf(nil, r))

@@ -41,7 +41,7 @@ func newDashEnv(t *testing.T) *dashEnv {
 		}
 	}
 	srv := &web.Server{Rooms: m, Keys: keys, Clock: clock.System{}, Log: quiet, AdminToken: dashToken, AdminFailures: &web.AuthFailures{}}
-	d := &ui.Dashboard{Server: srv, Rooms: m, AdminToken: dashToken, Clock: clock.System{}}
+	d := &ui.Dashboard{Server: srv, Rooms: m, Clock: clock.System{}}
 	mux := http.NewServeMux()
 	d.Register(mux)
 	ts := httptest.NewServer(mux)
@@ -430,7 +430,7 @@ func TestDashboardWithBooking(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Booking().Sender().Send(context.Background(), booking.Message{Kind: "confirmation", To: "01098765432", BookingNumber: "B-1", Body: "예약 확정", CreatedAt: a.Clock.Now()})
-	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), AdminToken: dashToken, Clock: a.Clock, History: a.History}
+	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), Clock: a.Clock, History: a.History}
 	mux := http.NewServeMux()
 	d.Register(mux)
 	ts := httptest.NewServer(mux)
@@ -521,5 +521,29 @@ func TestDashboardLoginBlocksGuessing(t *testing.T) {
 	}
 	if !strings.Contains(r.body, "10분 후") || r.Header.Get("Set-Cookie") != "" {
 		t.Errorf("blocked sign-in page: %s (Set-Cookie %q)", r.body, r.Header.Get("Set-Cookie"))
+	}
+}
+
+// TestDashboardLiveBlocksGuessing: /admin/api/live counts wrong bearer
+// tokens as the sign-in and the admin API do (one check, one counter):
+// after web.AdminMaxFailures wrong ones it answers 429 without checking,
+// even to the right token, and the sign-in is blocked too.
+func TestDashboardLiveBlocksGuessing(t *testing.T) {
+	e := newDashEnv(t)
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	if r := e.do(t, "GET", "/admin/api/live", nil, bearer(dashToken)); r.StatusCode != http.StatusOK {
+		t.Fatalf("right token: %d %s", r.StatusCode, r.body)
+	}
+	for i := range web.AdminMaxFailures {
+		if r := e.do(t, "GET", "/admin/api/live", nil, bearer("wrong-guess")); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d", i+1, r.StatusCode)
+		}
+	}
+	r := e.do(t, "GET", "/admin/api/live", nil, bearer(dashToken))
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "admin_auth_blocked") {
+		t.Fatalf("right token after %d wrong ones: %d (Retry-After %q) %s, want 429", web.AdminMaxFailures, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+	if r := e.do(t, "POST", "/admin/login", url.Values{"token": {dashToken}}, nil); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("sign-in after the live endpoint's wrong tokens: %d, want 429", r.StatusCode)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/ttl"
 )
 
 const (
@@ -18,56 +19,33 @@ const (
 // found by look-up. It lives in this process's memory only, for lookupTTL:
 // the RRN is never written to a page, a cookie, a log or the database.
 type lookupEntry struct {
-	name    string
-	rrn     booking.RRN
-	number  string
-	expires time.Time
+	name   string
+	rrn    booking.RRN
+	number string
 }
 
+// lookupStore keeps look-ups under random ids, each for lookupTTL, at
+// most maxLookups at once.
 type lookupStore struct {
-	mu sync.Mutex
-	m  map[string]lookupEntry
+	once sync.Once
+	m    *ttl.Map[string, lookupEntry]
 }
 
-// put stores e under a new random id, or returns "" when full.
+func (s *lookupStore) entries() *ttl.Map[string, lookupEntry] {
+	s.once.Do(func() { s.m = ttl.New[string, lookupEntry](maxLookups) })
+	return s.m
+}
+
+// put stores e under a new random id until lookupTTL from now, or returns
+// "" when full.
 func (s *lookupStore) put(e lookupEntry, now time.Time) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]lookupEntry{}
-	}
-	if len(s.m) >= maxLookups {
-		for k, v := range s.m {
-			if !now.Before(v.expires) {
-				delete(s.m, k)
-			}
-		}
-		if len(s.m) >= maxLookups {
-			return ""
-		}
-	} else {
-		n := 0
-		for k, v := range s.m { // a little lazy expiry on every insert
-			if !now.Before(v.expires) {
-				delete(s.m, k)
-			}
-			if n++; n >= 2 {
-				break
-			}
-		}
-	}
 	tok := randomToken(24)
-	s.m[tok] = e
+	if !s.entries().Put(tok, e, now.Add(lookupTTL), now) {
+		return ""
+	}
 	return tok
 }
 
 func (s *lookupStore) get(tok string, now time.Time) (lookupEntry, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[tok]
-	if ok && !now.Before(e.expires) {
-		delete(s.m, tok)
-		return lookupEntry{}, false
-	}
-	return e, ok
+	return s.entries().Get(tok, now)
 }

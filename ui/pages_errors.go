@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/web"
 )
 
 // problem is an error shown to a person: what went wrong and what to do
@@ -56,17 +57,18 @@ func (p *Pages) refusedAsBusy(w http.ResponseWriter, r *http.Request, pg *page, 
 	return true
 }
 
-// problemOf turns a booking error into what to tell the person, with the
-// next step, and the HTTP status. search is where to choose another time.
+// problemOf turns a booking error into what to tell the person and the
+// HTTP status. Both come from web.BookingProblem, the table the JSON API
+// answers with, so that the pages and the API never disagree; the pages add
+// only the next step (nextSteps). search is where to choose another time.
 func problemOf(l Lang, err error, search string) (*problem, int) {
-	ko, en := booking.ErrorMessage(err)
-	pr := &problem{Text: l.Pick(ko, en)}
+	bp := web.BookingProblem(err)
+	pr := &problem{Text: l.Pick(bp.DetailKO, bp.Detail)}
 	var ie *booking.InputError
 	var ne *booking.NotEligibleError
 	switch {
 	case errors.As(err, &ie):
 		pr.Field, pr.Next = ie.Field, l.T("next.fix")
-		return pr, http.StatusBadRequest
 	case errors.As(err, &ne):
 		if e := ne.Eligibility; e.WindowOpensAt != nil {
 			pr.Next = l.T("check.opens", l.When(*e.WindowOpensAt)) + " " + l.T("check.come_back")
@@ -74,43 +76,58 @@ func problemOf(l Lang, err error, search string) (*problem, int) {
 			pr.Next = l.T("check.none_next")
 		}
 		pr.Link, pr.LinkText = "/", l.T("next.home")
-		return pr, http.StatusForbidden
-	case errors.Is(err, booking.ErrSessionExpired):
-		pr.Link, pr.LinkText = "/book", l.T("next.verify")
-		return pr, http.StatusUnauthorized
-	case errors.Is(err, booking.ErrWrongCode):
-		pr.Field, pr.Next = "code", l.T("next.fix")
-		return pr, http.StatusBadRequest
-	case errors.Is(err, booking.ErrChallengeExpired), errors.Is(err, booking.ErrTooManyAttempts):
-		pr.Link, pr.LinkText = "/book", l.T("next.newcode")
-		return pr, http.StatusGone
-	case errors.Is(err, booking.ErrSessionHeld):
-		pr.Link, pr.LinkText = "/", l.T("wait.home")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrSlotFull), errors.Is(err, booking.ErrNoSecondDose), errors.Is(err, booking.ErrPastDate),
-		errors.Is(err, booking.ErrClinicClosed), errors.Is(err, booking.ErrBeyondHorizon), errors.Is(err, booking.ErrVaccineNotOffered),
-		errors.Is(err, booking.ErrInvalidSlot), errors.Is(err, booking.ErrClinicNotFound), errors.Is(err, booking.ErrIdempotencyReuse):
-		pr.Link, pr.LinkText = search, l.T("next.search")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrAlreadyBooked):
-		pr.Link, pr.LinkText = "/booking", l.T("next.lookup")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrSupplyExhausted), errors.Is(err, booking.ErrProxyNotAllowed):
-		pr.Link, pr.LinkText = "/", l.T("next.home")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrTooLate):
-		pr.Link, pr.LinkText = "/booking/view", l.T("back.view")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrCancelled):
-		pr.Link, pr.LinkText = "/booking/view", l.T("back.view")
-		return pr, http.StatusConflict
-	case errors.Is(err, booking.ErrNotFound):
-		pr.Next = l.T("next.fix")
-		return pr, http.StatusNotFound
-	case errors.Is(err, booking.ErrOverloaded):
-		pr.Next = l.T("next.wait")
-		return pr, http.StatusServiceUnavailable
+	default:
+		step, ok := nextSteps[bp.Code]
+		if !ok {
+			step = nextStep{next: "next.retry"}
+		}
+		pr.Field = step.field
+		if step.next != "" {
+			pr.Next = l.T(step.next)
+		}
+		if step.linkText != "" {
+			pr.Link, pr.LinkText = step.link, l.T(step.linkText)
+			if pr.Link == "" {
+				pr.Link = search
+			}
+		}
 	}
-	pr.Text, pr.Next = l.T("error.generic"), l.T("next.retry")
-	return pr, http.StatusInternalServerError
+	return pr, bp.Status
 }
+
+// nextStep is what the pages add to a booking error of one code: a
+// sentence (a catalogue key), a link (empty: the search page the caller
+// names) with its text, and the form field the error is about.
+type nextStep struct {
+	next, link, linkText, field string
+}
+
+// nextSteps gives every booking error code its next step, except those
+// the person fixes in the form (input errors) and refusals on eligibility,
+// which problemOf words from the error itself. TestEveryCodeHasANextStep
+// fails for a code without one.
+var nextSteps = func() map[string]nextStep {
+	m := map[string]nextStep{}
+	for _, g := range []struct {
+		step  nextStep
+		codes []string
+	}{
+		{nextStep{linkText: "next.search"}, []string{"slot_full", "no_second_dose", "past_date", "clinic_closed",
+			"beyond_horizon", "vaccine_not_offered", "invalid_slot", "clinic_not_found", "idempotency_key_reused"}},
+		{nextStep{link: "/book", linkText: "next.verify"}, []string{"session_expired"}},
+		{nextStep{link: "/book", linkText: "next.newcode"}, []string{"challenge_expired", "too_many_attempts"}},
+		{nextStep{next: "next.fix", field: "code"}, []string{"wrong_code"}},
+		{nextStep{link: "/", linkText: "wait.home"}, []string{"session_held"}},
+		{nextStep{link: "/booking", linkText: "next.lookup"}, []string{"already_booked"}},
+		{nextStep{link: "/", linkText: "next.home"}, []string{"supply_exhausted", "proxy_not_allowed"}},
+		{nextStep{link: "/booking/view", linkText: "back.view"}, []string{"too_late", "cancelled"}},
+		{nextStep{next: "next.fix"}, []string{"booking_not_found"}},
+		{nextStep{next: "next.wait"}, []string{"overloaded"}},
+		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
+	} {
+		for _, code := range g.codes {
+			m[code] = g.step
+		}
+	}
+	return m
+}()

@@ -59,7 +59,7 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 		d.Windows = append(d.Windows, row)
 	}
 	if !d.AnyOpen {
-		if wi, ok := nextWindow(camp, now); ok {
+		if wi, ok := camp.NextWindow(now); ok {
 			d.Next = &windowRow{Text: l.Pick(wi.Text, wi.TextEN), Opens: wi.Opens, Closes: wi.Closes, State: "later"}
 		} else if _, closes := camp.Span(); !now.Before(closes) {
 			d.Over = true
@@ -146,25 +146,4 @@ func asciiDigits(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// nextWindow is the window opening next after now, if any.
-func nextWindow(c *booking.Campaign, now time.Time) (booking.WindowInfo, bool) {
-	var best time.Time
-	for _, co := range c.Cohorts {
-		for _, w := range co.Windows {
-			if w.Opens.After(now) && (best.IsZero() || w.Opens.Before(best)) {
-				best = w.Opens
-			}
-		}
-	}
-	if best.IsZero() {
-		return booking.WindowInfo{}, false
-	}
-	for _, wi := range c.WindowsOn(booking.DateOf(best)) {
-		if wi.Opens.Equal(best) {
-			return wi, true
-		}
-	}
-	return booking.WindowInfo{}, false
 }

@@ -36,7 +36,7 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
-	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number, expires: p.now().Add(lookupTTL)}, p.now())
+	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number}, p.now())
 	if tok == "" {
 		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
 		return
@@ -119,10 +119,11 @@ func (p *Pages) cannotChange(w http.ResponseWriter, pg *page, v bookingView) {
 	if v.Cancelled {
 		err = booking.ErrCancelled
 	}
-	pg.Problem, _ = problemOf(pg.Lang, err, "")
+	var status int
+	pg.Problem, status = problemOf(pg.Lang, err, "")
 	pg.Problem.Link = ""
 	pg.D = bookingPage{H1: pg.T("view.h1"), B: v, Actions: true}
-	p.render(w, http.StatusConflict, "booking", pg)
+	p.render(w, status, "booking", pg)
 }
 
 // POST /booking/cancel

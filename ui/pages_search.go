@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sluicehq/sluice/booking"
 )
@@ -84,18 +83,9 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		d.District = ""
 		d.Dists[0].Selected = true
 	}
-	// Dates: from today (if a block is still ahead) to the booking horizon,
-	// without Sundays (clinics are closed).
-	today := booking.DateOf(now)
-	first := today
-	if !booking.BlockStart(today, booking.BlocksPerDay-1).After(now) {
-		first = today.AddDays(1)
-	}
+	// The dates the service accepts (its configured horizon).
 	valid := false
-	for day := first; !day.After(today.AddDays(booking.DefaultBookingHorizonDays)); day = day.AddDays(1) {
-		if day.Weekday() == time.Sunday {
-			continue
-		}
+	for _, day := range p.Booking.BookableDates(now) {
 		v := day.String()
 		if d.Date == "" {
 			d.Date = v

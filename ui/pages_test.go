@@ -1,7 +1,6 @@
 package ui_test
 
 import (
-	"context"
 	"encoding/json"
 	"html"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/ui"
@@ -27,26 +27,11 @@ func citizenApp(t *testing.T) *app.App { return demoApp(t, nil) }
 // changed its configuration and options.
 func demoApp(t *testing.T, with func(*config.Config, *app.Options)) *app.App {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.LogLevel = "error"
-	opts := app.Options{Demo: true, TickInterval: 10 * time.Millisecond, Log: quiet}
+	cfg, opts := apptest.Config(), app.Options{Demo: true, Log: quiet}
 	if with != nil {
 		with(&cfg, &opts)
 	}
-	a, err := app.New(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
-	return a
+	return apptest.Start(t, cfg, opts)
 }
 
 // citBrowser is a browser without JavaScript: a cookie jar, following
@@ -455,6 +440,46 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	}
 }
 
+// verify goes through identity verification with the demo code the page
+// shows, and returns the page it ends on.
+func (b *citBrowser) verify(name, rrn, phone string) citPage {
+	b.t.Helper()
+	p := b.post("/book/verify", url.Values{"name": {name}, "rrn": {rrn}, "phone": {phone}})
+	code := citDemoCodeRE.FindStringSubmatch(p.body)
+	if code == nil {
+		b.t.Fatalf("no demo code after /book/verify: %d\n%s", p.status, p.body)
+	}
+	form := citHidden(p.body)
+	form.Set("code", code[1])
+	return b.post("/book/code", form)
+}
+
+// TestSearchOffersTheConfiguredHorizon: the clinic search offers exactly
+// the dates the service books, for the configured horizon
+// (booking.horizon_days), not a default of its own.
+func TestSearchOffersTheConfiguredHorizon(t *testing.T) {
+	a := demoApp(t, func(cfg *config.Config, _ *app.Options) { cfg.Booking.HorizonDays = 10 })
+	b := newCitBrowser(t, a.URL())
+	b.get("/book")
+	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
+		t.Fatalf("verification ended at %s (%d)", p.url, p.status)
+	}
+	p := b.get("/book/clinics")
+	sel := regexp.MustCompile(`(?s)<select[^>]*id="date".*?</select>`).FindString(p.body)
+	var got []string
+	for _, m := range regexp.MustCompile(`<option value="(\d{4}-\d{2}-\d{2})"`).FindAllStringSubmatch(sel, -1) {
+		got = append(got, m[1])
+	}
+	var want []string
+	for _, d := range a.Booking().BookableDates(a.Clock.Now()) {
+		want = append(want, d.String())
+	}
+	// The demo clock: 19 July 2021, 21:00. Ten days ahead is 29 July.
+	if strings.Join(got, " ") != strings.Join(want, " ") || len(got) == 0 || got[len(got)-1] != "2021-07-29" {
+		t.Fatalf("dates offered %v, want the service's %v (to 2021-07-29)", got, want)
+	}
+}
+
 func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
 	a := citizenApp(t)
 	b := newCitBrowser(t, a.URL())
@@ -469,10 +494,7 @@ func TestBookingSessionAndGateErrorsSayWhatNext(t *testing.T) {
 
 	// Someone whose window opens tomorrow is told when to come back, and
 	// cannot reach the clinic search meanwhile.
-	p = b.post("/book/verify", url.Values{"name": {"이영희"}, "rrn": {"700101-2345678"}, "phone": {"010-2222-3333"}})
-	form := citHidden(p.body)
-	form.Set("code", citDemoCodeRE.FindStringSubmatch(p.body)[1])
-	p = b.post("/book/code", form)
+	p = b.verify("이영희", "700101-2345678", "010-2222-3333")
 	checkCitizenPage(t, "not eligible", p, "ko")
 	mustContain(t, "not eligible", p, "이영희님", "지금은 예약할 수 없습니다", "1970년생은 7월 20일 20시부터 예약할 수 있습니다.",
 		"예약 시작: 7월 20일(화) 20:00", "다시 확인한 뒤 예약해 주세요")

@@ -79,16 +79,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 	if tok := bearer(r); tok != "" {
 		// Joining again with a ticket (refresh, reconnect, app restart)
 		// keeps exactly the same place.
-		if s.limited(w, r, kindStatus) {
-			return
+		if !s.limited(w, r, kindStatus) {
+			s.ticketStatus(w, rm, tok)
 		}
-		t, err := rm.VerifyTicket(tok)
-		if err != nil {
-			ticketProblem(w, err)
-			return
-		}
-		st, err := rm.Status(t)
-		s.writeStatus(w, http.StatusOK, tok, st, err)
 		return
 	}
 	if s.limited(w, r, kindJoin) {
@@ -118,9 +111,14 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string)
 		problem(w, http.StatusUnauthorized, "ticket_missing", "Send your ticket as \"Authorization: Bearer <ticket>\". To get a ticket, POST to the room's tickets endpoint.", "대기표가 없습니다. 대기열에 먼저 참여하세요.")
 		return
 	}
+	s.ticketStatus(w, rm, tok)
+}
+
+// ticketStatus answers with the status of ticket tok in the room.
+func (s *Server) ticketStatus(w http.ResponseWriter, rm *room.Room, tok string) {
 	t, err := rm.VerifyTicket(tok)
 	if err != nil {
-		ticketProblem(w, err)
+		WriteProblem(w, ticketProblem(err))
 		return
 	}
 	st, err := rm.Status(t)
@@ -154,38 +152,16 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func ticketProblem(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, room.ErrWrongRoom):
-		problem(w, http.StatusUnauthorized, "ticket_wrong_room", "This ticket belongs to another waiting room.", "다른 대기실의 대기표입니다.")
-	case errors.Is(err, room.ErrWrongKind):
-		problem(w, http.StatusUnauthorized, "ticket_wrong_kind", "That is a pass, not a ticket.", "대기표가 아닙니다.")
-	case errors.Is(err, room.ErrUnknownKey):
-		problem(w, http.StatusUnauthorized, "ticket_unknown_key", "This ticket was signed with a key this server no longer accepts. Join the line again.", "더 이상 유효하지 않은 대기표입니다. 다시 참여하세요.")
-	default:
-		problem(w, http.StatusUnauthorized, "ticket_invalid", "The ticket is not valid (damaged or forged). Join the line again without it.", "유효하지 않은 대기표입니다. 다시 참여하세요.")
-	}
-}
-
 func (s *Server) writeStatus(w http.ResponseWriter, code int, tok string, st room.Status, err error) {
 	if err != nil {
-		switch {
-		case errors.Is(err, room.ErrNotYetOpen):
-			WriteProblem(w, Problem{Status: http.StatusForbidden, Code: "room_not_open",
-				Detail:   "The waiting room does not take people yet. Come back at " + st.OpensAt.Format(time.RFC3339) + ".",
-				DetailKO: "아직 대기열이 열리지 않았습니다.",
-				Extra:    map[string]any{"opens_at": st.OpensAt.Format(time.RFC3339)}})
-		case errors.Is(err, room.ErrRoomClosed):
-			problem(w, http.StatusGone, "room_closed", "The waiting room is closed.", "대기실이 닫혔습니다.")
-		case errors.Is(err, room.ErrTurnOver):
-			problem(w, http.StatusGone, "turn_over", "Your turn has passed: your pass was returned or expired. Join the line again for a new turn.", "입장 시간이 지났습니다. 다시 대기열에 참여하세요.")
-		case errors.Is(err, room.ErrPersist):
-			w.Header().Set("Retry-After", "2")
-			problem(w, http.StatusServiceUnavailable, "unavailable", "The waiting room cannot record new places right now. Try again in a few seconds.", "잠시 후 다시 시도하세요.")
-		default:
+		p, internal := roomProblem(err, st.OpensAt)
+		if internal {
 			s.Log.Error("status failed", "err", err)
-			problem(w, http.StatusInternalServerError, "internal", "Something went wrong on our side. Your place is kept; try again.", "일시적인 오류입니다. 다시 시도하세요.")
 		}
+		if p.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "2")
+		}
+		WriteProblem(w, p)
 		return
 	}
 	bp := statusBufs.Get().(*[]byte)

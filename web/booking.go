@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/ttl"
 )
 
 // SessionHeader carries a verified person's booking session id.
@@ -42,13 +42,8 @@ type BookingAPI struct {
 // answers may lag bookings by at most searchCacheTTL; that only affects
 // what is shown, never what can be booked (the store's transaction decides).
 type searchCache struct {
-	mu      sync.RWMutex
-	entries map[string]cachedSearch
-}
-
-type cachedSearch struct {
-	body []byte
-	at   time.Time
+	once sync.Once
+	m    *ttl.Map[string, []byte]
 }
 
 const (
@@ -56,23 +51,16 @@ const (
 	searchCacheMax = 4096
 )
 
-func (c *searchCache) get(key string) ([]byte, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[key]
-	c.mu.RUnlock()
-	if !ok || time.Since(e.at) > searchCacheTTL {
-		return nil, false
-	}
-	return e.body, true
+func (c *searchCache) entries() *ttl.Map[string, []byte] {
+	c.once.Do(func() { c.m = ttl.New[string, []byte](searchCacheMax) })
+	return c.m
 }
 
+func (c *searchCache) get(key string) ([]byte, bool) { return c.entries().Get(key, time.Now()) }
+
 func (c *searchCache) put(key string, body []byte) {
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= searchCacheMax {
-		c.entries = make(map[string]cachedSearch, 256)
-	}
-	c.entries[key] = cachedSearch{body: body, at: time.Now()}
-	c.mu.Unlock()
+	now := time.Now()
+	c.entries().Put(key, body, now.Add(searchCacheTTL), now) // a full cache just does not keep this one
 }
 
 func searchKey(q booking.SearchQuery) string {
@@ -115,68 +103,6 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	}
 }
 
-// bookingProblem maps a booking error to its HTTP status and problem code,
-// with the person-facing sentences in Korean and English.
-func bookingProblem(w http.ResponseWriter, err error) {
-	ko, en := booking.ErrorMessage(err)
-	var ne *booking.NotEligibleError
-	var ie *booking.InputError
-	p := Problem{Detail: en, DetailKO: ko}
-	switch {
-	case errors.As(err, &ne):
-		p.Status, p.Code = http.StatusForbidden, "not_eligible"
-		p.Extra = map[string]any{"eligibility": ne.Eligibility.APIResponse()}
-	case errors.As(err, &ie):
-		p.Status, p.Code = http.StatusBadRequest, ie.Code
-		p.Extra = map[string]any{"field": ie.Field}
-	default:
-		for _, m := range bookingErrors {
-			if errors.Is(err, m.err) {
-				p.Status, p.Code = m.status, m.code
-				break
-			}
-		}
-	}
-	if p.Status == 0 {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			p.Status, p.Code = http.StatusServiceUnavailable, "unavailable"
-		} else {
-			p.Status, p.Code = http.StatusInternalServerError, "internal"
-			p.Detail, p.DetailKO = "Something went wrong on our side; nothing was booked. Please try again.", "일시적인 오류입니다. 예약되지 않았습니다. 다시 시도해 주세요."
-		}
-	}
-	WriteProblem(w, p)
-}
-
-var bookingErrors = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{booking.ErrSessionExpired, http.StatusUnauthorized, "session_expired"},
-	{booking.ErrSessionHeld, http.StatusConflict, "session_held"},
-	{booking.ErrProxyNotAllowed, http.StatusForbidden, "proxy_not_allowed"},
-	{booking.ErrClinicNotFound, http.StatusNotFound, "clinic_not_found"},
-	{booking.ErrInvalidSlot, http.StatusBadRequest, "invalid_slot"},
-	{booking.ErrPastDate, http.StatusUnprocessableEntity, "past_date"},
-	{booking.ErrBeyondHorizon, http.StatusUnprocessableEntity, "beyond_horizon"},
-	{booking.ErrClinicClosed, http.StatusUnprocessableEntity, "clinic_closed"},
-	{booking.ErrVaccineNotOffered, http.StatusUnprocessableEntity, "vaccine_not_offered"},
-	{booking.ErrTooLate, http.StatusConflict, "too_late"},
-	{booking.ErrInvalidRequest, http.StatusBadRequest, "invalid_request"},
-	{booking.ErrOverloaded, http.StatusServiceUnavailable, "overloaded"},
-	{booking.ErrChallengeExpired, http.StatusGone, "challenge_expired"},
-	{booking.ErrWrongCode, http.StatusBadRequest, "wrong_code"},
-	{booking.ErrTooManyAttempts, http.StatusTooManyRequests, "too_many_attempts"},
-	{booking.ErrSlotFull, http.StatusConflict, "slot_full"},
-	{booking.ErrNoSecondDose, http.StatusConflict, "no_second_dose"},
-	{booking.ErrAlreadyBooked, http.StatusConflict, "already_booked"},
-	{booking.ErrSupplyExhausted, http.StatusConflict, "supply_exhausted"},
-	{booking.ErrCancelled, http.StatusConflict, "cancelled"},
-	{booking.ErrIdempotencyReuse, http.StatusUnprocessableEntity, "idempotency_key_reused"},
-	{booking.ErrNotFound, http.StatusNotFound, "booking_not_found"},
-}
-
 func badRequest(w http.ResponseWriter, code, en, ko string) {
 	problem(w, http.StatusBadRequest, code, en, ko)
 }
@@ -212,45 +138,67 @@ func (b *BookingAPI) handleEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	e := b.Service.Campaign().Eligibility(d, b.now())
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, e.APIResponse())
+	writeJSON(w, http.StatusOK, eligibilityJSON(e))
 }
 
-// GET /api/v1/campaign: the campaign, its cohorts and today's windows.
+// windowDoc is a booking window in plain words (GET /api/v1/campaign).
+type windowDoc struct {
+	Cohort   string `json:"cohort_id"`
+	Label    string `json:"label"`
+	LabelEN  string `json:"label_en"`
+	Opens    string `json:"opens_at"`
+	Closes   string `json:"closes_at"`
+	Text     string `json:"text"`
+	TextEN   string `json:"text_en"`
+	OpenNow  bool   `json:"open_now"`
+	DayDigit *int   `json:"birth_day_digit"`
+}
+
+func windowJSON(wi booking.WindowInfo, now time.Time) windowDoc {
+	return windowDoc{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
+		wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
+		!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit}
+}
+
+// GET /api/v1/campaign: the campaign, its cohorts, today's windows, the
+// next window to open and the dates a first dose may be booked on now.
 func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 	c := b.Service.Campaign()
 	now := b.now().In(booking.Seoul)
 	type cohort struct {
-		ID           string `json:"id"`
-		Name         string `json:"name"`
-		NameEN       string `json:"name_en"`
-		BornFrom     string `json:"born_from"`
-		BornTo       string `json:"born_to"`
-		ProxyBooking bool   `json:"proxy_booking"`
+		ID           string   `json:"id"`
+		Name         string   `json:"name"`
+		NameEN       string   `json:"name_en"`
+		BornFrom     string   `json:"born_from"`
+		BornTo       string   `json:"born_to"`
+		ProxyBooking bool     `json:"proxy_booking"`
+		Vaccines     []string `json:"vaccines"` // in order of preference
 	}
 	var cohorts []cohort
-	for _, co := range c.Cohorts {
-		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking})
+	for i := range c.Cohorts {
+		co := &c.Cohorts[i]
+		vaccines := []string{}
+		for _, v := range c.VaccinesFor(co) {
+			vaccines = append(vaccines, v.ID)
+		}
+		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking, vaccines})
 	}
-	type window struct {
-		Cohort   string `json:"cohort_id"`
-		Label    string `json:"label"`
-		LabelEN  string `json:"label_en"`
-		Opens    string `json:"opens_at"`
-		Closes   string `json:"closes_at"`
-		Text     string `json:"text"`
-		TextEN   string `json:"text_en"`
-		OpenNow  bool   `json:"open_now"`
-		DayDigit *int   `json:"birth_day_digit"`
-	}
-	today := []window{}
+	today := []windowDoc{}
 	for _, wi := range c.WindowsOn(booking.DateOf(now)) {
-		today = append(today, window{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
-			wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
-			!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit})
+		today = append(today, windowJSON(wi, now))
+	}
+	var next *windowDoc
+	if wi, ok := c.NextWindow(now); ok {
+		doc := windowJSON(wi, now)
+		next = &doc
+	}
+	dates := []string{}
+	for _, d := range b.Service.BookableDates(now) {
+		dates = append(dates, d.String())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": c.ID, "name": c.Name, "name_en": c.NameEN, "now": now.Format(time.RFC3339),
-		"cohorts": cohorts, "windows_today": today, "room": b.Room,
+		"cohorts": cohorts, "windows_today": today, "next_window": next, "bookable_dates": dates, "room": b.Room,
 	})
 }
 
@@ -314,7 +262,7 @@ func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 
 func (b *BookingAPI) session(w http.ResponseWriter, r *http.Request) (booking.Session, bool) {
@@ -343,7 +291,7 @@ func (b *BookingAPI) handleSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": e.APIResponse()})
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 
 type clinicView struct {

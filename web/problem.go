@@ -1,13 +1,22 @@
 // Package web is Sluice's HTTP layer: the published JSON API, the admin API,
 // the gate and reverse proxy wiring, health and metrics endpoints and the
 // waiting page. Domain logic lives in room/ and booking/; this package maps
-// it to HTTP and maps errors to statuses in one place.
+// it to HTTP. Every domain error is mapped to its status and problem
+// document in this file: the room's errors in roomProblem and
+// ticketProblem, the booking's in bookingStatuses (BookingProblem), which
+// the citizen pages use too.
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/room"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -62,3 +71,117 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 func problem(w http.ResponseWriter, status int, code, detail, detailKO string) {
 	WriteProblem(w, Problem{Status: status, Code: code, Detail: detail, DetailKO: detailKO})
 }
+
+// --- the waiting room's errors -------------------------------------------------
+
+// ticketProblem is the answer to a ticket that does not verify.
+func ticketProblem(err error) Problem {
+	p := Problem{Status: http.StatusUnauthorized}
+	switch {
+	case errors.Is(err, room.ErrWrongRoom):
+		p.Code, p.Detail, p.DetailKO = "ticket_wrong_room", "This ticket belongs to another waiting room.", "다른 대기실의 대기표입니다."
+	case errors.Is(err, room.ErrWrongKind):
+		p.Code, p.Detail, p.DetailKO = "ticket_wrong_kind", "That is a pass, not a ticket.", "대기표가 아닙니다."
+	case errors.Is(err, room.ErrUnknownKey):
+		p.Code, p.Detail, p.DetailKO = "ticket_unknown_key", "This ticket was signed with a key this server no longer accepts. Join the line again.", "더 이상 유효하지 않은 대기표입니다. 다시 참여하세요."
+	default:
+		p.Code, p.Detail, p.DetailKO = "ticket_invalid", "The ticket is not valid (damaged or forged). Join the line again without it.", "유효하지 않은 대기표입니다. 다시 참여하세요."
+	}
+	return p
+}
+
+// roomProblem is the answer to an error of Room.Join or Room.Status;
+// opensAt is the room's opening (st.OpensAt). internal reports an error
+// that is none of the room's (the caller logs it). A 503 asks the client to
+// come back in 2 seconds (the caller sets Retry-After).
+func roomProblem(err error, opensAt time.Time) (p Problem, internal bool) {
+	switch {
+	case errors.Is(err, room.ErrNotYetOpen):
+		return Problem{Status: http.StatusForbidden, Code: "room_not_open",
+			Detail:   "The waiting room does not take people yet. Come back at " + opensAt.Format(time.RFC3339) + ".",
+			DetailKO: "아직 대기열이 열리지 않았습니다.",
+			Extra:    map[string]any{"opens_at": opensAt.Format(time.RFC3339)}}, false
+	case errors.Is(err, room.ErrRoomClosed):
+		return Problem{Status: http.StatusGone, Code: "room_closed", Detail: "The waiting room is closed.", DetailKO: "대기실이 닫혔습니다."}, false
+	case errors.Is(err, room.ErrTurnOver):
+		return Problem{Status: http.StatusGone, Code: "turn_over",
+			Detail:   "Your turn has passed: your pass was returned or expired. Join the line again for a new turn.",
+			DetailKO: "입장 시간이 지났습니다. 다시 대기열에 참여하세요."}, false
+	case errors.Is(err, room.ErrPersist):
+		return Problem{Status: http.StatusServiceUnavailable, Code: "unavailable",
+			Detail:   "The waiting room cannot record new places right now. Try again in a few seconds.",
+			DetailKO: "잠시 후 다시 시도하세요."}, false
+	}
+	return Problem{Status: http.StatusInternalServerError, Code: "internal",
+		Detail: "Something went wrong on our side. Your place is kept; try again.", DetailKO: "일시적인 오류입니다. 다시 시도하세요."}, true
+}
+
+// --- the booking's errors ---------------------------------------------------------
+
+// bookingStatuses is the HTTP status of every booking error code
+// (booking.ErrorCode). The JSON API and the citizen pages both answer with
+// it; TestBookingStatusesCoverEveryCode fails for a code without one.
+var bookingStatuses = map[string]int{
+	booking.CodeNotEligible:  http.StatusForbidden,
+	"proxy_not_allowed":      http.StatusForbidden,
+	"session_expired":        http.StatusUnauthorized,
+	"session_held":           http.StatusConflict,
+	"clinic_not_found":       http.StatusNotFound,
+	"booking_not_found":      http.StatusNotFound,
+	"invalid_slot":           http.StatusBadRequest,
+	"invalid_request":        http.StatusBadRequest,
+	"wrong_code":             http.StatusBadRequest,
+	"rrn_format":             http.StatusBadRequest,
+	"rrn_sex_digit":          http.StatusBadRequest,
+	"rrn_date":               http.StatusBadRequest,
+	"rrn_checksum":           http.StatusBadRequest,
+	"phone":                  http.StatusBadRequest,
+	"name":                   http.StatusBadRequest,
+	"past_date":              http.StatusUnprocessableEntity,
+	"beyond_horizon":         http.StatusUnprocessableEntity,
+	"clinic_closed":          http.StatusUnprocessableEntity,
+	"vaccine_not_offered":    http.StatusUnprocessableEntity,
+	"idempotency_key_reused": http.StatusUnprocessableEntity,
+	"too_late":               http.StatusConflict,
+	"slot_full":              http.StatusConflict,
+	"no_second_dose":         http.StatusConflict,
+	"already_booked":         http.StatusConflict,
+	"supply_exhausted":       http.StatusConflict,
+	"cancelled":              http.StatusConflict,
+	"challenge_expired":      http.StatusGone,
+	"too_many_attempts":      http.StatusTooManyRequests,
+	"overloaded":             http.StatusServiceUnavailable,
+}
+
+// BookingProblem is the answer to an error of the booking service: its
+// status (bookingStatuses), its code (booking.ErrorCode), the person-facing
+// sentences (booking.ErrorMessage) and, for a refusal on eligibility, the
+// eligibility (when to come back) or, for bad input, the field. An error
+// that is not a booking error is 503 unavailable (a cancelled or timed-out
+// request) or 500 internal, saying that nothing was booked.
+func BookingProblem(err error) Problem {
+	ko, en := booking.ErrorMessage(err)
+	p := Problem{Code: booking.ErrorCode(err), Detail: en, DetailKO: ko}
+	if status, ok := bookingStatuses[p.Code]; ok {
+		p.Status = status
+		var ne *booking.NotEligibleError
+		var ie *booking.InputError
+		switch {
+		case errors.As(err, &ne):
+			p.Extra = map[string]any{"eligibility": eligibilityJSON(ne.Eligibility)}
+		case errors.As(err, &ie):
+			p.Extra = map[string]any{"field": ie.Field}
+		}
+		return p
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		p.Status, p.Code = http.StatusServiceUnavailable, "unavailable"
+		p.Detail, p.DetailKO = "The request was cancelled or took too long; nothing was booked. Please try again.", "요청이 처리되지 않았습니다. 예약되지 않았습니다. 다시 시도해 주세요."
+		return p
+	}
+	p.Status, p.Code = http.StatusInternalServerError, "internal"
+	p.Detail, p.DetailKO = "Something went wrong on our side; nothing was booked. Please try again.", "일시적인 오류입니다. 예약되지 않았습니다. 다시 시도해 주세요."
+	return p
+}
+
+func bookingProblem(w http.ResponseWriter, err error) { WriteProblem(w, BookingProblem(err)) }

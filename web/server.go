@@ -1,19 +1,15 @@
 package web
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sluicehq/sluice/clock"
-	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -38,8 +34,8 @@ type Server struct {
 	// server computed (the citizen pages of ui/ set it); nil uses a plain
 	// built-in page. It must write the whole response, honouring v.Code.
 	WaitPage func(w http.ResponseWriter, r *http.Request, v WaitView)
-	// AdminFailures limits guessing of the admin token, here and on the
-	// dashboard's sign-in (nil: set by Handler).
+	// AdminFailures limits guessing of the admin token (CheckAdminToken;
+	// nil: made on first use).
 	AdminFailures *AuthFailures
 
 	mu    sync.Mutex
@@ -98,12 +94,7 @@ func (s *Server) GateRejections() map[string]map[string]uint64 {
 
 // Handler returns the complete HTTP handler.
 func (s *Server) Handler() http.Handler {
-	if s.AdminFailures == nil {
-		s.AdminFailures = &AuthFailures{}
-		if s.Limiter != nil {
-			s.AdminFailures.ClientAddr = s.Limiter.ClientAddr // honours trusted proxies
-		}
-	}
+	s.adminFailures()
 	mux := http.NewServeMux()
 	api := func(pattern string, methods string, h http.HandlerFunc) {
 		for _, m := range strings.Split(methods, ",") {
@@ -202,72 +193,6 @@ func limitHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// admin requires the admin token as a bearer token.
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if wait, blocked := s.AdminFailures.Blocked(r); blocked {
-			tooManyRequests(w, wait, "admin_auth_blocked", "Too many wrong admin tokens from your address. Try again later.",
-				"잘못된 관리자 토큰이 너무 많습니다. 잠시 후 다시 시도하세요.")
-			return
-		}
-		tok := bearer(r)
-		if s.AdminToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
-			if tok != "" {
-				s.AdminFailures.Failed(r)
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
-			problem(w, http.StatusUnauthorized, "admin_auth", "Send the admin token as \"Authorization: Bearer <token>\".", "관리자 인증이 필요합니다.")
-			return
-		}
-		h(w, r)
-	}
-}
-
-// roomView is a room's counters and settings for the admin API, with
-// durations as strings and times in RFC 3339.
-type roomView struct {
-	room.Counters
-	Settings settingsView      `json:"settings"`
-	Gate     map[string]uint64 `json:"gate_rejections,omitempty"`
-}
-
-type settingsView struct {
-	PrequeueAt   *time.Time `json:"prequeue_at"`
-	OpensAt      *time.Time `json:"opens_at"`
-	ClosesAt     *time.Time `json:"closes_at"`
-	Capacity     int        `json:"capacity"`
-	Rate         float64    `json:"rate"`
-	PassTTL      string     `json:"pass_ttl"`
-	ClaimTimeout string     `json:"claim_timeout"`
-	PollBudget   float64    `json:"poll_budget"`
-	MinPoll      string     `json:"min_poll"`
-	WaitingURL   string     `json:"waiting_url"`
-	Paused       bool       `json:"paused"`
-	Closed       bool       `json:"closed"`
-}
-
-func tp(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func (s *Server) view(rm *room.Room) roomView {
-	c := rm.Counters()
-	st := c.Settings
-	v := roomView{Counters: c, Settings: settingsView{
-		PrequeueAt: tp(st.PrequeueAt), OpensAt: tp(st.OpensAt), ClosesAt: tp(st.ClosesAt),
-		Capacity: st.Capacity, Rate: st.Rate, PassTTL: st.PassTTL.String(),
-		ClaimTimeout: st.ClaimTimeout.String(), PollBudget: st.PollBudget, MinPoll: st.MinPoll.String(),
-		WaitingURL: st.WaitingURL, Paused: st.Paused, Closed: st.Closed,
-	}}
-	if g := s.GateRejections()[rm.Name()]; g != nil {
-		v.Gate = g
-	}
-	return v
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -278,122 +203,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
-}
-
-func (s *Server) handleAdminList(w http.ResponseWriter, r *http.Request) {
-	rooms := s.Rooms.Rooms()
-	out := make([]roomView, 0, len(rooms))
-	for _, rm := range rooms {
-		out = append(out, s.view(rm))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Room < out[j].Room })
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
-}
-
-func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("room")
-	switch r.Method {
-	case http.MethodGet:
-		rm, ok := s.roomOf(w, r)
-		if !ok {
-			return
-		}
-		writeJSON(w, http.StatusOK, s.view(rm))
-	case http.MethodPut:
-		var rc config.RoomConfig
-		if !decodeBody(w, r, &rc) {
-			return
-		}
-		if rc.Name == "" {
-			rc.Name = name
-		}
-		if rc.Name != name {
-			problem(w, http.StatusBadRequest, "name_mismatch", "The body's name must match the URL's room name.", "")
-			return
-		}
-		st, err := rc.Settings()
-		if err != nil {
-			problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
-			return
-		}
-		rm, err := s.Rooms.Add(st)
-		if err != nil {
-			problem(w, http.StatusConflict, "room_exists", err.Error(), "이미 있는 대기실입니다.")
-			return
-		}
-		s.Log.Info("room created", "room", name)
-		writeJSON(w, http.StatusCreated, s.view(rm))
-	case http.MethodPatch:
-		rm, ok := s.roomOf(w, r)
-		if !ok {
-			return
-		}
-		var patch struct {
-			Capacity     *int             `json:"capacity"`
-			Rate         *float64         `json:"rate"`
-			PassTTL      *config.Duration `json:"pass_ttl"`
-			ClaimTimeout *config.Duration `json:"claim_timeout"`
-			PollBudget   *float64         `json:"poll_budget"`
-			ClosesAt     *time.Time       `json:"closes_at"`
-		}
-		if !decodeBody(w, r, &patch) {
-			return
-		}
-		st, err := rm.Update(func(st *room.Settings) {
-			if patch.Capacity != nil {
-				st.Capacity = *patch.Capacity
-			}
-			if patch.Rate != nil {
-				st.Rate = *patch.Rate
-			}
-			if patch.PassTTL != nil {
-				st.PassTTL = patch.PassTTL.D()
-			}
-			if patch.ClaimTimeout != nil {
-				st.ClaimTimeout = patch.ClaimTimeout.D()
-			}
-			if patch.PollBudget != nil {
-				st.PollBudget = *patch.PollBudget
-			}
-			if patch.ClosesAt != nil {
-				st.ClosesAt = *patch.ClosesAt
-			}
-		})
-		if err != nil {
-			problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
-			return
-		}
-		s.Log.Info("room settings changed", "room", name, "capacity", st.Capacity, "rate", st.Rate)
-		writeJSON(w, http.StatusOK, s.view(rm))
-	}
-}
-
-func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
-	rm, ok := s.roomOf(w, r)
-	if !ok {
-		return
-	}
-	action := r.PathValue("action")
-	var change func(*room.Settings)
-	switch action {
-	case "pause":
-		change = func(st *room.Settings) { st.Paused = true }
-	case "resume":
-		change = func(st *room.Settings) { st.Paused = false }
-	case "close":
-		change = func(st *room.Settings) { st.Closed = true }
-	case "reopen":
-		change = func(st *room.Settings) { st.Closed = false }
-	default:
-		problem(w, http.StatusNotFound, "unknown_action", "Unknown action "+trunc(action, 40)+"; use pause, resume, close or reopen.", "")
-		return
-	}
-	if _, err := rm.Update(change); err != nil {
-		problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "")
-		return
-	}
-	s.Log.Info("room "+action, "room", rm.Name())
-	writeJSON(w, http.StatusOK, s.view(rm))
 }
 
 // decodeBody decodes a JSON body strictly, answering a problem on error.

@@ -134,9 +134,8 @@ func (s *Server) AllowJoin(r *http.Request) (bool, time.Duration) {
 // their return path.
 func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("room")
-	rm, ok := s.Rooms.Get(name)
+	rm, ok := s.roomNamed(w, name)
 	if !ok {
-		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+trunc(name, 64)+".", "해당 대기실이 없습니다.")
 		return
 	}
 	q := r.URL.Query()
@@ -253,9 +252,8 @@ func (s *Server) renderWait(w http.ResponseWriter, r *http.Request, v WaitView) 
 // are refused by CrossOriginProtection in the handler chain).
 func (s *Server) handleWaitLeave(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("room")
-	rm, ok := s.Rooms.Get(name)
+	rm, ok := s.roomNamed(w, name)
 	if !ok {
-		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+trunc(name, 64)+".", "해당 대기실이 없습니다.")
 		return
 	}
 	if c, err := r.Cookie(room.PassCookie); err == nil {

@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -16,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/postgres"
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
 // The booking commit benchmark compares Store.Book with a bare PostgreSQL
@@ -75,8 +72,8 @@ func benchPersonKey(i int64) string { return fmt.Sprintf("%064x", i) }
 type bookOp func(k int) error
 
 func BenchmarkBookingCommit(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { runBench(b, newBare(b, benchSchema(b))) })
-	b.Run("store", func(b *testing.B) { runBench(b, newStoreOp(b, benchSchema(b))) })
+	b.Run("bare", func(b *testing.B) { runBench(b, newBare(b, freshSchema(b))) })
+	b.Run("store", func(b *testing.B) { runBench(b, newStoreOp(b, freshSchema(b))) })
 }
 
 func runBench(b *testing.B, op bookOp) {
@@ -85,58 +82,6 @@ func runBench(b *testing.B, op bookOp) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// benchSchema is freshSchema for a benchmark: an empty schema on the test
-// server, dropped when the benchmark ends; without a server the benchmark
-// is skipped (fails if SLUICE_REQUIRE_SERVICES=1).
-func benchSchema(tb testing.TB) string {
-	tb.Helper()
-	if t, ok := tb.(*testing.T); ok {
-		return freshSchema(t)
-	}
-	base := os.Getenv("SLUICE_POSTGRES_URL")
-	if base == "" {
-		base = defaultURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL at %s is not reachable (%v)", redacted(base), err)
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	defer conn.Close(ctx)
-	var r [8]byte
-	rand.Read(r[:])
-	schema := "sluicebench_" + hex.EncodeToString(r[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func benchPgDate(d booking.Date) pgtype.Date {
@@ -303,7 +248,7 @@ func TestBookingCommitRatio(t *testing.T) {
 	if v, err := time.ParseDuration(os.Getenv("SLUICE_BENCH_ROUND")); err == nil && v > 0 {
 		round = v
 	}
-	base := serverURL(t)
+	base := pgtest.ServerURL(t)
 	var version, syncCommit string
 	conn := connect(t, base)
 	ctx := context.Background()

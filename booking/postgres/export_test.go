@@ -1,4 +1,5 @@
 package postgres
 
-// SetNumberGenerator replaces the booking number generator of s (tests only).
-func SetNumberGenerator(s *Store, f func() string) { s.newNumber = f }
+// SetNumberGenerator replaces the booking number generator of s
+// (storetest.NumberGenerator).
+func (s *Store) SetNumberGenerator(f func() string) { s.newNumber = f }

@@ -34,9 +34,10 @@
 // and Cancel lock the booking row first (FOR NO KEY UPDATE), so two of them
 // on one booking run one after the other.
 //
-// This was preferred to SERIALIZABLE: a crowd on one slot (the opening
-// minute of a cohort) queues on one row lock instead of failing with
-// serialization errors and retrying, with retries growing with the crowd.
+// Row locks at READ COMMITTED rather than SERIALIZABLE: a crowd on one
+// slot (the opening minute of a cohort) queues on one row lock instead of
+// failing with serialization errors and retrying, with retries growing with
+// the crowd.
 //
 // Row locks can deadlock when two transactions wait for each other's rows,
 // and a deadlock stalls both (and everyone queued on their slots) until
@@ -132,11 +133,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -147,12 +145,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ErrInvalid is wrapped by errors about bad input (an empty person key, a
 // zero slot, a missing capacity function, a bad URL, ...). Such calls change
 // nothing.
-var ErrInvalid = booking.ErrInvalidInput
+var ErrInvalid = storecheck.ErrInvalid
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -310,11 +309,6 @@ func openErr(safe string, secrets []string, err error) error {
 	return &openError{msg: scrub(fmt.Sprintf("postgres: open %s: %v", safe, err), secrets), cause: err}
 }
 
-type migration struct {
-	version int
-	name    string
-}
-
 // migrationLock is the transaction-scoped advisory lock that serialises
 // migrations of one schema (the first of the search_path) across every
 // process opening the database at once.
@@ -331,7 +325,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // migrationLock: a process that finds another migrating waits for it and
 // then finds the migration recorded.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	ms, err := migrations()
+	ms, err := storecheck.Migrations(migrationFS)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -343,52 +337,24 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		}
 		var newest *int32
-		if err := tx.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil || newest == nil {
 			return err
 		}
-		if len(ms) > 0 && newest != nil && int(*newest) > ms[len(ms)-1].version {
-			return fmt.Errorf("database schema version %d is newer than this program knows (%d)",
-				*newest, ms[len(ms)-1].version)
-		}
-		return nil
+		return storecheck.CheckSchemaVersion(int(*newest), ms)
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range ms {
 		if err := applyMigration(ctx, pool, m); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("bad migration file name %q (want NNN_name.sql)", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", prev, name, v)
-		}
-		seen[v] = name
-		ms = append(ms, migration{v, name})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
-func applyMigration(ctx context.Context, pool *pgxpool.Pool, m migration) error {
-	body, err := migrationFS.ReadFile("migrations/" + m.name)
+func applyMigration(ctx context.Context, pool *pgxpool.Pool, m storecheck.Migration) error {
+	body, err := migrationFS.ReadFile("migrations/" + m.Name)
 	if err != nil {
 		return err
 	}
@@ -397,7 +363,7 @@ func applyMigration(ctx context.Context, pool *pgxpool.Pool, m migration) error 
 			return err
 		}
 		var done bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&done); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
 			return err
 		}
 		if done {
@@ -408,7 +374,7 @@ func applyMigration(ctx context.Context, pool *pgxpool.Pool, m migration) error 
 		if _, err := tx.Exec(ctx, string(body)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 		return err
 	})
 }
@@ -485,9 +451,15 @@ func uniqueViolation(err error, constraint string) bool {
 }
 
 // fail turns an error from a store operation into the error returned to the
-// caller (booking.StoreError).
+// caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return booking.StoreError(ctx, "postgres", op, err)
+	return storecheck.Wrap(ctx, "postgres", op, err)
+}
+
+// failed is fail for an operation that returns a booking
+// (storecheck.Failed).
+func failed(ctx context.Context, op string) func(booking.Booking, error) (booking.Booking, error) {
+	return storecheck.Failed(ctx, "postgres", op)
 }
 
 // storable reports whether PostgreSQL can hold s in a text column: valid

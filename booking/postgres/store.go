@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,42 +11,26 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // idemLockClass is the first key of the advisory locks on idempotency keys
 // ("SLC1"); the second is a hash of the key.
 const idemLockClass int32 = 0x534c4331
 
-// Book commits a booking in one transaction: idempotency, one active booking
-// per person per campaign, vaccine supply, dose-1 capacity, the first
-// dose-2 candidate with capacity, the booking row and the confirmation in the
-// outbox. On any error nothing is written.
+// Book is booking.Store's Book, in one transaction at READ COMMITTED,
+// retried on deadlock or serialization failure (see the package comment
+// for the order in which it takes its locks).
 func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	b, err := s.book(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "book", err)
-	}
-	return b, nil
+	return failed(ctx, "book")(s.book(ctx, req))
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
 	if err := validateBook(&req); err != nil {
 		return booking.Booking{}, err
 	}
-	b := req.Booking
-	b.Status = booking.StatusBooked
-	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
-	if b.BookedBy == "" {
-		b.BookedBy = b.PersonKey
-	}
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = s.now()
-	}
-	if b.UpdatedAt.IsZero() {
-		b.UpdatedAt = b.CreatedAt
-	}
-	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
+	b := storecheck.NewBooking(&req, s.now())
+	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if err := checkText("idempotency key", req.IdempotencyKey, "booking number", b.Number,
 		"campaign id", b.CampaignID, "cohort id", b.CohortID, "vaccine id", b.VaccineID,
 		"name", b.Name, "phone", b.Phone,
@@ -56,7 +39,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	}
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = booking.BookRequestHash(&req, &b)
+		hash = storecheck.BookRequestHash(&req, &b)
 	}
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -83,33 +66,20 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		var stored []byte
 		switch err := tx.QueryRow(ctx, sqlIdemGet, req.IdempotencyKey).Scan(&number, &stored); {
 		case err == nil:
-			if !bytes.Equal(stored, hash) {
-				return booking.Booking{}, booking.ErrIdempotencyReuse
-			}
-			prev, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingGet, number))
-			return prev, err // nothing written
+			// Nothing written.
+			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
+				prev, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingGet, number))
+				return prev, err
+			})
 		case !errors.Is(err, pgx.ErrNoRows):
 			return booking.Booking{}, err
 		}
 	}
 
-	// One active booking per person per campaign is enforced by the partial
-	// unique index when the row is inserted. So that a person who already
-	// holds a booking hears that rather than "slot full" (or "no supply"),
-	// the refusal paths below look for an existing booking before answering;
-	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !booking.IsStoreDomainError(err) {
-			return booking.Booking{}, err
-		}
-		var existing string
-		switch qerr := tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey).Scan(&existing); {
-		case qerr == nil:
-			return booking.Booking{}, booking.ErrAlreadyBooked
-		case !errors.Is(qerr, pgx.ErrNoRows):
-			return booking.Booking{}, qerr
-		}
-		return booking.Booking{}, err
+		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey).Scan, pgx.ErrNoRows)
+		})
 	}
 	// The supply is checked first, as in the SQLite store (a booking refused
 	// for both reasons hears "supply exhausted"), but taken last: the supply
@@ -163,8 +133,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
-	if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
 	if req.IdempotencyKey != "" {
@@ -323,15 +292,37 @@ func lockSlots(ctx context.Context, tx pgx.Tx, slots []booking.Slot) error {
 	return err
 }
 
-func releaseSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot) error {
-	_, err := tx.Exec(ctx, sqlSlotRelease, slot.ClinicID, pgDate(slot.Date), int32(slot.Block))
+// releaseDoses gives back the places of both doses of b.
+func releaseDoses(ctx context.Context, tx pgx.Tx, b booking.Booking) error {
+	for _, slot := range [2]booking.Slot{b.Dose1.Slot, b.Dose2.Slot} {
+		if _, err := tx.Exec(ctx, sqlSlotRelease, slot.ClinicID, pgDate(slot.Date), int32(slot.Block)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockActiveBooking locks booking number for a change or a cancel:
+// ErrCancelled if it is cancelled.
+func lockActiveBooking(ctx context.Context, tx pgx.Tx, number string) (b booking.Booking, hold supplyHold, err error) {
+	b, hold, err = scanBooking(tx.QueryRow(ctx, sqlBookingLock, number))
+	if err == nil && b.Status == booking.StatusCancelled {
+		err = booking.ErrCancelled
+	}
+	return b, hold, err
+}
+
+// insertMessage writes m to the outbox, in the transaction of the change
+// it tells about.
+func insertMessage(ctx context.Context, tx pgx.Tx, m booking.Message) error {
+	_, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
 	return err
 }
 
 // Get returns the booking with the given number.
 func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fail(ctx, "get", fmt.Errorf("%w: empty booking number", ErrInvalid))
+	if err := storecheck.CheckNumber(number); err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
 	}
 	if !storable(number) {
 		return booking.Booking{}, booking.ErrNotFound
@@ -343,44 +334,26 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// Change moves an active booking to a new first-dose slot and the first free
-// second-dose candidate, releasing the old slots, and writes req.Notice to
-// the outbox, all in one transaction.
+// Change is booking.Store's Change, in one transaction that locks the
+// booking row and every slot it may touch, in slot order, first.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	b, err := s.change(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "change", err)
-	}
-	return b, nil
+	return failed(ctx, "change")(s.change(ctx, req))
 }
 
 func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	if req.Number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
-	}
-	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
-	if err := checkMessageText(req.Notice); err != nil {
+	if err := checkChange(req.Number, req.Notice); err != nil {
 		return booking.Booking{}, err
 	}
-	if !storable(req.Number) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	now := req.Now
-	if now.IsZero() {
-		now = s.now()
-	}
-	now = now.UTC()
+	now := storecheck.At(req.Now, s.now)
 
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, req.Number))
+		b, _, err := lockActiveBooking(ctx, tx, req.Number)
 		if err != nil {
 			return err
-		}
-		if b.Status == booking.StatusCancelled {
-			return booking.ErrCancelled
 		}
 		// Lock every slot the change may touch, in chronological order,
 		// before changing any: Book and Cancel lock a booking's slots first
@@ -390,10 +363,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if err := lockSlots(ctx, tx, touched); err != nil {
 			return err
 		}
-		if err := releaseSlot(ctx, tx, b.Dose1.Slot); err != nil {
-			return err
-		}
-		if err := releaseSlot(ctx, tx, b.Dose2.Slot); err != nil {
+		if err := releaseDoses(ctx, tx, b); err != nil {
 			return err
 		}
 		if err := takeSlot(ctx, tx, req.NewDose1, req.SlotCapacity); err != nil {
@@ -416,8 +386,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("booking %s changed under a row lock", b.Number)
 		}
-		m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
-		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)); err != nil {
 			return err
 		}
 		out = b
@@ -429,39 +398,23 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	return out, nil
 }
 
-// Cancel marks an active booking cancelled, frees both doses' slots and
-// gives back its vaccine doses, and writes notice to the outbox.
+// Cancel is booking.Store's Cancel, in one transaction that locks the
+// booking row first.
 func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	b, err := s.cancel(ctx, number, notice, now)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "cancel", err)
-	}
-	return b, nil
+	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
 }
 
 func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
-	}
-	if err := checkMessageText(notice); err != nil {
+	if err := checkChange(number, notice); err != nil {
 		return booking.Booking{}, err
 	}
-	if !storable(number) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	if now.IsZero() {
-		now = s.now()
-	}
-	now = now.UTC()
+	now = storecheck.At(now, s.now)
 
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b, hold, err := scanBooking(tx.QueryRow(ctx, sqlBookingLock, number))
+		b, hold, err := lockActiveBooking(ctx, tx, number)
 		if err != nil {
 			return err
-		}
-		if b.Status == booking.StatusCancelled {
-			return booking.ErrCancelled
 		}
 		tag, err := tx.Exec(ctx, sqlBookingCancel, now.UnixNano(), number)
 		if err != nil {
@@ -470,10 +423,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("booking %s changed under a row lock", number)
 		}
-		if err := releaseSlot(ctx, tx, b.Dose1.Slot); err != nil {
-			return err
-		}
-		if err := releaseSlot(ctx, tx, b.Dose2.Slot); err != nil {
+		if err := releaseDoses(ctx, tx, b); err != nil {
 			return err
 		}
 		if hold.doses > 0 {
@@ -481,8 +431,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 				return err
 			}
 		}
-		m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
-		if _, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)); err != nil {
 			return err
 		}
 		b.Status = booking.StatusCancelled
@@ -690,6 +639,21 @@ func fromDate(v pgtype.Date) (booking.Date, error) {
 	}
 	t := v.Time
 	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+}
+
+// checkChange checks the booking number and the message of a change or a
+// cancel: a number PostgreSQL cannot store is no booking's (ErrNotFound).
+func checkChange(number string, notice booking.Message) error {
+	if err := storecheck.CheckNumber(number); err != nil {
+		return err
+	}
+	if err := checkMessageText(notice); err != nil {
+		return err
+	}
+	if !storable(number) {
+		return booking.ErrNotFound
+	}
+	return nil
 }
 
 func checkMessageText(m booking.Message) error {

@@ -2,13 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,89 +17,14 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/booking/storetest"
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
-// The tests need a PostgreSQL server: SLUICE_POSTGRES_URL, or defaultURL.
-// Without one they skip, unless SLUICE_REQUIRE_SERVICES=1.
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// The tests need a PostgreSQL server (internal/pgtest): each works in a
+// schema of its own.
 
-var reach struct {
-	once sync.Once
-	url  string
-	err  error
-}
-
-// serverURL returns the URL of the test server, or skips (fails) the test if
-// it cannot be reached.
-func serverURL(t *testing.T) string {
-	t.Helper()
-	reach.once.Do(func() {
-		reach.url = os.Getenv("SLUICE_POSTGRES_URL")
-		if reach.url == "" {
-			reach.url = defaultURL
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, reach.url)
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		reach.err = err
-	})
-	if reach.err != nil {
-		msg := fmt.Sprintf("PostgreSQL at %s is not reachable (%v); set SLUICE_POSTGRES_URL to a server the tests may create schemas in",
-			redacted(reach.url), reach.err)
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return reach.url
-}
-
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// adminExec runs SQL on a connection of its own to the test server.
-func adminExec(t *testing.T, base, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-// freshSchema creates an empty schema, dropped with everything in it when the
-// test ends, and returns the server URL with the schema as search_path.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := serverURL(t)
-	var r [8]byte
-	rand.Read(r[:])
-	schema := "sluicetest_" + hex.EncodeToString(r[:])
-	adminExec(t, base, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { adminExec(t, base, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is an empty schema for the test (see pgtest.Schema).
+func freshSchema(tb testing.TB) string { return pgtest.Schema(tb, "sluicetest") }
 
 // open opens a store; it is closed when the test ends (before its schema is
 // dropped, cleanups running last-in first-out).
@@ -129,7 +50,7 @@ func connect(t *testing.T, dbURL string) *pgx.Conn {
 }
 
 func TestContract(t *testing.T) {
-	serverURL(t) // skip once, not in every subtest
+	pgtest.ServerURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) booking.Store {
 		s, err := postgres.Open(context.Background(), freshSchema(t))
 		if err != nil {
@@ -137,22 +58,6 @@ func TestContract(t *testing.T) {
 		}
 		return s // the suite closes it
 	})
-}
-
-func testReq(person string) booking.BookRequest {
-	d1 := booking.Slot{ClinicID: 1, Date: booking.Date{Year: 2021, Month: time.August, Day: 26}, Block: 2}
-	d2 := d1
-	d2.Date = d1.Date.AddDays(42)
-	return booking.BookRequest{
-		Booking: booking.Booking{
-			CampaignID: "c", CohortID: "18-49", VaccineID: "pfizer",
-			PersonKey: storetest.PersonKey(person), Name: person, Phone: "01012345678",
-			Dose1: booking.Appointment{Slot: d1},
-		},
-		Dose2Candidates: []booking.Slot{d2},
-		SlotCapacity:    func(booking.Slot) int { return 1000 },
-		Confirmation:    booking.Message{Body: "booked " + person},
-	}
 }
 
 func wantMigrations(t *testing.T, dbURL string) {
@@ -181,12 +86,12 @@ func wantMigrations(t *testing.T, dbURL string) {
 }
 
 func TestMigrateTwice(t *testing.T) {
-	serverURL(t)
+	pgtest.ServerURL(t)
 	ctx := context.Background()
 	t.Run("sequential", func(t *testing.T) {
 		u := freshSchema(t)
 		s1 := open(t, u)
-		b, err := s1.Book(ctx, testReq("a"))
+		b, err := s1.Book(ctx, storetest.Request("a"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +134,7 @@ func TestMigrateTwice(t *testing.T) {
 		// Every node books; every node sees every booking.
 		var numbers []string
 		for i, s := range stores {
-			b, err := s.Book(ctx, testReq(fmt.Sprint("node", i)))
+			b, err := s.Book(ctx, storetest.Request(fmt.Sprint("node", i)))
 			if err != nil {
 				t.Fatalf("Book on node %d: %v", i, err)
 			}
@@ -252,7 +157,7 @@ func TestMigrateTwice(t *testing.T) {
 func TestOpenRejectsNewerSchema(t *testing.T) {
 	u := freshSchema(t)
 	open(t, u)
-	adminExec(t, u, `INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')`)
+	pgtest.Exec(t, u, `INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')`)
 	if s, err := postgres.Open(context.Background(), u); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer program succeeded")
@@ -322,33 +227,6 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
-func TestNumberCollisionRetries(t *testing.T) {
-	s := open(t, freshSchema(t))
-	ctx := context.Background()
-	r := testReq("a")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// A caller-chosen number that exists is refused, not overwritten.
-	r = testReq("b")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); !errors.Is(err, postgres.ErrInvalid) {
-		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
-	}
-	// A generated number that collides is replaced by a fresh one.
-	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
-	postgres.SetNumberGenerator(s, func() string { n := next[0]; next = next[1:]; return n })
-	b, err := s.Book(ctx, testReq("c"))
-	if err != nil || b.Number != "SLC-3333-3333" {
-		t.Fatalf("generated booking: %v, %q", err, b.Number)
-	}
-	ms, err := s.PendingMessages(ctx, 10)
-	if err != nil || len(ms) != 2 {
-		t.Fatalf("outbox: %d messages, %v; want 2", len(ms), err)
-	}
-}
-
 // Text PostgreSQL cannot store is refused as invalid input, and cannot be
 // found.
 func TestUnstorableText(t *testing.T) {
@@ -361,7 +239,7 @@ func TestUnstorableText(t *testing.T) {
 		"NUL in person key":   func(r *booking.BookRequest) { r.Booking.PersonKey = "abc\x00" },
 		"bad UTF-8 in number": func(r *booking.BookRequest) { r.Booking.Number = "SLC-\xff" },
 	} {
-		r := testReq("u")
+		r := storetest.Request("u")
 		mutate(&r)
 		if _, err := s.Book(ctx, r); !errors.Is(err, postgres.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
@@ -428,7 +306,7 @@ func TestTwoNodesChurn(t *testing.T) {
 			}
 			var mine []string
 			for i := range rounds {
-				req := testReq(fmt.Sprintf("churn-%d-%d", w, i))
+				req := storetest.Request(fmt.Sprintf("churn-%d-%d", w, i))
 				req.Booking.Dose1.Slot, req.Dose2Candidates = pick(r)
 				req.SlotCapacity = caps
 				if b, err := s.Book(ctx, req); ok(err) {
@@ -499,7 +377,7 @@ func TestDeadlockRetried(t *testing.T) {
 	// Both slots exist before the race, so that the two transactions wait
 	// on row locks.
 	for _, sl := range []booking.Slot{a, b} {
-		r := testReq(fmt.Sprint("seed", sl.Block))
+		r := storetest.Request(fmt.Sprint("seed", sl.Block))
 		r.Booking.Dose1.Slot, r.Dose2Candidates = sl, []booking.Slot{{ClinicID: 41, Date: day.AddDays(21), Block: 0}}
 		if _, err := s.Book(ctx, r); err != nil {
 			t.Fatal(err)
@@ -512,7 +390,7 @@ func TestDeadlockRetried(t *testing.T) {
 	reqs := make([]booking.BookRequest, 2)
 	for i, pair := range [][2]booking.Slot{{a, b}, {b, a}} {
 		var once sync.Once
-		r := testReq(fmt.Sprint("cross", i))
+		r := storetest.Request(fmt.Sprint("cross", i))
 		r.Booking.Dose1.Slot, r.Dose2Candidates = pair[0], []booking.Slot{pair[1]}
 		r.SlotCapacity = func(sl booking.Slot) int {
 			if sl == pair[1] {

@@ -32,9 +32,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,11 +41,12 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ErrInvalid is wrapped by errors about bad input (an empty person key, a
 // zero slot, a missing capacity function, ...). Such calls change nothing.
-var ErrInvalid = booking.ErrInvalidInput
+var ErrInvalid = storecheck.ErrInvalid
 
 // Memory is the path that opens a private in-memory database (one per Open).
 const Memory = ":memory:"
@@ -77,6 +76,10 @@ type Store struct {
 
 	ws writeStmts // prepared on wc
 	rs readStmts  // prepared on r, or on wc in memory
+
+	// group shares COMMITs between concurrent transactions (file
+	// databases; see batch in stmts.go). nil: each commits alone.
+	group *groupCommit
 
 	now       func() time.Time
 	newNumber func() string
@@ -118,6 +121,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if path != Memory {
+		s.group = &groupCommit{}
 		r, err := sql.Open("sqlite", readerDSN(path))
 		if err != nil {
 			s.Close()
@@ -193,41 +197,20 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	type migration struct {
-		version int
-		name    string
-	}
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+	ms, err := storecheck.Migrations(migrationFS)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
-			return fmt.Errorf("migrate: bad migration file name %q (want NNN_name.sql)", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return fmt.Errorf("migrate: migrations %q and %q share version %d", prev, name, v)
-		}
-		seen[v] = name
-		ms = append(ms, migration{v, name})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 
 	var newest sql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if len(ms) > 0 && newest.Valid && newest.Int64 > int64(ms[len(ms)-1].version) {
-		return fmt.Errorf("migrate: database schema version %d is newer than this program knows (%d)",
-			newest.Int64, ms[len(ms)-1].version)
+	if err := storecheck.CheckSchemaVersion(int(newest.Int64), ms); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, m.version, m.name); err != nil {
+		if err := applyMigration(ctx, db, m.Version, m.Name); err != nil {
 			return err
 		}
 	}
@@ -274,7 +257,13 @@ func sqliteCode(err error) int {
 }
 
 // fail turns an error from a store operation into the error returned to the
-// caller (booking.StoreError).
+// caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return booking.StoreError(ctx, "sqlite", op, err)
+	return storecheck.Wrap(ctx, "sqlite", op, err)
+}
+
+// failed is fail for an operation that returns a booking
+// (storecheck.Failed).
+func failed(ctx context.Context, op string) func(booking.Booking, error) (booking.Booking, error) {
+	return storecheck.Failed(ctx, "sqlite", op)
 }

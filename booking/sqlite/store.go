@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,43 +10,26 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // dosesPerPerson is what one booking takes from a vaccine's supply.
 const dosesPerPerson = 2
 
-// Book commits a booking in one transaction: idempotency, one active booking
-// per person per campaign, vaccine supply, dose-1 capacity, the first
-// dose-2 candidate with capacity, the booking row and the confirmation in the
-// outbox. On any error nothing is written.
+// Book is booking.Store's Book, in one write transaction: the single
+// writer connection makes it serial, so no check can race another.
 func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	b, err := s.book(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "book", err)
-	}
-	return b, nil
+	return failed(ctx, "book")(s.book(ctx, req))
 }
 
 func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
-	if err := booking.ValidateBookRequest(&req); err != nil {
+	if err := storecheck.ValidateBookRequest(&req); err != nil {
 		return booking.Booking{}, err
 	}
-	b := req.Booking
-	b.Status = booking.StatusBooked
-	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
-	if b.BookedBy == "" {
-		b.BookedBy = b.PersonKey
-	}
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = s.now()
-	}
-	if b.UpdatedAt.IsZero() {
-		b.UpdatedAt = b.CreatedAt
-	}
-	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	b := storecheck.NewBooking(&req, s.now())
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = booking.BookRequestHash(&req, &b)
+		hash = storecheck.BookRequestHash(&req, &b)
 	}
 
 	t, err := s.begin(ctx)
@@ -62,33 +44,20 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		var stored []byte
 		switch err := t.row(st.idemGet, req.IdempotencyKey).Scan(&number, &stored); {
 		case err == nil:
-			if !bytes.Equal(stored, hash) {
-				return booking.Booking{}, booking.ErrIdempotencyReuse
-			}
-			prev, _, err := scanBooking(t.row(st.bookingGet, number))
-			return prev, err // the transaction rolls back: nothing written
+			// The transaction rolls back: nothing written.
+			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
+				prev, _, err := scanBooking(t.row(st.bookingGet, number))
+				return prev, err
+			})
 		case !errors.Is(err, sql.ErrNoRows):
 			return booking.Booking{}, err
 		}
 	}
 
-	// One active booking per person per campaign is enforced by the partial
-	// unique index when the row is inserted. So that a person who already
-	// holds a booking hears that rather than "slot full" (or "no supply"),
-	// the refusal paths below look for an existing booking before answering;
-	// the path that succeeds pays for no extra query.
 	refuse := func(err error) (booking.Booking, error) {
-		if !booking.IsStoreDomainError(err) {
-			return booking.Booking{}, err
-		}
-		var existing string
-		switch qerr := t.row(st.personActive, b.CampaignID, b.PersonKey).Scan(&existing); {
-		case qerr == nil:
-			return booking.Booking{}, booking.ErrAlreadyBooked
-		case !errors.Is(qerr, sql.ErrNoRows):
-			return booking.Booking{}, qerr
-		}
-		return booking.Booking{}, err
+		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+			return storecheck.Found(t.row(st.personActive, b.CampaignID, b.PersonKey).Scan, sql.ErrNoRows)
+		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
 	if err != nil {
@@ -110,7 +79,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 		_, err = t.exec(st.bookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
-			dateText(b.BirthDate), b.BookedBy,
+			storecheck.DateText(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
 			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
@@ -132,8 +101,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	m := booking.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
 	if req.IdempotencyKey != "" {
@@ -204,15 +172,37 @@ func takeDose2(t *wtx, st *writeStmts, candidates []booking.Slot, capacity func(
 	return booking.Slot{}, booking.ErrNoSecondDose
 }
 
-func releaseSlot(t *wtx, st *writeStmts, slot booking.Slot) error {
-	_, err := t.exec(st.slotRelease, slot.ClinicID, slot.Date.String(), int64(slot.Block))
+// releaseDoses gives back the places of both doses of b.
+func releaseDoses(t *wtx, st *writeStmts, b booking.Booking) error {
+	for _, slot := range [2]booking.Slot{b.Dose1.Slot, b.Dose2.Slot} {
+		if _, err := t.exec(st.slotRelease, slot.ClinicID, slot.Date.String(), int64(slot.Block)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// activeBooking reads booking number in the write transaction for a change
+// or a cancel: ErrCancelled if it is cancelled.
+func activeBooking(t *wtx, st *writeStmts, number string) (b booking.Booking, supplyDoses int, err error) {
+	b, supplyDoses, err = scanBooking(t.row(st.bookingGet, number))
+	if err == nil && b.Status == booking.StatusCancelled {
+		err = booking.ErrCancelled
+	}
+	return b, supplyDoses, err
+}
+
+// insertMessage writes m to the outbox, in the transaction of the change
+// it tells about.
+func insertMessage(t *wtx, st *writeStmts, m booking.Message) error {
+	_, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
 	return err
 }
 
 // Get returns the booking with the given number.
 func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fail(ctx, "get", fmt.Errorf("%w: empty booking number", ErrInvalid))
+	if err := storecheck.CheckNumber(number); err != nil {
+		return booking.Booking{}, fail(ctx, "get", err)
 	}
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
@@ -226,29 +216,19 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// Change moves an active booking to a new first-dose slot and the first free
-// second-dose candidate, releasing the old slots, and writes req.Notice to
-// the outbox, all in one transaction.
+// Change is booking.Store's Change, in one write transaction.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	b, err := s.change(ctx, req)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "change", err)
-	}
-	return b, nil
+	return failed(ctx, "change")(s.change(ctx, req))
 }
 
 func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
-	if req.Number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
-	}
-	if err := booking.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+	if err := storecheck.CheckNumber(req.Number); err != nil {
 		return booking.Booking{}, err
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = s.now()
+	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
+		return booking.Booking{}, err
 	}
-	now = now.UTC()
+	now := storecheck.At(req.Now, s.now)
 
 	t, err := s.begin(ctx)
 	if err != nil {
@@ -257,17 +237,11 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	defer t.rollback()
 	st := &s.ws
 
-	b, _, err := scanBooking(t.row(st.bookingGet, req.Number))
+	b, _, err := activeBooking(t, st, req.Number)
 	if err != nil {
 		return booking.Booking{}, err
 	}
-	if b.Status == booking.StatusCancelled {
-		return booking.Booking{}, booking.ErrCancelled
-	}
-	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+	if err := releaseDoses(t, st, b); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
@@ -290,8 +264,7 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
 	}
-	m := booking.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -300,24 +273,16 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	return b, nil
 }
 
-// Cancel marks an active booking cancelled, frees both doses' slots and
-// gives back its vaccine doses, and writes notice to the outbox.
+// Cancel is booking.Store's Cancel, in one write transaction.
 func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	b, err := s.cancel(ctx, number, notice, now)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "cancel", err)
-	}
-	return b, nil
+	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
 }
 
 func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	if number == "" {
-		return booking.Booking{}, fmt.Errorf("%w: empty booking number", ErrInvalid)
+	if err := storecheck.CheckNumber(number); err != nil {
+		return booking.Booking{}, err
 	}
-	if now.IsZero() {
-		now = s.now()
-	}
-	now = now.UTC()
+	now = storecheck.At(now, s.now)
 
 	t, err := s.begin(ctx)
 	if err != nil {
@@ -326,12 +291,9 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 	defer t.rollback()
 	st := &s.ws
 
-	b, supplyDoses, err := scanBooking(t.row(st.bookingGet, number))
+	b, supplyDoses, err := activeBooking(t, st, number)
 	if err != nil {
 		return booking.Booking{}, err
-	}
-	if b.Status == booking.StatusCancelled {
-		return booking.Booking{}, booking.ErrCancelled
 	}
 	n, err := t.exec(st.bookingCancel, now.UnixNano(), number)
 	if err != nil {
@@ -340,10 +302,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", number)
 	}
-	if err := releaseSlot(t, st, b.Dose1.Slot); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseSlot(t, st, b.Dose2.Slot); err != nil {
+	if err := releaseDoses(t, st, b); err != nil {
 		return booking.Booking{}, err
 	}
 	if supplyDoses > 0 {
@@ -351,8 +310,7 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 			return booking.Booking{}, err
 		}
 	}
-	m := booking.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)
-	if _, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano()); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -435,7 +393,7 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 // (extending it), or if the holder's time ran out (until <= now); otherwise
 // it returns booking.ErrSessionHeld.
 func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
-	if err := booking.CheckPersonKey("person key", personKey); err != nil {
+	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return fail(ctx, "claim session", err)
 	}
 	if sessionID == "" {
@@ -583,13 +541,6 @@ func scanBooking(row *sql.Row) (booking.Booking, int, error) {
 }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func dateText(d booking.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	return d.String()
-}
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
 func NewNumber() string { return booking.NewBookingNumber() }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/storetest"
@@ -35,29 +34,13 @@ func TestContractFile(t *testing.T) {
 	})
 }
 
-func testReq(person string) booking.BookRequest {
-	d1 := booking.Slot{ClinicID: 1, Date: booking.Date{Year: 2021, Month: time.August, Day: 26}, Block: 2}
-	d2 := d1
-	d2.Date = d1.Date.AddDays(42)
-	return booking.BookRequest{
-		Booking: booking.Booking{
-			CampaignID: "c", CohortID: "18-49", VaccineID: "pfizer",
-			PersonKey: storetest.PersonKey(person), Name: person, Phone: "01012345678",
-			Dose1: booking.Appointment{Slot: d1},
-		},
-		Dose2Candidates: []booking.Slot{d2},
-		SlotCapacity:    func(booking.Slot) int { return 1000 },
-		Confirmation:    booking.Message{Body: "booked " + person},
-	}
-}
-
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Book(context.Background(), testReq("a"))
+	b, err := s.Book(context.Background(), storetest.Request("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,33 +140,6 @@ func TestNewNumber(t *testing.T) {
 	}
 }
 
-func TestNumberCollisionRetries(t *testing.T) {
-	s, err := Open(Memory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	r := testReq("a")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// A caller-chosen number that exists is refused, not overwritten.
-	r = testReq("b")
-	r.Booking.Number = "SLC-2222-2222"
-	if _, err := s.Book(ctx, r); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("duplicate caller number: err = %v, want ErrInvalid", err)
-	}
-	// A generated number that collides is replaced by a fresh one.
-	next := []string{"SLC-2222-2222", "SLC-2222-2222", "SLC-3333-3333"}
-	s.newNumber = func() string { n := next[0]; next = next[1:]; return n }
-	b, err := s.Book(ctx, testReq("c"))
-	if err != nil || b.Number != "SLC-3333-3333" {
-		t.Fatalf("generated booking: %v, %q", err, b.Number)
-	}
-}
-
 // TestCrashSafety books in a child process that then dies without closing
 // the database (os.Exit, no deferred functions, no checkpoint), and checks
 // from the parent that every booking the child reported committed is there.
@@ -239,7 +195,7 @@ func crashChild(path string) {
 		os.Exit(1)
 	}
 	for i := range 5 {
-		b, err := s.Book(context.Background(), testReq(fmt.Sprint("crash", i)))
+		b, err := s.Book(context.Background(), storetest.Request(fmt.Sprint("crash", i)))
 		if err != nil {
 			fmt.Println("book:", err)
 			os.Exit(1)
@@ -257,7 +213,7 @@ func TestReopenWithoutClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s1.Book(context.Background(), testReq("a"))
+	b, err := s1.Book(context.Background(), storetest.Request("a"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,19 +18,26 @@ func init() {
 	}
 }
 
+// runOK runs the sluice command and fails the test unless it exits 0; it
+// returns the standard output.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr, os.Getenv); code != 0 {
+		t.Fatalf("sluice %q: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
 func TestLoadtestCompare(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and loads them for a few seconds")
 	}
 	t.Setenv("SLUICE_LOADTEST_TEST_CHILD", "1")
-	var out, errb bytes.Buffer
-	code := run([]string{"loadtest", "--compare", "--rounds", "1", "--duration", "300ms", "--warmup", "100ms", "--connections", "4", "--same-request"}, &out, &errb, os.Getenv)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
-	}
+	out := runOK(t, "loadtest", "--compare", "--rounds", "1", "--duration", "300ms", "--warmup", "100ms", "--connections", "4", "--same-request")
 	for _, want := range []string{"status ticket at position", "| baseline |", "| join |", "| status |", "| bare-status |", "waiting"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }
@@ -43,13 +50,9 @@ func TestLoadtestMemory(t *testing.T) {
 		t.Skip("needs /proc (Linux)")
 	}
 	t.Setenv("SLUICE_LOADTEST_TEST_CHILD", "1")
-	var out, errb bytes.Buffer
-	code := run([]string{"loadtest", "--memory", "5000", "--connections", "4"}, &out, &errb, os.Getenv)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
-	}
-	if !strings.Contains(out.String(), "issued 5000 tickets") || !strings.Contains(out.String(), "joined=15000") {
-		t.Errorf("unexpected output:\n%s", out.String())
+	out := runOK(t, "loadtest", "--memory", "5000", "--connections", "4")
+	if !strings.Contains(out, "issued 5000 tickets") || !strings.Contains(out, "joined=15000") {
+		t.Errorf("unexpected output:\n%s", out)
 	}
 }
 
@@ -59,6 +62,9 @@ func TestLoadtestFlags(t *testing.T) {
 		{"loadtest", "--duration", "0s", "--compare"},
 		{"loadtest", "--connections", "0", "--compare"},
 		{"loadtest", "--compare", "extra"},
+		{"loadtest", "--flow", "--change-share", "0.8", "--cancel-share", "0.3"},
+		{"loadtest", "--flow", "--cancel-share", "-0.1"},
+		{"loadtest", "--flow", "--connections", "0"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb, os.Getenv); code != 2 {

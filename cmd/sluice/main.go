@@ -5,7 +5,7 @@
 //	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
 //	sluice proxy   --upstream URL [--room NAME]        waiting room in front of any site
 //	sluice keygen                                      print a new signing key
-//	sluice loadtest --compare | --memory N | --target URL   benchmarks
+//	sluice loadtest --flow | --compare | --memory N | --target URL   benchmarks
 package main
 
 import (
@@ -33,7 +33,8 @@ Usage:
   sluice serve [--config FILE] [--addr HOST:PORT]   run the server
   sluice proxy --upstream URL [--room NAME]         put a waiting room in front of any web site
   sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
-  sluice loadtest --compare | --memory N | --target URL   measure throughput and memory (docs/BENCHMARKS.md)
+  sluice loadtest --flow | --compare | --memory N | --target URL
+                                                    measure whole journeys, throughput and memory (docs/BENCHMARKS.md)
   sluice version
 
 Run "sluice COMMAND -h" for a command's flags. Configuration comes from a
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	case "demo", "serve", "proxy":
 		return runServer(args[0], args[1:], stdout, stderr, getenv)
 	case "loadtest":
-		return runLoadtest(args[1:], stdout, stderr)
+		return runLoadtest(args[1:], stdout, stderr, getenv)
 	case "keygen":
 		fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", time.Now().UTC().Format("20060102"), app.RandomToken(32))
 		return 0

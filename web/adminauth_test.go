@@ -87,3 +87,45 @@ func TestAdminAPIBlocksGuessing(t *testing.T) {
 		t.Fatalf("right token after %d wrong ones: %d (Retry-After %q), want 429", AdminMaxFailures, w.Code, w.Header().Get("Retry-After"))
 	}
 }
+
+// TestCheckAdminToken: the one check every admin entry point uses.
+func TestCheckAdminToken(t *testing.T) {
+	const right = "right-admin-token-0123456789"
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	req := func() *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "203.0.113.9:4000"
+		return r
+	}
+	if res, _ := (&Server{}).CheckAdminToken(req(), right); res != AdminDisabled {
+		t.Fatalf("no token configured: %v, want AdminDisabled", res)
+	}
+	s := &Server{AdminToken: right, AdminFailures: &AuthFailures{Now: func() time.Time { return now }}}
+	for _, tc := range []struct {
+		name string
+		tok  string
+		want AdminAuth
+	}{
+		{"right", right, AdminOK},
+		{"missing", "", AdminMissing},
+		{"wrong", "wrong", AdminWrong},
+		{"prefix of the right one", right[:10], AdminWrong},
+		{"right one and more", right + "x", AdminWrong},
+	} {
+		if res, _ := s.CheckAdminToken(req(), tc.tok); res != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, res, tc.want)
+		}
+	}
+	// Three wrong tokens so far; missing tokens did not count.
+	for range AdminMaxFailures - 3 {
+		s.CheckAdminToken(req(), "wrong")
+	}
+	res, wait := s.CheckAdminToken(req(), right)
+	if res != AdminBlocked || wait <= 0 || wait > AdminFailureWindow {
+		t.Fatalf("right token after %d wrong ones: %v (wait %v), want AdminBlocked", AdminMaxFailures, res, wait)
+	}
+	now = now.Add(AdminFailureWindow)
+	if res, _ := s.CheckAdminToken(req(), right); res != AdminOK {
+		t.Fatalf("after the window: %v, want AdminOK", res)
+	}
+}

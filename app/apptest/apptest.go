@@ -1,0 +1,65 @@
+// Package apptest starts complete Sluice servers (app.App) for tests: the
+// app the binary runs, on a random port, shut down when the test ends. The
+// app's own tests, the citizen pages' and the browser tests use it.
+package apptest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+)
+
+// AdminToken is the admin token of the apps Config makes.
+const AdminToken = "test-admin-token-0123456789"
+
+// TickInterval is the admission tick of test apps (faster than the
+// production 50 ms, so that admissions do not slow the tests down).
+const TickInterval = 10 * time.Millisecond
+
+// Config is the configuration of a test app: the defaults on a random port
+// of 127.0.0.1, a fresh signing key, AdminToken, and warnings only in the
+// log.
+func Config() config.Config {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Keys = room.GenerateKeyring("k1")
+	cfg.AdminToken = AdminToken
+	cfg.LogLevel = "warn"
+	return cfg
+}
+
+// Start builds the app of cfg and opts (a zero TickInterval is
+// apptest.TickInterval), starts it and shuts it down when the test ends.
+// It fails the test if the app does not build or start.
+func Start(tb testing.TB, cfg config.Config, opts app.Options) *app.App {
+	tb.Helper()
+	if opts.TickInterval == 0 {
+		opts.TickInterval = TickInterval
+	}
+	a, err := app.New(cfg, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+// Demo starts `sluice demo`'s app (the July 2021 campaign behind the room
+// "vaccine", on the demo clock at app.DemoStart) with no simulated crowd
+// unless opts asks for one.
+func Demo(tb testing.TB, opts app.Options) *app.App {
+	tb.Helper()
+	opts.Demo = true
+	return Start(tb, Config(), opts)
+}

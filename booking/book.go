@@ -1,0 +1,283 @@
+package booking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PersonInput identifies the person a proxy booking is for.
+type PersonInput struct {
+	Name string `json:"name"`
+	RRN  string `json:"rrn"`
+	// Phone receives the messages; empty means the booker's phone.
+	Phone string `json:"phone,omitempty"`
+}
+
+// BookInput is a booking request from a verified session.
+type BookInput struct {
+	SessionID string    `json:"session_id"`
+	ClinicID  int64     `json:"clinic_id"`
+	Date      Date      `json:"date"`
+	Block     TimeBlock `json:"block"`
+	// VaccineID is optional: empty means the first vaccine of the cohort's
+	// preference order that the clinic offers.
+	VaccineID string `json:"vaccine_id,omitempty"`
+	// IdempotencyKey is optional: a retry with the same key from the same
+	// person returns the first booking (one booking, one message).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// ForPerson books for someone else (only for cohorts with
+	// ProxyBooking). Nil books for the session's own person.
+	ForPerson *PersonInput `json:"for_person,omitempty"`
+}
+
+// bookee is the person a booking is for.
+type bookee struct {
+	personKey, name, phone string
+	birth                  Date
+}
+
+// Book books a first dose at the requested slot and, in the same store
+// transaction, the second dose at the same clinic.
+//
+// Checks, in order: the session (ErrSessionExpired); for a proxy booking
+// the other person's input (*InputError) and their cohort's policy
+// (ErrProxyNotAllowed); eligibility now, by the server clock
+// (*NotEligibleError); the clinic (ErrClinicNotFound); the slot
+// (ErrInvalidSlot, ErrPastDate — today is allowed for blocks that start
+// later than now —, ErrBeyondHorizon, ErrClinicClosed); the vaccine
+// (ErrVaccineNotOffered); then a pre-check on the availability index that
+// fails without touching the database (ErrSlotFull for the first dose,
+// ErrNoSecondDose when no second-dose slot is free). Finally the store
+// decides: its errors (ErrSlotFull, ErrNoSecondDose, ErrAlreadyBooked,
+// ErrSupplyExhausted, ErrIdempotencyReuse, ...) are returned unchanged.
+//
+// Second-dose candidates are Vaccine.SecondDoseDates of the first-dose date
+// at the same clinic, on days it is open, each date with the same block
+// first, then the other blocks nearest first. The list does not depend on
+// live counts, so an idempotent retry sends the same request.
+func (s *Service) Book(ctx context.Context, in BookInput) (Booking, error) {
+	now := s.clock.Now()
+	sess, ok := s.Session(in.SessionID)
+	if !ok {
+		return Booking{}, ErrSessionExpired
+	}
+	p := bookee{personKey: sess.PersonKey, name: sess.Name, phone: sess.Phone, birth: sess.BirthDate}
+	if in.ForPerson != nil {
+		var err error
+		if p, err = s.proxyBookee(sess, in.ForPerson); err != nil {
+			return Booking{}, err
+		}
+	}
+	el := s.campaign.Eligibility(p.birth, now)
+	if !el.Eligible {
+		return Booking{}, &NotEligibleError{Eligibility: el}
+	}
+	clinic, err := s.checkSlot(in.ClinicID, in.Date, in.Block, now)
+	if err != nil {
+		return Booking{}, err
+	}
+	v, err := s.chooseVaccine(el.Cohort, clinic, in.VaccineID)
+	if err != nil {
+		return Booking{}, err
+	}
+	if len(in.IdempotencyKey) > maxIdempotencyKeyLen {
+		return Booking{}, fmt.Errorf("%w: idempotency key longer than %d bytes", ErrInvalidRequest, maxIdempotencyKeyLen)
+	}
+	dose1 := Slot{ClinicID: clinic.ID, Date: in.Date, Block: in.Block}
+	cands := s.dose2Candidates(clinic, v, dose1)
+	if len(cands) == 0 {
+		return Booking{}, ErrNoSecondDose
+	}
+	// Fail fast on the index. A request with an idempotency key goes to
+	// the store anyway: it may be the retry of a booking that took the
+	// last place.
+	if in.IdempotencyKey == "" {
+		if s.avail.Free(dose1) <= 0 {
+			return Booking{}, fmt.Errorf("%v: %w", dose1, ErrSlotFull)
+		}
+		if !s.anyFree(cands, Slot{}) {
+			return Booking{}, ErrNoSecondDose
+		}
+	}
+
+	number := NewBookingNumber()
+	b := Booking{
+		Number:     number,
+		CampaignID: s.campaign.ID,
+		CohortID:   el.Cohort.ID,
+		VaccineID:  v.ID,
+		PersonKey:  p.personKey,
+		Name:       p.name,
+		Phone:      p.phone,
+		BirthDate:  p.birth,
+		BookedBy:   sess.PersonKey,
+		Dose1:      Appointment{Slot: dose1, Dose: 1},
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	req := BookRequest{
+		Booking:         b,
+		Dose2Candidates: cands,
+		SlotCapacity:    s.avail.Capacity,
+		Confirmation: Message{
+			BookingNumber: number,
+			Kind:          "confirmation",
+			To:            p.phone,
+			Body:          s.confirmationText(number, clinic, v, dose1),
+			CreatedAt:     now,
+		},
+	}
+	if in.IdempotencyKey != "" {
+		req.IdempotencyKey = scopedKey(sess.PersonKey, in.IdempotencyKey)
+	}
+	got, err := s.store.Book(ctx, req)
+	if err != nil {
+		s.log.Debug("booking refused", "campaign", s.campaign.ID, "clinic", clinic.ID,
+			"date", in.Date.String(), "block", int(in.Block), "err", err)
+		return Booking{}, err
+	}
+	if got.Number == number { // not the replay of an earlier request
+		s.avail.Add(got.Dose1.Slot, 1)
+		s.avail.Add(got.Dose2.Slot, 1)
+		s.gen.Add(1)
+		s.log.Info("booked", "number", got.Number, "cohort", got.CohortID, "vaccine", got.VaccineID,
+			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String(),
+			"proxy", got.BookedBy != got.PersonKey)
+	}
+	return got, nil
+}
+
+// proxyBookee validates the other person of a proxy booking.
+func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
+	name, r, err := parseNameRRN(in.Name, in.RRN)
+	if err != nil {
+		return bookee{}, err
+	}
+	phone := sess.Phone
+	if strings.TrimSpace(in.Phone) != "" {
+		if phone, err = ParsePhone(in.Phone); err != nil {
+			return bookee{}, err
+		}
+	}
+	p := bookee{personKey: PersonKey(s.secret, r), name: name, phone: phone, birth: r.BirthDate}
+	if p.personKey == sess.PersonKey { // "for" oneself: an ordinary booking
+		return bookee{personKey: sess.PersonKey, name: sess.Name, phone: phone, birth: sess.BirthDate}, nil
+	}
+	if co := s.campaign.CohortOf(p.birth); co != nil && !co.ProxyBooking {
+		return bookee{}, ErrProxyNotAllowed
+	}
+	return p, nil
+}
+
+// checkSlot validates a first-dose slot against the clinic data and the
+// clock.
+func (s *Service) checkSlot(clinicID int64, d Date, b TimeBlock, now time.Time) (*Clinic, error) {
+	clinic, ok := s.avail.Clinic(clinicID)
+	if !ok {
+		return nil, ErrClinicNotFound
+	}
+	if _, ok := NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || b < 0 || b >= BlocksPerDay {
+		return nil, ErrInvalidSlot
+	}
+	today := DateOf(now)
+	if d.Before(today) || d == today && !BlockStart(d, b).After(now) {
+		return nil, ErrPastDate
+	}
+	if d.After(today.AddDays(s.horizonDays)) {
+		return nil, fmt.Errorf("%w: book at most %d days ahead (until %s)", ErrBeyondHorizon, s.horizonDays, today.AddDays(s.horizonDays))
+	}
+	if clinic.Capacity(b, d) <= 0 {
+		return nil, ErrClinicClosed
+	}
+	return clinic, nil
+}
+
+// chooseVaccine returns the vaccine asked for, or the first of the cohort's
+// preference order that the clinic offers.
+func (s *Service) chooseVaccine(co *Cohort, clinic *Clinic, id string) (*Vaccine, error) {
+	if id != "" {
+		v := s.campaign.Vaccine(id)
+		switch {
+		case v == nil:
+			return nil, fmt.Errorf("%w: %q is not a vaccine of this campaign", ErrVaccineNotOffered, id)
+		case !co.Offers(id):
+			return nil, fmt.Errorf("%w: %s is not offered to %s", ErrVaccineNotOffered, v.NameEN, co.NameEN)
+		case !clinic.Offers(id):
+			return nil, fmt.Errorf("%w: %s is not given at this clinic", ErrVaccineNotOffered, v.NameEN)
+		}
+		return v, nil
+	}
+	for _, v := range s.campaign.VaccinesFor(co) {
+		if clinic.Offers(v.ID) {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: this clinic gives none of the vaccines offered to %s", ErrVaccineNotOffered, co.NameEN)
+}
+
+// dose2Candidates lists the second-dose slots for a first dose, in order of
+// preference, from static data only (dates, opening days, capacity).
+func (s *Service) dose2Candidates(clinic *Clinic, v *Vaccine, dose1 Slot) []Slot {
+	dates := v.SecondDoseDates(dose1.Date)
+	out := make([]Slot, 0, len(dates)*BlocksPerDay)
+	for _, d := range dates {
+		if clinic.DayCapacity(d) <= 0 {
+			continue
+		}
+		out = append(out, Slot{ClinicID: clinic.ID, Date: d, Block: dose1.Block})
+		for k := 1; k < BlocksPerDay; k++ {
+			for _, b := range [2]TimeBlock{dose1.Block + TimeBlock(k), dose1.Block - TimeBlock(k)} {
+				if b >= 0 && b < BlocksPerDay {
+					out = append(out, Slot{ClinicID: clinic.ID, Date: d, Block: b})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// anyFree reports whether the index shows a free place in some candidate;
+// freed counts as free (the slot a change releases).
+func (s *Service) anyFree(cands []Slot, freed Slot) bool {
+	for _, c := range cands {
+		if c == freed || s.avail.Free(c) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// scopedKey namespaces an idempotency key by the person who sends it, so
+// one person's key can never collide with another's.
+func scopedKey(bookedBy, key string) string {
+	h := sha256.Sum256([]byte("sluice-idem-v1\x00" + bookedBy + "\x00" + key))
+	return "bk1-" + hex.EncodeToString(h[:])
+}
+
+// BookableDates are the dates a first dose may be booked on at now, in
+// order: from today while a block of today is still ahead (else from
+// tomorrow) to the booking horizon (ServiceConfig.BookingHorizonDays),
+// without Sundays, when no clinic vaccinates. Book refuses any other date
+// (ErrPastDate, ErrBeyondHorizon, ErrClinicClosed).
+func (s *Service) BookableDates(now time.Time) []Date {
+	today := DateOf(now)
+	first := today
+	if !BlockStart(today, BlocksPerDay-1).After(now) {
+		first = today.AddDays(1)
+	}
+	last := today.AddDays(s.horizonDays)
+	out := make([]Date, 0, first.DaysUntil(last)+1)
+	for d := first; !d.After(last); d = d.AddDays(1) {
+		if d.Weekday() != time.Sunday {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// BlockStart returns the instant block b starts on date d (Seoul).
+func BlockStart(d Date, b TimeBlock) time.Time { return d.At(FirstBlockHour+int(b), 0) }

@@ -1,5 +1,0 @@
-//go:build !race
-
-package booking
-
-const clinicRaceEnabled = false

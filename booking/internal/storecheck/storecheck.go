@@ -1,0 +1,346 @@
+// Package storecheck is what every booking.Store checks and computes the
+// same way, so that the stores (booking/sqlite, booking/postgres) accept
+// and refuse the same calls, hash idempotent requests alike and report
+// errors alike. It is internal: callers of a store see only its errors.
+package storecheck
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+// ErrInvalid is returned by stores for a call no store may accept: an
+// empty id, a date that does not exist, a block outside the day, a person
+// key shaped like an RRN, and so on. The service never makes such calls,
+// so it is not one of the booking errors a person can meet.
+var ErrInvalid = errors.New("invalid input")
+
+// DateText is a date as the stores keep it: YYYY-MM-DD, "" for the zero
+// date (no birth date given).
+func DateText(d booking.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+// OutboxMessage fills in what the caller left out of an outbox message.
+func OutboxMessage(m booking.Message, number, phone, kind string, at time.Time) booking.Message {
+	m.BookingNumber = number
+	if m.Kind == "" {
+		m.Kind = kind
+	}
+	if m.To == "" {
+		m.To = phone
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = at
+	}
+	return m
+}
+
+// BookRequestHash identifies what an idempotent Book request asks for: who, what
+// and where. It leaves out what a retry legitimately changes (timestamps, a
+// caller-generated booking number, the confirmation's text).
+func BookRequestHash(req *booking.BookRequest, b *booking.Booking) []byte {
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	slot := func(s booking.Slot) {
+		num(s.ClinicID)
+		str(s.Date.String())
+		num(int64(s.Block))
+	}
+	str("sluice book v1")
+	str(b.CampaignID)
+	str(b.CohortID)
+	str(b.VaccineID)
+	str(b.PersonKey)
+	str(b.Name)
+	str(b.Phone)
+	str(DateText(b.BirthDate))
+	str(b.BookedBy)
+	slot(b.Dose1.Slot)
+	num(int64(len(req.Dose2Candidates)))
+	for _, c := range req.Dose2Candidates {
+		slot(c)
+	}
+	return h.Sum(nil)
+}
+
+// ValidateBookRequest refuses (ErrInvalid) a Book request no store may
+// accept.
+func ValidateBookRequest(req *booking.BookRequest) error {
+	b := &req.Booking
+	switch {
+	case b.CampaignID == "":
+		return fmt.Errorf("%w: empty campaign id", ErrInvalid)
+	case b.VaccineID == "":
+		return fmt.Errorf("%w: empty vaccine id", ErrInvalid)
+	}
+	if err := CheckPersonKey("person key", b.PersonKey); err != nil {
+		return err
+	}
+	if b.BookedBy != "" {
+		if err := CheckPersonKey("booked-by key", b.BookedBy); err != nil {
+			return err
+		}
+	}
+	if !b.BirthDate.IsZero() {
+		if err := checkDate("birth date", b.BirthDate); err != nil {
+			return err
+		}
+	}
+	return ValidateSlots(b.Dose1.Slot, req.Dose2Candidates, req.SlotCapacity)
+}
+
+// ValidateSlots refuses (ErrInvalid) a first-dose slot or second-dose
+// candidates that are not real slots, or no capacity function.
+func ValidateSlots(dose1 booking.Slot, candidates []booking.Slot, capacity func(booking.Slot) int) error {
+	if capacity == nil {
+		return fmt.Errorf("%w: no slot capacity function", ErrInvalid)
+	}
+	if err := checkSlot("dose 1", dose1); err != nil {
+		return err
+	}
+	for i, c := range candidates {
+		if err := checkSlot(fmt.Sprintf("dose 2 candidate %d", i+1), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSlot(what string, s booking.Slot) error {
+	if s == (booking.Slot{}) {
+		return fmt.Errorf("%w: %s: no slot given", ErrInvalid, what)
+	}
+	if s.ClinicID <= 0 {
+		return fmt.Errorf("%w: %s: clinic id %d", ErrInvalid, what, s.ClinicID)
+	}
+	if err := checkDate(what+" date", s.Date); err != nil {
+		return err
+	}
+	if s.Block < 0 || s.Block >= booking.BlocksPerDay {
+		return fmt.Errorf("%w: %s: time block %d outside 0..%d", ErrInvalid, what, s.Block, booking.BlocksPerDay-1)
+	}
+	return nil
+}
+
+func checkDate(what string, d booking.Date) error {
+	if _, ok := booking.NewDate(d.Year, d.Month, d.Day); !ok || d.Year < 1 || d.Year > 9999 {
+		return fmt.Errorf("%w: %s %04d-%02d-%02d is not a calendar date", ErrInvalid, what, d.Year, int(d.Month), d.Day)
+	}
+	return nil
+}
+
+// CheckPersonKey rejects an empty key and anything shaped like a resident
+// registration number (13 digits, or YYMMDD-NNNNNNN): the store only ever
+// holds keyed hashes. The schema has the same CHECK.
+func CheckPersonKey(what, k string) error {
+	if k == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
+	}
+	if LooksLikeRRN(k) {
+		return fmt.Errorf("%w: %s looks like a resident registration number; pass its keyed hash", ErrInvalid, what)
+	}
+	return nil
+}
+
+// LooksLikeRRN reports whether a person key has the shape of a resident
+// registration number.
+func LooksLikeRRN(k string) bool {
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch len(k) {
+	case 13:
+		return digits(k)
+	case 14:
+		return k[6] == '-' && digits(k[:6]) && digits(k[7:])
+	}
+	return false
+}
+
+// Wrap turns an error from a store operation into the error the store
+// returns: the booking errors and ErrInvalid pass through unchanged, a
+// cancelled or expired context is reported as such (errors.Is(err,
+// context.Canceled) holds), and anything else is wrapped with the store's
+// and the operation's names.
+func Wrap(ctx context.Context, store, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsDomainError(err) {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %s: %w (%v)", store, op, cerr, err)
+	}
+	return fmt.Errorf("%s: %s: %w", store, op, err)
+}
+
+// Failed is Wrap for an operation that returns a booking, which it drops
+// on error: a store's Book returns Failed(ctx, "sqlite", "book")(s.book(ctx,
+// req)).
+func Failed(ctx context.Context, store, op string) func(booking.Booking, error) (booking.Booking, error) {
+	return func(b booking.Booking, err error) (booking.Booking, error) {
+		if err != nil {
+			return booking.Booking{}, Wrap(ctx, store, op, err)
+		}
+		return b, nil
+	}
+}
+
+// IsDomainError reports whether err is one of the errors a store
+// returns as they are: a booking error (booking.ErrorCode) or ErrInvalid.
+func IsDomainError(err error) bool {
+	return errors.Is(err, ErrInvalid) || booking.ErrorCode(err) != ""
+}
+
+// NewBooking is the booking a Book request commits, before the store picks
+// its second dose and number: booked, dose 1 as asked, booked by the
+// person unless a proxy is named, timestamped now unless the request says
+// when, in UTC (the stores keep instants, not zones).
+func NewBooking(req *booking.BookRequest, now time.Time) booking.Booking {
+	b := req.Booking
+	b.Status = booking.StatusBooked
+	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
+	if b.BookedBy == "" {
+		b.BookedBy = b.PersonKey
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = now
+	}
+	if b.UpdatedAt.IsZero() {
+		b.UpdatedAt = b.CreatedAt
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	return b
+}
+
+// Replayed is the answer to a Book request whose idempotency key the store
+// already holds with the request hash stored: the first booking (loaded by
+// load) if the request is the same, ErrIdempotencyReuse if not.
+func Replayed(stored, hash []byte, load func() (booking.Booking, error)) (booking.Booking, error) {
+	if !bytes.Equal(stored, hash) {
+		return booking.Booking{}, booking.ErrIdempotencyReuse
+	}
+	return load()
+}
+
+// Refusal is the error a Book refused with err answers. One active
+// booking per person is enforced by a unique index when the booking row
+// is inserted, so a refusal before that (slot full, no supply) would hide
+// that the person already has a booking: hasActive looks for one, and a
+// person who has one hears ErrAlreadyBooked. Only refusals look; the path
+// that succeeds pays for no extra query. Errors other than the booking
+// errors pass unchanged.
+func Refusal(err error, hasActive func() (bool, error)) error {
+	if !IsDomainError(err) {
+		return err
+	}
+	active, qerr := hasActive()
+	switch {
+	case qerr != nil:
+		return qerr
+	case active:
+		return booking.ErrAlreadyBooked
+	}
+	return err
+}
+
+// Found reports whether a query for one row found it: scan is the row's
+// Scan, noRows the driver's error for no row.
+func Found(scan func(dest ...any) error, noRows error) (bool, error) {
+	var v any
+	switch err := scan(&v); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, noRows):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// CheckNumber refuses (ErrInvalid) an empty booking number.
+func CheckNumber(number string) error {
+	if number == "" {
+		return fmt.Errorf("%w: empty booking number", ErrInvalid)
+	}
+	return nil
+}
+
+// At is the instant a change is recorded at: at, or clock() if at is zero,
+// in UTC.
+func At(at time.Time, clock func() time.Time) time.Time {
+	if at.IsZero() {
+		at = clock()
+	}
+	return at.UTC()
+}
+
+// Migration is one embedded migration file, migrations/NNN_name.sql.
+type Migration struct {
+	Version int
+	Name    string // the file name
+}
+
+// Migrations lists the migrations/NNN_name.sql files of fsys in order of
+// version, refusing a file named otherwise and two files of one version.
+func Migrations(fsys fs.FS) (ms []Migration, err error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("bad migration file name %q (want NNN_name.sql)", name)
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", prev, name, v)
+		}
+		seen[v] = name
+		ms = append(ms, Migration{v, name})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// CheckSchemaVersion refuses a database whose newest applied migration is
+// newer than the newest of ms: this program would not know its schema.
+func CheckSchemaVersion(newest int, ms []Migration) error {
+	if len(ms) > 0 && newest > ms[len(ms)-1].Version {
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", newest, ms[len(ms)-1].Version)
+	}
+	return nil
+}
