@@ -2,13 +2,10 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +16,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/room/redis"
 	"github.com/sluicehq/sluice/room/sharedtest"
@@ -30,88 +28,40 @@ var (
 	t0 = time.UnixMilli(1_800_000_000_000)
 )
 
-func redisURL() string {
-	if u := os.Getenv("SLUICE_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// newClient connects to the test server, or skips the test when there is
-// none (fails it when SLUICE_REQUIRE_SERVICES=1).
-func newClient(t *testing.T) *goredis.Client {
+// newClient is a client of the test Redis and a key prefix of the test's
+// own, emptied when the test ends (internal/redistest); it skips the test
+// without a server (fails it when SLUICE_REQUIRE_SERVICES=1).
+func newClient(t *testing.T) (c *goredis.Client, url, prefix string) {
 	t.Helper()
-	opt, err := goredis.ParseURL(redisURL())
+	url, prefix = redistest.Prefix(t)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("SLUICE_REDIS_URL: %v", err)
 	}
-	reachOnce.Do(func() {
-		o := *opt
-		o.DialerRetries, o.MaxRetries = 1, -1
-		c := goredis.NewClient(&o)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		reachErr = c.Ping(ctx).Err()
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("no Redis at %s (set SLUICE_REDIS_URL): %v", opt.Addr, reachErr)
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return goredis.NewClient(opt)
+	c = goredis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c, url, prefix
 }
 
-func randomPrefix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "sluicetest:" + hex.EncodeToString(b) + ":"
-}
-
-// newStore returns a Store on a fresh prefix whose keys are deleted when
-// the test ends.
+// newStore returns a Store on a key prefix of its own.
 func newStore(t *testing.T) *redis.Store {
 	t.Helper()
-	c := newClient(t)
-	prefix := randomPrefix(t)
-	st := redis.New(c, prefix)
-	t.Cleanup(func() {
-		defer st.Close()
-		var keys []string
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup scan: %v", err)
-			return
-		}
-		for _, k := range keys {
-			if err := c.Del(ctx, k).Err(); err != nil {
-				t.Errorf("cleanup del %s: %v", k, err)
-			}
-		}
-	})
+	url, prefix := redistest.Prefix(t)
+	st, err := redis.Open(ctx, url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
 func TestContract(t *testing.T) {
-	newClient(t).Close() // skip without a server
+	redistest.Prefix(t) // skip without a server
 	sharedtest.Run(t, func(t *testing.T) room.Shared { return newStore(t) })
 }
 
 func TestNodes(t *testing.T) {
-	newClient(t).Close() // skip without a server
+	redistest.Prefix(t) // skip without a server
 	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return newStore(t) })
 }
 
@@ -510,10 +460,8 @@ func TestUseBeforeInit(t *testing.T) {
 // persistence, or flushed), the room refuses to go on rather than start its
 // line again from zero and give away places that tickets already hold.
 func TestStateLost(t *testing.T) {
-	c := newClient(t)
-	prefix := randomPrefix(t)
+	c, _, prefix := newClient(t)
 	st := redis.New(c, prefix)
-	defer st.Close()
 	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
@@ -649,10 +597,8 @@ func TestFloats(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	c := newClient(t) // skips without a server
-	defer c.Close()
-	prefix := randomPrefix(t)
-	st, err := redis.Open(ctx, redisURL(), prefix)
+	c, url, prefix := newClient(t)
+	st, err := redis.Open(ctx, url, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
