@@ -63,8 +63,8 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		st.PollAfter = max(st.PollAfter, pausedMinPoll)
 		return st, nil
 	}
-	rate := math.Float64frombits(r.etaRate.Load())
-	wait := time.Duration(float64(ahead+1) / rate * float64(time.Second))
+	e := r.eta.Load()
+	wait := time.Duration(float64(p-min(e.serving, p-1)) / e.rate * float64(time.Second))
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
 	// Nobody is asked back later than their expected turn: when the line
