@@ -18,6 +18,12 @@ type Status struct {
 	Pass      string
 	PassUntil time.Time
 	OpensAt   time.Time
+	// Message and ResumeAt are the operator's word to the line (Settings),
+	// for everybody not admitted.
+	Message  string
+	ResumeAt time.Time
+	// Ticket is the ticket the status is of (its QueueID).
+	Ticket Ticket
 }
 
 const (
@@ -30,6 +36,17 @@ const (
 // a ticket still waiting it reads only atomics; it takes a step on the line
 // only to draw the pre-queue at opening and to collect a pass.
 func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
+	st, err := r.placeStatus(t, s, now)
+	st.Ticket = t
+	if st.State != StateAdmitted {
+		st.Message, st.ResumeAt = s.Message, s.ResumeAt
+	}
+	return st, err
+}
+
+// placeStatus is status without what every answer about the ticket
+// carries (the ticket, the operator's message).
+func (r *Room) placeStatus(t Ticket, s *Settings, now time.Time) (Status, error) {
 	if t.Phase == PhasePrequeue && !r.frozen.Load() {
 		if now.Before(s.OpensAt) && !closedAt(s, now) {
 			return r.prequeueStatus(t, s, now), nil

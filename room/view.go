@@ -88,7 +88,7 @@ func (r *Room) adoptControls(v *View) {
 	r.controlsSet.Store(v.ControlsSet)
 	c := v.Controls
 	s := *r.settings.Load()
-	s.Paused, s.Closed = c.Paused, c.Closed
+	s.Paused, s.Closed, s.Message, s.ResumeAt = c.Paused, c.Closed, c.Message, c.ResumeAt
 	if c.Capacity > 0 {
 		s.Capacity = c.Capacity
 	}
