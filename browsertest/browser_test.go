@@ -59,7 +59,7 @@ var korean = texts{
 	frontCount: "지금 5자리를 입력했습니다", triesLeft: "4번 더", lostNumber: "본인확인으로 내 예약 찾기",
 	change: "날짜·기관 변경", changeConfirm: "변경 내용 확인", changeIt: "이대로 변경하기", cancelYes: "예, 취소합니다",
 	cancelledNote: "취소된 예약입니다",
-	lookupH1: "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
+	lookupH1:      "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
 }
 
 var english = texts{
@@ -77,7 +77,7 @@ var english = texts{
 	frontCount: "You entered 5", triesLeft: "4 more tries", lostNumber: "Find my booking by verifying my identity",
 	change: "Change date or clinic", changeConfirm: "Check the change", changeIt: "Change to this", cancelYes: "Yes, cancel it",
 	cancelledNote: "This booking is cancelled",
-	lookupH1: "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
+	lookupH1:      "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
 }
 
 var bookingNumber = regexp.MustCompile(`^[A-Z0-9]+(-[A-Z0-9]+)+$`)
@@ -410,12 +410,25 @@ func TestOperatorPausesRoom(t *testing.T) {
 	if _, out := api(t, a, "GET", "/api/v1/admin/rooms/"+bookingRoom, a.Cfg.AdminToken, nil); !isPaused(out) {
 		t.Errorf("the room is not paused after the operator paused it: %v", out)
 	}
+	// The admission rate reads zero at once.
+	if rate := op.text("[data-v=\"" + bookingRoom + ".admit_rate\"]"); rate != "0.0" {
+		t.Errorf("admission rate %q just after pausing, want 0.0", rate)
+	}
+	// Why, and until when: the operator's word to the line.
+	const why = "예약 서버를 점검하고 있습니다. 순서는 그대로입니다."
+	op.fill("안내 문구", why)
+	op.setValue("재개 예정 시각 (비워 두면 표시하지 않음)", "2021-07-19T22:00")
+	op.pressIn("#room-"+bookingRoom, "안내 게시") // confirmed in a dialog
+	op.see("#overview", why)
 	op.screenshot("12-dashboard")
 
 	citizen.waitVisible("see the paused notice", "#panel-paused")
 	citizen.see("#wait", "입장이 잠시 멈췄습니다")
+	citizen.see("#notice", why, "다시 시작 예정: 7월 19일(월) 22:00") // the page polls
+	citizen.see("#eta", "22:00 재개 예정")
+	citizen.see("#wait", "대기 번호")
 	citizen.phoneShot("13-waiting-room-paused")
-	plain.see("#wait", "입장이 잠시 멈췄습니다")
+	plain.see("#wait", "입장이 잠시 멈췄습니다", why) // the page refreshes itself
 }
 
 // isPaused reads settings.paused of the admin API's view of a room.

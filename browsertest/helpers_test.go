@@ -479,6 +479,20 @@ func (tb *tab) fill(label, value string) {
 	})
 }
 
+// setValue sets the value of the control labelled label at once (a date
+// picker, which typing cannot fill the same way in every browser).
+func (tb *tab) setValue(label, value string) {
+	tb.t.Helper()
+	tb.step(fmt.Sprintf("set %q", label), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "control", label, "")
+		if err != nil {
+			return err
+		}
+		_, err = eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
+		return err
+	})
+}
+
 // fillRRN types a registration number "YYMMDD-NNNNNNN" into its two
 // boxes.
 func (tb *tab) fillRRN(tx texts, rrn string) {

@@ -147,7 +147,7 @@ func (v dashView) V(parts ...string) string {
 
 type dashConfirm struct {
 	Room, Action, Question string
-	Capacity, Rate         string
+	Fields                 []dashField // repeated as hidden inputs
 }
 
 // base is the view every page starts from. w, if not nil, gets the lang

@@ -52,10 +52,15 @@ type dashRoom struct {
 	// Backend is the health of what the room protects, when the dashboard
 	// can tell (the booking service behind the booking room): "ok" or
 	// "error" (BackendError says what), else "".
-	Backend      string      `json:"backend,omitempty"`
-	BackendError string      `json:"backend_error,omitempty"`
-	Series       dashSeries  `json:"series"`
-	Charts       []dashChart `json:"-"`
+	Backend      string `json:"backend,omitempty"`
+	BackendError string `json:"backend_error,omitempty"`
+	// Message and ResumeAt: the operator's word to the line, as it shows.
+	Message  string    `json:"message"`
+	ResumeAt time.Time `json:"resume_at,omitzero"`
+	// ResumeInput is ResumeAt as the message form's field writes it.
+	ResumeInput string      `json:"-"`
+	Series      dashSeries  `json:"series"`
+	Charts      []dashChart `json:"-"`
 }
 
 type dashBooking struct {
@@ -196,6 +201,10 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 			}
 		}
 		v.ClearSeconds = clearSeconds(v.Waiting, c.AdmitRate, stopped)
+		v.Message, v.ResumeAt = c.Settings.Message, c.Settings.ResumeAt
+		if !v.ResumeAt.IsZero() {
+			v.ResumeInput = v.ResumeAt.In(d.location()).Format(dashResumeLayout)
+		}
 		if name == d.BookingRoom && backend != "" {
 			v.Backend, v.BackendError = backend, backendErr
 		}
@@ -213,6 +222,11 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		txt[name+".bookings_per_min"] = lang.Decimal(v.BookingRate)
 		txt[name+".rejections"] = lang.Round(float64(v.RejectionsTotal))
 		txt[name+".clear"] = clearText(lang, v)
+		txt[name+".message"] = cmp.Or(v.Message, lang.T("dash.notice_none"))
+		txt[name+".resume"] = "—"
+		if !v.ResumeAt.IsZero() {
+			txt[name+".resume"] = v.ResumeAt.In(d.location()).Format("01-02 15:04")
+		}
 		txt[name+".backend"] = lang.T("dash.backend_" + cmp.Or(v.Backend, "none"))
 		for _, ch := range v.Charts {
 			txt[ch.ID+".now"], txt[ch.ID+".max"] = ch.Now, ch.Max

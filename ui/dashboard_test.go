@@ -345,6 +345,36 @@ func TestDashboardControls(t *testing.T) {
 	if st := rm.Settings(); st.Capacity != 7 || st.Rate != 3.5 {
 		t.Errorf("bad input changed settings: %+v", st)
 	}
+	// The message to the line: confirmed like any control, shown on the
+	// dashboard where it is set, then removed.
+	msg := url.Values{"message": {`점검 중 "잠시"만요 <곧>`}, "resume_at": {"2021-07-19T22:30"}}
+	r = e.do(t, "POST", "/admin/rooms/demo/message", msg, cookie)
+	if r.StatusCode != 200 || !strings.Contains(r.body, `name="message" value="점검 중 &#34;잠시&#34;만요 &lt;곧&gt;"`) ||
+		!strings.Contains(r.body, `name="resume_at" value="2021-07-19T22:30"`) || rm.Settings().Message != "" {
+		t.Fatalf("message confirmation: %d %s", r.StatusCode, r.body)
+	}
+	msg.Set("confirm", "yes")
+	r = e.do(t, "POST", "/admin/rooms/demo/message", msg, cookie)
+	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Message != `점검 중 "잠시"만요 <곧>` ||
+		!st.ResumeAt.Equal(time.Date(2021, 7, 19, 22, 30, 0, 0, time.Local)) {
+		t.Fatalf("message: %d %+v", r.StatusCode, st)
+	}
+	page := e.do(t, "GET", "/admin", nil, cookie).body
+	if !strings.Contains(page, `href="#message-demo" data-v="demo.message">점검 중 &#34;잠시&#34;만요 &lt;곧&gt;</a>`) ||
+		!strings.Contains(page, `id="message-demo"`) || !strings.Contains(page, `value="2021-07-19T22:30"`) {
+		t.Errorf("the message is not shown where it is set:\n%s", page)
+	}
+	for _, bad := range []url.Values{{"message": {"two\nlines"}}, {"message": {strings.Repeat("가", 301)}}, {"message": {"x"}, "resume_at": {"tomorrow"}}} {
+		bad.Set("confirm", "yes")
+		if r := e.do(t, "POST", "/admin/rooms/demo/message", bad, cookie); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("%v: %d", bad, r.StatusCode)
+		}
+	}
+	r = e.do(t, "POST", "/admin/rooms/demo/message", url.Values{"message": {""}, "resume_at": {""}, "confirm": {"yes"}}, cookie)
+	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Message != "" || !st.ResumeAt.IsZero() {
+		t.Fatalf("message removed: %d %+v", r.StatusCode, st)
+	}
+
 	if r := e.do(t, "POST", "/admin/rooms/nope/pause", url.Values{"confirm": {"yes"}}, cookie); r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown room: %d", r.StatusCode)
 	}

@@ -670,6 +670,23 @@ func TestWaitingPageStates(t *testing.T) {
 	if strings.Contains(p.body, "내 순서") {
 		t.Error("the waiting page repeats the people ahead as a place")
 	}
+	if !regexp.MustCompile(`대기 번호: <strong id="queue-id">[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{2,}</strong>`).MatchString(p.body) {
+		t.Error("no queue ID to quote")
+	}
+	mustContain(t, "paused without a word", p, `<div id="notice" class="notice operator" role="status" hidden>`, `<dd id="eta">재개되면 다시 계산합니다</dd>`)
+	// The operator says why, and when they expect to resume.
+	if _, err := rm.Update(func(st *room.Settings) {
+		st.Message, st.ResumeAt = `서버 점검 중입니다 <곧> "재개"`, time.Date(2021, 7, 19, 22, 0, 0, 0, booking.Seoul)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.get("/wait/vaccine?return=/book")
+	mustContain(t, "paused with a word", p, "운영자 안내", "서버 점검 중입니다 &lt;곧&gt; &#34;재개&#34;", "다시 시작 예정: 7월 19일(월) 22:00",
+		`<dd id="eta">7월 19일(월) 22:00 재개 예정</dd>`)
+	p = b.get("/wait/vaccine?return=/book&lang=en")
+	mustContain(t, "paused with a word en", p, "From the operators", "Expected to resume: Mon 19 July, 22:00", "Queue ID")
+	rm.Update(func(st *room.Settings) { st.Message, st.ResumeAt = "", time.Time{} })
+	b.get("/wait/vaccine?return=/book&lang=ko")
 	// The script's texts are valid JSON.
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="wait-text">(.*?)</script>`).FindStringSubmatch(p.body)
 	var texts map[string]string

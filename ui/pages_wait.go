@@ -23,6 +23,8 @@ type waitData struct {
 	MovedText     string // how far the line has moved since they came
 	SessionText   string // how long an admitted session lasts
 	PassLeftText  string // the same, for the admitted
+	ResumeText    string // when the operator expects to admit again
+	PausedETAText string // the estimate while paused
 	SelfURL       string
 	RejoinURL     string
 	NowMS         int64
@@ -67,6 +69,11 @@ func (p *Pages) serveWait(w http.ResponseWriter, r *http.Request, v web.WaitView
 	}
 	if !v.PassUntil.IsZero() {
 		d.PassLeftText = l.Dur(v.PassUntil.Sub(v.Now))
+	}
+	d.PausedETAText = l.T("wait.eta.paused")
+	if !v.ResumeAt.IsZero() {
+		d.ResumeText = l.When(v.ResumeAt)
+		d.PausedETAText = l.T("wait.eta.resume", d.ResumeText)
 	}
 	d.SelfURL = web.WaitURL(v.Room, v.Return)
 	q := url.Values{"rejoin": {"1"}}

@@ -80,6 +80,12 @@ type WaitView struct {
 	PassUntil time.Time
 	// Message is a plain detail for State error (bilingual).
 	Message string
+	// Notice and ResumeAt are the operator's word to the line and when
+	// they expect to admit again (zero: not said).
+	Notice   string
+	ResumeAt time.Time
+	// QueueID is the ticket's short name for people to quote.
+	QueueID string
 }
 
 // WaitURL is the waiting page of a room, going on to ret when admitted.
@@ -201,6 +207,10 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.State = string(st.State)
 		v.Position, v.Ahead, v.ETA, v.OpensAt, v.PollAfter = st.Position, st.Ahead, st.ETA, st.OpensAt, st.PollAfter
+		v.Notice, v.ResumeAt = st.Message, st.ResumeAt
+		if st.Ticket.Room != "" {
+			v.QueueID = st.Ticket.QueueID()
+		}
 		v.Refresh = max(1, int(math.Ceil(st.PollAfter.Seconds())))
 		switch st.State {
 		case room.StatePrequeue:

@@ -100,7 +100,7 @@
       var pos = b.position || 0;
       if (pos && (!first || pos > first)) { first = pos; cookie('sluice_first_' + room, first); }
       setText('ahead', fill(txt.people, { n: num(b.ahead || 0) }));
-      setText('eta', b.state === 'paused' ? txt.unknown : dur(b.eta_seconds));
+      setText('eta', b.state === 'paused' ? (b.resume_at ? fill(txt.etaResume, { w: when(b.resume_at) }) : txt.etaPaused) : dur(b.eta_seconds));
       setText('rate', b.state === 'paused' ? txt.rateStopped : perMinute(b.ahead || 0, b.eta_seconds));
       var bar = $('progress');
       if (bar && first) {
@@ -111,11 +111,34 @@
         bar.value = moved;
         bar.textContent = p + '%';
         setText('moved', fill(txt.moved, { n: num(moved), f: num(first), p: p }));
+        $('moved').hidden = moved === 0;
       }
     }
+    notice(b);
     setText('updated', clock());
     store();
     return true;
+  }
+
+  // The operator's word to the line, as the last answer has it.
+  function notice(b) {
+    var box = $('notice');
+    if (!box) return;
+    box.hidden = !b.message;
+    setText('notice-text', b.message || '');
+    var r = $('notice-resume');
+    r.hidden = !b.resume_at;
+    setText('notice-resume', b.resume_at ? fill(txt.noticeResume, { w: when(b.resume_at) }) : '');
+  }
+
+  // when writes an instant in Korea time as Lang.When does.
+  function when(iso) {
+    var d = new Date(Date.parse(iso) + 9 * 3600e3);
+    var two = function (n) { return (n < 10 ? '0' : '') + n; };
+    return fill(txt.when, {
+      M: d.getUTCMonth() + 1, D: d.getUTCDate(), W: (txt.weekdays || '').split(',')[d.getUTCDay()],
+      N: (txt.months || '').split(',')[d.getUTCMonth()], t: two(d.getUTCHours()) + ':' + two(d.getUTCMinutes())
+    });
   }
 
   function request(method, url, tok) {
