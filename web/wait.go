@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/localurl"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -86,18 +86,6 @@ func WaitURL(roomName, ret string) string {
 	return u
 }
 
-// safeReturn accepts only local paths, so the waiting page cannot be used
-// as an open redirect.
-func safeReturn(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
-		return ""
-	}
-	return s
-}
-
-// SafeReturn is safeReturn for other packages: s if it is a local path, else "".
-func SafeReturn(s string) string { return safeReturn(s) }
-
 func formatWait(d time.Duration) string {
 	if d < 0 {
 		return "—"
@@ -140,7 +128,9 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	now := s.Clock.Now()
-	ret := safeReturn(q.Get("return"))
+	// Only a page of this site, as the browser will read it, so that the
+	// waiting page cannot be used as an open redirect.
+	ret, _ := localurl.Path(q.Get("return"))
 	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1}
 	if q.Get("left") == "1" {
 		v.State = WaitLeft
