@@ -115,10 +115,11 @@ func isDoubleDot(s string) bool {
 }
 
 // Percent-encode sets of the standard (beyond C0 controls, DEL and
-// non-ASCII, which are always encoded): the path set and the query set of
-// special (http, https) URLs.
+// non-ASCII, which are always encoded): the path set (with '|', which
+// Chromium encodes in paths too) and the query set of special (http,
+// https) URLs.
 const (
-	pathSet  = " \"#<>?`{}"
+	pathSet  = " \"#<>?^`{|}"
 	querySet = " \"#<>'"
 )
 

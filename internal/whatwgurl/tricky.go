@@ -22,6 +22,11 @@ var Tricky = []struct{ In, Want string }{
 	{"/a b?c d", "/a%20b?c%20d"},
 	{"/é?é", "/%C3%A9?%C3%A9"},
 	{"/a\"<>`{}?\"<>'`{}", "/a%22%3C%3E%60%7B%7D?%22%3C%3E%27`{}"},
+	{"/a^b|c~d?a^b|c{d}`e~f", "/a%5Eb%7Cc~d?a^b|c{d}`e~f"},
+	{"/%zz/%2f/%2e%2e%2f", "/%zz/%2f/%2e%2e%2f"},
+	{"/a?b?c/../d", "/a?b?c/../d"},
+	{"/a;b=c/../d", "/d"},
+	{"/a\u00a0b\u3000c", "/a%C2%A0b%E3%80%80c"},
 	{"/%09/evil.example", "/%09/evil.example"}, // a percent-encoded tab is a character of the path
 	{"\\a\\b", "/a/b"},
 	{"/a\\..\\b", "/b"},
@@ -62,4 +67,8 @@ var Tricky = []struct{ In, Want string }{
 	{"/./\\evil.example", ""},
 	{"/..//evil.example", ""},
 	{"/\xff", ""},
+	{"\u3000//evil.example", ""},
+	{"\u00a0/x", ""},
+	{"/\u2215/evil.example", "/%E2%88%95/evil.example"},
+	{"/\uff0f/evil.example", "/%EF%BC%8F/evil.example"},
 }

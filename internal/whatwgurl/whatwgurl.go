@@ -437,7 +437,9 @@ func cloneStr(s *string) *string {
 const (
 	fragmentSet = " \"<>`"
 	querySet    = " \"#<>"
-	pathSet     = querySet + "?`{}"
+	// The standard's path set has '^' since 2024; Chromium also encodes
+	// '|' in paths, and browsers are what this package stands in for.
+	pathSet = querySet + "?^`{|}"
 )
 
 func percentEncode(c rune, set string) string {
