@@ -55,9 +55,12 @@ func checkAgainstStandard(t *testing.T, s string) {
 		t.Fatalf("Path(%q) = %q, a browser goes to %q", s, p, want)
 	}
 	for i := 0; i < len(p); i++ {
-		if p[i] <= ' ' || p[i] >= 0x7f || p[i] == '\\' {
+		if p[i] <= ' ' || p[i] >= 0x7f {
 			t.Fatalf("Path(%q) = %q holds %q", s, p, p[i])
 		}
+	}
+	if path, _, _ := strings.Cut(p, "?"); strings.Contains(path, "\\") {
+		t.Fatalf("Path(%q) = %q has a backslash in its path", s, p)
 	}
 	if again, ok := Path(p); !ok || again != p {
 		t.Fatalf("Path(%q) = %q, but Path(%q) = %q, %v", s, p, p, again, ok)
