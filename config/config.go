@@ -19,31 +19,58 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file. (The admin API takes
-// the same fields in JSON: web's roomBody.)
+// RoomConfig is a room as written in the YAML file; the admin API takes
+// the same fields in JSON (PUT /api/v1/admin/rooms/{room}).
 type RoomConfig struct {
-	Name         string     `yaml:"name"`
-	PrequeueAt   *time.Time `yaml:"prequeue_at"`
-	OpensAt      *time.Time `yaml:"opens_at"`
-	ClosesAt     *time.Time `yaml:"closes_at"`
-	Capacity     int        `yaml:"capacity"`
-	Rate         float64    `yaml:"rate"`
-	PassTTL      Duration   `yaml:"pass_ttl"`
-	ClaimTimeout Duration   `yaml:"claim_timeout"`
-	PollBudget   float64    `yaml:"poll_budget"`
-	MinPoll      Duration   `yaml:"min_poll"`
-	WaitingURL   string     `yaml:"waiting_url"`
-	Paused       bool       `yaml:"paused"`
+	Name       string     `yaml:"name" json:"name"`
+	PrequeueAt *time.Time `yaml:"prequeue_at" json:"prequeue_at"`
+	OpensAt    *time.Time `yaml:"opens_at" json:"opens_at"`
+	ClosesAt   *time.Time `yaml:"closes_at" json:"closes_at"`
+	RoomTuning `yaml:",inline"`
+	WaitingURL string `yaml:"waiting_url" json:"waiting_url"`
+	Paused     bool   `yaml:"paused" json:"paused"`
 }
 
-// Settings converts to room settings (defaults filled, validated).
-func (c RoomConfig) Settings() (room.Settings, error) {
-	s := room.Settings{
-		Name: c.Name, Capacity: c.Capacity, Rate: c.Rate,
-		PassTTL: c.PassTTL.D(), ClaimTimeout: c.ClaimTimeout.D(),
-		PollBudget: c.PollBudget, MinPoll: c.MinPoll.D(),
-		WaitingURL: c.WaitingURL, Paused: c.Paused,
+// RoomTuning are a room's numeric settings as a person writes them. A
+// setting left out (nil) is unset: a new room takes its default, a change
+// (PATCH) leaves it as it is. A setting written as 0 is 0, which
+// room.Settings.Validate refuses like any other value out of bounds: zero
+// never means "the default" (an operator who writes capacity 0 to stop
+// admissions must not get 100).
+type RoomTuning struct {
+	Capacity     *int      `yaml:"capacity" json:"capacity"`
+	Rate         *float64  `yaml:"rate" json:"rate"`
+	PassTTL      *Duration `yaml:"pass_ttl" json:"pass_ttl"`
+	ClaimTimeout *Duration `yaml:"claim_timeout" json:"claim_timeout"`
+	PollBudget   *float64  `yaml:"poll_budget" json:"poll_budget"`
+	MinPoll      *Duration `yaml:"min_poll" json:"min_poll"`
+}
+
+// Apply writes the settings t gives onto s; the others keep their values.
+func (t RoomTuning) Apply(s *room.Settings) {
+	set := func(dst *time.Duration, d *Duration) {
+		if d != nil {
+			*dst = d.D()
+		}
 	}
+	if t.Capacity != nil {
+		s.Capacity = *t.Capacity
+	}
+	if t.Rate != nil {
+		s.Rate = *t.Rate
+	}
+	set(&s.PassTTL, t.PassTTL)
+	set(&s.ClaimTimeout, t.ClaimTimeout)
+	if t.PollBudget != nil {
+		s.PollBudget = *t.PollBudget
+	}
+	set(&s.MinPoll, t.MinPoll)
+}
+
+// Settings converts to room settings: the defaults of what c leaves out,
+// then what c gives, validated (room.Settings.Validate).
+func (c RoomConfig) Settings() (room.Settings, error) {
+	s := room.Settings{Name: c.Name, WaitingURL: c.WaitingURL, Paused: c.Paused}
 	if c.PrequeueAt != nil {
 		s.PrequeueAt = *c.PrequeueAt
 	}
@@ -54,6 +81,7 @@ func (c RoomConfig) Settings() (room.Settings, error) {
 		s.ClosesAt = *c.ClosesAt
 	}
 	s = s.WithDefaults()
+	c.RoomTuning.Apply(&s)
 	return s, s.Validate()
 }
 

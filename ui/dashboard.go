@@ -131,6 +131,36 @@ type dashView struct {
 	OtherLangURL string
 	SignedIn     bool
 	Reasons      []string
+	// FormError is a room's settings form refused (nil: none).
+	FormError *dashFormError
+}
+
+// FieldError is what is wrong with a setting of a room's form ("": nothing).
+func (v dashView) FieldError(roomName, field string) string {
+	if e := v.FormError; e != nil && e.Room == roomName && e.Field == field {
+		return e.Text
+	}
+	return ""
+}
+
+// Entered is the value a room's settings form shows for a field: what the
+// operator typed when the form was refused, else current.
+func (v dashView) Entered(roomName, field string, current any) any {
+	if e := v.FormError; e != nil && e.Room == roomName {
+		switch field {
+		case "capacity":
+			return e.Capacity
+		case "rate":
+			return e.Rate
+		}
+	}
+	return current
+}
+
+// Bounds are the bounds of the settings the dashboard changes
+// (room.Settings.Validate's), for the form's own checks.
+func (v dashView) Bounds() map[string]any {
+	return map[string]any{"MinCapacity": room.MinCapacity, "MaxCapacity": room.MaxCapacity, "MinRate": room.MinRate, "MaxRate": room.MaxRate}
 }
 
 // T translates a catalogue key, formatted with args when there are any.

@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -41,15 +42,23 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 	var rate float64
 	capStr, rateStr := strings.TrimSpace(r.PostFormValue("capacity")), strings.TrimSpace(r.PostFormValue("rate"))
 	if action == "settings" {
-		var err error
-		capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
-		if err != nil || capacity < 1 || capacity > 10_000_000 {
-			d.message(w, r, http.StatusBadRequest, "dash.err_capacity")
+		var capErr, rateErr error
+		capacity, capErr = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
+		rate, rateErr = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
+		// The one check of settings (room.Settings.Validate), as the admin
+		// API and the configuration file make it.
+		st := rm.Settings()
+		st.Capacity, st.Rate = capacity, rate
+		var se *room.SettingError
+		switch err := st.Validate(); {
+		case capErr != nil:
+			d.formError(w, r, rm.Name(), "capacity", capStr, rateStr)
 			return
-		}
-		rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
-		if err != nil || !(rate > 0) || rate > 1_000_000 {
-			d.message(w, r, http.StatusBadRequest, "dash.err_rate")
+		case rateErr != nil:
+			d.formError(w, r, rm.Name(), "rate", capStr, rateStr)
+			return
+		case errors.As(err, &se):
+			d.formError(w, r, rm.Name(), se.Field, capStr, rateStr)
 			return
 		}
 		capStr, rateStr = strconv.Itoa(capacity), strconv.FormatFloat(rate, 'f', -1, 64)
@@ -63,6 +72,11 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := rm.Update(func(st *room.Settings) { change(st, capacity, rate) }); err != nil {
+		var se *room.SettingError
+		if errors.As(err, &se) {
+			d.formError(w, r, rm.Name(), se.Field, capStr, rateStr)
+			return
+		}
 		d.message(w, r, http.StatusBadRequest, "dash.err_update")
 		return
 	}
@@ -70,4 +84,34 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(), slog.Group("settings", "capacity", capacity, "rate", rate))
 	}
 	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)
+}
+
+// dashFormError is a room's settings form sent back with the values
+// refused: Field is the setting refused, Text says why in the page's
+// language, Capacity and Rate are what the operator typed.
+type dashFormError struct {
+	Room, Field, Text string
+	Capacity, Rate    string
+}
+
+// formError answers the dashboard with the room's settings form showing
+// the operator's values and what is wrong with the named setting (422).
+func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, field, capStr, rateStr string) {
+	v := d.base(w, r, "dash.title")
+	v.Live = d.live(r.Context(), v.Lang)
+	text := v.T("dash.err_update")
+	switch field {
+	case "capacity":
+		text = v.T("dash.err_capacity", v.Lang.Num(room.MinCapacity), v.Lang.Num(room.MaxCapacity))
+		if c, err := strconv.ParseFloat(capStr, 64); err == nil && c == 0 {
+			text += " " + v.T("dash.err_zero")
+		}
+	case "rate":
+		text = v.T("dash.err_rate", strconv.FormatFloat(room.MinRate, 'f', -1, 64), v.Lang.Num(room.MaxRate))
+		if c, err := strconv.ParseFloat(rateStr, 64); err == nil && c == 0 {
+			text += " " + v.T("dash.err_zero")
+		}
+	}
+	v.FormError = &dashFormError{Room: roomName, Field: field, Text: text, Capacity: capStr, Rate: rateStr}
+	d.render(w, r, http.StatusUnprocessableEntity, "dashboard.html", v)
 }
