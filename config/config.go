@@ -160,6 +160,11 @@ type Config struct {
 	Rooms          []RoomConfig `yaml:"rooms"`
 	Booking        Booking      `yaml:"booking"`
 	ShutdownGrace  Duration     `yaml:"shutdown_grace"`
+	// ProxyPrefix is the path under which `sluice proxy` serves Sluice's
+	// own routes (waiting page, static files, health, metrics, admin API,
+	// dashboard, the published API), so that every other path is the
+	// protected site's. Not used by serve and demo.
+	ProxyPrefix string `yaml:"proxy_prefix"`
 
 	// Secrets: from the environment or files only.
 	Keys       *room.Keyring `yaml:"-"`
@@ -194,6 +199,7 @@ func Default() Config {
 		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", RedisPrefix: "sluice:",
 		Limits:        Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
 		ShutdownGrace: Duration(15 * time.Second),
+		ProxyPrefix:   DefaultProxyPrefix,
 	}
 }
 
@@ -237,6 +243,9 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	}
 	if v := getenv("SLUICE_LOG_FORMAT"); v != "" {
 		c.LogFormat = v
+	}
+	if v := getenv("SLUICE_PROXY_PREFIX"); v != "" {
+		c.ProxyPrefix = v
 	}
 	if v := getenv("SLUICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
@@ -354,6 +363,27 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (env SLUICE_LOG_FORMAT)")
 }
 
+// DefaultProxyPrefix is where `sluice proxy` serves Sluice's own routes.
+// A path starting with a dot is one that sites almost never use.
+const DefaultProxyPrefix = "/.sluice/"
+
+// Prefix checks a proxy prefix and returns it without its trailing slash
+// ("/.sluice/" -> "/.sluice"): one or more segments of letters, digits,
+// '.', '_', '~' or '-' (not "." or ".."), so that it means the same to
+// every browser, proxy and server on the way.
+func Prefix(s string) (string, error) {
+	p := strings.TrimSuffix(s, "/")
+	if !strings.HasPrefix(p, "/") || p == "" {
+		return "", fmt.Errorf("%q: want a path like /.sluice/ (not / alone: the protected site keeps every other path)", s)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.Trim(seg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-") != "" {
+			return "", fmt.Errorf("%q: want segments of letters, digits, '.', '_', '~' or '-', like /.sluice/", s)
+		}
+	}
+	return p, nil
+}
+
 // Prefixes parses CIDRs or single addresses.
 func Prefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
@@ -408,6 +438,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)
+	}
+	if _, err := Prefix(c.ProxyPrefix); err != nil {
+		return fmt.Errorf("proxy_prefix: %w", err)
 	}
 	if c.RedisURL != "" && c.RedisPrefix == "" {
 		return errors.New("redis_prefix: must not be empty when SLUICE_REDIS_URL is set")

@@ -315,3 +315,27 @@ func TestRoomSettingsInFile(t *testing.T) {
 		t.Errorf("%+v %v", s, err)
 	}
 }
+
+func TestProxyPrefix(t *testing.T) {
+	for in, want := range map[string]string{"/.sluice/": "/.sluice", "/.sluice": "/.sluice", "/_q/sluice-1/": "/_q/sluice-1", "/~a.b": "/~a.b"} {
+		if got, err := Prefix(in); err != nil || got != want {
+			t.Errorf("Prefix(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "/", "//", ".sluice/", "/a//b/", "/./", "/a/../b", "/a b/", "/%2e/", "/a?b", "/a#b", "/a\\b", "/é/"} {
+		if got, err := Prefix(in); err == nil {
+			t.Errorf("Prefix(%q) = %q, want an error", in, got)
+		}
+	}
+	c := Default()
+	if err := Parse(strings.NewReader("proxy_prefix: /\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "proxy_prefix") {
+		t.Errorf("proxy_prefix /: %v, want an error naming proxy_prefix", err)
+	}
+	c = Default()
+	if err := c.FromEnv(func(k string) string { return map[string]string{"SLUICE_PROXY_PREFIX": "/_queue/"}[k] }); err != nil || c.ProxyPrefix != "/_queue/" {
+		t.Errorf("SLUICE_PROXY_PREFIX: %q %v", c.ProxyPrefix, err)
+	}
+}

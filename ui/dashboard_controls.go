@@ -83,7 +83,7 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 	if d.Server.Log != nil {
 		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(), slog.Group("settings", "capacity", capacity, "rate", rate))
 	}
-	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)
+	http.Redirect(w, r, d.Server.Path("/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name()), http.StatusSeeOther)
 }
 
 // dashFormError is a room's settings form sent back with the values

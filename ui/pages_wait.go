@@ -55,12 +55,12 @@ func (p *Pages) serveWait(w http.ResponseWriter, r *http.Request, v web.WaitView
 	}
 	d.AheadText = l.T("wait.people", l.Num(v.Ahead))
 	d.PositionText = l.T("wait.place", l.Num(v.Position))
-	d.SelfURL = web.WaitURL(v.Room, v.Return)
+	d.SelfURL = p.Server.WaitURL(v.Room, v.Return)
 	q := url.Values{"rejoin": {"1"}}
 	if v.Return != "" {
 		q.Set("return", v.Return)
 	}
-	d.RejoinURL = "/wait/" + v.Room + "?" + q.Encode()
+	d.RejoinURL = p.Server.Path("/wait/" + v.Room + "?" + q.Encode())
 	switch v.State {
 	case web.WaitPrequeue, web.WaitWaiting, web.WaitPaused:
 		d.Live = true

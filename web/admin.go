@@ -112,6 +112,9 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusBadRequest, "name_mismatch", "The body's name must match the URL's room name.", "")
 			return
 		}
+		if body.WaitingURL == "" {
+			body.WaitingURL = s.Path("/wait/" + name)
+		}
 		st, err := body.settings()
 		if err != nil {
 			settingsProblem(w, err)

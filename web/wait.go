@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -77,15 +76,6 @@ type WaitView struct {
 	Message string
 }
 
-// WaitURL is the waiting page of a room, going on to ret when admitted.
-func WaitURL(roomName, ret string) string {
-	u := "/wait/" + roomName
-	if ret != "" {
-		u += "?return=" + url.QueryEscape(ret)
-	}
-	return u
-}
-
 func formatWait(d time.Duration) string {
 	if d < 0 {
 		return "—"
@@ -101,9 +91,19 @@ func formatWait(d time.Duration) string {
 	return fmt.Sprintf("%d초 (%ds)", s, s)
 }
 
-func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int, httpOnly bool) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: httpOnly, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+// setCookie sets a cookie of the waiting page (ticket, first place): only
+// Sluice's own pages need it, so it is kept to the Prefix (sluice proxy
+// sends none of them to the protected site).
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: s.Path("/"), MaxAge: maxAge,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// setPassCookie sets (or, with maxAge -1, removes) the pass cookie: every
+// path of the site, where the gate looks for it, and never to scripts.
+func (s *Server) setPassCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: room.PassCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
 // AllowJoin applies the per-client limit on joins (and other expensive
@@ -157,11 +157,11 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		var tok string
 		tok, st, err = rm.Join()
 		if err == nil {
-			s.setCookie(w, r, TicketCookie(name), tok, 86400, false)
+			s.setCookie(w, r, TicketCookie(name), tok, 86400)
 			if rejoin {
 				// Drop ?rejoin from the address, or every refresh of the
 				// page would join the line again at its end.
-				http.Redirect(w, r, WaitURL(name, ret), http.StatusSeeOther)
+				http.Redirect(w, r, s.WaitURL(name, ret), http.StatusSeeOther)
 				return
 			}
 			v.Ticket, v.Joined = tok, true
@@ -177,8 +177,8 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		v.State = WaitClosed
 	case errors.Is(err, room.ErrTurnOver):
 		v.State, v.Ticket = WaitTurnOver, ""
-		s.setCookie(w, r, TicketCookie(name), "", -1, false)
-		s.setCookie(w, r, FirstCookie(name), "", -1, false)
+		s.setCookie(w, r, TicketCookie(name), "", -1)
+		s.setCookie(w, r, FirstCookie(name), "", -1)
 	case err != nil:
 		s.Log.Warn("waiting page", "room", name, "err", err)
 		v.State, v.Code, v.Refresh = WaitError, http.StatusServiceUnavailable, 5
@@ -192,7 +192,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 			v.Refresh = max(1, min(v.Refresh, 30))
 			if v.Joined {
 				// A new ticket starts a new progress bar.
-				s.setCookie(w, r, FirstCookie(name), "", -1, false)
+				s.setCookie(w, r, FirstCookie(name), "", -1)
 			}
 		case room.StateClosed:
 			v.Refresh = 0
@@ -206,13 +206,13 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if v.First == st.Position {
-				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400, false)
+				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400)
 			}
 			if v.First > 0 {
 				v.Progress = int(100 * float64(v.First-st.Position) / float64(v.First))
 			}
 		case room.StateAdmitted:
-			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1, true)
+			s.setPassCookie(w, r, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1)
 			v.Refresh, v.PassUntil = 0, st.PassUntil
 			if ret != "" {
 				http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -255,8 +255,8 @@ func (s *Server) handleWaitLeave(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.setCookie(w, r, room.PassCookie, "", -1, true)
-	s.setCookie(w, r, TicketCookie(name), "", -1, false)
-	s.setCookie(w, r, FirstCookie(name), "", -1, false)
-	http.Redirect(w, r, "/wait/"+name+"?left=1", http.StatusSeeOther)
+	s.setPassCookie(w, r, "", -1)
+	s.setCookie(w, r, TicketCookie(name), "", -1)
+	s.setCookie(w, r, FirstCookie(name), "", -1)
+	http.Redirect(w, r, s.Path("/wait/"+name+"?left=1"), http.StatusSeeOther)
 }

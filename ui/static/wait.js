@@ -13,6 +13,8 @@
   if (!root || !window.fetch || !window.JSON) return;
   var d = root.dataset;
   var room = d.room, ret = d.return || '', state = d.state;
+  // Sluice's own paths are under d.base in sluice proxy ("" otherwise).
+  var base = d.base || '';
   var txt = {};
   try { txt = JSON.parse(document.getElementById('wait-text').textContent); } catch (e) {}
   var key = 'sluice_ticket_' + room;
@@ -21,8 +23,8 @@
   var poll = Number(d.poll) || 2000;
   var t0 = performance.now(), server0 = Number(d.now) || Date.now();
   var failures = 0, timer = 0, tick = 0, opensAt = 0;
-  var waitURL = '/wait/' + encodeURIComponent(room) + (ret ? '?return=' + encodeURIComponent(ret) : '');
-  var api = '/api/v1/rooms/' + encodeURIComponent(room);
+  var waitURL = base + '/wait/' + encodeURIComponent(room) + (ret ? '?return=' + encodeURIComponent(ret) : '');
+  var api = base + '/api/v1/rooms/' + encodeURIComponent(room);
 
   function serverNow() { return server0 + (performance.now() - t0); }
   function $(id) { return document.getElementById(id); }
@@ -47,7 +49,8 @@
   function store() { try { if (ticket) localStorage.setItem(key, JSON.stringify({ t: ticket, f: first })); } catch (e) {} }
   function forget() { try { localStorage.removeItem(key); } catch (e) {} }
   function cookie(name, value) {
-    document.cookie = name + '=' + value + '; path=/; max-age=86400; samesite=lax' + (location.protocol === 'https:' ? '; secure' : '');
+    // The path the server gives these cookies (web.Server.setCookie).
+    document.cookie = name + '=' + value + '; path=' + base + '/; max-age=86400; samesite=lax' + (location.protocol === 'https:' ? '; secure' : '');
   }
   function go(url) { clearTimeout(timer); location.replace(url); }
 
