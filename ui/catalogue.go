@@ -93,6 +93,8 @@ var catalogue = map[string]Text{
 	"wait.noscript":         {KO: "이 페이지는 %d초마다 자동으로 새로고침됩니다.", EN: "This page refreshes itself every %d seconds."},
 	"wait.refresh":          {KO: "지금 새로고침", EN: "Refresh now"},
 	"wait.reconnecting":     {KO: "연결이 끊겼습니다. 다시 연결하는 중… 순서는 그대로 유지됩니다.", EN: "Connection lost. Reconnecting… Your place is kept."},
+	"wait.unsure":           {KO: "대기실 서버가 지금 제대로 답하지 못하고 있습니다. 이 페이지가 자동으로 다시 확인합니다. 순서는 그대로 유지됩니다.", EN: "The waiting room's server cannot answer properly right now. This page keeps asking; your place is kept."},
+	"wait.checking":         {KO: "차례가 지났다는 답을 받아 다시 확인하고 있습니다. 확실해질 때까지 순서는 그대로 유지됩니다.", EN: "The server says your turn has passed; checking again. Your place is kept until that is sure."},
 	"wait.recovered":        {KO: "이전 순서를 되찾았습니다.", EN: "Your earlier place in line is restored."},
 	"wait.live":             {KO: "자동으로 업데이트됩니다.", EN: "Updates by itself."},
 	"wait.eta.unknown":      {KO: "계산 중", EN: "Calculating"},

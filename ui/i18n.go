@@ -217,6 +217,8 @@ func (l Lang) jsTexts() map[string]string {
 		"unknown":      l.T("wait.eta.unknown"),
 		"live":         l.T("wait.live"),
 		"reconnecting": l.T("wait.reconnecting"),
+		"unsure":       l.T("wait.unsure"),
+		"checking":     l.T("wait.checking"),
 		"recovered":    l.T("wait.recovered"),
 		"soon":         l.T("wait.prequeue.soon"),
 		"admitted":     l.T("wait.admitted.moving"),

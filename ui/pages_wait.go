@@ -65,7 +65,8 @@ func (p *Pages) serveWait(w http.ResponseWriter, r *http.Request, v web.WaitView
 	case web.WaitPrequeue, web.WaitWaiting, web.WaitPaused:
 		d.Live = true
 	}
-	// Every state keeps the script: it also forgets a ticket that is over.
+	// Every state keeps the script: it also confirms that a turn is over
+	// before it forgets the ticket.
 	pg.Scripts = []string{"wait.js"}
 	pg.Title = d.H1
 	pg.D = d

@@ -74,6 +74,17 @@ func problem(w http.ResponseWriter, status int, code, detail, detailKO string) {
 
 // --- the waiting room's errors -------------------------------------------------
 
+// FinalTicketError reports whether a ticket's verification error is final:
+// a fact about the ticket itself (damaged, forged, another room's, not a
+// ticket) that no other node and no later try can change, so that a
+// client may forget the ticket. A ticket signed with a key this node does
+// not know (ErrUnknownKey) is not: a node configured without the newest
+// key says so of valid tickets. The API's codes of final answers are
+// ticket_invalid, ticket_wrong_room and ticket_wrong_kind (docs/API.md).
+func FinalTicketError(err error) bool {
+	return err != nil && !errors.Is(err, room.ErrUnknownKey)
+}
+
 // ticketProblem is the answer to a ticket that does not verify.
 func ticketProblem(err error) Problem {
 	p := Problem{Status: http.StatusUnauthorized}

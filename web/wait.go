@@ -141,10 +141,17 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	var st room.Status
 	var err error
 	if c, cerr := r.Cookie(TicketCookie(name)); cerr == nil && !rejoin {
-		if t, verr := rm.VerifyTicket(c.Value); verr == nil {
+		t, verr := rm.VerifyTicket(c.Value)
+		switch {
+		case verr == nil:
 			v.Ticket = c.Value
 			st, err = rm.Status(t)
+		case !FinalTicketError(verr):
+			// This node cannot tell (it lacks the key the ticket was
+			// signed with): the ticket is kept, and the page tries again.
+			v.Ticket, err = c.Value, verr
 		}
+		// A ticket that can never be valid is replaced by a new one.
 	}
 	if v.Ticket == "" {
 		if ok, wait := s.AllowJoin(r); !ok {
@@ -176,13 +183,16 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, room.ErrRoomClosed):
 		v.State = WaitClosed
 	case errors.Is(err, room.ErrTurnOver):
-		v.State, v.Ticket = WaitTurnOver, ""
-		s.setCookie(w, r, TicketCookie(name), "", -1)
-		s.setCookie(w, r, FirstCookie(name), "", -1)
+		// The ticket is kept: one answer is not proof (a node that lost
+		// its shared state, or restarted, may say so wrongly). A reload
+		// asks again; the page's script asks again by itself and forgets
+		// the ticket once the answer is confirmed; "join again" replaces it.
+		v.State = WaitTurnOver
 	case err != nil:
 		s.Log.Warn("waiting page", "room", name, "err", err)
+		w.Header().Set("Retry-After", "5")
 		v.State, v.Code, v.Refresh = WaitError, http.StatusServiceUnavailable, 5
-		v.Message = "잠시 후 다시 시도하세요. Please try again shortly."
+		v.Message = "잠시 후 다시 시도하세요. 순서는 유지됩니다. Please try again shortly; your place is kept."
 	default:
 		v.State = string(st.State)
 		v.Position, v.Ahead, v.ETA, v.OpensAt, v.PollAfter = st.Position, st.Ahead, st.ETA, st.OpensAt, st.PollAfter

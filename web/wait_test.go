@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,65 @@ func TestWaitingPageReturnsOnlyToThisSite(t *testing.T) {
 		if err != nil || !u.SameOrigin(site) {
 			t.Errorf("return %q: Location %q leads a browser to %v (%v)", tc.In, loc, u, err)
 		}
+	}
+}
+
+// The no-JS waiting page keeps the ticket cookie on every answer that may
+// be transient or wrong: a turn over said once (a node that lost its
+// shared state may say so of a valid ticket), a ticket signed with a key
+// this node lacks, a failure of the line. Only a ticket that can never be
+// valid is replaced.
+func TestWaitingPageKeepsTheTicket(t *testing.T) {
+	s, rm := waitServer(t)
+	h := s.Handler()
+	get := func(cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/wait/shop", nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	ticketSet := func(w *httptest.ResponseRecorder) (string, bool) {
+		for _, c := range w.Result().Cookies() {
+			if c.Name == TicketCookie("shop") {
+				return c.Value, true
+			}
+		}
+		return "", false
+	}
+	// Admitted at once; the pass is returned, so the turn is over.
+	w := get()
+	tok, _ := ticketSet(w)
+	var pass string
+	for _, c := range w.Result().Cookies() {
+		if c.Name == room.PassCookie {
+			pass = c.Value
+		}
+	}
+	p, err := rm.VerifyPass(pass)
+	if tok == "" || err != nil {
+		t.Fatalf("first visit: ticket %q, pass %v", tok, err)
+	}
+	if err := rm.Leave(p); err != nil {
+		t.Fatal(err)
+	}
+	ticket := &http.Cookie{Name: TicketCookie("shop"), Value: tok}
+	w = get(ticket)
+	if v, set := ticketSet(w); w.Code != http.StatusOK || set || !strings.Contains(w.Body.String(), "Turn ended") {
+		t.Errorf("turn over: %d, ticket cookie set to %q (%v); want the page saying so, the cookie left alone", w.Code, v, set)
+	}
+
+	other := room.GenerateKeyring("k9") // a key this server does not have
+	unknown := other.IssueTicket(room.Ticket{Room: "shop", Phase: room.PhaseOpen, Seq: 1, Issued: time.Now()})
+	w = get(&http.Cookie{Name: TicketCookie("shop"), Value: unknown})
+	if v, set := ticketSet(w); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || set {
+		t.Errorf("ticket of an unknown key: %d, Retry-After %q, ticket cookie set to %q (%v); want 503 keeping it", w.Code, w.Header().Get("Retry-After"), v, set)
+	}
+
+	w = get(&http.Cookie{Name: TicketCookie("shop"), Value: "garbage"})
+	if v, set := ticketSet(w); !set || v == "" || v == "garbage" {
+		t.Errorf("damaged ticket: cookie %q (%v), want a new ticket", v, set)
 	}
 }
