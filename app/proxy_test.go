@@ -127,7 +127,8 @@ func TestProxyDoesNotShadowTheSite(t *testing.T) {
 	}
 	// A path under the prefix that is not clean is sent to its clean
 	// form, which may be the site's.
-	for in, want := range map[string]string{"/.sluice/../admin": "/admin", "/.sluice//healthz": "/.sluice/healthz", "/.sluice": "/.sluice/", "/.sluice/./wait/shop?x=1": "/.sluice/wait/shop?x=1"} {
+	for in, want := range map[string]string{"/.sluice/../admin": "/admin", "/.sluice//healthz": "/.sluice/healthz", "/.sluice": "/.sluice/",
+		"/.sluice/./wait/shop?x=1": "/.sluice/wait/shop?x=1", "/.sluice/../%5Cevil.example": "/%5Cevil.example", "/.sluice/..%2F%2Fevil.example/": "/evil.example/"} {
 		req, _ := http.NewRequest("GET", base+"/", nil)
 		req.URL.Opaque = in // sent as it is, not cleaned by the client
 		resp, err := apiClient.Do(req)

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/localurl"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -206,7 +207,12 @@ func (s *Server) underPrefix(own, upstream http.Handler) http.Handler {
 			}
 			u := *r.URL
 			u.Path, u.RawPath = clean, ""
-			w.Header().Set("Location", u.RequestURI())
+			loc, ok := localurl.Path(u.RequestURI())
+			if !ok { // "/.sluice/..//host": not a page of this site
+				problem(w, http.StatusNotFound, "not_found", "Nothing here.", "페이지가 없습니다.")
+				return
+			}
+			w.Header().Set("Location", loc)
 			w.WriteHeader(http.StatusMovedPermanently)
 			return
 		}
