@@ -4,7 +4,10 @@
 // browsers do (internal/localurl) against the standard itself, and the
 // standard against a real browser (browsertest). It is deliberately a
 // transcription, not a clever implementation, so that it can be compared
-// with the text of the standard line by line.
+// with the text of the standard line by line. It shares no code with
+// internal/localurl on purpose (the few lines both have, such as the dot
+// segments, are written twice): an oracle that used the code it checks
+// could not find a mistake in it.
 //
 // Simplifications, none of which can make a foreign address look local:
 // hosts are percent-decoded and lower-cased but not run through IDNA or

@@ -158,15 +158,20 @@
     schedule(backoff(failures, retryAfter));
   }
 
+  // accept shows a good answer and asks again when it says.
+  function accept(body, msg) {
+    failures = 0;
+    overs = 0;
+    conn(msg);
+    if (!apply(body)) return;
+    poll = Number(body.poll_after_ms) || poll;
+    schedule(poll);
+  }
+
   function handle(res) {
     switch (kind(res)) {
     case 'ok':
-      failures = 0;
-      overs = 0;
-      conn(txt.live);
-      if (!apply(res.body)) return;
-      poll = Number(res.body.poll_after_ms) || poll;
-      schedule(poll);
+      accept(res.body, txt.live);
       return;
     case 'over':
       // Said once, it may be a node that lost its state: ask again, a
@@ -244,11 +249,7 @@
           first = Number(saved.f) || 0;
           cookie('sluice_ticket_' + room, ticket);
           if (first) cookie('sluice_first_' + room, first);
-          failures = 0;
-          conn(txt.recovered);
-          if (!apply(res.body)) return;
-          poll = Number(res.body.poll_after_ms) || poll;
-          schedule(poll);
+          accept(res.body, txt.recovered);
           return;
         }
         if (k === 'final' || (k === 'over' && ++overs >= CONFIRM)) {
