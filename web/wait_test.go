@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,23 @@ func TestWaitingPageKeepsTheTicket(t *testing.T) {
 	w = get(&http.Cookie{Name: TicketCookie("shop"), Value: "garbage"})
 	if v, set := ticketSet(w); !set || v == "" || v == "garbage" {
 		t.Errorf("damaged ticket: cookie %q (%v), want a new ticket", v, set)
+	}
+}
+
+// The built-in page's links stay under the server's prefix.
+func TestBuiltInWaitingPageUnderPrefix(t *testing.T) {
+	s, _ := waitServer(t)
+	s.Prefix = "/q"
+	h := s.Handler()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/q/wait/shop", nil))
+	site, _ := whatwgurl.Parse("https://sluice.test/q/wait/shop", nil)
+	action := regexp.MustCompile(`action="([^"]*)"`).FindStringSubmatch(w.Body.String())
+	if action == nil {
+		t.Fatalf("no leave form: %s", w.Body)
+	}
+	u, err := whatwgurl.Parse(action[1], site)
+	if err != nil || u.PathString() != "/q/wait/shop/leave" {
+		t.Errorf("leave form posts to %q, read as %v", action[1], u)
 	}
 }
