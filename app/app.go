@@ -103,6 +103,17 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// sluice proxy serves Sluice's own routes under a prefix, so that the
+	// protected site keeps every other path.
+	var prefix string
+	if opts.Upstream != nil {
+		if prefix, err = config.Prefix(cfg.ProxyPrefix); err != nil {
+			return nil, fmt.Errorf("proxy_prefix: %w", err)
+		}
+		if cfg.Booking.Enabled() {
+			return nil, errors.New("booking: `sluice proxy` puts a waiting room in front of another site; run the booking site with `sluice serve`")
+		}
+	}
 	a := &App{Cfg: cfg, Opts: opts, Log: opts.Log, Clock: opts.Clock}
 	defer func() {
 		if err != nil && a.stateStore != nil {
@@ -163,6 +174,9 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	}
 	a.History = room.NewHistory(a.Rooms, room.DefaultHistoryInterval, room.DefaultHistorySize)
 	for _, rc := range cfg.Rooms {
+		if rc.WaitingURL == "" {
+			rc.WaitingURL = prefix + "/wait/" + rc.Name
+		}
 		st, err := rc.Settings()
 		if err != nil {
 			return nil, err
@@ -176,6 +190,9 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	a.Server = &web.Server{
 		Rooms: a.Rooms, Keys: a.Keys, Clock: a.Clock, Log: a.Log,
 		AdminToken: a.Cfg.AdminToken,
+		// In front of someone's site, the metrics are the operator's, not
+		// the public's: they ask for the admin token.
+		Prefix: prefix, PrivateMetrics: opts.Upstream != nil,
 		Limiter: web.NewLimiter(web.Limits{
 			JoinRate: cfg.Limits.JoinsPerSecond, JoinBurst: cfg.Limits.JoinBurst,
 			StatusRate: cfg.Limits.StatusPerSecond, StatusBurst: cfg.Limits.StatusBurst,
@@ -189,7 +206,7 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	}
 	if opts.Upstream != nil {
 		if _, ok := a.Rooms.Get(opts.ProxyRoom); !ok {
-			if _, err := a.Rooms.Add(room.Settings{Name: opts.ProxyRoom}); err != nil {
+			if _, err := a.Rooms.Add(room.Settings{Name: opts.ProxyRoom, WaitingURL: a.Server.Path("/wait/" + opts.ProxyRoom)}); err != nil {
 				return nil, err
 			}
 		}

@@ -44,8 +44,8 @@ func startServer(t *testing.T, clk clock.Clock) *app.App {
 	t.Helper()
 	cfg := apptest.Config()
 	cfg.Rooms = []config.RoomConfig{
-		{Name: "e2e", Capacity: 1, Rate: 1000, PassTTL: config.Duration(30 * time.Second)},
-		{Name: "other", Capacity: 10, Rate: 1000},
+		{Name: "e2e", RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(1000.0), PassTTL: new(config.Duration(30 * time.Second))}},
+		{Name: "other", RoomTuning: config.RoomTuning{Capacity: new(10), Rate: new(1000.0)}},
 	}
 	return apptest.Start(t, cfg, app.Options{Clock: clk, Routes: protectedRoute("e2e")})
 }
@@ -309,9 +309,9 @@ func TestBadInputGetsClear4xx(t *testing.T) {
 		{"admin wrong token", "GET", "/api/v1/admin/rooms/e2e", map[string]string{"Authorization": "Bearer wrong"}, "", 401, "admin_auth"},
 		{"admin bad json", "PATCH", "/api/v1/admin/rooms/e2e", admin, "{", 400, "invalid_json"},
 		{"admin unknown field", "PATCH", "/api/v1/admin/rooms/e2e", admin, `{"capacityy":3}`, 400, "invalid_json"},
-		{"admin bad capacity", "PATCH", "/api/v1/admin/rooms/e2e", admin, `{"capacity":-3}`, 400, "invalid_settings"},
+		{"admin bad capacity", "PATCH", "/api/v1/admin/rooms/e2e", admin, `{"capacity":-3}`, 422, "invalid_settings"},
 		{"admin unknown action", "POST", "/api/v1/admin/rooms/e2e/explode", admin, "", 404, "unknown_action"},
-		{"admin create bad name", "PUT", "/api/v1/admin/rooms/Bad..Name", admin, `{}`, 400, "invalid_settings"},
+		{"admin create bad name", "PUT", "/api/v1/admin/rooms/Bad..Name", admin, `{}`, 422, "invalid_settings"},
 		{"admin create existing", "PUT", "/api/v1/admin/rooms/e2e", admin, `{}`, 409, "room_exists"},
 	}
 	for _, tc := range cases {
@@ -357,8 +357,8 @@ func TestAdminControlsRoom(t *testing.T) {
 	if _, st := status(t, base, "e2e", second.Ticket); resp.StatusCode != 200 || st.Message != "" || st.ResumeAt != "" {
 		t.Fatalf("message cleared: %d %s %+v", resp.StatusCode, b, st)
 	}
-	if resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"message": "two\nlines"}`); resp.StatusCode != 400 {
-		t.Fatalf("a message with a line break: %d %s", resp.StatusCode, b)
+	if resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"message": "two\nlines"}`); resp.StatusCode != 422 || decode[map[string]any](t, b)["field"] != "message" {
+		t.Fatalf("a message with a line break: %d %s, want 422 naming the field message", resp.StatusCode, b)
 	}
 	// Raising capacity while paused admits nobody.
 	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"capacity": 3, "rate": 50}`)
@@ -398,6 +398,64 @@ func TestAdminControlsRoom(t *testing.T) {
 	}
 	if st := join(t, base, "fresh"); st.State != "admitted" {
 		t.Fatalf("new room: %+v", st)
+	}
+}
+
+// Room settings mean what they say over the admin API: zero is refused
+// (not turned into the default), every numeric setting has the bounds of
+// room.Settings.Validate, and the answer is 422 problem+json naming the
+// field; a refused change changes nothing.
+func TestAdminSettingsBounds(t *testing.T) {
+	a := startServer(t, nil)
+	base := a.URL()
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	rm, _ := a.Rooms.Get("other")
+	before := rm.Settings()
+	for _, tc := range []struct{ body, field string }{
+		{`{"capacity":0}`, "capacity"},
+		{`{"rate":0}`, "rate"},
+		{`{"rate":1e-9}`, "rate"},
+		{`{"capacity":10000001}`, "capacity"},
+		{`{"rate":1000001}`, "rate"},
+		{`{"pass_ttl":"0s"}`, "pass_ttl"},
+		{`{"pass_ttl":0}`, "pass_ttl"},
+		{`{"claim_timeout":"2h"}`, "claim_timeout"},
+		{`{"poll_budget":0}`, "poll_budget"},
+		{`{"poll_budget":1e300}`, "poll_budget"},
+		{`{"min_poll":"10ms"}`, "min_poll"},
+		{`{"capacity":5,"rate":0}`, "rate"},
+	} {
+		for _, method := range []string{"PATCH", "PUT"} {
+			path := "/api/v1/admin/rooms/other"
+			if method == "PUT" {
+				path = "/api/v1/admin/rooms/fresh"
+			}
+			resp, b := do(t, method, base+path, admin, tc.body)
+			p := decode[map[string]any](t, b)
+			if resp.StatusCode != http.StatusUnprocessableEntity || p["code"] != "invalid_settings" || p["field"] != tc.field ||
+				resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %s: %d %s, want 422 invalid_settings naming %s", method, tc.body, resp.StatusCode, b, tc.field)
+			}
+		}
+	}
+	if after := rm.Settings(); after != before {
+		t.Errorf("refused changes changed the room: %+v, was %+v", after, before)
+	}
+	if _, ok := a.Rooms.Get("fresh"); ok {
+		t.Error("a refused PUT created the room")
+	}
+	resp, b := do(t, "PUT", base+"/api/v1/admin/rooms/fresh", admin, `{"waiting_url":"http://queue.example/wait"}`)
+	if p := decode[map[string]any](t, b); resp.StatusCode != 422 || p["field"] != "waiting_url" {
+		t.Errorf("plain-http waiting_url: %d %s", resp.StatusCode, b)
+	}
+	// What is left out is unset: PATCH keeps it, PUT takes the default.
+	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/other", admin, `{"rate":0.001}`)
+	if st := rm.Settings(); resp.StatusCode != 200 || st.Rate != 0.001 || st.Capacity != before.Capacity {
+		t.Errorf("PATCH rate: %d %s, settings %+v", resp.StatusCode, b, st)
+	}
+	resp, b = do(t, "PUT", base+"/api/v1/admin/rooms/fresh", admin, `{"rate":null}`)
+	if fresh, ok := a.Rooms.Get("fresh"); resp.StatusCode != 201 || !ok || fresh.Settings().Rate != room.DefaultRate {
+		t.Errorf("PUT with rate null: %d %s", resp.StatusCode, b)
 	}
 }
 

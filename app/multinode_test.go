@@ -27,7 +27,7 @@ func TestTwoNodesOneLine(t *testing.T) {
 		cfg := apptest.Config()
 		cfg.Keys = keys
 		cfg.RedisURL, cfg.RedisPrefix = url, prefix
-		cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 1000, PassTTL: config.Duration(time.Minute)}}
+		cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(1000.0), PassTTL: new(config.Duration(time.Minute))}}}
 		return apptest.Start(t, cfg, app.Options{Routes: protectedRoute("shop")})
 	}
 	nodeA, nodeB := start(), start()

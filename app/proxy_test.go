@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,32 +21,201 @@ import (
 // html is what a browser asks for.
 var html = map[string]string{"Accept": "text/html"}
 
-func TestProxyGuardsUpstream(t *testing.T) {
-	var hits atomic.Int64
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		io.WriteString(w, "upstream:"+r.URL.Path)
-	}))
-	defer upstream.Close()
-	u, _ := url.Parse(upstream.URL)
-	a := apptest.Start(t, apptest.Config(), app.Options{Upstream: u, ProxyRoom: "shop"})
+// upstreamPaths are paths of a protected site that are also Sluice's own
+// paths in serve mode: in proxy mode they are the site's.
+var upstreamPaths = []string{"/healthz", "/readyz", "/metrics", "/admin", "/admin/login", "/static/x.css", "/wait/shop",
+	"/wait/shop/leave", "/api/v1/rooms/shop/tickets", "/api/v1/admin/rooms/shop", "/products/42?color=red", "/.sluicex", "/"}
 
-	// Without a pass nothing reaches the upstream.
-	resp, b := do(t, "GET", a.URL()+"/api/orders", map[string]string{"Accept": "application/json"}, "")
-	if resp.StatusCode != 401 || hits.Load() != 0 {
-		t.Fatalf("no pass: %d %s, upstream hits %d", resp.StatusCode, b, hits.Load())
+// recordingUpstream is a site that answers "upstream:" and the request
+// URI, and remembers the cookies it was sent.
+type recordingUpstream struct {
+	*httptest.Server
+	hits    atomic.Int64
+	mu      sync.Mutex
+	cookies []string
+}
+
+func newUpstream(t *testing.T) *recordingUpstream {
+	u := &recordingUpstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		u.mu.Lock()
+		for _, c := range r.Cookies() {
+			u.cookies = append(u.cookies, c.Name)
+		}
+		u.mu.Unlock()
+		io.WriteString(w, "upstream:"+r.Method+" "+r.URL.RequestURI())
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func startProxy(t *testing.T, up *recordingUpstream) *app.App {
+	u, _ := url.Parse(up.URL)
+	return apptest.Start(t, apptest.Config(), app.Options{Upstream: u, ProxyRoom: "shop"})
+}
+
+// In proxy mode every path but those under /.sluice/ is the protected
+// site's, even those Sluice serves itself in serve mode (/healthz,
+// /metrics, /admin, /static/..., /wait/..., /api/v1/...): without a pass
+// they are gated, with one they reach the site. Sluice's own are all under
+// the prefix, and /metrics there asks for the admin token.
+func TestProxyDoesNotShadowTheSite(t *testing.T) {
+	up := newUpstream(t)
+	a := startProxy(t, up)
+	base := a.URL()
+	json := map[string]string{"Accept": "application/json"}
+
+	// Without a pass nothing reaches the upstream: API clients get 401,
+	// browsers the waiting page under the prefix, coming back to the path.
+	for _, p := range upstreamPaths {
+		for _, method := range []string{"GET", "POST"} {
+			resp, b := do(t, method, base+p, json, "")
+			if resp.StatusCode != 401 || !strings.Contains(string(b), `"waiting_url":"/.sluice/wait/shop"`) {
+				t.Errorf("%s %s without a pass: %d %s", method, p, resp.StatusCode, b)
+			}
+		}
+		resp, _ := do(t, "GET", base+p, html, "")
+		if want := "/.sluice/wait/shop?return=" + url.QueryEscape(p); resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+			t.Errorf("browser at %s without a pass: %d to %q, want 303 to %q", p, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
-	// A browser walks through the waiting page and lands on the site.
-	resp, body := send(t, newBrowser(), "GET", a.URL()+"/products/42", html, "")
-	if resp.StatusCode != 200 || string(body) != "upstream:/products/42" {
+	if n := up.hits.Load(); n != 0 {
+		t.Fatalf("%d requests reached the upstream without a pass", n)
+	}
+
+	// Sluice's own routes, under the prefix.
+	st := waitAdmitted(t, base+"/.sluice", "shop", join(t, base+"/.sluice", "shop").Ticket)
+	pass := map[string]string{room.PassHeader: st.Pass}
+	for _, p := range upstreamPaths {
+		for _, method := range []string{"GET", "POST"} {
+			resp, b := do(t, method, base+p, pass, "")
+			if want := "upstream:" + method + " " + p; resp.StatusCode != 200 || string(b) != want {
+				t.Errorf("%s %s with a pass: %d %q, want %q", method, p, resp.StatusCode, b, want)
+			}
+		}
+	}
+	admin := map[string]string{"Authorization": "Bearer " + apptest.AdminToken}
+	for _, tc := range []struct {
+		method, path string
+		headers      map[string]string
+		status       int
+		has          string
+	}{
+		{"GET", "/.sluice/healthz", nil, 200, `"ok"`},
+		{"GET", "/.sluice/readyz", nil, 200, `"ready"`},
+		{"GET", "/.sluice/metrics", nil, 401, `"admin_auth"`},
+		{"GET", "/.sluice/metrics", admin, 200, "sluice_joins_total"},
+		{"GET", "/.sluice/api/v1/admin/rooms/shop", nil, 401, `"admin_auth"`},
+		{"GET", "/.sluice/api/v1/admin/rooms/shop", admin, 200, `"waiting_url": "/.sluice/wait/shop"`},
+		{"POST", "/.sluice/api/v1/rooms/shop/tickets", nil, 201, `"ticket"`},
+		{"GET", "/.sluice/api/v1/rooms/shop/status", nil, 401, `"ticket_missing"`},
+		{"GET", "/.sluice/api/v1/nothing", nil, 404, `"No API endpoint at /.sluice/api/v1/nothing`},
+		{"GET", "/.sluice/wait/shop", html, 200, `data-base="/.sluice"`},
+		{"GET", "/.sluice/wait/shop", html, 200, `src="/.sluice/static/wait.js?v=`},
+		{"GET", "/.sluice/wait/shop", html, 200, `href="/.sluice/static/sluice.css?v=`},
+		{"GET", "/.sluice/static/wait.js", nil, 200, "'use strict'"},
+		{"GET", "/.sluice/admin/login", html, 200, `action="/.sluice/admin/login"`},
+		{"GET", "/.sluice/admin/static/dashboard.css", nil, 200, ""},
+		{"GET", "/.sluice/nothing", nil, 404, `"not_found"`},
+		{"GET", "/.sluice", nil, 301, ""},
+	} {
+		resp, b := do(t, tc.method, base+tc.path, tc.headers, "")
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.has) {
+			t.Errorf("%s %s: %d, want %d with %q: %s", tc.method, tc.path, resp.StatusCode, tc.status, tc.has, trunc(b))
+		}
+	}
+	// A path under the prefix that is not clean is sent to its clean
+	// form, which may be the site's.
+	for in, want := range map[string]string{"/.sluice/../admin": "/admin", "/.sluice//healthz": "/.sluice/healthz", "/.sluice": "/.sluice/",
+		"/.sluice/./wait/shop?x=1": "/.sluice/wait/shop?x=1", "/.sluice/../%5Cevil.example": "/%5Cevil.example", "/.sluice/..%2F%2Fevil.example/": "/evil.example/"} {
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		req.URL.Opaque = in // sent as it is, not cleaned by the client
+		resp, err := apiClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want 301 to %q", in, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// A browser without JavaScript walks from a page of the site through the
+// waiting page (under the prefix) and back to the page; the waiting page's
+// own cookies stay under the prefix, so the site is sent only the pass.
+// The operator's dashboard works under the prefix too.
+func TestProxyBrowserFlow(t *testing.T) {
+	up := newUpstream(t)
+	a := startProxy(t, up)
+	browser := newBrowser()
+	var setCookies []string
+	browser.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		setCookies = append(setCookies, req.Response.Header.Values("Set-Cookie")...)
+		return nil
+	}
+	resp, body := send(t, browser, "GET", a.URL()+"/products/42?lang=en", html, "")
+	if resp.StatusCode != 200 || string(body) != "upstream:GET /products/42?lang=en" {
 		t.Fatalf("browser flow: %d %q", resp.StatusCode, body)
 	}
-	// An API client with a pass from the JSON API gets through too.
-	st := waitAdmitted(t, a.URL(), "shop", join(t, a.URL(), "shop").Ticket)
-	resp, b = do(t, "GET", a.URL()+"/api/orders", map[string]string{room.PassHeader: st.Pass}, "")
-	if resp.StatusCode != 200 || string(b) != "upstream:/api/orders" {
-		t.Fatalf("with pass: %d %s", resp.StatusCode, b)
+	for _, c := range setCookies {
+		name, _, _ := strings.Cut(c, "=")
+		wantPath := "Path=/.sluice/"
+		if name == room.PassCookie {
+			wantPath = "Path=/;"
+		}
+		if !strings.Contains(c, wantPath) {
+			t.Errorf("cookie %q, want %s", c, wantPath)
+		}
 	}
+	if len(setCookies) < 2 {
+		t.Errorf("cookies set on the way: %q", setCookies)
+	}
+	up.mu.Lock()
+	if got := strings.Join(up.cookies, ","); got != room.PassCookie {
+		t.Errorf("the site was sent cookies %q, want only %s", got, room.PassCookie)
+	}
+	up.mu.Unlock()
+
+	// The dashboard, signed in with the admin token.
+	op := newBrowser()
+	resp, body = send(t, op, "POST", a.URL()+"/.sluice/admin/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": a.URL(), "Sec-Fetch-Site": "same-origin"}, "token="+apptest.AdminToken)
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/.sluice/admin" || !strings.Contains(string(body), `action="/.sluice/admin/rooms/shop/pause"`) ||
+		!strings.Contains(string(body), `src="/.sluice/admin/static/dashboard.js"`) || !strings.Contains(string(body), `data-base="/.sluice"`) {
+		t.Fatalf("dashboard: %d at %s: %s", resp.StatusCode, resp.Request.URL, trunc(body))
+	}
+	resp, body = send(t, op, "POST", a.URL()+"/.sluice/admin/rooms/shop/pause", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": a.URL(), "Sec-Fetch-Site": "same-origin"}, "confirm=yes")
+	if rm, _ := a.Rooms.Get("shop"); resp.StatusCode != 200 || resp.Request.URL.Path != "/.sluice/admin" || !rm.Settings().Paused {
+		t.Fatalf("pause from the dashboard: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// The prefix is configurable (proxy_prefix, --prefix).
+func TestProxyPrefixConfigured(t *testing.T) {
+	up := newUpstream(t)
+	u, _ := url.Parse(up.URL)
+	cfg := apptest.Config()
+	cfg.ProxyPrefix = "/_queue/"
+	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop"})
+	if resp, _ := do(t, "GET", a.URL()+"/_queue/healthz", nil, ""); resp.StatusCode != 200 {
+		t.Errorf("/_queue/healthz: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, "GET", a.URL()+"/.sluice/healthz", html, ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "/_queue/wait/shop?return=%2F.sluice%2Fhealthz" {
+		t.Errorf("/.sluice/healthz with another prefix: %d to %q, want the site's (gated)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	st := join(t, a.URL()+"/_queue", "shop")
+	if st.Ticket == "" {
+		t.Error("no ticket from the API under the prefix")
+	}
+}
+
+// trunc shortens a body for a message.
+func trunc(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
 }
 
 func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {

@@ -20,7 +20,7 @@ func TestStateDirOneProcess(t *testing.T) {
 	dir := t.TempDir()
 	cfg := apptest.Config()
 	cfg.StateDir = dir
-	cfg.Rooms = []config.RoomConfig{{Name: "shop", Capacity: 1, Rate: 10}}
+	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(10.0)}}}
 
 	first, err := app.New(cfg, app.Options{})
 	if err != nil {

@@ -19,31 +19,58 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file. (The admin API takes
-// the same fields in JSON: web's roomBody.)
+// RoomConfig is a room as written in the YAML file; the admin API takes
+// the same fields in JSON (PUT /api/v1/admin/rooms/{room}).
 type RoomConfig struct {
-	Name         string     `yaml:"name"`
-	PrequeueAt   *time.Time `yaml:"prequeue_at"`
-	OpensAt      *time.Time `yaml:"opens_at"`
-	ClosesAt     *time.Time `yaml:"closes_at"`
-	Capacity     int        `yaml:"capacity"`
-	Rate         float64    `yaml:"rate"`
-	PassTTL      Duration   `yaml:"pass_ttl"`
-	ClaimTimeout Duration   `yaml:"claim_timeout"`
-	PollBudget   float64    `yaml:"poll_budget"`
-	MinPoll      Duration   `yaml:"min_poll"`
-	WaitingURL   string     `yaml:"waiting_url"`
-	Paused       bool       `yaml:"paused"`
+	Name       string     `yaml:"name" json:"name"`
+	PrequeueAt *time.Time `yaml:"prequeue_at" json:"prequeue_at"`
+	OpensAt    *time.Time `yaml:"opens_at" json:"opens_at"`
+	ClosesAt   *time.Time `yaml:"closes_at" json:"closes_at"`
+	RoomTuning `yaml:",inline"`
+	WaitingURL string `yaml:"waiting_url" json:"waiting_url"`
+	Paused     bool   `yaml:"paused" json:"paused"`
 }
 
-// Settings converts to room settings (defaults filled, validated).
-func (c RoomConfig) Settings() (room.Settings, error) {
-	s := room.Settings{
-		Name: c.Name, Capacity: c.Capacity, Rate: c.Rate,
-		PassTTL: c.PassTTL.D(), ClaimTimeout: c.ClaimTimeout.D(),
-		PollBudget: c.PollBudget, MinPoll: c.MinPoll.D(),
-		WaitingURL: c.WaitingURL, Paused: c.Paused,
+// RoomTuning are a room's numeric settings as a person writes them. A
+// setting left out (nil) is unset: a new room takes its default, a change
+// (PATCH) leaves it as it is. A setting written as 0 is 0, which
+// room.Settings.Validate refuses like any other value out of bounds: zero
+// never means "the default" (an operator who writes capacity 0 to stop
+// admissions must not get 100).
+type RoomTuning struct {
+	Capacity     *int      `yaml:"capacity" json:"capacity"`
+	Rate         *float64  `yaml:"rate" json:"rate"`
+	PassTTL      *Duration `yaml:"pass_ttl" json:"pass_ttl"`
+	ClaimTimeout *Duration `yaml:"claim_timeout" json:"claim_timeout"`
+	PollBudget   *float64  `yaml:"poll_budget" json:"poll_budget"`
+	MinPoll      *Duration `yaml:"min_poll" json:"min_poll"`
+}
+
+// Apply writes the settings t gives onto s; the others keep their values.
+func (t RoomTuning) Apply(s *room.Settings) {
+	set := func(dst *time.Duration, d *Duration) {
+		if d != nil {
+			*dst = d.D()
+		}
 	}
+	if t.Capacity != nil {
+		s.Capacity = *t.Capacity
+	}
+	if t.Rate != nil {
+		s.Rate = *t.Rate
+	}
+	set(&s.PassTTL, t.PassTTL)
+	set(&s.ClaimTimeout, t.ClaimTimeout)
+	if t.PollBudget != nil {
+		s.PollBudget = *t.PollBudget
+	}
+	set(&s.MinPoll, t.MinPoll)
+}
+
+// Settings converts to room settings: the defaults of what c leaves out,
+// then what c gives, validated (room.Settings.Validate).
+func (c RoomConfig) Settings() (room.Settings, error) {
+	s := room.Settings{Name: c.Name, WaitingURL: c.WaitingURL, Paused: c.Paused}
 	if c.PrequeueAt != nil {
 		s.PrequeueAt = *c.PrequeueAt
 	}
@@ -54,6 +81,7 @@ func (c RoomConfig) Settings() (room.Settings, error) {
 		s.ClosesAt = *c.ClosesAt
 	}
 	s = s.WithDefaults()
+	c.RoomTuning.Apply(&s)
 	return s, s.Validate()
 }
 
@@ -132,6 +160,11 @@ type Config struct {
 	Rooms          []RoomConfig `yaml:"rooms"`
 	Booking        Booking      `yaml:"booking"`
 	ShutdownGrace  Duration     `yaml:"shutdown_grace"`
+	// ProxyPrefix is the path under which `sluice proxy` serves Sluice's
+	// own routes (waiting page, static files, health, metrics, admin API,
+	// dashboard, the published API), so that every other path is the
+	// protected site's. Not used by serve and demo.
+	ProxyPrefix string `yaml:"proxy_prefix"`
 
 	// Secrets: from the environment or files only.
 	Keys       *room.Keyring `yaml:"-"`
@@ -166,6 +199,7 @@ func Default() Config {
 		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", RedisPrefix: "sluice:",
 		Limits:        Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
 		ShutdownGrace: Duration(15 * time.Second),
+		ProxyPrefix:   DefaultProxyPrefix,
 	}
 }
 
@@ -209,6 +243,9 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	}
 	if v := getenv("SLUICE_LOG_FORMAT"); v != "" {
 		c.LogFormat = v
+	}
+	if v := getenv("SLUICE_PROXY_PREFIX"); v != "" {
+		c.ProxyPrefix = v
 	}
 	if v := getenv("SLUICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
@@ -326,6 +363,27 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (env SLUICE_LOG_FORMAT)")
 }
 
+// DefaultProxyPrefix is where `sluice proxy` serves Sluice's own routes.
+// A path starting with a dot is one that sites almost never use.
+const DefaultProxyPrefix = "/.sluice/"
+
+// Prefix checks a proxy prefix and returns it without its trailing slash
+// ("/.sluice/" -> "/.sluice"): one or more segments of letters, digits,
+// '.', '_', '~' or '-' (not "." or ".."), so that it means the same to
+// every browser, proxy and server on the way.
+func Prefix(s string) (string, error) {
+	p := strings.TrimSuffix(s, "/")
+	if !strings.HasPrefix(p, "/") || p == "" {
+		return "", fmt.Errorf("%q: want a path like /.sluice/ (not / alone: the protected site keeps every other path)", s)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.Trim(seg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-") != "" {
+			return "", fmt.Errorf("%q: want segments of letters, digits, '.', '_', '~' or '-', like /.sluice/", s)
+		}
+	}
+	return p, nil
+}
+
 // Prefixes parses CIDRs or single addresses.
 func Prefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
@@ -380,6 +438,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)
+	}
+	if _, err := Prefix(c.ProxyPrefix); err != nil {
+		return fmt.Errorf("proxy_prefix: %w", err)
 	}
 	if c.RedisURL != "" && c.RedisPrefix == "" {
 		return errors.New("redis_prefix: must not be empty when SLUICE_REDIS_URL is set")

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/room"
 )
 
 const sample = `
@@ -271,5 +274,68 @@ func TestBookingDatabaseURL(t *testing.T) {
 				t.Fatalf("database %q, err %v; want %q", cfg.Booking.Database, err, c.want)
 			}
 		})
+	}
+}
+
+// A room setting written as 0 in the file is 0, refused like any value
+// out of bounds with the field named, never silently the default; a
+// setting left out (or null) takes its default. The bounds are
+// room.Settings.Validate's, the same as the admin API's and the
+// dashboard's.
+func TestRoomSettingsInFile(t *testing.T) {
+	for field, bad := range map[string][]string{
+		"capacity":      {"0", "-1", "10000001"},
+		"rate":          {"0", "1e-9", "-1", ".nan", ".inf", "1000001"},
+		"pass_ttl":      {"0s", "1s", "25h"},
+		"claim_timeout": {"0s", "1s", "2h"},
+		"poll_budget":   {"0", "0.5", ".inf", "1e8"},
+		"min_poll":      {"0s", "1ms", "2m"},
+		"waiting_url":   {"http://queue.example/wait", "//evil.example", "'/\t/evil.example'", "wait/a"},
+	} {
+		for _, v := range bad {
+			t.Run(field+"="+v, func(t *testing.T) {
+				c := Default()
+				err := Parse(strings.NewReader("rooms: [{name: a, "+field+": "+v+"}]\n"), &c)
+				if err == nil {
+					err = c.Validate()
+				}
+				var se *room.SettingError
+				if !errors.As(err, &se) || se.Field != field || !strings.Contains(err.Error(), "rooms[0]") {
+					t.Errorf("%s: %v, want an error naming rooms[0] and %s", v, err, field)
+				}
+			})
+		}
+	}
+	c := Default()
+	if err := Parse(strings.NewReader("rooms: [{name: a, capacity: null, rate: 0.001, min_poll: 100ms, waiting_url: 'https://queue.example/wait?room=a'}]\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Rooms[0].Settings()
+	if err != nil || s.Capacity != room.DefaultCapacity || s.Rate != 0.001 || s.MinPoll != 100*time.Millisecond || s.PassTTL != room.DefaultPassTTL {
+		t.Errorf("%+v %v", s, err)
+	}
+}
+
+func TestProxyPrefix(t *testing.T) {
+	for in, want := range map[string]string{"/.sluice/": "/.sluice", "/.sluice": "/.sluice", "/_q/sluice-1/": "/_q/sluice-1", "/~a.b": "/~a.b"} {
+		if got, err := Prefix(in); err != nil || got != want {
+			t.Errorf("Prefix(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "/", "//", ".sluice/", "/a//b/", "/./", "/a/../b", "/a b/", "/%2e/", "/a?b", "/a#b", "/a\\b", "/é/"} {
+		if got, err := Prefix(in); err == nil {
+			t.Errorf("Prefix(%q) = %q, want an error", in, got)
+		}
+	}
+	c := Default()
+	if err := Parse(strings.NewReader("proxy_prefix: /\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "proxy_prefix") {
+		t.Errorf("proxy_prefix /: %v, want an error naming proxy_prefix", err)
+	}
+	c = Default()
+	if err := c.FromEnv(func(k string) string { return map[string]string{"SLUICE_PROXY_PREFIX": "/_queue/"}[k] }); err != nil || c.ProxyPrefix != "/_queue/" {
+		t.Errorf("SLUICE_PROXY_PREFIX: %q %v", c.ProxyPrefix, err)
 	}
 }

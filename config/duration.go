@@ -5,7 +5,9 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -40,7 +42,7 @@ func (d *Duration) parse(s string) error {
 		return fmt.Errorf("duration %q: write it like \"90s\", \"10m\" or \"1h30m\"", trunc(s))
 	}
 	if v < 0 {
-		return fmt.Errorf("duration %q must not be negative", s)
+		return fmt.Errorf("duration %q must not be negative", trunc(s))
 	}
 	*d = Duration(v)
 	return nil
@@ -52,3 +54,23 @@ func trunc(s string) string {
 	}
 	return s
 }
+
+// UnmarshalJSON accepts "10m" or a number of seconds (the admin API).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return d.parse(s)
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("duration: want a string like \"10m\" or a number of seconds, got %s", trunc(string(b)))
+	}
+	if secs < 0 || secs*float64(time.Second) >= math.MaxInt64 {
+		return fmt.Errorf("duration: %v seconds: must be from 0 to 292 years", secs)
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON writes "10m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }

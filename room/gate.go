@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/localurl"
 )
 
 // PassHeader and PassCookie are where the gate looks for a pass.
@@ -207,12 +208,16 @@ func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
 	w.Header().Set("Cache-Control", "no-store")
 	if WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.WaitingURL != "" {
 		target := g.WaitingURL
-		if r.URL != nil && r.URL.RequestURI() != "" {
-			sep := "?"
-			if strings.Contains(target, "?") {
-				sep = "&"
+		// The page to come back to, if it is one of this site's as a
+		// browser reads it (the waiting page checks it again).
+		if r.URL != nil {
+			if ret, ok := localurl.Path(r.URL.RequestURI()); ok {
+				sep := "?"
+				if strings.Contains(target, "?") {
+					sep = "&"
+				}
+				target += sep + "return=" + url.QueryEscape(ret)
 			}
-			target += sep + "return=" + url.QueryEscape(r.URL.RequestURI())
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return

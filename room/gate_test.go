@@ -300,6 +300,10 @@ func TestGateWaitingURL(t *testing.T) {
 		{"/wait/vaccine", "/", "/wait/vaccine?return=%2F"},
 		{"/wait?room=vaccine", "/book", "/wait?room=vaccine&return=%2Fbook"},
 		{"https://queue.example.org/wait", "/a/b?c=d&e=f", "https://queue.example.org/wait?return=%2Fa%2Fb%3Fc%3Dd%26e%3Df"},
+		// A request for a path a browser would read as another host's
+		// address is sent to the waiting page without a return path.
+		{"/wait/vaccine", "//evil.example/x", "/wait/vaccine"},
+		{"/wait/vaccine", "/%5Cevil.example", "/wait/vaccine?return=%2F%255Cevil.example"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.waiting+tc.target, func(t *testing.T) {

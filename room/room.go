@@ -286,7 +286,8 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	s := *old
 	change(&s)
 	s.Name = old.Name
-	s = s.WithDefaults()
+	// No WithDefaults here: a change that writes zero means zero (a
+	// capacity of 0 is refused), not "back to the default".
 	if err := s.Validate(); err != nil {
 		return *old, err
 	}

@@ -507,8 +507,20 @@ func TestRoomUpdate(t *testing.T) {
 	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 0; s.Rate = -1 }); err == nil {
 		t.Error("Update accepted a negative rate")
 	}
-	if s, err := f.r.Update(func(s *Settings) { s.Name = "other"; s.Capacity = 0 }); err != nil || s.Name != "vaccine" || s.Capacity != DefaultCapacity {
-		t.Errorf("Update renamed the room or skipped defaults: %+v %v", s, err)
+	// Zero is a value, not "the default": an operator writing capacity 0
+	// or rate 0 to stop admissions is refused, not given 100 and 10.
+	for field, change := range map[string]func(*Settings){
+		"capacity": func(s *Settings) { s.Capacity = 0 },
+		"rate":     func(s *Settings) { s.Rate = 0 },
+		"pass_ttl": func(s *Settings) { s.PassTTL = 0 },
+	} {
+		var se *SettingError
+		if s, err := f.r.Update(change); !errors.As(err, &se) || se.Field != field || s != f.r.Settings() || f.r.Settings().Capacity != DefaultCapacity || f.r.Settings().Rate != DefaultRate {
+			t.Errorf("Update setting %s to 0: %+v %v, want refused naming %s, nothing changed", field, s, err, field)
+		}
+	}
+	if s, err := f.r.Update(func(s *Settings) { s.Name = "other"; s.Capacity = 7 }); err != nil || s.Name != "vaccine" || s.Capacity != 7 {
+		t.Errorf("Update renamed the room: %+v %v", s, err)
 	}
 	if _, err := f.r.Update(func(s *Settings) { s.OpensAt = t0.Add(2 * time.Hour) }); err != nil {
 		t.Errorf("moving opens_at before opening: %v", err)

@@ -2,11 +2,14 @@ package room
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/localurl"
 )
 
 // Settings configure a room. Zero times mean "not set": a room with no
@@ -93,31 +96,95 @@ func orDefault[T comparable](v *T, d T) {
 	}
 }
 
-// Validate reports the first problem with the settings, naming the field.
+// Bounds of the numeric settings: Validate refuses anything outside them.
+// They are wide enough for any real room and narrow enough to catch a
+// misplaced digit, a unit mistaken for another, or a zero meant as "stop"
+// (pausing the room is the way to stop admissions).
+const (
+	MinCapacity     = 1
+	MaxCapacity     = 10_000_000
+	MinRate         = 0.001 // admissions per second: one every 17 minutes
+	MaxRate         = 1_000_000
+	MinPassTTL      = 10 * time.Second
+	MaxPassTTL      = 24 * time.Hour
+	MinClaimTimeout = 5 * time.Second
+	MaxClaimTimeout = time.Hour
+	MinPollBudget   = 1 // status requests per second, for the whole line
+	MaxPollBudget   = 10_000_000
+	MinMinPoll      = 100 * time.Millisecond
+	MaxMinPoll      = time.Minute
+	// A person at the front polls every min_poll; the place admitted to
+	// them must wait for at least two of their polls.
+	minClaimPolls = 2
+)
+
+// SettingError is a setting Validate refuses. Field is its name in the
+// configuration file and the admin API ("capacity", "rate", ...).
+type SettingError struct {
+	Room, Field, Problem string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("room %q: %s %s", e.Room, e.Field, e.Problem)
+}
+
+// Validate reports the first problem with the settings as a *SettingError
+// naming the field. It is the one check of a room's settings, whoever
+// gives them: the configuration file, the admin API, the dashboard.
 func (s Settings) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &SettingError{Room: s.Name, Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case !ValidRoomName(s.Name):
-		return fmt.Errorf("room name %q: use 1-64 lower-case letters, digits, '-' or '_'", s.Name)
-	case s.Capacity < 1 || s.Capacity > 10_000_000:
-		return fmt.Errorf("room %q: capacity must be between 1 and 10000000, got %d", s.Name, s.Capacity)
-	case !(s.Rate > 0) || s.Rate > 1_000_000:
-		return fmt.Errorf("room %q: rate must be between 0 and 1000000 admissions per second, got %v", s.Name, s.Rate)
-	case s.PassTTL < 10*time.Second || s.PassTTL > 24*time.Hour:
-		return fmt.Errorf("room %q: pass_ttl must be between 10s and 24h, got %v", s.Name, s.PassTTL)
-	case s.ClaimTimeout < 5*time.Second || s.ClaimTimeout > time.Hour:
-		return fmt.Errorf("room %q: claim_timeout must be between 5s and 1h, got %v", s.Name, s.ClaimTimeout)
-	case !(s.PollBudget >= 1):
-		return fmt.Errorf("room %q: poll_budget must be at least 1 request per second", s.Name)
-	case s.MinPoll < 100*time.Millisecond || s.MinPoll > time.Minute:
-		return fmt.Errorf("room %q: min_poll must be between 100ms and 1m", s.Name)
+		return bad("name", "must be 1-64 lower-case letters, digits, '-' or '_'")
+	case s.Capacity < MinCapacity || s.Capacity > MaxCapacity:
+		return bad("capacity", "must be between %d and %d people admitted at once, got %d%s", MinCapacity, MaxCapacity, s.Capacity, stopHint(s.Capacity == 0))
+	case !(s.Rate >= MinRate && s.Rate <= MaxRate):
+		return bad("rate", "must be between %v and %v admissions per second, got %v%s", MinRate, MaxRate, s.Rate, stopHint(s.Rate == 0))
+	case s.PassTTL < MinPassTTL || s.PassTTL > MaxPassTTL:
+		return bad("pass_ttl", "must be between %v and %v, got %v", MinPassTTL, MaxPassTTL, s.PassTTL)
+	case s.ClaimTimeout < MinClaimTimeout || s.ClaimTimeout > MaxClaimTimeout:
+		return bad("claim_timeout", "must be between %v and %v, got %v", MinClaimTimeout, MaxClaimTimeout, s.ClaimTimeout)
+	case !(s.PollBudget >= MinPollBudget && s.PollBudget <= MaxPollBudget):
+		return bad("poll_budget", "must be between %d and %d status requests per second, got %v", MinPollBudget, MaxPollBudget, s.PollBudget)
+	case s.MinPoll < MinMinPoll || s.MinPoll > MaxMinPoll:
+		return bad("min_poll", "must be between %v and %v, got %v", MinMinPoll, MaxMinPoll, s.MinPoll)
+	case s.ClaimTimeout < minClaimPolls*s.MinPoll:
+		return bad("claim_timeout", "must be at least %d times min_poll (%v), or people at the front of the line may lose their turn between two polls; got %v", minClaimPolls, s.MinPoll, s.ClaimTimeout)
+	case !validWaitingURL(s.WaitingURL):
+		return bad("waiting_url", "must be a path of this site (/wait/%s) or an https:// URL without user or fragment, got %q", s.Name, s.WaitingURL)
 	case !s.OpensAt.IsZero() && s.PrequeueAt.After(s.OpensAt):
-		return fmt.Errorf("room %q: prequeue_at must not be after opens_at", s.Name)
+		return bad("prequeue_at", "must not be after opens_at")
 	case !s.ClosesAt.IsZero() && !s.OpensAt.IsZero() && !s.ClosesAt.After(s.OpensAt):
-		return fmt.Errorf("room %q: closes_at must be after opens_at", s.Name)
+		return bad("closes_at", "must be after opens_at")
 	case !utf8.ValidString(s.Message) || utf8.RuneCountInString(s.Message) > MaxMessageLen:
-		return fmt.Errorf("room %q: message must be text of at most %d characters", s.Name, MaxMessageLen)
+		return bad("message", "must be text of at most %d characters", MaxMessageLen)
 	case strings.ContainsFunc(s.Message, unicode.IsControl):
-		return fmt.Errorf("room %q: message must be one line of text, without control characters", s.Name)
+		return bad("message", "must be one line of text, without control characters")
 	}
 	return nil
+}
+
+// stopHint is what an operator who wrote 0 to stop admissions is told.
+func stopHint(zero bool) string {
+	if zero {
+		return " (to stop admissions, pause the room: POST /api/v1/admin/rooms/{room}/pause, or the dashboard's pause button)"
+	}
+	return ""
+}
+
+// validWaitingURL: a path of this site, written as a browser reads it
+// (localurl.Path leaves it as it is), or an absolute https URL with a host
+// and no user or fragment, written without anything a browser would read
+// differently from Go (spaces, controls, backslashes).
+func validWaitingURL(s string) bool {
+	if p, ok := localurl.Path(s); ok {
+		return p == s
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == "" && !strings.Contains(s, "#")
 }

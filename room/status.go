@@ -30,7 +30,26 @@ const (
 	closedPollAfter   = time.Minute
 	pausedMinPoll     = 5 * time.Second
 	maxPrequeueSpread = time.Minute
+	// MaxETA is the longest wait a status reports: an estimate beyond a
+	// month means nothing, and computed in time.Duration a tiny rate
+	// overflowed into a wait of a second.
+	MaxETA = 30 * 24 * time.Hour
+	// MaxPollAfter is the longest a client is told to wait before asking
+	// again. Beyond it the poll budget no longer spaces the polls of the
+	// farthest people (about a million behind at the default budget);
+	// they ask once an hour, which a server answers without effort, and
+	// a browser's timer never overflows.
+	MaxPollAfter = time.Hour
 )
+
+// capped converts seconds to a duration of at most limit; it also takes
+// an infinite or NaN number of seconds (a rate of zero) to limit.
+func capped(secs float64, limit time.Duration) time.Duration {
+	if !(secs < limit.Seconds()) {
+		return limit
+	}
+	return time.Duration(secs * float64(time.Second))
+}
 
 // status computes a ticket's status from the node's view of the line. For
 // a ticket still waiting it reads only atomics; it takes a step on the line
@@ -74,7 +93,7 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		return st, nil
 	}
 	e := r.eta.Load()
-	wait := time.Duration(float64(p-min(e.serving, p-1)) / e.rate * float64(time.Second))
+	wait := capped(float64(p-min(e.serving, p-1))/e.rate, MaxETA)
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
 	// Nobody is asked back later than their expected turn: when the line
@@ -99,7 +118,7 @@ func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
 	poll := pollInterval(s, t.Seq+1, count)
 	if poll >= untilOpen {
 		spread := min(time.Duration(float64(count)/s.PollBudget*float64(time.Second)), maxPrequeueSpread, s.ClaimTimeout/2)
-		poll = untilOpen + time.Duration(float64(spread)*float64(t.Seq)/float64(max(count, 1)))
+		poll = min(untilOpen+time.Duration(float64(spread)*float64(t.Seq)/float64(max(count, 1))), MaxPollAfter)
 	}
 	return Status{State: StatePrequeue, ETA: untilOpen.Round(time.Second), PollAfter: poll, OpensAt: s.OpensAt,
 		Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
@@ -111,8 +130,7 @@ func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
 // harmonic number), however long the line is.
 func pollInterval(s *Settings, distance, waiting uint64) time.Duration {
 	h := harmonic(waiting)
-	secs := float64(distance) * h / s.PollBudget
-	d := time.Duration(secs * float64(time.Second))
+	d := capped(float64(distance)*h/s.PollBudget, MaxPollAfter)
 	if d < s.MinPoll {
 		d = s.MinPoll
 	}

@@ -193,7 +193,9 @@ func TestPollInterval(t *testing.T) {
 		}
 	})
 	// The total rate of a line of W people, each at distance d polling
-	// every pollInterval(d, W), must stay within the budget.
+	// every pollInterval(d, W), must stay within the budget, except for
+	// the people so far back that their share would exceed MaxPollAfter:
+	// each of those polls once per MaxPollAfter.
 	budgets := []struct {
 		budget float64
 		min    time.Duration
@@ -203,11 +205,16 @@ func TestPollInterval(t *testing.T) {
 		for _, W := range []uint64{1000, 100_000, 1_000_000} {
 			t.Run(fmt.Sprintf("exact W=%d budget=%v min=%v", W, b.budget, b.min), func(t *testing.T) {
 				var sum float64
+				var capped int
 				for d := uint64(1); d <= W; d++ {
-					sum += 1 / pollInterval(&s, d, W).Seconds()
+					iv := pollInterval(&s, d, W)
+					if iv == MaxPollAfter {
+						capped++
+					}
+					sum += 1 / iv.Seconds()
 				}
-				if sum > b.budget {
-					t.Errorf("line of %d polls %.9f/s, budget %v", W, sum, b.budget)
+				if allowed := b.budget + float64(capped)/MaxPollAfter.Seconds(); sum > allowed {
+					t.Errorf("line of %d polls %.9f/s, budget %v (%d people capped at %v)", W, sum, b.budget, capped, MaxPollAfter)
 				}
 			})
 		}
@@ -218,20 +225,23 @@ func TestPollInterval(t *testing.T) {
 				// integral of 1/interval over the line (trapezoids over
 				// the log-spaced samples) stays within the budget.
 				hw := harmonic(W)
-				var sum float64
+				var sum, capped float64
 				prevD, prevRate, first := 0.0, 0.0, 0.0
 				for d := uint64(1); ; d = max(d+1, uint64(float64(d)*1.001)) {
 					d = min(d, W)
 					iv := pollInterval(&s, d, W)
 					share := time.Duration(float64(d) * hw / b.budget * float64(time.Second))
-					if iv < max(share, b.min) {
-						t.Fatalf("d=%d: interval %v shorter than the budget share %v", d, iv, share)
+					if iv < min(max(share, b.min), MaxPollAfter) || iv > MaxPollAfter {
+						t.Fatalf("d=%d: interval %v shorter than the budget share %v, or longer than %v", d, iv, share, MaxPollAfter)
 					}
 					rate := 1 / iv.Seconds()
 					if prevD == 0 {
 						first = rate
 					} else {
 						sum += (float64(d) - prevD) * (rate + prevRate) / 2
+						if iv == MaxPollAfter {
+							capped += float64(d) - prevD
+						}
 					}
 					prevD, prevRate = float64(d), rate
 					if d == W {
@@ -240,8 +250,8 @@ func TestPollInterval(t *testing.T) {
 				}
 				// Euler-Maclaurin: sum = integral + (f(1) + f(W)) / 2.
 				sum += (first + prevRate) / 2
-				if sum > b.budget*1.001 {
-					t.Errorf("line of %d polls about %.3f/s, budget %v", W, sum, b.budget)
+				if allowed := b.budget*1.001 + capped/MaxPollAfter.Seconds(); sum > allowed {
+					t.Errorf("line of %d polls about %.3f/s, budget %v (%.0f people capped at %v)", W, sum, b.budget, capped, MaxPollAfter)
 				}
 			})
 		}

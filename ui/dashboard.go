@@ -111,7 +111,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/logout", post(http.HandlerFunc(d.handleLogout)))
 	mux.HandleFunc("GET /admin", d.page(d.handleDashboard))
 	mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		http.Redirect(w, r, d.Server.Path("/admin"), http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /admin/api/live", d.handleLive)
 	mux.Handle("POST /admin/rooms/{room}/{action}", post(d.page(d.handleAction)))
@@ -130,8 +130,37 @@ type dashView struct {
 	Status       int
 	PollMS       int
 	OtherLangURL string
-	SignedIn     bool
-	Reasons      []string
+	// Base is the prefix of Sluice's own paths (web.Server.Prefix).
+	Base     string
+	SignedIn bool
+	Reasons  []string
+	// FormError is a room's form refused (nil: none).
+	FormError *dashFormError
+}
+
+// FieldError is what is wrong with a setting of a room's form ("": nothing).
+func (v dashView) FieldError(roomName, field string) string {
+	if e := v.FormError; e != nil && e.Room == roomName && e.Field == field {
+		return e.Text
+	}
+	return ""
+}
+
+// Entered is the value a room's form shows for a field: what the operator
+// typed when that form was refused, else current.
+func (v dashView) Entered(roomName, field string, current any) any {
+	if e := v.FormError; e != nil && e.Room == roomName {
+		if typed, ok := e.Entered[field]; ok {
+			return typed
+		}
+	}
+	return current
+}
+
+// Bounds are the bounds of the settings the dashboard changes
+// (room.Settings.Validate's), for the form's own checks.
+func (v dashView) Bounds() map[string]any {
+	return map[string]any{"MinCapacity": room.MinCapacity, "MaxCapacity": room.MaxCapacity, "MinRate": room.MinRate, "MaxRate": room.MaxRate, "MaxMessageLen": room.MaxMessageLen}
 }
 
 // T translates a catalogue key, formatted with args when there are any.
@@ -153,13 +182,13 @@ type dashConfirm struct {
 // base is the view every page starts from. w, if not nil, gets the lang
 // cookie when the request switches language.
 func (d *Dashboard) base(w http.ResponseWriter, r *http.Request, title string) dashView {
-	lang := LangOf(w, r)
+	lang := LangOf(w, r, d.Server.Path("/admin"))
 	here := "/admin"
 	if r.URL.Path == "/admin/login" {
 		here = r.URL.Path
 	}
-	return dashView{Lang: lang, TitleKey: title, PollMS: int(dashPoll / time.Millisecond),
-		OtherLangURL: here + "?lang=" + string(lang.Other()), SignedIn: d.authed(r), Reasons: room.Reasons}
+	return dashView{Lang: lang, TitleKey: title, PollMS: int(dashPoll / time.Millisecond), Base: d.Server.Prefix,
+		OtherLangURL: d.Server.Path(here + "?lang=" + string(lang.Other())), SignedIn: d.authed(r), Reasons: room.Reasons}
 }
 
 func (d *Dashboard) handleAsset(w http.ResponseWriter, r *http.Request) {

@@ -58,7 +58,7 @@ func (d *Dashboard) page(h http.HandlerFunc) http.HandlerFunc {
 		if !d.authed(r) {
 			w.Header().Set("Cache-Control", "no-store")
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+				http.Redirect(w, r, d.Server.Path("/admin/login"), http.StatusSeeOther)
 				return
 			}
 			d.message(w, r, http.StatusUnauthorized, "dash.signed_out")
@@ -69,14 +69,14 @@ func (d *Dashboard) page(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (d *Dashboard) setSession(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: dashCookie, Value: value, Path: "/admin", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: dashCookie, Value: value, Path: d.Server.Path("/admin"), MaxAge: maxAge,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 func (d *Dashboard) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	d.setup()
 	if d.authed(r) {
-		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		http.Redirect(w, r, d.Server.Path("/admin"), http.StatusSeeOther)
 		return
 	}
 	d.render(w, r, http.StatusOK, "dashboard_login.html", d.base(w, r, "dash.login_title"))
@@ -92,7 +92,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 		if d.Server.Log != nil {
 			d.Server.Log.Info("dashboard: operator signed in", "remote", r.RemoteAddr)
 		}
-		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		http.Redirect(w, r, d.Server.Path("/admin"), http.StatusSeeOther)
 		return
 	}
 	v := d.base(nil, r, "dash.login_title")
@@ -111,5 +111,5 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request) {
 	d.setSession(w, r, "", -1)
-	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+	http.Redirect(w, r, d.Server.Path("/admin/login"), http.StatusSeeOther)
 }

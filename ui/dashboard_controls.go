@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -40,39 +41,50 @@ var dashActions = map[string]func(st *room.Settings, in dashInput){
 // resume (in the dashboard's time zone).
 const dashResumeLayout = "2006-01-02T15:04"
 
-// input reads and checks the form of a control; on a problem it returns
-// the catalogue key that says what.
-func (d *Dashboard) input(r *http.Request, rm *room.Room, action string) (dashInput, string) {
-	var in dashInput
+// input reads and checks the form of a control. On a problem it returns
+// the setting refused (the field's name, as room.SettingError names it)
+// and, in in.fields, what the operator typed, for the form to show again.
+func (d *Dashboard) input(r *http.Request, rm *room.Room, action string) (in dashInput, refused string) {
+	st := rm.Settings()
 	switch action {
 	case "settings":
 		capStr, rateStr := strings.TrimSpace(r.PostFormValue("capacity")), strings.TrimSpace(r.PostFormValue("rate"))
-		var err error
-		in.capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
-		if err != nil || in.capacity < 1 || in.capacity > 10_000_000 {
-			return in, "dash.err_capacity"
+		in.fields = []dashField{{"capacity", capStr}, {"rate", rateStr}}
+		var capErr, rateErr error
+		in.capacity, capErr = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
+		in.rate, rateErr = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
+		switch {
+		case capErr != nil:
+			return in, "capacity"
+		case rateErr != nil:
+			return in, "rate"
 		}
-		in.rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
-		if err != nil || !(in.rate > 0) || in.rate > 1_000_000 {
-			return in, "dash.err_rate"
-		}
-		in.fields = []dashField{{"capacity", strconv.Itoa(in.capacity)}, {"rate", strconv.FormatFloat(in.rate, 'f', -1, 64)}}
+		st.Capacity, st.Rate = in.capacity, in.rate
 	case "message":
 		in.message = strings.TrimSpace(r.PostFormValue("message"))
 		resume := strings.TrimSpace(r.PostFormValue("resume_at"))
+		in.fields = []dashField{{"message", in.message}, {"resume_at", resume}}
 		if resume != "" {
 			t, err := time.ParseInLocation(dashResumeLayout, resume, d.location())
 			if err != nil {
-				return in, "dash.err_resume"
+				return in, "resume_at"
 			}
 			in.resumeAt = t
 		}
-		st := rm.Settings()
-		st.Message = in.message
-		if st.Validate() != nil {
-			return in, "dash.err_message"
-		}
-		in.fields = []dashField{{"message", in.message}, {"resume_at", resume}}
+		st.Message, st.ResumeAt = in.message, in.resumeAt
+	default:
+		return in, ""
+	}
+	// The one check of settings (room.Settings.Validate), as the admin
+	// API and the configuration file make it.
+	var se *room.SettingError
+	if err := st.Validate(); errors.As(err, &se) {
+		return in, se.Field
+	} else if err != nil {
+		return in, action
+	}
+	if action == "settings" {
+		in.fields = []dashField{{"capacity", strconv.Itoa(in.capacity)}, {"rate", strconv.FormatFloat(in.rate, 'f', -1, 64)}}
 	}
 	return in, ""
 }
@@ -92,9 +104,9 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		d.message(w, r, http.StatusNotFound, "dash.err_action")
 		return
 	}
-	in, bad := d.input(r, rm, action)
-	if bad != "" {
-		d.message(w, r, http.StatusBadRequest, bad)
+	in, refused := d.input(r, rm, action)
+	if refused != "" {
+		d.formError(w, r, rm.Name(), refused, in.fields)
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
@@ -112,6 +124,11 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := rm.Update(func(st *room.Settings) { change(st, in) }); err != nil {
+		var se *room.SettingError
+		if errors.As(err, &se) {
+			d.formError(w, r, rm.Name(), se.Field, in.fields)
+			return
+		}
 		d.message(w, r, http.StatusBadRequest, "dash.err_update")
 		return
 	}
@@ -119,5 +136,45 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(),
 			slog.Group("settings", "capacity", in.capacity, "rate", in.rate, "message", in.message, "resume_at", in.resumeAt))
 	}
-	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)
+	http.Redirect(w, r, d.Server.Path("/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name()), http.StatusSeeOther)
+}
+
+// dashFormError is a room's form (settings, or the message to the line)
+// sent back with the values refused: Field is the setting refused, Text
+// says why in the page's language, Entered is what the operator typed in
+// that form.
+type dashFormError struct {
+	Room, Field, Text string
+	Entered           map[string]string
+}
+
+// formError answers the dashboard with the room's form showing the
+// operator's values and what is wrong with the named setting (422).
+func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, field string, entered []dashField) {
+	v := d.base(w, r, "dash.title")
+	v.Live = d.live(r.Context(), v.Lang)
+	e := &dashFormError{Room: roomName, Field: field, Entered: map[string]string{}}
+	for _, f := range entered {
+		e.Entered[f.Name] = f.Value
+	}
+	zero := func(typed string) string {
+		if c, err := strconv.ParseFloat(strings.ReplaceAll(typed, ",", ""), 64); err == nil && c == 0 {
+			return " " + v.T("dash.err_zero")
+		}
+		return ""
+	}
+	switch field {
+	case "capacity":
+		e.Text = v.T("dash.err_capacity", v.Lang.Num(room.MinCapacity), v.Lang.Num(room.MaxCapacity)) + zero(e.Entered["capacity"])
+	case "rate":
+		e.Text = v.T("dash.err_rate", strconv.FormatFloat(room.MinRate, 'f', -1, 64), v.Lang.Num(room.MaxRate)) + zero(e.Entered["rate"])
+	case "message":
+		e.Text = v.T("dash.err_message")
+	case "resume_at":
+		e.Text = v.T("dash.err_resume")
+	default:
+		e.Text = v.T("dash.err_update")
+	}
+	v.FormError = e
+	d.render(w, r, http.StatusUnprocessableEntity, "dashboard.html", v)
 }

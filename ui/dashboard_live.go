@@ -373,7 +373,7 @@ func (d *Dashboard) handleLive(w http.ResponseWriter, r *http.Request) {
 	if !d.authed(r) && !d.Server.RequireAdmin(w, r, "Sign in at /admin/login or send \"Authorization: Bearer <admin token>\".") {
 		return
 	}
-	lv := d.live(r.Context(), LangOf(nil, r))
+	lv := d.live(r.Context(), LangOf(nil, r, ""))
 	b, err := json.Marshal(lv)
 	if err != nil {
 		http.Error(w, "encoding failed", http.StatusInternalServerError)

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -332,14 +333,33 @@ func TestDashboardControls(t *testing.T) {
 	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Capacity != 7 || st.Rate != 3.5 {
 		t.Fatalf("settings: %d %+v", r.StatusCode, st)
 	}
-	for _, bad := range []url.Values{
-		{"capacity": {"0"}, "rate": {"1"}}, {"capacity": {"x"}, "rate": {"1"}}, {"capacity": {"3"}, "rate": {"-1"}},
-		{"capacity": {"3"}, "rate": {"NaN"}}, {"capacity": {"3"}},
+	// Refused values come back in the room's form, with what is wrong
+	// next to the field: the bounds of room.Settings.Validate, the same
+	// as the admin API's and the configuration file's.
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+		say   string
+	}{
+		{url.Values{"capacity": {"0"}, "rate": {"1"}}, "capacity", "Pause admission"},
+		{url.Values{"capacity": {"x"}, "rate": {"1"}}, "capacity", "from 1 to 10,000,000"},
+		{url.Values{"capacity": {"10000001"}, "rate": {"1"}}, "capacity", "from 1 to 10,000,000"},
+		{url.Values{"capacity": {"3"}, "rate": {"-1"}}, "rate", "from 0.001 to 1,000,000"},
+		{url.Values{"capacity": {"3"}, "rate": {"0"}}, "rate", "Pause admission"},
+		{url.Values{"capacity": {"3"}, "rate": {"0.0001"}}, "rate", "from 0.001"},
+		{url.Values{"capacity": {"3"}, "rate": {"NaN"}}, "rate", "from 0.001"},
+		{url.Values{"capacity": {"3"}}, "rate", "from 0.001"},
 	} {
-		bad.Set("confirm", "yes")
-		r := e.do(t, "POST", "/admin/rooms/demo/settings", bad, cookie)
-		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, `role="alert"`) {
-			t.Errorf("%v: %d", bad, r.StatusCode)
+		for _, confirm := range []string{"", "yes"} {
+			tc.form.Set("confirm", confirm)
+			r := e.do(t, "POST", "/admin/rooms/demo/settings?lang=en", tc.form, cookie)
+			form := regexp.MustCompile(`(?s)<form class="settings" method="post" action="/admin/rooms/demo/settings".*?</form>`).FindString(r.body)
+			entered := tc.form.Get(tc.field)
+			if r.StatusCode != http.StatusUnprocessableEntity ||
+				!regexp.MustCompile(`id="`+tc.field+`-demo"[^>]*value="`+regexp.QuoteMeta(entered)+`"[^>]*aria-invalid="true" aria-describedby="`+tc.field+`-error-demo"`).MatchString(form) ||
+				!regexp.MustCompile(`<p class="field-error" id="`+tc.field+`-error-demo" role="alert">[^<]*`+regexp.QuoteMeta(tc.say)).MatchString(form) {
+				t.Errorf("%v: %d, want 422 with the form showing what is wrong with %s (%q):\n%s", tc.form, r.StatusCode, tc.field, tc.say, form)
+			}
 		}
 	}
 	if st := rm.Settings(); st.Capacity != 7 || st.Rate != 3.5 {
@@ -364,10 +384,28 @@ func TestDashboardControls(t *testing.T) {
 		!strings.Contains(page, `id="message-demo"`) || !strings.Contains(page, `value="2021-07-19T22:30"`) {
 		t.Errorf("the message is not shown where it is set:\n%s", page)
 	}
-	for _, bad := range []url.Values{{"message": {"two\nlines"}}, {"message": {strings.Repeat("가", 301)}}, {"message": {"x"}, "resume_at": {"tomorrow"}}} {
-		bad.Set("confirm", "yes")
-		if r := e.do(t, "POST", "/admin/rooms/demo/message", bad, cookie); r.StatusCode != http.StatusBadRequest {
-			t.Errorf("%v: %d", bad, r.StatusCode)
+	// A refused message comes back in the room's message form, as typed,
+	// with what is wrong next to the field (room.Settings.Validate, as for
+	// the admin API), the current message kept.
+	for _, tc := range []struct {
+		form           url.Values
+		id, errID, say string
+	}{
+		{url.Values{"message": {"two\nlines"}}, "message-text-demo", "message-error-demo", "one line"},
+		{url.Values{"message": {strings.Repeat("가", 301)}}, "message-text-demo", "message-error-demo", "300 characters"},
+		{url.Values{"message": {"x"}, "resume_at": {"tomorrow"}}, "resume-demo", "resume-error-demo", "date and time"},
+	} {
+		tc.form.Set("confirm", "yes")
+		r := e.do(t, "POST", "/admin/rooms/demo/message?lang=en", tc.form, cookie)
+		form := regexp.MustCompile(`(?s)<form class="settings notice-form" id="message-demo".*?</form>`).FindString(r.body)
+		if r.StatusCode != http.StatusUnprocessableEntity ||
+			!regexp.MustCompile(`id="`+tc.id+`"[^>]*aria-invalid="true" aria-describedby="`+tc.errID+`"`).MatchString(form) ||
+			!regexp.MustCompile(`<p class="field-error" id="`+tc.errID+`" role="alert">[^<]*`+regexp.QuoteMeta(tc.say)).MatchString(form) ||
+			!strings.Contains(form, template.HTMLEscapeString(tc.form.Get("message"))+"</textarea>") {
+			t.Errorf("%v: %d, want 422 with the message form showing what is wrong (%q):\n%s", tc.form, r.StatusCode, tc.say, form)
+		}
+		if st := rm.Settings(); st.Message != `점검 중 "잠시"만요 <곧>` {
+			t.Errorf("%v changed the message: %q", tc.form, st.Message)
 		}
 	}
 	r = e.do(t, "POST", "/admin/rooms/demo/message", url.Values{"message": {""}, "resume_at": {""}, "confirm": {"yes"}}, cookie)

@@ -24,11 +24,12 @@ const (
 const LangCookie = "lang"
 
 // LangOf returns the language of a request: ?lang=ko|en (remembered in a
-// cookie for a year when w is not nil), else the cookie, else Korean.
-func LangOf(w http.ResponseWriter, r *http.Request) Lang {
+// cookie of the given path for a year when w is not nil), else the
+// cookie, else Korean.
+func LangOf(w http.ResponseWriter, r *http.Request, cookiePath string) Lang {
 	if l, ok := parseLang(r.URL.Query().Get("lang")); ok {
 		if w != nil {
-			http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: string(l), Path: "/", MaxAge: 365 * 86400,
+			http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: string(l), Path: cookiePath, MaxAge: 365 * 86400,
 				Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 		}
 		return l
@@ -256,6 +257,8 @@ func (l Lang) jsTexts() map[string]string {
 		"unknown":      l.T("wait.eta.unknown"),
 		"live":         l.T("wait.live"),
 		"reconnecting": l.T("wait.reconnecting"),
+		"unsure":       l.T("wait.unsure"),
+		"checking":     l.T("wait.checking"),
 		"recovered":    l.T("wait.recovered"),
 		"soon":         l.T("wait.prequeue.soon"),
 		"admitted":     l.T("wait.admitted.moving"),

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/localurl"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -140,7 +141,10 @@ var citizenTemplates = func() map[string]*template.Template {
 // page is what every template gets: the language, the layout's data and
 // the page's own (D).
 type page struct {
-	Lang      Lang
+	Lang Lang
+	// Base is the prefix of Sluice's own paths (web.Server.Prefix: "" but
+	// in sluice proxy).
+	Base      string
 	Title     string
 	SwitchURL string
 	Now       time.Time
@@ -162,7 +166,7 @@ type page struct {
 func (pg *page) T(key string, args ...any) string { return pg.Lang.T(key, args...) }
 
 // Asset is the versioned address of a static file.
-func (pg *page) Asset(name string) string { return AssetURL(name) }
+func (pg *page) Asset(name string) string { return pg.Base + AssetURL(name) }
 
 // Invalid reports whether the page's problem is about the named field.
 func (pg *page) Invalid(field string) bool { return pg.Problem != nil && pg.Problem.Field == field }
@@ -189,8 +193,8 @@ func (pg *page) Steps() []int { return []int{1, 2, 3, 4, 5} }
 // newPage starts a page: the language (remembered from ?lang=), and the
 // language switch, which for a POST leads to the GET page back.
 func (p *Pages) newPage(w http.ResponseWriter, r *http.Request, titleKey, back string) *page {
-	l := LangOf(w, r)
-	pg := &page{Lang: l, Now: p.now(), Demo: p.Demo, Generic: p.Booking == nil}
+	l := LangOf(w, r, p.Server.Path("/"))
+	pg := &page{Lang: l, Base: p.Server.Prefix, Now: p.now(), Demo: p.Demo, Generic: p.Booking == nil}
 	pg.Title = l.T(titleKey)
 	if until, ok := r.Context().Value(passUntilKey{}).(time.Time); ok && until.After(pg.Now) {
 		pg.PassUntil = until
@@ -202,7 +206,9 @@ func (p *Pages) newPage(w http.ResponseWriter, r *http.Request, titleKey, back s
 		q = r.URL.Query()
 	}
 	q.Set("lang", string(l.Other()))
-	pg.SwitchURL = target + "?" + q.Encode()
+	// The same page in the other language, as a browser reads the link
+	// (localurl.Path; the request's own path is under the prefix).
+	pg.SwitchURL, _ = localurl.Path(p.Server.Path(target) + "?" + q.Encode())
 	return pg
 }
 
@@ -258,7 +264,7 @@ func (p *Pages) gated(h http.HandlerFunc) http.Handler {
 			}
 			pg := p.newPage(w, r, "wait.gate.h", ret)
 			p.renderMessage(w, http.StatusUnauthorized, pg, pg.T("wait.gate.h"), &problem{
-				Text: pg.T("wait.gate.text"), Link: web.WaitURL(p.Room, ret), LinkText: pg.T("wait.rejoin"),
+				Text: pg.T("wait.gate.text"), Link: p.Server.WaitURL(p.Room, ret), LinkText: pg.T("wait.rejoin"),
 			})
 		})
 }

@@ -75,17 +75,18 @@ func (p *Pages) serveWait(w http.ResponseWriter, r *http.Request, v web.WaitView
 		d.ResumeText = l.When(v.ResumeAt)
 		d.PausedETAText = l.T("wait.eta.resume", d.ResumeText)
 	}
-	d.SelfURL = web.WaitURL(v.Room, v.Return)
+	d.SelfURL = p.Server.WaitURL(v.Room, v.Return)
 	q := url.Values{"rejoin": {"1"}}
 	if v.Return != "" {
 		q.Set("return", v.Return)
 	}
-	d.RejoinURL = "/wait/" + v.Room + "?" + q.Encode()
+	d.RejoinURL = p.Server.Path("/wait/" + v.Room + "?" + q.Encode())
 	switch v.State {
 	case web.WaitPrequeue, web.WaitWaiting, web.WaitPaused:
 		d.Live = true
 	}
-	// Every state keeps the script: it also forgets a ticket that is over.
+	// Every state keeps the script: it also confirms that a turn is over
+	// before it forgets the ticket.
 	pg.Scripts = []string{"wait.js"}
 	pg.Title = d.H1
 	pg.D = d

@@ -7,29 +7,53 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
 // The admin API's rooms: GET /api/v1/admin/rooms[/{room}], PUT (create),
 // PATCH (change while running) and POST .../{action}.
 
-// roomBody is a room as the admin API takes it (PUT): the fields of a room
-// in the configuration file (docs/CONFIG.md) and "closed", in JSON, with
-// durations written as people write them ("90s", "10m", or seconds) where
-// room.Settings' own JSON has nanoseconds.
+// roomBody is a room as the admin API takes it (PUT): a room of the
+// configuration file (config.RoomConfig, docs/CONFIG.md) in JSON, and
+// "closed". Durations are written as people write them ("90s", "10m") or
+// in seconds; a setting left out takes its default, one written as 0 is
+// refused.
 type roomBody struct {
-	room.Settings
-	PassTTL      duration `json:"pass_ttl"`
-	ClaimTimeout duration `json:"claim_timeout"`
-	MinPoll      duration `json:"min_poll"`
+	config.RoomConfig
+	Closed bool `json:"closed"`
 }
 
 // settings are the room's settings, defaults filled in, validated.
 func (b roomBody) settings() (room.Settings, error) {
-	st := b.Settings
-	st.PassTTL, st.ClaimTimeout, st.MinPoll = time.Duration(b.PassTTL), time.Duration(b.ClaimTimeout), time.Duration(b.MinPoll)
-	st = st.WithDefaults()
-	return st, st.Validate()
+	st, err := b.RoomConfig.Settings()
+	st.Closed = b.Closed
+	return st, err
+}
+
+// roomPatch is a change of a running room (PATCH): its numeric settings,
+// closes_at and the operator's word to the line; a field left out keeps
+// its value.
+type roomPatch struct {
+	config.RoomTuning
+	ClosesAt *time.Time `json:"closes_at"`
+	roomWords
+}
+
+// roomWords is the operator's word to the line: "" clears either.
+type roomWords struct {
+	Message  *string    `json:"message"`
+	ResumeAt *clearTime `json:"resume_at"`
+}
+
+// apply writes the words w gives onto s; the others keep their values.
+func (w roomWords) apply(s *room.Settings) {
+	if w.Message != nil {
+		s.Message = *w.Message
+	}
+	if w.ResumeAt != nil {
+		s.ResumeAt = time.Time(*w.ResumeAt)
+	}
 }
 
 // clearTime is a time in JSON (RFC 3339), or "" for none.
@@ -45,31 +69,6 @@ func (c *clearTime) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("time: want RFC 3339 like \"2021-07-19T22:00:00+09:00\", or \"\" for none")
 	}
 	*c = clearTime(t)
-	return nil
-}
-
-// duration is a duration in JSON: "90s", "10m", "1h30m", or a number of
-// seconds.
-type duration time.Duration
-
-func (d *duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var secs float64
-		if err := json.Unmarshal(b, &secs); err != nil {
-			return fmt.Errorf("duration: want a string like \"10m\" or a number of seconds, got %s", trunc(string(b), 40))
-		}
-		*d = duration(secs * float64(time.Second))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: write it like \"90s\", \"10m\" or \"1h30m\"", trunc(s, 40))
-	}
-	if v < 0 {
-		return fmt.Errorf("duration %q must not be negative", trunc(s, 40))
-	}
-	*d = duration(v)
 	return nil
 }
 
@@ -152,9 +151,12 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusBadRequest, "name_mismatch", "The body's name must match the URL's room name.", "")
 			return
 		}
+		if body.WaitingURL == "" {
+			body.WaitingURL = s.Path("/wait/" + name)
+		}
 		st, err := body.settings()
 		if err != nil {
-			problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
+			settingsProblem(w, err)
 			return
 		}
 		rm, err := s.Rooms.Add(st)
@@ -169,48 +171,19 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		var patch struct {
-			Capacity     *int       `json:"capacity"`
-			Rate         *float64   `json:"rate"`
-			PassTTL      *duration  `json:"pass_ttl"`
-			ClaimTimeout *duration  `json:"claim_timeout"`
-			PollBudget   *float64   `json:"poll_budget"`
-			ClosesAt     *time.Time `json:"closes_at"`
-			// The operator's word to the line: "" clears either.
-			Message  *string    `json:"message"`
-			ResumeAt *clearTime `json:"resume_at"`
-		}
+		var patch roomPatch
 		if !decodeBody(w, r, &patch) {
 			return
 		}
 		st, err := rm.Update(func(st *room.Settings) {
-			if patch.Capacity != nil {
-				st.Capacity = *patch.Capacity
-			}
-			if patch.Rate != nil {
-				st.Rate = *patch.Rate
-			}
-			if patch.PassTTL != nil {
-				st.PassTTL = time.Duration(*patch.PassTTL)
-			}
-			if patch.ClaimTimeout != nil {
-				st.ClaimTimeout = time.Duration(*patch.ClaimTimeout)
-			}
-			if patch.PollBudget != nil {
-				st.PollBudget = *patch.PollBudget
-			}
+			patch.Apply(st)
 			if patch.ClosesAt != nil {
 				st.ClosesAt = *patch.ClosesAt
 			}
-			if patch.Message != nil {
-				st.Message = *patch.Message
-			}
-			if patch.ResumeAt != nil {
-				st.ResumeAt = time.Time(*patch.ResumeAt)
-			}
+			patch.roomWords.apply(st)
 		})
 		if err != nil {
-			problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
+			settingsProblem(w, err)
 			return
 		}
 		s.Log.Info("room settings changed", "room", name, "capacity", st.Capacity, "rate", st.Rate)
@@ -239,7 +212,7 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := rm.Update(change); err != nil {
-		problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "")
+		settingsProblem(w, err)
 		return
 	}
 	s.Log.Info("room "+action, "room", rm.Name())

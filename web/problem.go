@@ -74,6 +74,17 @@ func problem(w http.ResponseWriter, status int, code, detail, detailKO string) {
 
 // --- the waiting room's errors -------------------------------------------------
 
+// FinalTicketError reports whether a ticket's verification error is final:
+// a fact about the ticket itself (damaged, forged, another room's, not a
+// ticket) that no other node and no later try can change, so that a
+// client may forget the ticket. A ticket signed with a key this node does
+// not know (ErrUnknownKey) is not: a node configured without the newest
+// key says so of valid tickets. The API's codes of final answers are
+// ticket_invalid, ticket_wrong_room and ticket_wrong_kind (docs/API.md).
+func FinalTicketError(err error) bool {
+	return err != nil && !errors.Is(err, room.ErrUnknownKey)
+}
+
 // ticketProblem is the answer to a ticket that does not verify.
 func ticketProblem(err error) Problem {
 	p := Problem{Status: http.StatusUnauthorized}
@@ -114,6 +125,24 @@ func roomProblem(err error, opensAt time.Time) (p Problem, internal bool) {
 	}
 	return Problem{Status: http.StatusInternalServerError, Code: "internal",
 		Detail: "Something went wrong on our side. Your place is kept; try again.", DetailKO: "일시적인 오류입니다. 다시 시도하세요."}, true
+}
+
+// settingsProblem answers room settings that Room.Update, or the
+// validation of a new room's, refused: 422 invalid_settings naming the
+// field (room.SettingError), 503 with Retry-After when the change could not
+// be recorded (several nodes: Redis), else 400.
+func settingsProblem(w http.ResponseWriter, err error) {
+	var se *room.SettingError
+	switch {
+	case errors.As(err, &se):
+		WriteProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_settings", Detail: err.Error(),
+			DetailKO: "설정 값이 허용 범위를 벗어났습니다: " + se.Field, Extra: map[string]any{"field": se.Field}})
+	case errors.Is(err, room.ErrPersist):
+		w.Header().Set("Retry-After", "2")
+		problem(w, http.StatusServiceUnavailable, "unavailable", "The change could not be recorded right now; nothing changed. Try again in a few seconds.", "잠시 후 다시 시도하세요. 바뀐 것은 없습니다.")
+	default:
+		problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
+	}
 }
 
 // --- the booking's errors ---------------------------------------------------------

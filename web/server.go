@@ -6,10 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/localurl"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -28,8 +31,18 @@ type Server struct {
 	// Routes adds more routes (demo pages, booking API).
 	Routes func(mux *http.ServeMux)
 	// Fallback serves requests no route matches (the proxied upstream);
-	// nil gives 404 problems.
+	// nil gives 404 problems. With a Prefix it serves every request
+	// outside the prefix instead.
 	Fallback http.Handler
+	// Prefix, when set ("/.sluice", no trailing slash), is the path under
+	// which every route of Sluice's own is served (sluice proxy), so that
+	// every other path is the Fallback's (the protected site's). The
+	// routes are registered without it; URLs the server and its pages
+	// make (Path) carry it. "" serves them at the root (serve, demo).
+	Prefix string
+	// PrivateMetrics: /metrics asks for the admin token (sluice proxy,
+	// where Sluice faces the whole public in front of someone's site).
+	PrivateMetrics bool
 	// WaitPage renders the waiting page GET /wait/{room} from the view the
 	// server computed (the citizen pages of ui/ set it); nil uses a plain
 	// built-in page. It must write the whole response, honouring v.Code.
@@ -48,6 +61,19 @@ const MaxHeaderBytes = 16 << 10
 // MaxBodyBytes bounds request bodies of the JSON API.
 const MaxBodyBytes = 64 << 10
 
+// Path is the URL path of one of Sluice's own routes (given as
+// registered, "/wait/shop"), under the Prefix.
+func (s *Server) Path(p string) string { return s.Prefix + p }
+
+// WaitURL is the waiting page of a room, going on to ret when admitted.
+func (s *Server) WaitURL(roomName, ret string) string {
+	u := s.Path("/wait/" + roomName)
+	if ret != "" {
+		u += "?return=" + url.QueryEscape(ret)
+	}
+	return u
+}
+
 // Gate returns the gate guarding backends of the named room.
 func (s *Server) Gate(roomName string) *room.Gate {
 	s.mu.Lock()
@@ -57,7 +83,7 @@ func (s *Server) Gate(roomName string) *room.Gate {
 	}
 	g, ok := s.gates[roomName]
 	if !ok {
-		g = &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: "/wait/" + roomName}
+		g = &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: s.Path("/wait/" + roomName)}
 		if rm, ok := s.Rooms.Get(roomName); ok {
 			g.WaitingURL = rm.Settings().WaitingURL
 		}
@@ -128,7 +154,11 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte(`{"status":"ready"}`))
 	})
 	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.Metrics)
+		if s.PrivateMetrics {
+			mux.Handle("GET /metrics", s.admin(s.Metrics.ServeHTTP))
+		} else {
+			mux.Handle("GET /metrics", s.Metrics)
+		}
 	}
 	mux.HandleFunc("GET /wait/{room}", s.handleWaitPage)
 	// Form posts from pages are refused when they come from another origin
@@ -138,16 +168,75 @@ func (s *Server) Handler() http.Handler {
 		s.Routes(mux)
 	}
 	fallback := s.Fallback
-	if fallback == nil {
+	if fallback == nil || s.Prefix != "" {
 		mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-			problem(w, http.StatusNotFound, "not_found", "No API endpoint at "+trunc(r.URL.Path, 200)+". See docs/API.md.", "없는 주소입니다.")
+			problem(w, http.StatusNotFound, "not_found", "No API endpoint at "+trunc(s.Path(r.URL.Path), 200)+". See docs/API.md.", "없는 주소입니다.")
 		})
-		fallback = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusNotFound, "not_found", "Nothing here.", "페이지가 없습니다.")
 		})
+	} else {
+		mux.Handle("/", fallback)
 	}
-	mux.Handle("/", fallback)
-	return s.recoverer(limitHeaders(s.fastRoutes(mux)))
+	own := limitHeaders(s.fastRoutes(mux))
+	if s.Prefix == "" {
+		return s.recoverer(own)
+	}
+	if fallback == nil {
+		fallback = http.NotFoundHandler()
+	}
+	// The protected site's requests go to it as they came: Sluice's limits
+	// on its own API (header and body sizes) are not the site's.
+	return s.recoverer(s.underPrefix(own, fallback))
+}
+
+// underPrefix sends requests for paths under s.Prefix to own, with the
+// prefix taken off, and every other request to upstream. A path under the
+// prefix that is not clean ("/.sluice/../x") is redirected to its clean
+// form first, which may well be the upstream's.
+func (s *Server) underPrefix(own, upstream http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, s.Prefix)
+		if !ok || rest != "" && rest[0] != '/' {
+			upstream.ServeHTTP(w, r)
+			return
+		}
+		if clean := cleanPath(r.URL.Path); clean != r.URL.Path || rest == "" {
+			if rest == "" {
+				clean = s.Prefix + "/"
+			}
+			u := *r.URL
+			u.Path, u.RawPath = clean, ""
+			loc, ok := localurl.Path(u.RequestURI())
+			if !ok { // "/.sluice/..//host": not a page of this site
+				problem(w, http.StatusNotFound, "not_found", "Nothing here.", "페이지가 없습니다.")
+				return
+			}
+			w.Header().Set("Location", loc)
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = rest
+		u.RawPath = ""
+		if raw, ok := strings.CutPrefix(r.URL.RawPath, s.Prefix); ok {
+			u.RawPath = raw
+		}
+		r2.URL = &u
+		own.ServeHTTP(w, r2)
+	})
+}
+
+// cleanPath is path.Clean keeping a trailing slash, as http.ServeMux
+// cleans the paths it routes.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // recoverer turns a panic into a 500 problem and a log line; the server

@@ -7,11 +7,10 @@ import (
 	"html/template"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/localurl"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -88,27 +87,6 @@ type WaitView struct {
 	QueueID string
 }
 
-// WaitURL is the waiting page of a room, going on to ret when admitted.
-func WaitURL(roomName, ret string) string {
-	u := "/wait/" + roomName
-	if ret != "" {
-		u += "?return=" + url.QueryEscape(ret)
-	}
-	return u
-}
-
-// safeReturn accepts only local paths, so the waiting page cannot be used
-// as an open redirect.
-func safeReturn(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
-		return ""
-	}
-	return s
-}
-
-// SafeReturn is safeReturn for other packages: s if it is a local path, else "".
-func SafeReturn(s string) string { return safeReturn(s) }
-
 func formatWait(d time.Duration) string {
 	if d < 0 {
 		return "—"
@@ -124,9 +102,19 @@ func formatWait(d time.Duration) string {
 	return fmt.Sprintf("%d초 (%ds)", s, s)
 }
 
-func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int, httpOnly bool) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: httpOnly, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+// setCookie sets a cookie of the waiting page (ticket, first place): only
+// Sluice's own pages need it, so it is kept to the Prefix (sluice proxy
+// sends none of them to the protected site).
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: s.Path("/"), MaxAge: maxAge,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// setPassCookie sets (or, with maxAge -1, removes) the pass cookie: every
+// path of the site, where the gate looks for it, and never to scripts.
+func (s *Server) setPassCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: room.PassCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
 // AllowJoin applies the per-client limit on joins (and other expensive
@@ -151,7 +139,9 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	now := s.Clock.Now()
-	ret := safeReturn(q.Get("return"))
+	// Only a page of this site, as the browser will read it, so that the
+	// waiting page cannot be used as an open redirect.
+	ret, _ := localurl.Path(q.Get("return"))
 	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1, Session: rm.Settings().PassTTL}
 	if q.Get("left") == "1" {
 		v.State = WaitLeft
@@ -162,10 +152,17 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	var st room.Status
 	var err error
 	if c, cerr := r.Cookie(TicketCookie(name)); cerr == nil && !rejoin {
-		if t, verr := rm.VerifyTicket(c.Value); verr == nil {
+		t, verr := rm.VerifyTicket(c.Value)
+		switch {
+		case verr == nil:
 			v.Ticket = c.Value
 			st, err = rm.Status(t)
+		case !FinalTicketError(verr):
+			// This node cannot tell (it lacks the key the ticket was
+			// signed with): the ticket is kept, and the page tries again.
+			v.Ticket, err = c.Value, verr
 		}
+		// A ticket that can never be valid is replaced by a new one.
 	}
 	if v.Ticket == "" {
 		if ok, wait := s.AllowJoin(r); !ok {
@@ -178,11 +175,11 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		var tok string
 		tok, st, err = rm.Join()
 		if err == nil {
-			s.setCookie(w, r, TicketCookie(name), tok, 86400, false)
+			s.setCookie(w, r, TicketCookie(name), tok, 86400)
 			if rejoin {
 				// Drop ?rejoin from the address, or every refresh of the
 				// page would join the line again at its end.
-				http.Redirect(w, r, WaitURL(name, ret), http.StatusSeeOther)
+				http.Redirect(w, r, s.WaitURL(name, ret), http.StatusSeeOther)
 				return
 			}
 			v.Ticket, v.Joined = tok, true
@@ -197,13 +194,16 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, room.ErrRoomClosed):
 		v.State = WaitClosed
 	case errors.Is(err, room.ErrTurnOver):
-		v.State, v.Ticket = WaitTurnOver, ""
-		s.setCookie(w, r, TicketCookie(name), "", -1, false)
-		s.setCookie(w, r, FirstCookie(name), "", -1, false)
+		// The ticket is kept: one answer is not proof (a node that lost
+		// its shared state, or restarted, may say so wrongly). A reload
+		// asks again; the page's script asks again by itself and forgets
+		// the ticket once the answer is confirmed; "join again" replaces it.
+		v.State = WaitTurnOver
 	case err != nil:
 		s.Log.Warn("waiting page", "room", name, "err", err)
+		w.Header().Set("Retry-After", "5")
 		v.State, v.Code, v.Refresh = WaitError, http.StatusServiceUnavailable, 5
-		v.Message = "잠시 후 다시 시도하세요. Please try again shortly."
+		v.Message = "잠시 후 다시 시도하세요. 순서는 유지됩니다. Please try again shortly; your place is kept."
 	default:
 		v.State = string(st.State)
 		v.Position, v.Ahead, v.ETA, v.OpensAt, v.PollAfter = st.Position, st.Ahead, st.ETA, st.OpensAt, st.PollAfter
@@ -217,7 +217,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 			v.Refresh = max(1, min(v.Refresh, 30))
 			if v.Joined {
 				// A new ticket starts a new progress bar.
-				s.setCookie(w, r, FirstCookie(name), "", -1, false)
+				s.setCookie(w, r, FirstCookie(name), "", -1)
 			}
 		case room.StateClosed:
 			v.Refresh = 0
@@ -231,14 +231,14 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if v.First == st.Position {
-				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400, false)
+				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400)
 			}
 			if v.First > 0 {
 				v.Moved = v.First - st.Position
 				v.Progress = int(100 * float64(v.Moved) / float64(v.First))
 			}
 		case room.StateAdmitted:
-			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1, true)
+			s.setPassCookie(w, r, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1)
 			v.Refresh, v.PassUntil = 0, st.PassUntil
 			if ret != "" {
 				http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -281,8 +281,8 @@ func (s *Server) handleWaitLeave(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.setCookie(w, r, room.PassCookie, "", -1, true)
-	s.setCookie(w, r, TicketCookie(name), "", -1, false)
-	s.setCookie(w, r, FirstCookie(name), "", -1, false)
-	http.Redirect(w, r, "/wait/"+name+"?left=1", http.StatusSeeOther)
+	s.setPassCookie(w, r, "", -1)
+	s.setCookie(w, r, TicketCookie(name), "", -1)
+	s.setCookie(w, r, FirstCookie(name), "", -1)
+	http.Redirect(w, r, s.Path("/wait/"+name+"?left=1"), http.StatusSeeOther)
 }

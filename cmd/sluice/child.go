@@ -152,7 +152,7 @@ func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 		cfg.Addr = *addr
 		cfg.LogLevel = "warn"
 		cfg.Keys = room.GenerateKeyring("bench")
-		cfg.Rooms = []config.RoomConfig{{Name: benchRoom, Capacity: 1, Rate: 1}}
+		cfg.Rooms = []config.RoomConfig{{Name: benchRoom, RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(1.0)}}}
 		a, err := app.New(cfg, app.Options{})
 		if err != nil {
 			fmt.Fprintln(stderr, err)

@@ -50,7 +50,7 @@ func startFlowServer(addr string, at time.Time, secret []byte) (a *app.App, shut
 	cfg.Addr = addr
 	cfg.LogLevel = "warn"
 	cfg.Keys = room.GenerateKeyring("flow")
-	cfg.Rooms = []config.RoomConfig{{Name: flowRoom, Capacity: flowRoomCapacity, Rate: flowRoomRate}}
+	cfg.Rooms = []config.RoomConfig{{Name: flowRoom, RoomTuning: config.RoomTuning{Capacity: new(flowRoomCapacity), Rate: new(float64(flowRoomRate))}}}
 	cfg.Booking = config.Booking{Campaign: flowCampaign, Database: filepath.Join(dir, "sluice.db"), Room: flowRoom}
 	cfg.PersonKeySecret = []byte(app.RandomToken(32))
 	cfg.TestIdentitySecret = secret

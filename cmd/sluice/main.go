@@ -3,7 +3,7 @@
 //
 //	sluice demo    [--addr HOST:PORT] [--crowd N]     everything, embedded, demo data
 //	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
-//	sluice proxy   --upstream URL [--room NAME]        waiting room in front of any site
+//	sluice proxy   --upstream URL [--room NAME] [--prefix /.sluice/]   waiting room in front of any site
 //	sluice keygen                                      print a new signing key
 //	sluice loadtest --flow | --compare | --memory N | --target URL   benchmarks
 package main
@@ -31,7 +31,9 @@ Usage:
   sluice demo  [--addr HOST:PORT] [--crowd N]       run everything with the embedded default and demo data
                                                     (N simulated people queue in room vaccine; default 3000)
   sluice serve [--config FILE] [--addr HOST:PORT]   run the server
-  sluice proxy --upstream URL [--room NAME]         put a waiting room in front of any web site
+  sluice proxy --upstream URL [--room NAME] [--prefix /.sluice/]
+                                                    put a waiting room in front of any web site; Sluice's own
+                                                    pages and API are under the prefix, every other path is the site's
   sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
   sluice loadtest --flow | --compare | --memory N | --target URL
                                                     measure whole journeys, throughput and memory (docs/BENCHMARKS.md)
@@ -81,6 +83,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	configPath := fs.String("config", getenv("SLUICE_CONFIG"), "YAML configuration file (env SLUICE_CONFIG)")
 	upstream := fs.String("upstream", "", "proxy: URL of the site to protect")
 	roomName := fs.String("room", "site", "proxy: name of the room guarding the upstream")
+	prefix := fs.String("prefix", "", "proxy: path under which Sluice's own routes are served, so the site keeps every other path (default "+config.DefaultProxyPrefix+"; yaml proxy_prefix, env SLUICE_PROXY_PREFIX)")
 	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default 2021-07-19T21:00:00+09:00, inside the 53-54 window)")
 	crowd := fs.Int("crowd", app.DefaultCrowd, "demo: simulated people put in line in the booking room ahead of visitors (0: none)")
 	cfg.Flags(fs)
@@ -115,6 +118,8 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 			base.LogLevel = cfg.LogLevel
 		case "log-format":
 			base.LogFormat = cfg.LogFormat
+		case "prefix":
+			base.ProxyPrefix = *prefix
 		}
 	})
 	cfg = base
@@ -136,6 +141,10 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 			return 2
 		}
 		opts.DemoAt = t
+	}
+	if *prefix != "" && cmd != "proxy" {
+		fmt.Fprintln(stderr, "sluice: --prefix is for `sluice proxy` only; serve and demo serve Sluice's routes at the root")
+		return 2
 	}
 	if cmd == "proxy" {
 		if *upstream == "" {
@@ -162,6 +171,11 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 		return 1
 	}
 	a.Log.Info("sluice listening", "mode", cmd, "url", a.URL(), "rooms", len(a.Rooms.Rooms()))
+	if cmd == "proxy" {
+		fmt.Fprintf(stdout, "Sluice is guarding %s at %s\n", opts.Upstream, a.URL())
+		fmt.Fprintf(stdout, "  waiting page:   %s\n", a.URL()+a.Server.WaitURL(opts.ProxyRoom, ""))
+		fmt.Fprintf(stdout, "  Sluice's own:   %s/ (health, API, dashboard; /metrics and the admin API ask for the admin token)\n", a.URL()+a.Server.Prefix)
+	}
 	if cmd == "demo" {
 		fmt.Fprintf(stdout, "Sluice demo is running at %s\n", a.URL())
 		if a.Booking() != nil {

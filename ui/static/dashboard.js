@@ -28,7 +28,8 @@
   var W = 360, H = 100;
   var pollMS = Math.max(2000, Math.min(5000, parseInt(main.getAttribute('data-poll-ms'), 10) || 3000));
   var status = document.getElementById('live-status');
-  var liveURL = '/admin/api/live?lang=' + encodeURIComponent(main.getAttribute('data-lang') || 'ko');
+  var base = main.getAttribute('data-base') || '';
+  var liveURL = base + '/admin/api/live?lang=' + encodeURIComponent(main.getAttribute('data-lang') || 'ko');
   var timer = null;
   var stopped = false;
 
@@ -117,7 +118,7 @@
     status.appendChild(document.createTextNode(text + ' '));
     if (link) {
       var a = document.createElement('a');
-      a.href = '/admin/login';
+      a.href = base + '/admin/login';
       a.textContent = status.getAttribute('data-login');
       status.appendChild(a);
     }

@@ -3,16 +3,28 @@
 // The page works without this script (meta refresh, ticket in a cookie).
 // With it: the status is polled on the server's poll_after_ms; the ticket is
 // also kept in local storage, so a browser that lost its cookie gets its old
-// place back; network errors are retried with backoff while the last numbers
-// stay on screen; when admitted the page moves on by itself (the server sets
+// place back; when admitted the page moves on by itself (the server sets
 // the pass cookie and redirects). Times shown follow the server's clock,
 // never the device's.
+//
+// The ticket is forgotten only on answers that are final (docs/API.md,
+// "Which answers are final"): a ticket that can never be valid (401
+// ticket_invalid, ticket_wrong_room, ticket_wrong_kind). A turn over is
+// said only after CONFIRM answers in a row, and even then the ticket is
+// kept until the person joins again (which replaces it): a node that lost
+// its state may say it of a valid ticket, and a reload then brings the
+// place back. Anything else (503 with Retry-After, 429, other errors, a
+// lost connection, a node that does not know the room or the ticket's
+// key) keeps the ticket: the last numbers stay on screen, the page says
+// what is happening and asks again with backoff.
 (function () {
   'use strict';
   var root = document.getElementById('wait');
   if (!root || !window.fetch || !window.JSON) return;
   var d = root.dataset;
   var room = d.room, ret = d.return || '', state = d.state;
+  // Sluice's own paths are under d.base in sluice proxy ("" otherwise).
+  var base = d.base || '';
   var txt = {};
   try { txt = JSON.parse(document.getElementById('wait-text').textContent); } catch (e) {}
   var key = 'sluice_ticket_' + room;
@@ -20,9 +32,12 @@
   var first = Number(d.first) || 0;
   var poll = Number(d.poll) || 2000;
   var t0 = performance.now(), server0 = Number(d.now) || Date.now();
-  var failures = 0, timer = 0, tick = 0, opensAt = 0;
-  var waitURL = '/wait/' + encodeURIComponent(room) + (ret ? '?return=' + encodeURIComponent(ret) : '');
-  var api = '/api/v1/rooms/' + encodeURIComponent(room);
+  var failures = 0, overs = 0, timer = 0, tick = 0, opensAt = 0;
+  var FINAL = { ticket_invalid: 1, ticket_wrong_room: 1, ticket_wrong_kind: 1 };
+  var CONFIRM = 3; // turn_over answers since the last good one that make it sure
+  var MAX_WAIT = 3600e3; // room.MaxPollAfter: no timer is set longer
+  var waitURL = base + '/wait/' + encodeURIComponent(room) + (ret ? '?return=' + encodeURIComponent(ret) : '');
+  var api = base + '/api/v1/rooms/' + encodeURIComponent(room);
 
   function serverNow() { return server0 + (performance.now() - t0); }
   function $(id) { return document.getElementById(id); }
@@ -54,16 +69,41 @@
   function load() { try { return JSON.parse(localStorage.getItem(key) || 'null'); } catch (e) { return null; } }
   function store() { try { if (ticket) localStorage.setItem(key, JSON.stringify({ t: ticket, f: first })); } catch (e) {} }
   function forget() { try { localStorage.removeItem(key); } catch (e) {} }
-  function cookie(name, value) {
-    document.cookie = name + '=' + value + '; path=/; max-age=86400; samesite=lax' + (location.protocol === 'https:' ? '; secure' : '');
+  function cookie(name, value, maxAge) {
+    // The path the server gives these cookies (web.Server.setCookie).
+    document.cookie = name + '=' + value + '; path=' + base + '/; max-age=' + (maxAge === undefined ? 86400 : maxAge) +
+      '; samesite=lax' + (location.protocol === 'https:' ? '; secure' : '');
   }
   function go(url) { clearTimeout(timer); location.replace(url); }
 
-  if (state === 'left' || state === 'turn_over') { forget(); return; }
+  // What an answer means for the ticket: ok, final (forget it), over (the
+  // turn has passed, if confirmed), page (the page says what happened:
+  // closed, not open yet) or retry (may be transient: keep it, ask again).
+  function kind(res) {
+    var code = res.body && res.body.code;
+    if (res.status === 200 || res.status === 201) return 'ok';
+    if (res.status === 401 && FINAL[code]) return 'final';
+    if (res.status === 410 && code === 'turn_over') return 'over';
+    if ((res.status === 410 && code === 'room_closed') || (res.status === 403 && code === 'room_not_open')) return 'page';
+    return 'retry';
+  }
+  // backoff is the wait before the n-th try in a row: exponential from the
+  // advised interval up to 30 s, with jitter, and at least Retry-After.
+  function backoff(n, retryAfter) {
+    var delay = Math.min(30000, Math.max(1000, poll) * Math.pow(2, n - 1));
+    return Math.max(delay / 2 + Math.random() * delay / 2, (retryAfter || 0) * 1000);
+  }
+  function schedule(ms, f) {
+    clearTimeout(timer);
+    timer = setTimeout(f || check, Math.min(MAX_WAIT, Math.max(250, ms)));
+  }
+
+  if (state === 'left') { forget(); return; }
+  if (state === 'turn_over') { confirmOver(); return; }
   // Not open yet, too busy, a server error: the page says it tries again
   // by itself, and does, after the server's interval.
   if ((state === 'not_open' || state === 'busy' || state === 'error') && Number(d.refresh) > 0) {
-    timer = setTimeout(function () { location.reload(); }, Number(d.refresh) * 1000);
+    schedule(Number(d.refresh) * 1000, function () { location.reload(); });
     return;
   }
   if (state !== 'waiting' && state !== 'paused' && state !== 'prequeue') { store(); return; }
@@ -152,38 +192,80 @@
     });
   }
 
-  function schedule(ms) {
-    clearTimeout(timer);
-    timer = setTimeout(check, Math.max(250, ms));
+  // failed keeps the ticket and asks again later, saying why.
+  function failed(retryAfter, msg) {
+    failures++;
+    conn(msg || txt.unsure, true);
+    schedule(backoff(failures, retryAfter));
   }
 
-  function failed(retryAfter) {
-    failures++;
-    conn(txt.reconnecting, true);
-    // Exponential backoff with jitter, from the advised interval up to 30 s.
-    var delay = Math.min(30000, Math.max(1000, poll) * Math.pow(2, failures - 1));
-    delay = delay / 2 + Math.random() * delay / 2;
-    schedule(Math.max(delay, retryAfter * 1000));
+  // accept shows a good answer and asks again when it says.
+  function accept(body, msg) {
+    failures = 0;
+    overs = 0;
+    conn(msg);
+    if (!apply(body)) return;
+    poll = Number(body.poll_after_ms) || poll;
+    schedule(poll);
   }
 
   function handle(res) {
-    if (res.status === 200 || res.status === 201) {
-      failures = 0;
-      conn(txt.live);
-      if (!apply(res.body)) return;
-      poll = Number(res.body.poll_after_ms) || poll;
-      schedule(poll);
+    switch (kind(res)) {
+    case 'ok':
+      accept(res.body, txt.live);
+      return;
+    case 'over':
+      // Said once, it may be a node that lost its state: ask again, a
+      // few times, before the page says so.
+      if (++overs >= CONFIRM) { go(waitURL); return; }
+      conn(txt.checking, true);
+      schedule(backoff(overs, res.retry));
+      return;
+    case 'final':
+      forget();
+      go(waitURL);
+      return;
+    case 'page':
+      go(waitURL);
       return;
     }
-    if (res.status === 429 || res.status >= 500) { failed(res.retry); return; }
-    // Turn over (410), room closed (410), not open (403), ticket not valid
-    // (401): the page says what happened and what to do.
-    if (res.status === 401) forget();
-    go(waitURL);
+    failed(res.retry);
+  }
+
+  // confirmOver runs on the page that says the turn has passed: it asks
+  // again until the answer is sure; if the ticket turns out to be in line
+  // after all (the answer came from a node that was wrong), it goes back
+  // to the line.
+  function confirmOver() {
+    if (!ticket) return;
+    overs = 1; // the answer this page was made from
+    function again() {
+      request('GET', api + '/status', ticket).then(function (res) {
+        switch (kind(res)) {
+        case 'ok': go(waitURL); return;
+        case 'final': forget(); conn(''); return;
+        case 'over':
+          failures = 0;
+          if (++overs >= CONFIRM) { conn(''); return; }
+          conn(txt.checking);
+          schedule(backoff(overs, res.retry), again);
+          return;
+        }
+        failures++;
+        conn(txt.unsure, true);
+        schedule(backoff(failures, res.retry), again);
+      }, function () {
+        failures++;
+        conn(txt.reconnecting, true);
+        schedule(backoff(failures, 0), again);
+      });
+    }
+    conn(txt.checking);
+    schedule(backoff(1, 0), again);
   }
 
   function check() {
-    request('GET', api + '/status', ticket).then(handle, function () { failed(0); });
+    request('GET', api + '/status', ticket).then(handle, function () { failed(0, txt.reconnecting); });
   }
 
   window.addEventListener('online', function () { if (failures) check(); });
@@ -197,24 +279,37 @@
 
   // The server issued a new ticket because no cookie came back: if local
   // storage still has an older ticket of this room, take its place back.
+  // Until the older ticket's fate is sure, it stays in local storage.
   var saved = load();
   if (d.joined === '1' && saved && saved.t && saved.t !== ticket) {
-    request('POST', api + '/tickets', saved.t).then(function (res) {
-      if (res.status === 200 && res.body && res.body.ticket === saved.t) {
-        ticket = saved.t;
-        first = Number(saved.f) || 0;
-        cookie('sluice_ticket_' + room, ticket);
-        if (first) cookie('sluice_first_' + room, first);
-        conn(txt.recovered);
-        if (!apply(res.body)) return;
-        poll = Number(res.body.poll_after_ms) || poll;
-        schedule(poll);
-        return;
-      }
-      if (res.status === 401 || res.status === 410) forget();
-      store();
-      schedule(poll);
-    }, function () { schedule(poll); });
+    var recover = function () {
+      request('POST', api + '/tickets', saved.t).then(function (res) {
+        var k = kind(res);
+        if (k === 'ok' && res.body && res.body.ticket === saved.t) {
+          ticket = saved.t;
+          first = Number(saved.f) || 0;
+          cookie('sluice_ticket_' + room, ticket);
+          if (first) cookie('sluice_first_' + room, first);
+          accept(res.body, txt.recovered);
+          return;
+        }
+        if (k === 'final' || (k === 'over' && ++overs >= CONFIRM)) {
+          // The older ticket is over for sure: the new one is the place.
+          overs = 0;
+          store();
+          schedule(poll);
+          return;
+        }
+        failures++;
+        conn(k === 'over' ? txt.checking : txt.unsure, true);
+        schedule(backoff(k === 'over' ? overs : failures, res.retry), recover);
+      }, function () {
+        failures++;
+        conn(txt.reconnecting, true);
+        schedule(backoff(failures, 0), recover);
+      });
+    };
+    recover();
     return;
   }
   store();
