@@ -288,6 +288,7 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	s.Name = old.Name
 	// No WithDefaults here: a change that writes zero means zero (a
 	// capacity of 0 is refused), not "back to the default".
+	s.normalizeWords()
 	if err := s.Validate(); err != nil {
 		return *old, err
 	}

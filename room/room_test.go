@@ -761,7 +761,11 @@ func TestSettingsMessage(t *testing.T) {
 	f := newFixture(t, Settings{Capacity: 1, Rate: 100}, nil)
 	_, tk, _ := f.join() // admitted
 	_, waiting, _ := f.join()
-	f.r.Update(func(s *Settings) { s.Message = "곧 재개합니다" })
+	resume := time.Date(2021, 7, 19, 22, 0, 0, 123456789, seoul)
+	if got, err := f.r.Update(func(s *Settings) { s.Message, s.ResumeAt = " 곧 재개합니다\t", resume }); err != nil ||
+		got.Message != "곧 재개합니다" || got.ResumeAt != time.UnixMilli(resume.UnixMilli()).UTC() {
+		t.Fatalf("Update wrote the words as %q %v (%v), want them trimmed and in UTC milliseconds", got.Message, got.ResumeAt, err)
+	}
 	if st := f.status(waiting); st.Message != "곧 재개합니다" || st.Ticket != waiting {
 		t.Errorf("waiting: %+v", st)
 	}

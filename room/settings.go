@@ -77,15 +77,21 @@ func (s Settings) WithDefaults() Settings {
 	if s.PrequeueAt.IsZero() { // IsZero, not ==: a zero time may carry a location
 		s.PrequeueAt = s.OpensAt
 	}
+	s.normalizeWords()
+	return s
+}
+
+// normalizeWords writes the operator's words to the line in one form: the
+// message trimmed, the expected resume as the shared state keeps it (UTC,
+// milliseconds), since controls compare with ==. Room.Update, which fills
+// no defaults, applies it too.
+func (s *Settings) normalizeWords() {
 	s.Message = strings.TrimSpace(s.Message)
-	// Controls compare with ==: one form for an instant (UTC, milliseconds,
-	// as the shared state keeps it).
 	if s.ResumeAt.IsZero() {
 		s.ResumeAt = time.Time{}
 	} else {
 		s.ResumeAt = time.UnixMilli(s.ResumeAt.UnixMilli()).UTC()
 	}
-	return s
 }
 
 // orDefault sets an unset (zero) setting to d.
