@@ -424,6 +424,7 @@ func TestAdminSettingsBounds(t *testing.T) {
 		{`{"poll_budget":1e300}`, "poll_budget"},
 		{`{"min_poll":"10ms"}`, "min_poll"},
 		{`{"capacity":5,"rate":0}`, "rate"},
+		{`{"message":"two\nlines"}`, "message"},
 	} {
 		for _, method := range []string{"PATCH", "PUT"} {
 			path := "/api/v1/admin/rooms/other"
@@ -456,6 +457,13 @@ func TestAdminSettingsBounds(t *testing.T) {
 	resp, b = do(t, "PUT", base+"/api/v1/admin/rooms/fresh", admin, `{"rate":null}`)
 	if fresh, ok := a.Rooms.Get("fresh"); resp.StatusCode != 201 || !ok || fresh.Settings().Rate != room.DefaultRate {
 		t.Errorf("PUT with rate null: %d %s", resp.StatusCode, b)
+	}
+	// A room may be created with the operator's word to the line, in the
+	// same form as a PATCH writes it.
+	resp, b = do(t, "PUT", base+"/api/v1/admin/rooms/worded", admin, `{"message":" 점검 중 ","resume_at":"2030-01-02T03:04:05+09:00"}`)
+	if worded, ok := a.Rooms.Get("worded"); resp.StatusCode != 201 || !ok || worded.Settings().Message != "점검 중" ||
+		worded.Settings().ResumeAt != time.Date(2030, 1, 1, 18, 4, 5, 0, time.UTC) {
+		t.Errorf("PUT with a message: %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -15,20 +15,28 @@ import (
 // PATCH (change while running) and POST .../{action}.
 
 // roomBody is a room as the admin API takes it (PUT): a room of the
-// configuration file (config.RoomConfig, docs/CONFIG.md) in JSON, and
-// "closed". Durations are written as people write them ("90s", "10m") or
+// configuration file (config.RoomConfig, docs/CONFIG.md) in JSON, "closed",
+// and the operator's "message" and "resume_at". Durations are written as people write them ("90s", "10m") or
 // in seconds; a setting left out takes its default, one written as 0 is
 // refused.
 type roomBody struct {
 	config.RoomConfig
 	Closed bool `json:"closed"`
+	roomWords
 }
 
 // settings are the room's settings, defaults filled in, validated.
 func (b roomBody) settings() (room.Settings, error) {
 	st, err := b.RoomConfig.Settings()
+	if err != nil {
+		return st, err
+	}
 	st.Closed = b.Closed
-	return st, err
+	b.roomWords.apply(&st)
+	// Every other setting is set and valid here: WithDefaults only writes
+	// the words in their one form.
+	st = st.WithDefaults()
+	return st, st.Validate()
 }
 
 // roomPatch is a change of a running room (PATCH): its numeric settings,
@@ -40,7 +48,8 @@ type roomPatch struct {
 	roomWords
 }
 
-// roomWords is the operator's word to the line: "" clears either.
+// roomWords is the operator's word to the line (PUT and PATCH): "" clears
+// either.
 type roomWords struct {
 	Message  *string    `json:"message"`
 	ResumeAt *clearTime `json:"resume_at"`
