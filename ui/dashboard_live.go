@@ -46,8 +46,8 @@ type dashRoom struct {
 	Rejections      map[string]uint64 `json:"gate_rejections"`
 	RejectionsTotal uint64            `json:"gate_rejections_total"`
 	// ClearSeconds is how long the line now waiting takes to clear at the
-	// current admission rate: 0 when nobody waits, -1 when it does not move
-	// (paused, closed, no rate yet).
+	// current admission rate, at most room.MaxETA: 0 when nobody waits, -1
+	// when it does not move (paused, closed, no rate yet).
 	ClearSeconds float64 `json:"clear_seconds"`
 	// Backend is the health of what the room protects, when the dashboard
 	// can tell (the booking service behind the booking room): "ok" or
@@ -253,7 +253,9 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 }
 
 // clearSeconds is how long waiting people take to be admitted at rate (per
-// second); -1 when the line does not move.
+// second), at most room.MaxETA as the waiting page's estimates (a longer
+// time means nothing, and a tiny measured rate overflowed time.Duration);
+// -1 when the line does not move.
 func clearSeconds(waiting uint64, rate float64, stopped bool) float64 {
 	switch {
 	case waiting == 0:
@@ -261,7 +263,7 @@ func clearSeconds(waiting uint64, rate float64, stopped bool) float64 {
 	case stopped || !(rate > 0):
 		return -1
 	}
-	return math.Ceil(float64(waiting) / rate)
+	return min(math.Ceil(float64(waiting)/rate), room.MaxETA.Seconds())
 }
 
 func clearText(lang Lang, v dashRoom) string {
