@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/room"
 )
 
 // Lang is the language a page is shown in.
@@ -231,6 +232,11 @@ func (l Lang) PerMinute(ahead uint64, eta time.Duration) string {
 	case perMin >= 100:
 		perMin = math.Round(perMin/10) * 10
 	}
+	if eta >= room.MaxETA {
+		// An estimate at the cap stands for a wait at least that long, so
+		// the rate read from it is only a ceiling.
+		return l.T("wait.rate.at_most", l.Round(perMin))
+	}
 	return l.T("wait.rate.per_min", l.Round(perMin))
 }
 
@@ -247,6 +253,7 @@ func (l Lang) jsTexts() map[string]string {
 		"moved":        l.T("js.moved"),
 		"rate":         l.T("js.rate"),
 		"rateSlow":     l.T("wait.rate.slow"),
+		"rateAtMost":   l.T("js.rate_at_most"),
 		"rateStopped":  l.T("wait.rate.stopped"),
 		"etaPaused":    l.T("wait.eta.paused"),
 		"etaResume":    l.T("js.eta_resume"),

@@ -3,6 +3,8 @@ package ui
 import (
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/room"
 )
 
 func TestPerMinuteAndDistance(t *testing.T) {
@@ -17,6 +19,11 @@ func TestPerMinuteAndDistance(t *testing.T) {
 		{4, 5 * time.Minute, "1분에 약 1명"},
 		{0, 5 * time.Minute, "1분에 1명 미만"},
 		{10, -1, "멈춤"},
+		// An estimate at the cap is a floor of the wait: the rate from it
+		// a ceiling.
+		{99_999, room.MaxETA, "1분에 최대 약 2명"},
+		{1e9, room.MaxETA, "1분에 최대 약 23,150명"},
+		{9, room.MaxETA, "1분에 1명 미만"},
 	} {
 		if got := LangKO.PerMinute(tc.ahead, tc.eta); got != tc.ko {
 			t.Errorf("PerMinute(%d, %v) = %q, want %q", tc.ahead, tc.eta, got, tc.ko)

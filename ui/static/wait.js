@@ -36,6 +36,7 @@
   var FINAL = { ticket_invalid: 1, ticket_wrong_room: 1, ticket_wrong_kind: 1 };
   var CONFIRM = 3; // turn_over answers since the last good one that make it sure
   var MAX_WAIT = 3600e3; // room.MaxPollAfter: no timer is set longer
+  var MAX_ETA = 2592000; // room.MaxETA in seconds: the longest eta_seconds
   var waitURL = base + '/wait/' + encodeURIComponent(room) + (ret ? '?return=' + encodeURIComponent(ret) : '');
   var api = base + '/api/v1/rooms/' + encodeURIComponent(room);
 
@@ -53,13 +54,14 @@
     if (m > 0) return fill(txt.ms, v);
     return fill(txt.s, v);
   }
-  // Same rounding as Lang.PerMinute.
+  // Same rounding as Lang.PerMinute; from an estimate at the cap
+  // (MAX_ETA), only a ceiling.
   function perMinute(ahead, eta) {
     if (!(eta > 0)) return txt.rateStopped;
     var m = (ahead + 1) / eta * 60;
     if (m < 1) return txt.rateSlow;
     m = m >= 100 ? Math.round(m / 10) * 10 : Math.round(m);
-    return fill(txt.rate, { n: num(m) });
+    return fill(eta >= MAX_ETA ? txt.rateAtMost : txt.rate, { n: num(m) });
   }
   function clock() {
     // Korea time (UTC+9, no daylight saving) of the server's clock.
