@@ -425,6 +425,7 @@ func TestAdminSettingsBounds(t *testing.T) {
 		{`{"min_poll":"10ms"}`, "min_poll"},
 		{`{"capacity":5,"rate":0}`, "rate"},
 		{`{"message":"two\nlines"}`, "message"},
+		{`{"resume_at":"0202-07-19T22:00:00+09:00"}`, "resume_at"},
 	} {
 		for _, method := range []string{"PATCH", "PUT"} {
 			path := "/api/v1/admin/rooms/other"

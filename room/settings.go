@@ -124,6 +124,13 @@ const (
 	minClaimPolls = 2
 )
 
+// The operator's expected resume, when set, is a time of this century:
+// any other year is a mistyped one (0202 for 2021).
+var (
+	minResumeAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxResumeAt = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // SettingError is a setting Validate refuses. Field is its name in the
 // configuration file and the admin API ("capacity", "rate", ...).
 type SettingError struct {
@@ -168,6 +175,8 @@ func (s Settings) Validate() error {
 		return bad("message", "must be text of at most %d characters", MaxMessageLen)
 	case strings.ContainsFunc(s.Message, unicode.IsControl):
 		return bad("message", "must be one line of text, without control characters")
+	case !s.ResumeAt.IsZero() && (s.ResumeAt.Before(minResumeAt) || !s.ResumeAt.Before(maxResumeAt)):
+		return bad("resume_at", "must be a time from 2000 to 2099, got %s", s.ResumeAt.Format(time.RFC3339))
 	}
 	return nil
 }

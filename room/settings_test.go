@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +53,10 @@ func TestSettingsValidate(t *testing.T) {
 		{"waiting_url", func(s *Settings) { s.WaitingURL = "https:///wait" }},
 		{"prequeue_at", func(s *Settings) { s.OpensAt, s.PrequeueAt = t0, t0.Add(time.Second) }},
 		{"closes_at", func(s *Settings) { s.OpensAt, s.PrequeueAt, s.ClosesAt = t0, t0, t0 }},
+		{"message", func(s *Settings) { s.Message = "two\nlines" }},
+		{"message", func(s *Settings) { s.Message = strings.Repeat("가", MaxMessageLen+1) }},
+		{"resume_at", func(s *Settings) { s.ResumeAt = time.Date(202, 7, 19, 22, 0, 0, 0, time.UTC) }},
+		{"resume_at", func(s *Settings) { s.ResumeAt = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) }},
 	}
 	for _, tc := range tests {
 		s := ok
@@ -70,6 +75,7 @@ func TestSettingsValidate(t *testing.T) {
 		},
 		func(s *Settings) { s.WaitingURL = "https://queue.example/wait?room=shop" },
 		func(s *Settings) { s.WaitingURL = "/.sluice/wait/shop" },
+		func(s *Settings) { s.Message, s.ResumeAt = "점검 중", time.Date(2021, 7, 19, 22, 0, 0, 0, time.UTC) },
 	} {
 		s := ok
 		good(&s)
