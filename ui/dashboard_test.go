@@ -394,6 +394,7 @@ func TestDashboardControls(t *testing.T) {
 		{url.Values{"message": {"two\nlines"}}, "message-text-demo", "message-error-demo", "one line"},
 		{url.Values{"message": {strings.Repeat("가", 301)}}, "message-text-demo", "message-error-demo", "300 characters"},
 		{url.Values{"message": {"x"}, "resume_at": {"tomorrow"}}, "resume-demo", "resume-error-demo", "date and time"},
+		{url.Values{"message": {"x"}, "resume_at": {"0202-07-19T22:00"}}, "resume-demo", "resume-error-demo", "from 2000 to 2099"},
 	} {
 		tc.form.Set("confirm", "yes")
 		r := e.do(t, "POST", "/admin/rooms/demo/message?lang=en", tc.form, cookie)
