@@ -2,12 +2,13 @@ package booking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/ttl"
+	"github.com/sluicehq/sluice/internal/outage"
 )
 
 // VerificationStarted is the answer to StartVerification.
@@ -33,11 +34,30 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// person is what a challenge and a session record say about the person,
+// sealed in the store.
+type person struct {
+	Name    string `json:"n"`
+	Phone   string `json:"p"`
+	Birth   Date   `json:"b"`
+	Sex     string `json:"s"`
+	Foreign bool   `json:"f,omitempty"`
+}
+
+// challengeData is a challenge record's sealed content.
+type challengeData struct {
+	PersonKey string `json:"k"`
+	Person    person `json:"w"`
+	State     []byte `json:"st,omitempty"` // the provider's (Challenge.State)
+}
+
 // StartVerification checks name (ValidName), RRN (ParseRRN) and phone
 // (ParsePhone), in that order, returning their precise *InputError, and
 // starts an identity check with the provider. The RRN is used to compute the
-// person key and passed to the provider; it is not kept.
-func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (VerificationStarted, error) {
+// person key and passed to the provider; it is not kept. The challenge is
+// kept in the store, so the code may be typed on any node.
+func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (_ VerificationStarted, err error) {
+	defer s.noteStore(&err)
 	name, r, err := parseNameRRN(name, rrn)
 	if err != nil {
 		return VerificationStarted{}, err
@@ -47,146 +67,209 @@ func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string
 		return VerificationStarted{}, err
 	}
 	now := s.clock.Now()
-	p := pendingVerification{
-		personKey: PersonKey(s.secret, r),
-		name:      name,
-		phone:     phone,
-		birth:     r.BirthDate,
-		sex:       r.Sex,
-		foreign:   r.Foreign,
-		expires:   now.Add(ChallengeTTL),
-	}
-	id, demoCode, err := s.identity.Start(ctx, VerifyStart{Name: name, Phone: phone, RRN: r})
+	ch, err := s.identity.Start(ctx, VerifyStart{Name: name, Phone: phone, RRN: r})
 	if err != nil {
 		return VerificationStarted{}, err
 	}
-	if !s.pending.Put(id, p, p.expires, now) {
-		return VerificationStarted{}, ErrOverloaded
+	rec := ChallengeRecord{ID: StateID("challenge", ch.ID), Expires: now.Add(ChallengeTTL)}
+	rec.Sealed, err = s.sealJSON("challenge", rec.ID, "", challengeData{
+		PersonKey: PersonKey(s.secret, r),
+		Person:    person{Name: name, Phone: phone, Birth: r.BirthDate, Sex: r.Sex, Foreign: r.Foreign},
+		State:     ch.State,
+	})
+	if err != nil {
+		return VerificationStarted{}, err
 	}
-	out := VerificationStarted{ChallengeID: id, ExpiresAt: p.expires.In(Seoul)}
+	if err := s.store.PutChallenge(ctx, rec); err != nil {
+		return VerificationStarted{}, err
+	}
+	out := VerificationStarted{ChallengeID: ch.ID, ExpiresAt: rec.Expires.In(Seoul)}
 	if s.demo {
-		out.DemoCode = demoCode
+		out.DemoCode = ch.DemoCode
 	}
 	return out, nil
 }
 
 // CompleteVerification checks the code and, on success, opens a booking
-// session. The identity is claimed in the store for the cohort's
-// SessionLock (DefaultSessionLock for people in no cohort): another device
-// verifying the same identity meanwhile gets ErrSessionHeld. A new session
-// replaces any older session of the same identity on this node.
+// session, on any node: the challenge and the session are in the store.
+// The identity is locked for the cohort's SessionLock (DefaultSessionLock
+// for people in no cohort): another device verifying the same identity
+// meanwhile gets ErrSessionHeld. A new session replaces the identity's
+// older session, whose lock has run out.
 //
 // Errors: ErrChallengeExpired, ErrWrongCode (the challenge stays open),
-// ErrTooManyAttempts, ErrSessionHeld, ErrOverloaded.
-func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (Session, error) {
+// ErrTooManyAttempts, ErrSessionHeld.
+func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
+	defer s.noteStore(&err)
 	now := s.clock.Now()
-	p, ok := s.pending.Get(challengeID, now)
-	if !ok {
-		return Session{}, ErrChallengeExpired
+	id := StateID("challenge", challengeID)
+	rec, err := s.store.TryChallenge(ctx, id, now, MaxCodeAttempts)
+	if err != nil {
+		return Session{}, err
 	}
-	good, err := s.identity.Check(ctx, challengeID, strings.TrimSpace(code))
+	var c challengeData
+	if err := s.openJSON("challenge", rec.ID, "", rec.Sealed, &c); err != nil {
+		return Session{}, err
+	}
+	good, err := s.identity.Check(ctx, Challenge{ID: challengeID, State: c.State}, strings.TrimSpace(code))
 	if err != nil {
 		if errors.Is(err, ErrChallengeExpired) || errors.Is(err, ErrTooManyAttempts) {
-			s.pending.Delete(challengeID)
+			s.store.DeleteChallenge(ctx, id)
 		}
 		return Session{}, err
 	}
 	if !good {
+		if rec.Attempts >= MaxCodeAttempts {
+			s.store.DeleteChallenge(ctx, id)
+			return Session{}, ErrTooManyAttempts
+		}
 		return Session{}, ErrWrongCode
 	}
-	s.pending.Delete(challengeID)
 
 	lock := DefaultSessionLock
-	sess := Session{
-		ID:        randomID(32),
-		PersonKey: p.personKey,
-		Name:      p.name,
-		Phone:     p.phone,
-		BirthDate: p.birth,
-		Sex:       p.sex,
-		Foreign:   p.foreign,
-		ExpiresAt: now.Add(s.sessionTTL).In(Seoul),
+	if co := s.campaign.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
+		lock = co.SessionLock
 	}
-	if co := s.campaign.CohortOf(p.birth); co != nil {
-		sess.CohortID = co.ID
-		if co.SessionLock > 0 {
-			lock = co.SessionLock
-		}
+	sessionID := randomID(32)
+	srec := SessionRecord{
+		ID:          StateID("session", sessionID),
+		PersonKey:   c.PersonKey,
+		LockedUntil: now.Add(lock),
+		Expires:     now.Add(s.sessionTTL),
 	}
-	if err := s.store.ClaimSession(ctx, p.personKey, sess.ID, now, now.Add(lock)); err != nil {
+	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if !s.sessions.open(sess, now) {
-		return Session{}, ErrOverloaded
+	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, Session: srec, Now: now}); err != nil {
+		return Session{}, err
 	}
-	return sess, nil
+	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil
 }
 
-// Session returns an unexpired session by id.
-func (s *Service) Session(id string) (Session, bool) {
-	return s.sessions.byID.Get(id, s.clock.Now())
+// Session returns an unexpired session by id (ErrSessionExpired if there
+// is none), from the store: a session opened on one node is found on any.
+func (s *Service) Session(ctx context.Context, id string) (_ Session, err error) {
+	defer s.noteStore(&err)
+	if id == "" || len(id) > maxTokenLen {
+		return Session{}, ErrSessionExpired
+	}
+	rec, err := s.store.Session(ctx, StateID("session", id), s.clock.Now())
+	if err != nil {
+		return Session{}, err
+	}
+	var p person
+	if err := s.openJSON("session", rec.ID, rec.PersonKey, rec.Sealed, &p); err != nil {
+		return Session{}, ErrSessionExpired
+	}
+	return s.session(id, rec.PersonKey, p, rec.Expires), nil
 }
 
-// EndSession forgets a session (log-out). The identity lock in the store
-// runs out on its own.
-func (s *Service) EndSession(id string) { s.sessions.end(id, s.clock.Now()) }
-
-// sessionTable holds this node's booking sessions by id, and each
-// identity's current session, so that verifying again on this node ends the
-// identity's older session. A session and its identity's entry expire
-// together; each map is bounded (ServiceConfig.MaxSessions).
-type sessionTable struct {
-	mu      sync.Mutex // keeps byID and current consistent
-	byID    *ttl.Map[string, Session]
-	current *ttl.Map[string, string] // person key -> session id
+func (s *Service) session(id, personKey string, p person, expires time.Time) Session {
+	sess := Session{ID: id, PersonKey: personKey, Name: p.Name, Phone: p.Phone, BirthDate: p.Birth,
+		Sex: p.Sex, Foreign: p.Foreign, ExpiresAt: expires.In(Seoul)}
+	if co := s.campaign.CohortOf(p.Birth); co != nil {
+		sess.CohortID = co.ID
+	}
+	return sess
 }
 
-func newSessionTable(max int) sessionTable {
-	return sessionTable{byID: ttl.New[string, Session](max), current: ttl.New[string, string](max)}
+// EndSession ends a session when the person is done (log-out, finish):
+// the session no longer opens anything, and the identity may verify again
+// at once, on any device.
+func (s *Service) EndSession(ctx context.Context, id string) (err error) {
+	defer s.noteStore(&err)
+	if id == "" || len(id) > maxTokenLen {
+		return nil
+	}
+	return s.store.EndSession(ctx, StateID("session", id))
 }
 
-// open stores sess as its identity's current session, ending the
-// identity's previous one; false (nothing changed) when the table is full.
-func (t *sessionTable) open(sess Session, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.byID.Put(sess.ID, sess, sess.ExpiresAt, now) {
-		return false
+// SessionBooking returns the active booking of the session's person in
+// this campaign ("my booking"): ErrSessionExpired without a session,
+// ErrNotFound if they have none.
+func (s *Service) SessionBooking(ctx context.Context, sessionID string) (_ Booking, err error) {
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return Booking{}, err
 	}
-	old, hadOld := t.current.Get(sess.PersonKey, now)
-	if !t.current.Put(sess.PersonKey, sess.ID, sess.ExpiresAt, now) {
-		t.byID.Delete(sess.ID)
-		return false
-	}
-	if hadOld && old != sess.ID {
-		t.byID.Delete(old)
-	}
-	return true
+	defer s.noteStore(&err)
+	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
 }
 
-// end forgets session id, and its identity's entry if it is the current.
-func (t *sessionTable) end(id string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sess, ok := t.byID.Get(id, now)
-	if !ok {
-		return
+// maxTokenLen bounds a session id, challenge id or look-up token as sent:
+// longer ones are nobody's and are not hashed.
+const maxTokenLen = 200
+
+// sealJSON seals v as JSON for a record of kind with the given id, bound
+// to its person key if it has one.
+func (s *Service) sealJSON(kind, id, personKey string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: %w", kind, err)
 	}
-	if cur, ok := t.current.Get(sess.PersonKey, now); ok && cur == id {
-		t.current.Delete(sess.PersonKey)
-	}
-	t.byID.Delete(id)
+	return s.sealer.Seal(nil, b, sealContext(kind, id, personKey)), nil
 }
 
-// pendingVerification is what the service remembers between
-// StartVerification and CompleteVerification (in Service.pending, until
-// expires): never the RRN.
-type pendingVerification struct {
-	personKey string
-	name      string
-	phone     string
-	birth     Date
-	sex       string
-	foreign   bool
-	expires   time.Time
+// openJSON opens what sealJSON sealed into v. A record that does not open
+// (sealed with a key no longer configured, or damaged) is treated as gone,
+// and logged.
+func (s *Service) openJSON(kind, id, personKey string, sealed []byte, v any) error {
+	b, err := s.sealer.Open(nil, sealed, sealContext(kind, id, personKey))
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		s.sealFailures.Failed(fmt.Errorf("%s record: %w", kind, err))
+		switch kind {
+		case "challenge":
+			return ErrChallengeExpired
+		case "lookup":
+			return ErrLookupExpired
+		}
+		return ErrSessionExpired
+	}
+	return nil
+}
+
+func sealContext(kind, id, personKey string) []byte {
+	return []byte(kind + "\x00" + id + "\x00" + personKey)
+}
+
+// PurgeBatch is the most records of each kind one PurgeExpired call of a
+// store deletes, so that a purge never holds the writer long.
+const PurgeBatch = 5000
+
+// PurgeExpired deletes the challenges, sessions and look-ups that have
+// expired, in batches, and returns how many. Nothing bounds how many
+// journeys a night holds: what ends is deleted afterwards.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.PurgeExpired(ctx, s.clock.Now(), PurgeBatch)
+		total += n
+		if err != nil || n < PurgeBatch {
+			return total, err
+		}
+	}
+}
+
+// RunPurge calls PurgeExpired every interval until ctx ends. Each node
+// sharing a store may run it: deleting what another node deleted is
+// nothing.
+func (s *Service) RunPurge(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := &outage.Log{Logger: s.log, What: "deleting expired sessions", Now: s.clock.Now}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			failing.Failed(err)
+		} else {
+			failing.Succeeded()
+		}
+	}
 }

@@ -16,22 +16,26 @@ type identityData struct {
 	Example     bool
 }
 
-func (p *Pages) session(r *http.Request) (booking.Session, bool) {
+// session is the request's booking session: ErrSessionExpired without
+// one (from the store, where every node finds it).
+func (p *Pages) session(r *http.Request) (booking.Session, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return booking.Session{}, false
+		return booking.Session{}, booking.ErrSessionExpired
 	}
-	return p.Booking.Session(c.Value)
+	return p.Booking.Session(r.Context(), c.Value)
 }
 
 // verified returns the verified person of a step that needs one; without
-// one it answers the request itself (verify first, or again).
+// one it answers the request itself (verify first, or again, or try again
+// when the database did not answer).
 func (p *Pages) verified(w http.ResponseWriter, r *http.Request, pg *page) (booking.Session, bool) {
-	if sess, ok := p.session(r); ok {
+	sess, serr := p.session(r)
+	if serr == nil {
 		return sess, true
 	}
 	_, err := r.Cookie(SessionCookie)
-	pr, status := problemOf(pg.Lang, booking.ErrSessionExpired, "")
+	pr, status := problemOf(pg.Lang, serr, "")
 	if err != nil {
 		pr.Text = pg.T("error.session_missing")
 	}
@@ -44,7 +48,7 @@ func (p *Pages) bookStart(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "verify.h1", "/book")
 	pg.Step = 1
 	d := identityData{Example: p.Demo}
-	if sess, ok := p.session(r); ok {
+	if sess, err := p.session(r); err == nil {
 		if r.URL.Query().Get("new") == "" {
 			http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
 			return

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
@@ -61,8 +62,11 @@ var synchronous = "FULL"
 const walAutocheckpoint = 1000
 
 // busyTimeout is how long a connection waits for a lock held by another
-// process (or a checkpoint) before giving up with SQLITE_BUSY.
-const busyTimeout = 10 * time.Second
+// process (or a checkpoint) before giving up with SQLITE_BUSY, which the
+// store reports as booking.ErrUnavailable. It is shorter than a request's
+// deadline (request_timeout, 10 s by default), so that the request can
+// still be answered.
+const busyTimeout = 5 * time.Second
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -259,11 +263,23 @@ func sqliteCode(err error) int {
 // fail turns an error from a store operation into the error returned to the
 // caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return storecheck.Wrap(ctx, "sqlite", op, err)
+	return storecheck.Wrap(ctx, "sqlite", op, err, unavailable)
 }
 
 // failed is fail for an operation that returns a booking
 // (storecheck.Failed).
 func failed(ctx context.Context, op string) func(booking.Booking, error) (booking.Booking, error) {
-	return storecheck.Failed(ctx, "sqlite", op)
+	return storecheck.Failed(ctx, "sqlite", op, unavailable)
+}
+
+// unavailable reports whether err says the database cannot serve now
+// rather than that the request is wrong: locked by another process past
+// busyTimeout, out of disk or memory, an I/O error, a file it cannot open.
+func unavailable(err error) bool {
+	switch sqliteCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL:
+		return true
+	}
+	return false
 }

@@ -26,7 +26,12 @@ type writeStmts struct {
 	bookingInsert, bookingGet          *sql.Stmt
 	bookingMove, bookingCancel         *sql.Stmt
 	outboxInsert, outboxMark, outboxIs *sql.Stmt
-	sessionClaim, supplySet            *sql.Stmt
+	supplySet                          *sql.Stmt
+	challengePut, challengeTry         *sql.Stmt
+	challengeDelete, sessionOpen       *sql.Stmt
+	sessionEnd, grantPut               *sql.Stmt
+	purgeChallenges, purgeSessions     *sql.Stmt
+	purgeGrants                        *sql.Stmt
 }
 
 func (w *writeStmts) all() []*sql.Stmt {
@@ -34,16 +39,20 @@ func (w *writeStmts) all() []*sql.Stmt {
 		w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
 		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
 		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
-		w.outboxInsert, w.outboxMark, w.outboxIs, w.sessionClaim, w.supplySet,
+		w.outboxInsert, w.outboxMark, w.outboxIs, w.supplySet,
+		w.challengePut, w.challengeTry, w.challengeDelete, w.sessionOpen, w.sessionEnd, w.grantPut,
+		w.purgeChallenges, w.purgeSessions, w.purgeGrants,
 	}
 }
 
 type readStmts struct {
 	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
+	personBooking, idemGet, sessionGet, grantGet, ping    *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
-	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings}
+	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings,
+		r.personBooking, r.idemGet, r.sessionGet, r.grantGet, r.ping}
 }
 
 type preparer interface {
@@ -90,11 +99,27 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.outboxInsert, `INSERT INTO outbox (booking_number, kind, recipient, body, created_at) VALUES (?, ?, ?, ?, ?)`)
 	p(s.wc, &w.outboxMark, `UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`)
 	p(s.wc, &w.outboxIs, `SELECT count(*) FROM outbox WHERE id = ?`)
-	p(s.wc, &w.sessionClaim, `INSERT INTO identity_sessions (person_key, session_id, until) VALUES (?1, ?2, ?3)
-		ON CONFLICT (person_key) DO UPDATE SET session_id = excluded.session_id, until = excluded.until
-		WHERE identity_sessions.session_id = excluded.session_id OR identity_sessions.until <= ?4`)
 	p(s.wc, &w.supplySet, `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES (?, ?, 0)
 		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`)
+	p(s.wc, &w.challengePut, `INSERT INTO challenges (id, sealed, attempts, expires) VALUES (?, ?, 0, ?)`)
+	p(s.wc, &w.challengeTry, `UPDATE challenges SET attempts = attempts + 1
+		WHERE id = ?1 AND expires > ?2 AND attempts < ?3 RETURNING sealed, attempts, expires`)
+	p(s.wc, &w.challengeDelete, `DELETE FROM challenges WHERE id = ?`)
+	// A session replaces the identity's row only once its lock has run
+	// out (or it has expired): one identity, one session.
+	p(s.wc, &w.sessionOpen, `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires)
+		VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT (person_key) DO UPDATE SET id = excluded.id, sealed = excluded.sealed,
+			locked_until = excluded.locked_until, expires = excluded.expires
+		WHERE booking_sessions.locked_until <= ?6 OR booking_sessions.expires <= ?6`)
+	p(s.wc, &w.sessionEnd, `DELETE FROM booking_sessions WHERE id = ?`)
+	p(s.wc, &w.grantPut, `INSERT INTO lookup_grants (id, sealed, expires) VALUES (?, ?, ?)`)
+	p(s.wc, &w.purgeChallenges, `DELETE FROM challenges WHERE id IN
+		(SELECT id FROM challenges WHERE expires <= ?1 LIMIT ?2)`)
+	p(s.wc, &w.purgeSessions, `DELETE FROM booking_sessions WHERE person_key IN
+		(SELECT person_key FROM booking_sessions WHERE expires <= ?1 AND locked_until <= ?1 LIMIT ?2)`)
+	p(s.wc, &w.purgeGrants, `DELETE FROM lookup_grants WHERE id IN
+		(SELECT id FROM lookup_grants WHERE expires <= ?1 LIMIT ?2)`)
 
 	r := &s.rs
 	var rdb preparer = s.wc
@@ -107,7 +132,15 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
 	p(rdb, &r.pending, `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
-	p(rdb, &r.countBookings, `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`)
+	p(rdb, &r.countBookings, `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY cohort_id, vaccine_id`)
+	p(rdb, &r.personBooking, `SELECT `+bookingColumns+` FROM bookings
+		WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(rdb, &r.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
+	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
+		WHERE id = ? AND expires > ?`)
+	p(rdb, &r.grantGet, `SELECT sealed FROM lookup_grants WHERE id = ? AND expires > ?`)
+	p(rdb, &r.ping, `SELECT 1`)
 	return err
 }
 
@@ -293,8 +326,16 @@ func (t *wtx) commit() error {
 	}
 	b.n++
 	t.s.handOn()
-	<-b.done
-	return b.err
+	// The batch commits when its last transaction is done; a caller whose
+	// deadline comes first is answered that the outcome is not known yet
+	// (it commits or fails with the batch all the same): sent again with
+	// its idempotency key, the request then finds its booking.
+	select {
+	case <-b.done:
+		return b.err
+	case <-t.ctx.Done():
+		return fmt.Errorf("waiting for the batch's commit, which may still succeed: %w", t.ctx.Err())
+	}
 }
 
 // rollback ends the transaction without writing anything; it is a no-op
