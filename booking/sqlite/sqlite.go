@@ -61,12 +61,22 @@ var synchronous = "FULL"
 // share it.
 const walAutocheckpoint = 1000
 
-// busyTimeout is how long a connection waits for a lock held by another
-// process (or a checkpoint) before giving up with SQLITE_BUSY, which the
-// store reports as booking.ErrUnavailable. It is shorter than a request's
-// deadline (request_timeout, 10 s by default), so that the request can
-// still be answered.
-const busyTimeout = 5 * time.Second
+// Busy handling. Another process holding the database's write lock (a
+// backup, a sqlite3 shell left in a transaction) makes SQLite wait in its
+// busy handler, which no context can interrupt. So SQLite waits only
+// briefly: busyTimeout while opening (migrations, which may wait for
+// another process migrating) and on the read connections, writerBusyTimeout
+// on the writer once open; the writer's BEGIN IMMEDIATE is asked again every
+// busyRetry while the caller's deadline allows (beginImmediate), and then
+// fails with SQLITE_BUSY and the deadline, reported as
+// booking.ErrUnavailable. A request is answered by its deadline however
+// long the lock is held.
+const (
+	busyTimeout       = 5 * time.Second
+	readerBusyTimeout = time.Second
+	writerBusyTimeout = 50 * time.Millisecond
+	busyRetry         = 20 * time.Millisecond
+)
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -124,6 +134,10 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if _, err := s.wc.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(writerBusyTimeout.Milliseconds(), 10)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if path != Memory {
 		s.group = &groupCommit{}
 		r, err := sql.Open("sqlite", readerDSN(path))
@@ -158,7 +172,7 @@ func writerDSN(path string) string {
 }
 
 func readerDSN(path string) string {
-	return path + "?_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+	return path + "?_pragma=busy_timeout(" + strconv.FormatInt(readerBusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 }
 

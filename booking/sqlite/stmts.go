@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
@@ -47,7 +50,7 @@ func (w *writeStmts) all() []*sql.Stmt {
 
 type readStmts struct {
 	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
-	personBooking, idemGet, sessionGet, grantGet, ping    *sql.Stmt
+	personBooking, idemGet, sessionGet, grantGet, ping     *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
@@ -212,7 +215,7 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 		if err := s.lockWriter(ctx); err != nil {
 			return nil, err
 		}
-		if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		if err := s.beginImmediate(ctx); err != nil {
 			s.unlockWriter()
 			return nil, err
 		}
@@ -243,7 +246,7 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	}
 	bg := context.WithoutCancel(ctx)
 	if g.open == nil {
-		if _, err := s.ws.begin.ExecContext(bg); err != nil {
+		if err := s.beginImmediate(ctx); err != nil {
 			s.unlockWriter()
 			return nil, err
 		}
@@ -255,6 +258,28 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 		return nil, err
 	}
 	return &wtx{ctx: ctx, stmtCtx: bg, s: s, batch: g.open}, nil
+}
+
+// beginImmediate takes SQLite's write lock, asking again every busyRetry
+// while another process holds it (see "Busy handling" in sqlite.go), until
+// ctx ends: then it fails with the busy error and ctx's.
+func (s *Store) beginImmediate(ctx context.Context) error {
+	for {
+		// Not cancelled with ctx: SQLite's busy wait cannot be interrupted
+		// anyway, and an interrupt arriving late could hit the next
+		// statement on the connection; ctx is looked at between tries.
+		_, err := s.ws.begin.ExecContext(context.WithoutCancel(ctx))
+		if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		t := time.NewTimer(busyRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // handOn gives up the writer: to the next waiting transaction if one is

@@ -54,7 +54,7 @@ func testDoubleCancel(t *testing.T, s booking.Store) {
 	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "1"}, Now: openedAt.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "2"}, Now: openedAt.Add(2*time.Hour)})
+	_, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "2"}, Now: openedAt.Add(2 * time.Hour)})
 	wantErr(t, "second Cancel", err, booking.ErrCancelled)
 	wantCounts(t, s, nil)
 	wantPending(t, s, 2)
