@@ -2,8 +2,11 @@
 // lasts (a database that refuses connections, a lock another node holds,
 // a key that no longer opens records) as one outage: a line when it
 // starts, one every Log.Every while it goes on with the number of
-// failures since the last, and one when it ends. An operator sees the
-// cause at once and is not flooded.
+// failures since the last, and one when it ends, which is at the first
+// success after Log.Quiet without a failure (while a database takes reads
+// but not writes, successes and failures alternate: that is one outage,
+// not one per request). An operator sees the cause at once and is not
+// flooded.
 package outage
 
 import (
@@ -13,8 +16,11 @@ import (
 	"time"
 )
 
-// DefaultEvery spaces the lines of an outage that goes on.
-const DefaultEvery = 30 * time.Second
+// Defaults of Log.Every and Log.Quiet.
+const (
+	DefaultEvery = 30 * time.Second
+	DefaultQuiet = 5 * time.Second
+)
 
 // Log is one kind of failure. The zero value is not usable: set Logger
 // and What. It is safe for concurrent use; Succeeded costs one atomic
@@ -28,6 +34,9 @@ type Log struct {
 	// Every spaces the lines of an outage that goes on (default
 	// DefaultEvery).
 	Every time.Duration
+	// Quiet is how long without a failure ends an outage, at the next
+	// success (default DefaultQuiet).
+	Quiet time.Duration
 	// Now reads the time (default time.Now).
 	Now func() time.Time
 
@@ -35,8 +44,9 @@ type Log struct {
 	mu      sync.Mutex
 	since   time.Time
 	logged  time.Time
-	total   int // failures since the outage started
-	unseen  int // failures since the last line
+	last    time.Time // the latest failure
+	total   int       // failures since the outage started
+	unseen  int       // failures since the last line
 }
 
 func (l *Log) now() time.Time {
@@ -63,6 +73,7 @@ func (l *Log) Failed(err error, attrs ...any) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.last = now
 	if !l.failing.Load() {
 		l.failing.Store(true)
 		l.since, l.logged, l.total, l.unseen = now, now, 1, 0
@@ -78,20 +89,24 @@ func (l *Log) Failed(err error, attrs ...any) {
 	}
 }
 
-// Succeeded ends the outage, if there is one, with a line saying how long
-// it lasted.
+// Succeeded ends the outage, if there is one and its latest failure is
+// Quiet old, with a line saying how long it lasted.
 func (l *Log) Succeeded() {
 	if !l.failing.Load() {
 		return
 	}
 	now := l.now()
+	quiet := l.Quiet
+	if quiet <= 0 {
+		quiet = DefaultQuiet
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.failing.Load() {
+	if !l.failing.Load() || now.Sub(l.last) < quiet {
 		return
 	}
 	l.failing.Store(false)
-	l.Logger.Info(l.What+" works again", "failures", l.total, "for", now.Sub(l.since).Round(time.Millisecond))
+	l.Logger.Info(l.What+" works again", "failures", l.total, "for", l.last.Sub(l.since).Round(time.Millisecond))
 }
 
 // Failing reports whether an outage is going on.

@@ -39,11 +39,27 @@ func TestOneLineAtTheStartEveryIntervalAndAtTheEnd(t *testing.T) {
 	if !l.Failing() {
 		t.Error("Failing() = false during the outage")
 	}
+	// Successes between failures (reads that work while writes fail) do
+	// not end it.
+	for i := 0; i < 10; i++ {
+		l.Succeeded()
+		l.Failed(cause)
+		now = now.Add(200 * time.Millisecond)
+	}
+	if got := lines(); len(got) != 3 {
+		t.Fatalf("successes between failures were logged:\n%s", buf.String())
+	}
+	now = now.Add(DefaultQuiet - time.Second)
+	l.Succeeded()
+	if got := lines(); len(got) != 3 || !l.Failing() {
+		t.Fatalf("ended before a quiet time without failures:\n%s", buf.String())
+	}
+	now = now.Add(time.Second)
 	l.Succeeded()
 	l.Succeeded()
 	got = lines()
-	if len(got) != 4 || !strings.Contains(got[3], "works again") || !strings.Contains(got[3], "failures=125") || !strings.Contains(got[3], "for=25s") {
-		t.Errorf("after the outage:\n%s\nwant one line saying it works again after 125 failures in 25s", buf.String())
+	if len(got) != 4 || !strings.Contains(got[3], "works again") || !strings.Contains(got[3], "failures=135") || !strings.Contains(got[3], "for=26.8s") {
+		t.Errorf("after the outage:\n%s\nwant one line saying it works again after 135 failures in 26.8s", buf.String())
 	}
 	l.Failed(cause)
 	if got := lines(); len(got) != 5 || !strings.Contains(got[4], "booking database failing") {
