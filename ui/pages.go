@@ -76,7 +76,9 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	csrf.SetDenyHandler(http.HandlerFunc(p.denyCrossOrigin))
 	// Every booking step carries the request's deadline to the database
 	// (web.Server.WithDeadline).
-	get := func(pattern string, h http.HandlerFunc) { mux.Handle("GET "+pattern, p.Server.WithDeadline(p.gated(h))) }
+	get := func(pattern string, h http.HandlerFunc) {
+		mux.Handle("GET "+pattern, p.Server.WithDeadline(p.gated(h)))
+	}
 	post := func(pattern string, h http.HandlerFunc) {
 		mux.Handle("POST "+pattern, csrf.Handler(p.Server.WithDeadline(p.gated(h))))
 	}
