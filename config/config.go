@@ -67,6 +67,35 @@ type Limits struct {
 	Exempt          []string `yaml:"exempt"`
 }
 
+// MaxLimit bounds every per-client rate and burst in limits: far above any
+// one client's real need, low enough to catch a misplaced digit.
+const MaxLimit = 1_000_000
+
+// validate checks every limits field, naming it in the error.
+func (l Limits) validate() error {
+	for _, f := range []struct {
+		rateName, burstName string
+		rate, burst         float64
+		what                string
+	}{
+		{"joins_per_second", "join_burst", l.JoinsPerSecond, l.JoinBurst, "join"},
+		{"status_per_second", "status_burst", l.StatusPerSecond, l.StatusBurst, "status check"},
+	} {
+		if !(f.rate >= 0 && f.rate <= MaxLimit) {
+			return fmt.Errorf("limits.%s: must be between 0 (no limit) and %d %ss per second per client, got %v", f.rateName, MaxLimit, f.what, f.rate)
+		}
+		// With no limit the burst is not used; otherwise a bucket must hold
+		// at least one whole request.
+		if f.rate > 0 && !(f.burst >= 1 && f.burst <= MaxLimit) {
+			return fmt.Errorf("limits.%s: must be between 1 and %d (how many %ss a client may make at once), got %v", f.burstName, MaxLimit, f.what, f.burst)
+		}
+	}
+	if _, err := Prefixes(l.Exempt); err != nil {
+		return fmt.Errorf("limits.exempt: %w", err)
+	}
+	return nil
+}
+
 // Booking configures the booking backend. It is enabled when a campaign is
 // given (or in demo mode).
 type Booking struct {
@@ -355,8 +384,8 @@ func (c *Config) Validate() error {
 	if _, err := Prefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
-	if _, err := Prefixes(c.Limits.Exempt); err != nil {
-		return fmt.Errorf("limits.exempt: %w", err)
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, rc := range c.Rooms {

@@ -62,6 +62,16 @@ func TestConfigErrors(t *testing.T) {
 		"horizon over a year":   "booking: {horizon_days: 400}\n",
 		"not yaml":              "{{{",
 	}
+	for field, bad := range map[string][]string{
+		"joins_per_second":  {"-1", "1000001", ".nan", ".inf"},
+		"join_burst":        {"0", "0.5", "-2", "1000001", ".nan"},
+		"status_per_second": {"-0.5", "2e6", ".nan"},
+		"status_burst":      {"0", "0.99", "1e7", ".nan"},
+	} {
+		for _, v := range bad {
+			cases["limits."+field+"="+v] = "limits: {" + field + ": " + v + "}\n"
+		}
+	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
 			c := Default()
@@ -72,7 +82,28 @@ func TestConfigErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
+			if field, _, ok := strings.Cut(strings.TrimPrefix(name, "limits."), "="); ok && !strings.Contains(err.Error(), "limits."+field+":") {
+				t.Errorf("error %q does not name limits.%s", err, field)
+			}
 		})
+	}
+}
+
+// Limits that are valid: no limit at all (rate 0, whatever the burst) and
+// the bounds themselves.
+func TestLimitsValid(t *testing.T) {
+	for _, in := range []string{
+		"limits: {joins_per_second: 0, join_burst: 0, status_per_second: 0, status_burst: 0}\n",
+		"limits: {joins_per_second: 0.01, join_burst: 1, status_per_second: 1000000, status_burst: 1000000}\n",
+		"limits: {join_burst: 1}\n",
+	} {
+		c := Default()
+		if err := Parse(strings.NewReader(in), &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
 	}
 }
 

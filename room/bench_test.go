@@ -22,23 +22,28 @@ func benchRoom(b *testing.B, s Settings, store Persister) (*Room, *clock.Manual)
 	return r, clk
 }
 
-func BenchmarkIssueTicket(b *testing.B) {
-	kr := testKeyring(b, "k1", 1)
-	t := Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: 1_234_567, Issued: t0}
+// serialAndParallel benchmarks op alone and from GOMAXPROCS goroutines.
+func serialAndParallel(b *testing.B, op func()) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			kr.IssueTicket(t)
+			op()
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				kr.IssueTicket(t)
+				op()
 			}
 		})
 	})
+}
+
+func BenchmarkIssueTicket(b *testing.B) {
+	kr := testKeyring(b, "k1", 1)
+	t := Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: 1_234_567, Issued: t0}
+	serialAndParallel(b, func() { kr.IssueTicket(t) })
 }
 
 func BenchmarkVerifyTicket(b *testing.B) {
@@ -63,29 +68,16 @@ func BenchmarkStatus(b *testing.B) {
 	if st, err := r.Status(t); err != nil || st.State != StateWaiting {
 		b.Fatalf("%+v %v", st, err)
 	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			r.Status(t)
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r.Status(t)
-			}
-		})
-	})
+	serialAndParallel(b, func() { r.Status(t) })
 }
 
 // BenchmarkStatusPrequeueTicket: a pre-queue ticket after opening with a
 // pre-queue of a million: the status includes the lottery permutation.
 func BenchmarkStatusPrequeueTicket(b *testing.B) {
 	r, clk := benchRoom(b, Settings{Capacity: 100, Rate: 100, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}, nil)
-	r.mu.Lock()
-	r.preSeq = 1_000_000 // as if a million had joined the pre-queue
-	r.mu.Unlock()
+	change(r, func(l *line) { // as if a million had joined the pre-queue
+		l.v.PreSeq, l.v.ResvPre, l.v.Joins = 1_000_000, 1_000_000, 1_000_000
+	})
 	clk.Set(t0.Add(time.Minute))
 	r.Tick()
 	if r.n.Load() != 1_000_000 {
@@ -95,20 +87,7 @@ func BenchmarkStatusPrequeueTicket(b *testing.B) {
 	if st, err := r.Status(t); err != nil || st.State != StateWaiting {
 		b.Fatalf("%+v %v", st, err)
 	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			r.Status(t)
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r.Status(t)
-			}
-		})
-	})
+	serialAndParallel(b, func() { r.Status(t) })
 }
 
 // BenchmarkVerifyPass: the gate's check of a claimed pass (signature, room,

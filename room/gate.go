@@ -55,27 +55,52 @@ const (
 	ReasonInternal   = "internal"
 )
 
+// reasons is every rejection reason with the verification error it stands
+// for (none: no pass, or an error of another kind) and what the client is
+// told.
+var reasons = [...]struct {
+	name   string
+	err    error
+	detail string
+}{
+	{ReasonMissing, nil, "No pass was sent (header Sluice-Pass or cookie sluice_pass)."},
+	{ReasonMalformed, ErrMalformed, "The pass is not well formed."},
+	{ReasonForged, ErrForged, "The pass signature does not verify."},
+	{ReasonUnknownKey, ErrUnknownKey, "The pass was signed with a key this server does not know."},
+	{ReasonExpired, ErrExpired, "The pass has expired."},
+	{ReasonWrongRoom, ErrWrongRoom, "The pass belongs to another waiting room."},
+	{ReasonWrongKind, ErrWrongKind, "That is a ticket, not a pass."},
+	{ReasonRevoked, ErrRevoked, "The pass was returned or its session has ended."},
+	{ReasonInternal, nil, "The pass could not be checked."},
+}
+
 // Reasons lists every rejection reason.
-var Reasons = []string{ReasonMissing, ReasonMalformed, ReasonForged, ReasonUnknownKey, ReasonExpired, ReasonWrongRoom, ReasonWrongKind, ReasonRevoked, ReasonInternal}
+var Reasons = func() []string {
+	out := make([]string, len(reasons))
+	for i, r := range reasons {
+		out[i] = r.name
+	}
+	return out
+}()
+
+// reasonIndex is the place of a reason in reasons (that of "internal" for
+// an unknown one).
+func reasonIndex(reason string) int {
+	for i, r := range reasons {
+		if r.name == reason {
+			return i
+		}
+	}
+	return len(reasons) - 1
+}
 
 // ReasonOf maps a verification error to its reason. Anything unknown is
 // "internal" — and still a rejection.
 func ReasonOf(err error) string {
-	switch {
-	case errors.Is(err, ErrMalformed):
-		return ReasonMalformed
-	case errors.Is(err, ErrForged):
-		return ReasonForged
-	case errors.Is(err, ErrUnknownKey):
-		return ReasonUnknownKey
-	case errors.Is(err, ErrExpired):
-		return ReasonExpired
-	case errors.Is(err, ErrWrongRoom):
-		return ReasonWrongRoom
-	case errors.Is(err, ErrWrongKind):
-		return ReasonWrongKind
-	case errors.Is(err, ErrRevoked):
-		return ReasonRevoked
+	for _, r := range reasons {
+		if r.err != nil && errors.Is(err, r.err) {
+			return r.name
+		}
 	}
 	return ReasonInternal
 }
@@ -90,7 +115,7 @@ type Gate struct {
 	// OnAllow, if set, is called with each accepted pass (e.g. to count).
 	OnAllow func(r *http.Request, p Pass)
 
-	rejected [9]atomic.Uint64 // indexed like Reasons
+	rejected [len(reasons)]atomic.Uint64 // indexed like reasons
 }
 
 // Rejections returns how many requests were rejected, by reason.
@@ -102,14 +127,7 @@ func (g *Gate) Rejections() map[string]uint64 {
 	return out
 }
 
-func (g *Gate) count(reason string) {
-	for i, r := range Reasons {
-		if r == reason {
-			g.rejected[i].Add(1)
-			return
-		}
-	}
-}
+func (g *Gate) count(reason string) { g.rejected[reasonIndex(reason)].Add(1) }
 
 // PassFrom extracts a pass from the request: header first, then cookie.
 func PassFrom(r *http.Request) string {
@@ -202,30 +220,21 @@ func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", `Sluice-Pass realm="sluice"`)
 	w.WriteHeader(http.StatusUnauthorized)
-	detail := rejectDetail[reason]
-	if detail == "" {
-		detail = "The pass could not be verified."
-	}
-	body, _ := json.Marshal(struct {
-		Type       string `json:"type"`
-		Title      string `json:"title"`
-		Status     int    `json:"status"`
-		Code       string `json:"code"`
-		Detail     string `json:"detail"`
-		WaitingURL string `json:"waiting_url"`
-	}{"https://sluice.dev/problems/pass_" + reason, "A valid waiting-room pass is required", http.StatusUnauthorized,
-		"pass_" + reason, detail + " Join the waiting room to get one.", g.WaitingURL})
+	body, _ := json.Marshal(rejection{
+		Type: "https://sluice.dev/problems/pass_" + reason, Title: "A valid waiting-room pass is required",
+		Status: http.StatusUnauthorized, Code: "pass_" + reason,
+		Detail:     reasons[reasonIndex(reason)].detail + " Join the waiting room to get one.",
+		WaitingURL: g.WaitingURL,
+	})
 	w.Write(body)
 }
 
-var rejectDetail = map[string]string{
-	ReasonMissing:    "No pass was sent (header Sluice-Pass or cookie sluice_pass).",
-	ReasonMalformed:  "The pass is not well formed.",
-	ReasonForged:     "The pass signature does not verify.",
-	ReasonUnknownKey: "The pass was signed with a key this server does not know.",
-	ReasonExpired:    "The pass has expired.",
-	ReasonWrongRoom:  "The pass belongs to another waiting room.",
-	ReasonWrongKind:  "That is a ticket, not a pass.",
-	ReasonRevoked:    "The pass was returned or its session has ended.",
-	ReasonInternal:   "The pass could not be checked.",
+// rejection is the problem document (RFC 9457) of a rejected API request.
+type rejection struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Code       string `json:"code"`
+	Detail     string `json:"detail"`
+	WaitingURL string `json:"waiting_url"`
 }

@@ -63,15 +63,6 @@ func tamper(tok string) string {
 	return tok[:i] + string(c) + tok[i+1:]
 }
 
-type problemBody struct {
-	Type       string `json:"type"`
-	Title      string `json:"title"`
-	Status     int    `json:"status"`
-	Code       string `json:"code"`
-	Detail     string `json:"detail"`
-	WaitingURL string `json:"waiting_url"`
-}
-
 func TestGateAllowsValidPass(t *testing.T) {
 	tests := []struct {
 		name string
@@ -211,7 +202,7 @@ func TestGateRejects(t *testing.T) {
 					if w.Header().Get("WWW-Authenticate") == "" {
 						t.Error("no WWW-Authenticate")
 					}
-					var p problemBody
+					var p rejection
 					if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 						t.Fatalf("body is not JSON: %v\n%s", err, w.Body)
 					}
@@ -336,7 +327,7 @@ func TestGateWaitingURL(t *testing.T) {
 		g := &Gate{Verifier: StatelessVerifier{Keys: testKeyring(t, "k", 1), Room: "vaccine"}, WaitingURL: "/wait/\"x\"\\\n\t대기"}
 		w := httptest.NewRecorder()
 		g.Wrap(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		var p problemBody
+		var p rejection
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.WaitingURL != g.WaitingURL {
 			t.Errorf("body %s: %v, waiting_url %q", w.Body, err, p.WaitingURL)
 		}

@@ -65,19 +65,21 @@ func (l *Lottery) Permute(k uint64) uint64 {
 	if l.n <= 1 || k >= l.n {
 		return k
 	}
-	x := k
-	for i, kr := range l.keys {
-		partner := kr + l.n - x // (kr - x) mod n, without underflow
-		if partner >= l.n {
-			partner -= l.n
-		}
-		hi := x
-		if partner > hi {
-			hi = partner
-		}
-		if mix64(hi^l.bitkey[i])&1 == 1 {
-			x = partner
-		}
+	for i := range l.keys {
+		k = l.round(i, k)
+	}
+	return k
+}
+
+// round is round i of the shuffle: x is paired with k_i - x (mod n) and the
+// pair swaps when its keyed bit says so. Every round is an involution.
+func (l *Lottery) round(i int, x uint64) uint64 {
+	partner := l.keys[i] + l.n - x // (k_i - x) mod n, without underflow
+	if partner >= l.n {
+		partner -= l.n
+	}
+	if mix64(max(x, partner)^l.bitkey[i])&1 == 1 {
+		return partner
 	}
 	return x
 }
@@ -96,19 +98,8 @@ func (l *Lottery) Inverse(p uint64) uint64 {
 	if l.n <= 1 || p >= l.n {
 		return p
 	}
-	x := p
 	for i := len(l.keys) - 1; i >= 0; i-- {
-		partner := l.keys[i] + l.n - x
-		if partner >= l.n {
-			partner -= l.n
-		}
-		hi := x
-		if partner > hi {
-			hi = partner
-		}
-		if mix64(hi^l.bitkey[i])&1 == 1 {
-			x = partner
-		}
+		p = l.round(i, p)
 	}
-	return x
+	return p
 }

@@ -15,11 +15,11 @@ import (
 type Manager struct {
 	keys  *Keyring
 	clock clock.Clock
-	store Persister
-	// shared, when set, replaces store: the rooms keep their counters
-	// there, shared with other nodes (see Shared).
-	shared Shared
-	log    *slog.Logger
+	// shared holds the rooms' lines; ownsLines says that this process is
+	// the only one changing them (see Room).
+	shared    Shared
+	ownsLines bool
+	log       *slog.Logger
 
 	mu    sync.RWMutex
 	rooms map[string]*Room
@@ -39,23 +39,28 @@ type tickFailure struct {
 // tickLogEvery spaces the log lines of a tick failure that goes on.
 const tickLogEvery = 10 * time.Second
 
-// NewManager creates an empty manager. store may be nil.
+// NewManager creates an empty manager whose rooms keep their lines in this
+// process's memory, saved in store (nil: not saved).
 func NewManager(keys *Keyring, clk clock.Clock, store Persister, log *slog.Logger) *Manager {
+	m := newManager(keys, clk, newMemShared(store), log)
+	m.ownsLines = true
+	return m
+}
+
+// NewSharedManager creates an empty manager whose rooms keep their lines
+// in sh, shared with every node using the same sh.
+func NewSharedManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
+	return newManager(keys, clk, sh, log)
+}
+
+func newManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
 	if clk == nil {
 		clk = clock.System{}
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{keys: keys, clock: clk, store: store, log: log, rooms: map[string]*Room{}}
-}
-
-// NewSharedManager creates an empty manager whose rooms keep their
-// counters and sessions in sh, shared with every node using the same sh.
-func NewSharedManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
-	m := NewManager(keys, clk, nil, log)
-	m.shared = sh
-	return m
+	return &Manager{keys: keys, clock: clk, shared: sh, log: log, rooms: map[string]*Room{}}
 }
 
 // Keys returns the keyring that signs tickets and passes.
@@ -71,13 +76,7 @@ func (m *Manager) Add(s Settings) (*Room, error) {
 	if _, ok := m.rooms[s.Name]; ok {
 		return nil, fmt.Errorf("room %q already exists", s.Name)
 	}
-	var r *Room
-	var err error
-	if m.shared != nil {
-		r, err = NewShared(s, m.keys, m.clock, m.shared)
-	} else {
-		r, err = New(s, m.keys, m.clock, m.store)
-	}
+	r, err := newRoom(s, m.keys, m.clock, m.shared, m.ownsLines)
 	if err != nil {
 		return nil, err
 	}

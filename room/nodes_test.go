@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
-
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/room/sharedtest"
 )
@@ -59,9 +58,9 @@ func (b *brokenShared) Active(ctx context.Context, name string, pos uint64, now 
 	return b.Shared.Active(ctx, name, pos, now)
 }
 
-func (b *brokenShared) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, error) {
+func (b *brokenShared) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, room.View, error) {
 	if b.broken {
-		return false, errDown
+		return false, room.View{}, errDown
 	}
 	return b.Shared.Leave(ctx, name, pos, now, a)
 }

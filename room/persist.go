@@ -6,18 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
-// Persister keeps a room's counters across restarts. The state is small and
-// bounded (counters plus at most `capacity` active sessions), never per
-// waiting person.
-//
-// Join sequence numbers are reserved in blocks and the reservation is saved
-// before any number of the block is handed out, so a crash can never hand
-// out the same place twice. Numbers reserved but perhaps not issued before a
-// crash are remembered as uncertain: their places are admitted with a short
-// claim timeout, so phantom places cost little.
+// Persister keeps a single node's lines across restarts (see MemShared).
+// The state is small and bounded (counters plus at most `capacity` active
+// sessions), never per waiting person.
 type Persister interface {
 	Load(room string) (*Snapshot, error) // nil, nil when there is none
 	Save(room string, s *Snapshot) error
@@ -48,6 +43,12 @@ type Snapshot struct {
 	// restart tells an operator's live change from an edited config file.
 	// Nil in snapshots written before it was recorded.
 	Configured *Controls `json:"configured,omitempty"`
+	// The line's counters (zero in snapshots written before they were
+	// recorded).
+	Joins      uint64 `json:"joins,omitempty"`
+	Admissions uint64 `json:"admissions,omitempty"`
+	Leaves     uint64 `json:"leaves,omitempty"`
+	Expired    uint64 `json:"expired,omitempty"`
 }
 
 // SlotState is one admitted place whose session is active.
@@ -57,127 +58,136 @@ type SlotState struct {
 	Claimed  bool      `json:"claimed"`
 }
 
-func (r *Room) snapshotLocked(s *Settings) *Snapshot {
+// saving is what a line kept on disk needs besides the line itself. The
+// line's lock guards dirty and gen; writes are serialised by writeMu and
+// never go back: a snapshot taken before another that is already written
+// is dropped (a tick takes its snapshot under the line's lock but writes it
+// after unlocking, while a reservation writes under the lock, so a tick's
+// older snapshot could otherwise land after a newer reservation and a crash
+// would hand its numbers out again). Lock order: the line's lock, then
+// writeMu.
+type saving struct {
+	store      Persister
+	room       string
+	configured Controls // what the configuration said (Snapshot.Configured)
+	dirty      bool
+	gen        uint64 // number of the last snapshot taken
+
+	writeMu sync.Mutex
+	written uint64 // number of the last snapshot written
+}
+
+// snapshot is the line's durable state, numbered for saving.Write.
+func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
+	v := l.v
 	snap := &Snapshot{
-		Version: 1, SavedAt: r.clock.Now(),
-		Frozen: r.frozen.Load(), N: r.n.Load(),
-		PreSeq: r.preSeq, ResvPre: r.resvPre,
-		PostSeq: r.postSeq.Load(), ResvPost: r.resvPost,
-		Serving:   r.serving.Load(),
-		Uncertain: append([]SeqRange(nil), r.uncertain...),
-		Paused:    s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate,
-		LotteryKey: r.lotteryKey,
-		Configured: r.configured,
+		Version: 1, SavedAt: now,
+		Frozen: v.Frozen, N: v.N,
+		PreSeq: v.PreSeq, ResvPre: v.ResvPre,
+		PostSeq: v.PostSeq, ResvPost: v.ResvPost,
+		Serving:   v.Serving,
+		Uncertain: append([]SeqRange(nil), l.uncertain...),
+		Paused:    v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
+		LotteryKey: v.LotteryKey,
+		Configured: &l.saved.configured,
+		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired,
 	}
-	r.snapGen++
-	for p, sl := range r.slots {
+	for p, sl := range l.slots {
 		snap.Slots = append(snap.Slots, SlotState{Position: p, Expires: sl.expires, Claimed: sl.claimed})
 	}
-	return snap
+	l.saved.gen++
+	return snap, l.saved.gen
 }
 
-// reserveLocked extends the reservation of the phase's sequence numbers and
-// saves it before returning; without a store there is nothing to reserve.
-func (r *Room) reserveLocked(s *Settings, phase Phase) error {
-	if r.store == nil {
-		r.resvPre, r.resvPost = ^uint64(0), ^uint64(0)
+// saveNow writes the line before the caller goes on (a reservation, the
+// pre-queue draw); nothing to do for a line that is not saved.
+func (l *line) saveNow(now time.Time) error {
+	if l.saved == nil {
 		return nil
 	}
-	if phase == PhasePrequeue {
-		r.resvPre = r.preSeq + reserveBlock
-	} else {
-		r.resvPost = r.postSeq.Load() + reserveBlock
-	}
-	snap := r.snapshotLocked(s)
-	if err := r.saveSnapshot(s.Name, snap, r.snapGen); err != nil {
-		if phase == PhasePrequeue {
-			r.resvPre = r.preSeq
-		} else {
-			r.resvPost = r.postSeq.Load()
-		}
-		return fmt.Errorf("%w: %v", ErrPersist, err)
-	}
-	return nil
-}
-
-// saveSnapshot writes snapshot number gen unless a newer one has been
-// written already.
-//
-// Fix: Tick takes its snapshot under r.mu but writes it after unlocking
-// (fsync is slow), while reserveLocked writes a block reservation under
-// r.mu. A Tick snapshot taken before a reservation could be written after
-// it, putting the old reserved_post back on disk while numbers of the new
-// block were being handed out; a crash then reissued those numbers: two
-// tickets with the same place. Writes are now serialised and never go back.
-// Lock order: r.mu (optional) then saveMu; never r.mu while holding saveMu.
-func (r *Room) saveSnapshot(room string, snap *Snapshot, gen uint64) error {
-	r.saveMu.Lock()
-	defer r.saveMu.Unlock()
-	if gen <= r.savedGen {
-		return nil // a newer snapshot is on disk already
-	}
-	if err := r.store.Save(room, snap); err != nil {
+	snap, gen := l.snapshot(now)
+	if err := l.saved.write(snap, gen); err != nil {
 		return err
 	}
-	r.savedGen = gen
+	l.saved.dirty = false
 	return nil
 }
 
-func (r *Room) restore(s *Settings, snap *Snapshot) error {
-	r.preSeq, r.resvPre = snap.ResvPre, snap.ResvPre
-	if snap.ResvPre > snap.PreSeq && !snap.Frozen {
-		r.uncertain = append(r.uncertain, SeqRange{PhasePrequeue, snap.PreSeq, snap.ResvPre})
+// pendingSave takes the snapshot a tick writes after unlocking: nil when
+// nothing changed since the last one.
+func (l *line) pendingSave(now time.Time) (*Snapshot, uint64) {
+	if l.saved == nil || !l.saved.dirty {
+		return nil, 0
+	}
+	l.saved.dirty = false
+	return l.snapshot(now)
+}
+
+// write saves snapshot number gen unless a newer one is written already.
+func (s *saving) write(snap *Snapshot, gen uint64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if gen <= s.written {
+		return nil
+	}
+	if err := s.store.Save(s.room, snap); err != nil {
+		return err
+	}
+	s.written = gen
+	return nil
+}
+
+// restoreLine rebuilds a line from its last snapshot. Every join number
+// below a saved reservation mark may be in someone's hands, so numbering
+// goes on from the marks, and the numbers between what was handed out at
+// the save and the mark are uncertain. Each control keeps its saved value
+// (an operator's pause or new capacity survives a restart) unless the
+// configuration c now says otherwise than it said at the save: an edited
+// config file is the newer instruction. Snapshots that did not record the
+// configuration keep every saved value.
+func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
+	l := &line{slots: map[uint64]slot{}, lastTick: now}
+	v := &l.v
+	pre := max(snap.ResvPre, snap.PreSeq)
+	if !snap.Frozen && pre > snap.PreSeq {
+		l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, snap.PreSeq, pre})
 	}
 	post := max(snap.ResvPost, snap.PostSeq)
 	if post > snap.PostSeq {
-		r.uncertain = append(r.uncertain, SeqRange{PhaseOpen, snap.PostSeq, post})
+		l.uncertain = append(l.uncertain, SeqRange{PhaseOpen, snap.PostSeq, post})
 	}
-	r.uncertain = append(r.uncertain, snap.Uncertain...)
-	r.postSeq.Store(post)
-	r.resvPost = post
+	l.uncertain = append(l.uncertain, snap.Uncertain...)
+	v.PreSeq, v.ResvPre, v.PostSeq, v.ResvPost = pre, pre, post, post
 	if snap.Frozen {
-		// Fix: the lottery was always derived from the current key, so a
-		// restart after a key rotation (NewKeyring(new, old)) drew new
-		// places for the whole pre-queue: people jumped around, and some
-		// admitted places were handed to others. It is now derived from the
-		// key recorded at the draw, which must still be in the keyring.
-		kid := snap.LotteryKey
-		if kid == "" {
-			kid = r.keys.CurrentKeyID()
-		}
-		secret, ok := r.keys.deriveSecretWith(kid, "lottery/"+s.Name)
-		if !ok {
-			return fmt.Errorf("room %q: the pre-queue lottery was drawn with signing key %q, which is no longer configured; keep it (as an older key) until the room is over", s.Name, kid)
-		}
-		r.lotteryKey = kid
-		r.preSeq, r.resvPre = snap.N, snap.N
-		r.n.Store(snap.N)
-		r.lottery.Store(NewLottery(secret, snap.N))
-		r.frozen.Store(true)
+		v.Frozen, v.N, v.PreSeq, v.ResvPre = true, snap.N, snap.N, snap.N
 	}
-	r.serving.Store(snap.Serving)
+	v.LotteryKey = snap.LotteryKey
+	v.Serving = snap.Serving
 	for _, sl := range snap.Slots {
-		r.slots[sl.Position] = slot{expires: sl.Expires, claimed: sl.Claimed}
+		l.slots[sl.Position] = slot{expires: sl.Expires, claimed: sl.Claimed}
 	}
-	// Each control keeps the value it had at the last save (an operator's
-	// pause or new capacity survives a restart) unless the configuration
-	// now says something other than it said then: an edited config file is
-	// the newer instruction. Snapshots that did not record the
-	// configuration keep every saved value.
+	v.Joins, v.Leaves, v.Expired = snap.Joins, snap.Leaves, snap.Expired
+	// Snapshots that did not record the counters: the sessions saved were
+	// admitted, so that admissions = leaves + expired + active holds.
+	v.Admissions = max(snap.Admissions, snap.Leaves+snap.Expired+uint64(len(l.slots)))
+
+	saved := Controls{Paused: snap.Paused, Closed: snap.Closed, Capacity: snap.Capacity, Rate: snap.Rate}
 	was := snap.Configured
-	if was == nil || was.Paused == s.Paused {
-		s.Paused = snap.Paused
+	if was != nil && was.Paused != c.Paused {
+		saved.Paused = c.Paused
 	}
-	if was == nil || was.Closed == s.Closed {
-		s.Closed = snap.Closed
+	if was != nil && was.Closed != c.Closed {
+		saved.Closed = c.Closed
 	}
-	if snap.Capacity > 0 && (was == nil || was.Capacity == s.Capacity) {
-		s.Capacity = snap.Capacity
+	if saved.Capacity <= 0 || (was != nil && was.Capacity != c.Capacity) {
+		saved.Capacity = c.Capacity
 	}
-	if snap.Rate > 0 && (was == nil || was.Rate == s.Rate) {
-		s.Rate = snap.Rate
+	if !(saved.Rate > 0) || (was != nil && was.Rate != c.Rate) {
+		saved.Rate = c.Rate
 	}
-	return nil
+	v.Controls, v.ControlsSet = saved, 1
+	l.tokens = bucketSize(saved.Rate)
+	return l
 }
 
 // FileStore persists snapshots as one JSON file per room in a directory,

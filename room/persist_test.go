@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,8 +23,6 @@ type memStore struct {
 	data  map[string][]byte
 	saves int
 	fail  error // Save fails with it when set
-	// hook, if set, runs at the start of Save (outside the lock).
-	hook func(s *Snapshot)
 }
 
 func newMemStore() *memStore { return &memStore{data: map[string][]byte{}} }
@@ -45,12 +42,6 @@ func (m *memStore) Load(room string) (*Snapshot, error) {
 }
 
 func (m *memStore) Save(room string, s *Snapshot) error {
-	m.mu.Lock()
-	hook := m.hook
-	m.mu.Unlock()
-	if hook != nil {
-		hook(s)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
@@ -123,17 +114,10 @@ func TestFileStoreRestartKeepsPlaces(t *testing.T) {
 	}
 	s := Settings{Capacity: 5, Rate: 20, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
 	f := newFixture(t, s, fs)
-	var tickets []Ticket
-	for i := 0; i < 12; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(12)
 	f.clk.Set(t0.Add(time.Minute))
 	f.tick()
-	for i := 0; i < 300; i++ { // crosses a reservation block
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets = append(tickets, f.joinN(300)...) // crosses a reservation block
 	f.advance(time.Second)
 	// Some admitted people claim their pass; the rest of the admitted do not.
 	var passes []string
@@ -170,12 +154,7 @@ func TestFileStoreRestartKeepsPlaces(t *testing.T) {
 	for _, tk := range tickets {
 		old[r2.position(tk)] = true
 	}
-	for i := 0; i < 300; i++ {
-		tok, _, err := r2.Join()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tk, _ := r2.VerifyTicket(tok)
+	for i, tk := range joinTickets(t, r2, 300) {
 		if p := r2.position(tk); old[p] {
 			t.Fatalf("new ticket %d after restart got the old place %d", i, p)
 		} else {
@@ -208,31 +187,16 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 				s.PrequeueAt, s.OpensAt = t0, t0.Add(time.Hour)
 			}
 			f := newFixture(t, s, store)
-			var tickets []Ticket
-			for i := 0; i < 100; i++ {
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
-			f.tick()                   // saved
-			for i := 0; i < 500; i++ { // handed out, never saved by a Tick
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
+			tickets := f.joinN(100)
+			f.tick()                                   // saved
+			tickets = append(tickets, f.joinN(500)...) // handed out, never saved by a Tick
 			// Crash: a new process from what is on "disk".
 			clk := clock.NewManual(f.clk.Now())
 			r2 := restart(t, s, testKeyring(t, "k1", 1), clk, store)
 			if phase == "prequeue" {
 				clk.Set(t0.Add(time.Hour))
 			}
-			var more []Ticket
-			for i := 0; i < 500; i++ {
-				tok, _, err := r2.Join()
-				if err != nil {
-					t.Fatal(err)
-				}
-				tk, _ := r2.VerifyTicket(tok)
-				more = append(more, tk)
-			}
+			more := joinTickets(t, r2, 500)
 			if err := r2.Tick(); err != nil {
 				t.Fatal(err)
 			}
@@ -247,14 +211,7 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 			// Places reserved but maybe never issued are released quickly.
 			clk.Advance(time.Second)
 			r2.Tick()
-			r2.mu.RLock()
-			short := 0
-			for _, sl := range r2.slots {
-				if sl.expires.Sub(clk.Now()) <= uncertainClaim {
-					short++
-				}
-			}
-			r2.mu.RUnlock()
+			short := shortClaims(t, r2)
 			t.Logf("%d of %d admitted places have the short claim timeout", short, r2.Counters().Active)
 		})
 	}
@@ -267,52 +224,25 @@ func TestSaveNeverGoesBack(t *testing.T) {
 	f := newFixture(t, Settings{Capacity: 10, Rate: 100}, store)
 	f.join() // reserves the first block
 	f.advance(time.Second)
-
-	entered, release := make(chan struct{}), make(chan struct{})
-	var first atomic.Bool
-	store.hook = func(s *Snapshot) {
-		if first.CompareAndSwap(false, true) { // the Tick's save: stall it
-			close(entered)
-			<-release
-		}
-	}
-	f.join() // a change for the next Tick to save (no reservation needed)
+	f.join() // a change for the next Tick to save
 	f.clk.Advance(time.Second)
-	tickDone := make(chan error, 1)
-	go func() { tickDone <- f.r.Tick() }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the Tick did not save")
+	// A Tick takes its snapshot under the line's lock and writes it after
+	// unlocking (as MemShared.Tick does): here it is held back until the
+	// joins below have crossed into the next block, whose reservation is
+	// written at once.
+	l := lineOf(f.r)
+	l.mu.Lock()
+	l.tick(f.clk.Now(), f.r.admitParams(f.r.settings.Load()))
+	snap, gen := l.pendingSave(f.clk.Now())
+	l.mu.Unlock()
+	if snap == nil {
+		t.Fatal("the Tick has nothing to save")
 	}
-	joinsDone := make(chan error, 1)
-	go func() {
-		for i := 0; i < reserveBlock; i++ { // crosses into the next block
-			if _, _, err := f.r.Join(); err != nil {
-				joinsDone <- err
-				return
-			}
-		}
-		joinsDone <- nil
-	}()
-	// Without serialised saves the joins finish (their reservation is on
-	// disk) while the Tick's old snapshot is still to be written.
-	var joinsErr error
-	joinsFinished := false
-	select {
-	case joinsErr = <-joinsDone:
-		joinsFinished = true
-	case <-time.After(300 * time.Millisecond):
+	for i := 0; i < reserveBlock; i++ {
+		f.join()
 	}
-	close(release)
-	if err := <-tickDone; err != nil {
+	if err := l.saved.write(snap, gen); err != nil {
 		t.Fatal(err)
-	}
-	if !joinsFinished {
-		joinsErr = <-joinsDone
-	}
-	if joinsErr != nil {
-		t.Fatal(joinsErr)
 	}
 	issued := f.r.postSeq.Load()
 	if snap := store.snapshot(t, "vaccine"); snap.ResvPost < issued {
@@ -333,11 +263,7 @@ func TestFreezeWithStore(t *testing.T) {
 			store := newMemStore()
 			s := Settings{Capacity: 10, Rate: 10, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
 			f := newFixture(t, s, store)
-			var tickets []Ticket
-			for i := 0; i < 4; i++ {
-				_, tk, _ := f.join()
-				tickets = append(tickets, tk)
-			}
+			tickets := f.joinN(4)
 			f.clk.Set(t0.Add(time.Minute))
 			if failFreezeSave {
 				store.setFail(errors.New("disk full"))
@@ -362,7 +288,11 @@ func TestFreezeWithStore(t *testing.T) {
 				if n := f.r.n.Load(); n != reserveBlock {
 					t.Errorf("n = %d, want the reservation %d", n, reserveBlock)
 				}
-				if !f.r.isUncertain(f.r.position(Ticket{Phase: PhasePrequeue, Seq: 100})) {
+				l := lineOf(f.r)
+				l.mu.Lock()
+				uncertain := l.isUncertain(f.r.position(Ticket{Phase: PhasePrequeue, Seq: 100}), f.r.admitParams(f.r.settings.Load()))
+				l.mu.Unlock()
+				if !uncertain {
 					t.Error("unissued pre-queue number not marked uncertain")
 				}
 			}
@@ -383,15 +313,7 @@ func TestRestartAfterKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tickets []Ticket
-	for i := 0; i < 50; i++ {
-		tok, _, err := r.Join()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tk, _ := r.VerifyTicket(tok)
-		tickets = append(tickets, tk)
-	}
+	tickets := joinTickets(t, r, 50)
 	clk.Set(t0.Add(time.Minute))
 	if err := r.Tick(); err != nil {
 		t.Fatal(err)
@@ -429,11 +351,7 @@ func TestRestartRestoresSettingsAndSessions(t *testing.T) {
 	store := newMemStore()
 	s := Settings{Capacity: 4, Rate: 100}
 	f := newFixture(t, s, store)
-	var tickets []Ticket
-	for i := 0; i < 10; i++ {
-		_, tk, _ := f.join()
-		tickets = append(tickets, tk)
-	}
+	tickets := f.joinN(10)
 	f.advance(time.Second)
 	claimed := f.status(tickets[0]) // claimed; tickets 1-3 admitted, unclaimed
 	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 6; s.Paused = true; s.Rate = 7 }); err != nil {
@@ -642,16 +560,16 @@ func TestManager(t *testing.T) {
 	if st, err := a2.Status(tk); err != nil || st.State != StateAdmitted {
 		t.Errorf("ticket in the second manager: %+v %v", st, err)
 	}
-	// Run ticks until cancelled and saves once more at the end.
+	// Run ticks until cancelled and saves once more at the end: with its
+	// context cancelled already, it returns after that last tick.
+	if _, _, err := a.Join(); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { m.Run(ctx, time.Millisecond); close(done) }()
-	time.Sleep(5 * time.Millisecond)
 	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
+	m.Run(ctx, time.Hour)
+	if snap, err := fs.Load("a"); err != nil || snap == nil || snap.PostSeq != 2 {
+		t.Errorf("state saved by Run's last tick: %+v %v, want post_seq 2", snap, err)
 	}
 }
 
@@ -700,5 +618,63 @@ func TestRestartConfigEditWins(t *testing.T) {
 	r4 := restart(t, Settings{Capacity: 30, Rate: 100}, testKeyring(t, "k1", 1), f.clk, store)
 	if got := r4.Settings(); got.Capacity != 12 {
 		t.Errorf("old snapshot: capacity %d, want the saved 12", got.Capacity)
+	}
+}
+
+// shortClaims counts the room's admitted, unclaimed places that wait
+// uncertainClaim or less for their holder, and fails the test if any of
+// them is not uncertain or any uncertain one waits longer.
+func shortClaims(t *testing.T, r *Room) int {
+	t.Helper()
+	l := lineOf(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := r.admitParams(r.settings.Load())
+	short := 0
+	for p, sl := range l.slots {
+		if sl.claimed {
+			continue
+		}
+		isShort := sl.expires.Sub(r.clock.Now()) <= uncertainClaim
+		if unc := l.isUncertain(p, a); unc != isShort {
+			t.Errorf("place %d: uncertain %v, but waits until %v (now %v)", p, unc, sl.expires, r.clock.Now())
+		}
+		if isShort {
+			short++
+		}
+	}
+	return short
+}
+
+// TestUncertainPlacesShortClaim: after a crash, the places of join numbers
+// that were reserved but perhaps never handed out are admitted with the
+// short claim timeout, in the open phase and (through the lottery) in the
+// pre-queue; every other place with the room's own.
+func TestUncertainPlacesShortClaim(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		s     Settings
+		snap  Snapshot
+		short int
+	}{
+		{"open", Settings{Capacity: 100, Rate: 1000}, Snapshot{Version: 1, Frozen: true, PostSeq: 3, ResvPost: 10, Capacity: 100, Rate: 1000}, 7},
+		{"prequeue", Settings{Capacity: 100, Rate: 1000, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)},
+			Snapshot{Version: 1, PreSeq: 2, ResvPre: 6, Capacity: 100, Rate: 1000}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newMemStore()
+			if err := store.Save("vaccine", &tc.snap); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t, tc.s, store)
+			f.clk.Set(t0.Add(time.Minute))
+			f.tick()
+			if c := f.r.Counters(); c.Active == 0 {
+				t.Fatalf("nobody admitted: %+v", c)
+			}
+			if got := shortClaims(t, f.r); got != tc.short {
+				t.Errorf("%d places with the short claim timeout, want %d", got, tc.short)
+			}
+		})
 	}
 }

@@ -51,31 +51,25 @@ func ValidRoomName(s string) bool { return roomNameRE.MatchString(s) }
 
 // WithDefaults fills unset fields.
 func (s Settings) WithDefaults() Settings {
-	if s.Capacity == 0 {
-		s.Capacity = DefaultCapacity
-	}
-	if s.Rate == 0 {
-		s.Rate = DefaultRate
-	}
-	if s.PassTTL == 0 {
-		s.PassTTL = DefaultPassTTL
-	}
-	if s.ClaimTimeout == 0 {
-		s.ClaimTimeout = DefaultClaimTimeout
-	}
-	if s.PollBudget == 0 {
-		s.PollBudget = DefaultPollBudget
-	}
-	if s.MinPoll == 0 {
-		s.MinPoll = DefaultMinPoll
-	}
-	if s.WaitingURL == "" {
-		s.WaitingURL = "/wait/" + s.Name
-	}
-	if s.PrequeueAt.IsZero() && !s.OpensAt.IsZero() {
+	orDefault(&s.Capacity, DefaultCapacity)
+	orDefault(&s.Rate, DefaultRate)
+	orDefault(&s.PassTTL, DefaultPassTTL)
+	orDefault(&s.ClaimTimeout, DefaultClaimTimeout)
+	orDefault(&s.PollBudget, DefaultPollBudget)
+	orDefault(&s.MinPoll, DefaultMinPoll)
+	orDefault(&s.WaitingURL, "/wait/"+s.Name)
+	if s.PrequeueAt.IsZero() { // IsZero, not ==: a zero time may carry a location
 		s.PrequeueAt = s.OpensAt
 	}
 	return s
+}
+
+// orDefault sets an unset (zero) setting to d.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
 }
 
 // Validate reports the first problem with the settings, naming the field.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -67,17 +68,6 @@ type Pass struct {
 	Issued   time.Time
 	Expires  time.Time
 }
-
-// Verification errors. They are distinct so that the gate can count
-// rejections by reason; callers must treat every one of them as "no".
-var (
-	ErrMalformed  = errors.New("malformed token")
-	ErrUnknownKey = errors.New("token signed with an unknown key")
-	ErrForged     = errors.New("token signature does not verify")
-	ErrWrongKind  = errors.New("wrong kind of token")
-	ErrWrongRoom  = errors.New("token belongs to another room")
-	ErrExpired    = errors.New("token expired")
-)
 
 // Key is one signing key.
 type Key struct {
@@ -202,11 +192,10 @@ func GenerateKeyring(id string) *Keyring {
 
 func decodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	// Fix: a valid hex string is always read as hex. It used to be read as hex
-	// only when long enough, so a too-short hex secret (e.g. 48 hex digits =
-	// 24 bytes, 192 bits) fell through to base64, decoded to 36 bytes and was
-	// silently accepted despite MinSecretLen; now NewKeyring rejects it.
-	if b, err := hexDecode(s); err == nil {
+	// Anything that is valid hex is hex, whatever its length: read as
+	// base64 instead, a too-short hex secret (48 hex digits, 192 bits) would
+	// decode to 36 bytes and pass MinSecretLen.
+	if b, err := hex.DecodeString(s); err == nil {
 		return b, nil
 	}
 	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
@@ -217,53 +206,17 @@ func decodeSecret(s string) ([]byte, error) {
 	return nil, errors.New("secret is neither base64 nor hex")
 }
 
-func hexDecode(s string) ([]byte, error) {
-	if len(s)%2 != 0 {
-		return nil, errors.New("odd length")
-	}
-	b := make([]byte, len(s)/2)
-	for i := 0; i < len(b); i++ {
-		hi, ok1 := unhex(s[2*i])
-		lo, ok2 := unhex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return nil, errors.New("not hex")
-		}
-		b[i] = hi<<4 | lo
-	}
-	return b, nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 func redact(s string) string {
 	if id, _, ok := strings.Cut(s, ":"); ok {
 		return id + ":…"
 	}
-	// Fix: without a ':' the whole part may be a bare secret (the id was
-	// forgotten); it used to be echoed (its first 4 characters, or all of it
-	// when short) into the error message and so into logs.
+	// Without a ':' the whole part may be a bare secret (the id forgotten):
+	// none of it goes into an error message, and so into logs.
 	return "…"
 }
 
 // CurrentKeyID names the key that signs new tokens.
 func (kr *Keyring) CurrentKeyID() string { return kr.current.id }
-
-// deriveSecret derives a sub-key for another purpose (the lottery) from the
-// current key, so operators manage one secret.
-func (kr *Keyring) deriveSecret(purpose string) []byte {
-	b, _ := kr.deriveSecretWith(kr.current.id, purpose)
-	return b
-}
 
 // deriveSecretWith derives a sub-key from the named key; false if the
 // keyring does not hold it.
@@ -324,10 +277,9 @@ func (kr *Keyring) IssuePass(p Pass) string {
 // and body (both slices of buf). Nothing from the token is trusted before
 // the MAC has been checked, except the key id needed to choose the key.
 func (kr *Keyring) open(tok string, buf []byte) (kind byte, room, body []byte, err error) {
-	// Fix: CR/LF are skipped by the base64 decoder, and the non-strict decoder
-	// ignores the unused low bits of the last character, so one token had
-	// many spellings that all verified (a changed last character or an
-	// inserted newline still passed). Reject both: one token, one spelling.
+	// One token, one spelling: the base64 decoder skips CR and LF, so they
+	// are refused here, and the strict decoder refuses unused low bits set
+	// in the last character.
 	if len(tok) == 0 || len(tok) > MaxTokenLen || strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return 0, nil, nil, ErrMalformed
 	}
@@ -365,66 +317,85 @@ func (kr *Keyring) open(tok string, buf []byte) (kind byte, room, body []byte, e
 	return kind, rest[1 : 1+roomLen], rest[1+roomLen:], nil
 }
 
+// openAs opens a token of the given kind for room into buf and returns its
+// body. The room must match exactly: a verifier configured without a room
+// matches no token (the gate fails closed).
+func (kr *Keyring) openAs(tok, room string, kind byte, buf []byte) ([]byte, error) {
+	k, r, body, err := kr.open(tok, buf)
+	if err != nil {
+		return nil, err
+	}
+	if k != kind {
+		return nil, ErrWrongKind
+	}
+	if string(r) != room {
+		return nil, ErrWrongRoom
+	}
+	return body, nil
+}
+
+// fields reads a token body: varints one after the other, every byte used.
+type fields struct {
+	b   []byte
+	bad bool
+}
+
+func (f *fields) uvarint() uint64 {
+	x, n := binary.Uvarint(f.b)
+	if n <= 0 {
+		f.bad = true
+		return 0
+	}
+	f.b = f.b[n:]
+	return x
+}
+
+// varint is a zig-zag encoded uvarint, as binary.Varint reads it.
+func (f *fields) varint() int64 {
+	ux := f.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+// complete reports whether every field read well and nothing is left.
+func (f *fields) complete() bool { return !f.bad && len(f.b) == 0 }
+
 // VerifyTicket checks a ticket's signature and room. Tickets do not expire:
 // a place in line is kept for as long as the room exists.
 func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
 	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
 	defer tokenBufs.Put(buf)
-	kind, r, body, err := kr.open(tok, buf[:])
+	body, err := kr.openAs(tok, room, kindTicket, buf[:])
 	if err != nil {
 		return Ticket{}, err
-	}
-	if kind != kindTicket {
-		return Ticket{}, ErrWrongKind
-	}
-	if string(r) != room {
-		return Ticket{}, ErrWrongRoom
 	}
 	if len(body) < 1 || body[0] > byte(PhaseOpen) {
 		return Ticket{}, ErrMalformed
 	}
-	phase := Phase(body[0])
-	seq, n := binary.Uvarint(body[1:])
-	if n <= 0 {
+	f := fields{b: body[1:]}
+	t := Ticket{Room: room, Phase: Phase(body[0]), Seq: f.uvarint(), Issued: time.Unix(f.varint(), 0)}
+	if !f.complete() {
 		return Ticket{}, ErrMalformed
 	}
-	issued, m := binary.Varint(body[1+n:])
-	if m <= 0 || 1+n+m != len(body) {
-		return Ticket{}, ErrMalformed
-	}
-	return Ticket{Room: room, Phase: phase, Seq: seq, Issued: time.Unix(issued, 0)}, nil
+	return t, nil
 }
 
 // VerifyPass checks a pass's signature, room and expiry at time now.
 func (kr *Keyring) VerifyPass(tok, room string, now time.Time) (Pass, error) {
 	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
 	defer tokenBufs.Put(buf)
-	kind, r, body, err := kr.open(tok, buf[:])
+	body, err := kr.openAs(tok, room, kindPass, buf[:])
 	if err != nil {
 		return Pass{}, err
 	}
-	if kind != kindPass {
-		return Pass{}, ErrWrongKind
-	}
-	pos, n := binary.Uvarint(body)
-	if n <= 0 {
+	f := fields{b: body}
+	p := Pass{Room: room, Position: f.uvarint(), Issued: time.Unix(f.varint(), 0), Expires: time.Unix(f.varint(), 0)}
+	if !f.complete() {
 		return Pass{}, ErrMalformed
 	}
-	issued, m := binary.Varint(body[n:])
-	if m <= 0 {
-		return Pass{}, ErrMalformed
-	}
-	exp, o := binary.Varint(body[n+m:])
-	if o <= 0 || n+m+o != len(body) {
-		return Pass{}, ErrMalformed
-	}
-	// Fix: an empty room used to skip this check, so a StatelessVerifier
-	// (or any caller) configured without a room accepted passes of every
-	// room. The gate must fail closed: no room, no match.
-	if string(r) != room {
-		return Pass{}, ErrWrongRoom
-	}
-	p := Pass{Room: room, Position: pos, Issued: time.Unix(issued, 0), Expires: time.Unix(exp, 0)}
 	if !now.Before(p.Expires) {
 		return p, ErrExpired
 	}

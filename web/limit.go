@@ -56,8 +56,18 @@ const (
 	maxBucketsPerShard = 4096
 )
 
-// NewLimiter builds a limiter.
+// NewLimiter builds a limiter. A rate that is not a positive number turns
+// its limit off; a burst below one token is one (a bucket that can never
+// hold a whole token would refuse every request forever).
 func NewLimiter(cfg Limits) *Limiter {
+	for _, k := range []struct{ rate, burst *float64 }{{&cfg.JoinRate, &cfg.JoinBurst}, {&cfg.StatusRate, &cfg.StatusBurst}} {
+		if !(*k.rate > 0) {
+			*k.rate = 0
+		}
+		if !(*k.burst >= 1) {
+			*k.burst = 1
+		}
+	}
 	l := &Limiter{cfg: cfg, seed: maphash.MakeSeed(), now: time.Now}
 	for i := range l.shards {
 		l.shards[i].buckets = map[string]*bucket{}
@@ -131,15 +141,12 @@ func (l *Limiter) exempt(a netip.Addr) bool {
 // Allow reports whether the client may make one more request of the kind,
 // and if not how long to wait.
 func (l *Limiter) Allow(r *http.Request, kind int) (bool, time.Duration) {
-	rate, burst := l.cfg.JoinRate, l.cfg.JoinBurst
+	rate := l.cfg.JoinRate
 	if kind == kindStatus {
-		rate, burst = l.cfg.StatusRate, l.cfg.StatusBurst
+		rate = l.cfg.StatusRate
 	}
-	if rate <= 0 {
+	if rate == 0 {
 		return true, 0
-	}
-	if burst < 1 {
-		burst = 1
 	}
 	// Fast path: loopback peers with no forwarding are exempt without parsing.
 	if !l.cfg.NoLoopbackExempt && len(l.cfg.TrustedProxy) == 0 &&

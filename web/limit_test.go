@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -105,5 +106,34 @@ func TestSafeReturn(t *testing.T) {
 		if got := safeReturn(in); got != want {
 			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A burst below one token (0, or 0.5 from a config file) still lets a
+// client make one request at a time at the configured rate: a bucket that
+// can never hold a whole token would refuse every request forever.
+func TestLimiterBurstBelowOne(t *testing.T) {
+	for _, burst := range []float64{0, 0.5, -3} {
+		t.Run(fmt.Sprint(burst), func(t *testing.T) {
+			now := time.Unix(1000, 0)
+			l := NewLimiter(Limits{JoinRate: 2, JoinBurst: burst, StatusRate: 4, StatusBurst: burst})
+			l.now = func() time.Time { return now }
+			r := httptest.NewRequest("POST", "/", nil)
+			r.RemoteAddr = "203.0.113.7:1"
+			for _, kind := range []int{kindJoin, kindStatus} {
+				if ok, wait := l.Allow(r, kind); !ok {
+					t.Fatalf("kind %d: first request refused (wait %v)", kind, wait)
+				}
+				if ok, wait := l.Allow(r, kind); ok || wait <= 0 {
+					t.Fatalf("kind %d: second request at once allowed (ok %v, wait %v), want a burst of one", kind, ok, wait)
+				}
+			}
+			now = now.Add(500 * time.Millisecond) // one join token, two status tokens
+			for _, kind := range []int{kindJoin, kindStatus} {
+				if ok, wait := l.Allow(r, kind); !ok {
+					t.Fatalf("kind %d: refused after a refill (wait %v)", kind, wait)
+				}
+			}
+		})
 	}
 }

@@ -4,11 +4,12 @@
 // Per room it stores two hashes and nothing else:
 //
 //	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
-//	                        numbers, serving position, frozen flag and
-//	                        pre-queue size, joins/admissions/leaves/expired),
-//	                        the controls (paused, closed, capacity, rate),
-//	                        the lottery key id, the admission token bucket
-//	                        and the last tick's time
+//	                        numbers and their reservation marks, serving
+//	                        position, frozen flag and pre-queue size,
+//	                        joins/admissions/leaves/expired), the controls
+//	                        (paused, closed, capacity, rate) and how often
+//	                        they were set, the lottery key id, the admission
+//	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
 //	                        one field per session: at most capacity of them
 //
@@ -18,7 +19,8 @@
 //
 // Every method is one atomic step, run as one Lua script (EVALSHA, falling
 // back to EVAL) that behaves exactly like room.MemShared. Times are the
-// calling node's clock at millisecond resolution.
+// calling node's clock at millisecond resolution. Each call is bounded by
+// room.SharedTimeout.
 //
 // Redis is the line's only record of who is next: in production configure
 // it to persist (appendonly yes, ideally appendfsync everysec or always) if
@@ -102,6 +104,7 @@ type args struct {
 	admit    room.AdmitParams
 	duration time.Duration // ClaimTimeout, or passTTL for claim
 	controls room.Controls
+	phase    room.Phase // for reserve (pos is the count)
 }
 
 func optMillis(t time.Time) string {
@@ -120,6 +123,8 @@ func bit(b bool) string {
 
 // run runs op as one step and returns its two results and the view.
 func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64, v room.View, err error) {
+	ctx, cancel := context.WithTimeout(ctx, room.SharedTimeout)
+	defer cancel()
 	res, err := luaScript.Run(ctx, s.client, s.keys(name),
 		op,
 		strconv.FormatInt(a.now.UnixMilli(), 10),
@@ -132,6 +137,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 		bit(a.controls.Closed),
 		strconv.Itoa(a.controls.Capacity),
 		strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
+		strconv.Itoa(int(a.phase)),
 	).Slice()
 	if err != nil {
 		if strings.Contains(err.Error(), "sluice: no shared state") {
@@ -148,16 +154,18 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 17 {
+	if len(res) != 20 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
 	r1, r2 = d.int(), d.int()
 	v.Frozen = d.bool()
-	v.N, v.PreSeq, v.PostSeq, v.Serving = d.uint(), d.uint(), d.uint(), d.uint()
+	v.N, v.PreSeq, v.PostSeq = d.uint(), d.uint(), d.uint()
+	v.ResvPre, v.ResvPost, v.Serving = d.uint(), d.uint(), d.uint()
 	v.Active = int(d.int())
 	v.Controls.Paused, v.Controls.Closed = d.bool(), d.bool()
 	capacity, rate := d.str(), d.str()
+	v.ControlsSet = d.uint()
 	v.LotteryKey = d.str()
 	v.Joins, v.Admissions, v.Leaves, v.Expired = d.uint(), d.uint(), d.uint(), d.uint()
 	if d.err != nil {
@@ -184,14 +192,18 @@ func (d *decoder) next() any {
 	return x
 }
 
-func (d *decoder) int() int64 {
+// value reads the next reply value as a T (Redis integers are int64,
+// bulk strings string).
+func value[T any](d *decoder, want string) T {
 	x := d.next()
-	n, ok := x.(int64)
+	v, ok := x.(T)
 	if !ok && d.err == nil {
-		d.err = fmt.Errorf("reply value %d: want integer, got %T", d.i-1, x)
+		d.err = fmt.Errorf("reply value %d: want %s, got %T", d.i-1, want, x)
 	}
-	return n
+	return v
 }
+
+func (d *decoder) int() int64 { return value[int64](d, "integer") }
 
 func (d *decoder) uint() uint64 {
 	n := d.int()
@@ -203,14 +215,7 @@ func (d *decoder) uint() uint64 {
 
 func (d *decoder) bool() bool { return d.int() != 0 }
 
-func (d *decoder) str() string {
-	x := d.next()
-	s, ok := x.(string)
-	if !ok && d.err == nil {
-		d.err = fmt.Errorf("reply value %d: want string, got %T", d.i-1, x)
-	}
-	return s
-}
+func (d *decoder) str() string { return value[string](d, "string") }
 
 // Init implements room.Shared.
 func (s *Store) Init(ctx context.Context, name string, c room.Controls, now time.Time) (room.View, error) {
@@ -224,16 +229,28 @@ func (s *Store) View(ctx context.Context, name string) (room.View, error) {
 	return v, err
 }
 
+// Reserve implements room.Shared.
+func (s *Store) Reserve(ctx context.Context, name string, phase room.Phase, n uint64, now time.Time) (room.View, error) {
+	_, _, v, err := s.run(ctx, "reserve", name, args{now: now, pos: n, phase: phase})
+	return v, err
+}
+
 // Join implements room.Shared.
 func (s *Store) Join(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.Phase, uint64, room.View, error) {
 	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a, duration: a.ClaimTimeout})
 	if err != nil {
 		return 0, 0, room.View{}, err
 	}
-	if phase != 0 {
-		return room.PhaseOpen, uint64(seq), v, nil
+	if phase >= 2 { // the phase's reservation is used up
+		return room.Phase(phase - 2), 0, v, room.ErrUnreserved
 	}
-	return room.PhasePrequeue, uint64(seq), v, nil
+	return room.Phase(phase), uint64(seq), v, nil
+}
+
+// Freeze implements room.Shared.
+func (s *Store) Freeze(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.View, error) {
+	_, _, v, err := s.run(ctx, "freeze", name, args{now: now, admit: a})
+	return v, err
 }
 
 // Tick implements room.Shared.
@@ -243,12 +260,12 @@ func (s *Store) Tick(ctx context.Context, name string, now time.Time, a room.Adm
 }
 
 // Claim implements room.Shared.
-func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, error) {
-	ok, expires, _, err := s.run(ctx, "claim", name, args{now: now, pos: pos, duration: passTTL})
+func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, room.View, error) {
+	ok, expires, v, err := s.run(ctx, "claim", name, args{now: now, pos: pos, duration: passTTL})
 	if err != nil || ok == 0 {
-		return time.Time{}, false, err
+		return time.Time{}, false, v, err
 	}
-	return time.UnixMilli(expires), true, nil
+	return time.UnixMilli(expires), true, v, nil
 }
 
 // Active implements room.Shared.
@@ -258,13 +275,13 @@ func (s *Store) Active(ctx context.Context, name string, pos uint64, now time.Ti
 }
 
 // Leave implements room.Shared.
-func (s *Store) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, error) {
-	ok, _, _, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a, duration: a.ClaimTimeout})
-	return ok != 0, err
+func (s *Store) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, room.View, error) {
+	ok, _, v, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a, duration: a.ClaimTimeout})
+	return ok != 0, v, err
 }
 
 // SetControls implements room.Shared.
-func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) error {
-	_, _, _, err := s.run(ctx, "setcontrols", name, args{controls: c})
-	return err
+func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) (room.View, error) {
+	_, _, v, err := s.run(ctx, "setcontrols", name, args{controls: c})
+	return v, err
 }

@@ -2,13 +2,10 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,94 +16,52 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/room/redis"
 	"github.com/sluicehq/sluice/room/sharedtest"
 )
 
-func redisURL() string {
-	if u := os.Getenv("SLUICE_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
 var (
-	reachOnce sync.Once
-	reachErr  error
+	ctx = context.Background()
+	// t0 is the tests' time zero, a whole number of milliseconds.
+	t0 = time.UnixMilli(1_800_000_000_000)
 )
 
-// newClient connects to the test server, or skips the test when there is
-// none (fails it when SLUICE_REQUIRE_SERVICES=1).
-func newClient(t *testing.T) *goredis.Client {
+// newClient is a client of the test Redis and a key prefix of the test's
+// own, emptied when the test ends (internal/redistest); it skips the test
+// without a server (fails it when SLUICE_REQUIRE_SERVICES=1).
+func newClient(t *testing.T) (c *goredis.Client, url, prefix string) {
 	t.Helper()
-	opt, err := goredis.ParseURL(redisURL())
+	url, prefix = redistest.Prefix(t)
+	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("SLUICE_REDIS_URL: %v", err)
 	}
-	reachOnce.Do(func() {
-		o := *opt
-		o.DialerRetries, o.MaxRetries = 1, -1
-		c := goredis.NewClient(&o)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		reachErr = c.Ping(ctx).Err()
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("no Redis at %s (set SLUICE_REDIS_URL): %v", opt.Addr, reachErr)
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return goredis.NewClient(opt)
+	c = goredis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c, url, prefix
 }
 
-func randomPrefix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "sluicetest:" + hex.EncodeToString(b) + ":"
-}
-
-// newStore returns a Store on a fresh prefix whose keys are deleted when
-// the test ends.
+// newStore returns a Store on a key prefix of its own.
 func newStore(t *testing.T) *redis.Store {
 	t.Helper()
-	c := newClient(t)
-	prefix := randomPrefix(t)
-	st := redis.New(c, prefix)
-	t.Cleanup(func() {
-		defer st.Close()
-		ctx := context.Background()
-		var keys []string
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup scan: %v", err)
-			return
-		}
-		for _, k := range keys {
-			if err := c.Del(ctx, k).Err(); err != nil {
-				t.Errorf("cleanup del %s: %v", k, err)
-			}
-		}
-	})
+	url, prefix := redistest.Prefix(t)
+	st, err := redis.Open(ctx, url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
 func TestContract(t *testing.T) {
-	newClient(t).Close() // skip without a server
+	redistest.Prefix(t) // skip without a server
 	sharedtest.Run(t, func(t *testing.T) room.Shared { return newStore(t) })
 }
 
 func TestNodes(t *testing.T) {
-	newClient(t).Close() // skip without a server
+	redistest.Prefix(t) // skip without a server
 	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return newStore(t) })
 }
 
@@ -121,20 +76,27 @@ func TestScenario(t *testing.T) {
 	for name, newShared := range impls {
 		t.Run(name, func(t *testing.T) {
 			sh := newShared(t)
-			ctx := context.Background()
-			t0 := time.UnixMilli(1_800_000_000_000)
 			a := room.AdmitParams{OpensAt: t0.Add(10 * time.Second), ClaimTimeout: 30 * time.Second, LotteryKey: "k1"}
 			c := room.Controls{Capacity: 2, Rate: 5}
 			v, err := sh.Init(ctx, "r", c, t0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (room.View{Controls: c}); v != want {
+			if want := (room.View{Controls: c, ControlsSet: 1}); v != want {
 				t.Fatalf("Init: %+v, want %+v", v, want)
 			}
 			// A second node's Init adopts what is there.
 			if v, err = sh.Init(ctx, "r", room.Controls{Capacity: 9, Rate: 1}, t0); err != nil || v.Controls != c {
 				t.Fatalf("second Init: %+v, %v", v, err)
+			}
+			if ph, _, _, err := sh.Join(ctx, "r", t0, a); !errors.Is(err, room.ErrUnreserved) || ph != room.PhasePrequeue {
+				t.Fatalf("join before a reservation: %v %v", ph, err)
+			}
+			if v, err = sh.Reserve(ctx, "r", room.PhasePrequeue, 3, t0); err != nil || v.ResvPre != 3 {
+				t.Fatalf("Reserve: %+v %v", v, err)
+			}
+			if v, err = sh.Reserve(ctx, "r", room.PhaseOpen, 1, t0); err != nil || v.ResvPost != 1 {
+				t.Fatalf("Reserve: %+v %v", v, err)
 			}
 			for i := range 3 {
 				ph, seq, v, err := sh.Join(ctx, "r", t0.Add(time.Duration(i)*time.Second), a)
@@ -168,12 +130,12 @@ func TestScenario(t *testing.T) {
 			if err != nil || ph != room.PhaseOpen || seq != 0 || v.PostSeq != 1 || v.Joins != 4 {
 				t.Fatalf("open join: %v %d %+v %v", ph, seq, v, err)
 			}
-			exp, ok, err := sh.Claim(ctx, "r", 1, now, time.Minute)
+			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute)
 			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
 				t.Fatalf("Claim: %v %v %v", exp, ok, err)
 			}
 			// Claiming again keeps the first expiry.
-			if exp2, ok, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
+			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
 				t.Fatalf("second Claim: %v %v", exp2, ok)
 			}
 			if ok, _ := sh.Active(ctx, "r", 1, now); !ok {
@@ -182,14 +144,14 @@ func TestScenario(t *testing.T) {
 			if ok, _ := sh.Active(ctx, "r", 2, now); ok {
 				t.Fatal("Active(2) true before Claim")
 			}
-			if _, ok, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
+			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
 				t.Fatal("Claim(3) ok before admission")
 			}
 			// Leaving lets the next one in at once.
-			if ok, err := sh.Leave(ctx, "r", 1, now, a); !ok || err != nil {
+			if ok, _, err := sh.Leave(ctx, "r", 1, now, a); !ok || err != nil {
 				t.Fatalf("Leave: %v %v", ok, err)
 			}
-			if ok, _ := sh.Leave(ctx, "r", 1, now, a); ok {
+			if ok, _, _ := sh.Leave(ctx, "r", 1, now, a); ok {
 				t.Fatal("second Leave ok")
 			}
 			v, _ = sh.View(ctx, "r")
@@ -201,7 +163,7 @@ func TestScenario(t *testing.T) {
 			if v, _ = sh.Tick(ctx, "r", later, a); v.Expired != 2 || v.Serving != 4 {
 				t.Fatalf("Tick after timeout: %+v", v)
 			}
-			if err := sh.SetControls(ctx, "r", room.Controls{Paused: true, Capacity: 7, Rate: 0.25}); err != nil {
+			if _, err := sh.SetControls(ctx, "r", room.Controls{Paused: true, Capacity: 7, Rate: 0.25}); err != nil {
 				t.Fatal(err)
 			}
 			v, _ = sh.View(ctx, "r")
@@ -217,7 +179,6 @@ func TestScenario(t *testing.T) {
 func TestDifferential(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
 	rng := mrand.New(mrand.NewPCG(20261126, 1))
 
 	t0 := time.UnixMilli(1_790_000_000_000)
@@ -243,14 +204,22 @@ func TestDifferential(t *testing.T) {
 			t.Fatalf("step %d %s:\nredis: %+v\nmem:   %+v", step, what, got, want)
 		}
 	}
-	for _, r := range rooms {
-		c := room.Controls{Capacity: 3, Rate: 2.5}
-		vm, _ := mem.Init(ctx, r, c, t0)
-		vr, err := st.Init(ctx, r, c, t0)
+	// both runs a step that returns a view on both and requires the same.
+	both := func(step int, what string, op func(sh room.Shared) (room.View, error)) {
+		t.Helper()
+		vm, _ := op(mem)
+		vr, err := op(st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(0, "Init "+r, vr, vm)
+		check(step, what, vr, vm)
+	}
+	for _, r := range rooms {
+		c := room.Controls{Capacity: 3, Rate: 2.5}
+		both(0, "Init "+r, func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, t0) })
+		for _, ph := range []room.Phase{room.PhasePrequeue, room.PhaseOpen} {
+			both(0, "Reserve "+r, func(sh room.Shared) (room.View, error) { return sh.Reserve(ctx, r, ph, 20, t0) })
+		}
 	}
 
 	claimed := map[string][]uint64{} // recently claimed places, per room
@@ -286,44 +255,40 @@ func TestDifferential(t *testing.T) {
 		case n < 2:
 			op = "init"
 			c := randControls()
-			vm, _ := mem.Init(ctx, r, c, now)
-			vr, err := st.Init(ctx, r, c, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "Init", vr, vm)
+			both(step, "Init", func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, now) })
 		case n < 5:
 			op = "view"
-			vm, _ := mem.View(ctx, r)
-			vr, err := st.View(ctx, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "View", vr, vm)
+			both(step, "View", func(sh room.Shared) (room.View, error) { return sh.View(ctx, r) })
+		case n < 8:
+			op = "reserve"
+			ph, k := room.Phase(rng.IntN(2)), uint64(rng.IntN(25))
+			both(step, fmt.Sprintf("Reserve(%d, %d)", ph, k), func(sh room.Shared) (room.View, error) { return sh.Reserve(ctx, r, ph, k, now) })
+		case n < 10:
+			op = "freeze"
+			both(step, "Freeze", func(sh room.Shared) (room.View, error) { return sh.Freeze(ctx, r, now, a) })
 		case n < 35:
 			op = "join"
-			pm, sm, vm, _ := mem.Join(ctx, r, now, a)
+			pm, sm, vm, errm := mem.Join(ctx, r, now, a)
 			pr, sr, vr, err := st.Join(ctx, r, now, a)
-			if err != nil {
+			if err != nil && !errors.Is(err, room.ErrUnreserved) {
 				t.Fatal(err)
 			}
-			check(step, "Join", []any{pr, sr, vr}, []any{pm, sm, vm})
+			check(step, "Join", []any{pr, sr, vr, err != nil}, []any{pm, sm, vm, errm != nil})
+			if err != nil {
+				ops["join unreserved"]++
+			}
 		case n < 60:
 			op = "tick"
-			vm, _ := mem.Tick(ctx, r, now, a)
-			vr, err := st.Tick(ctx, r, now, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(step, "Tick", vr, vm)
+			both(step, "Tick", func(sh room.Shared) (room.View, error) { return sh.Tick(ctx, r, now, a) })
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
-			em, okm, _ := mem.Claim(ctx, r, pos, now, ttl)
-			er, okr, err := st.Claim(ctx, r, pos, now, ttl)
+			em, okm, vm, _ := mem.Claim(ctx, r, pos, now, ttl)
+			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl)
 			if err != nil {
 				t.Fatal(err)
 			}
+			check(step, "Claim", vr, vm)
 			if okr != okm || !er.Equal(em) || er.IsZero() != em.IsZero() {
 				t.Fatalf("step %d Claim(%d): redis %v %v, mem %v %v", step, pos, er, okr, em, okm)
 			}
@@ -350,12 +315,12 @@ func TestDifferential(t *testing.T) {
 			}
 		case n < 92:
 			op = "leave"
-			okm, _ := mem.Leave(ctx, r, pos, now, a)
-			okr, err := st.Leave(ctx, r, pos, now, a)
+			okm, vm, _ := mem.Leave(ctx, r, pos, now, a)
+			okr, vr, err := st.Leave(ctx, r, pos, now, a)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(step, fmt.Sprintf("Leave(%d)", pos), okr, okm)
+			check(step, fmt.Sprintf("Leave(%d)", pos), []any{okr, vr}, []any{okm, vm})
 			if okm {
 				ops["leave ok"]++
 			}
@@ -365,10 +330,7 @@ func TestDifferential(t *testing.T) {
 			if rng.IntN(2) == 0 { // mostly open, so that people get in
 				c.Paused, c.Closed = false, false
 			}
-			_ = mem.SetControls(ctx, r, c)
-			if err := st.SetControls(ctx, r, c); err != nil {
-				t.Fatal(err)
-			}
+			both(step, "SetControls", func(sh room.Shared) (room.View, error) { return sh.SetControls(ctx, r, c) })
 		default:
 			op = "params" // the room's settings change (a new node's view)
 			if rng.IntN(3) == 0 {
@@ -386,12 +348,7 @@ func TestDifferential(t *testing.T) {
 			params[r] = a
 		}
 		ops[op]++
-		vm, _ := mem.View(ctx, r)
-		vr, err := st.View(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(step, "View after "+op, vr, vm)
+		both(step, "View after "+op, func(sh room.Shared) (room.View, error) { return sh.View(ctx, r) })
 	}
 	var final []string
 	for _, r := range rooms {
@@ -402,7 +359,7 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("room %s saw no admissions or joins; the test exercises too little", r)
 		}
 	}
-	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40} {
+	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100} {
 		if ops[k] < least {
 			t.Errorf("only %d %s; the test exercises too little", ops[k], k)
 		}
@@ -417,15 +374,17 @@ func TestDifferential(t *testing.T) {
 func TestTokenArithmetic(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
-	t0 := time.UnixMilli(1_800_000_000_000)
 	a := room.AdmitParams{ClaimTimeout: time.Hour}
 	for _, rate := range []float64{0.1, 0.7, 1, 1.0 / 3, 3, 7.3, 10, 25.5} {
 		for _, stepMs := range []int{1, 7, 30, 100, 333, 1100, 1118, 2300} {
 			name := fmt.Sprintf("r%g-s%d", rate, stepMs)
 			c := room.Controls{Capacity: 1000, Rate: rate}
 			mem.Init(ctx, name, c, t0)
+			mem.Reserve(ctx, name, room.PhaseOpen, 120, t0)
 			if _, err := st.Init(ctx, name, c, t0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Reserve(ctx, name, room.PhaseOpen, 120, t0); err != nil {
 				t.Fatal(err)
 			}
 			for range 120 {
@@ -454,8 +413,7 @@ func TestTokenArithmetic(t *testing.T) {
 func TestUseBeforeInit(t *testing.T) {
 	st := newStore(t)
 	mem := room.NewMemShared()
-	ctx := context.Background()
-	now := time.UnixMilli(1_800_000_000_000)
+	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	for _, sh := range []room.Shared{mem, st} {
 		if _, err := sh.View(ctx, "early"); !errors.Is(err, room.ErrNoSharedState) {
@@ -464,7 +422,7 @@ func TestUseBeforeInit(t *testing.T) {
 		if ok, err := sh.Active(ctx, "early", 1, now); ok || err != nil {
 			t.Fatalf("%T Active in a new room: %v, %v", sh, ok, err)
 		}
-		if err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); !errors.Is(err, room.ErrNoSharedState) {
+		if _, err := sh.SetControls(ctx, "early", room.Controls{Capacity: 5, Rate: 100}); !errors.Is(err, room.ErrNoSharedState) {
 			t.Fatalf("%T SetControls before Init: %v", sh, err)
 		}
 		if _, _, _, err := sh.Join(ctx, "early", now, a); !errors.Is(err, room.ErrNoSharedState) {
@@ -480,6 +438,10 @@ func TestUseBeforeInit(t *testing.T) {
 		if vr != vm {
 			t.Fatalf("Init %d: redis %+v, mem %+v", i, vr, vm)
 		}
+	}
+	mem.Reserve(ctx, "early", room.PhaseOpen, 20, now)
+	if _, err := st.Reserve(ctx, "early", room.PhaseOpen, 20, now); err != nil {
+		t.Fatal(err)
 	}
 	for i := range 20 {
 		now := now.Add(time.Second + time.Duration(i)*100*time.Millisecond)
@@ -498,14 +460,14 @@ func TestUseBeforeInit(t *testing.T) {
 // persistence, or flushed), the room refuses to go on rather than start its
 // line again from zero and give away places that tickets already hold.
 func TestStateLost(t *testing.T) {
-	c := newClient(t)
-	prefix := randomPrefix(t)
+	c, _, prefix := newClient(t)
 	st := redis.New(c, prefix)
-	defer st.Close()
-	ctx := context.Background()
-	now := time.UnixMilli(1_800_000_000_000)
+	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
 	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Reserve(ctx, "lost", room.PhaseOpen, 5, now); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
@@ -535,10 +497,11 @@ func TestStateLost(t *testing.T) {
 // capacity holds and every seq is handed out exactly once.
 func TestConcurrent(t *testing.T) {
 	st := newStore(t)
-	ctx := context.Background()
-	t0 := time.UnixMilli(1_800_000_000_000)
 	const capacity, workers, joins = 5, 8, 200
 	if _, err := st.Init(ctx, "busy", room.Controls{Capacity: capacity, Rate: 1e6}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Reserve(ctx, "busy", room.PhaseOpen, workers*joins, t0); err != nil {
 		t.Fatal(err)
 	}
 	a := room.AdmitParams{ClaimTimeout: 50 * time.Millisecond}
@@ -580,9 +543,9 @@ func TestConcurrent(t *testing.T) {
 					pos := 1 + uint64(rng.IntN(int(v.Serving)))
 					switch rng.IntN(3) {
 					case 0:
-						_, err = st.Leave(ctx, "busy", pos, now, a)
+						_, _, err = st.Leave(ctx, "busy", pos, now, a)
 					case 1:
-						_, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
+						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
 					}
 					if err != nil {
 						t.Error(err)
@@ -615,13 +578,12 @@ func TestConcurrent(t *testing.T) {
 // TestFloats checks rates survive the trip through Redis bit for bit.
 func TestFloats(t *testing.T) {
 	st := newStore(t)
-	ctx := context.Background()
 	if _, err := st.Init(ctx, "f", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
 		t.Fatal(err)
 	}
 	for i, rate := range []float64{0.1, 1.0 / 3, math.Nextafter(1, 2), 1e-300, 123456789.123456789, math.MaxFloat64, math.Inf(1)} {
 		c := room.Controls{Capacity: math.MaxInt64 - i, Rate: rate}
-		if err := st.SetControls(ctx, "f", c); err != nil {
+		if _, err := st.SetControls(ctx, "f", c); err != nil {
 			t.Fatal(err)
 		}
 		v, err := st.View(ctx, "f")
@@ -635,11 +597,8 @@ func TestFloats(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	c := newClient(t) // skips without a server
-	defer c.Close()
-	ctx := context.Background()
-	prefix := randomPrefix(t)
-	st, err := redis.Open(ctx, redisURL(), prefix)
+	c, url, prefix := newClient(t)
+	st, err := redis.Open(ctx, url, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}

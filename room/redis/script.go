@@ -6,7 +6,7 @@ package redis
 // fixed places (filled in by Store.run):
 //
 //	ARGV[2]  now, Unix ms
-//	ARGV[3]  pos
+//	ARGV[3]  pos (for reserve: how many numbers)
 //	ARGV[4]  opens at, Unix ms ("" when not set)
 //	ARGV[5]  closes at, Unix ms ("" when not set)
 //	ARGV[6]  claim timeout (or, for claim, pass TTL), ms
@@ -15,11 +15,12 @@ package redis
 //	ARGV[9]  closed (0|1)
 //	ARGV[10] capacity, decimal
 //	ARGV[11] rate, Go float64 formatted with strconv 'g' -1
+//	ARGV[12] phase for reserve (0 pre-queue, 1 open); ARGV[3] is the count
 //
 // The reply is {r1, r2, view...}: r1 and r2 are the operation's own results
 // (0 when unused) and view is the room's View as of the end of the step.
 //
-// The arithmetic is MemShared's (room/shared.go), step for step, in IEEE
+// The arithmetic is the in-memory line's (room/line.go), step for step, in IEEE
 // doubles: Lua 5.1 numbers are doubles, so tokens and rate compute exactly
 // as Go's float64 does, and counters and Unix milliseconds are exact up to
 // 2^53. Tokens are kept as strings with 17 significant digits, which
@@ -59,10 +60,10 @@ local function optnum(s)
 	return tonumber(s)
 end
 
--- The room's state; a room with no state reads as Go's zero memRoom.
-local S = {init = 0, fr = 0, n = 0, pre = 0, post = 0, srv = 0, paused = 0,
-	closed = 0, cap = '0', rate = '0', lk = '', joins = 0, adm = 0, lvs = 0,
-	exp = 0, tok = 0, lt = ZERO_TIME}
+-- The room's state; a room with no state reads as Go's zero line.
+local S = {init = 0, fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
+	paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
+	adm = 0, lvs = 0, exp = 0, tok = 0, lt = ZERO_TIME}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
@@ -76,20 +77,22 @@ end
 local function save()
 	redis.call('HSET', stateKey, 'init', fint(S.init),
 		'fr', fint(S.fr), 'n', fint(S.n), 'pre', fint(S.pre), 'post', fint(S.post),
+		'rp', fint(S.rp), 'ro', fint(S.ro),
 		'srv', fint(S.srv), 'paused', fint(S.paused), 'closed', fint(S.closed),
-		'cap', S.cap, 'rate', S.rate, 'lk', S.lk,
+		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
 		'tok', fflt(S.tok), 'lt', fint(S.lt))
 end
 
 local function view(r1, r2)
-	return {r1, r2, S.fr, S.n, S.pre, S.post, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.lk, S.joins, S.adm, S.lvs, S.exp}
+	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp}
 end
 
 local function setControls()
 	S.paused, S.closed = tonumber(ARGV[8]), tonumber(ARGV[9])
 	S.cap, S.rate = ARGV[10], ARGV[11]
+	S.cs = S.cs + 1
 end
 
 -- slot parses a slots value "expiresMs:claimed".
@@ -100,11 +103,11 @@ end
 
 local function freeze()
 	if S.fr == 1 then return end
-	S.fr, S.n = 1, S.pre
 	if S.lk == '' then S.lk = ARGV[7] end
+	S.fr, S.n, S.rp = 1, S.pre, S.pre
 end
 
--- admit is memRoom.admit.
+-- admit is line.admit (a line in Redis has no uncertain places).
 local function admit(now)
 	local dtms = now - S.lt
 	local dt = 0
@@ -159,23 +162,43 @@ if op == 'init' then
 	return view(0, 0)
 elseif op == 'view' then
 	return view(0, 0)
+elseif op == 'reserve' then
+	local n = tonumber(ARGV[3])
+	if tonumber(ARGV[12]) == 0 then
+		if S.fr ~= 1 and S.pre + n > S.rp then S.rp = S.pre + n end
+	elseif S.post + n > S.ro then
+		S.ro = S.post + n
+	end
+	save()
+	return view(0, 0)
 elseif op == 'join' then
-	S.joins = S.joins + 1
+	-- r1 is the phase, 2 + the phase when its reservation is used up.
 	local opensAt = optnum(ARGV[4])
 	if S.fr ~= 1 and opensAt ~= nil and now < opensAt then
+		if S.pre >= S.rp then return view(2, 0) end
+		S.joins = S.joins + 1
 		S.pre = S.pre + 1
 		save()
 		return view(0, S.pre - 1)
 	end
 	freeze()
+	if S.post >= S.ro then
+		save()
+		return view(3, 0)
+	end
+	S.joins = S.joins + 1
 	S.post = S.post + 1
 	local seq = S.post - 1
 	admit(now)
 	save()
 	return view(1, seq)
-elseif op == 'tick' then
+elseif op == 'freeze' or op == 'tick' then
 	local opensAt = optnum(ARGV[4])
 	if opensAt == nil or now >= opensAt then freeze() end
+	if op == 'freeze' then
+		save()
+		return view(0, 0)
+	end
 	local sl = redis.call('HGETALL', slotsKey)
 	for i = 1, #sl, 2 do
 		local e = slot(sl[i + 1])

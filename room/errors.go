@@ -1,0 +1,35 @@
+package room
+
+import "errors"
+
+// The room package's errors, in one place for the HTTP layer to map to
+// statuses and the gate to count.
+var (
+	// What a person is told when joining or asking for their status.
+	ErrNotYetOpen = errors.New("the room has not started taking people yet")
+	ErrRoomClosed = errors.New("the room is closed")
+	ErrTurnOver   = errors.New("this ticket's turn has passed: its pass was returned or expired")
+	ErrPersist    = errors.New("cannot record the queue state")
+
+	// Verification of tickets and passes. They are distinct so that the
+	// gate can count rejections by reason; callers must treat every one of
+	// them as "no".
+	ErrMalformed  = errors.New("malformed token")
+	ErrUnknownKey = errors.New("token signed with an unknown key")
+	ErrForged     = errors.New("token signature does not verify")
+	ErrWrongKind  = errors.New("wrong kind of token")
+	ErrWrongRoom  = errors.New("token belongs to another room")
+	ErrExpired    = errors.New("token expired")
+	// ErrRevoked: the pass is well formed and signed but its session has
+	// ended (returned or expired).
+	ErrRevoked = errors.New("pass no longer active")
+
+	// Steps on a Shared line.
+	// ErrNoSharedState: the room has no line (see Shared).
+	ErrNoSharedState = errors.New("the room's shared queue state is missing (never created, or lost: was Redis restarted without persistence?); refusing to start the line again from zero, which would hand out places that tickets already hold")
+	// ErrUnreserved: the phase's reserved join numbers are used up (see
+	// Shared.Join); reserve more and join again.
+	ErrUnreserved = errors.New("no reserved join number left")
+	// ErrUnsaved: the step was made but not saved; the next Tick saves it.
+	ErrUnsaved = errors.New("the room's state changed but could not be saved")
+)

@@ -1,0 +1,256 @@
+package room
+
+import (
+	"time"
+)
+
+// line is one room's line in memory: counters, controls, the admission
+// token bucket and at most capacity sessions. MemShared keeps one per room
+// and runs each step under the line's lock. Its steps are the admission
+// arithmetic; room/redis runs the same steps in Lua, held to these by the
+// differential test there.
+type line struct {
+	v        View // Active is len(slots), filled in by view
+	tokens   float64
+	lastTick time.Time
+	slots    map[uint64]slot
+	// uncertain lists join numbers that may or may not have been handed
+	// out before a crash (restored lines only): their places are admitted
+	// with a short claim timeout, so that phantom places hold capacity
+	// only briefly.
+	uncertain []SeqRange
+	// lottery maps the places of uncertain pre-queue numbers (drawn on
+	// first need through AdmitParams.Draw).
+	lottery *Lottery
+	// saved is set when the line is kept on disk (see persist.go).
+	saved *saving
+}
+
+type slot struct {
+	expires time.Time
+	claimed bool
+}
+
+// SeqRange is a half-open range [From, To) of join numbers of a phase.
+type SeqRange struct {
+	Phase Phase  `json:"phase"`
+	From  uint64 `json:"from"`
+	To    uint64 `json:"to"`
+}
+
+// uncertainClaim bounds the claim timeout of an uncertain place.
+const uncertainClaim = 15 * time.Second
+
+// bucketSize is the admission token bucket's size: a tenth of a second's
+// worth of admissions, at least one.
+func bucketSize(rate float64) float64 { return max(1, rate/10) }
+
+// newLine is a fresh line with controls c and a full bucket.
+func newLine(c Controls, now time.Time) *line {
+	l := &line{slots: map[uint64]slot{}, tokens: bucketSize(c.Rate), lastTick: now}
+	l.v.Controls, l.v.ControlsSet = c, 1
+	return l
+}
+
+func (l *line) view() View {
+	v := l.v
+	v.Active = len(l.slots)
+	return v
+}
+
+// changed notes a change that the next save must record.
+func (l *line) changed() {
+	if l.saved != nil {
+		l.saved.dirty = true
+	}
+}
+
+func (l *line) reserve(phase Phase, n uint64, now time.Time) error {
+	issued, mark := l.v.PostSeq, &l.v.ResvPost
+	if phase == PhasePrequeue {
+		if l.v.Frozen {
+			return nil
+		}
+		issued, mark = l.v.PreSeq, &l.v.ResvPre
+	}
+	want := issued + n
+	if want <= *mark {
+		return nil
+	}
+	was := *mark
+	*mark = want
+	// Saved before any number of the block is handed out.
+	if err := l.saveNow(now); err != nil {
+		*mark = was
+		return err
+	}
+	return nil
+}
+
+func (l *line) join(now time.Time, a AdmitParams) (Phase, uint64, error) {
+	if !l.v.Frozen && now.Before(a.OpensAt) {
+		if l.v.PreSeq >= l.v.ResvPre {
+			return PhasePrequeue, 0, ErrUnreserved
+		}
+		l.v.Joins++
+		l.v.PreSeq++
+		l.changed()
+		return PhasePrequeue, l.v.PreSeq - 1, nil
+	}
+	if !l.v.Frozen {
+		l.freeze(now, a)
+	}
+	if l.v.PostSeq >= l.v.ResvPost {
+		return PhaseOpen, 0, ErrUnreserved
+	}
+	l.v.Joins++
+	l.v.PostSeq++
+	l.changed()
+	l.admit(now, a)
+	return PhaseOpen, l.v.PostSeq - 1, nil
+}
+
+// freeze closes the pre-queue: its size N is the numbers handed out, and
+// numbers reserved but not handed out are given up. A saved line saves the
+// draw before any place is revealed; if that fails, N is the reservation
+// (what a restart would use) and the numbers never handed out are
+// uncertain.
+func (l *line) freeze(now time.Time, a AdmitParams) {
+	if l.v.Frozen {
+		return
+	}
+	if l.v.LotteryKey == "" {
+		l.v.LotteryKey = a.LotteryKey
+	}
+	issued, resv := l.v.PreSeq, l.v.ResvPre
+	l.v.Frozen, l.v.N, l.v.ResvPre = true, issued, issued
+	if err := l.saveNow(now); err != nil {
+		if resv > issued {
+			l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, issued, resv})
+			l.v.N, l.v.PreSeq, l.v.ResvPre = resv, resv, resv
+		}
+		l.changed() // saved again on the next tick
+	}
+}
+
+// admit is one admission step: refill the token bucket for the time since
+// the last step (never for time going backwards), then admit while people
+// wait, capacity is free and a token is left.
+func (l *line) admit(now time.Time, a AdmitParams) {
+	dt := now.Sub(l.lastTick).Seconds()
+	if now.After(l.lastTick) {
+		l.lastTick = now
+	}
+	c := l.v.Controls
+	if !l.v.Frozen || c.Paused || c.Closed || (!a.ClosesAt.IsZero() && !now.Before(a.ClosesAt)) {
+		return
+	}
+	if dt > 0 {
+		l.tokens = min(bucketSize(c.Rate), l.tokens+float64(c.Rate*dt)) // no fused multiply-add: Redis (Lua) rounds twice
+	}
+	total := l.v.N + l.v.PostSeq
+	for l.v.Serving < total && len(l.slots) < c.Capacity && l.tokens >= 1 {
+		l.v.Serving++
+		claim := a.ClaimTimeout
+		if l.isUncertain(l.v.Serving, a) {
+			claim = min(claim, uncertainClaim)
+		}
+		l.slots[l.v.Serving] = slot{expires: now.Add(claim)}
+		l.tokens--
+		l.v.Admissions++
+		l.changed()
+	}
+}
+
+// isUncertain reports whether the place p belongs to a join number that
+// may not have been handed out before a crash.
+func (l *line) isUncertain(p uint64, a AdmitParams) bool {
+	if len(l.uncertain) == 0 {
+		return false
+	}
+	phase, seq := PhaseOpen, p-1-l.v.N
+	if p <= l.v.N {
+		if l.lottery == nil || l.lottery.N() != l.v.N {
+			if a.Draw == nil {
+				return false
+			}
+			lot, ok := a.Draw(l.v.LotteryKey, l.v.N)
+			if !ok {
+				return false
+			}
+			l.lottery = lot
+		}
+		phase, seq = PhasePrequeue, l.lottery.Inverse(p-1)
+	}
+	for _, u := range l.uncertain {
+		if u.Phase == phase && seq >= u.From && seq < u.To {
+			return true
+		}
+	}
+	return false
+}
+
+// sweep ends the sessions whose time is up.
+func (l *line) sweep(now time.Time) {
+	for p, sl := range l.slots {
+		if !now.Before(sl.expires) {
+			delete(l.slots, p)
+			l.v.Expired++
+			l.changed()
+		}
+	}
+}
+
+// freezeAt freezes the pre-queue if now has reached the opening.
+func (l *line) freezeAt(now time.Time, a AdmitParams) {
+	if !now.Before(a.OpensAt) {
+		l.freeze(now, a)
+	}
+}
+
+func (l *line) tick(now time.Time, a AdmitParams) {
+	l.freezeAt(now, a)
+	l.sweep(now)
+	l.admit(now, a)
+}
+
+func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool) {
+	sl, ok := l.slots[pos]
+	if !ok {
+		return time.Time{}, false
+	}
+	if !now.Before(sl.expires) {
+		delete(l.slots, pos)
+		l.v.Expired++
+		l.changed()
+		return time.Time{}, false
+	}
+	if !sl.claimed {
+		sl = slot{claimed: true, expires: now.Add(passTTL)}
+		l.slots[pos] = sl
+		l.changed()
+	}
+	return sl.expires, true
+}
+
+func (l *line) active(pos uint64, now time.Time) bool {
+	sl, ok := l.slots[pos]
+	return ok && sl.claimed && now.Before(sl.expires)
+}
+
+func (l *line) leave(pos uint64, now time.Time, a AdmitParams) bool {
+	if _, ok := l.slots[pos]; !ok {
+		return false
+	}
+	delete(l.slots, pos)
+	l.v.Leaves++
+	l.changed()
+	l.admit(now, a)
+	return true
+}
+
+func (l *line) setControls(c Controls) {
+	l.v.Controls = c
+	l.v.ControlsSet++
+	l.changed()
+}

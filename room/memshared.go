@@ -1,0 +1,208 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MemShared is Shared in one process's memory: the line a single node
+// serves (New, NewManager), the reference the contract suite checks Redis
+// against, and a way to run several Room "nodes" in one test. With a
+// Persister (a single node's state_dir) it saves each line: every
+// reservation and the pre-queue draw before the step returns, every other
+// change on the next Tick.
+type MemShared struct {
+	store Persister // nil: nothing is saved
+
+	// lines is replaced, never changed, under mu (rooms come and go
+	// rarely), so that a step finds its line without a lock.
+	mu    sync.Mutex
+	lines atomic.Pointer[map[string]*lockedLine]
+}
+
+type lockedLine struct {
+	mu sync.Mutex
+	line
+}
+
+// NewMemShared returns an empty in-memory Shared that saves nothing.
+func NewMemShared() *MemShared { return newMemShared(nil) }
+
+// newMemShared returns an empty in-memory Shared that saves its lines in
+// store (nil: nothing is saved).
+func newMemShared(store Persister) *MemShared {
+	m := &MemShared{store: store}
+	m.lines.Store(&map[string]*lockedLine{})
+	return m
+}
+
+// line returns the room's line if Init made it.
+func (m *MemShared) line(name string) (*lockedLine, error) {
+	if l := (*m.lines.Load())[name]; l != nil {
+		return l, nil
+	}
+	return nil, ErrNoSharedState
+}
+
+// setLine replaces the room's line (nil: removes it). m.mu is held.
+func (m *MemShared) setLine(name string, l *lockedLine) {
+	lines := maps.Clone(*m.lines.Load())
+	if l == nil {
+		delete(lines, name)
+	} else {
+		lines[name] = l
+	}
+	m.lines.Store(&lines)
+}
+
+// Forget drops a room's line, as a Redis restart without persistence
+// would (for tests of that failure).
+func (m *MemShared) Forget(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.setLine(name, nil)
+}
+
+func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Time) (View, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, _ := m.line(name); l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.view(), nil
+	}
+	l := &lockedLine{}
+	if m.store != nil {
+		snap, err := m.store.Load(name)
+		if err != nil {
+			return View{}, fmt.Errorf("room %q: %w", name, err)
+		}
+		if snap != nil {
+			l.line = *restoreLine(snap, c, now)
+		}
+	}
+	if l.slots == nil {
+		l.line = *newLine(c, now)
+	}
+	if m.store != nil {
+		l.saved = &saving{store: m.store, room: name, configured: c}
+	}
+	m.setLine(name, l)
+	return l.view(), nil
+}
+
+func (m *MemShared) View(_ context.Context, name string) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.view(), nil
+}
+
+func (m *MemShared) Reserve(_ context.Context, name string, phase Phase, n uint64, now time.Time) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.reserve(phase, n, now); err != nil {
+		return View{}, err
+	}
+	return l.view(), nil
+}
+
+func (m *MemShared) Join(_ context.Context, name string, now time.Time, a AdmitParams) (Phase, uint64, View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return 0, 0, View{}, err
+	}
+	l.mu.Lock()
+	phase, seq, err := l.join(now, a)
+	v := l.view()
+	l.mu.Unlock()
+	return phase, seq, v, err
+}
+
+func (m *MemShared) Freeze(_ context.Context, name string, now time.Time, a AdmitParams) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.freezeAt(now, a)
+	return l.view(), nil
+}
+
+func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitParams) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	l.tick(now, a)
+	v := l.view()
+	snap, gen := l.pendingSave(now)
+	l.mu.Unlock()
+	if snap == nil {
+		return v, nil
+	}
+	// fsync is slow: written outside the line's lock (see saving).
+	if err := l.saved.write(snap, gen); err != nil {
+		l.mu.Lock()
+		l.saved.dirty = true
+		l.mu.Unlock()
+		return v, fmt.Errorf("%w: %w", ErrUnsaved, err)
+	}
+	return v, nil
+}
+
+func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return time.Time{}, false, View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	expires, ok := l.claim(pos, now, passTTL)
+	return expires, ok, l.view(), nil
+}
+
+func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.Time) (bool, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return false, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.active(pos, now), nil
+}
+
+func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.Time, a AdmitParams) (bool, View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return false, View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ok := l.leave(pos, now, a)
+	return ok, l.view(), nil
+}
+
+func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setControls(c)
+	return l.view(), nil
+}

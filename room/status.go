@@ -1,0 +1,157 @@
+package room
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Status is what a ticket holder is told.
+type Status struct {
+	State    State
+	Position uint64 // 1 = next; 0 when not known yet (pre-queue) or admitted
+	Ahead    uint64
+	// ETA is the expected wait; negative when it cannot be estimated
+	// (paused, closed).
+	ETA       time.Duration
+	PollAfter time.Duration
+	Pass      string
+	PassUntil time.Time
+	OpensAt   time.Time
+}
+
+const (
+	closedPollAfter   = time.Minute
+	pausedMinPoll     = 5 * time.Second
+	maxPrequeueSpread = time.Minute
+)
+
+// status computes a ticket's status from the node's view of the line. For
+// a ticket still waiting it reads only atomics; it takes a step on the line
+// only to draw the pre-queue at opening and to collect a pass.
+func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
+	if t.Phase == PhasePrequeue && !r.frozen.Load() {
+		if now.Before(s.OpensAt) && !closedAt(s, now) {
+			return r.prequeueStatus(t, s, now), nil
+		}
+		// The first status after opening draws the lottery.
+		v, err := r.shared.Freeze(bg, r.name, now, r.admitParams(s))
+		if err != nil {
+			return Status{}, sharedErr(err)
+		}
+		if err := r.apply(&v); err != nil {
+			return Status{}, err
+		}
+		if !r.frozen.Load() {
+			return Status{}, fmt.Errorf("%w: the pre-queue is not drawn yet", ErrPersist)
+		}
+	}
+	p := r.position(t)
+	serving := r.serving.Load()
+	if p <= serving {
+		return r.claim(p, s, now)
+	}
+	if closedAt(s, now) {
+		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter}, nil
+	}
+	ahead := p - serving - 1
+	st := Status{State: StateWaiting, Position: ahead + 1, Ahead: ahead, OpensAt: s.OpensAt}
+	waiting := r.n.Load() + r.postSeq.Load() - serving
+	st.PollAfter = pollInterval(s, ahead+1, waiting)
+	if s.Paused {
+		st.State, st.ETA = StatePaused, -1
+		st.PollAfter = max(st.PollAfter, pausedMinPoll)
+		return st, nil
+	}
+	rate := math.Float64frombits(r.etaRate.Load())
+	wait := time.Duration(float64(ahead+1) / rate * float64(time.Second))
+	// Someone still waiting is never told "0 seconds", however fast the line.
+	st.ETA = max(wait.Round(time.Second), time.Second)
+	// Nobody is asked back later than their expected turn: when the line
+	// moves faster than the poll budget spaces polls (rate*H(waiting) >
+	// PollBudget), d*H/budget is longer than d/rate, and someone who
+	// obeyed would come back after their turn and its claim timeout. A
+	// person told so is at or near the front when they return, so this adds
+	// about one poll per admission rather than breaking the budget.
+	if wait < st.PollAfter {
+		st.PollAfter = max(wait, s.MinPoll).Round(time.Millisecond)
+	}
+	return st, nil
+}
+
+func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
+	untilOpen := s.OpensAt.Sub(now)
+	count := r.preSeq.Load()
+	// Poll within the budget while the pre-queue fills; at opening, spread
+	// the first polls of the whole pre-queue over a short interval (by join
+	// sequence, which is unrelated to the drawn place) instead of letting
+	// everyone arrive in the same millisecond.
+	poll := pollInterval(s, t.Seq+1, count)
+	if poll >= untilOpen {
+		spread := min(time.Duration(float64(count)/s.PollBudget*float64(time.Second)), maxPrequeueSpread, s.ClaimTimeout/2)
+		poll = untilOpen + time.Duration(float64(spread)*float64(t.Seq)/float64(max(count, 1)))
+	}
+	return Status{State: StatePrequeue, ETA: untilOpen.Round(time.Second), PollAfter: poll, OpensAt: s.OpensAt}
+}
+
+// pollInterval spaces polls so that a line of `waiting` people, each polling
+// at interval d*H(waiting)/budget at distance d from the front, sends at most
+// sum 1/(d*H/budget) = budget requests per second in total (H is the
+// harmonic number), however long the line is.
+func pollInterval(s *Settings, distance, waiting uint64) time.Duration {
+	h := harmonic(waiting)
+	secs := float64(distance) * h / s.PollBudget
+	d := time.Duration(secs * float64(time.Second))
+	if d < s.MinPoll {
+		d = s.MinPoll
+	}
+	// Rounded up, never to nearest: the unrounded intervals already add up
+	// to the whole budget, so rounding any of them down would exceed it.
+	return (d + time.Millisecond - 1).Truncate(time.Millisecond)
+}
+
+// harmonic is H(n), never below the true value (the poll budget holds only
+// then): summed for short lines, Euler-Maclaurin with γ to full precision
+// for long ones.
+func harmonic(n uint64) float64 {
+	if n < 1 {
+		return 1
+	}
+	if n < uint64(len(smallHarmonic)) {
+		return smallHarmonic[n]
+	}
+	x := float64(n)
+	return math.Log(x) + 0.5772156649015329 + 1/(2*x)
+}
+
+// smallHarmonic[n] is H(n) for short lines, summed once rather than on
+// every status check (the sum was a tenth of the status handler's time).
+var smallHarmonic = func() (t [64]float64) {
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] + 1/float64(i)
+	}
+	return t
+}()
+
+// position is the ticket's place in line, counting from 1.
+func (r *Room) position(t Ticket) uint64 {
+	if t.Phase == PhasePrequeue {
+		return r.lottery.Load().Permute(t.Seq) + 1
+	}
+	return r.n.Load() + t.Seq + 1
+}
+
+func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
+	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL)
+	if err != nil {
+		return Status{}, sharedErr(err)
+	}
+	if err := r.apply(&v); err != nil {
+		return Status{}, err
+	}
+	if !ok {
+		return Status{}, ErrTurnOver
+	}
+	pass := r.keys.IssuePass(Pass{Room: s.Name, Position: p, Issued: now, Expires: expires})
+	return Status{State: StateAdmitted, Pass: pass, PassUntil: expires, PollAfter: s.PassTTL / 2, OpensAt: s.OpensAt}, nil
+}
