@@ -381,3 +381,29 @@ func TestVerificationCodeNotKept(t *testing.T) {
 		t.Errorf("the operator's list of sent messages holds the code: %q", recent[0].Body)
 	}
 }
+
+// A node that cannot even try for the outbox lock (its database is down)
+// says so once, then every half minute, not on every tick.
+func TestOutboxLockFailuresLoggedAsAnOutage(t *testing.T) {
+	var ls *lockedStore
+	e := newEnv(t, "2021-07-50s", t0, nil, func(c *booking.ServiceConfig) {
+		ls = &lockedStore{Store: c.Store, fail: errors.New("dial tcp 10.0.0.5:5432: connection refused")}
+		c.Store = ls
+	})
+	d := driveOutbox(e.svc)
+	for range 5 * 40 { // 40 s of ticks, five a second
+		d.step()
+		e.clk.Advance(200 * time.Millisecond)
+	}
+	d.stop(t)
+	logs := e.logs.String()
+	if n := strings.Count(logs, "taking the outbox lock failing"); n != 1 {
+		t.Errorf("%d lines saying the outbox lock fails, want 1:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "taking the outbox lock still failing"); n != 1 {
+		t.Errorf("%d lines saying it still fails after 40 s, want 1 (every 30 s)", n)
+	}
+	if !strings.Contains(logs, "connection refused") {
+		t.Error("the cause is not logged")
+	}
+}

@@ -240,7 +240,3 @@ func (s *Service) noteStore(err *error) {
 		s.storeDown.Failed(*err)
 	}
 }
-
-// StoreFailing reports whether the store's last answer was that it is
-// unavailable (readiness).
-func (s *Service) StoreFailing() bool { return s.storeDown.Failing() }

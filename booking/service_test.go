@@ -1307,6 +1307,7 @@ type lockedStore struct {
 	held      bool // this node holds it
 	tries     int
 	releasedN int
+	fail      error // TryLockOutbox fails with it
 }
 
 type testLease struct{ s *lockedStore }
@@ -1328,6 +1329,9 @@ func (s *lockedStore) TryLockOutbox(context.Context) (booking.OutboxLease, bool,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tries++
+	if s.fail != nil {
+		return nil, false, s.fail
+	}
 	if !s.free {
 		return nil, false, nil
 	}
