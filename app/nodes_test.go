@@ -465,3 +465,46 @@ func TestDatabaseOutageReportedAsOutage(t *testing.T) {
 		t.Errorf("readyz once everything is back: %d %s", resp.StatusCode, b)
 	}
 }
+
+// The pages' look-up is kept in the shared database too: a person who
+// looked their booking up on node A changes it on node B.
+func TestLookupOnAnyNode(t *testing.T) {
+	c := newCluster(t)
+	nodeA, nodeB := c.node(t), c.node(t)
+	pass := admit(t, nodeA.URL())
+	p := newPerson("김민수", "680315-1234567", "010-1234-5678")
+	if code, b := p.verify(t, pass, nodeA.URL(), nodeA.URL()); code != 200 {
+		t.Fatalf("verify: %d %s", code, b)
+	}
+	code, b := p.book(t, nodeA.URL(), 1, "form-1")
+	if code != 201 {
+		t.Fatalf("book: %d %s", code, b)
+	}
+	number := bookingNumber(b)
+
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number}}
+	req, _ := http.NewRequest("POST", nodeA.URL()+"/booking", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(room.PassHeader, pass[room.PassHeader])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var lookup string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "sluice_lookup" {
+			lookup = ck.Name + "=" + ck.Value
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || lookup == "" {
+		t.Fatalf("look-up on node A: %d, cookie %q", resp.StatusCode, lookup)
+	}
+	nodeA.KillForTest()
+	h := map[string]string{"Cookie": lookup, room.PassHeader: pass[room.PassHeader]}
+	resp, body := do(t, "GET", nodeB.URL()+"/booking/view", h, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), number) {
+		t.Fatalf("the look-up on node B: %d\n%s", resp.StatusCode, body)
+	}
+}
