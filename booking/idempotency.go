@@ -85,11 +85,7 @@ func (h *requestHash) str(s string) {
 }
 
 func (h *requestHash) date(d Date) {
-	if d.IsZero() {
-		h.str("")
-		return
-	}
-	h.str(d.String())
+	h.num(int64(d.Year)<<16 | int64(d.Month)<<8 | int64(d.Day))
 }
 
 func (h *requestHash) slot(s Slot) {

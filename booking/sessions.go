@@ -102,10 +102,16 @@ func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string
 func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
 	defer s.noteStore(&err)
 	now := s.clock.Now()
+	if challengeID == "" || len(challengeID) > maxTokenLen {
+		return Session{}, ErrChallengeExpired
+	}
 	id := StateID("challenge", challengeID)
-	rec, err := s.store.TryChallenge(ctx, id, now, MaxCodeAttempts)
+	rec, err := s.store.Challenge(ctx, id, now)
 	if err != nil {
 		return Session{}, err
+	}
+	if rec.Attempts >= MaxCodeAttempts {
+		return Session{}, ErrTooManyAttempts
 	}
 	var c challengeData
 	if err := s.openJSON("challenge", rec.ID, "", rec.Sealed, &c); err != nil {
@@ -119,7 +125,13 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 		return Session{}, err
 	}
 	if !good {
-		if rec.Attempts >= MaxCodeAttempts {
+		// Counted before the answer goes out, so that guesses sent at once
+		// do not all get theirs (SessionStore.CountAttempt).
+		n, err := s.store.CountAttempt(ctx, id, now, MaxCodeAttempts)
+		switch {
+		case err != nil:
+			return Session{}, err
+		case n >= MaxCodeAttempts:
 			s.store.DeleteChallenge(ctx, id)
 			return Session{}, ErrTooManyAttempts
 		}
@@ -140,7 +152,7 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, Session: srec, Now: now}); err != nil {
+	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
 		return Session{}, err
 	}
 	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil

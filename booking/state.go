@@ -47,7 +47,10 @@ type SessionRecord struct {
 
 // OpenSessionRequest opens a session with the challenge that verified it.
 type OpenSessionRequest struct {
-	ChallengeID string // StateID; consumed in the same transaction
+	// ChallengeID (a StateID) is consumed in the same transaction, if it
+	// has been tried fewer than MaxAttempts times.
+	ChallengeID string
+	MaxAttempts int
 	Session     SessionRecord
 	Now         time.Time
 }
@@ -57,19 +60,26 @@ type OpenSessionRequest struct {
 type SessionStore interface {
 	// PutChallenge records a pending verification (its Attempts are 0).
 	PutChallenge(ctx context.Context, c ChallengeRecord) error
-	// TryChallenge counts one more code tried against the challenge and
-	// returns it with the count: ErrChallengeExpired if it is unknown,
-	// expired at now, or was tried maxAttempts times already. Counting
-	// before the code is checked means concurrent guesses cannot try more
-	// than maxAttempts codes between them.
-	TryChallenge(ctx context.Context, id string, now time.Time, maxAttempts int) (ChallengeRecord, error)
+	// Challenge returns a challenge: ErrChallengeExpired if it is unknown
+	// or expired at now.
+	Challenge(ctx context.Context, id string, now time.Time) (ChallengeRecord, error)
+	// CountAttempt counts a wrong code tried against the challenge and
+	// returns how many it has had: ErrChallengeExpired if it is unknown,
+	// expired at now, or was tried maxAttempts times already.
+	//
+	// A right code is counted too, by OpenSession, which opens a session
+	// only for a challenge tried fewer than maxAttempts times: however
+	// many guesses arrive at once, at most maxAttempts of them count, and
+	// the right one among them only if it is one of those.
+	CountAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error)
 	// DeleteChallenge forgets a challenge (nothing if it is unknown).
 	DeleteChallenge(ctx context.Context, id string) error
 	// OpenSession consumes the challenge and opens the session, in one
 	// transaction: ErrChallengeExpired if the challenge is gone (a
-	// concurrent confirmation used it), ErrSessionHeld if another session
-	// of the identity is locked at Now. The identity's older session, if
-	// any, ends. On error nothing changes.
+	// concurrent confirmation used it), expired, or tried MaxAttempts
+	// times; ErrSessionHeld if another session of the identity is locked
+	// at Now. The identity's older session, if any, ends. On error nothing
+	// changes.
 	OpenSession(ctx context.Context, req OpenSessionRequest) error
 	// Session returns a session: ErrSessionExpired if it is unknown or
 	// expired at now.

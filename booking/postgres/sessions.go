@@ -29,23 +29,41 @@ func (s *Store) PutChallenge(ctx context.Context, c booking.ChallengeRecord) err
 	return fail(ctx, "put challenge", err)
 }
 
-// TryChallenge counts a code tried against the challenge.
-func (s *Store) TryChallenge(ctx context.Context, id string, now time.Time, maxAttempts int) (booking.ChallengeRecord, error) {
+// Challenge returns an unexpired challenge.
+func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (booking.ChallengeRecord, error) {
 	if !storable(id) {
 		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
 	}
 	c := booking.ChallengeRecord{ID: id}
 	var attempts int32
 	var expires int64
-	err := s.pool.QueryRow(ctx, sqlChallengeTry, id, now.UnixNano(), int32(maxAttempts)).Scan(&c.Sealed, &attempts, &expires)
+	err := s.pool.QueryRow(ctx, sqlChallengeGet, id, now.UnixNano()).Scan(&c.Sealed, &attempts, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
 	}
 	if err != nil {
-		return booking.ChallengeRecord{}, fail(ctx, "try challenge", err)
+		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
 	}
 	c.Attempts, c.Expires = int(attempts), fromNanos(expires)
 	return c, nil
+}
+
+// CountAttempt counts a wrong code tried against the challenge: one
+// conditional UPDATE, atomic on its own (concurrent counts queue on the
+// row).
+func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
+	if !storable(id) {
+		return 0, booking.ErrChallengeExpired
+	}
+	var n int32
+	err := s.pool.QueryRow(ctx, sqlChallengeCount, id, now.UnixNano(), int32(maxAttempts)).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, booking.ErrChallengeExpired
+	}
+	if err != nil {
+		return 0, fail(ctx, "count attempt", err)
+	}
+	return int(n), nil
 }
 
 // DeleteChallenge forgets a challenge.
@@ -71,7 +89,7 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return booking.ErrChallengeExpired
 	}
 	return fail(ctx, "open session", s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlChallengeDelete, req.ChallengeID)
+		tag, err := tx.Exec(ctx, sqlChallengeConsume, req.ChallengeID, req.Now.UnixNano(), int32(req.MaxAttempts))
 		if err != nil {
 			return err
 		}

@@ -150,10 +150,12 @@ const (
 		WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked'`
 
 	// booking.SessionStore (migrations/003_sessions.sql).
-	sqlChallengePut = `INSERT INTO challenges (id, sealed, attempts, expires) VALUES ($1, $2, 0, $3)`
-	sqlChallengeTry = `UPDATE challenges SET attempts = attempts + 1
-		WHERE id = $1 AND expires > $2 AND attempts < $3 RETURNING sealed, attempts, expires`
-	sqlChallengeDelete = `DELETE FROM challenges WHERE id = $1`
+	sqlChallengePut   = `INSERT INTO challenges (id, sealed, attempts, expires) VALUES ($1, $2, 0, $3)`
+	sqlChallengeGet   = `SELECT sealed, attempts, expires FROM challenges WHERE id = $1 AND expires > $2`
+	sqlChallengeCount = `UPDATE challenges SET attempts = attempts + 1
+		WHERE id = $1 AND expires > $2 AND attempts < $3 RETURNING attempts`
+	sqlChallengeDelete  = `DELETE FROM challenges WHERE id = $1`
+	sqlChallengeConsume = `DELETE FROM challenges WHERE id = $1 AND expires > $2 AND attempts < $3`
 	// A session replaces the identity's row only once its lock has run
 	// out (or it has expired): one identity, one session. Concurrent
 	// opens of one identity queue on its row.

@@ -26,22 +26,40 @@ func (s *Store) PutChallenge(ctx context.Context, c booking.ChallengeRecord) err
 	}))
 }
 
-// TryChallenge counts a code tried against the challenge.
-func (s *Store) TryChallenge(ctx context.Context, id string, now time.Time, maxAttempts int) (booking.ChallengeRecord, error) {
+// Challenge returns an unexpired challenge.
+func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (booking.ChallengeRecord, error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
+	}
+	defer unlock()
 	c := booking.ChallengeRecord{ID: id}
+	var expires int64
+	err = s.rs.challengeGet.QueryRowContext(ctx, id, now.UnixNano()).Scan(&c.Sealed, &c.Attempts, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
+	}
+	if err != nil {
+		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
+	}
+	c.Expires = fromNanos(expires)
+	return c, nil
+}
+
+// CountAttempt counts a wrong code tried against the challenge.
+func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
+	var n int
 	err := s.write(ctx, func(t *wtx) error {
-		var expires int64
-		err := t.row(s.ws.challengeTry, id, now.UnixNano(), maxAttempts).Scan(&c.Sealed, &c.Attempts, &expires)
+		err := t.row(s.ws.challengeCount, id, now.UnixNano(), maxAttempts).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return booking.ErrChallengeExpired
 		}
-		c.Expires = fromNanos(expires)
 		return err
 	})
 	if err != nil {
-		return booking.ChallengeRecord{}, fail(ctx, "try challenge", err)
+		return 0, fail(ctx, "count attempt", err)
 	}
-	return c, nil
+	return n, nil
 }
 
 // DeleteChallenge forgets a challenge.
@@ -60,7 +78,7 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.write(ctx, func(t *wtx) error {
-		n, err := t.exec(s.ws.challengeDelete, req.ChallengeID)
+		n, err := t.exec(s.ws.challengeConsume, req.ChallengeID, req.Now.UnixNano(), req.MaxAttempts)
 		if err != nil {
 			return err
 		}

@@ -31,29 +31,45 @@ func mustPutChallenge(t *testing.T, s booking.Store, c booking.ChallengeRecord) 
 }
 
 func openSession(s booking.Store, challengeID string, r booking.SessionRecord, now time.Time) error {
-	return s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: challengeID, Session: r, Now: now})
+	return openSessionMax(s, challengeID, 5, r, now)
+}
+
+func openSessionMax(s booking.Store, challengeID string, maxAttempts int, r booking.SessionRecord, now time.Time) error {
+	return s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: challengeID, MaxAttempts: maxAttempts, Session: r, Now: now})
 }
 
 func testChallenges(t *testing.T, s booking.Store) {
 	t0 := openedAt
 	mustPutChallenge(t, s, challenge("ch-a", t0.Add(5*time.Minute)))
+	c, err := s.Challenge(ctx, "ch-a", t0.Add(time.Minute))
+	if err != nil || c.ID != "ch-a" || string(c.Sealed) != "sealed ch-a" || c.Attempts != 0 || !c.Expires.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("Challenge = %+v, %v", c, err)
+	}
 	for i := 1; i <= 3; i++ {
-		c, err := s.TryChallenge(ctx, "ch-a", t0.Add(time.Minute), 3)
-		if err != nil {
-			t.Fatalf("try %d: %v", i, err)
-		}
-		if c.ID != "ch-a" || string(c.Sealed) != "sealed ch-a" || c.Attempts != i || !c.Expires.Equal(t0.Add(5*time.Minute)) {
-			t.Errorf("try %d = %+v, want the record with %d attempts", i, c, i)
+		n, err := s.CountAttempt(ctx, "ch-a", t0.Add(time.Minute), 3)
+		if err != nil || n != i {
+			t.Fatalf("attempt %d counted as %d, %v", i, n, err)
 		}
 	}
-	_, err := s.TryChallenge(ctx, "ch-a", t0.Add(time.Minute), 3)
-	wantErr(t, "a fourth try of 3", err, booking.ErrChallengeExpired)
+	if c, err := s.Challenge(ctx, "ch-a", t0.Add(time.Minute)); err != nil || c.Attempts != 3 {
+		t.Errorf("Challenge after 3 attempts = %+v, %v", c, err)
+	}
+	_, err = s.CountAttempt(ctx, "ch-a", t0.Add(time.Minute), 3)
+	wantErr(t, "a fourth attempt of 3", err, booking.ErrChallengeExpired)
+	wantErr(t, "a session from a challenge tried 3 times of 3",
+		openSessionMax(s, "ch-a", 3, sessionRecord("s-a", "ana", t0), t0.Add(time.Minute)), booking.ErrChallengeExpired)
 
 	mustPutChallenge(t, s, challenge("ch-b", t0.Add(5*time.Minute)))
-	_, err = s.TryChallenge(ctx, "ch-b", t0.Add(5*time.Minute), 3)
-	wantErr(t, "a try at expiry", err, booking.ErrChallengeExpired)
-	_, err = s.TryChallenge(ctx, "ch-none", t0, 3)
-	wantErr(t, "a try of an unknown challenge", err, booking.ErrChallengeExpired)
+	_, err = s.Challenge(ctx, "ch-b", t0.Add(5*time.Minute))
+	wantErr(t, "a challenge at its expiry", err, booking.ErrChallengeExpired)
+	_, err = s.CountAttempt(ctx, "ch-b", t0.Add(5*time.Minute), 3)
+	wantErr(t, "an attempt at expiry", err, booking.ErrChallengeExpired)
+	wantErr(t, "a session from an expired challenge",
+		openSession(s, "ch-b", sessionRecord("s-b", "ben", t0), t0.Add(5*time.Minute)), booking.ErrChallengeExpired)
+	_, err = s.Challenge(ctx, "ch-none", t0)
+	wantErr(t, "an unknown challenge", err, booking.ErrChallengeExpired)
+	_, err = s.CountAttempt(ctx, "ch-none", t0, 3)
+	wantErr(t, "an attempt of an unknown challenge", err, booking.ErrChallengeExpired)
 
 	mustPutChallenge(t, s, challenge("ch-c", t0.Add(5*time.Minute)))
 	if err := s.DeleteChallenge(ctx, "ch-c"); err != nil {
@@ -62,39 +78,46 @@ func testChallenges(t *testing.T, s booking.Store) {
 	if err := s.DeleteChallenge(ctx, "ch-c"); err != nil {
 		t.Errorf("deleting an unknown challenge: %v", err)
 	}
-	_, err = s.TryChallenge(ctx, "ch-c", t0, 3)
-	wantErr(t, "a try after delete", err, booking.ErrChallengeExpired)
+	_, err = s.Challenge(ctx, "ch-c", t0)
+	wantErr(t, "a challenge after delete", err, booking.ErrChallengeExpired)
 	if err := s.PutChallenge(ctx, challenge("ch-b", t0.Add(time.Hour))); err == nil {
 		t.Error("a challenge id put twice")
 	}
 }
 
-// Concurrent guesses cannot try more codes between them than allowed.
+// Guesses sent at once, wrong ones counted with CountAttempt and right
+// ones with OpenSession: at most maxAttempts of them count between them.
 func testChallengeAttemptsConcurrent(t *testing.T, s booking.Store) {
 	mustPutChallenge(t, s, challenge("ch-race", openedAt.Add(time.Hour)))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	allowed, seen := 0, map[int]bool{}
-	for range 20 {
+	counted, seen := 0, map[int]bool{}
+	for i := range 20 {
 		wg.Go(func() {
-			c, err := s.TryChallenge(ctx, "ch-race", openedAt, 5)
+			var n int
+			var err error
+			if i%4 == 0 { // a right guess
+				err = openSessionMax(s, "ch-race", 5, sessionRecord(fmt.Sprint("s-race-", i), fmt.Sprint("racer", i), openedAt), openedAt)
+			} else {
+				n, err = s.CountAttempt(ctx, "ch-race", openedAt, 5)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				allowed++
-				if seen[c.Attempts] {
-					t.Errorf("attempt %d counted twice", c.Attempts)
+				counted++
+				if n > 0 && seen[n] {
+					t.Errorf("attempt %d counted twice", n)
 				}
-				seen[c.Attempts] = true
+				seen[n] = true
 			case !errors.Is(err, booking.ErrChallengeExpired):
-				t.Errorf("TryChallenge: %v", err)
+				t.Errorf("guess %d: %v", i, err)
 			}
 		})
 	}
 	wg.Wait()
-	if allowed != 5 {
-		t.Errorf("%d of 20 concurrent tries allowed, want 5", allowed)
+	if counted > 5 || counted == 0 {
+		t.Errorf("%d of 20 guesses sent at once counted, want at most 5 (and some)", counted)
 	}
 }
 
@@ -105,7 +128,7 @@ func testSessions(t *testing.T, s booking.Store) {
 	if err := openSession(s, "ch-1", phone, t0); err != nil {
 		t.Fatalf("OpenSession: %v", err)
 	}
-	_, err := s.TryChallenge(ctx, "ch-1", t0, 5)
+	_, err := s.Challenge(ctx, "ch-1", t0)
 	wantErr(t, "the challenge after its session opened", err, booking.ErrChallengeExpired)
 	wantErr(t, "a second session from the used challenge", openSession(s, "ch-1", sessionRecord("s-x", "walt", t0), t0), booking.ErrChallengeExpired)
 
@@ -127,7 +150,7 @@ func testSessions(t *testing.T, s booking.Store) {
 	mustPutChallenge(t, s, challenge("ch-2", t0.Add(15*time.Minute)))
 	laptop := sessionRecord("s-laptop", "vera", t0.Add(time.Minute))
 	wantErr(t, "a second session of the identity while locked", openSession(s, "ch-2", laptop, t0.Add(time.Minute)), booking.ErrSessionHeld)
-	if _, err := s.TryChallenge(ctx, "ch-2", t0.Add(time.Minute), 5); err != nil {
+	if _, err := s.Challenge(ctx, "ch-2", t0.Add(time.Minute)); err != nil {
 		t.Errorf("the challenge of a refused session is gone: %v", err)
 	}
 	if _, err := s.Session(ctx, "s-phone", t0.Add(time.Minute)); err != nil {
@@ -244,7 +267,7 @@ func testPurgeExpired(t *testing.T, s booking.Store) {
 	if n, err := s.PurgeExpired(ctx, at, 3); err != nil || n != 0 {
 		t.Fatalf("third PurgeExpired = %d, %v; want 0", n, err)
 	}
-	if _, err := s.TryChallenge(ctx, "new", at, 5); err != nil {
+	if _, err := s.Challenge(ctx, "new", at); err != nil {
 		t.Errorf("an unexpired challenge after the purge: %v", err)
 	}
 	if _, err := s.Session(ctx, "s-p2", at); err != nil {
