@@ -31,17 +31,20 @@ type VerifyStart struct {
 
 // Challenge is an identity check in progress.
 type Challenge struct {
-	// ID is given to the person, who sends it back with the code.
+	// ID is the provider's id of the check.
 	ID string
 	// State is what the provider needs to check a code (the code it sent,
 	// a transaction id of the authority ...). The service keeps it sealed
-	// in the store, where any node finds it, and hands it back to Check:
-	// a provider keeps nothing in memory.
+	// in the challenge's token, which any node opens, and hands it back to
+	// Check: a provider keeps nothing in memory.
 	State []byte
 	// DemoCode is the code itself, for demo providers only: the Service
 	// passes it to the person only when ServiceConfig.DemoMode is set.
 	// Real providers leave it empty.
 	DemoCode string
+	// Token, given to Check, is the challenge id the person was given and
+	// sent back with the code (the service's sealed token).
+	Token string
 }
 
 // IdentityProvider verifies that a person holds the identity (name, RRN,

@@ -2,6 +2,7 @@ package booking_test
 
 import (
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -118,8 +119,11 @@ func TestStateAtRestIsSealed(t *testing.T) {
 	}
 	e := newEnv(t, "2021-07-50s", t0, nil, func(c *booking.ServiceConfig) { c.Store = st })
 	p := person{name: "홍길동", rrn: rrn(date(1968, 3, 9), true, 12345), phone: "010-9876-5432"}
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone) // a challenge left open
+	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone) // a challenge tried once, left open
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, "x"); !errors.Is(err, booking.ErrWrongCode) {
 		t.Fatal(err)
 	}
 	sess := e.verify(p)
@@ -135,7 +139,7 @@ func TestStateAtRestIsSealed(t *testing.T) {
 	}
 	defer db.Close()
 	var dump strings.Builder
-	for _, table := range []string{"challenges", "booking_sessions", "lookup_grants"} {
+	for _, table := range []string{"challenge_attempts", "booking_sessions", "lookup_grants"} {
 		rows, err := db.Query("SELECT * FROM " + table)
 		if err != nil {
 			t.Fatal(err)
@@ -174,6 +178,18 @@ func TestStateAtRestIsSealed(t *testing.T) {
 		}
 	}
 	noSecrets(t, "the state tables", raw, p)
+
+	// The challenge's id, which the person holds, is sealed too.
+	token, err := base64.RawURLEncoding.DecodeString(vs.ChallengeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{p.name, "01098765432", "1968-03-09", vs.DemoCode} {
+		if strings.Contains(string(token), leak) {
+			t.Errorf("the challenge id holds %q in clear", leak)
+		}
+	}
+	noSecrets(t, "the challenge id", string(token), p)
 }
 
 // Booking "for another person" with one's own RRN is refused: it booked
@@ -354,8 +370,8 @@ func TestPurgeExpired(t *testing.T) {
 		t.Fatalf("purge before anything expired: %d, %v", n, err)
 	}
 	e.clk.Advance(booking.DefaultSessionTTL)
-	if n, err := e.svc.PurgeExpired(ctx); err != nil || n != 60 {
-		t.Fatalf("purge after the sessions expired: %d, %v; want 50 sessions and 10 challenges", n, err)
+	if n, err := e.svc.PurgeExpired(ctx); err != nil || n != 100 {
+		t.Fatalf("purge after the sessions expired: %d, %v; want 50 sessions and 50 used challenges", n, err)
 	}
 	for _, s := range sessions[:3] {
 		_, err := e.svc.Session(ctx, s.ID)

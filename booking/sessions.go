@@ -2,8 +2,8 @@ package booking
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,8 +34,7 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// person is what a challenge and a session record say about the person,
-// sealed in the store.
+// person is what a challenge and a session say about the person, sealed.
 type person struct {
 	Name    string `json:"n"`
 	Phone   string `json:"p"`
@@ -44,20 +43,25 @@ type person struct {
 	Foreign bool   `json:"f,omitempty"`
 }
 
-// challengeData is a challenge record's sealed content.
+// challengeData is what a challenge's token holds, sealed.
 type challengeData struct {
-	PersonKey string `json:"k"`
-	Person    person `json:"w"`
-	State     []byte `json:"st,omitempty"` // the provider's (Challenge.State)
+	PersonKey string    `json:"k"`
+	Person    person    `json:"w"`
+	Provider  string    `json:"i"`            // the provider's id (Challenge.ID)
+	State     []byte    `json:"st,omitempty"` // the provider's (Challenge.State)
+	Expires   time.Time `json:"e"`
 }
 
 // StartVerification checks name (ValidName), RRN (ParseRRN) and phone
 // (ParsePhone), in that order, returning their precise *InputError, and
 // starts an identity check with the provider. The RRN is used to compute the
-// person key and passed to the provider; it is not kept. The challenge is
-// kept in the store, so the code may be typed on any node.
-func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (_ VerificationStarted, err error) {
-	defer s.noteStore(&err)
+// person key and passed to the provider; it is not kept.
+//
+// The challenge id is a token that holds the challenge, sealed: what the
+// person typed and the provider's state. The code may be typed on any
+// node, which opens it; nothing is written until then (see
+// CompleteVerification).
+func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (VerificationStarted, error) {
 	name, r, err := parseNameRRN(name, rrn)
 	if err != nil {
 		return VerificationStarted{}, err
@@ -71,68 +75,68 @@ func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string
 	if err != nil {
 		return VerificationStarted{}, err
 	}
-	rec := ChallengeRecord{ID: StateID("challenge", ch.ID), Expires: now.Add(ChallengeTTL)}
-	rec.Sealed, err = s.sealJSON("challenge", rec.ID, "", challengeData{
+	expires := now.Add(ChallengeTTL)
+	sealed, err := s.sealJSON("challenge", "", "", challengeData{
 		PersonKey: PersonKey(s.secret, r),
 		Person:    person{Name: name, Phone: phone, Birth: r.BirthDate, Sex: r.Sex, Foreign: r.Foreign},
+		Provider:  ch.ID,
 		State:     ch.State,
+		Expires:   expires,
 	})
 	if err != nil {
 		return VerificationStarted{}, err
 	}
-	if err := s.store.PutChallenge(ctx, rec); err != nil {
-		return VerificationStarted{}, err
-	}
-	out := VerificationStarted{ChallengeID: ch.ID, ExpiresAt: rec.Expires.In(Seoul)}
+	out := VerificationStarted{ChallengeID: base64.RawURLEncoding.EncodeToString(sealed), ExpiresAt: expires.In(Seoul)}
 	if s.demo {
 		out.DemoCode = ch.DemoCode
 	}
 	return out, nil
 }
 
+// MaxChallengeIDLen bounds a challenge id as sent back (a sealed token, a
+// few hundred characters).
+const MaxChallengeIDLen = 2048
+
 // CompleteVerification checks the code and, on success, opens a booking
-// session, on any node: the challenge and the session are in the store.
-// The identity is locked for the cohort's SessionLock (DefaultSessionLock
-// for people in no cohort): another device verifying the same identity
-// meanwhile gets ErrSessionHeld. A new session replaces the identity's
-// older session, whose lock has run out.
+// session, on any node. The store counts the codes tried against the
+// challenge and uses it up with the session (SessionStore.CountAttempt,
+// OpenSession). The identity is locked for the cohort's SessionLock
+// (DefaultSessionLock for people in no cohort): another device verifying
+// the same identity meanwhile gets ErrSessionHeld. A new session replaces
+// the identity's older session, whose lock has run out.
 //
 // Errors: ErrChallengeExpired, ErrWrongCode (the challenge stays open),
 // ErrTooManyAttempts, ErrSessionHeld.
 func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
 	defer s.noteStore(&err)
 	now := s.clock.Now()
-	if challengeID == "" || len(challengeID) > maxTokenLen {
+	var c challengeData
+	if len(challengeID) > MaxChallengeIDLen {
+		return Session{}, ErrChallengeExpired
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(challengeID)
+	if err != nil {
+		return Session{}, ErrChallengeExpired
+	}
+	if err := s.openJSON("challenge", "", "", sealed, &c); err != nil {
+		return Session{}, err
+	}
+	if !now.Before(c.Expires) {
 		return Session{}, ErrChallengeExpired
 	}
 	id := StateID("challenge", challengeID)
-	rec, err := s.store.Challenge(ctx, id, now)
+	good, err := s.identity.Check(ctx, Challenge{ID: c.Provider, State: c.State, Token: challengeID}, strings.TrimSpace(code))
 	if err != nil {
-		return Session{}, err
-	}
-	if rec.Attempts >= MaxCodeAttempts {
-		return Session{}, ErrTooManyAttempts
-	}
-	var c challengeData
-	if err := s.openJSON("challenge", rec.ID, "", rec.Sealed, &c); err != nil {
-		return Session{}, err
-	}
-	good, err := s.identity.Check(ctx, Challenge{ID: challengeID, State: c.State}, strings.TrimSpace(code))
-	if err != nil {
-		if errors.Is(err, ErrChallengeExpired) || errors.Is(err, ErrTooManyAttempts) {
-			s.store.DeleteChallenge(ctx, id)
-		}
 		return Session{}, err
 	}
 	if !good {
 		// Counted before the answer goes out, so that guesses sent at once
 		// do not all get theirs (SessionStore.CountAttempt).
-		n, err := s.store.CountAttempt(ctx, id, now, MaxCodeAttempts)
+		n, err := s.store.CountAttempt(ctx, id, c.Expires, MaxCodeAttempts)
 		switch {
 		case err != nil:
 			return Session{}, err
 		case n >= MaxCodeAttempts:
-			s.store.DeleteChallenge(ctx, id)
 			return Session{}, ErrTooManyAttempts
 		}
 		return Session{}, ErrWrongCode
@@ -152,7 +156,8 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
+	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
+		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
 		return Session{}, err
 	}
 	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil

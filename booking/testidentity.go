@@ -22,9 +22,10 @@ const testChallengePrefix = "test."
 const MinTestIdentitySecret = 32
 
 // TestIdentityCode is the verification code of a test identity's
-// challenge: whoever holds the secret computes it from the challenge id,
-// so a load generator (sluice loadtest --flow) can verify test people
-// against a running server without any code being delivered anywhere.
+// challenge: whoever holds the secret computes it from the challenge id
+// (the challenge_id the API answers), so a load generator (sluice loadtest
+// --flow) can verify test people against a running server without any
+// code being delivered anywhere.
 func TestIdentityCode(secret []byte, challengeID string) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("sluice-test-identity-v1\x00"))
@@ -76,11 +77,11 @@ func (t *TestIdentity) Start(ctx context.Context, req VerifyStart) (Challenge, e
 }
 
 // Check checks a code against the provider that started the challenge. A
-// challenge reaches Check only as Start made it (the service keeps it), so
+// challenge reaches Check only as Start made it (the service seals it), so
 // a real provider's challenge never has the test prefix.
 func (t *TestIdentity) Check(ctx context.Context, c Challenge, code string) (bool, error) {
 	if strings.HasPrefix(c.ID, testChallengePrefix) {
-		return sameCode([]byte(TestIdentityCode(t.key, c.ID)), code), nil
+		return sameCode([]byte(TestIdentityCode(t.key, c.Token)), code), nil
 	}
 	return t.real.Check(ctx, c, code)
 }

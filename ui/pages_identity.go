@@ -94,7 +94,7 @@ func (p *Pages) bookCode(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "code.h1", "/book")
 	pg.Step = 1
 	d := codeData{
-		Challenge: trimField(r.PostFormValue("challenge"), 200),
+		Challenge: trimField(r.PostFormValue("challenge"), booking.MaxChallengeIDLen),
 		To:        keepOnly(r.PostFormValue("to"), "0123456789*-", 20),
 	}
 	if t, err := time.Parse(time.RFC3339, r.PostFormValue("expires")); err == nil {

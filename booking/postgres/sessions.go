@@ -12,51 +12,23 @@ import (
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
-// booking.SessionStore: challenges, sessions and look-up grants
-// (migrations/003_sessions.sql), shared by every node on the database.
+// booking.SessionStore: the attempts of challenges, sessions and look-up
+// grants (migrations/003_sessions.sql), shared by every node on the
+// database.
 // Each operation is one statement, atomic on its own, except OpenSession
 // (two, in one transaction).
 
-// PutChallenge records a pending verification.
-func (s *Store) PutChallenge(ctx context.Context, c booking.ChallengeRecord) error {
-	if err := storecheck.CheckRecord("challenge", c.ID, c.Sealed, c.Expires); err != nil {
-		return fail(ctx, "put challenge", err)
+// CountAttempt counts a wrong code tried against a challenge: one upsert,
+// atomic on its own.
+func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
+	if id == "" {
+		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
 	}
-	if err := checkText("challenge id", c.ID); err != nil {
-		return fail(ctx, "put challenge", err)
-	}
-	_, err := s.pool.Exec(ctx, sqlChallengePut, c.ID, c.Sealed, c.Expires.UnixNano())
-	return fail(ctx, "put challenge", err)
-}
-
-// Challenge returns an unexpired challenge.
-func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (booking.ChallengeRecord, error) {
-	if !storable(id) {
-		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
-	}
-	c := booking.ChallengeRecord{ID: id}
-	var attempts int32
-	var expires int64
-	err := s.pool.QueryRow(ctx, sqlChallengeGet, id, now.UnixNano()).Scan(&c.Sealed, &attempts, &expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
-	}
-	if err != nil {
-		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
-	}
-	c.Attempts, c.Expires = int(attempts), fromNanos(expires)
-	return c, nil
-}
-
-// CountAttempt counts a wrong code tried against the challenge: one
-// conditional UPDATE, atomic on its own (concurrent counts queue on the
-// row).
-func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
 	if !storable(id) {
 		return 0, booking.ErrChallengeExpired
 	}
 	var n int32
-	err := s.pool.QueryRow(ctx, sqlChallengeCount, id, now.UnixNano(), int32(maxAttempts)).Scan(&n)
+	err := s.pool.QueryRow(ctx, sqlChallengeCount, id, expires.UnixNano(), int32(maxAttempts)).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, booking.ErrChallengeExpired
 	}
@@ -66,30 +38,18 @@ func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxA
 	return int(n), nil
 }
 
-// DeleteChallenge forgets a challenge.
-func (s *Store) DeleteChallenge(ctx context.Context, id string) error {
-	if !storable(id) {
-		return nil
-	}
-	_, err := s.pool.Exec(ctx, sqlChallengeDelete, id)
-	return fail(ctx, "delete challenge", err)
-}
-
-// OpenSession consumes the challenge and opens the session in one
+// OpenSession uses the challenge up and opens the session in one
 // transaction.
 func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest) error {
 	r := req.Session
-	if err := storecheck.CheckSession(r); err != nil {
+	if err := storecheck.CheckOpenSession(req); err != nil {
 		return fail(ctx, "open session", err)
 	}
-	if err := checkText("session id", r.ID, "person key", r.PersonKey); err != nil {
+	if err := checkText("session id", r.ID, "person key", r.PersonKey, "challenge id", req.ChallengeID); err != nil {
 		return fail(ctx, "open session", err)
-	}
-	if !storable(req.ChallengeID) {
-		return booking.ErrChallengeExpired
 	}
 	return fail(ctx, "open session", s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlChallengeConsume, req.ChallengeID, req.Now.UnixNano(), int32(req.MaxAttempts))
+		tag, err := tx.Exec(ctx, sqlChallengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), int32(req.MaxAttempts))
 		if err != nil {
 			return err
 		}

@@ -150,12 +150,16 @@ const (
 		WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked'`
 
 	// booking.SessionStore (migrations/003_sessions.sql).
-	sqlChallengePut   = `INSERT INTO challenges (id, sealed, attempts, expires) VALUES ($1, $2, 0, $3)`
-	sqlChallengeGet   = `SELECT sealed, attempts, expires FROM challenges WHERE id = $1 AND expires > $2`
-	sqlChallengeCount = `UPDATE challenges SET attempts = attempts + 1
-		WHERE id = $1 AND expires > $2 AND attempts < $3 RETURNING attempts`
-	sqlChallengeDelete  = `DELETE FROM challenges WHERE id = $1`
-	sqlChallengeConsume = `DELETE FROM challenges WHERE id = $1 AND expires > $2 AND attempts < $3`
+	// A code tried against a challenge ($1, expiring $2) counts only while
+	// it has been tried fewer than $3 times; one that answers it uses it
+	// up (attempts = $3). Concurrent tries of one challenge queue on its
+	// row.
+	sqlChallengeCount = `INSERT INTO challenge_attempts (id, attempts, expires) VALUES ($1, 1, $2)
+		ON CONFLICT (id) DO UPDATE SET attempts = challenge_attempts.attempts + 1
+		WHERE challenge_attempts.attempts < $3
+		RETURNING attempts`
+	sqlChallengeUse = `INSERT INTO challenge_attempts (id, attempts, expires) VALUES ($1, $3, $2)
+		ON CONFLICT (id) DO UPDATE SET attempts = $3 WHERE challenge_attempts.attempts < $3`
 	// A session replaces the identity's row only once its lock has run
 	// out (or it has expired): one identity, one session. Concurrent
 	// opens of one identity queue on its row.
@@ -169,8 +173,8 @@ const (
 	sqlSessionEnd      = `DELETE FROM booking_sessions WHERE id = $1`
 	sqlGrantPut        = `INSERT INTO lookup_grants (id, sealed, expires) VALUES ($1, $2, $3)`
 	sqlGrantGet        = `SELECT sealed FROM lookup_grants WHERE id = $1 AND expires > $2`
-	sqlPurgeChallenges = `DELETE FROM challenges WHERE id IN
-		(SELECT id FROM challenges WHERE expires <= $1 LIMIT $2)`
+	sqlPurgeChallenges = `DELETE FROM challenge_attempts WHERE id IN
+		(SELECT id FROM challenge_attempts WHERE expires <= $1 LIMIT $2)`
 	sqlPurgeSessions = `DELETE FROM booking_sessions WHERE person_key IN
 		(SELECT person_key FROM booking_sessions WHERE expires <= $1 AND locked_until <= $1 LIMIT $2)`
 	sqlPurgeGrants = `DELETE FROM lookup_grants WHERE id IN

@@ -11,46 +11,18 @@ import (
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
-// booking.SessionStore: challenges, sessions and look-up grants
-// (migrations/002_sessions.sql). Writes go through the writer like
+// booking.SessionStore: the attempts of challenges, sessions and look-up
+// grants (migrations/002_sessions.sql). Writes go through the writer like
 // bookings (and share its group commit); reads use the read pool.
 
-// PutChallenge records a pending verification.
-func (s *Store) PutChallenge(ctx context.Context, c booking.ChallengeRecord) error {
-	if err := storecheck.CheckRecord("challenge", c.ID, c.Sealed, c.Expires); err != nil {
-		return fail(ctx, "put challenge", err)
+// CountAttempt counts a wrong code tried against a challenge.
+func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
+	if id == "" {
+		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
 	}
-	return fail(ctx, "put challenge", s.write(ctx, func(t *wtx) error {
-		_, err := t.exec(s.ws.challengePut, c.ID, c.Sealed, c.Expires.UnixNano())
-		return err
-	}))
-}
-
-// Challenge returns an unexpired challenge.
-func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (booking.ChallengeRecord, error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
-	}
-	defer unlock()
-	c := booking.ChallengeRecord{ID: id}
-	var expires int64
-	err = s.rs.challengeGet.QueryRowContext(ctx, id, now.UnixNano()).Scan(&c.Sealed, &c.Attempts, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.ChallengeRecord{}, booking.ErrChallengeExpired
-	}
-	if err != nil {
-		return booking.ChallengeRecord{}, fail(ctx, "challenge", err)
-	}
-	c.Expires = fromNanos(expires)
-	return c, nil
-}
-
-// CountAttempt counts a wrong code tried against the challenge.
-func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxAttempts int) (int, error) {
 	var n int
 	err := s.write(ctx, func(t *wtx) error {
-		err := t.row(s.ws.challengeCount, id, now.UnixNano(), maxAttempts).Scan(&n)
+		err := t.row(s.ws.challengeCount, id, expires.UnixNano(), maxAttempts).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return booking.ErrChallengeExpired
 		}
@@ -62,23 +34,15 @@ func (s *Store) CountAttempt(ctx context.Context, id string, now time.Time, maxA
 	return n, nil
 }
 
-// DeleteChallenge forgets a challenge.
-func (s *Store) DeleteChallenge(ctx context.Context, id string) error {
-	return fail(ctx, "delete challenge", s.write(ctx, func(t *wtx) error {
-		_, err := t.exec(s.ws.challengeDelete, id)
-		return err
-	}))
-}
-
-// OpenSession consumes the challenge and opens the session in one write
+// OpenSession uses the challenge up and opens the session in one write
 // transaction.
 func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest) error {
 	r := req.Session
-	if err := storecheck.CheckSession(r); err != nil {
+	if err := storecheck.CheckOpenSession(req); err != nil {
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.write(ctx, func(t *wtx) error {
-		n, err := t.exec(s.ws.challengeConsume, req.ChallengeID, req.Now.UnixNano(), req.MaxAttempts)
+		n, err := t.exec(s.ws.challengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), req.MaxAttempts)
 		if err != nil {
 			return err
 		}

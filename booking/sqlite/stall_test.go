@@ -57,7 +57,8 @@ func TestWriteLockHeldElsewhere(t *testing.T) {
 		go func() {
 			dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 			defer cancel()
-			errs <- s.PutChallenge(dctx, booking.ChallengeRecord{ID: string(rune('a' + i)), Sealed: []byte("x"), Expires: time.Now().Add(time.Hour)})
+			_, err := s.CountAttempt(dctx, string(rune('a'+i)), time.Now().Add(time.Hour), 5)
+			errs <- err
 		}()
 	}
 	for range 3 {

@@ -30,8 +30,7 @@ type writeStmts struct {
 	bookingMove, bookingCancel         *sql.Stmt
 	outboxInsert, outboxMark, outboxIs *sql.Stmt
 	supplySet                          *sql.Stmt
-	challengePut, challengeCount       *sql.Stmt
-	challengeDelete, challengeConsume  *sql.Stmt
+	challengeCount, challengeUse       *sql.Stmt
 	sessionOpen                        *sql.Stmt
 	sessionEnd, grantPut               *sql.Stmt
 	purgeChallenges, purgeSessions     *sql.Stmt
@@ -44,7 +43,7 @@ func (w *writeStmts) all() []*sql.Stmt {
 		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
 		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
 		w.outboxInsert, w.outboxMark, w.outboxIs, w.supplySet,
-		w.challengePut, w.challengeCount, w.challengeDelete, w.challengeConsume, w.sessionOpen, w.sessionEnd, w.grantPut,
+		w.challengeCount, w.challengeUse, w.sessionOpen, w.sessionEnd, w.grantPut,
 		w.purgeChallenges, w.purgeSessions, w.purgeGrants,
 	}
 }
@@ -52,12 +51,11 @@ func (w *writeStmts) all() []*sql.Stmt {
 type readStmts struct {
 	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
 	personBooking, idemGet, sessionGet, grantGet, ping     *sql.Stmt
-	challengeGet                                           *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
 	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings,
-		r.personBooking, r.idemGet, r.sessionGet, r.grantGet, r.ping, r.challengeGet}
+		r.personBooking, r.idemGet, r.sessionGet, r.grantGet, r.ping}
 }
 
 type preparer interface {
@@ -106,11 +104,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.outboxIs, `SELECT count(*) FROM outbox WHERE id = ?`)
 	p(s.wc, &w.supplySet, `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES (?, ?, 0)
 		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`)
-	p(s.wc, &w.challengePut, `INSERT INTO challenges (id, sealed, attempts, expires) VALUES (?, ?, 0, ?)`)
-	p(s.wc, &w.challengeCount, `UPDATE challenges SET attempts = attempts + 1
-		WHERE id = ?1 AND expires > ?2 AND attempts < ?3 RETURNING attempts`)
-	p(s.wc, &w.challengeDelete, `DELETE FROM challenges WHERE id = ?`)
-	p(s.wc, &w.challengeConsume, `DELETE FROM challenges WHERE id = ?1 AND expires > ?2 AND attempts < ?3`)
+	// A code tried against a challenge (?1, expiring ?2) counts only while
+	// it has been tried fewer than ?3 times; one that answers it uses it
+	// up (attempts = ?3).
+	p(s.wc, &w.challengeCount, `INSERT INTO challenge_attempts (id, attempts, expires) VALUES (?1, 1, ?2)
+		ON CONFLICT (id) DO UPDATE SET attempts = attempts + 1 WHERE attempts < ?3
+		RETURNING attempts`)
+	p(s.wc, &w.challengeUse, `INSERT INTO challenge_attempts (id, attempts, expires) VALUES (?1, ?3, ?2)
+		ON CONFLICT (id) DO UPDATE SET attempts = ?3 WHERE attempts < ?3`)
 	// A session replaces the identity's row only once its lock has run
 	// out (or it has expired): one identity, one session.
 	p(s.wc, &w.sessionOpen, `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires)
@@ -122,8 +123,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.grantPut, `INSERT INTO lookup_grants (id, sealed, expires) VALUES (?, ?, ?)`)
 	// The oldest ?2 rows, by rowid, are the first to expire
 	// (migrations/002_sessions.sql): those of them that have expired go.
-	p(s.wc, &w.purgeChallenges, `DELETE FROM challenges WHERE expires <= ?1
-		AND rowid < coalesce((SELECT rowid FROM challenges ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
+	p(s.wc, &w.purgeChallenges, `DELETE FROM challenge_attempts WHERE expires <= ?1
+		AND rowid < coalesce((SELECT rowid FROM challenge_attempts ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
 	p(s.wc, &w.purgeSessions, `DELETE FROM booking_sessions WHERE expires <= ?1 AND locked_until <= ?1
 		AND rowid < coalesce((SELECT rowid FROM booking_sessions ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
 	p(s.wc, &w.purgeGrants, `DELETE FROM lookup_grants WHERE expires <= ?1
@@ -148,7 +149,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
 		WHERE id = ? AND expires > ?`)
 	p(rdb, &r.grantGet, `SELECT sealed FROM lookup_grants WHERE id = ? AND expires > ?`)
-	p(rdb, &r.challengeGet, `SELECT sealed, attempts, expires FROM challenges WHERE id = ? AND expires > ?`)
 	p(rdb, &r.ping, `SELECT 1`)
 	return err
 }

@@ -14,81 +14,61 @@ import (
 // The SessionStore (challenges, sessions, look-ups), Replay and
 // ActiveBooking, idempotent changes and cancels, and the texts of messages.
 
-func challenge(id string, expires time.Time) booking.ChallengeRecord {
-	return booking.ChallengeRecord{ID: id, Sealed: []byte("sealed " + id), Expires: expires}
-}
-
 func sessionRecord(id, person string, now time.Time) booking.SessionRecord {
 	return booking.SessionRecord{ID: id, PersonKey: PersonKey(person), Sealed: []byte("sealed " + id),
 		LockedUntil: now.Add(10 * time.Minute), Expires: now.Add(30 * time.Minute)}
 }
 
-func mustPutChallenge(t *testing.T, s booking.Store, c booking.ChallengeRecord) {
-	t.Helper()
-	if err := s.PutChallenge(ctx, c); err != nil {
-		t.Fatalf("PutChallenge(%s): %v", c.ID, err)
-	}
-}
+// challengeExpires is when the challenges of the tests expire.
+var challengeExpires = openedAt.Add(5 * time.Minute)
 
 func openSession(s booking.Store, challengeID string, r booking.SessionRecord, now time.Time) error {
 	return openSessionMax(s, challengeID, 5, r, now)
 }
 
 func openSessionMax(s booking.Store, challengeID string, maxAttempts int, r booking.SessionRecord, now time.Time) error {
-	return s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: challengeID, MaxAttempts: maxAttempts, Session: r, Now: now})
+	return s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: challengeID, ChallengeExpires: challengeExpires,
+		MaxAttempts: maxAttempts, Session: r, Now: now})
 }
 
 func testChallenges(t *testing.T, s booking.Store) {
 	t0 := openedAt
-	mustPutChallenge(t, s, challenge("ch-a", t0.Add(5*time.Minute)))
-	c, err := s.Challenge(ctx, "ch-a", t0.Add(time.Minute))
-	if err != nil || c.ID != "ch-a" || string(c.Sealed) != "sealed ch-a" || c.Attempts != 0 || !c.Expires.Equal(t0.Add(5*time.Minute)) {
-		t.Fatalf("Challenge = %+v, %v", c, err)
-	}
 	for i := 1; i <= 3; i++ {
-		n, err := s.CountAttempt(ctx, "ch-a", t0.Add(time.Minute), 3)
+		n, err := s.CountAttempt(ctx, "ch-a", challengeExpires, 3)
 		if err != nil || n != i {
 			t.Fatalf("attempt %d counted as %d, %v", i, n, err)
 		}
 	}
-	if c, err := s.Challenge(ctx, "ch-a", t0.Add(time.Minute)); err != nil || c.Attempts != 3 {
-		t.Errorf("Challenge after 3 attempts = %+v, %v", c, err)
-	}
-	_, err = s.CountAttempt(ctx, "ch-a", t0.Add(time.Minute), 3)
+	_, err := s.CountAttempt(ctx, "ch-a", challengeExpires, 3)
 	wantErr(t, "a fourth attempt of 3", err, booking.ErrChallengeExpired)
 	wantErr(t, "a session from a challenge tried 3 times of 3",
-		openSessionMax(s, "ch-a", 3, sessionRecord("s-a", "ana", t0), t0.Add(time.Minute)), booking.ErrChallengeExpired)
-
-	mustPutChallenge(t, s, challenge("ch-b", t0.Add(5*time.Minute)))
-	_, err = s.Challenge(ctx, "ch-b", t0.Add(5*time.Minute))
-	wantErr(t, "a challenge at its expiry", err, booking.ErrChallengeExpired)
-	_, err = s.CountAttempt(ctx, "ch-b", t0.Add(5*time.Minute), 3)
-	wantErr(t, "an attempt at expiry", err, booking.ErrChallengeExpired)
-	wantErr(t, "a session from an expired challenge",
-		openSession(s, "ch-b", sessionRecord("s-b", "ben", t0), t0.Add(5*time.Minute)), booking.ErrChallengeExpired)
-	_, err = s.Challenge(ctx, "ch-none", t0)
-	wantErr(t, "an unknown challenge", err, booking.ErrChallengeExpired)
-	_, err = s.CountAttempt(ctx, "ch-none", t0, 3)
-	wantErr(t, "an attempt of an unknown challenge", err, booking.ErrChallengeExpired)
-
-	mustPutChallenge(t, s, challenge("ch-c", t0.Add(5*time.Minute)))
-	if err := s.DeleteChallenge(ctx, "ch-c"); err != nil {
-		t.Fatal(err)
+		openSessionMax(s, "ch-a", 3, sessionRecord("s-a", "ana", t0), t0), booking.ErrChallengeExpired)
+	if _, err := s.Session(ctx, "s-a", t0); !errors.Is(err, booking.ErrSessionExpired) {
+		t.Errorf("a refused session opened: %v", err)
 	}
-	if err := s.DeleteChallenge(ctx, "ch-c"); err != nil {
-		t.Errorf("deleting an unknown challenge: %v", err)
+
+	// Used up by its session: no more codes, no second session.
+	if n, err := s.CountAttempt(ctx, "ch-b", challengeExpires, 5); err != nil || n != 1 {
+		t.Fatalf("a wrong code before the right one: %d, %v", n, err)
 	}
-	_, err = s.Challenge(ctx, "ch-c", t0)
-	wantErr(t, "a challenge after delete", err, booking.ErrChallengeExpired)
-	if err := s.PutChallenge(ctx, challenge("ch-b", t0.Add(time.Hour))); err == nil {
-		t.Error("a challenge id put twice")
+	if err := openSession(s, "ch-b", sessionRecord("s-b", "ben", t0), t0); err != nil {
+		t.Fatalf("a session from a challenge tried once: %v", err)
+	}
+	_, err = s.CountAttempt(ctx, "ch-b", challengeExpires, 5)
+	wantErr(t, "a code tried against a used challenge", err, booking.ErrChallengeExpired)
+	wantErr(t, "a second session from a used challenge",
+		openSession(s, "ch-b", sessionRecord("s-b2", "cyd", t0), t0), booking.ErrChallengeExpired)
+	if err := openSession(s, "ch-c", sessionRecord("s-c", "cyd", t0), t0); err != nil {
+		t.Errorf("a session from a challenge never tried: %v", err)
+	}
+	if _, err := s.CountAttempt(ctx, "", challengeExpires, 5); err == nil {
+		t.Error("an attempt of a challenge without id counted")
 	}
 }
 
 // Guesses sent at once, wrong ones counted with CountAttempt and right
 // ones with OpenSession: at most maxAttempts of them count between them.
 func testChallengeAttemptsConcurrent(t *testing.T, s booking.Store) {
-	mustPutChallenge(t, s, challenge("ch-race", openedAt.Add(time.Hour)))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	counted, seen := 0, map[int]bool{}
@@ -99,7 +79,7 @@ func testChallengeAttemptsConcurrent(t *testing.T, s booking.Store) {
 			if i%4 == 0 { // a right guess
 				err = openSessionMax(s, "ch-race", 5, sessionRecord(fmt.Sprint("s-race-", i), fmt.Sprint("racer", i), openedAt), openedAt)
 			} else {
-				n, err = s.CountAttempt(ctx, "ch-race", openedAt, 5)
+				n, err = s.CountAttempt(ctx, "ch-race", challengeExpires, 5)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -119,17 +99,17 @@ func testChallengeAttemptsConcurrent(t *testing.T, s booking.Store) {
 	if counted > 5 || counted == 0 {
 		t.Errorf("%d of 20 guesses sent at once counted, want at most 5 (and some)", counted)
 	}
+	if _, err := s.CountAttempt(ctx, "ch-race", challengeExpires, 5); !errors.Is(err, booking.ErrChallengeExpired) {
+		t.Errorf("a guess after the race: %v, want ErrChallengeExpired", err)
+	}
 }
 
 func testSessions(t *testing.T, s booking.Store) {
 	t0 := openedAt
-	mustPutChallenge(t, s, challenge("ch-1", t0.Add(5*time.Minute)))
 	phone := sessionRecord("s-phone", "vera", t0)
 	if err := openSession(s, "ch-1", phone, t0); err != nil {
 		t.Fatalf("OpenSession: %v", err)
 	}
-	_, err := s.Challenge(ctx, "ch-1", t0)
-	wantErr(t, "the challenge after its session opened", err, booking.ErrChallengeExpired)
 	wantErr(t, "a second session from the used challenge", openSession(s, "ch-1", sessionRecord("s-x", "walt", t0), t0), booking.ErrChallengeExpired)
 
 	got, err := s.Session(ctx, "s-phone", t0.Add(29*time.Minute))
@@ -146,18 +126,13 @@ func testSessions(t *testing.T, s booking.Store) {
 	wantErr(t, "an unknown session", err, booking.ErrSessionExpired)
 
 	// Another device, while the identity is locked: refused, and the
-	// challenge it came with is still there to try again.
-	mustPutChallenge(t, s, challenge("ch-2", t0.Add(15*time.Minute)))
+	// challenge it came with is not used up (it opens the session below).
 	laptop := sessionRecord("s-laptop", "vera", t0.Add(time.Minute))
 	wantErr(t, "a second session of the identity while locked", openSession(s, "ch-2", laptop, t0.Add(time.Minute)), booking.ErrSessionHeld)
-	if _, err := s.Challenge(ctx, "ch-2", t0.Add(time.Minute)); err != nil {
-		t.Errorf("the challenge of a refused session is gone: %v", err)
-	}
 	if _, err := s.Session(ctx, "s-phone", t0.Add(time.Minute)); err != nil {
 		t.Errorf("the first session after the refused one: %v", err)
 	}
 	// Other people are not held by vera.
-	mustPutChallenge(t, s, challenge("ch-3", t0.Add(5*time.Minute)))
 	if err := openSession(s, "ch-3", sessionRecord("s-walt", "walt", t0), t0); err != nil {
 		t.Fatalf("another person's session: %v", err)
 	}
@@ -182,7 +157,6 @@ func testSessions(t *testing.T, s booking.Store) {
 	}
 	_, err = s.Session(ctx, "s-laptop", t0.Add(11*time.Minute))
 	wantErr(t, "an ended session", err, booking.ErrSessionExpired)
-	mustPutChallenge(t, s, challenge("ch-4", t0.Add(20*time.Minute)))
 	if err := openSession(s, "ch-4", sessionRecord("s-tablet", "vera", t0.Add(11*time.Minute)), t0.Add(11*time.Minute)); err != nil {
 		t.Errorf("a session right after the identity's last ended: %v", err)
 	}
@@ -194,9 +168,6 @@ func testSessions(t *testing.T, s booking.Store) {
 // Concurrent verifications of one identity: one session opens.
 func testOneSessionConcurrent(t *testing.T, s booking.Store) {
 	const n = 8
-	for i := range n {
-		mustPutChallenge(t, s, challenge(fmt.Sprint("race-", i), openedAt.Add(time.Hour)))
-	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
@@ -236,11 +207,14 @@ func testLookupGrants(t *testing.T, s booking.Store) {
 func testPurgeExpired(t *testing.T, s booking.Store) {
 	t0 := openedAt
 	for i := range 5 {
-		mustPutChallenge(t, s, challenge(fmt.Sprint("old-", i), t0.Add(time.Minute)))
+		if _, err := s.CountAttempt(ctx, fmt.Sprint("old-", i), t0.Add(time.Minute), 5); err != nil {
+			t.Fatal(err)
+		}
 	}
-	mustPutChallenge(t, s, challenge("new", t0.Add(time.Hour)))
+	if _, err := s.CountAttempt(ctx, "new", t0.Add(time.Hour), 5); err != nil {
+		t.Fatal(err)
+	}
 	for i, p := range []string{"p1", "p2"} {
-		mustPutChallenge(t, s, challenge("open-"+p, t0.Add(time.Minute)))
 		r := sessionRecord("s-"+p, p, t0)
 		if i == 1 {
 			r.Expires = t0.Add(2 * time.Hour) // still running
@@ -255,20 +229,29 @@ func testPurgeExpired(t *testing.T, s booking.Store) {
 	if err := s.PutLookupGrant(ctx, "g-new", []byte("x"), t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// Expired: 5 challenges tried and 2 used (by p1 and p2), p1's session
+	// and a look-up. A call deletes at most 3 of each kind (at least one,
+	// while some have expired), and the calls go on until none is left.
 	at := t0.Add(31 * time.Minute)
-	n, err := s.PurgeExpired(ctx, at, 3)
-	if err != nil || n != 3+1+1 {
-		t.Fatalf("first PurgeExpired(limit 3) = %d, %v; want 3 challenges, 1 session, 1 look-up", n, err)
+	total := 0
+	for calls := 0; ; calls++ {
+		n, err := s.PurgeExpired(ctx, at, 3)
+		if err != nil || n > 3*3 {
+			t.Fatalf("PurgeExpired(limit 3) = %d, %v", n, err)
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+		if calls == 10 {
+			t.Fatalf("PurgeExpired still deletes after %d calls (%d in all)", calls, total)
+		}
 	}
-	n, err = s.PurgeExpired(ctx, at, 3)
-	if err != nil || n != 2 {
-		t.Fatalf("second PurgeExpired = %d, %v; want the 2 challenges left", n, err)
+	if total != 5+2+1+1 {
+		t.Fatalf("PurgeExpired deleted %d in all, want 9", total)
 	}
-	if n, err := s.PurgeExpired(ctx, at, 3); err != nil || n != 0 {
-		t.Fatalf("third PurgeExpired = %d, %v; want 0", n, err)
-	}
-	if _, err := s.Challenge(ctx, "new", at); err != nil {
-		t.Errorf("an unexpired challenge after the purge: %v", err)
+	if n, err := s.CountAttempt(ctx, "new", t0.Add(time.Hour), 5); err != nil || n != 2 {
+		t.Errorf("an unexpired challenge after the purge: attempt %d, %v; want its second", n, err)
 	}
 	if _, err := s.Session(ctx, "s-p2", at); err != nil {
 		t.Errorf("an unexpired session after the purge: %v", err)
@@ -277,7 +260,6 @@ func testPurgeExpired(t *testing.T, s booking.Store) {
 		t.Errorf("an unexpired look-up after the purge: %v", err)
 	}
 	// p1's identity is free: its row is gone.
-	mustPutChallenge(t, s, challenge("again-p1", at.Add(time.Minute)))
 	if err := openSession(s, "again-p1", sessionRecord("s-p1-again", "p1", at), at); err != nil {
 		t.Errorf("a session of a purged identity: %v", err)
 	}

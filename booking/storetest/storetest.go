@@ -453,16 +453,23 @@ func testBadInput(t *testing.T, s booking.Store) {
 		Dose2Candidates: []booking.Slot{slot(19, day2, 1)}, Notice: booking.Message{Body: "x"}}); err == nil {
 		t.Error("Change to a zero slot succeeded")
 	}
-	if err := s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: "c", Now: openedAt,
-		Session: booking.SessionRecord{ID: "s", Sealed: []byte("x"), Expires: openedAt.Add(time.Minute)}}); err == nil {
-		t.Error("OpenSession with an empty person key succeeded")
-	}
-	if err := s.OpenSession(ctx, booking.OpenSessionRequest{ChallengeID: "c", Now: openedAt,
-		Session: booking.SessionRecord{ID: "s", PersonKey: "8503091234567", Sealed: []byte("x"), Expires: openedAt.Add(time.Minute)}}); err == nil {
-		t.Error("OpenSession with an RRN as person key succeeded")
-	}
-	if err := s.PutChallenge(ctx, booking.ChallengeRecord{ID: "c", Expires: openedAt}); err == nil {
-		t.Error("PutChallenge with nothing sealed succeeded")
+	open := booking.OpenSessionRequest{ChallengeID: "c", ChallengeExpires: openedAt.Add(time.Minute), MaxAttempts: 5, Now: openedAt,
+		Session: booking.SessionRecord{ID: "s", PersonKey: PersonKey("bad"), Sealed: []byte("x"), Expires: openedAt.Add(time.Minute)}}
+	for name, mutate := range map[string]func(r *booking.OpenSessionRequest){
+		"an empty person key":        func(r *booking.OpenSessionRequest) { r.Session.PersonKey = "" },
+		"an RRN as person key":       func(r *booking.OpenSessionRequest) { r.Session.PersonKey = "8503091234567" },
+		"nothing sealed":             func(r *booking.OpenSessionRequest) { r.Session.Sealed = nil },
+		"no challenge":               func(r *booking.OpenSessionRequest) { r.ChallengeID = "" },
+		"no most attempts":           func(r *booking.OpenSessionRequest) { r.MaxAttempts = 0 },
+		"a session without its id":   func(r *booking.OpenSessionRequest) { r.Session.ID = "" },
+		"a session without expiry":   func(r *booking.OpenSessionRequest) { r.Session.Expires = time.Time{} },
+		"a challenge without expiry": func(r *booking.OpenSessionRequest) { r.ChallengeExpires = time.Time{} },
+	} {
+		r := open
+		mutate(&r)
+		if err := s.OpenSession(ctx, r); err == nil {
+			t.Errorf("OpenSession with %s succeeded", name)
+		}
 	}
 	if err := s.SetSupply(ctx, vaccine, -1); err == nil {
 		t.Error("SetSupply(-1) succeeded")

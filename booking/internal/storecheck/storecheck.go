@@ -256,8 +256,8 @@ func Found(scan func(dest ...any) error, noRows error) (bool, error) {
 	}
 }
 
-// CheckRecord refuses (ErrInvalid) a challenge, session or look-up
-// record without an id, content or expiry.
+// CheckRecord refuses (ErrInvalid) a session or look-up record without an
+// id, content or expiry.
 func CheckRecord(what, id string, sealed []byte, expires time.Time) error {
 	switch {
 	case id == "":
@@ -270,10 +270,14 @@ func CheckRecord(what, id string, sealed []byte, expires time.Time) error {
 	return nil
 }
 
-// CheckSession refuses (ErrInvalid) a session record no store may keep.
-func CheckSession(r booking.SessionRecord) error {
+// CheckOpenSession refuses (ErrInvalid) a session no store may open.
+func CheckOpenSession(req booking.OpenSessionRequest) error {
+	r := req.Session
 	if err := CheckRecord("session", r.ID, r.Sealed, r.Expires); err != nil {
 		return err
+	}
+	if req.ChallengeID == "" || req.ChallengeExpires.IsZero() || req.MaxAttempts <= 0 {
+		return fmt.Errorf("%w: session %s: no challenge, challenge expiry or most attempts", ErrInvalid, r.ID)
 	}
 	return CheckPersonKey("session person key", r.PersonKey)
 }

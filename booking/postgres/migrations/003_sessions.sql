@@ -1,7 +1,7 @@
 -- 003_sessions: what a journey in progress needs, kept where every node
--- finds it (booking/state.go): identity challenges, booking sessions (one
--- per identity, replacing identity_sessions, which held only the lock)
--- and look-ups. The PostgreSQL translation of
+-- finds it (booking/state.go): the codes tried against identity
+-- challenges, booking sessions (one per identity, replacing
+-- identity_sessions, which held only the lock) and look-ups. The PostgreSQL translation of
 -- booking/sqlite/migrations/002_sessions.sql. Ids are hashes of the tokens
 -- people hold; "sealed" is encrypted by the service (AES-256-GCM,
 -- SLUICE_SESSION_KEYS): no name, phone number or birth date of theirs in
@@ -25,14 +25,15 @@ CREATE TABLE booking_sessions (
 
 CREATE INDEX booking_sessions_expires ON booking_sessions (expires);
 
-CREATE TABLE challenges (
+-- A challenge itself travels sealed in its id; here are the codes tried
+-- against it (attempts = the most allowed once it is used up).
+CREATE TABLE challenge_attempts (
     id       text    NOT NULL PRIMARY KEY,
-    sealed   bytea   NOT NULL,
-    attempts integer NOT NULL DEFAULT 0,
+    attempts integer NOT NULL,
     expires  bigint  NOT NULL
 );
 
-CREATE INDEX challenges_expires ON challenges (expires);
+CREATE INDEX challenge_attempts_expires ON challenge_attempts (expires);
 
 CREATE TABLE lookup_grants (
     id      text   NOT NULL PRIMARY KEY,

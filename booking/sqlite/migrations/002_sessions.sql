@@ -1,9 +1,10 @@
 -- 002_sessions: what a journey in progress needs, kept where every node
--- finds it (booking/state.go): identity challenges, booking sessions (one
--- per identity, replacing identity_sessions, which held only the lock)
--- and look-ups. Ids are hashes of the tokens people hold; "sealed" is
--- encrypted by the service (AES-256-GCM, SLUICE_SESSION_KEYS): this
--- database holds no name, phone number or birth date of theirs in clear.
+-- finds it (booking/state.go): the codes tried against identity
+-- challenges, booking sessions (one per identity, replacing
+-- identity_sessions, which held only the lock) and look-ups. Ids are
+-- hashes of the tokens people hold; "sealed" is encrypted by the service
+-- (AES-256-GCM, SLUICE_SESSION_KEYS): this database holds no name, phone
+-- number or birth date of theirs in clear.
 -- Expired rows are deleted by the service (PurgeExpired).
 --
 -- Statistics count active bookings per vaccine too: the index on the
@@ -29,10 +30,11 @@ CREATE TABLE booking_sessions (
     expires      INTEGER NOT NULL
 );
 
-CREATE TABLE challenges (
+-- A challenge itself travels sealed in its id; here are the codes tried
+-- against it (attempts = the most allowed once it is used up).
+CREATE TABLE challenge_attempts (
     id       TEXT    NOT NULL UNIQUE,
-    sealed   BLOB    NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL,
     expires  INTEGER NOT NULL
 );
 
