@@ -423,3 +423,27 @@ func TestOutboxLockFailuresLoggedAsAnOutage(t *testing.T) {
 		t.Error("the cause is not logged")
 	}
 }
+
+// A challenge id comes from outside: whatever it holds, confirming it is
+// an error of the booking API (never a panic, never a session).
+func FuzzChallengeID(f *testing.F) {
+	e := newEnv(f, "2021-07-50s", t0, nil)
+	p := newPerson(1, date(1967, 3, 3))
+	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(vs.ChallengeID, "000000")
+	f.Add(vs.ChallengeID[:len(vs.ChallengeID)-2], vs.DemoCode)
+	f.Add("", "")
+	f.Add("AQJz", "123456")
+	f.Fuzz(func(t *testing.T, id, code string) {
+		if id == vs.ChallengeID {
+			return // the one real challenge: used up on its right code
+		}
+		sess, err := e.svc.CompleteVerification(ctx, id, code)
+		if err == nil || booking.ErrorCode(err) == "" {
+			t.Fatalf("CompleteVerification(%q, %q) = %+v, %v; want a booking error", id, code, sess, err)
+		}
+	})
+}

@@ -78,7 +78,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	svc      *booking.Service
 	store    *sqlite.Store
 	clk      *clock.Manual
@@ -90,7 +90,7 @@ type env struct {
 
 // newEnv builds a service on a fresh in-memory SQLite store. prepare, if
 // not nil, runs on the store before the service starts.
-func newEnv(t *testing.T, campaignID string, now time.Time, prepare func(*sqlite.Store, *booking.Availability), opts ...func(*booking.ServiceConfig)) *env {
+func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite.Store, *booking.Availability), opts ...func(*booking.ServiceConfig)) *env {
 	t.Helper()
 	c, err := booking.ShippedCampaign(campaignID)
 	if err != nil {
