@@ -241,20 +241,9 @@ func TestVerificationCodesStaySecret(t *testing.T) {
 	}
 
 	// The dashboard, signed in.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(a.URL()+"/admin/login", url.Values{"token": {adminToken}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var cookie string
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "sluice_admin" {
-			cookie = ck.Name + "=" + ck.Value
-		}
-	}
+	status, cookie := postForm(t, a.URL()+"/admin/login", url.Values{"token": {adminToken}}, nil, "sluice_admin")
 	if cookie == "" {
-		t.Fatalf("dashboard login: %d, no session cookie", resp.StatusCode)
+		t.Fatalf("dashboard login: %d, no session cookie", status)
 	}
 	for _, path := range []string{"/admin", "/admin/api/live"} {
 		resp, body := do(t, "GET", a.URL()+path, map[string]string{"Cookie": cookie}, "")
@@ -354,6 +343,33 @@ func TestDatabaseStallAnsweredInTime(t *testing.T) {
 	if !numbers[doc.Number] {
 		t.Errorf("already_booked names %q, not the person's booking", doc.Number)
 	}
+}
+
+// postForm posts a form as a browser would, without following the
+// redirect, and returns the status and the cookie called name that the
+// answer sets, as a Cookie header value ("" if none).
+func postForm(t *testing.T, target string, form url.Values, headers map[string]string, name string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", target, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return resp.StatusCode, c.Name + "=" + c.Value
+		}
+	}
+	return resp.StatusCode, ""
 }
 
 // logBuffer collects an app's log lines.
@@ -482,24 +498,10 @@ func TestLookupOnAnyNode(t *testing.T) {
 	}
 	number := bookingNumber(b)
 
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	form := url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number}}
-	req, _ := http.NewRequest("POST", nodeA.URL()+"/booking", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(room.PassHeader, pass[room.PassHeader])
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var lookup string
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "sluice_lookup" {
-			lookup = ck.Name + "=" + ck.Value
-		}
-	}
-	if resp.StatusCode != http.StatusSeeOther || lookup == "" {
-		t.Fatalf("look-up on node A: %d, cookie %q", resp.StatusCode, lookup)
+	status, lookup := postForm(t, nodeA.URL()+"/booking", form, pass, "sluice_lookup")
+	if status != http.StatusSeeOther || lookup == "" {
+		t.Fatalf("look-up on node A: %d, cookie %q", status, lookup)
 	}
 	nodeA.KillForTest()
 	h := map[string]string{"Cookie": lookup, room.PassHeader: pass[room.PassHeader]}
