@@ -66,11 +66,6 @@ var (
 	ErrInvalidRequest = def("invalid_request", "invalid request",
 		"요청이 올바르지 않습니다.",
 		"The request is not valid.")
-	// ErrOverloaded: too many requests in progress on this node; try again
-	// shortly.
-	ErrOverloaded = def("overloaded", "too many requests in progress; try again shortly",
-		"접속이 많습니다. 잠시 후 다시 시도해 주세요.",
-		"The service is busy. Please try again shortly.")
 	// ErrUnavailable: the booking database did not answer (down, refusing
 	// connections, locked, or slower than the request's deadline). A
 	// change asked for may or may not have been made: asked again with the

@@ -123,7 +123,7 @@ var nextSteps = func() map[string]nextStep {
 		{nextStep{link: "/booking", linkText: "next.lookup_again"}, []string{"lookup_expired"}},
 		{nextStep{link: "/booking/view", linkText: "back.view"}, []string{"too_late", "cancelled"}},
 		{nextStep{next: "next.fix"}, []string{"booking_not_found"}},
-		{nextStep{next: "next.wait"}, []string{"overloaded", "unavailable"}},
+		{nextStep{next: "next.wait"}, []string{"unavailable"}},
 		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
 	} {
 		for _, code := range g.codes {

@@ -157,14 +157,13 @@ var bookingStatuses = map[string]int{
 	"cancelled":              http.StatusConflict,
 	"challenge_expired":      http.StatusGone,
 	"too_many_attempts":      http.StatusTooManyRequests,
-	"overloaded":             http.StatusServiceUnavailable,
 	"unavailable":            http.StatusServiceUnavailable,
 	"proxy_self":             http.StatusUnprocessableEntity,
 	"lookup_expired":         http.StatusUnauthorized,
 }
 
 // RetryUnavailable is the Retry-After of a 503: the booking database did
-// not answer in time, or this node is busy.
+// not answer in time.
 const RetryUnavailable = 2 * time.Second
 
 // BookingProblem is the answer to an error of the booking service: its
