@@ -119,6 +119,20 @@ func (s *Service) ownBooking(ctx context.Context, o bookingOwner) (Booking, erro
 	return b, nil
 }
 
+// BookingOf returns the booking of the person a booking session verified,
+// if they have one that is not cancelled (ErrNotFound if not;
+// ErrSessionExpired without the session). With it a person who already
+// booked is told so at once, and one who lost their booking number finds
+// it by verifying their identity again.
+func (s *Service) BookingOf(ctx context.Context, sessionID string) (_ Booking, err error) {
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return Booking{}, err
+	}
+	defer s.noteStore(&err)
+	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
+}
+
 // ChangeDeadline returns the instant from which a booking can no longer be
 // cancelled or changed online: 00:00 Seoul of the day before its next
 // appointment (the first dose, or the second once the first dose's date has

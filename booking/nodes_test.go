@@ -60,7 +60,7 @@ func TestAnyNodeServesAnyone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("booking on node C: %v", err)
 	}
-	mine, err := b.SessionBooking(ctx, sess.ID)
+	mine, err := b.BookingOf(ctx, sess.ID)
 	if err != nil || mine.Number != bk.Number {
 		t.Fatalf("my booking on node B: %+v, %v", mine.Number, err)
 	}
@@ -204,7 +204,7 @@ func TestProxyBookingForOneselfRefused(t *testing.T) {
 	if ms := e.pending(); len(ms) != 0 {
 		t.Errorf("%d messages written for a refused booking", len(ms))
 	}
-	if _, err := e.svc.SessionBooking(ctx, sess.ID); !errors.Is(err, booking.ErrNotFound) {
+	if _, err := e.svc.BookingOf(ctx, sess.ID); !errors.Is(err, booking.ErrNotFound) {
 		t.Errorf("a booking exists after the refusal: %v", err)
 	}
 }

@@ -105,8 +105,9 @@ const MaxChallengeIDLen = 2048
 // the same identity meanwhile gets ErrSessionHeld. A new session replaces
 // the identity's older session, whose lock has run out.
 //
-// Errors: ErrChallengeExpired, ErrWrongCode (the challenge stays open),
-// ErrTooManyAttempts, ErrSessionHeld.
+// Errors: ErrChallengeExpired, ErrWrongCode (a *WrongCodeError, which says
+// how many tries are left: the challenge stays open), ErrTooManyAttempts,
+// ErrSessionHeld.
 func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
 	defer s.noteStore(&err)
 	now := s.clock.Now()
@@ -139,7 +140,7 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 		case n >= MaxCodeAttempts:
 			return Session{}, ErrTooManyAttempts
 		}
-		return Session{}, ErrWrongCode
+		return Session{}, &WrongCodeError{TriesLeft: MaxCodeAttempts - n}
 	}
 
 	lock := DefaultSessionLock
@@ -199,18 +200,6 @@ func (s *Service) EndSession(ctx context.Context, id string) (err error) {
 		return nil
 	}
 	return s.store.EndSession(ctx, StateID("session", id))
-}
-
-// SessionBooking returns the active booking of the session's person in
-// this campaign ("my booking"): ErrSessionExpired without a session,
-// ErrNotFound if they have none.
-func (s *Service) SessionBooking(ctx context.Context, sessionID string) (_ Booking, err error) {
-	sess, err := s.Session(ctx, sessionID)
-	if err != nil {
-		return Booking{}, err
-	}
-	defer s.noteStore(&err)
-	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
 }
 
 // maxTokenLen bounds a session id, challenge id or look-up token as sent:

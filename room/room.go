@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +103,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	}
 	r.rate.start(v.Serving, now)
 	// Until there is a measurement, ETAs assume the configured rate.
-	r.etaRate.Store(math.Float64bits(r.settings.Load().Rate))
+	r.eta.Store(&etaBase{rate: r.settings.Load().Rate, serving: v.Serving})
 	return r, nil
 }
 

@@ -108,7 +108,7 @@ func (b *BookingAPI) handleSessionBooking(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	bk, err := b.Service.SessionBooking(r.Context(), id)
+	bk, err := b.Service.BookingOf(r.Context(), id)
 	if err != nil {
 		b.problem(w, err)
 		return

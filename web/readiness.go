@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -73,7 +74,32 @@ func (rd *readiness) outage(log *slog.Logger, name string) *outage.Log {
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	components, err := s.CheckReady(r.Context())
+	if err != nil {
+		var failing []string
+		for name, state := range components {
+			if state != "ok" {
+				failing = append(failing, name+" "+state)
+			}
+		}
+		sort.Strings(failing)
+		WriteProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "not_ready",
+			Detail:     "Not ready: " + strings.Join(failing, ", ") + ".",
+			Extra:      map[string]any{"components": components},
+			RetryAfter: RetryUnavailable})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "components": components})
+}
+
+// CheckReady runs the readiness checks (Ready) at once, within 2 s, and
+// returns each component's state ("ok", "unavailable", or "timeout" for
+// one that did not answer in time) and the errors of those that fail,
+// joined. The errors are for the operator (the log, the dashboard): they
+// may name hosts, users and databases, which /readyz does not show. A
+// failing component is logged as an outage, once.
+func (s *Server) CheckReady(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	errs := make([]error, len(s.Ready))
 	var wg sync.WaitGroup
@@ -82,7 +108,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	components := map[string]string{}
-	var failing []string
+	var failed []error
 	for i, c := range s.Ready {
 		l := s.ready.outage(s.Log, c.Name)
 		if errs[i] == nil {
@@ -96,17 +122,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			state = "timeout"
 		}
 		components[c.Name] = state
-		failing = append(failing, c.Name+" "+state)
+		failed = append(failed, fmt.Errorf("%s: %w", c.Name, errs[i]))
 	}
-	if len(failing) > 0 {
-		sort.Strings(failing)
-		WriteProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "not_ready",
-			Detail:     "Not ready: " + strings.Join(failing, ", ") + ".",
-			Extra:      map[string]any{"components": components},
-			RetryAfter: RetryUnavailable})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "components": components})
+	return components, errors.Join(failed...)
 }
 
 // outageOnce is an outage.Log made on first use.

@@ -189,18 +189,6 @@ func (s *Store) Replay(ctx context.Context, key string, hash []byte) (booking.Bo
 	return b, found, nil
 }
 
-// ActiveBooking returns the person's active booking in the campaign.
-func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
-	if !storable(campaignID) || !storable(personKey) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlPersonBooking, campaignID, personKey))
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "active booking", err)
-	}
-	return b, nil
-}
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return fail(ctx, "ping", s.pool.Ping(ctx))
@@ -387,6 +375,19 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingGet, number))
 	if err != nil {
 		return booking.Booking{}, fail(ctx, "get", err)
+	}
+	return b, nil
+}
+
+// ActiveBooking returns the person's booking in the campaign that is not
+// cancelled.
+func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingActive, campaignID, personKey))
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
 	return b, nil
 }

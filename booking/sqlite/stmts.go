@@ -49,13 +49,13 @@ func (w *writeStmts) all() []*sql.Stmt {
 }
 
 type readStmts struct {
-	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
-	personBooking, idemGet, sessionGet, grantGet, ping     *sql.Stmt
+	bookingGet, bookingActive, slotCounts, supply, pending, countBookings *sql.Stmt
+	idemGet, sessionGet, grantGet, ping                                   *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
-	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings,
-		r.personBooking, r.idemGet, r.sessionGet, r.grantGet, r.ping}
+	return []*sql.Stmt{r.bookingGet, r.bookingActive, r.slotCounts, r.supply, r.pending, r.countBookings,
+		r.idemGet, r.sessionGet, r.grantGet, r.ping}
 }
 
 type preparer interface {
@@ -136,6 +136,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		rdb = s.r
 	}
 	p(rdb, &r.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
+	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
 	p(rdb, &r.slotCounts, `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`)
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
@@ -143,8 +144,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
 	p(rdb, &r.countBookings, `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
 		GROUP BY cohort_id, vaccine_id`)
-	p(rdb, &r.personBooking, `SELECT `+bookingColumns+` FROM bookings
-		WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
 	p(rdb, &r.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
 	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
 		WHERE id = ? AND expires > ?`)

@@ -265,24 +265,6 @@ func testPurgeExpired(t *testing.T, s booking.Store) {
 	}
 }
 
-func testActiveBooking(t *testing.T, s booking.Store) {
-	_, err := s.ActiveBooking(ctx, campaign, PersonKey("ana"))
-	wantErr(t, "no booking yet", err, booking.ErrNotFound)
-	b := mustBook(t, s, request("ana", slot(21, day1, 0), slot(21, day2, 0)))
-	got, err := s.ActiveBooking(ctx, campaign, PersonKey("ana"))
-	if err != nil {
-		t.Fatalf("ActiveBooking: %v", err)
-	}
-	sameBooking(t, "ActiveBooking", got, b)
-	_, err = s.ActiveBooking(ctx, "flu-2021", PersonKey("ana"))
-	wantErr(t, "another campaign", err, booking.ErrNotFound)
-	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "x"}, Now: openedAt}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.ActiveBooking(ctx, campaign, PersonKey("ana"))
-	wantErr(t, "after the cancel", err, booking.ErrNotFound)
-}
-
 func testIdempotentChangeAndCancel(t *testing.T, s booking.Store) {
 	a1, a2 := slot(22, day1, 0), slot(22, day2, 0)
 	b1, b2 := slot(22, day1, 3), slot(22, day2, 3)

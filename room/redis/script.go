@@ -16,6 +16,8 @@ package redis
 //	ARGV[10] capacity, decimal
 //	ARGV[11] rate, Go float64 formatted with strconv 'g' -1
 //	ARGV[12] phase for reserve (0 pre-queue, 1 open); ARGV[3] is the count
+//	ARGV[13] the operator's message (controls)
+//	ARGV[14] resume at, Unix ms ("" when not set; controls)
 //
 // The reply is {r1, r2, view...}: r1 and r2 are the operation's own results
 // (0 when unused) and view is the room's View as of the end of the step.
@@ -63,11 +65,11 @@ end
 -- The room's state; a room with no state reads as Go's zero line.
 local S = {init = 0, fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
 	paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
-	adm = 0, lvs = 0, exp = 0, tok = 0, lt = ZERO_TIME}
+	adm = 0, lvs = 0, exp = 0, tok = 0, lt = ZERO_TIME, msg = '', ra = ''}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
-	if f == 'cap' or f == 'rate' or f == 'lk' then
+	if f == 'cap' or f == 'rate' or f == 'lk' or f == 'msg' or f == 'ra' then
 		S[f] = v
 	else
 		S[f] = tonumber(v)
@@ -81,17 +83,18 @@ local function save()
 		'srv', fint(S.srv), 'paused', fint(S.paused), 'closed', fint(S.closed),
 		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
-		'tok', fflt(S.tok), 'lt', fint(S.lt))
+		'tok', fflt(S.tok), 'lt', fint(S.lt), 'msg', S.msg, 'ra', S.ra)
 end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.msg, S.ra}
 end
 
 local function setControls()
 	S.paused, S.closed = tonumber(ARGV[8]), tonumber(ARGV[9])
 	S.cap, S.rate = ARGV[10], ARGV[11]
+	S.msg, S.ra = ARGV[13], ARGV[14]
 	S.cs = S.cs + 1
 end
 
