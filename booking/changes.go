@@ -70,6 +70,9 @@ func (s *Service) GrantLookup(ctx context.Context, b Booking) (token string, exp
 // Granted returns the booking a look-up grant stands for, read afresh
 // (ErrLookupExpired if the grant is unknown or has expired).
 func (s *Service) Granted(ctx context.Context, token string) (_ Booking, err error) {
+	if token == "" {
+		return Booking{}, ErrLookupExpired
+	}
 	defer s.noteStore(&err)
 	o, err := s.owner(ctx, BookingRef{Grant: token})
 	if err != nil {

@@ -347,6 +347,8 @@ func TestLookupGrants(t *testing.T) {
 	}
 	_, err = e.svc.Granted(ctx, "not-a-grant")
 	wantErr(t, "an unknown grant", err, booking.ErrLookupExpired)
+	_, err = e.svc.Granted(ctx, "")
+	wantErr(t, "no grant", err, booking.ErrLookupExpired)
 	e.clk.Advance(booking.LookupGrantTTL)
 	_, err = e.svc.Cancel(ctx, booking.BookingRef{Grant: grant}, "")
 	wantErr(t, "a cancel by an expired grant", err, booking.ErrLookupExpired)

@@ -65,3 +65,18 @@ func TestChangeAndCancelFormsSentTwice(t *testing.T) {
 		t.Errorf("a new cancel form for a cancelled booking: %d", p.status)
 	}
 }
+
+// The change and cancel steps without a look-up (no cookie, or one that
+// expired) send the person to look their booking up again.
+func TestChangeStepsWithoutALookUp(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	b.get("/book") // through the waiting room
+	for _, path := range []string{"/booking/view", "/booking/cancel", "/booking/change"} {
+		p := b.get(path)
+		if p.status != 401 {
+			t.Errorf("%s without a look-up: %d, want 401 and the look-up form", path, p.status)
+		}
+		mustContain(t, path, p, `action="/booking"`)
+	}
+}
