@@ -116,18 +116,26 @@ func bookingNumber(b []byte) string {
 	return v.Number
 }
 
+// verifiedOnNodeA starts two nodes of a cluster and verifies a person on
+// the first; it returns the nodes, the person's pass and the person.
+func verifiedOnNodeA(t *testing.T) (nodeA, nodeB *app.App, pass map[string]string, p *person) {
+	t.Helper()
+	c := newCluster(t)
+	nodeA, nodeB = c.node(t), c.node(t)
+	pass = admit(t, nodeA.URL())
+	p = newPerson("김민수", "680315-1234567", "010-1234-5678")
+	if code, b := p.verify(t, pass, nodeA.URL(), nodeA.URL()); code != 200 {
+		t.Fatalf("verify on node A: %d %s", code, b)
+	}
+	return nodeA, nodeB, pass, p
+}
+
 // A person verified on node A goes on on node B after A is killed: their
 // session is in the shared database, not in A's memory. The rule of one
 // session per identity holds across the nodes, and ending the session on
 // one frees the identity on all.
 func TestSessionOutlivesItsNode(t *testing.T) {
-	c := newCluster(t)
-	nodeA, nodeB := c.node(t), c.node(t)
-	pass := admit(t, nodeA.URL())
-	p := newPerson("김민수", "680315-1234567", "010-1234-5678")
-	if code, b := p.verify(t, pass, nodeA.URL(), nodeA.URL()); code != 200 {
-		t.Fatalf("verify on node A: %d %s", code, b)
-	}
+	nodeA, nodeB, pass, p := verifiedOnNodeA(t)
 	nodeA.KillForTest()
 
 	if resp, b := do(t, "GET", nodeB.URL()+"/api/v1/session", p.headers, ""); resp.StatusCode != 200 || !strings.Contains(string(b), "김민수") {
@@ -483,15 +491,9 @@ func TestDatabaseOutageReportedAsOutage(t *testing.T) {
 }
 
 // The pages' look-up is kept in the shared database too: a person who
-// looked their booking up on node A changes it on node B.
+// looked their booking up on node A goes on with it on node B.
 func TestLookupOnAnyNode(t *testing.T) {
-	c := newCluster(t)
-	nodeA, nodeB := c.node(t), c.node(t)
-	pass := admit(t, nodeA.URL())
-	p := newPerson("김민수", "680315-1234567", "010-1234-5678")
-	if code, b := p.verify(t, pass, nodeA.URL(), nodeA.URL()); code != 200 {
-		t.Fatalf("verify: %d %s", code, b)
-	}
+	nodeA, nodeB, pass, p := verifiedOnNodeA(t)
 	code, b := p.book(t, nodeA.URL(), 1, "form-1")
 	if code != 201 {
 		t.Fatalf("book: %d %s", code, b)
