@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/metrics"
@@ -189,7 +188,7 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	exempt, _ := config.Prefixes(cfg.Limits.Exempt)
 	a.Server = &web.Server{
 		Rooms: a.Rooms, Keys: a.Keys, Clock: a.Clock, Log: a.Log,
-		AdminToken: a.Cfg.AdminToken,
+		AdminToken: a.Cfg.AdminToken, RequestTimeout: cfg.RequestTimeout.D(),
 		// In front of someone's site, the metrics are the operator's, not
 		// the public's: they ask for the admin token.
 		Prefix: prefix, PrivateMetrics: opts.Upstream != nil,
@@ -223,26 +222,11 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	// Ready means the booking database and the shared queue state answer:
 	// a node that cannot reach them should be taken out of the load
 	// balancer.
-	var bookingStore booking.Store
 	if a.booking != nil {
-		bookingStore = a.booking.store
+		a.Server.Ready = append(a.Server.Ready, web.ReadyCheck{Name: "booking_database", Check: a.booking.store.Ping})
 	}
-	if bookingStore != nil || a.redis != nil {
-		a.Server.Ready = func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			if bookingStore != nil {
-				if _, err := bookingStore.CountBookings(ctx); err != nil {
-					return fmt.Errorf("booking database: %w", err)
-				}
-			}
-			if a.redis != nil {
-				if err := a.redis.Ping(ctx); err != nil {
-					return fmt.Errorf("shared queue state: %w", err)
-				}
-			}
-			return nil
-		}
+	if a.redis != nil {
+		a.Server.Ready = append(a.Server.Ready, web.ReadyCheck{Name: "shared_queue_state", Check: a.redis.Ping})
 	}
 	src := metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections}
 	if a.booking != nil {
@@ -278,7 +262,7 @@ func (a *App) Start() error {
 		Handler:           a.Server.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      config.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),

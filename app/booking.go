@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	bsqlite "github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/outage"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -93,19 +94,30 @@ func (a *App) setupBooking() error {
 		if !a.Opts.Demo {
 			return errors.New("booking: set SLUICE_PERSON_KEY_SECRET (or SLUICE_PERSON_KEY_SECRET_FILE): the key of the hash that replaces RRNs in the database")
 		}
-		if a.Cfg.StateDir != "" {
-			secret, err = demoSecret(filepath.Join(a.Cfg.StateDir, "person-key-secret"))
-			if err != nil {
-				return err
-			}
-		} else {
-			secret = make([]byte, 32)
-			rand.Read(secret)
+		if secret, err = a.demoSecret("person-key-secret"); err != nil {
+			return err
+		}
+	}
+	sealer := a.Cfg.SessionKeys
+	if sealer == nil {
+		// Every node of a shared database must open what the others
+		// sealed, and a node restarted must open what it sealed before:
+		// only the demo on its own embedded database may make up a key.
+		if !a.Opts.Demo || config.IsPostgresURL(db) {
+			return errors.New("booking: set SLUICE_SESSION_KEYS (or SLUICE_SESSION_KEYS_FILE), the same on every node: the keys that encrypt the sessions kept in the booking database (`sluice keygen --session` makes one)")
+		}
+		key, err := a.demoSecret("session-key")
+		if err != nil {
+			return err
+		}
+		if sealer, err = seal.New(seal.Key{ID: "demo", Secret: key}); err != nil {
+			return err
 		}
 	}
 	if config.IsPostgresURL(db) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		p.store, err = bpostgres.Open(ctx, db)
+		timeout := a.Cfg.RequestTimeout.D()
+		p.store, err = bpostgres.Open(ctx, db, bpostgres.Timeouts{Statement: timeout, Lock: timeout / 2})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("booking database: %w", err) // the error names the URL without its password
@@ -126,7 +138,7 @@ func (a *App) setupBooking() error {
 		return p.sender.Send(context.Background(), m)
 	})
 	if len(a.Cfg.TestIdentitySecret) > 0 {
-		if identity, err = booking.NewTestIdentity(a.Clock, a.Cfg.TestIdentitySecret, identity); err != nil {
+		if identity, err = booking.NewTestIdentity(a.Cfg.TestIdentitySecret, identity); err != nil {
 			p.store.Close()
 			return err
 		}
@@ -134,7 +146,7 @@ func (a *App) setupBooking() error {
 	}
 	p.service, err = booking.NewService(booking.ServiceConfig{
 		Campaign: camp, Store: p.store, Availability: booking.NewAvailability(booking.DefaultClinics()),
-		Clock: a.Clock, PersonKeySecret: secret, Sender: p.sender, Log: a.Log, DemoMode: a.Opts.Demo,
+		Clock: a.Clock, PersonKeySecret: secret, Sealer: sealer, Sender: p.sender, Log: a.Log, DemoMode: a.Opts.Demo,
 		Identity: identity, BookingHorizonDays: bc.HorizonDays,
 	})
 	if err != nil {
@@ -160,14 +172,18 @@ func (a *App) setupBooking() error {
 	return nil
 }
 
-// demoSecret keeps the demo's person-key secret next to its database, so
-// look-ups keep working across demo restarts with a state directory.
-func demoSecret(path string) ([]byte, error) {
+// demoSecret makes a secret for the demo (32 random bytes). With a state
+// directory it is kept there under name, next to the database, so that
+// look-ups and sessions keep working across demo restarts.
+func (a *App) demoSecret(name string) ([]byte, error) {
+	if a.Cfg.StateDir == "" {
+		return seal.RandomSecret(), nil
+	}
+	path := filepath.Join(a.Cfg.StateDir, name)
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
 		return b, nil
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
+	b := seal.RandomSecret()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -179,28 +195,31 @@ func demoSecret(path string) ([]byte, error) {
 // others reloads the booked counts its clinic search shows.
 const availabilityResync = 2 * time.Second
 
+// purgeInterval is how often a node deletes the expired sessions,
+// challenges and look-ups of its booking database.
+const purgeInterval = time.Minute
+
 func (p *bookingParts) run(ctx context.Context, log *slog.Logger) {
 	if p.shared {
 		go func() {
 			t := time.NewTicker(availabilityResync)
 			defer t.Stop()
-			failing := false
+			failing := &outage.Log{Logger: log, What: "clinic search seeing other nodes' bookings"}
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-t.C:
 				}
-				err := p.service.ResyncAvailability(ctx)
-				if err != nil && !failing && ctx.Err() == nil {
-					log.Warn("clinic search is not seeing other nodes' bookings; retrying", "err", err)
-				} else if err == nil && failing {
-					log.Info("clinic search sees other nodes' bookings again")
+				if err := p.service.ResyncAvailability(ctx); err != nil && ctx.Err() == nil {
+					failing.Failed(err)
+				} else {
+					failing.Succeeded()
 				}
-				failing = err != nil
 			}
 		}()
 	}
+	go p.service.RunPurge(ctx, purgeInterval)
 	p.service.RunOutbox(ctx, 200*time.Millisecond)
 }
 

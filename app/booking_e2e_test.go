@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -228,6 +229,7 @@ func TestServeHasNoDemoClock(t *testing.T) {
 	cfg := apptest.Config()
 	cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: t.TempDir() + "/b.db"}
 	cfg.PersonKeySecret = []byte(strings.Repeat("s", 32))
+	cfg.SessionKeys = seal.Generate("s1")
 	a := apptest.Start(t, cfg, app.Options{})
 	code, b := postJSON(t, a.URL()+"/api/v1/admin/clock", map[string]string{"Authorization": "Bearer " + adminToken}, map[string]string{"at": "2021-07-20T20:30:00+09:00"})
 	if code != http.StatusNotFound {

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/pgtest"
 	"github.com/sluicehq/sluice/internal/redistest"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -124,12 +125,14 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 	redisURL, prefix := redistest.Prefix(t)
 	dbURL := pgtest.Schema(t, "sluicetest_app")
 	keys := room.GenerateKeyring("k1")
+	sessionKeys := seal.Generate("s1")
 	start := func() *app.App {
 		cfg := apptest.Config()
 		cfg.Keys = keys
 		cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
 		cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: dbURL}
 		cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
+		cfg.SessionKeys = sessionKeys
 		return apptest.Start(t, cfg, app.Options{Demo: true})
 	}
 	nodeA, nodeB := start(), start()

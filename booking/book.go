@@ -2,8 +2,7 @@ package booking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,8 +43,8 @@ type bookee struct {
 // transaction, the second dose at the same clinic.
 //
 // Checks, in order: the session (ErrSessionExpired); for a proxy booking
-// the other person's input (*InputError) and their cohort's policy
-// (ErrProxyNotAllowed); eligibility now, by the server clock
+// the other person's input (*InputError), that they are another person
+// (ErrProxySelf) and their cohort's policy (ErrProxyNotAllowed); eligibility now, by the server clock
 // (*NotEligibleError); the clinic (ErrClinicNotFound); the slot
 // (ErrInvalidSlot, ErrPastDate — today is allowed for blocks that start
 // later than now —, ErrBeyondHorizon, ErrClinicClosed); the vaccine
@@ -53,18 +52,22 @@ type bookee struct {
 // fails without touching the database (ErrSlotFull for the first dose,
 // ErrNoSecondDose when no second-dose slot is free). Finally the store
 // decides: its errors (ErrSlotFull, ErrNoSecondDose, ErrAlreadyBooked,
-// ErrSupplyExhausted, ErrIdempotencyReuse, ...) are returned unchanged.
+// ErrSupplyExhausted, ErrIdempotencyReuse, ...) are returned unchanged,
+// except that a person refused because they already have a booking hears
+// which (*AlreadyBookedError), so that someone whose answer was lost and
+// who sent no idempotency key learns their booking number.
 //
 // Second-dose candidates are Vaccine.SecondDoseDates of the first-dose date
 // at the same clinic, on days it is open, each date with the same block
 // first, then the other blocks nearest first. The list does not depend on
 // live counts, so an idempotent retry sends the same request.
-func (s *Service) Book(ctx context.Context, in BookInput) (Booking, error) {
-	now := s.clock.Now()
-	sess, ok := s.Session(in.SessionID)
-	if !ok {
-		return Booking{}, ErrSessionExpired
+func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error) {
+	sess, err := s.Session(ctx, in.SessionID)
+	if err != nil {
+		return Booking{}, err
 	}
+	defer s.noteStore(&err)
+	now := s.clock.Now()
 	p := bookee{personKey: sess.PersonKey, name: sess.Name, phone: sess.Phone, birth: sess.BirthDate}
 	if in.ForPerson != nil {
 		var err error
@@ -138,6 +141,11 @@ func (s *Service) Book(ctx context.Context, in BookInput) (Booking, error) {
 	if err != nil {
 		s.log.Debug("booking refused", "campaign", s.campaign.ID, "clinic", clinic.ID,
 			"date", in.Date.String(), "block", int(in.Block), "err", err)
+		if errors.Is(err, ErrAlreadyBooked) && p.personKey == sess.PersonKey {
+			if prev, perr := s.store.ActiveBooking(ctx, s.campaign.ID, p.personKey); perr == nil {
+				return Booking{}, &AlreadyBookedError{Booking: prev}
+			}
+		}
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
@@ -151,7 +159,9 @@ func (s *Service) Book(ctx context.Context, in BookInput) (Booking, error) {
 	return got, nil
 }
 
-// proxyBookee validates the other person of a proxy booking.
+// proxyBookee validates the other person of a proxy booking. Naming
+// oneself is refused (ErrProxySelf): it would book the verified person
+// with a phone nobody verified.
 func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
 	name, r, err := parseNameRRN(in.Name, in.RRN)
 	if err != nil {
@@ -164,8 +174,8 @@ func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
 		}
 	}
 	p := bookee{personKey: PersonKey(s.secret, r), name: name, phone: phone, birth: r.BirthDate}
-	if p.personKey == sess.PersonKey { // "for" oneself: an ordinary booking
-		return bookee{personKey: sess.PersonKey, name: sess.Name, phone: phone, birth: sess.BirthDate}, nil
+	if p.personKey == sess.PersonKey {
+		return bookee{}, ErrProxySelf
 	}
 	if co := s.campaign.CohortOf(p.birth); co != nil && !co.ProxyBooking {
 		return bookee{}, ErrProxyNotAllowed
@@ -249,13 +259,6 @@ func (s *Service) anyFree(cands []Slot, freed Slot) bool {
 		}
 	}
 	return false
-}
-
-// scopedKey namespaces an idempotency key by the person who sends it, so
-// one person's key can never collide with another's.
-func scopedKey(bookedBy, key string) string {
-	h := sha256.Sum256([]byte("sluice-idem-v1\x00" + bookedBy + "\x00" + key))
-	return "bk1-" + hex.EncodeToString(h[:])
 }
 
 // BookableDates are the dates a first dose may be booked on at now, in

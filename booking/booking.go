@@ -102,7 +102,11 @@ type BookRequest struct {
 	Dose2Candidates []Slot
 	// SlotCapacity gives the capacity of a slot (from clinic data).
 	SlotCapacity func(Slot) int
-	Confirmation Message // written to the outbox in the same transaction
+	// Confirmation is written to the outbox in the same transaction. Its
+	// body may hold Dose2Placeholder, which the store replaces with the
+	// second dose it chose before writing it (FillDose2), so that the text
+	// sent is the one true when the booking committed.
+	Confirmation Message
 }
 
 // ChangeRequest moves an existing booking to new slots.
@@ -111,8 +115,22 @@ type ChangeRequest struct {
 	NewDose1        Slot
 	Dose2Candidates []Slot
 	SlotCapacity    func(Slot) int
-	Notice          Message
-	Now             time.Time
+	// Notice is written to the outbox in the same transaction, its
+	// Dose2Placeholder filled like a confirmation's.
+	Notice Message
+	Now    time.Time
+	// IdempotencyKey is optional: a request sent again with the same key
+	// (its answer lost) changes nothing and returns the booking.
+	IdempotencyKey string
+}
+
+// CancelRequest cancels a booking.
+type CancelRequest struct {
+	Number string
+	Notice Message // written to the outbox in the same transaction
+	Now    time.Time
+	// IdempotencyKey is optional, as for ChangeRequest.
+	IdempotencyKey string
 }
 
 // SlotCount is the number of bookings held at a slot.
@@ -121,8 +139,16 @@ type SlotCount struct {
 	Booked int
 }
 
-// Store is the durable truth for bookings. Capacity and uniqueness (one active
-// booking per person per campaign) are enforced inside its transactions.
+// BookingCounts are the active bookings of a store.
+type BookingCounts struct {
+	ByCohort  map[string]int
+	ByVaccine map[string]int
+}
+
+// Store is the durable truth for bookings, and for what any node serving a
+// person must find about them in the middle of a journey (SessionStore).
+// Capacity and uniqueness (one active booking per person per campaign) are
+// enforced inside its transactions.
 type Store interface {
 	// Book commits a booking: person uniqueness, both doses' capacity,
 	// vaccine supply, the booking row and the outbox message, all or nothing.
@@ -135,7 +161,12 @@ type Store interface {
 	// Change moves both doses, releasing the old slots, in one transaction.
 	Change(ctx context.Context, req ChangeRequest) (Booking, error)
 	// Cancel marks the booking cancelled and frees both doses' capacity.
-	Cancel(ctx context.Context, number string, notice Message, now time.Time) (Booking, error)
+	Cancel(ctx context.Context, req CancelRequest) (Booking, error)
+	// Replay returns the booking of an earlier request with this
+	// idempotency key and request hash (RequestHash), found false if the
+	// key is unused, ErrIdempotencyReuse if it was used for another
+	// request. The booking is as it is now.
+	Replay(ctx context.Context, key string, hash []byte) (b Booking, found bool, err error)
 	// SlotCounts lists every slot with at least one booking (for warming the
 	// in-memory availability index at start).
 	SlotCounts(ctx context.Context) ([]SlotCount, error)
@@ -143,16 +174,15 @@ type Store interface {
 	SetSupply(ctx context.Context, vaccineID string, doses int) error
 	// Supply returns allocated and used doses for a vaccine.
 	Supply(ctx context.Context, vaccineID string) (allocated, used int, err error)
-	// ClaimSession records that identity personKey runs booking session
-	// sessionID until `until`. If another session holds the identity and has
-	// not expired, it returns ErrSessionHeld.
-	ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error
 	// PendingMessages returns unsent outbox messages, oldest first.
 	PendingMessages(ctx context.Context, limit int) ([]Message, error)
 	// MarkSent records delivery of a message.
 	MarkSent(ctx context.Context, id int64, at time.Time) error
-	// CountBookings returns active bookings per cohort id.
-	CountBookings(ctx context.Context) (map[string]int, error)
+	// CountBookings returns the active bookings per cohort and per vaccine.
+	CountBookings(ctx context.Context) (BookingCounts, error)
+	// Ping checks that the store answers (readiness), cheaply.
+	Ping(ctx context.Context) error
+	SessionStore
 	Close() error
 }
 

@@ -13,21 +13,110 @@ import (
 // answer never tells which. A malformed name or RRN gives its *InputError
 // (it reveals nothing about the booking). Cancelled bookings are returned
 // too (Status tells).
-func (s *Service) Lookup(ctx context.Context, name, rrn, number string) (Booking, error) {
-	name, r, err := parseNameRRN(name, rrn)
+func (s *Service) Lookup(ctx context.Context, name, rrn, number string) (_ Booking, err error) {
+	defer s.noteStore(&err)
+	o, err := s.owner(ctx, BookingRef{Name: name, RRN: rrn, Number: number})
 	if err != nil {
 		return Booking{}, err
 	}
-	number = normalizeNumber(number)
+	return s.ownBooking(ctx, o)
+}
+
+// BookingRef is how a person shows that a booking is theirs: its number
+// with their name and RRN as typed (the API), or Grant, the token of a
+// recent look-up (GrantLookup: the pages' change and cancel steps, which
+// never carry the RRN).
+type BookingRef struct {
+	Name, RRN, Number string
+	Grant             string
+}
+
+// LookupGrantTTL is how long a look-up grant lasts.
+const LookupGrantTTL = 10 * time.Minute
+
+// bookingOwner is a person who showed a booking number is theirs, not yet
+// checked against the booking.
+type bookingOwner struct {
+	personKey, number string
+	name              string // "" for a grant: its name was checked when it was made
+}
+
+// grantData is a look-up grant's sealed content.
+type grantData struct {
+	PersonKey string `json:"k"`
+	Number    string `json:"n"`
+}
+
+// GrantLookup records that the person looked up booking b (found by
+// Lookup) and returns a token, valid for LookupGrantTTL on any node, that
+// stands for their name and RRN in Change, Cancel and Granted: the pages
+// keep the token in a cookie, never the RRN. The store keeps neither the
+// token (only its hash) nor the RRN (only the person key, sealed).
+func (s *Service) GrantLookup(ctx context.Context, b Booking) (token string, expires time.Time, err error) {
+	defer s.noteStore(&err)
+	token = randomID(24)
+	id := StateID("lookup", token)
+	expires = s.clock.Now().Add(LookupGrantTTL)
+	sealed, err := s.sealJSON("lookup", id, "", grantData{PersonKey: b.PersonKey, Number: b.Number})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.store.PutLookupGrant(ctx, id, sealed, expires); err != nil {
+		return "", time.Time{}, err
+	}
+	return token, expires, nil
+}
+
+// Granted returns the booking a look-up grant stands for, read afresh
+// (ErrLookupExpired if the grant is unknown or has expired).
+func (s *Service) Granted(ctx context.Context, token string) (_ Booking, err error) {
+	if token == "" {
+		return Booking{}, ErrLookupExpired
+	}
+	defer s.noteStore(&err)
+	o, err := s.owner(ctx, BookingRef{Grant: token})
+	if err != nil {
+		return Booking{}, err
+	}
+	return s.ownBooking(ctx, o)
+}
+
+// owner is the person a BookingRef names, and the booking number.
+func (s *Service) owner(ctx context.Context, ref BookingRef) (bookingOwner, error) {
+	if ref.Grant != "" {
+		if len(ref.Grant) > maxTokenLen {
+			return bookingOwner{}, ErrLookupExpired
+		}
+		id := StateID("lookup", ref.Grant)
+		sealed, err := s.store.LookupGrant(ctx, id, s.clock.Now())
+		if err != nil {
+			return bookingOwner{}, err
+		}
+		var g grantData
+		if err := s.openJSON("lookup", id, "", sealed, &g); err != nil {
+			return bookingOwner{}, err
+		}
+		return bookingOwner{personKey: g.PersonKey, number: g.Number}, nil
+	}
+	name, r, err := parseNameRRN(ref.Name, ref.RRN)
+	if err != nil {
+		return bookingOwner{}, err
+	}
+	number := normalizeNumber(ref.Number)
 	if number == "" {
-		return Booking{}, ErrNotFound
+		return bookingOwner{}, ErrNotFound
 	}
-	b, err := s.store.Get(ctx, number)
+	return bookingOwner{personKey: PersonKey(s.secret, r), number: number, name: name}, nil
+}
+
+// ownBooking reads the owner's booking: ErrNotFound unless it is theirs
+// and of this campaign.
+func (s *Service) ownBooking(ctx context.Context, o bookingOwner) (Booking, error) {
+	b, err := s.store.Get(ctx, o.number)
 	if err != nil {
 		return Booking{}, err
 	}
-	key := PersonKey(s.secret, r)
-	if !hmac.Equal([]byte(key), []byte(b.PersonKey)) || name != b.Name || b.CampaignID != s.campaign.ID {
+	if !hmac.Equal([]byte(o.personKey), []byte(b.PersonKey)) || o.name != "" && o.name != b.Name || b.CampaignID != s.campaign.ID {
 		return Booking{}, ErrNotFound
 	}
 	return b, nil
@@ -38,11 +127,12 @@ func (s *Service) Lookup(ctx context.Context, name, rrn, number string) (Booking
 // ErrSessionExpired without the session). With it a person who already
 // booked is told so at once, and one who lost their booking number finds
 // it by verifying their identity again.
-func (s *Service) BookingOf(ctx context.Context, sessionID string) (Booking, error) {
-	sess, ok := s.Session(sessionID)
-	if !ok {
-		return Booking{}, ErrSessionExpired
+func (s *Service) BookingOf(ctx context.Context, sessionID string) (_ Booking, err error) {
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return Booking{}, err
 	}
+	defer s.noteStore(&err)
 	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
 }
 
@@ -62,51 +152,64 @@ func ChangeDeadline(b Booking, now time.Time) (deadline time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// Cancel cancels a booking (both doses) identified like Lookup, frees both
-// places and writes a "cancel" message. Errors: those of Lookup,
-// ErrCancelled, ErrTooLate (see ChangeDeadline).
-func (s *Service) Cancel(ctx context.Context, name, rrn, number string) (Booking, error) {
-	b, now, unlock, err := s.openForChange(ctx, name, rrn, number)
+// Cancel cancels a booking (both doses) identified by ref, frees both
+// places and writes a "cancel" message. Errors: those of Lookup (or
+// ErrLookupExpired), ErrCancelled, ErrTooLate (see ChangeDeadline). With
+// an idempotency key, a cancel sent again returns the booking (cancelled)
+// instead of ErrCancelled.
+func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey string) (_ Booking, err error) {
+	defer s.noteStore(&err)
+	b, key, now, unlock, err := s.openForChange(ctx, ref, idempotencyKey, func(number string) []byte { return CancelHash(number) })
 	defer unlock()
+	if err != nil || key.replayed {
+		return b, err
+	}
+	got, err := s.store.Cancel(ctx, CancelRequest{
+		Number: b.Number,
+		Notice: Message{
+			BookingNumber: b.Number,
+			Kind:          "cancel",
+			To:            b.Phone,
+			Body:          s.cancelText(b),
+			CreatedAt:     now,
+		},
+		Now:            now,
+		IdempotencyKey: key.scoped,
+	})
 	if err != nil {
 		return Booking{}, err
 	}
-	notice := Message{
-		BookingNumber: b.Number,
-		Kind:          "cancel",
-		To:            b.Phone,
-		Body:          s.cancelText(b),
-		CreatedAt:     now,
+	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
+		s.avail.Add(got.Dose1.Slot, -1)
+		s.avail.Add(got.Dose2.Slot, -1)
+		s.gen.Add(1)
+		s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	}
-	got, err := s.store.Cancel(ctx, b.Number, notice, now)
-	if err != nil {
-		return Booking{}, err
-	}
-	s.avail.Add(got.Dose1.Slot, -1)
-	s.avail.Add(got.Dose2.Slot, -1)
-	s.gen.Add(1)
-	s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	return got, nil
 }
 
-// Change moves a booking identified like Lookup to a new first-dose slot
-// (any clinic offering the booked vaccine), with a new second dose chosen as
-// in Book, and writes a "change" message. It is refused with ErrTooLate
-// once the first dose's date has passed (the second dose alone cannot be
-// moved online) or from ChangeDeadline on. The new slot is checked as in
-// Book (ErrClinicNotFound, ErrInvalidSlot, ErrPastDate, ErrBeyondHorizon,
+// Change moves a booking identified by ref to a new first-dose slot (any
+// clinic offering the booked vaccine), with a new second dose chosen as in
+// Book, and writes a "change" message. It is refused with ErrTooLate once
+// the first dose's date has passed (the second dose alone cannot be moved
+// online) or from ChangeDeadline on. The new slot is checked as in Book
+// (ErrClinicNotFound, ErrInvalidSlot, ErrPastDate, ErrBeyondHorizon,
 // ErrClinicClosed, ErrVaccineNotOffered, ErrSlotFull, ErrNoSecondDose);
-// eligibility is not checked again.
-func (s *Service) Change(ctx context.Context, name, rrn, number string, newClinicID int64, newDate Date, newBlock TimeBlock) (Booking, error) {
-	b, now, unlock, err := s.openForChange(ctx, name, rrn, number)
+// eligibility is not checked again. With an idempotency key, a change sent
+// again returns the booking as it is, changing nothing.
+func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempotencyKey string) (_ Booking, err error) {
+	defer s.noteStore(&err)
+	b, key, now, unlock, err := s.openForChange(ctx, ref, idempotencyKey, func(number string) []byte {
+		return ChangeHash(&ChangeRequest{Number: number, NewDose1: to})
+	})
 	defer unlock()
-	if err != nil {
-		return Booking{}, err
+	if err != nil || key.replayed {
+		return b, err
 	}
 	if b.Dose1.Date.Before(DateOf(now)) {
 		return Booking{}, ErrTooLate
 	}
-	clinic, err := s.checkSlot(newClinicID, newDate, newBlock, now)
+	clinic, err := s.checkSlot(to.ClinicID, to.Date, to.Block, now)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -117,7 +220,7 @@ func (s *Service) Change(ctx context.Context, name, rrn, number string, newClini
 	if !clinic.Offers(v.ID) {
 		return Booking{}, fmt.Errorf("%w: %s is not given at this clinic", ErrVaccineNotOffered, v.NameEN)
 	}
-	dose1 := Slot{ClinicID: clinic.ID, Date: newDate, Block: newBlock}
+	dose1 := Slot{ClinicID: clinic.ID, Date: to.Date, Block: to.Block}
 	cands := s.dose2Candidates(clinic, v, dose1)
 	if len(cands) == 0 {
 		return Booking{}, ErrNoSecondDose
@@ -140,45 +243,73 @@ func (s *Service) Change(ctx context.Context, name, rrn, number string, newClini
 			Body:          s.changeText(b.Number, clinic, v, dose1),
 			CreatedAt:     now,
 		},
-		Now: now,
+		Now:            now,
+		IdempotencyKey: key.scoped,
 	})
 	if err != nil {
 		return Booking{}, err
 	}
-	s.avail.Add(b.Dose1.Slot, -1)
-	s.avail.Add(b.Dose2.Slot, -1)
-	s.avail.Add(got.Dose1.Slot, 1)
-	s.avail.Add(got.Dose2.Slot, 1)
-	s.gen.Add(1)
-	s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
-		"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())
+	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
+		s.avail.Add(b.Dose1.Slot, -1)
+		s.avail.Add(b.Dose2.Slot, -1)
+		s.avail.Add(got.Dose1.Slot, 1)
+		s.avail.Add(got.Dose2.Slot, 1)
+		s.gen.Add(1)
+		s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
+			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())
+	}
 	return got, nil
 }
 
-// openForChange takes the booking number's lock (unlock gives it back,
-// also after an error), looks the booking up like Lookup and checks that it
-// may still be changed or cancelled online at now, the server clock: not
-// cancelled (ErrCancelled) and before ChangeDeadline (ErrTooLate).
-func (s *Service) openForChange(ctx context.Context, name, rrn, number string) (b Booking, now time.Time, unlock func(), err error) {
-	unlock = s.lockNumber(number)
+// idempotency is a change or cancel request's key as the store keeps it,
+// and whether the request was answered from it.
+type idempotency struct {
+	scoped   string // "" without a key
+	replayed bool
+}
+
+// openForChange finds the booking ref names and takes its number's lock
+// (unlock gives it back, also after an error). With an idempotency key
+// whose request the store already holds, it returns the booking as it is
+// (key.replayed). Otherwise it checks that the booking may still be
+// changed or cancelled online at now, the server clock: not cancelled
+// (ErrCancelled) and before ChangeDeadline (ErrTooLate).
+func (s *Service) openForChange(ctx context.Context, ref BookingRef, idempotencyKey string, hash func(number string) []byte) (b Booking, key idempotency, now time.Time, unlock func(), err error) {
+	unlock = func() {}
+	if len(idempotencyKey) > maxIdempotencyKeyLen {
+		return Booking{}, key, now, unlock, fmt.Errorf("%w: idempotency key longer than %d bytes", ErrInvalidRequest, maxIdempotencyKeyLen)
+	}
+	o, err := s.owner(ctx, ref)
+	if err != nil {
+		return Booking{}, key, now, unlock, err
+	}
+	unlock = s.lockNumber(o.number)
 	now = s.clock.Now()
-	if b, err = s.Lookup(ctx, name, rrn, number); err != nil {
-		return Booking{}, now, unlock, err
+	if b, err = s.ownBooking(ctx, o); err != nil {
+		return Booking{}, key, now, unlock, err
+	}
+	if idempotencyKey != "" {
+		key.scoped = scopedKey(o.personKey, idempotencyKey)
+		prev, found, err := s.store.Replay(ctx, key.scoped, hash(b.Number))
+		if err != nil || found {
+			key.replayed = found
+			return prev, key, now, unlock, err
+		}
 	}
 	if b.Status == StatusCancelled {
-		return Booking{}, now, unlock, ErrCancelled
+		return Booking{}, key, now, unlock, ErrCancelled
 	}
 	if dl, ok := ChangeDeadline(b, now); !ok || !now.Before(dl) {
-		return Booking{}, now, unlock, ErrTooLate
+		return Booking{}, key, now, unlock, ErrTooLate
 	}
-	return b, now, unlock, nil
+	return b, key, now, unlock, nil
 }
 
 // lockNumber serialises Change and Cancel of one booking on this node, so
 // the availability index moves by exactly what the store did.
 func (s *Service) lockNumber(number string) func() {
 	h := fnv.New32a()
-	h.Write([]byte(normalizeNumber(number)))
+	h.Write([]byte(number))
 	m := &s.numLocks[h.Sum32()%uint32(len(s.numLocks))]
 	m.Lock()
 	return m.Unlock

@@ -71,8 +71,17 @@ func (d Date) IsZero() bool { return d == Date{} }
 // Weekday of the date.
 func (d Date) Weekday() time.Weekday { return d.Time().Weekday() }
 
-// String formats as YYYY-MM-DD.
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
+// String formats as YYYY-MM-DD. (It is on the hot path: the stores write
+// every slot's date as text.)
+func (d Date) String() string {
+	if d.Year < 0 || d.Year > 9999 || d.Month < 0 || d.Month > 99 || d.Day < 0 || d.Day > 99 {
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	}
+	y, m := d.Year, int(d.Month)
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d.Day/10), byte('0' + d.Day%10)}
+	return string(b[:])
+}
 
 // MarshalText implements encoding.TextMarshaler (JSON and YAML as "YYYY-MM-DD").
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

@@ -69,11 +69,23 @@ var (
 	ErrInvalidRequest = def("invalid_request", "invalid request",
 		"요청이 올바르지 않습니다.",
 		"The request is not valid.")
-	// ErrOverloaded: too many sessions or verifications in progress on this
-	// node; try again shortly.
-	ErrOverloaded = def("overloaded", "too many sessions in progress; try again shortly",
-		"접속이 많습니다. 잠시 후 다시 시도해 주세요.",
-		"The service is busy. Please try again shortly.")
+	// ErrUnavailable: the booking database did not answer (down, refusing
+	// connections, locked, or slower than the request's deadline). A
+	// change asked for may or may not have been made: asked again with the
+	// same idempotency key it is made once, or its result returned.
+	ErrUnavailable = def("unavailable", "booking database unavailable",
+		"예약 시스템이 잠시 응답하지 않습니다. 몇 초 후 같은 요청을 다시 보내 주세요. 다시 보내도 두 번 예약되지 않습니다.",
+		"The booking system is not answering right now. Please send the same request again in a few seconds: it will not book twice.")
+	// ErrProxySelf: a booking "for another person" names the booker
+	// themself; book without for_person.
+	ErrProxySelf = def("proxy_self", "for_person names the verified person themself",
+		"본인 예약은 대리 예약이 아닙니다. 본인 예약으로 진행해 주세요.",
+		"That is you: book for yourself without naming another person.")
+	// ErrLookupExpired: the look-up the pages' change and cancel steps act
+	// on is unknown or has expired; look the booking up again.
+	ErrLookupExpired = def("lookup_expired", "look-up expired or unknown; look the booking up again",
+		"예약 조회 시간이 지났습니다. 다시 조회해 주세요.",
+		"Your look-up has expired. Please look your booking up again.")
 )
 
 // Errors of identity verification (CompleteVerification): ErrWrongCode may
@@ -143,6 +155,20 @@ var (
 		"이름을 확인해 주세요.",
 		"Please check the name.")
 )
+
+// AlreadyBookedError is ErrAlreadyBooked told to the person it is about:
+// it carries their booking, so that someone whose first answer was lost
+// learns their booking number.
+type AlreadyBookedError struct {
+	Booking Booking
+}
+
+func (e *AlreadyBookedError) Error() string {
+	return ErrAlreadyBooked.Error() + " (" + e.Booking.Number + ")"
+}
+
+// Unwrap returns ErrAlreadyBooked.
+func (e *AlreadyBookedError) Unwrap() error { return ErrAlreadyBooked }
 
 // CodeNotEligible is the code of a *NotEligibleError.
 const CodeNotEligible = "not_eligible"

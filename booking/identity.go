@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
-	"github.com/sluicehq/sluice/internal/ttl"
 )
 
 const (
@@ -18,8 +17,6 @@ const (
 	// MaxCodeAttempts is the number of codes a person may try per
 	// challenge; the last wrong one ends the challenge (ErrTooManyAttempts).
 	MaxCodeAttempts = 5
-	// maxDemoChallenges bounds the demo provider's memory.
-	maxDemoChallenges = 200_000
 )
 
 // VerifyStart is what an identity check starts from.
@@ -32,43 +29,44 @@ type VerifyStart struct {
 	RRN RRN
 }
 
+// Challenge is an identity check in progress.
+type Challenge struct {
+	// ID is the provider's id of the check.
+	ID string
+	// State is what the provider needs to check a code (the code it sent,
+	// a transaction id of the authority ...). The service keeps it sealed
+	// in the challenge's token, which any node opens, and hands it back to
+	// Check: a provider keeps nothing in memory.
+	State []byte
+	// DemoCode is the code itself, for demo providers only: the Service
+	// passes it to the person only when ServiceConfig.DemoMode is set.
+	// Real providers leave it empty.
+	DemoCode string
+	// Token, given to Check, is the challenge id the person was given and
+	// sent back with the code (the service's sealed token).
+	Token string
+}
+
 // IdentityProvider verifies that a person holds the identity (name, RRN,
-// phone) they typed: Start sends a code (or starts an app-based check) and
-// returns a challenge id, Check tells whether the code answers it.
+// phone) they typed: Start sends a code (or starts an app-based check),
+// Check tells whether a code answers the challenge Start made.
 //
-// Check returns (false, nil) for a wrong code that may be retried,
-// ErrTooManyAttempts when the wrong code used up the challenge and
-// ErrChallengeExpired for an unknown or expired challenge. A successful
-// Check consumes the challenge.
-//
-// demoCode is the code itself, for demo providers only: the Service passes
-// it to the person only when ServiceConfig.DemoMode is set. Real providers
-// return "".
+// The service counts the attempts (MaxCodeAttempts), expires challenges
+// (ChallengeTTL) and makes a challenge answer once. Check returns (false,
+// nil) for a wrong code, ErrChallengeExpired if the provider no longer
+// knows the challenge, and any other error for a provider that failed.
 type IdentityProvider interface {
-	Start(ctx context.Context, req VerifyStart) (challengeID string, demoCode string, err error)
-	Check(ctx context.Context, challengeID, code string) (bool, error)
+	Start(ctx context.Context, req VerifyStart) (Challenge, error)
+	Check(ctx context.Context, c Challenge, code string) (bool, error)
 }
 
 // DemoIdentity is an IdentityProvider for demos and development: it makes a
-// random 6-digit code, sends it to the phone as a "verification" Message
-// (the text holds the code only: no RRN, no name), and keeps challenges in
-// memory for ChallengeTTL with at most MaxCodeAttempts tries. It is safe for
-// concurrent use.
+// random 6-digit code and sends it to the phone as a "verification" Message
+// (the text holds the code only: no RRN, no name). The code is the
+// challenge's State. It is safe for concurrent use.
 type DemoIdentity struct {
 	clock  clock.Clock
 	outbox func(Message) error
-	// idPrefix and codeFor, when set, make a test provider (testidentity.go):
-	// its challenge ids carry the prefix and its code is codeFor(id).
-	idPrefix string
-	codeFor  func(challengeID string) string
-
-	challenges *ttl.Map[string, demoChallenge]
-}
-
-// demoChallenge is a code sent, and the wrong codes tried against it.
-type demoChallenge struct {
-	code     string
-	attempts int
 }
 
 var _ IdentityProvider = (*DemoIdentity)(nil)
@@ -81,66 +79,41 @@ func NewDemoIdentity(clk clock.Clock, outbox func(Message) error) *DemoIdentity 
 	if clk == nil {
 		clk = clock.System{}
 	}
-	return &DemoIdentity{clock: clk, outbox: outbox, challenges: ttl.New[string, demoChallenge](maxDemoChallenges)}
+	return &DemoIdentity{clock: clk, outbox: outbox}
 }
 
-// Start makes a code, sends it to req.Phone and returns the challenge id and
-// the code (as demoCode).
-func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (string, string, error) {
+// Start makes a code and sends it to req.Phone.
+func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (Challenge, error) {
 	if req.Phone == "" {
-		return "", "", fmt.Errorf("demo identity: %w", ErrPhone)
+		return Challenge{}, fmt.Errorf("demo identity: %w", ErrPhone)
 	}
 	if err := ctx.Err(); err != nil {
-		return "", "", err
+		return Challenge{}, err
 	}
-	now := d.clock.Now()
-	id := d.idPrefix + randomID(16)
 	code := randomCode()
-	if d.codeFor != nil {
-		code = d.codeFor(id)
-	}
-	// The challenge is held before the code goes out, so that a code is
-	// never sent for a challenge there was no room for.
-	if !d.challenges.Put(id, demoChallenge{code: code}, now.Add(ChallengeTTL), now) {
-		return "", "", ErrOverloaded
-	}
 	if d.outbox != nil {
 		m := Message{
 			Kind: "verification",
 			To:   req.Phone,
 			Body: "[Sluice] 본인확인 인증번호는 " + code + " 입니다. " +
 				"5분 안에 입력해 주세요. 이 번호를 다른 사람에게 알려주지 마세요.",
-			CreatedAt: now,
+			CreatedAt: d.clock.Now(),
 		}
 		if err := d.outbox(m); err != nil {
-			d.challenges.Delete(id)
-			return "", "", fmt.Errorf("demo identity: send code: %w", err)
+			return Challenge{}, fmt.Errorf("demo identity: send code: %w", err)
 		}
 	}
-	return id, code, nil
+	return Challenge{ID: randomID(16), State: []byte(code), DemoCode: code}, nil
 }
 
-// Check tells whether code answers the challenge.
-func (d *DemoIdentity) Check(ctx context.Context, challengeID, code string) (good bool, err error) {
-	now := d.clock.Now()
-	err = ErrChallengeExpired
-	d.challenges.Update(challengeID, now, func(c demoChallenge, expires time.Time, ok bool) (demoChallenge, time.Time, bool) {
-		if !ok {
-			return c, time.Time{}, false
-		}
-		err = nil
-		c.attempts++
-		if len(code) == len(c.code) && subtle.ConstantTimeCompare([]byte(code), []byte(c.code)) == 1 {
-			good = true
-			return c, time.Time{}, false // a code answers once
-		}
-		if c.attempts >= MaxCodeAttempts {
-			err = ErrTooManyAttempts
-			return c, time.Time{}, false
-		}
-		return c, expires, true
-	})
-	return good, err
+// Check tells whether code is the one Start sent.
+func (d *DemoIdentity) Check(ctx context.Context, c Challenge, code string) (bool, error) {
+	return sameCode(c.State, code), nil
+}
+
+// sameCode compares a code typed with the one expected, in constant time.
+func sameCode(want []byte, got string) bool {
+	return len(want) > 0 && len(got) == len(want) && subtle.ConstantTimeCompare([]byte(got), want) == 1
 }
 
 // randomCode returns a uniformly random 6-digit code ("000000".."999999").

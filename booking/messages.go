@@ -3,12 +3,23 @@ package booking
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Dose2Placeholder stands in a message body for the second-dose appointment,
-// which the store chooses inside the booking transaction. The outbox worker
-// replaces it with the committed appointment before sending.
+// which the store chooses inside the booking (or change) transaction. The
+// store replaces it (FillDose2) before it writes the message, in that
+// transaction: the text is fixed when the change it reports commits, and
+// a later change, with its own message, cannot alter it.
 const Dose2Placeholder = "{dose2}"
+
+// FillDose2 returns m with Dose2Placeholder replaced by b's second dose.
+func FillDose2(m Message, b Booking) Message {
+	if strings.Contains(m.Body, Dose2Placeholder) {
+		m.Body = strings.ReplaceAll(m.Body, Dose2Placeholder, AppointmentText(b.Dose2.Date, b.Dose2.Block))
+	}
+	return m
+}
 
 var koWeekdays = [7]string{"일", "월", "화", "수", "목", "금", "토"}
 

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/outage"
 )
 
 // Sender delivers a message (an SMS gateway, a push service, the console).
@@ -35,6 +38,11 @@ type outboxState struct {
 	mu       sync.Mutex // one delivery pass at a time
 	retry    map[int64]*outboxRetry
 	unmarked map[int64]time.Time // sent, but MarkSent failed: mark, don't resend
+
+	// lockDown and deliveryDown log failures to take the outbox lock and to
+	// deliver as outages: a line when they start, one every
+	// outage.DefaultEvery, one when they end; not one per tick.
+	lockDown, deliveryDown *outage.Log
 }
 
 type outboxRetry struct {
@@ -42,14 +50,16 @@ type outboxRetry struct {
 	next     time.Time
 }
 
-func (o *outboxState) init() {
+func (o *outboxState) init(log *slog.Logger, clk clock.Clock) {
 	o.retry = map[int64]*outboxRetry{}
 	o.unmarked = map[int64]time.Time{}
+	o.lockDown = &outage.Log{Logger: log, What: "taking the outbox lock", Now: clk.Now}
+	o.deliveryDown = &outage.Log{Logger: log, What: "outbox delivery", Now: clk.Now}
 }
 
 // DeliverPending makes one delivery pass over the store's outbox: it reads
-// up to OutboxBatch pending messages (oldest first), fills in the committed
-// second-dose appointment (Dose2Placeholder), sends each with the Sender
+// up to OutboxBatch pending messages (oldest first), sends each with the
+// Sender as it was written, in the transaction of the change it reports,
 // and marks it sent. A message whose delivery fails is retried on a later
 // pass, after a backoff doubling from OutboxBaseBackoff to
 // OutboxMaxBackoff (by the service clock); messages waiting for their retry
@@ -94,12 +104,9 @@ func (s *Service) DeliverPending(ctx context.Context) (int, error) {
 		if r := o.retry[m.ID]; r != nil && now.Before(r.next) {
 			continue
 		}
-		out, err := s.render(ctx, m)
-		if err == nil {
-			sctx, cancel := context.WithTimeout(ctx, outboxSendTimeout)
-			err = s.sender.Send(sctx, out)
-			cancel()
-		}
+		sctx, cancel := context.WithTimeout(ctx, outboxSendTimeout)
+		err := s.sender.Send(sctx, withoutPlaceholder(m))
+		cancel()
 		if err != nil {
 			r := o.retry[m.ID]
 			if r == nil {
@@ -174,8 +181,11 @@ func (s *Service) runOutbox(ctx context.Context, ticks <-chan time.Time) error {
 	}
 	for {
 		lease, ok, err := locker.TryLockOutbox(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("outbox lock failed; will retry", "err", err)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.outbox.lockDown.Failed(err)
+		case err == nil:
+			s.outbox.lockDown.Succeeded()
 		}
 		if ok {
 			s.log.Info("this node now delivers the outbox")
@@ -207,7 +217,9 @@ func (s *Service) deliverLoop(ctx context.Context, ticks <-chan time.Time, lease
 			return ctx.Err()
 		}
 		if err != nil {
-			s.log.Warn("outbox delivery failed", "delivered", n, "err", err)
+			s.outbox.deliveryDown.Failed(err, "delivered", n)
+		} else {
+			s.outbox.deliveryDown.Succeeded()
 		}
 		if n >= OutboxBatch {
 			continue
@@ -220,23 +232,14 @@ func (s *Service) deliverLoop(ctx context.Context, ticks <-chan time.Time, lease
 	}
 }
 
-// render fills in the second-dose appointment from the committed booking.
-func (s *Service) render(ctx context.Context, m Message) (Message, error) {
-	if !strings.Contains(m.Body, Dose2Placeholder) {
-		return m, nil
+// withoutPlaceholder answers for a message whose text still holds
+// Dose2Placeholder (written by a version that filled it in at delivery):
+// it points to the look-up rather than guess which second dose was meant.
+func withoutPlaceholder(m Message) Message {
+	if strings.Contains(m.Body, Dose2Placeholder) {
+		m.Body = strings.ReplaceAll(m.Body, Dose2Placeholder, "예약 조회에서 확인해 주세요")
 	}
-	text := "예약 조회에서 확인해 주세요"
-	if m.BookingNumber != "" {
-		b, err := s.store.Get(ctx, m.BookingNumber)
-		switch {
-		case err == nil:
-			text = AppointmentText(b.Dose2.Date, b.Dose2.Block)
-		case !errors.Is(err, ErrNotFound):
-			return m, fmt.Errorf("read booking for the message: %w", err)
-		}
-	}
-	m.Body = strings.ReplaceAll(m.Body, Dose2Placeholder, text)
-	return m, nil
+	return m
 }
 
 // --- console sender ------------------------------------------------------------
@@ -247,7 +250,8 @@ const RecentMessages = 100
 // ConsoleSender is the Sender for demos and development: it logs each
 // message (phone masked like 010-****-5678; the text of verification
 // messages withheld, since it is a login code) and remembers the last
-// RecentMessages for the operator dashboard. It is safe for concurrent use.
+// RecentMessages for the operator dashboard, the same way. It is safe for
+// concurrent use.
 type ConsoleSender struct {
 	log *slog.Logger
 
@@ -271,12 +275,14 @@ func (c *ConsoleSender) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	body := m.Body
 	if m.Kind == "verification" {
-		body = "(verification code withheld)"
+		// A verification code is a password for a moment: it goes to the
+		// phone and nowhere else, neither into the log nor into what the
+		// operator's views (admin API, dashboard) read from Recent.
+		m.Body = "(verification code withheld)"
 	}
 	c.log.Info("message sent", "kind", m.Kind, "to", MaskPhone(m.To),
-		"booking_number", m.BookingNumber, "id", m.ID, "body", body)
+		"booking_number", m.BookingNumber, "id", m.ID, "body", m.Body)
 	m.To = MaskPhone(m.To)
 	c.mu.Lock()
 	c.ring[c.next] = m
@@ -287,7 +293,7 @@ func (c *ConsoleSender) Send(ctx context.Context, m Message) error {
 }
 
 // Recent returns the messages sent most recently, newest first, at most
-// RecentMessages, with the phone masked.
+// RecentMessages, with the phone masked and no verification code.
 func (c *ConsoleSender) Recent() []Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()

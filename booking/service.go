@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,11 +11,12 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
-	"github.com/sluicehq/sluice/internal/ttl"
+	"github.com/sluicehq/sluice/internal/outage"
+	"github.com/sluicehq/sluice/internal/seal"
 )
 
 // The service's flows live in files of their own: sessions.go (identity
-// verification and booking sessions), book.go (booking a first dose and its
+// verification and booking sessions, kept in the store: state.go), book.go (booking a first dose and its
 // second), changes.go (look-up, change, cancel), messages.go (the texts the
 // outbox sends), outbox.go (delivering them), stats.go (statistics).
 
@@ -22,12 +24,11 @@ import (
 const (
 	DefaultSessionTTL         = 30 * time.Minute
 	DefaultBookingHorizonDays = 42
-	DefaultMaxSessions        = 200_000
 	maxIdempotencyKeyLen      = 256
 )
 
-// ServiceConfig configures a Service. Campaign, Store, Availability and
-// PersonKeySecret are required.
+// ServiceConfig configures a Service. Campaign, Store, Availability,
+// PersonKeySecret and Sealer are required.
 type ServiceConfig struct {
 	Campaign     *Campaign
 	Store        Store
@@ -38,6 +39,10 @@ type ServiceConfig struct {
 	// bytes, kept out of the database. Changing it orphans every booking
 	// (look-ups would no longer match).
 	PersonKeySecret []byte
+	// Sealer encrypts what the store keeps about a person in the middle of
+	// a journey (challenges, sessions, look-ups: state.go). Every node
+	// sharing a store needs the same keys.
+	Sealer *seal.Sealer
 	// Identity verifies people. If nil: in DemoMode a DemoIdentity sending
 	// its codes through Sender; otherwise NewService fails.
 	Identity IdentityProvider
@@ -55,24 +60,22 @@ type ServiceConfig struct {
 	// BookingHorizonDays: a first dose may be booked at most this many days
 	// after today, Seoul (default 42, six weeks).
 	BookingHorizonDays int
-	// MaxSessions bounds the sessions and the pending verifications kept in
-	// memory, each (default 200,000).
-	MaxSessions int
 }
 
 // Service is the booking service: it ties the campaign rules, identity
 // verification, the in-memory availability index and the Store together.
 // One Service serves one campaign. It is safe for concurrent use.
 //
-// Sessions and pending verifications are kept in the memory of this node;
-// the identity lock (one session per identity, Cohort.SessionLock) is held
-// in the Store, so it holds across nodes.
+// A service keeps nothing about a person in memory: challenges, sessions
+// and look-ups are in the Store (state.go), so any node sharing the store
+// serves anyone, and a node that stops loses nobody's session.
 type Service struct {
 	campaign *Campaign
 	store    Store
 	avail    *Availability
 	clock    clock.Clock
 	secret   []byte
+	sealer   *seal.Sealer
 	identity IdentityProvider
 	sender   Sender
 	log      *slog.Logger
@@ -81,8 +84,10 @@ type Service struct {
 	sessionTTL  time.Duration
 	horizonDays int
 
-	sessions sessionTable
-	pending  *ttl.Map[string, pendingVerification]
+	// storeDown logs the store's outages (ErrUnavailable) once, not per
+	// request; sealFailures the records that do not open (a key removed
+	// too early).
+	storeDown, sealFailures *outage.Log
 
 	numLocks [64]sync.Mutex // serialises Change/Cancel per booking number
 
@@ -112,11 +117,14 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if len(cfg.PersonKeySecret) < 32 {
 		problems = append(problems, fmt.Sprintf("PersonKeySecret must be at least 32 bytes (have %d)", len(cfg.PersonKeySecret)))
 	}
+	if cfg.Sealer == nil {
+		problems = append(problems, "Sealer is required (the keys of the per-person state in the store)")
+	}
 	if cfg.Identity == nil && !cfg.DemoMode {
 		problems = append(problems, "Identity is required outside demo mode (use NewDemoIdentity for development)")
 	}
-	if cfg.SessionTTL < 0 || cfg.BookingHorizonDays < 0 || cfg.MaxSessions < 0 {
-		problems = append(problems, "SessionTTL, BookingHorizonDays and MaxSessions must not be negative")
+	if cfg.SessionTTL < 0 || cfg.BookingHorizonDays < 0 {
+		problems = append(problems, "SessionTTL and BookingHorizonDays must not be negative")
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("booking service: %s", strings.Join(problems, "; "))
@@ -127,6 +135,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		avail:       cfg.Availability,
 		clock:       cfg.Clock,
 		secret:      append([]byte(nil), cfg.PersonKeySecret...),
+		sealer:      cfg.Sealer,
 		identity:    cfg.Identity,
 		sender:      cfg.Sender,
 		log:         cfg.Log,
@@ -149,13 +158,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if s.horizonDays == 0 {
 		s.horizonDays = DefaultBookingHorizonDays
 	}
-	maxSessions := cfg.MaxSessions
-	if maxSessions == 0 {
-		maxSessions = DefaultMaxSessions
-	}
-	s.sessions = newSessionTable(maxSessions)
-	s.pending = ttl.New[string, pendingVerification](maxSessions)
-	s.outbox.init()
+	s.storeDown = &outage.Log{Logger: s.log, What: "booking database", Now: s.clock.Now}
+	s.sealFailures = &outage.Log{Logger: s.log, What: "opening sealed session records (SLUICE_SESSION_KEYS)", Now: s.clock.Now}
+	s.outbox.init(s.log, s.clock)
 	if s.identity == nil {
 		sender := s.sender
 		s.identity = NewDemoIdentity(s.clock, func(m Message) error {
@@ -221,4 +226,17 @@ func (s *Service) loadAvailability(ctx context.Context) (int, error) {
 	}
 	s.avail.Load(counts)
 	return len(counts), nil
+}
+
+// noteStore records, through a deferred call in every method that reaches
+// the store, whether the store answered: an error of ErrUnavailable is
+// logged once as an outage with its cause (and then every
+// outage.DefaultEvery), not once per request.
+func (s *Service) noteStore(err *error) {
+	switch {
+	case *err == nil:
+		s.storeDown.Succeeded()
+	case errors.Is(*err, ErrUnavailable):
+		s.storeDown.Failed(*err)
+	}
 }

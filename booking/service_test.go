@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/seal"
 )
 
 // --- fixtures -------------------------------------------------------------------
@@ -21,6 +22,7 @@ import (
 var (
 	ctx    = context.Background()
 	secret = []byte("test-secret-0123456789abcdef-0123456789")
+	sealer = seal.Generate("test")
 	// t0 is inside the 53-54 window (and the 55-59 reopened window).
 	t0 = time.Date(2021, 7, 19, 21, 0, 0, 0, booking.Seoul)
 )
@@ -76,7 +78,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	svc      *booking.Service
 	store    *sqlite.Store
 	clk      *clock.Manual
@@ -88,7 +90,7 @@ type env struct {
 
 // newEnv builds a service on a fresh in-memory SQLite store. prepare, if
 // not nil, runs on the store before the service starts.
-func newEnv(t *testing.T, campaignID string, now time.Time, prepare func(*sqlite.Store, *booking.Availability), opts ...func(*booking.ServiceConfig)) *env {
+func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite.Store, *booking.Availability), opts ...func(*booking.ServiceConfig)) *env {
 	t.Helper()
 	c, err := booking.ShippedCampaign(campaignID)
 	if err != nil {
@@ -116,7 +118,7 @@ func newEnv(t *testing.T, campaignID string, now time.Time, prepare func(*sqlite
 	e.sender = booking.NewConsoleSender(log)
 	cfg := booking.ServiceConfig{
 		Campaign: c, Store: st, Availability: e.avail, Clock: e.clk,
-		PersonKeySecret: secret, Sender: e.sender, Log: log, DemoMode: true,
+		PersonKeySecret: secret, Sealer: sealer, Sender: e.sender, Log: log, DemoMode: true,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -225,6 +227,11 @@ func noSecrets(t *testing.T, where, text string, people ...person) {
 	}
 }
 
+// ref names a booking by name, RRN and number, as typed.
+func ref(name, rrn, number string) booking.BookingRef {
+	return booking.BookingRef{Name: name, RRN: rrn, Number: number}
+}
+
 func slot(c int64, d booking.Date, b booking.TimeBlock) booking.Slot {
 	return booking.Slot{ClinicID: c, Date: d, Block: b}
 }
@@ -256,7 +263,7 @@ func TestServiceEndToEnd(t *testing.T) {
 		sess.Sex != "M" || sess.CohortID != "53-54" || sess.PersonKey == "" {
 		t.Fatalf("session %+v", sess)
 	}
-	if got, ok := e.svc.Session(sess.ID); !ok || got.ID != sess.ID {
+	if got, err := e.svc.Session(ctx, sess.ID); err != nil || got.ID != sess.ID {
 		t.Fatal("Session(id) does not find the new session")
 	}
 	// The challenge is used up.
@@ -340,7 +347,7 @@ func TestServiceEndToEnd(t *testing.T) {
 
 	// Change to the centre on 07-27, 12:00.
 	d1b := date(2021, 7, 27)
-	ch, err := e.svc.Change(ctx, "홍길동", hong.rrn, b.Number, clinicCentre, d1b, 3)
+	ch, err := e.svc.Change(ctx, ref("홍길동", hong.rrn, b.Number), slot(clinicCentre, d1b, 3), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +367,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 
 	// Cancel frees everything.
-	cb, err := e.svc.Cancel(ctx, "홍길동", hong.rrn, b.Number)
+	cb, err := e.svc.Cancel(ctx, ref("홍길동", hong.rrn, b.Number), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,10 +376,10 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 	e.wantBooked(ch.Dose1.Slot, 0)
 	e.wantBooked(ch.Dose2.Slot, 0)
-	if _, err := e.svc.Cancel(ctx, "홍길동", hong.rrn, b.Number); !errors.Is(err, booking.ErrCancelled) {
+	if _, err := e.svc.Cancel(ctx, ref("홍길동", hong.rrn, b.Number), ""); !errors.Is(err, booking.ErrCancelled) {
 		t.Errorf("second cancel: %v", err)
 	}
-	if _, err := e.svc.Change(ctx, "홍길동", hong.rrn, b.Number, clinicCentre, d1b, 4); !errors.Is(err, booking.ErrCancelled) {
+	if _, err := e.svc.Change(ctx, ref("홍길동", hong.rrn, b.Number), slot(clinicCentre, d1b, 4), ""); !errors.Is(err, booking.ErrCancelled) {
 		t.Errorf("change after cancel: %v", err)
 	}
 	if got, err := e.svc.Lookup(ctx, "홍길동", hong.rrn, b.Number); err != nil || got.Status != booking.StatusCancelled {
@@ -517,8 +524,8 @@ func TestSessionLock(t *testing.T) {
 	e.clk.Advance(10*time.Minute - time.Second)
 	_, err := e.tryVerify(p)
 	wantErr(t, "second device within 10 minutes", err, booking.ErrSessionHeld)
-	if _, ok := e.svc.Session(first.ID); !ok {
-		t.Fatal("the refused device ended the first session")
+	if _, err := e.svc.Session(ctx, first.ID); err != nil {
+		t.Fatalf("the refused device ended the first session: %v", err)
 	}
 	// Another person is not affected.
 	e.verify(newPerson(2, date(1967, 7, 8)))
@@ -529,8 +536,8 @@ func TestSessionLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the lock: %v", err)
 	}
-	if _, ok := e.svc.Session(first.ID); ok {
-		t.Error("the first session survived a newer session of the same identity")
+	if _, err := e.svc.Session(ctx, first.ID); !errors.Is(err, booking.ErrSessionExpired) {
+		t.Errorf("the first session after a newer session of the same identity: %v, want ErrSessionExpired", err)
 	}
 	if _, err := e.svc.Book(ctx, booking.BookInput{SessionID: first.ID, ClinicID: clinicSmall, Date: date(2021, 7, 26)}); !errors.Is(err, booking.ErrSessionExpired) {
 		t.Errorf("booking with the replaced session: %v", err)
@@ -539,8 +546,8 @@ func TestSessionLock(t *testing.T) {
 
 	// Sessions expire.
 	e.clk.Advance(booking.DefaultSessionTTL)
-	if _, ok := e.svc.Session(second.ID); ok {
-		t.Error("session alive after its TTL")
+	if _, err := e.svc.Session(ctx, second.ID); !errors.Is(err, booking.ErrSessionExpired) {
+		t.Errorf("session after its TTL: %v, want ErrSessionExpired", err)
 	}
 	_, err = e.svc.Book(ctx, booking.BookInput{SessionID: second.ID, ClinicID: clinicSmall, Date: date(2021, 7, 26)})
 	wantErr(t, "expired session", err, booking.ErrSessionExpired)
@@ -678,7 +685,7 @@ func TestBookingOfSession(t *testing.T) {
 	wantErr(t, "another person", err, booking.ErrNotFound)
 	_, err = e.svc.BookingOf(ctx, "no-such-session")
 	wantErr(t, "no session", err, booking.ErrSessionExpired)
-	if _, err := e.svc.Cancel(ctx, p.name, p.rrn, b.Number); err != nil {
+	if _, err := e.svc.Cancel(ctx, ref(p.name, p.rrn, b.Number), ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.svc.BookingOf(ctx, sess.ID)
@@ -754,7 +761,7 @@ func TestBookChecks(t *testing.T) {
 				}
 				// Free the person for the next cases (a booking for today
 				// can no longer be cancelled: that is fine too).
-				if _, err := e.svc.Cancel(ctx, b.Name, rrnOf[tc.sess.ID], b.Number); err != nil && !errors.Is(err, booking.ErrTooLate) {
+				if _, err := e.svc.Cancel(ctx, ref(b.Name, rrnOf[tc.sess.ID], b.Number), ""); err != nil && !errors.Is(err, booking.ErrTooLate) {
 					t.Fatalf("cancel: %v", err)
 				}
 				return
@@ -784,23 +791,23 @@ func TestCancelChangeCutoff(t *testing.T) {
 
 	// Just before: 23:59:59 two days before.
 	e.clk.Set(deadline.Add(-time.Second))
-	if _, err := e.svc.Cancel(ctx, ps[0].name, ps[0].rrn, bs[0].Number); err != nil {
+	if _, err := e.svc.Cancel(ctx, ref(ps[0].name, ps[0].rrn, bs[0].Number), ""); err != nil {
 		t.Fatalf("cancel just before the cut-off: %v", err)
 	}
-	moved, err := e.svc.Change(ctx, ps[2].name, ps[2].rrn, bs[2].Number, clinicCentre, date(2021, 7, 30), 1)
+	moved, err := e.svc.Change(ctx, ref(ps[2].name, ps[2].rrn, bs[2].Number), slot(clinicCentre, date(2021, 7, 30), 1), "")
 	if err != nil {
 		t.Fatalf("change just before the cut-off: %v", err)
 	}
 
 	// At the cut-off.
 	e.clk.Set(deadline)
-	_, err = e.svc.Cancel(ctx, ps[1].name, ps[1].rrn, bs[1].Number)
+	_, err = e.svc.Cancel(ctx, ref(ps[1].name, ps[1].rrn, bs[1].Number), "")
 	wantErr(t, "cancel at the cut-off", err, booking.ErrTooLate)
-	_, err = e.svc.Change(ctx, ps[1].name, ps[1].rrn, bs[1].Number, clinicCentre, date(2021, 7, 30), 1)
+	_, err = e.svc.Change(ctx, ref(ps[1].name, ps[1].rrn, bs[1].Number), slot(clinicCentre, date(2021, 7, 30), 1), "")
 	wantErr(t, "change at the cut-off", err, booking.ErrTooLate)
 	e.wantBooked(bs[1].Dose1.Slot, 1) // ps[1] still holds 07-28 block 3
 	// ps[2] moved to 07-30: their own cut-off is 07-29 00:00.
-	if _, err := e.svc.Cancel(ctx, ps[2].name, ps[2].rrn, moved.Number); err != nil {
+	if _, err := e.svc.Cancel(ctx, ref(ps[2].name, ps[2].rrn, moved.Number), ""); err != nil {
 		t.Errorf("cancel of the moved booking: %v", err)
 	}
 
@@ -809,9 +816,9 @@ func TestCancelChangeCutoff(t *testing.T) {
 	if dl, ok := booking.ChangeDeadline(bs[1], e.clk.Now()); !ok || !dl.Equal(bs[1].Dose2.Date.AddDays(-1).Time()) {
 		t.Errorf("deadline after dose 1: %v %v", dl, ok)
 	}
-	_, err = e.svc.Change(ctx, ps[1].name, ps[1].rrn, bs[1].Number, clinicCentre, date(2021, 7, 30), 1)
+	_, err = e.svc.Change(ctx, ref(ps[1].name, ps[1].rrn, bs[1].Number), slot(clinicCentre, date(2021, 7, 30), 1), "")
 	wantErr(t, "change after the first dose", err, booking.ErrTooLate)
-	if _, err := e.svc.Cancel(ctx, ps[1].name, ps[1].rrn, bs[1].Number); err != nil {
+	if _, err := e.svc.Cancel(ctx, ref(ps[1].name, ps[1].rrn, bs[1].Number), ""); err != nil {
 		t.Errorf("cancel of the second dose before its cut-off: %v", err)
 	}
 	// Both doses past.
@@ -905,7 +912,8 @@ func TestSupplyExhausted(t *testing.T) {
 	}
 	want := []booking.VaccineStats{
 		{ID: "moderna", Name: "모더나", NameEN: "Moderna", Allocated: 2, Used: 2, Remaining: 0},
-		{ID: "pfizer", Name: "화이자", NameEN: "Pfizer-BioNTech", Unlimited: true},
+		// Unlimited, but its doses are counted: the booking's two.
+		{ID: "pfizer", Name: "화이자", NameEN: "Pfizer-BioNTech", Unlimited: true, Used: 2},
 	}
 	for i := range want {
 		if st.Vaccines[i] != want[i] {
@@ -1174,8 +1182,8 @@ func TestNewServiceConfig(t *testing.T) {
 	}
 	defer st.Close()
 	avail := booking.NewAvailability(testClinics())
-	base := booking.ServiceConfig{Campaign: c, Store: st, Availability: avail, PersonKeySecret: secret, DemoMode: true,
-		Log: slog.New(slog.DiscardHandler)}
+	base := booking.ServiceConfig{Campaign: c, Store: st, Availability: avail, PersonKeySecret: secret, Sealer: sealer,
+		DemoMode: true, Log: slog.New(slog.DiscardHandler)}
 	bad := []struct {
 		name string
 		edit func(*booking.ServiceConfig)
@@ -1185,6 +1193,7 @@ func TestNewServiceConfig(t *testing.T) {
 		{"no campaign", func(c *booking.ServiceConfig) { c.Campaign = nil }},
 		{"no availability", func(c *booking.ServiceConfig) { c.Availability = nil }},
 		{"no identity outside demo mode", func(c *booking.ServiceConfig) { c.DemoMode = false }},
+		{"no sealer", func(c *booking.ServiceConfig) { c.Sealer = nil }},
 	}
 	for _, tc := range bad {
 		cfg := base
@@ -1210,7 +1219,7 @@ func TestWarmStart(t *testing.T) {
 	// A second node (or a restart) on the same store.
 	avail := booking.NewAvailability(testClinics())
 	svc, err := booking.NewService(booking.ServiceConfig{Campaign: e.campaign, Store: e.store, Availability: avail,
-		Clock: e.clk, PersonKeySecret: secret, DemoMode: true, Log: slog.New(slog.DiscardHandler)})
+		Clock: e.clk, PersonKeySecret: secret, Sealer: sealer, DemoMode: true, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1252,7 +1261,7 @@ func TestChangeRefusals(t *testing.T) {
 		{"beyond the horizon", clinicSmall, date(2021, 8, 31), 0, booking.ErrBeyondHorizon},
 	}
 	for _, tc := range tests {
-		_, err := e.svc.Change(ctx, p.name, p.rrn, b.Number, tc.clinic, tc.d, tc.b)
+		_, err := e.svc.Change(ctx, ref(p.name, p.rrn, b.Number), slot(tc.clinic, tc.d, tc.b), "")
 		wantErr(t, tc.name, err, tc.want)
 	}
 	got, err := e.svc.Lookup(ctx, p.name, p.rrn, b.Number)
@@ -1265,7 +1274,7 @@ func TestChangeRefusals(t *testing.T) {
 		t.Errorf("%d messages, want the 2 confirmations", len(p))
 	}
 	// Changing to the same slot is allowed (it frees its own place first).
-	if _, err := e.svc.Change(ctx, p.name, p.rrn, b.Number, clinicSmall, date(2021, 7, 26), 0); err != nil {
+	if _, err := e.svc.Change(ctx, ref(p.name, p.rrn, b.Number), slot(clinicSmall, date(2021, 7, 26), 0), ""); err != nil {
 		t.Errorf("change to the same slot: %v", err)
 	}
 	e.wantBooked(b.Dose1.Slot, 1)
@@ -1327,6 +1336,7 @@ type lockedStore struct {
 	held      bool // this node holds it
 	tries     int
 	releasedN int
+	fail      error // TryLockOutbox fails with it
 }
 
 type testLease struct{ s *lockedStore }
@@ -1348,6 +1358,9 @@ func (s *lockedStore) TryLockOutbox(context.Context) (booking.OutboxLease, bool,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tries++
+	if s.fail != nil {
+		return nil, false, s.fail
+	}
 	if !s.free {
 		return nil, false, nil
 	}

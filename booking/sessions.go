@@ -2,12 +2,13 @@ package booking
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/ttl"
+	"github.com/sluicehq/sluice/internal/outage"
 )
 
 // VerificationStarted is the answer to StartVerification.
@@ -33,10 +34,33 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// person is what a challenge and a session say about the person, sealed.
+type person struct {
+	Name    string `json:"n"`
+	Phone   string `json:"p"`
+	Birth   Date   `json:"b"`
+	Sex     string `json:"s"`
+	Foreign bool   `json:"f,omitempty"`
+}
+
+// challengeData is what a challenge's token holds, sealed.
+type challengeData struct {
+	PersonKey string    `json:"k"`
+	Person    person    `json:"w"`
+	Provider  string    `json:"i"`            // the provider's id (Challenge.ID)
+	State     []byte    `json:"st,omitempty"` // the provider's (Challenge.State)
+	Expires   time.Time `json:"e"`
+}
+
 // StartVerification checks name (ValidName), RRN (ParseRRN) and phone
 // (ParsePhone), in that order, returning their precise *InputError, and
 // starts an identity check with the provider. The RRN is used to compute the
 // person key and passed to the provider; it is not kept.
+//
+// The challenge id is a token that holds the challenge, sealed: what the
+// person typed and the provider's state. The code may be typed on any
+// node, which opens it; nothing is written until then (see
+// CompleteVerification).
 func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string) (VerificationStarted, error) {
 	name, r, err := parseNameRRN(name, rrn)
 	if err != nil {
@@ -47,157 +71,211 @@ func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string
 		return VerificationStarted{}, err
 	}
 	now := s.clock.Now()
-	p := pendingVerification{
-		personKey: PersonKey(s.secret, r),
-		name:      name,
-		phone:     phone,
-		birth:     r.BirthDate,
-		sex:       r.Sex,
-		foreign:   r.Foreign,
-		expires:   now.Add(ChallengeTTL),
-	}
-	id, demoCode, err := s.identity.Start(ctx, VerifyStart{Name: name, Phone: phone, RRN: r})
+	ch, err := s.identity.Start(ctx, VerifyStart{Name: name, Phone: phone, RRN: r})
 	if err != nil {
 		return VerificationStarted{}, err
 	}
-	if !s.pending.Put(id, p, p.expires, now) {
-		return VerificationStarted{}, ErrOverloaded
+	expires := now.Add(ChallengeTTL)
+	sealed, err := s.sealJSON("challenge", "", "", challengeData{
+		PersonKey: PersonKey(s.secret, r),
+		Person:    person{Name: name, Phone: phone, Birth: r.BirthDate, Sex: r.Sex, Foreign: r.Foreign},
+		Provider:  ch.ID,
+		State:     ch.State,
+		Expires:   expires,
+	})
+	if err != nil {
+		return VerificationStarted{}, err
 	}
-	out := VerificationStarted{ChallengeID: id, ExpiresAt: p.expires.In(Seoul)}
+	out := VerificationStarted{ChallengeID: base64.RawURLEncoding.EncodeToString(sealed), ExpiresAt: expires.In(Seoul)}
 	if s.demo {
-		out.DemoCode = demoCode
+		out.DemoCode = ch.DemoCode
 	}
 	return out, nil
 }
 
+// MaxChallengeIDLen bounds a challenge id as sent back (a sealed token, a
+// few hundred characters).
+const MaxChallengeIDLen = 2048
+
 // CompleteVerification checks the code and, on success, opens a booking
-// session. The identity is claimed in the store for the cohort's
-// SessionLock (DefaultSessionLock for people in no cohort): another device
-// verifying the same identity meanwhile gets ErrSessionHeld. A new session
-// replaces any older session of the same identity on this node.
+// session, on any node. The store counts the codes tried against the
+// challenge and uses it up with the session (SessionStore.CountAttempt,
+// OpenSession). The identity is locked for the cohort's SessionLock
+// (DefaultSessionLock for people in no cohort): another device verifying
+// the same identity meanwhile gets ErrSessionHeld. A new session replaces
+// the identity's older session, whose lock has run out.
 //
 // Errors: ErrChallengeExpired, ErrWrongCode (a *WrongCodeError, which says
 // how many tries are left: the challenge stays open), ErrTooManyAttempts,
-// ErrSessionHeld, ErrOverloaded.
-func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (Session, error) {
+// ErrSessionHeld.
+func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
+	defer s.noteStore(&err)
 	now := s.clock.Now()
-	p, ok := s.pending.Get(challengeID, now)
-	if !ok {
+	var c challengeData
+	if len(challengeID) > MaxChallengeIDLen {
 		return Session{}, ErrChallengeExpired
 	}
-	good, err := s.identity.Check(ctx, challengeID, strings.TrimSpace(code))
+	sealed, err := base64.RawURLEncoding.DecodeString(challengeID)
 	if err != nil {
-		if errors.Is(err, ErrChallengeExpired) || errors.Is(err, ErrTooManyAttempts) {
-			s.pending.Delete(challengeID)
-		}
+		return Session{}, ErrChallengeExpired
+	}
+	if err := s.openJSON("challenge", "", "", sealed, &c); err != nil {
+		return Session{}, err
+	}
+	if !now.Before(c.Expires) {
+		return Session{}, ErrChallengeExpired
+	}
+	id := StateID("challenge", challengeID)
+	good, err := s.identity.Check(ctx, Challenge{ID: c.Provider, State: c.State, Token: challengeID}, strings.TrimSpace(code))
+	if err != nil {
 		return Session{}, err
 	}
 	if !good {
-		// Counted here to tell the person how many tries are left; the
-		// provider enforces MaxCodeAttempts itself.
-		left := 0
-		s.pending.Update(challengeID, now, func(v pendingVerification, exp time.Time, ok bool) (pendingVerification, time.Time, bool) {
-			v.wrongCodes++
-			left = max(MaxCodeAttempts-v.wrongCodes, 0)
-			return v, exp, ok
-		})
-		return Session{}, &WrongCodeError{TriesLeft: left}
+		// Counted before the answer goes out, so that guesses sent at once
+		// do not all get theirs (SessionStore.CountAttempt).
+		n, err := s.store.CountAttempt(ctx, id, c.Expires, MaxCodeAttempts)
+		switch {
+		case err != nil:
+			return Session{}, err
+		case n >= MaxCodeAttempts:
+			return Session{}, ErrTooManyAttempts
+		}
+		return Session{}, &WrongCodeError{TriesLeft: MaxCodeAttempts - n}
 	}
-	s.pending.Delete(challengeID)
 
 	lock := DefaultSessionLock
-	sess := Session{
-		ID:        randomID(32),
-		PersonKey: p.personKey,
-		Name:      p.name,
-		Phone:     p.phone,
-		BirthDate: p.birth,
-		Sex:       p.sex,
-		Foreign:   p.foreign,
-		ExpiresAt: now.Add(s.sessionTTL).In(Seoul),
+	if co := s.campaign.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
+		lock = co.SessionLock
 	}
-	if co := s.campaign.CohortOf(p.birth); co != nil {
-		sess.CohortID = co.ID
-		if co.SessionLock > 0 {
-			lock = co.SessionLock
-		}
+	sessionID := randomID(32)
+	srec := SessionRecord{
+		ID:          StateID("session", sessionID),
+		PersonKey:   c.PersonKey,
+		LockedUntil: now.Add(lock),
+		Expires:     now.Add(s.sessionTTL),
 	}
-	if err := s.store.ClaimSession(ctx, p.personKey, sess.ID, now, now.Add(lock)); err != nil {
+	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if !s.sessions.open(sess, now) {
-		return Session{}, ErrOverloaded
+	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
+		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
+		return Session{}, err
 	}
-	return sess, nil
+	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil
 }
 
-// Session returns an unexpired session by id.
-func (s *Service) Session(id string) (Session, bool) {
-	return s.sessions.byID.Get(id, s.clock.Now())
+// Session returns an unexpired session by id (ErrSessionExpired if there
+// is none), from the store: a session opened on one node is found on any.
+func (s *Service) Session(ctx context.Context, id string) (_ Session, err error) {
+	defer s.noteStore(&err)
+	if id == "" || len(id) > maxTokenLen {
+		return Session{}, ErrSessionExpired
+	}
+	rec, err := s.store.Session(ctx, StateID("session", id), s.clock.Now())
+	if err != nil {
+		return Session{}, err
+	}
+	var p person
+	if err := s.openJSON("session", rec.ID, rec.PersonKey, rec.Sealed, &p); err != nil {
+		return Session{}, ErrSessionExpired
+	}
+	return s.session(id, rec.PersonKey, p, rec.Expires), nil
 }
 
-// EndSession forgets a session (log-out). The identity lock in the store
-// runs out on its own.
-func (s *Service) EndSession(id string) { s.sessions.end(id, s.clock.Now()) }
-
-// sessionTable holds this node's booking sessions by id, and each
-// identity's current session, so that verifying again on this node ends the
-// identity's older session. A session and its identity's entry expire
-// together; each map is bounded (ServiceConfig.MaxSessions).
-type sessionTable struct {
-	mu      sync.Mutex // keeps byID and current consistent
-	byID    *ttl.Map[string, Session]
-	current *ttl.Map[string, string] // person key -> session id
+func (s *Service) session(id, personKey string, p person, expires time.Time) Session {
+	sess := Session{ID: id, PersonKey: personKey, Name: p.Name, Phone: p.Phone, BirthDate: p.Birth,
+		Sex: p.Sex, Foreign: p.Foreign, ExpiresAt: expires.In(Seoul)}
+	if co := s.campaign.CohortOf(p.Birth); co != nil {
+		sess.CohortID = co.ID
+	}
+	return sess
 }
 
-func newSessionTable(max int) sessionTable {
-	return sessionTable{byID: ttl.New[string, Session](max), current: ttl.New[string, string](max)}
+// EndSession ends a session when the person is done (log-out, finish):
+// the session no longer opens anything, and the identity may verify again
+// at once, on any device.
+func (s *Service) EndSession(ctx context.Context, id string) (err error) {
+	defer s.noteStore(&err)
+	if id == "" || len(id) > maxTokenLen {
+		return nil
+	}
+	return s.store.EndSession(ctx, StateID("session", id))
 }
 
-// open stores sess as its identity's current session, ending the
-// identity's previous one; false (nothing changed) when the table is full.
-func (t *sessionTable) open(sess Session, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.byID.Put(sess.ID, sess, sess.ExpiresAt, now) {
-		return false
+// maxTokenLen bounds a session id, challenge id or look-up token as sent:
+// longer ones are nobody's and are not hashed.
+const maxTokenLen = 200
+
+// sealJSON seals v as JSON for a record of kind with the given id, bound
+// to its person key if it has one.
+func (s *Service) sealJSON(kind, id, personKey string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: %w", kind, err)
 	}
-	old, hadOld := t.current.Get(sess.PersonKey, now)
-	if !t.current.Put(sess.PersonKey, sess.ID, sess.ExpiresAt, now) {
-		t.byID.Delete(sess.ID)
-		return false
-	}
-	if hadOld && old != sess.ID {
-		t.byID.Delete(old)
-	}
-	return true
+	return s.sealer.Seal(nil, b, sealContext(kind, id, personKey)), nil
 }
 
-// end forgets session id, and its identity's entry if it is the current.
-func (t *sessionTable) end(id string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sess, ok := t.byID.Get(id, now)
-	if !ok {
-		return
+// openJSON opens what sealJSON sealed into v. A record that does not open
+// (sealed with a key no longer configured, or damaged) is treated as gone,
+// and logged.
+func (s *Service) openJSON(kind, id, personKey string, sealed []byte, v any) error {
+	b, err := s.sealer.Open(nil, sealed, sealContext(kind, id, personKey))
+	if err == nil {
+		err = json.Unmarshal(b, v)
 	}
-	if cur, ok := t.current.Get(sess.PersonKey, now); ok && cur == id {
-		t.current.Delete(sess.PersonKey)
+	if err != nil {
+		s.sealFailures.Failed(fmt.Errorf("%s record: %w", kind, err))
+		switch kind {
+		case "challenge":
+			return ErrChallengeExpired
+		case "lookup":
+			return ErrLookupExpired
+		}
+		return ErrSessionExpired
 	}
-	t.byID.Delete(id)
+	return nil
 }
 
-// pendingVerification is what the service remembers between
-// StartVerification and CompleteVerification (in Service.pending, until
-// expires): never the RRN.
-type pendingVerification struct {
-	personKey string
-	name      string
-	phone     string
-	birth     Date
-	sex       string
-	foreign   bool
-	expires   time.Time
-	// wrongCodes counts the wrong codes tried (for WrongCodeError).
-	wrongCodes int
+func sealContext(kind, id, personKey string) []byte {
+	return []byte(kind + "\x00" + id + "\x00" + personKey)
+}
+
+// PurgeBatch is the most records of each kind one PurgeExpired call of a
+// store deletes, so that a purge never holds the writer long.
+const PurgeBatch = 5000
+
+// PurgeExpired deletes the challenges, sessions and look-ups that have
+// expired, in batches, and returns how many. Nothing bounds how many
+// journeys a night holds: what ends is deleted afterwards.
+func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.PurgeExpired(ctx, s.clock.Now(), PurgeBatch)
+		total += n
+		if err != nil || n < PurgeBatch {
+			return total, err
+		}
+	}
+}
+
+// RunPurge calls PurgeExpired every interval until ctx ends. Each node
+// sharing a store may run it: deleting what another node deleted is
+// nothing.
+func (s *Service) RunPurge(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := &outage.Log{Logger: s.log, What: "deleting expired sessions", Now: s.clock.Now}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			failing.Failed(err)
+		} else {
+			failing.Succeeded()
+		}
+	}
 }

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// dosesPerBooking: a booking holds a first and a second dose.
+const dosesPerBooking = 2
+
 // statsTTL is how long Stats may serve a cached answer when nothing was
 // booked, changed or cancelled through this service meanwhile.
 const statsTTL = time.Second
@@ -35,7 +38,8 @@ type CohortStats struct {
 }
 
 // VaccineStats is one vaccine's supply: doses (both doses of a booking
-// count) allocated and used by active bookings.
+// count) allocated and used by active bookings. A vaccine without an
+// allocation (Unlimited) counts the doses of its active bookings as used.
 type VaccineStats struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
@@ -53,10 +57,10 @@ type statsCache struct {
 	val *CampaignStats
 }
 
-// Stats returns booking figures per cohort (from Store.CountBookings) and
-// the supply of each vaccine (Store.Supply). Answers are cached for up to a
+// Stats returns booking figures per cohort and vaccine (from
+// Store.CountBookings) and the supply of each vaccine (Store.Supply). Answers are cached for up to a
 // second unless this service commits a change meanwhile.
-func (s *Service) Stats(ctx context.Context) (CampaignStats, error) {
+func (s *Service) Stats(ctx context.Context) (_ CampaignStats, err error) {
 	now := s.clock.Now()
 	gen := s.gen.Load()
 	c := &s.stats
@@ -68,6 +72,7 @@ func (s *Service) Stats(ctx context.Context) (CampaignStats, error) {
 	}
 	c.mu.Unlock()
 
+	defer s.noteStore(&err)
 	counts, err := s.store.CountBookings(ctx)
 	if err != nil {
 		return CampaignStats{}, fmt.Errorf("stats: %w", err)
@@ -82,7 +87,7 @@ func (s *Service) Stats(ctx context.Context) (CampaignStats, error) {
 	}
 	for _, co := range s.campaign.Cohorts {
 		cs := CohortStats{ID: co.ID, Name: co.Name, NameEN: co.NameEN,
-			Population: co.Population, Booked: counts[co.ID]}
+			Population: co.Population, Booked: counts.ByCohort[co.ID]}
 		cs.Rate = rate(cs.Booked, cs.Population)
 		st.Population += cs.Population
 		st.Booked += cs.Booked
@@ -98,6 +103,8 @@ func (s *Service) Stats(ctx context.Context) (CampaignStats, error) {
 			Unlimited: allocated == 0, Allocated: allocated, Used: used}
 		if allocated > 0 {
 			vs.Remaining = max(allocated-used, 0)
+		} else {
+			vs.Used = dosesPerBooking * counts.ByVaccine[v.ID]
 		}
 		st.Vaccines = append(st.Vaccines, vs)
 	}

@@ -24,7 +24,7 @@ func TestTestIdentity(t *testing.T) {
 			sent = append(sent, m)
 			return nil
 		})
-		ti, err := booking.NewTestIdentity(c.Clock, testIdentitySecret, real)
+		ti, err := booking.NewTestIdentity(testIdentitySecret, real)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,10 +80,10 @@ func TestTestIdentity(t *testing.T) {
 func TestNewTestIdentityNeedsASecretAndARealProvider(t *testing.T) {
 	clk := clock.NewManual(t0)
 	real := booking.NewDemoIdentity(clk, nil)
-	if _, err := booking.NewTestIdentity(clk, []byte("short"), real); err == nil {
+	if _, err := booking.NewTestIdentity([]byte("short"), real); err == nil {
 		t.Error("a short secret was accepted")
 	}
-	if _, err := booking.NewTestIdentity(clk, testIdentitySecret, nil); err == nil {
+	if _, err := booking.NewTestIdentity(testIdentitySecret, nil); err == nil {
 		t.Error("no real provider was accepted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -165,12 +166,21 @@ type Config struct {
 	// dashboard, the published API), so that every other path is the
 	// protected site's. Not used by serve and demo.
 	ProxyPrefix string `yaml:"proxy_prefix"`
+	// RequestTimeout is the deadline of every request that may reach the
+	// booking database or Redis: answered by then (503 with Retry-After if
+	// it could not finish), within the HTTP write timeout.
+	RequestTimeout Duration `yaml:"request_timeout"`
 
 	// Secrets: from the environment or files only.
 	Keys       *room.Keyring `yaml:"-"`
 	AdminToken string        `yaml:"-"`
 	// PersonKeySecret keys the hash that stands in for RRNs in the database.
 	PersonKeySecret []byte `yaml:"-"`
+	// SessionKeys seal what the booking store keeps about people in the
+	// middle of a journey (challenges, sessions, look-ups): from
+	// SLUICE_SESSION_KEYS or SLUICE_SESSION_KEYS_FILE, the same on every
+	// node.
+	SessionKeys *seal.Sealer `yaml:"-"`
 	// RedisURL (redis://[user:password@]host:port/db), when set, keeps
 	// the rooms' counters and sessions in Redis, shared by every node that
 	// uses it: several sluice processes then serve one line. It may hold a
@@ -187,6 +197,15 @@ type Config struct {
 	databaseFromYAML bool
 }
 
+// HTTP server timeouts (docs/CONFIG.md) and the bounds of request_timeout,
+// which must leave a request the time to be answered.
+const (
+	WriteTimeout          = 30 * time.Second
+	DefaultRequestTimeout = 10 * time.Second
+	MinRequestTimeout     = 500 * time.Millisecond
+	MaxRequestTimeout     = 20 * time.Second
+)
+
 // IsPostgresURL reports whether a booking.database value names a
 // PostgreSQL server rather than a SQLite file.
 func IsPostgresURL(db string) bool {
@@ -197,9 +216,10 @@ func IsPostgresURL(db string) bool {
 func Default() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", RedisPrefix: "sluice:",
-		Limits:        Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
-		ShutdownGrace: Duration(15 * time.Second),
-		ProxyPrefix:   DefaultProxyPrefix,
+		Limits:         Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
+		ShutdownGrace:  Duration(15 * time.Second),
+		ProxyPrefix:    DefaultProxyPrefix,
+		RequestTimeout: Duration(DefaultRequestTimeout),
 	}
 }
 
@@ -284,6 +304,18 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return errors.New("SLUICE_PERSON_KEY_SECRET must be at least 32 characters")
 		}
 		c.PersonKeySecret = []byte(pks)
+	}
+	if sk, err := Secret(getenv, "SLUICE_SESSION_KEYS"); err != nil {
+		return err
+	} else if sk != "" {
+		if c.SessionKeys, err = seal.Parse(sk); err != nil {
+			return fmt.Errorf("SLUICE_SESSION_KEYS: %w", err)
+		}
+	}
+	if v := getenv("SLUICE_REQUEST_TIMEOUT"); v != "" {
+		if err := c.RequestTimeout.parse(v); err != nil {
+			return fmt.Errorf("SLUICE_REQUEST_TIMEOUT: %w", err)
+		}
 	}
 	redisURL, err := Secret(getenv, "SLUICE_REDIS_URL")
 	if err != nil {
@@ -441,6 +473,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := Prefix(c.ProxyPrefix); err != nil {
 		return fmt.Errorf("proxy_prefix: %w", err)
+	}
+	if d := c.RequestTimeout.D(); d < MinRequestTimeout || d > MaxRequestTimeout {
+		return fmt.Errorf("request_timeout %v: want %v to %v (the HTTP write timeout is %v)", d, MinRequestTimeout, MaxRequestTimeout, WriteTimeout)
 	}
 	if c.RedisURL != "" && c.RedisPrefix == "" {
 		return errors.New("redis_prefix: must not be empty when SLUICE_REDIS_URL is set")

@@ -339,3 +339,69 @@ func TestProxyPrefix(t *testing.T) {
 		t.Errorf("SLUICE_PROXY_PREFIX: %q %v", c.ProxyPrefix, err)
 	}
 }
+
+// Session keys come from the environment or a file; a bad one stops the
+// server without its secret in the message.
+func TestFromEnvSessionKeys(t *testing.T) {
+	secret := strings.Repeat("ef", 32)
+	file := filepath.Join(t.TempDir(), "session-keys")
+	if err := os.WriteFile(file, []byte("s2:"+secret+"\ns1:"+strings.Repeat("01", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, env := range map[string]map[string]string{
+		"variable": {"SLUICE_SESSION_KEYS": "s2:" + secret + ",s1:" + strings.Repeat("01", 32)},
+		"file":     {"SLUICE_SESSION_KEYS_FILE": file},
+	} {
+		c := Default()
+		if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.SessionKeys == nil || c.SessionKeys.CurrentID() != "s2" {
+			t.Errorf("%s: session keys %v", name, c.SessionKeys)
+		}
+	}
+	c := Default()
+	if err := c.FromEnv(func(string) string { return "" }); err != nil || c.SessionKeys != nil {
+		t.Errorf("no session keys set: %v, %v", c.SessionKeys, err)
+	}
+	for _, bad := range []string{"s1:" + strings.Repeat("ab", 31), "nocolon" + secret, "s 1:" + secret} {
+		err := c.FromEnv(func(k string) string {
+			if k == "SLUICE_SESSION_KEYS" {
+				return bad
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), "SLUICE_SESSION_KEYS") || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), strings.Repeat("ab", 31)) {
+			t.Errorf("SLUICE_SESSION_KEYS=%q: %v (must fail, naming the variable, not the secret)", bad, err)
+		}
+	}
+}
+
+// request_timeout leaves a request the time to be answered within the
+// HTTP write timeout.
+func TestRequestTimeout(t *testing.T) {
+	c := Default()
+	if c.RequestTimeout.D() != 10*time.Second {
+		t.Errorf("default request_timeout %v", c.RequestTimeout)
+	}
+	if err := Parse(strings.NewReader("request_timeout: 3s\n"), &c); err != nil || c.Validate() != nil || c.RequestTimeout.D() != 3*time.Second {
+		t.Errorf("request_timeout: 3s: %v, %v", c.RequestTimeout, err)
+	}
+	if err := c.FromEnv(func(k string) string {
+		if k == "SLUICE_REQUEST_TIMEOUT" {
+			return "4s"
+		}
+		return ""
+	}); err != nil || c.RequestTimeout.D() != 4*time.Second {
+		t.Errorf("SLUICE_REQUEST_TIMEOUT=4s: %v, %v", c.RequestTimeout, err)
+	}
+	for _, bad := range []string{"request_timeout: 0s\n", "request_timeout: 25s\n", "request_timeout: 100ms\n"} {
+		c := Default()
+		if err := Parse(strings.NewReader(bad), &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s accepted", strings.TrimSpace(bad))
+		}
+	}
+}

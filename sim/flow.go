@@ -42,7 +42,10 @@ type FlowConfig struct {
 	// Seed chooses the people (0: random), so that runs against the same
 	// server do not meet the same people.
 	Seed uint64
-	// RequestTimeout bounds each request (default 10s).
+	// RequestTimeout bounds each request (default 15s: longer than a
+	// server's own deadline, request_timeout, 10 s by default, so that a
+	// server that answers "503, try again" at its deadline is heard, not
+	// taken for a lost answer).
 	RequestTimeout time.Duration
 	// Window, if set, is called when the measured window begins (true)
 	// and when it ends (false), e.g. to read the servers' CPU time.
@@ -79,7 +82,7 @@ func RunFlow(ctx context.Context, cfg FlowConfig) (*FlowStats, time.Duration, er
 		cfg.Connections = 64
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 10 * time.Second
+		cfg.RequestTimeout = 15 * time.Second
 	}
 	if cfg.Cohort == "" {
 		cfg.Cohort = "53-54"

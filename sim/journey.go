@@ -311,9 +311,9 @@ func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 	// are counted; the booking was confirmed all the same.
 	switch u := w.rng.Float64(); {
 	case u < w.plan.cfg.ChangeShare:
-		w.change(ctx, p, bk, passHeader)
+		w.change(ctx, i, p, bk, passHeader)
 	case u < w.plan.cfg.ChangeShare+w.plan.cfg.CancelShare:
-		w.do(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader), 200, nil)
+		w.sendForm(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader, w.formKey(i, "cancel", 0)), 200, nil)
 	}
 	w.do(ctx, StepLeave, w.post("/api/v1/rooms/"+url.PathEscape(w.plan.room)+"/leave", nil, "Authorization: Bearer "+pass), 204, nil)
 	return nil
@@ -437,16 +437,9 @@ func (w *flowWorker) bookSomewhere(ctx context.Context, i uint64, passHeader, se
 		}
 		for len(cands) > 0 {
 			s := w.takeSlot(&cands)
-			key := fmt.Sprintf("Idempotency-Key: flow-%x-%d-%d", w.plan.cfg.Seed, i, form)
-			form++
 			var bk bookingAnswer
-			err := w.do(ctx, StepBook, w.post("/api/v1/bookings", s, passHeader, sessionHeader, key), 201, &bk)
-			for retry := 0; lostAnswer(err) && retry < 3; retry++ {
-				if !w.sleep(ctx, time.Duration(100<<retry)*time.Millisecond) {
-					return bookingAnswer{}, errRunOver
-				}
-				err = w.do(ctx, StepBook, w.post("/api/v1/bookings", s, passHeader, sessionHeader, key), 201, &bk)
-			}
+			err := w.sendForm(ctx, StepBook, w.post("/api/v1/bookings", s, passHeader, sessionHeader, w.formKey(i, "book", form)), 201, &bk)
+			form++
 			switch {
 			case err == nil && bk.Status == "booked" && bk.Number != "":
 				return bk, nil
@@ -465,16 +458,38 @@ func (w *flowWorker) bookSomewhere(ctx context.Context, i uint64, passHeader, se
 }
 
 // change moves the booking to another slot of the same vaccine.
-func (w *flowWorker) change(ctx context.Context, p Person, bk bookingAnswer, passHeader string) {
+func (w *flowWorker) change(ctx context.Context, i uint64, p Person, bk bookingAnswer, passHeader string) {
 	cands, err := w.search(ctx, bk.VaccineID, passHeader)
 	for tries := 0; err == nil && len(cands) > 0 && tries < 3; tries++ {
 		s := w.takeSlot(&cands)
-		err = w.do(ctx, StepChange, w.post("/api/v1/bookings/change", map[string]any{
+		err = w.sendForm(ctx, StepChange, w.post("/api/v1/bookings/change", map[string]any{
 			"name": p.Name, "rrn": p.RRN, "booking_number": bk.Number,
 			"clinic_id": s.Clinic, "date": s.Date, "block": s.Block,
-		}, passHeader), 200, nil)
+		}, passHeader, w.formKey(i, "change", tries)), 200, nil)
 		if !full(err) {
 			return
 		}
 	}
+}
+
+// formKey is the Idempotency-Key header of person i's n-th form of a kind
+// (book, change, cancel): one key per form sent, as the pages make one
+// per form rendered.
+func (w *flowWorker) formKey(i uint64, kind string, n int) string {
+	return fmt.Sprintf("Idempotency-Key: flow-%x-%d-%s-%d", w.plan.cfg.Seed, i, kind, n)
+}
+
+// sendForm sends a booking, change or cancel (req carries its
+// Idempotency-Key) and, while its answer is lost, sends it again with the
+// same key a few times, backing off: the server then answers from what
+// the first one did, and never books, changes or cancels twice.
+func (w *flowWorker) sendForm(ctx context.Context, step Step, req Request, want int, out any) error {
+	err := w.do(ctx, step, req, want, out)
+	for retry := 0; lostAnswer(err) && retry < 3; retry++ {
+		if !w.sleep(ctx, time.Duration(100<<retry)*time.Millisecond) {
+			return errRunOver
+		}
+		err = w.do(ctx, step, req, want, out)
+	}
+	return err
 }

@@ -282,10 +282,10 @@ func clearText(lang Lang, v dashRoom) string {
 // readiness: the booking database, the shared queue state): "ok", or
 // "error" and why; "" when there is nothing to ask.
 func (d *Dashboard) backendHealth() (string, string) {
-	if d.Booking == nil || d.Server == nil || d.Server.Ready == nil {
+	if d.Booking == nil || d.Server == nil || len(d.Server.Ready) == 0 {
 		return "", ""
 	}
-	if err := d.Server.Ready(); err != nil {
+	if _, err := d.Server.CheckReady(context.Background()); err != nil {
 		return "error", err.Error()
 	}
 	return "ok", ""

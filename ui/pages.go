@@ -31,8 +31,9 @@ const (
 	// SessionCookie holds the booking session id after identity
 	// verification.
 	SessionCookie = "sluice_session"
-	// LookupCookie holds the id of a recent look-up, which the change and
-	// cancel steps act on (the RRN is never put in a page).
+	// LookupCookie holds the token of a recent look-up
+	// (booking.Service.GrantLookup), which the change and cancel steps act
+	// on (the RRN is never put in a page or a cookie).
 	LookupCookie = "sluice_lookup"
 )
 
@@ -51,8 +52,6 @@ type Pages struct {
 	// Demo shows the demo's hints: a sample identity, a banner with the
 	// demo clock and a link to /demo.
 	Demo bool
-
-	lookups lookupStore
 }
 
 //go:embed templates/layout.html templates/parts.html templates/landing.html templates/wait.html
@@ -78,8 +77,14 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	}
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(p.denyCrossOrigin))
-	get := func(pattern string, h http.HandlerFunc) { mux.Handle("GET "+pattern, p.gated(h)) }
-	post := func(pattern string, h http.HandlerFunc) { mux.Handle("POST "+pattern, csrf.Handler(p.gated(h))) }
+	// Every booking step carries the request's deadline to the database
+	// (web.Server.WithDeadline).
+	get := func(pattern string, h http.HandlerFunc) {
+		mux.Handle("GET "+pattern, p.Server.WithDeadline(p.gated(h)))
+	}
+	post := func(pattern string, h http.HandlerFunc) {
+		mux.Handle("POST "+pattern, csrf.Handler(p.Server.WithDeadline(p.gated(h))))
+	}
 
 	mux.HandleFunc("GET /{$}", p.landing)
 	get("/book", p.bookStart)

@@ -122,10 +122,11 @@ var nextSteps = func() map[string]nextStep {
 		{nextStep{next: "next.fix", field: "code"}, []string{"wrong_code"}},
 		{nextStep{link: "/", linkText: "wait.home"}, []string{"session_held"}},
 		{nextStep{link: "/booking", linkText: "next.lookup"}, []string{"already_booked"}},
-		{nextStep{link: "/", linkText: "next.home"}, []string{"supply_exhausted", "proxy_not_allowed"}},
+		{nextStep{link: "/", linkText: "next.home"}, []string{"supply_exhausted", "proxy_not_allowed", "proxy_self"}},
+		{nextStep{link: "/booking", linkText: "next.lookup_again"}, []string{"lookup_expired"}},
 		{nextStep{link: "/booking/view", linkText: "back.view"}, []string{"too_late", "cancelled"}},
 		{nextStep{next: "next.lookup_check", link: "/book", linkText: "next.find_by_identity"}, []string{"booking_not_found"}},
-		{nextStep{next: "next.wait"}, []string{"overloaded"}},
+		{nextStep{next: "next.wait"}, []string{"unavailable"}},
 		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
 	} {
 		for _, code := range g.codes {

@@ -102,22 +102,26 @@ func (p *Pages) renderIdentityError(w http.ResponseWriter, pg *page, name string
 	p.render(w, status, name, pg)
 }
 
-func (p *Pages) session(r *http.Request) (booking.Session, bool) {
+// session is the request's booking session: ErrSessionExpired without
+// one (from the store, where every node finds it).
+func (p *Pages) session(r *http.Request) (booking.Session, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return booking.Session{}, false
+		return booking.Session{}, booking.ErrSessionExpired
 	}
-	return p.Booking.Session(c.Value)
+	return p.Booking.Session(r.Context(), c.Value)
 }
 
 // verified returns the verified person of a step that needs one; without
-// one it answers the request itself (verify first, or again).
+// one it answers the request itself (verify first, or again, or try again
+// when the database did not answer).
 func (p *Pages) verified(w http.ResponseWriter, r *http.Request, pg *page) (booking.Session, bool) {
-	if sess, ok := p.session(r); ok {
+	sess, serr := p.session(r)
+	if serr == nil {
 		return sess, true
 	}
 	_, err := r.Cookie(SessionCookie)
-	pr, status := problemOf(pg.Lang, booking.ErrSessionExpired, "")
+	pr, status := problemOf(pg.Lang, serr, "")
 	if err != nil {
 		pr.Text = pg.T("error.session_missing")
 	}
@@ -130,7 +134,7 @@ func (p *Pages) bookStart(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "verify.h1", "/book")
 	pg.Step = 1
 	d := identityData{Example: p.Demo}
-	if sess, ok := p.session(r); ok {
+	if sess, err := p.session(r); err == nil {
 		if r.URL.Query().Get("new") == "" {
 			http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
 			return
@@ -182,7 +186,7 @@ func (p *Pages) bookCode(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "code.h1", "/book")
 	pg.Step = 1
 	d := codeData{
-		Challenge: trimField(r.PostFormValue("challenge"), 200),
+		Challenge: trimField(r.PostFormValue("challenge"), booking.MaxChallengeIDLen),
 		To:        keepOnly(r.PostFormValue("to"), "0123456789*-", 20),
 	}
 	if t, err := time.Parse(time.RFC3339, r.PostFormValue("expires")); err == nil {

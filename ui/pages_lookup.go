@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -20,7 +21,7 @@ func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
 	d := lookupData{}
 	// A person verified in this browser who has a booking has their name
 	// and booking number filled in; they type only the registration number.
-	if sess, ok := p.session(r); ok {
+	if sess, err := p.session(r); err == nil {
 		if bk, err := p.Booking.BookingOf(r.Context(), sess.ID); err == nil {
 			d.Name, d.Number = bk.Name, bk.Number
 		}
@@ -50,39 +51,40 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderIdentityError(w, pg, "lookup", err)
 		return
 	}
-	parsed, _ := booking.ParseRRN(rrn.rrn) // valid: Lookup accepted it
-	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number}, p.now())
-	if tok == "" {
-		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
+	// The change and cancel steps act on a look-up grant: a token that
+	// stands for name and RRN, kept by the service where every node finds
+	// it. The RRN goes into no page and no cookie.
+	tok, expires, err := p.Booking.GrantLookup(r.Context(), bk)
+	if err != nil {
+		p.renderFormError(w, pg, "lookup", err, "")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: LookupCookie, Value: tok, Path: "/booking", MaxAge: int(lookupTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: LookupCookie, Value: tok, Path: "/booking", MaxAge: int(expires.Sub(p.now()) / time.Second),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/booking/view", http.StatusSeeOther)
 }
 
-// looked returns the booking of the request's recent look-up, looked up
-// again (fresh status), or answers the request itself.
-func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (lookupEntry, booking.Booking, bool) {
-	var e lookupEntry
-	ok := false
+// looked returns the look-up grant of the request's recent look-up and
+// its booking, read again (fresh status), or answers the request itself.
+func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (booking.BookingRef, booking.Booking, bool) {
+	var ref booking.BookingRef
 	if c, err := r.Cookie(LookupCookie); err == nil {
-		e, ok = p.lookups.get(c.Value, p.now())
+		ref.Grant = c.Value
 	}
-	if !ok {
+	bk, err := p.Booking.Granted(r.Context(), ref.Grant)
+	switch {
+	case errors.Is(err, booking.ErrLookupExpired):
 		pg.Title, pg.Problem = pg.T("lookup.h1"), &problem{Text: pg.T("error.lookup_expired")}
 		pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
 		p.render(w, http.StatusUnauthorized, "lookup", pg)
-		return e, booking.Booking{}, false
-	}
-	bk, err := p.Booking.Lookup(r.Context(), e.name, e.rrn.Digits(), e.number)
-	if err != nil {
+		return ref, bk, false
+	case err != nil:
 		pr, status := problemOf(pg.Lang, err, "/booking/change")
 		pr.Link, pr.LinkText = "/booking", pg.T("next.lookup_again")
 		p.renderMessage(w, status, pg, pg.T("view.h1"), pr)
-		return e, bk, false
+		return ref, bk, false
 	}
-	return e, bk, true
+	return ref, bk, true
 }
 
 type bookingPage struct {
@@ -90,6 +92,8 @@ type bookingPage struct {
 	B           bookingView
 	Actions     bool
 	CalendarURL string
+	// Idempotency is the cancel form's key (one per form rendered).
+	Idempotency string
 }
 
 // GET /booking/view
@@ -124,7 +128,7 @@ func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v}
+	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v, Idempotency: randomToken(18)}
 	p.render(w, http.StatusOK, "cancel", pg)
 }
 
@@ -159,11 +163,11 @@ func (p *Pages) cannotChange(w http.ResponseWriter, pg *page, v bookingView) {
 // POST /booking/cancel
 func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "cancelled.h1", "/booking/view")
-	e, _, ok := p.looked(w, r, pg)
+	ref, _, ok := p.looked(w, r, pg)
 	if !ok {
 		return
 	}
-	bk, err := p.Booking.Cancel(r.Context(), e.name, e.rrn.Digits(), e.number)
+	bk, err := p.Booking.Cancel(r.Context(), ref, trimField(r.PostFormValue("idempotency_key"), 200))
 	if err != nil {
 		p.renderError(w, pg, "view.cancel", err, "/booking/change")
 		return
@@ -213,6 +217,7 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("change.confirm.h1"), Action: "/booking/change", Submit: l.T("change.submit"), Back: back,
 		Person: bk.Name, Vaccine: v.Vaccine, Old: v.Doses, VaccineID: bk.VaccineID,
+		Idempotency: randomToken(18),
 	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }
@@ -220,7 +225,7 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 // POST /booking/change
 func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "changed.h1", "/booking/view")
-	e, _, ok := p.looked(w, r, pg)
+	ref, _, ok := p.looked(w, r, pg)
 	if !ok {
 		return
 	}
@@ -230,7 +235,8 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
 		return
 	}
-	bk, err := p.Booking.Change(r.Context(), e.name, e.rrn.Digits(), e.number, s.clinicID, s.date, s.block)
+	bk, err := p.Booking.Change(r.Context(), ref, booking.Slot{ClinicID: s.clinicID, Date: s.date, Block: s.block},
+		trimField(r.PostFormValue("idempotency_key"), 200))
 	if err != nil {
 		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +31,20 @@ type BookingAPI struct {
 	// Sent returns the last notifications delivered (operator view).
 	Sent func() []booking.Message
 
-	cache searchCache
+	cache    searchCache
+	failures outageOnce
+}
+
+// problem answers an error of the booking service (BookingProblem). An
+// internal error, which is a bug, is logged with its cause, as an
+// outage: a line when such errors start, then every outage.DefaultEvery
+// with their number. (The service logs the database's outages itself.)
+func (b *BookingAPI) problem(w http.ResponseWriter, err error) {
+	p := BookingProblem(err)
+	if p.Status == http.StatusInternalServerError {
+		b.failures.get(b.Server.Log, "booking requests failing with internal errors").Failed(err)
+	}
+	WriteProblem(w, p)
 }
 
 // searchCache keeps encoded search answers for a short time. At the opening
@@ -80,8 +91,10 @@ func writeRawJSON(w http.ResponseWriter, body []byte) {
 func (b *BookingAPI) Register(mux *http.ServeMux) {
 	s := b.Server
 	gate := s.Gate(b.Room)
+	// Every route that may reach the database carries the request's
+	// deadline (Server.WithDeadline).
 	gated := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, gate.Wrap(h))
+		mux.Handle(pattern, s.WithDeadline(gate.Wrap(h)))
 	}
 	mux.HandleFunc("GET /api/v1/eligibility", b.handleEligibility)
 	mux.HandleFunc("GET /api/v1/campaign", b.handleCampaign)
@@ -89,13 +102,15 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	gated("POST /api/v1/identity/verifications", b.handleStartVerification)
 	gated("POST /api/v1/identity/verifications/{id}/confirm", b.handleConfirm)
 	gated("GET /api/v1/session", b.handleSession)
+	gated("DELETE /api/v1/session", b.handleEndSession)
+	gated("GET /api/v1/session/booking", b.handleSessionBooking)
 	gated("GET /api/v1/clinics", b.handleSearch)
 	gated("GET /api/v1/clinics/{id}", b.handleClinic)
 	gated("POST /api/v1/bookings", b.handleBook)
-	gated("POST /api/v1/bookings/lookup", b.byIdentity(b.Service.Lookup))
+	gated("POST /api/v1/bookings/lookup", b.handleLookup)
 	gated("POST /api/v1/bookings/change", b.handleChange)
-	gated("POST /api/v1/bookings/cancel", b.byIdentity(b.Service.Cancel))
-	mux.HandleFunc("GET /api/v1/admin/stats", s.admin(b.handleStats))
+	gated("POST /api/v1/bookings/cancel", b.handleCancel)
+	mux.Handle("GET /api/v1/admin/stats", s.WithDeadline(s.admin(b.handleStats)))
 	mux.HandleFunc("GET /api/v1/admin/notifications", s.admin(b.handleNotifications))
 	if b.DemoClock != nil {
 		mux.HandleFunc("POST /api/v1/admin/clock", s.admin(b.handleClock))
@@ -227,73 +242,6 @@ func (b *BookingAPI) handleRegions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"regions": out})
 }
 
-// POST /api/v1/identity/verifications {name, rrn, phone}
-func (b *BookingAPI) handleStartVerification(w http.ResponseWriter, r *http.Request) {
-	if b.Server.limited(w, r, kindJoin) {
-		return
-	}
-	var in struct {
-		Name  string `json:"name"`
-		RRN   string `json:"rrn"`
-		Phone string `json:"phone"`
-	}
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	v, err := b.Service.StartVerification(r.Context(), in.Name, in.RRN, in.Phone)
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, v)
-}
-
-// POST /api/v1/identity/verifications/{id}/confirm {code}
-func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Code string `json:"code"`
-	}
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	sess, err := b.Service.CompleteVerification(r.Context(), r.PathValue("id"), in.Code)
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
-}
-
-func (b *BookingAPI) session(w http.ResponseWriter, r *http.Request) (booking.Session, bool) {
-	id := strings.TrimSpace(r.Header.Get(SessionHeader))
-	if id == "" {
-		if c, err := r.Cookie("sluice_session"); err == nil {
-			id = c.Value
-		}
-	}
-	if id == "" {
-		problem(w, http.StatusUnauthorized, "session_missing", "Verify your identity first; then send the session id in the "+SessionHeader+" header.", "먼저 본인확인을 해 주세요.")
-		return booking.Session{}, false
-	}
-	sess, ok := b.Service.Session(id)
-	if !ok {
-		bookingProblem(w, booking.ErrSessionExpired)
-		return booking.Session{}, false
-	}
-	return sess, true
-}
-
-// GET /api/v1/session: the verified person and their eligibility now.
-func (b *BookingAPI) handleSession(w http.ResponseWriter, r *http.Request) {
-	sess, ok := b.session(w, r)
-	if !ok {
-		return
-	}
-	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
-}
-
 type clinicView struct {
 	ID           int64    `json:"id"`
 	Name         string   `json:"name"`
@@ -371,7 +319,7 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(map[string]any{"date": d.String(), "total": total, "offset": sq.Offset, "clinics": items, "blocks": blockTimes()})
 	if err != nil {
-		bookingProblem(w, err)
+		b.problem(w, err)
 		return
 	}
 	b.cache.put(key, body)
@@ -403,12 +351,12 @@ func intParam(w http.ResponseWriter, s string, def, lo, hi int, name string) (in
 func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		bookingProblem(w, booking.ErrClinicNotFound)
+		b.problem(w, booking.ErrClinicNotFound)
 		return
 	}
 	c, ok := b.Service.Availability().Clinic(id)
 	if !ok {
-		bookingProblem(w, booking.ErrClinicNotFound)
+		b.problem(w, booking.ErrClinicNotFound)
 		return
 	}
 	today := booking.DateOf(b.now())
@@ -436,133 +384,11 @@ func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"clinic": viewClinic(c), "days": days, "blocks": blockTimes()})
 }
 
-type appointmentView struct {
-	Dose       int    `json:"dose"`
-	ClinicID   int64  `json:"clinic_id"`
-	ClinicName string `json:"clinic_name"`
-	Date       string `json:"date"`
-	Block      int    `json:"block"`
-	Time       string `json:"time"`
-}
-
-type bookingView struct {
-	Number       string            `json:"booking_number"`
-	Status       string            `json:"status"`
-	CampaignID   string            `json:"campaign_id"`
-	CohortID     string            `json:"cohort_id"`
-	VaccineID    string            `json:"vaccine_id"`
-	Name         string            `json:"name"`
-	Phone        string            `json:"phone"`
-	BirthDate    string            `json:"birth_date"`
-	ProxyBooking bool              `json:"proxy_booking"`
-	Doses        []appointmentView `json:"doses"`
-	ChangeUntil  *time.Time        `json:"change_until"`
-	CreatedAt    time.Time         `json:"created_at"`
-}
-
-func (b *BookingAPI) view(bk booking.Booking) bookingView {
-	v := bookingView{Number: bk.Number, Status: string(bk.Status), CampaignID: bk.CampaignID, CohortID: bk.CohortID,
-		VaccineID: bk.VaccineID, Name: bk.Name, Phone: booking.MaskPhone(bk.Phone), BirthDate: bk.BirthDate.String(),
-		ProxyBooking: bk.BookedBy != "" && bk.BookedBy != bk.PersonKey, CreatedAt: bk.CreatedAt.In(booking.Seoul)}
-	for _, a := range []booking.Appointment{bk.Dose1, bk.Dose2} {
-		name := ""
-		if c, ok := b.Service.Availability().Clinic(a.ClinicID); ok {
-			name = c.Name
-		}
-		v.Doses = append(v.Doses, appointmentView{a.Dose, a.ClinicID, name, a.Date.String(), int(a.Block), booking.AppointmentText(a.Date, a.Block)})
-	}
-	if bk.Status == booking.StatusBooked {
-		if d, ok := booking.ChangeDeadline(bk, b.now()); ok {
-			d = d.In(booking.Seoul)
-			v.ChangeUntil = &d
-		}
-	}
-	return v
-}
-
-// POST /api/v1/bookings  (Sluice-Session header; optional Idempotency-Key)
-func (b *BookingAPI) handleBook(w http.ResponseWriter, r *http.Request) {
-	sess, ok := b.session(w, r)
-	if !ok {
-		return
-	}
-	var in struct {
-		ClinicID  int64                `json:"clinic_id"`
-		Date      string               `json:"date"`
-		Block     *int                 `json:"block"`
-		VaccineID string               `json:"vaccine_id"`
-		ForPerson *booking.PersonInput `json:"for_person"`
-	}
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	d, block, ok := slotInput(w, in.Date, in.Block)
-	if !ok {
-		return
-	}
-	bk, err := b.Service.Book(r.Context(), booking.BookInput{
-		SessionID: sess.ID, ClinicID: in.ClinicID, Date: d, Block: block,
-		VaccineID: in.VaccineID, IdempotencyKey: r.Header.Get("Idempotency-Key"), ForPerson: in.ForPerson,
-	})
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, b.view(bk))
-}
-
-type identityBody struct {
-	Name   string `json:"name"`
-	RRN    string `json:"rrn"`
-	Number string `json:"booking_number"`
-}
-
-// byIdentity serves look-up and cancel: both take name + RRN + booking
-// number and answer with the booking. They are rate limited like joins:
-// guessing booking numbers must be slow.
-func (b *BookingAPI) byIdentity(op func(ctx context.Context, name, rrn, number string) (booking.Booking, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var in identityBody
-		if !decodeBody(w, r, &in) || b.Server.limited(w, r, kindJoin) {
-			return
-		}
-		bk, err := op(r.Context(), in.Name, in.RRN, in.Number)
-		if err != nil {
-			bookingProblem(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, b.view(bk))
-	}
-}
-
-// POST /api/v1/bookings/change {name, rrn, booking_number, clinic_id, date, block}
-func (b *BookingAPI) handleChange(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		identityBody
-		ClinicID int64  `json:"clinic_id"`
-		Date     string `json:"date"`
-		Block    *int   `json:"block"`
-	}
-	if !decodeBody(w, r, &in) || b.Server.limited(w, r, kindJoin) {
-		return
-	}
-	d, block, ok := slotInput(w, in.Date, in.Block)
-	if !ok {
-		return
-	}
-	bk, err := b.Service.Change(r.Context(), in.Name, in.RRN, in.Number, in.ClinicID, d, block)
-	if err != nil {
-		bookingProblem(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b.view(bk))
-}
-
 // GET /api/v1/admin/stats
 func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 	st, err := b.Service.Stats(r.Context())
 	if err != nil {
-		bookingProblem(w, err)
+		b.problem(w, err)
 		return
 	}
 	out := map[string]any{"campaign": st}
@@ -579,12 +405,12 @@ func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 	if cs := q.Get("clinic"); cs != "" {
 		id, err := strconv.ParseInt(cs, 10, 64)
 		if err != nil {
-			bookingProblem(w, booking.ErrClinicNotFound)
+			b.problem(w, booking.ErrClinicNotFound)
 			return
 		}
 		cds, err := b.Service.ClinicDayStats(id, d)
 		if err != nil {
-			bookingProblem(w, err)
+			b.problem(w, err)
 			return
 		}
 		out["clinic"] = cds
@@ -592,7 +418,8 @@ func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// GET /api/v1/admin/notifications: the last messages delivered.
+// GET /api/v1/admin/notifications: the last messages delivered (a
+// verification message without its code: booking.ConsoleSender.Recent).
 func (b *BookingAPI) handleNotifications(w http.ResponseWriter, r *http.Request) {
 	type msg struct {
 		ID      int64      `json:"id"`

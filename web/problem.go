@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,8 +28,11 @@ type Problem struct {
 	Code     string `json:"code"`
 	Detail   string `json:"detail,omitempty"`
 	DetailKO string `json:"detail_ko,omitempty"`
-	// Extra members (e.g. opens_at, retry_after_seconds).
+	// Extra members (e.g. opens_at, booking_number).
 	Extra map[string]any `json:"-"`
+	// RetryAfter, if not zero, is sent as the Retry-After header (whole
+	// seconds, rounded up): when to ask again.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (p Problem) MarshalJSON() ([]byte, error) {
@@ -63,6 +67,9 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((p.RetryAfter+time.Second-1)/time.Second)))
+	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(p.Status)
 	w.Write(b)
@@ -179,38 +186,48 @@ var bookingStatuses = map[string]int{
 	"cancelled":              http.StatusConflict,
 	"challenge_expired":      http.StatusGone,
 	"too_many_attempts":      http.StatusTooManyRequests,
-	"overloaded":             http.StatusServiceUnavailable,
+	"unavailable":            http.StatusServiceUnavailable,
+	"proxy_self":             http.StatusUnprocessableEntity,
+	"lookup_expired":         http.StatusUnauthorized,
 }
+
+// RetryUnavailable is the Retry-After of a 503: the booking database did
+// not answer in time.
+const RetryUnavailable = 2 * time.Second
 
 // BookingProblem is the answer to an error of the booking service: its
 // status (bookingStatuses), its code (booking.ErrorCode), the person-facing
 // sentences (booking.ErrorMessage) and, for a refusal on eligibility, the
-// eligibility (when to come back) or, for bad input, the field. An error
-// that is not a booking error is 503 unavailable (a cancelled or timed-out
-// request) or 500 internal, saying that nothing was booked.
+// eligibility (when to come back), for bad input the field, and for a
+// person who already has a booking its number. A 503 carries Retry-After.
+// An error that is not a booking error is 503 unavailable (a request
+// cancelled or out of time: booking.ErrUnavailable's sentences, which
+// say to send it again) or 500 internal, saying that nothing was booked.
 func BookingProblem(err error) Problem {
+	if booking.ErrorCode(err) == "" && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		err = fmt.Errorf("%w: %w", booking.ErrUnavailable, err)
+	}
 	ko, en := booking.ErrorMessage(err)
 	p := Problem{Code: booking.ErrorCode(err), Detail: en, DetailKO: ko}
 	if status, ok := bookingStatuses[p.Code]; ok {
 		p.Status = status
 		var ne *booking.NotEligibleError
 		var ie *booking.InputError
+		var ab *booking.AlreadyBookedError
 		switch {
 		case errors.As(err, &ne):
 			p.Extra = map[string]any{"eligibility": eligibilityJSON(ne.Eligibility)}
 		case errors.As(err, &ie):
 			p.Extra = map[string]any{"field": ie.Field}
+		case errors.As(err, &ab):
+			p.Extra = map[string]any{"booking_number": ab.Booking.Number}
 		}
-		return p
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		p.Status, p.Code = http.StatusServiceUnavailable, "unavailable"
-		p.Detail, p.DetailKO = "The request was cancelled or took too long; nothing was booked. Please try again.", "요청이 처리되지 않았습니다. 예약되지 않았습니다. 다시 시도해 주세요."
+		if status == http.StatusServiceUnavailable {
+			p.RetryAfter = RetryUnavailable
+		}
 		return p
 	}
 	p.Status, p.Code = http.StatusInternalServerError, "internal"
 	p.Detail, p.DetailKO = "Something went wrong on our side; nothing was booked. Please try again.", "일시적인 오류입니다. 예약되지 않았습니다. 다시 시도해 주세요."
 	return p
 }
-
-func bookingProblem(w http.ResponseWriter, err error) { WriteProblem(w, BookingProblem(err)) }

@@ -65,6 +65,8 @@ func TestBookingProblemDetails(t *testing.T) {
 		{"input error carries the field", rrnErr, 400, "rrn_date", "field", "rrn"},
 		{"cancelled request", fmt.Errorf("store: %w", context.Canceled), 503, "unavailable", "", ""},
 		{"timed-out request", context.DeadlineExceeded, 503, "unavailable", "", ""},
+		{"database unavailable", fmt.Errorf("postgres: book: %w: dial tcp: connection refused", booking.ErrUnavailable), 503, "unavailable", "", ""},
+		{"already booked tells the number", &booking.AlreadyBookedError{Booking: booking.Booking{Number: "SLC-AAAA-BBBB"}}, 409, "already_booked", "booking_number", "SLC-AAAA-BBBB"},
 		{"anything else", errors.New("disk on fire"), 500, "internal", "", ""},
 	}
 	for _, tc := range tests {
@@ -77,6 +79,12 @@ func TestBookingProblemDetails(t *testing.T) {
 			}
 			if w.Code != tc.status || doc["code"] != tc.code || doc["detail"] == "" {
 				t.Fatalf("%d %s, want %d %s", w.Code, w.Body, tc.status, tc.code)
+			}
+			if ra := w.Header().Get("Retry-After"); (tc.status == 503) != (ra != "") {
+				t.Errorf("status %d with Retry-After %q: a 503, and only a 503, says when to come back", w.Code, ra)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
 			}
 			if tc.extraKey != "" {
 				v, ok := doc[tc.extraKey]

@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/internal/localurl"
@@ -26,8 +27,11 @@ type Server struct {
 	AdminToken string
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
-	// Ready reports readiness for /readyz (nil: always ready).
-	Ready func() error
+	// Ready lists what /readyz checks (none: always ready).
+	Ready []ReadyCheck
+	// RequestTimeout is the deadline of a request that may reach the
+	// database or Redis (WithDeadline; default DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// Routes adds more routes (demo pages, booking API).
 	Routes func(mux *http.ServeMux)
 	// Fallback serves requests no route matches (the proxied upstream);
@@ -53,6 +57,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	gates map[string]*room.Gate
+	ready readiness
 }
 
 // MaxHeaderBytes is the most header bytes a request may carry.
@@ -143,16 +148,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if s.Ready != nil {
-			if err := s.Ready(); err != nil {
-				problem(w, http.StatusServiceUnavailable, "not_ready", err.Error(), "")
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"ready"}`))
-	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.Metrics != nil {
 		if s.PrivateMetrics {
 			mux.Handle("GET /metrics", s.admin(s.Metrics.ServeHTTP))

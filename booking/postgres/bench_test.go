@@ -93,7 +93,7 @@ func benchPgDate(d booking.Date) pgtype.Date {
 // the store configures its own.
 func newBare(tb testing.TB, dbURL string) bookOp {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, dbURL) // same schema
+	s, err := postgres.Open(ctx, dbURL, postgres.Timeouts{}) // same schema
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func newBarePool(tb testing.TB, dbURL string) *pgxpool.Pool {
 // one dose-2 candidate, a vaccine with a supply limit.
 func newStoreOp(tb testing.TB, dbURL string) bookOp {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, dbURL)
+	s, err := postgres.Open(ctx, dbURL, postgres.Timeouts{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -124,6 +124,22 @@
 //     birth date is NULL; instants are bigint unix nanoseconds in both, so a
 //     time.Time makes the round trip unchanged.
 //
+// # Deadlines
+//
+// Every statement runs under the caller's context, whose deadline (the
+// request's) pgx enforces by cancelling the statement. The server enforces
+// its own bounds too, set on every connection unless the URL sets them
+// (Timeouts): statement_timeout, lock_timeout (a statement waiting for a
+// lock longer fails at once with 55P03, the connection still usable), and
+// idle_in_transaction_session_timeout (a transaction left open by a node
+// that hangs is ended, its locks freed). A COMMIT is not cancelled when
+// the caller leaves, but it ends at the caller's deadline: its outcome is
+// then unknown, reported as booking.ErrUnavailable, and a request sent
+// again with its idempotency key finds out. Errors that say the database
+// cannot serve now (unreachable, refusing connections, shutting down,
+// timeouts, locks not granted) are booking.ErrUnavailable too
+// (unavailable).
+//
 // The pool has pgxpool's defaults (at most max(4, runtime.NumCPU()) connections);
 // pool_max_conns and the other pgxpool settings may be given in the URL.
 package postgres
@@ -133,8 +149,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,10 +179,11 @@ var migrationFS embed.FS
 // it with a deadlock or serialization failure.
 const maxAttempts = 5
 
-// commitTimeout bounds a COMMIT, which runs without the caller's
-// cancellation: once the work is done the outcome must not depend on a
-// caller leaving at the last moment, or a committed booking could be
-// reported as failed.
+// commitTimeout bounds a COMMIT of a caller without a deadline. A COMMIT
+// runs without the caller's cancellation (once the work is done the
+// outcome must not depend on a caller leaving at the last moment, or a
+// committed booking could be reported as failed) but not past the
+// caller's deadline.
 const commitTimeout = 30 * time.Second
 
 // rollbackTimeout bounds a ROLLBACK (also run without the caller's
@@ -196,12 +216,30 @@ type Store struct {
 
 var _ booking.Store = (*Store)(nil)
 
+// Timeouts are the server-side bounds set on every connection (see
+// "Deadlines" in the package comment). A zero field takes its default; a
+// parameter of the same name in the URL wins.
+type Timeouts struct {
+	// Statement is statement_timeout (default DefaultStatementTimeout).
+	Statement time.Duration
+	// Lock is lock_timeout (default DefaultLockTimeout).
+	Lock time.Duration
+}
+
+// Defaults of Timeouts: a request's deadline is 10 s by default
+// (request_timeout), and a statement should not outlive it; a lock not
+// granted in 5 s means a queue too deep to join, answered "try again".
+const (
+	DefaultStatementTimeout = 10 * time.Second
+	DefaultLockTimeout      = 5 * time.Second
+)
+
 // Open connects to the database at url (postgres://user:password@host:port/db?...
 // or postgresql://...), checks the connection and applies pending
 // migrations. Parameters pgx does not know (search_path=..., say) are sent
 // to the server as run-time parameters. Error messages show the URL with its
 // password masked.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, t Timeouts) (*Store, error) {
 	safe, secrets, err := checkURL(url)
 	if err != nil {
 		return nil, err
@@ -215,6 +253,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// The store's reasoning (see the package comment) is for READ COMMITTED;
 	// do not inherit a stricter default from the server or the role.
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	if t.Statement <= 0 {
+		t.Statement = DefaultStatementTimeout
+	}
+	if t.Lock <= 0 {
+		t.Lock = DefaultLockTimeout
+	}
+	for name, d := range map[string]time.Duration{
+		"statement_timeout":                   t.Statement,
+		"lock_timeout":                        t.Lock,
+		"idle_in_transaction_session_timeout": max(2*t.Statement, 30*time.Second),
+	} {
+		if _, set := cfg.ConnConfig.RuntimeParams[name]; !set {
+			cfg.ConnConfig.RuntimeParams[name] = strconv.FormatInt(d.Milliseconds(), 10)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, openErr(safe, secrets, err)
@@ -314,6 +367,11 @@ func openErr(safe string, secrets []string, err error) error {
 // process opening the database at once.
 const migrationLock = `SELECT pg_advisory_xact_lock(hashtextextended('sluice/booking/postgres migrate ' || coalesce(current_schema(), ''), 0))`
 
+// noMigrationTimeouts lifts the connections' timeouts for a migration's
+// transaction (it may wait for another node's migration, and rewrite a big
+// table); Open's context bounds it.
+const noMigrationTimeouts = `SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`
+
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer     NOT NULL PRIMARY KEY,
 	name       text        NOT NULL,
@@ -330,6 +388,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, noMigrationTimeouts); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, migrationLock); err != nil {
 			return err
 		}
@@ -359,6 +420,9 @@ func applyMigration(ctx context.Context, pool *pgxpool.Pool, m storecheck.Migrat
 		return err
 	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, noMigrationTimeouts); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, migrationLock); err != nil {
 			return err
 		}
@@ -421,13 +485,22 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error)
 	if err := fn(tx); err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	cctx, cancel := commitContext(ctx)
 	defer cancel()
 	if err := tx.Commit(cctx); err != nil {
 		return err
 	}
 	committed = true
 	return nil
+}
+
+// commitContext is the context of a COMMIT: not cancelled with ctx, but
+// ending at its deadline (commitTimeout from now if it has none).
+func commitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), dl)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 }
 
 func retryable(err error) bool {
@@ -453,13 +526,39 @@ func uniqueViolation(err error, constraint string) bool {
 // fail turns an error from a store operation into the error returned to the
 // caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return storecheck.Wrap(ctx, "postgres", op, err)
+	return storecheck.Wrap(ctx, "postgres", op, err, unavailable)
 }
 
 // failed is fail for an operation that returns a booking
 // (storecheck.Failed).
 func failed(ctx context.Context, op string) func(booking.Booking, error) (booking.Booking, error) {
-	return storecheck.Failed(ctx, "postgres", op)
+	return storecheck.Failed(ctx, "postgres", op, unavailable)
+}
+
+// unavailable reports whether err says the database cannot serve now
+// rather than that the request is wrong: no connection (refused, reset,
+// closed, timed out), the server shutting down or out of resources, a
+// statement cancelled by statement_timeout, a lock not granted within
+// lock_timeout, and deadlocks or serialization failures that went on
+// through every retry.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			strings.HasPrefix(pe.Code, "53"), // insufficient resources
+			strings.HasPrefix(pe.Code, "57"), // operator intervention: query_canceled (statement_timeout), admin_shutdown, cannot_connect_now
+			pe.Code == "55P03",               // lock_not_available (lock_timeout)
+			pe.Code == codeDeadlockDetected, pe.Code == codeSerializationFailure:
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool")
 }
 
 // storable reports whether PostgreSQL can hold s in a text column: valid

@@ -147,9 +147,36 @@ const (
 	sqlPending      = `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT $1`
 
-	sqlSessionClaim = `INSERT INTO identity_sessions (person_key, session_id, until) VALUES ($1, $2, $3)
-		ON CONFLICT (person_key) DO UPDATE SET session_id = excluded.session_id, until = excluded.until
-		WHERE identity_sessions.session_id = excluded.session_id OR identity_sessions.until <= $4`
+	// booking.SessionStore (migrations/003_sessions.sql).
+	// A code tried against a challenge ($1, expiring $2) counts only while
+	// it has been tried fewer than $3 times; one that answers it uses it
+	// up (attempts = $3). Concurrent tries of one challenge queue on its
+	// row.
+	sqlChallengeCount = `INSERT INTO challenge_attempts (id, attempts, expires) VALUES ($1, 1, $2)
+		ON CONFLICT (id) DO UPDATE SET attempts = challenge_attempts.attempts + 1
+		WHERE challenge_attempts.attempts < $3
+		RETURNING attempts`
+	sqlChallengeUse = `INSERT INTO challenge_attempts (id, attempts, expires) VALUES ($1, $3, $2)
+		ON CONFLICT (id) DO UPDATE SET attempts = $3 WHERE challenge_attempts.attempts < $3`
+	// A session replaces the identity's row only once its lock has run
+	// out (or it has expired): one identity, one session. Concurrent
+	// opens of one identity queue on its row.
+	sqlSessionOpen = `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (person_key) DO UPDATE SET id = excluded.id, sealed = excluded.sealed,
+			locked_until = excluded.locked_until, expires = excluded.expires
+		WHERE booking_sessions.locked_until <= $6 OR booking_sessions.expires <= $6`
+	sqlSessionGet = `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
+		WHERE id = $1 AND expires > $2`
+	sqlSessionEnd      = `DELETE FROM booking_sessions WHERE id = $1`
+	sqlGrantPut        = `INSERT INTO lookup_grants (id, sealed, expires) VALUES ($1, $2, $3)`
+	sqlGrantGet        = `SELECT sealed FROM lookup_grants WHERE id = $1 AND expires > $2`
+	sqlPurgeChallenges = `DELETE FROM challenge_attempts WHERE id IN
+		(SELECT id FROM challenge_attempts WHERE expires <= $1 LIMIT $2)`
+	sqlPurgeSessions = `DELETE FROM booking_sessions WHERE person_key IN
+		(SELECT person_key FROM booking_sessions WHERE expires <= $1 AND locked_until <= $1 LIMIT $2)`
+	sqlPurgeGrants = `DELETE FROM lookup_grants WHERE id IN
+		(SELECT id FROM lookup_grants WHERE expires <= $1 LIMIT $2)`
 
 	sqlSlotCounts = `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`
@@ -157,5 +184,6 @@ const (
 	sqlSupply = `SELECT v.allocated, coalesce((SELECT sum(s.used) FROM vaccine_supply_shards s
 			WHERE s.vaccine_id = v.vaccine_id), 0)::bigint
 		FROM vaccine_supply v WHERE v.vaccine_id = $1`
-	sqlCountBookings = `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`
+	sqlCountBookings = `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY cohort_id, vaccine_id`
 )

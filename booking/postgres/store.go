@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,10 +12,6 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
-
-// idemLockClass is the first key of the advisory locks on idempotency keys
-// ("SLC1"); the second is a hash of the key.
-const idemLockClass int32 = 0x534c4331
 
 // Book is booking.Store's Book, in one transaction at READ COMMITTED,
 // retried on deadlock or serialization failure (see the package comment
@@ -30,16 +25,17 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		return booking.Booking{}, err
 	}
 	b := storecheck.NewBooking(&req, s.now())
-	m := storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)
 	if err := checkText("idempotency key", req.IdempotencyKey, "booking number", b.Number,
 		"campaign id", b.CampaignID, "cohort id", b.CohortID, "vaccine id", b.VaccineID,
-		"name", b.Name, "phone", b.Phone,
-		"message kind", m.Kind, "message recipient", m.To, "message body", m.Body); err != nil {
+		"name", b.Name, "phone", b.Phone); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := checkMessageText(req.Confirmation); err != nil {
 		return booking.Booking{}, err
 	}
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = storecheck.BookRequestHash(&req, &b)
+		hash = booking.BookHash(&b, req.Dose2Candidates)
 	}
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -56,24 +52,8 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 // bookTx is one attempt at Book; b is the normalised booking, hash the
 // request hash if the request has an idempotency key.
 func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest, b booking.Booking, hash []byte) (booking.Booking, error) {
-	if req.IdempotencyKey != "" {
-		// Wait for any other Book with this key to end, so that a retry
-		// racing the first attempt finds its booking below.
-		if _, err := tx.Exec(ctx, sqlIdemLock, idemLockClass, keyHash(req.IdempotencyKey)); err != nil {
-			return booking.Booking{}, err
-		}
-		var number string
-		var stored []byte
-		switch err := tx.QueryRow(ctx, sqlIdemGet, req.IdempotencyKey).Scan(&number, &stored); {
-		case err == nil:
-			// Nothing written.
-			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-				prev, _, err := scanBooking(tx.QueryRow(ctx, sqlBookingGet, number))
-				return prev, err
-			})
-		case !errors.Is(err, pgx.ErrNoRows):
-			return booking.Booking{}, err
-		}
+	if prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash); found || err != nil {
+		return prev, err // nothing written
 	}
 
 	refuse := func(err error) (booking.Booking, error) {
@@ -133,27 +113,18 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
-	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)); err != nil {
+	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
-	if req.IdempotencyKey != "" {
-		if _, err := tx.Exec(ctx, sqlIdemPut, req.IdempotencyKey, b.Number, hash, b.CreatedAt.UnixNano()); err != nil {
-			if uniqueViolation(err, constraintIdempotencyKey) {
-				// Cannot happen under the advisory lock; if it does, the
-				// next attempt finds the key and answers from it.
-				return booking.Booking{}, fmt.Errorf("%w: idempotency key written concurrently: %w", errRetry, err)
-			}
-			return booking.Booking{}, err
-		}
+	if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, b.CreatedAt); err != nil {
+		return booking.Booking{}, err
 	}
 	return b, nil
 }
 
-// keyHash is the second key of the advisory lock on an idempotency key.
-func keyHash(key string) int32 {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int32(h.Sum32())
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return fail(ctx, "ping", s.pool.Ping(ctx))
 }
 
 // takeSlot holds one place at slot if it has fewer bookings than capacity.
@@ -357,13 +328,22 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if err := storecheck.ValidateSlots(req.NewDose1, req.Dose2Candidates, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
-	if err := checkChange(req.Number, req.Notice); err != nil {
+	if err := checkChange(req.Number, req.IdempotencyKey, req.Notice); err != nil {
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = booking.ChangeHash(&req)
+	}
 
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
+		if found || err != nil {
+			out = prev
+			return err
+		}
 		b, _, err := lockActiveBooking(ctx, tx, req.Number)
 		if err != nil {
 			return err
@@ -399,7 +379,10 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("booking %s changed under a row lock", b.Number)
 		}
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)); err != nil {
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
+			return err
+		}
+		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
 			return err
 		}
 		out = b
@@ -413,18 +396,28 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 
 // Cancel is booking.Store's Cancel, in one transaction that locks the
 // booking row first.
-func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
+func (s *Store) Cancel(ctx context.Context, req booking.CancelRequest) (booking.Booking, error) {
+	return failed(ctx, "cancel")(s.cancel(ctx, req))
 }
 
-func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	if err := checkChange(number, notice); err != nil {
+func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.Booking, error) {
+	number := req.Number
+	if err := checkChange(number, req.IdempotencyKey, req.Notice); err != nil {
 		return booking.Booking{}, err
 	}
-	now = storecheck.At(now, s.now)
+	now := storecheck.At(req.Now, s.now)
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = booking.CancelHash(number)
+	}
 
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
+		if found || err != nil {
+			out = prev
+			return err
+		}
 		b, hold, err := lockActiveBooking(ctx, tx, number)
 		if err != nil {
 			return err
@@ -444,11 +437,14 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 				return err
 			}
 		}
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)); err != nil {
-			return err
-		}
 		b.Status = booking.StatusCancelled
 		b.UpdatedAt = now
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
+			return err
+		}
+		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
+			return err
+		}
 		out = b
 		return nil
 	})
@@ -485,35 +481,6 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	return out, nil
-}
-
-// ClaimSession records that sessionID holds identity personKey until until.
-// It succeeds if nobody holds the identity, if the same session holds it
-// (extending it), or if the holder's time ran out (until <= now); otherwise
-// it returns booking.ErrSessionHeld. It is one INSERT ... ON CONFLICT DO
-// UPDATE ... WHERE, atomic on its own: concurrent claims of one identity
-// queue on its row.
-func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
-	if err := checkPersonKey("person key", personKey); err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	if sessionID == "" {
-		return fail(ctx, "claim session", fmt.Errorf("%w: empty session id", ErrInvalid))
-	}
-	if err := checkText("session id", sessionID); err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	if !until.After(now) {
-		return fail(ctx, "claim session", fmt.Errorf("%w: session ends (%v) before it starts (%v)", ErrInvalid, until, now))
-	}
-	tag, err := s.pool.Exec(ctx, sqlSessionClaim, personKey, sessionID, until.UnixNano(), now.UnixNano())
-	if err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return booking.ErrSessionHeld
-	}
-	return nil
 }
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
@@ -570,24 +537,26 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 	return nil
 }
 
-// CountBookings returns the number of active bookings per cohort id.
-func (s *Store) CountBookings(ctx context.Context) (map[string]int, error) {
+// CountBookings returns the number of active bookings per cohort and per
+// vaccine.
+func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error) {
 	rows, err := s.pool.Query(ctx, sqlCountBookings)
 	if err != nil {
-		return nil, fail(ctx, "count bookings", err)
+		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := booking.BookingCounts{ByCohort: map[string]int{}, ByVaccine: map[string]int{}}
 	for rows.Next() {
-		var cohort string
+		var cohort, vaccine string
 		var n int64
-		if err := rows.Scan(&cohort, &n); err != nil {
-			return nil, fail(ctx, "count bookings", err)
+		if err := rows.Scan(&cohort, &vaccine, &n); err != nil {
+			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 		}
-		out[cohort] = int(n)
+		out.ByCohort[cohort] += int(n)
+		out.ByVaccine[vaccine] += int(n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "count bookings", err)
+		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	return out, nil
 }
@@ -654,10 +623,14 @@ func fromDate(v pgtype.Date) (booking.Date, error) {
 	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 }
 
-// checkChange checks the booking number and the message of a change or a
-// cancel: a number PostgreSQL cannot store is no booking's (ErrNotFound).
-func checkChange(number string, notice booking.Message) error {
+// checkChange checks the booking number, the idempotency key and the
+// message of a change or a cancel: a number PostgreSQL cannot store is no
+// booking's (ErrNotFound).
+func checkChange(number, key string, notice booking.Message) error {
 	if err := storecheck.CheckNumber(number); err != nil {
+		return err
+	}
+	if err := checkText("idempotency key", key); err != nil {
 		return err
 	}
 	if err := checkMessageText(notice); err != nil {

@@ -30,7 +30,7 @@ func freshSchema(tb testing.TB) string { return pgtest.Schema(tb, "sluicetest") 
 // dropped, cleanups running last-in first-out).
 func open(t *testing.T, dbURL string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), dbURL)
+	s, err := postgres.Open(context.Background(), dbURL, postgres.Timeouts{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -52,7 +52,7 @@ func connect(t *testing.T, dbURL string) *pgx.Conn {
 func TestContract(t *testing.T) {
 	pgtest.ServerURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) booking.Store {
-		s, err := postgres.Open(context.Background(), freshSchema(t))
+		s, err := postgres.Open(context.Background(), freshSchema(t), postgres.Timeouts{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func wantMigrations(t *testing.T, dbURL string) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"1 001_init.sql", "2 002_supply_shards.sql"}
+	want := []string{"1 001_init.sql", "2 002_supply_shards.sql", "3 003_sessions.sql"}
 	if !slices.Equal(got, want) {
 		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
@@ -119,7 +119,7 @@ func TestMigrateTwice(t *testing.T) {
 		for i := range nodes {
 			wg.Go(func() {
 				<-start
-				stores[i], errs[i] = postgres.Open(ctx, u)
+				stores[i], errs[i] = postgres.Open(ctx, u, postgres.Timeouts{})
 			})
 		}
 		close(start)
@@ -147,7 +147,7 @@ func TestMigrateTwice(t *testing.T) {
 				}
 			}
 			counts, err := s.CountBookings(ctx)
-			if err != nil || counts["18-49"] != nodes {
+			if err != nil || counts.ByCohort["18-49"] != nodes {
 				t.Errorf("node %d: CountBookings = %v, %v; want %d", i, counts, err, nodes)
 			}
 		}
@@ -158,7 +158,7 @@ func TestOpenRejectsNewerSchema(t *testing.T) {
 	u := freshSchema(t)
 	open(t, u)
 	pgtest.Exec(t, u, `INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')`)
-	if s, err := postgres.Open(context.Background(), u); err == nil {
+	if s, err := postgres.Open(context.Background(), u, postgres.Timeouts{}); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer program succeeded")
 	}
@@ -179,11 +179,12 @@ func TestRRNRefused(t *testing.T) {
 		birth_date, booked_by, dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
 		status, created_at, updated_at)
 		VALUES ($1, 'c', 'k', 'v', $2, 'n', '010', NULL, $3, 1, '2021-08-26', 0, 1, '2021-10-07', 0, 'booked', 0, 0)`
+	insertSession := `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires) VALUES ($1, $2, 'x', 1, 1)`
 	hash := storetest.PersonKey("x")
 	for _, k := range []string{"8503091234567", "850309-1234567"} {
-		_, err := conn.Exec(ctx, `INSERT INTO identity_sessions (person_key, session_id, until) VALUES ($1, 's', 1)`, k)
+		_, err := conn.Exec(ctx, insertSession, k, "s-"+k)
 		if !isCheckViolation(err) {
-			t.Errorf("identity_sessions with person_key %q: err = %v, want a check violation", k, err)
+			t.Errorf("booking_sessions with person_key %q: err = %v, want a check violation", k, err)
 		}
 		if _, err := conn.Exec(ctx, insertBooking, "SLC-RRN1-"+k[len(k)-4:], k, hash); !isCheckViolation(err) {
 			t.Errorf("bookings with person_key %q: err = %v, want a check violation", k, err)
@@ -192,8 +193,8 @@ func TestRRNRefused(t *testing.T) {
 			t.Errorf("bookings with booked_by %q: err = %v, want a check violation", k, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, `INSERT INTO identity_sessions (person_key, session_id, until) VALUES ($1, 's', 1)`, hash); err != nil {
-		t.Errorf("identity_sessions refused a keyed hash: %v", err)
+	if _, err := conn.Exec(ctx, insertSession, hash, "s-hash"); err != nil {
+		t.Errorf("booking_sessions refused a keyed hash: %v", err)
 	}
 	if _, err := conn.Exec(ctx, insertBooking, "SLC-HASH-0001", hash, hash); err != nil {
 		t.Errorf("bookings refused a keyed hash: %v", err)
@@ -213,7 +214,7 @@ func TestOpenBadURL(t *testing.T) {
 		"postgres://sluice@127.0.0.1/test?sslmode=bogus&password=" + secret,
 		"postgres://sluice:" + secret + "@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", // nothing listens
 	} {
-		s, err := postgres.Open(ctx, u)
+		s, err := postgres.Open(ctx, u, postgres.Timeouts{})
 		if err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", u)
@@ -325,7 +326,7 @@ func TestTwoNodesChurn(t *testing.T) {
 						ok(err)
 					}
 				case 1:
-					_, err := nodes[(w+1)%len(nodes)].Cancel(ctx, n, booking.Message{Body: "cancelled"}, time.Time{})
+					_, err := nodes[(w+1)%len(nodes)].Cancel(ctx, booking.CancelRequest{Number: n, Notice: booking.Message{Body: "cancelled"}})
 					if !errors.Is(err, booking.ErrCancelled) {
 						ok(err)
 					}

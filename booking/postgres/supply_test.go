@@ -281,7 +281,7 @@ func TestSupplyCancelSameShard(t *testing.T) {
 
 	victim := numbers[7]
 	sh := shardOf(t, conn, victim)
-	if _, err := s.Cancel(ctx, victim, booking.Message{Body: "cancelled"}, time.Time{}); err != nil {
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: victim, Notice: booking.Message{Body: "cancelled"}}); err != nil {
 		t.Fatal(err)
 	}
 	after := checkSupply(t, conn, "pfizer")
@@ -372,7 +372,7 @@ func TestSupplySetMidway(t *testing.T) {
 		t.Helper()
 		h := active[i]
 		active = append(active[:i], active[i+1:]...)
-		if _, err := s.Cancel(ctx, h.number, booking.Message{Body: "cancelled"}, time.Time{}); err != nil {
+		if _, err := s.Cancel(ctx, booking.CancelRequest{Number: h.number, Notice: booking.Message{Body: "cancelled"}}); err != nil {
 			t.Fatal(err)
 		}
 		m.used = max(m.used-h.doses, 0)
@@ -494,7 +494,7 @@ func TestSupplySetConcurrent(t *testing.T) {
 				}
 				if len(mine) > 0 && r.IntN(3) == 0 {
 					i := r.IntN(len(mine))
-					if _, err := s.Cancel(ctx, mine[i], booking.Message{Body: "cancelled"}, time.Time{}); err != nil {
+					if _, err := s.Cancel(ctx, booking.CancelRequest{Number: mine[i], Notice: booking.Message{Body: "cancelled"}}); err != nil {
 						report(fmt.Errorf("Cancel: %w", err))
 					}
 					mine = append(mine[:i], mine[i+1:]...)
@@ -547,7 +547,7 @@ func TestSupplySetConcurrent(t *testing.T) {
 	checkSupply(t, conn, "pfizer")
 	// Cancel everything: every dose comes back and the debt is paid off.
 	for _, n := range numbers {
-		if _, err := s.Cancel(ctx, n, booking.Message{Body: "cancelled"}, time.Time{}); err != nil {
+		if _, err := s.Cancel(ctx, booking.CancelRequest{Number: n, Notice: booking.Message{Body: "cancelled"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -617,7 +617,7 @@ func TestMigrateSupplyShards(t *testing.T) {
 		}
 	}
 
-	s := open(t, u) // applies 002
+	s := open(t, u) // applies 002 and the later ones
 	wantMigrations(t, u)
 	for _, v := range vaccines {
 		wantStoreSupply(t, s, v.vaccine, v.allocated, v.used)
@@ -665,7 +665,7 @@ func TestMigrateSupplyShards(t *testing.T) {
 		t.Helper()
 		n := numbers[v][0]
 		numbers[v] = numbers[v][1:]
-		if _, err := s.Cancel(ctx, n, booking.Message{Body: "cancelled"}, time.Time{}); err != nil {
+		if _, err := s.Cancel(ctx, booking.CancelRequest{Number: n, Notice: booking.Message{Body: "cancelled"}}); err != nil {
 			t.Fatalf("cancel of %s: %v", n, err)
 		}
 	}

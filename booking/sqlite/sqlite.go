@@ -39,6 +39,7 @@ import (
 	"time"
 
 	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
@@ -60,9 +61,22 @@ var synchronous = "FULL"
 // share it.
 const walAutocheckpoint = 1000
 
-// busyTimeout is how long a connection waits for a lock held by another
-// process (or a checkpoint) before giving up with SQLITE_BUSY.
-const busyTimeout = 10 * time.Second
+// Busy handling. Another process holding the database's write lock (a
+// backup, a sqlite3 shell left in a transaction) makes SQLite wait in its
+// busy handler, which no context can interrupt. So SQLite waits only
+// briefly: busyTimeout while opening (migrations, which may wait for
+// another process migrating) and on the read connections, writerBusyTimeout
+// on the writer once open; the writer's BEGIN IMMEDIATE is asked again every
+// busyRetry while the caller's deadline allows (beginImmediate), and then
+// fails with SQLITE_BUSY and the deadline, reported as
+// booking.ErrUnavailable. A request is answered by its deadline however
+// long the lock is held.
+const (
+	busyTimeout       = 5 * time.Second
+	readerBusyTimeout = time.Second
+	writerBusyTimeout = 50 * time.Millisecond
+	busyRetry         = 20 * time.Millisecond
+)
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -120,6 +134,10 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if _, err := s.wc.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(writerBusyTimeout.Milliseconds(), 10)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if path != Memory {
 		s.group = &groupCommit{}
 		r, err := sql.Open("sqlite", readerDSN(path))
@@ -154,7 +172,7 @@ func writerDSN(path string) string {
 }
 
 func readerDSN(path string) string {
-	return path + "?_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+	return path + "?_pragma=busy_timeout(" + strconv.FormatInt(readerBusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 }
 
@@ -259,11 +277,23 @@ func sqliteCode(err error) int {
 // fail turns an error from a store operation into the error returned to the
 // caller (storecheck.Wrap).
 func fail(ctx context.Context, op string, err error) error {
-	return storecheck.Wrap(ctx, "sqlite", op, err)
+	return storecheck.Wrap(ctx, "sqlite", op, err, unavailable)
 }
 
 // failed is fail for an operation that returns a booking
 // (storecheck.Failed).
 func failed(ctx context.Context, op string) func(booking.Booking, error) (booking.Booking, error) {
-	return storecheck.Failed(ctx, "sqlite", op)
+	return storecheck.Failed(ctx, "sqlite", op, unavailable)
+}
+
+// unavailable reports whether err says the database cannot serve now
+// rather than that the request is wrong: locked by another process past
+// busyTimeout, out of disk or memory, an I/O error, a file it cannot open.
+func unavailable(err error) bool {
+	switch sqliteCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL:
+		return true
+	}
+	return false
 }

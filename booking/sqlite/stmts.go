@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
@@ -26,7 +29,12 @@ type writeStmts struct {
 	bookingInsert, bookingGet          *sql.Stmt
 	bookingMove, bookingCancel         *sql.Stmt
 	outboxInsert, outboxMark, outboxIs *sql.Stmt
-	sessionClaim, supplySet            *sql.Stmt
+	supplySet                          *sql.Stmt
+	challengeCount, challengeUse       *sql.Stmt
+	sessionOpen                        *sql.Stmt
+	sessionEnd, grantPut               *sql.Stmt
+	purgeChallenges, purgeSessions     *sql.Stmt
+	purgeGrants                        *sql.Stmt
 }
 
 func (w *writeStmts) all() []*sql.Stmt {
@@ -34,16 +42,20 @@ func (w *writeStmts) all() []*sql.Stmt {
 		w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
 		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
 		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
-		w.outboxInsert, w.outboxMark, w.outboxIs, w.sessionClaim, w.supplySet,
+		w.outboxInsert, w.outboxMark, w.outboxIs, w.supplySet,
+		w.challengeCount, w.challengeUse, w.sessionOpen, w.sessionEnd, w.grantPut,
+		w.purgeChallenges, w.purgeSessions, w.purgeGrants,
 	}
 }
 
 type readStmts struct {
 	bookingGet, bookingActive, slotCounts, supply, pending, countBookings *sql.Stmt
+	idemGet, sessionGet, grantGet, ping                                   *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
-	return []*sql.Stmt{r.bookingGet, r.bookingActive, r.slotCounts, r.supply, r.pending, r.countBookings}
+	return []*sql.Stmt{r.bookingGet, r.bookingActive, r.slotCounts, r.supply, r.pending, r.countBookings,
+		r.idemGet, r.sessionGet, r.grantGet, r.ping}
 }
 
 type preparer interface {
@@ -90,11 +102,33 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.outboxInsert, `INSERT INTO outbox (booking_number, kind, recipient, body, created_at) VALUES (?, ?, ?, ?, ?)`)
 	p(s.wc, &w.outboxMark, `UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`)
 	p(s.wc, &w.outboxIs, `SELECT count(*) FROM outbox WHERE id = ?`)
-	p(s.wc, &w.sessionClaim, `INSERT INTO identity_sessions (person_key, session_id, until) VALUES (?1, ?2, ?3)
-		ON CONFLICT (person_key) DO UPDATE SET session_id = excluded.session_id, until = excluded.until
-		WHERE identity_sessions.session_id = excluded.session_id OR identity_sessions.until <= ?4`)
 	p(s.wc, &w.supplySet, `INSERT INTO vaccine_supply (vaccine_id, allocated, used) VALUES (?, ?, 0)
 		ON CONFLICT (vaccine_id) DO UPDATE SET allocated = excluded.allocated`)
+	// A code tried against a challenge (?1, expiring ?2) counts only while
+	// it has been tried fewer than ?3 times; one that answers it uses it
+	// up (attempts = ?3).
+	p(s.wc, &w.challengeCount, `INSERT INTO challenge_attempts (id, attempts, expires) VALUES (?1, 1, ?2)
+		ON CONFLICT (id) DO UPDATE SET attempts = attempts + 1 WHERE attempts < ?3
+		RETURNING attempts`)
+	p(s.wc, &w.challengeUse, `INSERT INTO challenge_attempts (id, attempts, expires) VALUES (?1, ?3, ?2)
+		ON CONFLICT (id) DO UPDATE SET attempts = ?3 WHERE attempts < ?3`)
+	// A session replaces the identity's row only once its lock has run
+	// out (or it has expired): one identity, one session.
+	p(s.wc, &w.sessionOpen, `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires)
+		VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT (person_key) DO UPDATE SET id = excluded.id, sealed = excluded.sealed,
+			locked_until = excluded.locked_until, expires = excluded.expires
+		WHERE booking_sessions.locked_until <= ?6 OR booking_sessions.expires <= ?6`)
+	p(s.wc, &w.sessionEnd, `DELETE FROM booking_sessions WHERE id = ?`)
+	p(s.wc, &w.grantPut, `INSERT INTO lookup_grants (id, sealed, expires) VALUES (?, ?, ?)`)
+	// The oldest ?2 rows, by rowid, are the first to expire
+	// (migrations/002_sessions.sql): those of them that have expired go.
+	p(s.wc, &w.purgeChallenges, `DELETE FROM challenge_attempts WHERE expires <= ?1
+		AND rowid < coalesce((SELECT rowid FROM challenge_attempts ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
+	p(s.wc, &w.purgeSessions, `DELETE FROM booking_sessions WHERE expires <= ?1 AND locked_until <= ?1
+		AND rowid < coalesce((SELECT rowid FROM booking_sessions ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
+	p(s.wc, &w.purgeGrants, `DELETE FROM lookup_grants WHERE expires <= ?1
+		AND rowid < coalesce((SELECT rowid FROM lookup_grants ORDER BY rowid LIMIT 1 OFFSET ?2), 9223372036854775807)`)
 
 	r := &s.rs
 	var rdb preparer = s.wc
@@ -108,7 +142,13 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
 	p(rdb, &r.pending, `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
-	p(rdb, &r.countBookings, `SELECT cohort_id, count(*) FROM bookings WHERE status = 'booked' GROUP BY cohort_id`)
+	p(rdb, &r.countBookings, `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY cohort_id, vaccine_id`)
+	p(rdb, &r.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
+	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
+		WHERE id = ? AND expires > ?`)
+	p(rdb, &r.grantGet, `SELECT sealed FROM lookup_grants WHERE id = ? AND expires > ?`)
+	p(rdb, &r.ping, `SELECT 1`)
 	return err
 }
 
@@ -180,7 +220,7 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 		if err := s.lockWriter(ctx); err != nil {
 			return nil, err
 		}
-		if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		if err := s.beginImmediate(ctx); err != nil {
 			s.unlockWriter()
 			return nil, err
 		}
@@ -211,7 +251,7 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	}
 	bg := context.WithoutCancel(ctx)
 	if g.open == nil {
-		if _, err := s.ws.begin.ExecContext(bg); err != nil {
+		if err := s.beginImmediate(ctx); err != nil {
 			s.unlockWriter()
 			return nil, err
 		}
@@ -223,6 +263,28 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 		return nil, err
 	}
 	return &wtx{ctx: ctx, stmtCtx: bg, s: s, batch: g.open}, nil
+}
+
+// beginImmediate takes SQLite's write lock, asking again every busyRetry
+// while another process holds it (see "Busy handling" in sqlite.go), until
+// ctx ends: then it fails with the busy error and ctx's.
+func (s *Store) beginImmediate(ctx context.Context) error {
+	for {
+		// Not cancelled with ctx: SQLite's busy wait cannot be interrupted
+		// anyway, and an interrupt arriving late could hit the next
+		// statement on the connection; ctx is looked at between tries.
+		_, err := s.ws.begin.ExecContext(context.WithoutCancel(ctx))
+		if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		t := time.NewTimer(busyRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // handOn gives up the writer: to the next waiting transaction if one is
@@ -294,8 +356,16 @@ func (t *wtx) commit() error {
 	}
 	b.n++
 	t.s.handOn()
-	<-b.done
-	return b.err
+	// The batch commits when its last transaction is done; a caller whose
+	// deadline comes first is answered that the outcome is not known yet
+	// (it commits or fails with the batch all the same): sent again with
+	// its idempotency key, the request then finds its booking.
+	select {
+	case <-b.done:
+		return b.err
+	case <-t.ctx.Done():
+		return fmt.Errorf("waiting for the batch's commit, which may still succeed: %w", t.ctx.Err())
+	}
 }
 
 // rollback ends the transaction without writing anything; it is a no-op

@@ -29,7 +29,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	b := storecheck.NewBooking(&req, s.now())
 	var hash []byte
 	if req.IdempotencyKey != "" {
-		hash = storecheck.BookRequestHash(&req, &b)
+		hash = booking.BookHash(&b, req.Dose2Candidates)
 	}
 
 	t, err := s.begin(ctx)
@@ -101,7 +101,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, b.Number, b.Phone, "confirmation", b.CreatedAt)); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
 	if req.IdempotencyKey != "" {
@@ -255,6 +255,13 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	defer t.rollback()
 	st := &s.ws
 
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = booking.ChangeHash(&req)
+		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+			return prev, err
+		}
+	}
 	b, _, err := activeBooking(t, st, req.Number)
 	if err != nil {
 		return booking.Booking{}, err
@@ -282,7 +289,10 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if n != 1 {
 		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
 	}
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, b.Number, b.Phone, "change", now)); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -292,15 +302,16 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 }
 
 // Cancel is booking.Store's Cancel, in one write transaction.
-func (s *Store) Cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
-	return failed(ctx, "cancel")(s.cancel(ctx, number, notice, now))
+func (s *Store) Cancel(ctx context.Context, req booking.CancelRequest) (booking.Booking, error) {
+	return failed(ctx, "cancel")(s.cancel(ctx, req))
 }
 
-func (s *Store) cancel(ctx context.Context, number string, notice booking.Message, now time.Time) (booking.Booking, error) {
+func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.Booking, error) {
+	number := req.Number
 	if err := storecheck.CheckNumber(number); err != nil {
 		return booking.Booking{}, err
 	}
-	now = storecheck.At(now, s.now)
+	now := storecheck.At(req.Now, s.now)
 
 	t, err := s.begin(ctx)
 	if err != nil {
@@ -309,6 +320,13 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 	defer t.rollback()
 	st := &s.ws
 
+	var hash []byte
+	if req.IdempotencyKey != "" {
+		hash = booking.CancelHash(number)
+		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+			return prev, err
+		}
+	}
 	b, supplyDoses, err := activeBooking(t, st, number)
 	if err != nil {
 		return booking.Booking{}, err
@@ -328,15 +346,81 @@ func (s *Store) cancel(ctx context.Context, number string, notice booking.Messag
 			return booking.Booking{}, err
 		}
 	}
-	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, b.Number, b.Phone, "cancel", now)); err != nil {
+	b.Status = booking.StatusCancelled
+	b.UpdatedAt = now
+	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
 		return booking.Booking{}, err
 	}
-	b.Status = booking.StatusCancelled
-	b.UpdatedAt = now
 	return b, nil
+}
+
+// replayed answers, in a write transaction, a change or cancel whose
+// idempotency key the store holds (found), from the booking as it is.
+func replayed(t *wtx, st *writeStmts, key string, hash []byte) (booking.Booking, bool, error) {
+	var number string
+	var stored []byte
+	switch err := t.row(st.idemGet, key).Scan(&number, &stored); {
+	case errors.Is(err, sql.ErrNoRows):
+		return booking.Booking{}, false, nil
+	case err != nil:
+		return booking.Booking{}, false, err
+	}
+	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
+		b, _, err := scanBooking(t.row(st.bookingGet, number))
+		return b, err
+	})
+	return b, err == nil, err
+}
+
+// putKey records the idempotency key of a request ("" : none).
+func putKey(t *wtx, st *writeStmts, key, number string, hash []byte, at time.Time) error {
+	if key == "" {
+		return nil
+	}
+	_, err := t.exec(st.idemPut, key, number, hash, at.UnixNano())
+	return err
+}
+
+// Replay is booking.Store's Replay: a read, no transaction.
+func (s *Store) Replay(ctx context.Context, key string, hash []byte) (booking.Booking, bool, error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return booking.Booking{}, false, fail(ctx, "replay", err)
+	}
+	defer unlock()
+	var number string
+	var stored []byte
+	switch err := s.rs.idemGet.QueryRowContext(ctx, key).Scan(&number, &stored); {
+	case errors.Is(err, sql.ErrNoRows):
+		return booking.Booking{}, false, nil
+	case err != nil:
+		return booking.Booking{}, false, fail(ctx, "replay", err)
+	}
+	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
+		b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
+		return b, err
+	})
+	if err != nil {
+		return booking.Booking{}, false, fail(ctx, "replay", err)
+	}
+	return b, true, nil
+}
+
+// Ping checks that a read answers.
+func (s *Store) Ping(ctx context.Context) error {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return fail(ctx, "ping", err)
+	}
+	defer unlock()
+	var one int
+	return fail(ctx, "ping", s.rs.ping.QueryRowContext(ctx).Scan(&one))
 }
 
 // SlotCounts lists every slot holding at least one booking.
@@ -406,35 +490,6 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 	return allocated, used, nil
 }
 
-// ClaimSession records that sessionID holds identity personKey until until.
-// It succeeds if nobody holds the identity, if the same session holds it
-// (extending it), or if the holder's time ran out (until <= now); otherwise
-// it returns booking.ErrSessionHeld.
-func (s *Store) ClaimSession(ctx context.Context, personKey, sessionID string, now, until time.Time) error {
-	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	if sessionID == "" {
-		return fail(ctx, "claim session", fmt.Errorf("%w: empty session id", ErrInvalid))
-	}
-	if !until.After(now) {
-		return fail(ctx, "claim session", fmt.Errorf("%w: session ends (%v) before it starts (%v)", ErrInvalid, until, now))
-	}
-	t, err := s.begin(ctx)
-	if err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	defer t.rollback()
-	n, err := t.exec(s.ws.sessionClaim, personKey, sessionID, until.UnixNano(), now.UnixNano())
-	if err != nil {
-		return fail(ctx, "claim session", err)
-	}
-	if n == 0 {
-		return booking.ErrSessionHeld
-	}
-	return fail(ctx, "claim session", t.commit())
-}
-
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
 func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
 	if limit <= 0 {
@@ -496,29 +551,31 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 	return fail(ctx, "mark sent", t.commit())
 }
 
-// CountBookings returns the number of active bookings per cohort id.
-func (s *Store) CountBookings(ctx context.Context) (map[string]int, error) {
+// CountBookings returns the number of active bookings per cohort and per
+// vaccine.
+func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error) {
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
-		return nil, fail(ctx, "count bookings", err)
+		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer unlock()
 	rows, err := s.rs.countBookings.QueryContext(ctx)
 	if err != nil {
-		return nil, fail(ctx, "count bookings", err)
+		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := booking.BookingCounts{ByCohort: map[string]int{}, ByVaccine: map[string]int{}}
 	for rows.Next() {
-		var cohort string
+		var cohort, vaccine string
 		var n int
-		if err := rows.Scan(&cohort, &n); err != nil {
-			return nil, fail(ctx, "count bookings", err)
+		if err := rows.Scan(&cohort, &vaccine, &n); err != nil {
+			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 		}
-		out[cohort] = n
+		out.ByCohort[cohort] += n
+		out.ByVaccine[vaccine] += n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "count bookings", err)
+		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	return out, nil
 }

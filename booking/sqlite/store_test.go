@@ -68,8 +68,8 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	if err := s.wc.QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("schema_migrations has %d rows (%v), want 1", n, err)
+	if err := s.wc.QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("schema_migrations has %d rows (%v), want 2", n, err)
 	}
 	if _, err := s.Get(context.Background(), b.Number); err != nil {
 		t.Errorf("booking after reopen: %v", err)
@@ -109,15 +109,15 @@ func TestSchemaRejectsRRN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	const insert = `INSERT INTO booking_sessions (person_key, id, sealed, locked_until, expires) VALUES (?, ?, x'00', 1, 1)`
 	for _, k := range []string{"8503091234567", "850309-1234567"} {
-		_, err := s.wc.ExecContext(context.Background(), `INSERT INTO identity_sessions (person_key, session_id, until) VALUES (?, 's', 1)`, k)
+		_, err := s.wc.ExecContext(context.Background(), insert, k, "s-"+k)
 		if err == nil {
-			t.Errorf("identity_sessions accepted person_key %q", k)
+			t.Errorf("booking_sessions accepted person_key %q", k)
 		}
 	}
-	if _, err := s.wc.ExecContext(context.Background(), `INSERT INTO identity_sessions (person_key, session_id, until) VALUES (?, 's', 1)`,
-		storetest.PersonKey("x")); err != nil {
-		t.Errorf("identity_sessions refused a keyed hash: %v", err)
+	if _, err := s.wc.ExecContext(context.Background(), insert, storetest.PersonKey("x"), "s"); err != nil {
+		t.Errorf("booking_sessions refused a keyed hash: %v", err)
 	}
 }
 

@@ -26,7 +26,7 @@ func testActiveBooking(t *testing.T, s booking.Store) {
 	wantErr(t, "another person", err, booking.ErrNotFound)
 
 	// Cancelled: none, until the person books again.
-	if _, err := s.Cancel(ctx, b.Number, booking.Message{Body: "x"}, openedAt); err != nil {
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "x"}, Now: openedAt}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.ActiveBooking(ctx, campaign, PersonKey("rowan"))
@@ -51,7 +51,7 @@ func testCancel(t *testing.T, s booking.Store) {
 	wantSupply(t, s, vaccine, 10, 4)
 
 	at := openedAt.Add(24 * time.Hour)
-	got, err := s.Cancel(ctx, b.Number, booking.Message{Kind: "cancel", To: b.Phone, Body: "Booking cancelled", CreatedAt: at}, at)
+	got, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Kind: "cancel", To: b.Phone, Body: "Booking cancelled", CreatedAt: at}, Now: at})
 	if err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -82,15 +82,15 @@ func testCancel(t *testing.T, s booking.Store) {
 func testDoubleCancel(t *testing.T, s booking.Store) {
 	d1, d2 := slot(12, day1, 1), slot(12, day2, 1)
 	b := mustBook(t, s, request("ryu", d1, d2))
-	if _, err := s.Cancel(ctx, b.Number, booking.Message{Body: "1"}, openedAt.Add(time.Hour)); err != nil {
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "1"}, Now: openedAt.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Cancel(ctx, b.Number, booking.Message{Body: "2"}, openedAt.Add(2*time.Hour))
+	_, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "2"}, Now: openedAt.Add(2 * time.Hour)})
 	wantErr(t, "second Cancel", err, booking.ErrCancelled)
 	wantCounts(t, s, nil)
 	wantPending(t, s, 2)
 
-	_, err = s.Cancel(ctx, "SLC-NONE-NONE", booking.Message{Body: "x"}, openedAt)
+	_, err = s.Cancel(ctx, booking.CancelRequest{Number: "SLC-NONE-NONE", Notice: booking.Message{Body: "x"}, Now: openedAt})
 	wantErr(t, "Cancel of an unknown number", err, booking.ErrNotFound)
 	wantPending(t, s, 2)
 }
@@ -177,7 +177,7 @@ func testChangeFails(t *testing.T, s booking.Store) {
 	})
 	wantErr(t, "Change of an unknown number", err, booking.ErrNotFound)
 
-	if _, err := s.Cancel(ctx, b.Number, booking.Message{Body: "bye"}, openedAt); err != nil {
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "bye"}, Now: openedAt}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Change(ctx, booking.ChangeRequest{

@@ -173,10 +173,11 @@ func wantPending(t *testing.T, s booking.Store, n int) []booking.Message {
 
 func wantBookings(t *testing.T, s booking.Store, want map[string]int) {
 	t.Helper()
-	got, err := s.CountBookings(ctx)
+	counts, err := s.CountBookings(ctx)
 	if err != nil {
 		t.Fatalf("CountBookings: %v", err)
 	}
+	got := counts.ByCohort
 	for k, v := range got {
 		if v == 0 {
 			delete(got, k)

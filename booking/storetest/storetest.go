@@ -43,7 +43,15 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"DoubleCancel", testDoubleCancel},
 		{"Change", testChange},
 		{"ChangeFailsCleanly", testChangeFails},
-		{"ClaimSession", testClaimSession},
+		{"Challenges", testChallenges},
+		{"ChallengeAttemptsConcurrent", testChallengeAttemptsConcurrent},
+		{"Sessions", testSessions},
+		{"OneSessionPerIdentityConcurrent", testOneSessionConcurrent},
+		{"LookupGrants", testLookupGrants},
+		{"PurgeExpired", testPurgeExpired},
+		{"IdempotentChangeAndCancel", testIdempotentChangeAndCancel},
+		{"MessagesTellTheCommittedDoses", testMessagesTellCommittedDoses},
+		{"Ping", testPing},
 		{"Outbox", testOutbox},
 		{"CountBookings", testCountBookings},
 		{"BadInput", testBadInput},
@@ -248,7 +256,7 @@ func testOnePerPerson(t *testing.T, s booking.Store) {
 	other.Booking.CampaignID = "flu-2021"
 	mustBook(t, s, other)
 
-	if _, err := s.Cancel(ctx, first.Number, booking.Message{Body: "cancelled"}, openedAt.Add(time.Hour)); err != nil {
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: first.Number, Notice: booking.Message{Body: "cancelled"}, Now: openedAt.Add(time.Hour)}); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
 	again := mustBook(t, s, request("hana", b, c))
@@ -339,29 +347,6 @@ func testSupply(t *testing.T, s booking.Store) {
 	wantBookings(t, s, map[string]int{cohort: 4})
 }
 
-func testClaimSession(t *testing.T, s booking.Store) {
-	pk := PersonKey("vera")
-	t0 := openedAt
-	claim := func(session string, now time.Time) error {
-		return s.ClaimSession(ctx, pk, session, now, now.Add(10*time.Minute))
-	}
-	if err := claim("phone", t0); err != nil {
-		t.Fatalf("first claim: %v", err)
-	}
-	wantErr(t, "claim from another device", claim("laptop", t0.Add(time.Minute)), booking.ErrSessionHeld)
-	if err := claim("phone", t0.Add(2*time.Minute)); err != nil { // extends to t0+12m
-		t.Fatalf("same session again: %v", err)
-	}
-	wantErr(t, "claim before the extended end", claim("laptop", t0.Add(11*time.Minute)), booking.ErrSessionHeld)
-	if err := claim("laptop", t0.Add(12*time.Minute)); err != nil {
-		t.Fatalf("claim after expiry: %v", err)
-	}
-	wantErr(t, "old session after takeover", claim("phone", t0.Add(13*time.Minute)), booking.ErrSessionHeld)
-	if err := s.ClaimSession(ctx, PersonKey("walt"), "phone", t0, t0.Add(time.Minute)); err != nil {
-		t.Fatalf("other person, same session id: %v", err)
-	}
-}
-
 func testOutbox(t *testing.T, s booking.Store) {
 	var numbers []string
 	for i, p := range []string{"xena", "yuri", "zoe"} {
@@ -418,7 +403,16 @@ func testCountBookings(t *testing.T, s booking.Store) {
 		last = mustBook(t, s, r)
 	}
 	wantBookings(t, s, map[string]int{"50-52": 3, "53-54": 1, "55-59": 1})
-	if _, err := s.Cancel(ctx, last.Number, booking.Message{Body: "x"}, openedAt); err != nil {
+	other := request("c5", slot(18, day1, 5), slot(18, day2, 5))
+	other.Booking.VaccineID = "moderna"
+	ob := mustBook(t, s, other)
+	if c, err := s.CountBookings(ctx); err != nil || c.ByVaccine[vaccine] != 5 || c.ByVaccine["moderna"] != 1 || len(c.ByVaccine) != 2 {
+		t.Errorf("CountBookings by vaccine = %v, %v; want %s 5, moderna 1", c.ByVaccine, err, vaccine)
+	}
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: ob.Number, Notice: booking.Message{Body: "x"}, Now: openedAt}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: last.Number, Notice: booking.Message{Body: "x"}, Now: openedAt}); err != nil {
 		t.Fatal(err)
 	}
 	wantBookings(t, s, map[string]int{"50-52": 2, "53-54": 1, "55-59": 1})
@@ -459,8 +453,23 @@ func testBadInput(t *testing.T, s booking.Store) {
 		Dose2Candidates: []booking.Slot{slot(19, day2, 1)}, Notice: booking.Message{Body: "x"}}); err == nil {
 		t.Error("Change to a zero slot succeeded")
 	}
-	if err := s.ClaimSession(ctx, "", "s", openedAt, openedAt.Add(time.Minute)); err == nil {
-		t.Error("ClaimSession with an empty person key succeeded")
+	open := booking.OpenSessionRequest{ChallengeID: "c", ChallengeExpires: openedAt.Add(time.Minute), MaxAttempts: 5, Now: openedAt,
+		Session: booking.SessionRecord{ID: "s", PersonKey: PersonKey("bad"), Sealed: []byte("x"), Expires: openedAt.Add(time.Minute)}}
+	for name, mutate := range map[string]func(r *booking.OpenSessionRequest){
+		"an empty person key":        func(r *booking.OpenSessionRequest) { r.Session.PersonKey = "" },
+		"an RRN as person key":       func(r *booking.OpenSessionRequest) { r.Session.PersonKey = "8503091234567" },
+		"nothing sealed":             func(r *booking.OpenSessionRequest) { r.Session.Sealed = nil },
+		"no challenge":               func(r *booking.OpenSessionRequest) { r.ChallengeID = "" },
+		"no most attempts":           func(r *booking.OpenSessionRequest) { r.MaxAttempts = 0 },
+		"a session without its id":   func(r *booking.OpenSessionRequest) { r.Session.ID = "" },
+		"a session without expiry":   func(r *booking.OpenSessionRequest) { r.Session.Expires = time.Time{} },
+		"a challenge without expiry": func(r *booking.OpenSessionRequest) { r.ChallengeExpires = time.Time{} },
+	} {
+		r := open
+		mutate(&r)
+		if err := s.OpenSession(ctx, r); err == nil {
+			t.Errorf("OpenSession with %s succeeded", name)
+		}
 	}
 	if err := s.SetSupply(ctx, vaccine, -1); err == nil {
 		t.Error("SetSupply(-1) succeeded")
@@ -477,7 +486,7 @@ func testContextCancelled(t *testing.T, s booking.Store) {
 	wantErr(t, "Book with a cancelled context", err, context.Canceled)
 	_, err = s.Get(cctx, b.Number)
 	wantErr(t, "Get with a cancelled context", err, context.Canceled)
-	_, err = s.Cancel(cctx, b.Number, booking.Message{Body: "x"}, openedAt)
+	_, err = s.Cancel(cctx, booking.CancelRequest{Number: b.Number, Notice: booking.Message{Body: "x"}, Now: openedAt})
 	wantErr(t, "Cancel with a cancelled context", err, context.Canceled)
 	wantCounts(t, s, map[booking.Slot]int{slot(20, day1, 0): 1, slot(20, day2, 0): 1})
 	wantPending(t, s, 1)

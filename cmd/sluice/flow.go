@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
 )
@@ -53,6 +54,7 @@ func startFlowServer(addr string, at time.Time, secret []byte) (a *app.App, shut
 	cfg.Rooms = []config.RoomConfig{{Name: flowRoom, RoomTuning: config.RoomTuning{Capacity: new(flowRoomCapacity), Rate: new(float64(flowRoomRate))}}}
 	cfg.Booking = config.Booking{Campaign: flowCampaign, Database: filepath.Join(dir, "sluice.db"), Room: flowRoom}
 	cfg.PersonKeySecret = []byte(app.RandomToken(32))
+	cfg.SessionKeys = seal.Generate("flow")
 	cfg.TestIdentitySecret = secret
 	a, err = app.New(cfg, app.Options{Clock: clock.NewSettable(at)})
 	if err == nil {

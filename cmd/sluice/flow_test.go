@@ -234,9 +234,11 @@ func TestFlowDoesNotFloodALongLine(t *testing.T) {
 	}
 }
 
-// A booking whose answer is lost (the connection closes after the server
-// booked) is asked again with the same Idempotency-Key: the person gets
-// the booking made the first time, never a second one.
+// A booking, change or cancel whose answer is lost (the connection closes
+// after the server acted) is sent again with the same Idempotency-Key: the
+// person gets what the first one did, never a second booking, and a
+// cancel sent again is not refused as already cancelled. Every such form
+// carries a key.
 func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs journeys against a server")
@@ -244,7 +246,7 @@ func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
 	a := startFlowTarget(t)
 	var mu sync.Mutex
 	keys := map[string]int{} // Idempotency-Key -> booking requests seen
-	lost := 0
+	lost := map[string]int{} // path -> answers lost
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		out, _ := http.NewRequest(r.Method, a.URL()+r.URL.RequestURI(), bytes.NewReader(body))
@@ -256,13 +258,18 @@ func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		answer, _ := io.ReadAll(resp.Body)
-		if r.Method == "POST" && r.URL.Path == "/api/v1/bookings" {
+		switch path := r.URL.Path; {
+		case r.Method != "POST":
+		case path == "/api/v1/bookings", path == "/api/v1/bookings/change", path == "/api/v1/bookings/cancel":
 			mu.Lock()
 			key := r.Header.Get("Idempotency-Key")
+			if key == "" {
+				t.Errorf("%s sent without an Idempotency-Key", path)
+			}
 			keys[key]++
-			drop := keys[key] == 1 && lost < 3 // the first answers to three forms
+			drop := keys[key] == 1 && lost[path] < 3 && resp.StatusCode < 300 // the first answers to three forms of each
 			if drop {
-				lost++
+				lost[path]++
 			}
 			mu.Unlock()
 			if drop {
@@ -280,7 +287,8 @@ func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
 	defer proxy.Close()
 	var booked []string
 	stats, _, err := sim.RunFlow(context.Background(), sim.FlowConfig{
-		Targets: []string{proxy.URL}, Connections: 2, Duration: 2 * time.Second,
+		Targets: []string{proxy.URL}, Connections: 2, Duration: 3 * time.Second,
+		ChangeShare: 0.3, CancelShare: 0.3,
 		TestIdentitySecret: []byte(flowTestSecret),
 		Booked: func(p sim.Person, number string) {
 			mu.Lock()
@@ -293,17 +301,20 @@ func TestFlowRetriesALostBookingWithTheSameKey(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if lost < 3 {
-		t.Fatalf("only %d answers were lost; the run was too short", lost)
+	if lost["/api/v1/bookings"] < 3 || lost["/api/v1/bookings/cancel"] == 0 || lost["/api/v1/bookings/change"] == 0 {
+		t.Fatalf("answers lost %v; the run was too short", lost)
 	}
-	retried := 0
+	retried, dropped := 0, 0
 	for _, n := range keys {
 		if n > 1 {
 			retried++
 		}
 	}
-	if retried < lost || stats.Errors["net"] < uint64(lost) || stats.Failed > 0 {
-		t.Errorf("%d lost answers, %d keys sent again, errors %v, %d failed journeys", lost, retried, stats.Errors, stats.Failed)
+	for _, n := range lost {
+		dropped += n
+	}
+	if retried < dropped || stats.Errors["net"] < uint64(dropped) || stats.Failed > 0 || stats.Errors["cancelled"] > 0 {
+		t.Errorf("%d lost answers, %d keys sent again, errors %v, %d failed journeys", dropped, retried, stats.Errors, stats.Failed)
 	}
 	st, err := a.Booking().Stats(context.Background())
 	if err != nil {

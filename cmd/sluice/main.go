@@ -4,7 +4,7 @@
 //	sluice demo    [--addr HOST:PORT] [--crowd N]     everything, embedded, demo data
 //	sluice serve   [--config FILE] [--addr HOST:PORT]  production server
 //	sluice proxy   --upstream URL [--room NAME] [--prefix /.sluice/]   waiting room in front of any site
-//	sluice keygen                                      print a new signing key
+//	sluice keygen [--session]                          print a new signing key (or session key)
 //	sluice loadtest --flow | --compare | --memory N | --target URL   benchmarks
 package main
 
@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/seal"
 )
 
 const usage = `sluice: a virtual waiting room and mass-booking server
@@ -34,7 +35,8 @@ Usage:
   sluice proxy --upstream URL [--room NAME] [--prefix /.sluice/]
                                                     put a waiting room in front of any web site; Sluice's own
                                                     pages and API are under the prefix, every other path is the site's
-  sluice keygen                                     print a new signing key for SLUICE_SIGNING_KEYS
+  sluice keygen [--session]                         print a new signing key for SLUICE_SIGNING_KEYS
+                                                    (--session: a key for SLUICE_SESSION_KEYS)
   sluice loadtest --flow | --compare | --memory N | --target URL
                                                     measure whole journeys, throughput and memory (docs/BENCHMARKS.md)
   sluice version
@@ -44,6 +46,7 @@ YAML file (--config or SLUICE_CONFIG), then SLUICE_* environment variables,
 then flags. Secrets only from the environment or files:
   SLUICE_SIGNING_KEYS / SLUICE_SIGNING_KEYS_FILE   id:secret[,id:secret...] (first signs, all verify)
   SLUICE_ADMIN_TOKEN  / SLUICE_ADMIN_TOKEN_FILE    bearer token of the admin API
+  SLUICE_SESSION_KEYS / SLUICE_SESSION_KEYS_FILE   id:secret[,id:secret...] (first seals, all open)
 `
 
 var version = "dev"
@@ -63,8 +66,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	case "loadtest":
 		return runLoadtest(args[1:], stdout, stderr, getenv)
 	case "keygen":
-		fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", time.Now().UTC().Format("20060102"), app.RandomToken(32))
-		return 0
+		return runKeygen(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sluice", version)
 		return 0
@@ -74,6 +76,23 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	}
 	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", args[0], usage)
 	return 2
+}
+
+// runKeygen prints a new key with a dated id, ready for the environment.
+func runKeygen(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sluice keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	session := fs.Bool("session", false, "a key for SLUICE_SESSION_KEYS (the encryption of sessions in the booking database) instead of a signing key")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	day := time.Now().UTC().Format("20060102")
+	if *session {
+		fmt.Fprintf(stdout, "SLUICE_SESSION_KEYS=%s\n", seal.FormatKey(seal.Key{ID: "s" + day, Secret: seal.RandomSecret()}))
+		return 0
+	}
+	fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", day, app.RandomToken(32))
+	return 0
 }
 
 func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(string) string) int {

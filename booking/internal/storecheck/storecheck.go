@@ -7,8 +7,6 @@ package storecheck
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,56 +33,21 @@ func DateText(d booking.Date) string {
 	return d.String()
 }
 
-// OutboxMessage fills in what the caller left out of an outbox message.
-func OutboxMessage(m booking.Message, number, phone, kind string, at time.Time) booking.Message {
-	m.BookingNumber = number
+// OutboxMessage is the message a store writes for booking b, changed as
+// it reports: what the caller left out filled in, and the second dose the
+// store chose written into its text (booking.FillDose2).
+func OutboxMessage(m booking.Message, b *booking.Booking, kind string, at time.Time) booking.Message {
+	m.BookingNumber = b.Number
 	if m.Kind == "" {
 		m.Kind = kind
 	}
 	if m.To == "" {
-		m.To = phone
+		m.To = b.Phone
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = at
 	}
-	return m
-}
-
-// BookRequestHash identifies what an idempotent Book request asks for: who, what
-// and where. It leaves out what a retry legitimately changes (timestamps, a
-// caller-generated booking number, the confirmation's text).
-func BookRequestHash(req *booking.BookRequest, b *booking.Booking) []byte {
-	h := sha256.New()
-	var buf [8]byte
-	str := func(s string) {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
-		h.Write(buf[:])
-		h.Write([]byte(s))
-	}
-	num := func(n int64) {
-		binary.BigEndian.PutUint64(buf[:], uint64(n))
-		h.Write(buf[:])
-	}
-	slot := func(s booking.Slot) {
-		num(s.ClinicID)
-		str(s.Date.String())
-		num(int64(s.Block))
-	}
-	str("sluice book v1")
-	str(b.CampaignID)
-	str(b.CohortID)
-	str(b.VaccineID)
-	str(b.PersonKey)
-	str(b.Name)
-	str(b.Phone)
-	str(DateText(b.BirthDate))
-	str(b.BookedBy)
-	slot(b.Dose1.Slot)
-	num(int64(len(req.Dose2Candidates)))
-	for _, c := range req.Dose2Candidates {
-		slot(c)
-	}
-	return h.Sum(nil)
+	return booking.FillDose2(m, *b)
 }
 
 // ValidateBookRequest refuses (ErrInvalid) a Book request no store may
@@ -187,16 +150,21 @@ func LooksLikeRRN(k string) bool {
 }
 
 // Wrap turns an error from a store operation into the error the store
-// returns: the booking errors and ErrInvalid pass through unchanged, a
-// cancelled or expired context is reported as such (errors.Is(err,
-// context.Canceled) holds), and anything else is wrapped with the store's
-// and the operation's names.
-func Wrap(ctx context.Context, store, op string, err error) error {
+// returns: the booking errors and ErrInvalid pass through unchanged; a
+// request that ran out of time, and an error unavailable says is the
+// database's (unreachable, refusing, locked, shutting down), are
+// booking.ErrUnavailable; a cancelled context is reported as such
+// (errors.Is(err, context.Canceled) holds); anything else is wrapped with
+// the store's and the operation's names.
+func Wrap(ctx context.Context, store, op string, err error, unavailable func(error) bool) error {
 	if err == nil {
 		return nil
 	}
 	if IsDomainError(err) {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || unavailable(err) {
+		return fmt.Errorf("%s: %s: %w: %w", store, op, booking.ErrUnavailable, err)
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%s: %s: %w (%v)", store, op, cerr, err)
@@ -205,12 +173,12 @@ func Wrap(ctx context.Context, store, op string, err error) error {
 }
 
 // Failed is Wrap for an operation that returns a booking, which it drops
-// on error: a store's Book returns Failed(ctx, "sqlite", "book")(s.book(ctx,
-// req)).
-func Failed(ctx context.Context, store, op string) func(booking.Booking, error) (booking.Booking, error) {
+// on error: a store's Book returns Failed(ctx, "sqlite", "book",
+// unavailable)(s.book(ctx, req)).
+func Failed(ctx context.Context, store, op string, unavailable func(error) bool) func(booking.Booking, error) (booking.Booking, error) {
 	return func(b booking.Booking, err error) (booking.Booking, error) {
 		if err != nil {
-			return booking.Booking{}, Wrap(ctx, store, op, err)
+			return booking.Booking{}, Wrap(ctx, store, op, err, unavailable)
 		}
 		return b, nil
 	}
@@ -243,9 +211,9 @@ func NewBooking(req *booking.BookRequest, now time.Time) booking.Booking {
 	return b
 }
 
-// Replayed is the answer to a Book request whose idempotency key the store
-// already holds with the request hash stored: the first booking (loaded by
-// load) if the request is the same, ErrIdempotencyReuse if not.
+// Replayed is the answer to a request whose idempotency key the store
+// already holds with the request hash stored: the booking (loaded by load)
+// if the request is the same, ErrIdempotencyReuse if not.
 func Replayed(stored, hash []byte, load func() (booking.Booking, error)) (booking.Booking, error) {
 	if !bytes.Equal(stored, hash) {
 		return booking.Booking{}, booking.ErrIdempotencyReuse
@@ -286,6 +254,32 @@ func Found(scan func(dest ...any) error, noRows error) (bool, error) {
 	default:
 		return false, err
 	}
+}
+
+// CheckRecord refuses (ErrInvalid) a session or look-up record without an
+// id, content or expiry.
+func CheckRecord(what, id string, sealed []byte, expires time.Time) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: %s: empty id", ErrInvalid, what)
+	case len(sealed) == 0:
+		return fmt.Errorf("%w: %s %s: nothing sealed", ErrInvalid, what, id)
+	case expires.IsZero():
+		return fmt.Errorf("%w: %s %s: no expiry", ErrInvalid, what, id)
+	}
+	return nil
+}
+
+// CheckOpenSession refuses (ErrInvalid) a session no store may open.
+func CheckOpenSession(req booking.OpenSessionRequest) error {
+	r := req.Session
+	if err := CheckRecord("session", r.ID, r.Sealed, r.Expires); err != nil {
+		return err
+	}
+	if req.ChallengeID == "" || req.ChallengeExpires.IsZero() || req.MaxAttempts <= 0 {
+		return fmt.Errorf("%w: session %s: no challenge, challenge expiry or most attempts", ErrInvalid, r.ID)
+	}
+	return CheckPersonKey("session person key", r.PersonKey)
 }
 
 // CheckNumber refuses (ErrInvalid) an empty booking number.

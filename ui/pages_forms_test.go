@@ -1,0 +1,82 @@
+package ui_test
+
+import (
+	"html"
+	"net/url"
+	"testing"
+)
+
+// The change and cancel forms carry a key of their own, made when the
+// form is rendered: sent twice (a double click, or again after a lost
+// answer), a change changes once and a cancel answers as cancelled, not
+// as an error.
+func TestChangeAndCancelFormsSentTwice(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	b.get("/book")
+	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
+		t.Fatalf("verify: %d at %s", p.status, p.url)
+	}
+	p := b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer")
+	links := citConfirmRE.FindAllStringSubmatch(p.body, -1)
+	if len(links) == 0 {
+		t.Fatal("no slot to book")
+	}
+	p = b.post("/book", citHidden(b.get(html.UnescapeString(links[0][1])).body))
+	number := citNumberRE.FindStringSubmatch(p.body)
+	if number == nil {
+		t.Fatalf("booking: %d\n%s", p.status, p.body)
+	}
+	if p = b.post("/booking", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number[1]}}); p.url != "/booking/view" {
+		t.Fatalf("look-up: %d at %s", p.status, p.url)
+	}
+
+	p = b.get("/booking/change?region=26&date=2021-07-27")
+	ch := citChangeRE.FindStringSubmatch(p.body)
+	if ch == nil {
+		t.Fatalf("no change links:\n%s", p.body)
+	}
+	form := citHidden(b.get(html.UnescapeString(ch[1])).body)
+	if form.Get("idempotency_key") == "" {
+		t.Fatalf("the change form has no key: %v", form)
+	}
+	for i := range 2 {
+		p = b.post("/booking/change", form)
+		checkCitizenPage(t, "changed", p, "ko")
+		mustContain(t, "changed", p, number[1], "2021년 7월 27일(화)")
+		if p.status != 200 {
+			t.Fatalf("change sent %d times: %d", i+1, p.status)
+		}
+	}
+
+	form = citHidden(b.get("/booking/cancel").body)
+	if form.Get("idempotency_key") == "" {
+		t.Fatalf("the cancel form has no key: %v", form)
+	}
+	for i := range 2 {
+		p = b.post("/booking/cancel", form)
+		if p.status != 200 {
+			t.Fatalf("cancel sent %d times: %d\n%s", i+1, p.status, p.body)
+		}
+		mustContain(t, "cancelled", p, "예약이 취소되었습니다", number[1])
+	}
+	// A new cancel form: the booking is cancelled already, and says so.
+	if p = b.post("/booking/cancel", citHidden(b.get("/booking/cancel").body)); p.status == 200 {
+		t.Errorf("a new cancel form for a cancelled booking: %d", p.status)
+	}
+}
+
+// The change and cancel steps without a look-up (no cookie, or one that
+// expired) send the person to look their booking up again.
+func TestChangeStepsWithoutALookUp(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	b.get("/book") // through the waiting room
+	for _, path := range []string{"/booking/view", "/booking/cancel", "/booking/change"} {
+		p := b.get(path)
+		if p.status != 401 {
+			t.Errorf("%s without a look-up: %d, want 401 and the look-up form", path, p.status)
+		}
+		mustContain(t, path, p, `action="/booking"`)
+	}
+}
