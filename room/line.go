@@ -29,6 +29,9 @@ type line struct {
 type slot struct {
 	expires time.Time
 	claimed bool
+	// change is the line's change count when the slot was claimed: a claim
+	// asked again is durable once the line's changes up to it are saved.
+	change uint64
 }
 
 // SeqRange is a half-open range [From, To) of join numbers of a phase.
@@ -58,10 +61,10 @@ func (l *line) view() View {
 	return v
 }
 
-// changed notes a change that the next save must record.
+// changed counts a change that the next save must record.
 func (l *line) changed() {
 	if l.saved != nil {
-		l.saved.dirty = true
+		l.saved.changes++
 	}
 }
 
@@ -226,9 +229,9 @@ func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration) (time.Tim
 		return time.Time{}, false
 	}
 	if !sl.claimed {
-		sl = slot{claimed: true, expires: now.Add(passTTL)}
-		l.slots[pos] = sl
 		l.changed()
+		sl = slot{claimed: true, expires: now.Add(passTTL), change: l.changesMade()}
+		l.slots[pos] = sl
 	}
 	return sl.expires, true
 }

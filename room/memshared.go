@@ -13,8 +13,9 @@ import (
 // serves (New, NewManager), the reference the contract suite checks Redis
 // against, and a way to run several Room "nodes" in one test. With a
 // Persister (a single node's state_dir) it saves each line: every
-// reservation and the pre-queue draw before the step returns, every other
-// change on the next Tick.
+// reservation, the pre-queue draw, every leave, claim and change of the
+// controls before the step returns (steps waiting at the same time share
+// one write), and joins and admissions on the next Tick.
 type MemShared struct {
 	store Persister // nil: nothing is saved
 
@@ -89,7 +90,7 @@ func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Ti
 		l.line = *newLine(c, now)
 	}
 	if m.store != nil {
-		l.saved = &saving{store: m.store, room: name, configured: c}
+		l.saved = newSaving(m.store, name, c)
 	}
 	m.setLine(name, l)
 	return l.view(), nil
@@ -149,19 +150,18 @@ func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitP
 	l.mu.Lock()
 	l.tick(now, a)
 	v := l.view()
-	snap, gen := l.pendingSave(now)
+	upTo := l.changesMade()
 	l.mu.Unlock()
-	if snap == nil {
-		return v, nil
-	}
 	// fsync is slow: written outside the line's lock (see saving).
-	if err := l.saved.write(snap, gen); err != nil {
-		l.mu.Lock()
-		l.saved.dirty = true
-		l.mu.Unlock()
-		return v, fmt.Errorf("%w: %w", ErrUnsaved, err)
+	return v, unsaved(l.durable(upTo, now))
+}
+
+// unsaved wraps the error of a step made but not saved (nil: saved).
+func unsaved(err error) error {
+	if err == nil {
+		return nil
 	}
-	return v, nil
+	return fmt.Errorf("%w: %w", ErrUnsaved, err)
 }
 
 func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, View, error) {
@@ -170,9 +170,20 @@ func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.T
 		return time.Time{}, false, View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	expires, ok := l.claim(pos, now, passTTL)
-	return expires, ok, l.view(), nil
+	// A pass handed out stays claimed after a crash: the claim is saved
+	// before the pass is returned (at once if it was saved already). An
+	// answer that the turn is over waits for everything before it.
+	upTo := l.changesMade()
+	if ok {
+		upTo = l.slots[pos].change
+	}
+	v := l.view()
+	l.mu.Unlock()
+	if err := l.durable(upTo, now); err != nil {
+		return time.Time{}, false, v, unsaved(err)
+	}
+	return expires, ok, v, nil
 }
 
 func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.Time) (bool, error) {
@@ -191,9 +202,13 @@ func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.T
 		return false, View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	ok := l.leave(pos, now, a)
-	return ok, l.view(), nil
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	// A returned pass must not come back after a crash: saved before the
+	// leave is acknowledged (leaving twice waits for the first leave too).
+	return ok, v, unsaved(l.durable(upTo, now))
 }
 
 func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (View, error) {
@@ -202,7 +217,10 @@ func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (Vie
 		return View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.setControls(c)
-	return l.view(), nil
+	v := l.view()
+	upTo, at := l.changesMade(), l.lastTick
+	l.mu.Unlock()
+	// An operator's change holds after a crash once acknowledged.
+	return v, unsaved(l.durable(upTo, at))
 }

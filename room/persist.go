@@ -58,26 +58,44 @@ type SlotState struct {
 	Claimed  bool      `json:"claimed"`
 }
 
-// saving is what a line kept on disk needs besides the line itself. The
-// line's lock guards dirty and gen; writes are serialised by writeMu and
-// never go back: a snapshot taken before another that is already written
-// is dropped (a tick takes its snapshot under the line's lock but writes it
-// after unlocking, while a reservation writes under the lock, so a tick's
-// older snapshot could otherwise land after a newer reservation and a crash
-// would hand its numbers out again). Lock order: the line's lock, then
-// writeMu.
+// saving is what a line kept on disk needs besides the line itself.
+//
+// Every change of the line counts in changes (under the line's lock); a
+// snapshot covers the changes counted when it was taken, and written is the
+// count the newest snapshot on disk covers. A step that a person is told
+// about (a leave, a claim, an operator's change) waits until written covers
+// its change before it answers (durable). Steps waiting at the same time
+// share one write: while one writes, the others wait, and the next writer
+// takes a snapshot that covers all of them (a group commit), so a burst of
+// leaves costs a few fsyncs, not one each. Status checks of waiting tickets
+// never wait for anything.
+//
+// Writes never go back: a snapshot older than one already written is
+// dropped (a reservation writes under the line's lock while another step's
+// older snapshot may still be on its way, and a crash must never hand a
+// reservation's numbers out again). Lock order: the line's lock, then
+// writeMu, then mu; a step waiting to be durable holds none of them.
 type saving struct {
 	store      Persister
 	room       string
 	configured Controls // what the configuration said (Snapshot.Configured)
-	dirty      bool
-	gen        uint64 // number of the last snapshot taken
+	changes    uint64   // changes made to the line; under the line's lock
 
-	writeMu sync.Mutex
-	written uint64 // number of the last snapshot written
+	writeMu sync.Mutex // serialises Save
+
+	mu      sync.Mutex
+	written uint64 // changes covered by the newest snapshot written
+	writing bool   // a step is taking and writing a snapshot for the waiters
+	wrote   *sync.Cond
 }
 
-// snapshot is the line's durable state, numbered for saving.Write.
+func newSaving(store Persister, room string, configured Controls) *saving {
+	s := &saving{store: store, room: room, configured: configured}
+	s.wrote = sync.NewCond(&s.mu)
+	return s
+}
+
+// snapshot is the line's durable state and the changes it covers.
 func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 	v := l.v
 	snap := &Snapshot{
@@ -95,45 +113,78 @@ func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 	for p, sl := range l.slots {
 		snap.Slots = append(snap.Slots, SlotState{Position: p, Expires: sl.expires, Claimed: sl.claimed})
 	}
-	l.saved.gen++
-	return snap, l.saved.gen
+	return snap, l.saved.changes
 }
 
-// saveNow writes the line before the caller goes on (a reservation, the
-// pre-queue draw); nothing to do for a line that is not saved.
+// saveNow writes the line before the caller goes on, holding the line's
+// lock (a reservation, the pre-queue draw): nothing to do for a line that
+// is not saved.
 func (l *line) saveNow(now time.Time) error {
 	if l.saved == nil {
 		return nil
 	}
-	snap, gen := l.snapshot(now)
-	if err := l.saved.write(snap, gen); err != nil {
-		return err
-	}
-	l.saved.dirty = false
-	return nil
+	l.changed()
+	return l.saved.write(l.snapshot(now))
 }
 
-// pendingSave takes the snapshot a tick writes after unlocking: nil when
-// nothing changed since the last one.
-func (l *line) pendingSave(now time.Time) (*Snapshot, uint64) {
-	if l.saved == nil || !l.saved.dirty {
-		return nil, 0
+// changesMade is the count of the line's changes so far (0 for a line that
+// is not saved); a step that must be durable waits for it.
+func (l *line) changesMade() uint64 {
+	if l.saved == nil {
+		return 0
 	}
-	l.saved.dirty = false
-	return l.snapshot(now)
+	return l.saved.changes
 }
 
-// write saves snapshot number gen unless a newer one is written already.
-func (s *saving) write(snap *Snapshot, gen uint64) error {
+// write saves the snapshot covering changes up to upTo unless a newer one
+// is written already.
+func (s *saving) write(snap *Snapshot, upTo uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if gen <= s.written {
+	s.mu.Lock()
+	done := upTo <= s.written
+	s.mu.Unlock()
+	if done {
 		return nil
 	}
 	if err := s.store.Save(s.room, snap); err != nil {
 		return err
 	}
-	s.written = gen
+	s.mu.Lock()
+	s.written = max(s.written, upTo)
+	s.mu.Unlock()
+	return nil
+}
+
+// durable returns once the line's changes up to upTo are on disk, writing
+// a snapshot itself unless another step is writing one (then it waits for
+// that write, and writes the next one if it did not cover upTo). It must
+// be called without the line's lock.
+func (l *lockedLine) durable(upTo uint64, now time.Time) error {
+	s := l.saved
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.written < upTo {
+		if s.writing {
+			s.wrote.Wait()
+			continue
+		}
+		s.writing = true
+		s.mu.Unlock()
+		l.mu.Lock()
+		snap, covers := l.snapshot(now)
+		l.mu.Unlock()
+		err := s.write(snap, covers)
+		s.mu.Lock()
+		s.writing = false
+		s.wrote.Broadcast()
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
