@@ -32,4 +32,8 @@ var (
 	ErrUnreserved = errors.New("no reserved join number left")
 	// ErrUnsaved: the step was made but not saved; the next Tick saves it.
 	ErrUnsaved = errors.New("the room's state changed but could not be saved")
+	// ErrClaimWait: the place was passed over as uncertain and its holder
+	// has asked for it (see Shared.Claim); they are admitted first once
+	// capacity and the rate allow.
+	ErrClaimWait = errors.New("the place's holder is next: waiting for capacity")
 )

@@ -14,14 +14,12 @@ type line struct {
 	tokens   float64
 	lastTick time.Time
 	slots    map[uint64]slot
-	// uncertain lists join numbers that may or may not have been handed
-	// out before a crash (restored lines only): their places are admitted
-	// with a short claim timeout, so that phantom places hold capacity
-	// only briefly.
-	uncertain []SeqRange
-	// lottery maps the places of uncertain pre-queue numbers (drawn on
-	// first need through AdmitParams.Draw).
-	lottery *Lottery
+	// Places that may be empty, passed over without a session (see
+	// uncertain.go).
+	uncertainSeqs []SeqRange
+	uncertain     []PlaceRange
+	passedOver    []PassedOver
+	claimants     []Claimant
 	// saved is set when the line is kept on disk (see persist.go).
 	saved *saving
 }
@@ -40,9 +38,6 @@ type SeqRange struct {
 	From  uint64 `json:"from"`
 	To    uint64 `json:"to"`
 }
-
-// uncertainClaim bounds the claim timeout of an uncertain place.
-const uncertainClaim = 15 * time.Second
 
 // bucketSize is the admission token bucket's size: a tenth of a second's
 // worth of admissions, at least one.
@@ -127,10 +122,11 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 	}
 	issued, resv := l.v.PreSeq, l.v.ResvPre
 	l.v.Frozen, l.v.N, l.v.ResvPre = true, issued, issued
+	l.settle(a)
 	if err := l.saveNow(now); err != nil {
 		if resv > issued {
-			l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, issued, resv})
 			l.v.N, l.v.PreSeq, l.v.ResvPre = resv, resv, resv
+			l.addUncertain(SeqRange{PhasePrequeue, issued, resv}, a)
 		}
 		l.changed() // saved again on the next tick
 	}
@@ -138,7 +134,9 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 
 // admit is one admission step: refill the token bucket for the time since
 // the last step (never for time going backwards), then admit while people
-// wait, capacity is free and a token is left.
+// wait, capacity is free and a token is left: first the holders of
+// passed-over places who asked for their turn, then the next places in
+// line, passing over uncertain places without a session.
 func (l *line) admit(now time.Time, a AdmitParams) {
 	dt := now.Sub(l.lastTick).Seconds()
 	if now.After(l.lastTick) {
@@ -151,46 +149,24 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 	if dt > 0 {
 		l.tokens = min(bucketSize(c.Rate), l.tokens+float64(c.Rate*dt)) // no fused multiply-add: Redis (Lua) rounds twice
 	}
+	l.settle(a)
+	l.admitClaimants(now, a)
 	total := l.v.N + l.v.PostSeq
-	for l.v.Serving < total && len(l.slots) < c.Capacity && l.tokens >= 1 {
-		l.v.Serving++
-		claim := a.ClaimTimeout
-		if l.isUncertain(l.v.Serving, a) {
-			claim = min(claim, uncertainClaim)
+	for l.v.Serving < total {
+		next := l.v.Serving + 1
+		if to := l.uncertainRun(next); to > 0 {
+			l.passOver(next, min(to, total+1), now.Add(a.ClaimTimeout))
+			continue
 		}
-		l.slots[l.v.Serving] = slot{expires: now.Add(claim)}
+		if len(l.slots) >= c.Capacity || l.tokens < 1 {
+			break
+		}
+		l.v.Serving++
+		l.slots[l.v.Serving] = slot{expires: now.Add(a.ClaimTimeout)}
 		l.tokens--
 		l.v.Admissions++
 		l.changed()
 	}
-}
-
-// isUncertain reports whether the place p belongs to a join number that
-// may not have been handed out before a crash.
-func (l *line) isUncertain(p uint64, a AdmitParams) bool {
-	if len(l.uncertain) == 0 {
-		return false
-	}
-	phase, seq := PhaseOpen, p-1-l.v.N
-	if p <= l.v.N {
-		if l.lottery == nil || l.lottery.N() != l.v.N {
-			if a.Draw == nil {
-				return false
-			}
-			lot, ok := a.Draw(l.v.LotteryKey, l.v.N)
-			if !ok {
-				return false
-			}
-			l.lottery = lot
-		}
-		phase, seq = PhasePrequeue, l.lottery.Inverse(p-1)
-	}
-	for _, u := range l.uncertain {
-		if u.Phase == phase && seq >= u.From && seq < u.To {
-			return true
-		}
-	}
-	return false
 }
 
 // sweep ends the sessions whose time is up.
@@ -214,26 +190,35 @@ func (l *line) freezeAt(now time.Time, a AdmitParams) {
 func (l *line) tick(now time.Time, a AdmitParams) {
 	l.freezeAt(now, a)
 	l.sweep(now)
+	l.sweepUncertain(now)
 	l.admit(now, a)
 }
 
-func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool) {
+// claim marks the admitted place pos as collected. A passed-over place
+// whose holder asks for it is admitted first if capacity allows, else its
+// holder waits at the head of the line (ErrClaimWait).
+func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (time.Time, bool, error) {
 	sl, ok := l.slots[pos]
 	if !ok {
-		return time.Time{}, false
+		if !l.claimLate(pos, now, a) {
+			return time.Time{}, false, nil
+		}
+		if sl, ok = l.slots[pos]; !ok {
+			return time.Time{}, false, ErrClaimWait
+		}
 	}
 	if !now.Before(sl.expires) {
 		delete(l.slots, pos)
 		l.v.Expired++
 		l.changed()
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	if !sl.claimed {
 		l.changed()
 		sl = slot{claimed: true, expires: now.Add(passTTL), change: l.changesMade()}
 		l.slots[pos] = sl
 	}
-	return sl.expires, true
+	return sl.expires, true, nil
 }
 
 func (l *line) active(pos uint64, now time.Time) bool {

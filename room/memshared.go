@@ -164,13 +164,13 @@ func unsaved(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnsaved, err)
 }
 
-func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, View, error) {
+func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (time.Time, bool, View, error) {
 	l, err := m.line(name)
 	if err != nil {
 		return time.Time{}, false, View{}, err
 	}
 	l.mu.Lock()
-	expires, ok := l.claim(pos, now, passTTL)
+	expires, ok, waitErr := l.claim(pos, now, passTTL, a)
 	// A pass handed out stays claimed after a crash: the claim is saved
 	// before the pass is returned (at once if it was saved already). An
 	// answer that the turn is over waits for everything before it.
@@ -183,7 +183,7 @@ func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.T
 	if err := l.durable(upTo, now); err != nil {
 		return time.Time{}, false, v, unsaved(err)
 	}
-	return expires, ok, v, nil
+	return expires, ok, v, waitErr
 }
 
 func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.Time) (bool, error) {
@@ -223,4 +223,17 @@ func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (Vie
 	l.mu.Unlock()
 	// An operator's change holds after a crash once acknowledged.
 	return v, unsaved(l.durable(upTo, at))
+}
+
+func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now time.Time, a AdmitParams) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	l.addUncertain(r, a)
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	return v, unsaved(l.durable(upTo, now))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,21 +21,27 @@ type Persister interface {
 
 // Snapshot is a room's durable state.
 type Snapshot struct {
-	Version   int         `json:"version"`
-	SavedAt   time.Time   `json:"saved_at"`
-	Frozen    bool        `json:"frozen"`
-	N         uint64      `json:"n"`
-	PreSeq    uint64      `json:"pre_seq"`
-	ResvPre   uint64      `json:"reserved_pre"`
-	PostSeq   uint64      `json:"post_seq"`
-	ResvPost  uint64      `json:"reserved_post"`
-	Serving   uint64      `json:"serving"`
-	Slots     []SlotState `json:"slots"`
-	Uncertain []SeqRange  `json:"uncertain,omitempty"`
-	Paused    bool        `json:"paused"`
-	Closed    bool        `json:"closed"`
-	Capacity  int         `json:"capacity"`
-	Rate      float64     `json:"rate"`
+	Version  int         `json:"version"`
+	SavedAt  time.Time   `json:"saved_at"`
+	Frozen   bool        `json:"frozen"`
+	N        uint64      `json:"n"`
+	PreSeq   uint64      `json:"pre_seq"`
+	ResvPre  uint64      `json:"reserved_pre"`
+	PostSeq  uint64      `json:"post_seq"`
+	ResvPost uint64      `json:"reserved_post"`
+	Serving  uint64      `json:"serving"`
+	Slots    []SlotState `json:"slots"`
+	// Uncertain places (see uncertain.go): join numbers whose places are
+	// not known yet, places not reached yet, places passed over and their
+	// holders who asked for them.
+	Uncertain       []SeqRange   `json:"uncertain,omitempty"`
+	UncertainPlaces []PlaceRange `json:"uncertain_places,omitempty"`
+	PassedOver      []PassedOver `json:"passed_over,omitempty"`
+	Claimants       []Claimant   `json:"claimants,omitempty"`
+	Paused          bool         `json:"paused"`
+	Closed          bool         `json:"closed"`
+	Capacity        int          `json:"capacity"`
+	Rate            float64      `json:"rate"`
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
@@ -49,6 +56,7 @@ type Snapshot struct {
 	Admissions uint64 `json:"admissions,omitempty"`
 	Leaves     uint64 `json:"leaves,omitempty"`
 	Expired    uint64 `json:"expired,omitempty"`
+	Skipped    uint64 `json:"skipped,omitempty"`
 }
 
 // SlotState is one admitted place whose session is active.
@@ -103,12 +111,15 @@ func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 		Frozen: v.Frozen, N: v.N,
 		PreSeq: v.PreSeq, ResvPre: v.ResvPre,
 		PostSeq: v.PostSeq, ResvPost: v.ResvPost,
-		Serving:   v.Serving,
-		Uncertain: append([]SeqRange(nil), l.uncertain...),
-		Paused:    v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
+		Serving:         v.Serving,
+		Uncertain:       slices.Clone(l.uncertainSeqs),
+		UncertainPlaces: slices.Clone(l.uncertain),
+		PassedOver:      slices.Clone(l.passedOver),
+		Claimants:       slices.Clone(l.claimants),
+		Paused:          v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
 		LotteryKey: v.LotteryKey,
 		Configured: &l.saved.configured,
-		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired,
+		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
 	}
 	for p, sl := range l.slots {
 		snap.Slots = append(snap.Slots, SlotState{Position: p, Expires: sl.expires, Claimed: sl.claimed})
@@ -191,33 +202,38 @@ func (l *lockedLine) durable(upTo uint64, now time.Time) error {
 // restoreLine rebuilds a line from its last snapshot. Every join number
 // below a saved reservation mark may be in someone's hands, so numbering
 // goes on from the marks, and the numbers between what was handed out at
-// the save and the mark are uncertain. Each control keeps its saved value
-// (an operator's pause or new capacity survives a restart) unless the
-// configuration c now says otherwise than it said at the save: an edited
-// config file is the newer instruction. Snapshots that did not record the
-// configuration keep every saved value.
+// the save and the mark are uncertain (uncertain.go). Each control keeps
+// its saved value (an operator's pause or new capacity survives a restart)
+// unless the configuration c now says otherwise than it said at the save:
+// an edited config file is the newer instruction. Snapshots that did not
+// record the configuration keep every saved value.
 func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	l := &line{slots: map[uint64]slot{}, lastTick: now}
 	v := &l.v
-	pre := max(snap.ResvPre, snap.PreSeq)
-	if !snap.Frozen && pre > snap.PreSeq {
-		l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, snap.PreSeq, pre})
-	}
-	post := max(snap.ResvPost, snap.PostSeq)
-	if post > snap.PostSeq {
-		l.uncertain = append(l.uncertain, SeqRange{PhaseOpen, snap.PostSeq, post})
-	}
-	l.uncertain = append(l.uncertain, snap.Uncertain...)
-	v.PreSeq, v.ResvPre, v.PostSeq, v.ResvPost = pre, pre, post, post
-	if snap.Frozen {
-		v.Frozen, v.N, v.PreSeq, v.ResvPre = true, snap.N, snap.N, snap.N
-	}
 	v.LotteryKey = snap.LotteryKey
 	v.Serving = snap.Serving
 	for _, sl := range snap.Slots {
 		l.slots[sl.Position] = slot{expires: sl.Expires, claimed: sl.Claimed}
 	}
-	v.Joins, v.Leaves, v.Expired = snap.Joins, snap.Leaves, snap.Expired
+	l.uncertainSeqs = slices.Clone(snap.Uncertain)
+	l.uncertain = slices.Clone(snap.UncertainPlaces)
+	l.passedOver = slices.Clone(snap.PassedOver)
+	l.claimants = slices.Clone(snap.Claimants)
+	pre := max(snap.ResvPre, snap.PreSeq)
+	post := max(snap.ResvPost, snap.PostSeq)
+	v.PreSeq, v.ResvPre, v.PostSeq, v.ResvPost = pre, pre, post, post
+	if snap.Frozen {
+		v.Frozen, v.N, v.PreSeq, v.ResvPre = true, snap.N, snap.N, snap.N
+	}
+	// Their places are found by the first admission step, which has the
+	// lottery (AdmitParams.Draw).
+	if !snap.Frozen && pre > snap.PreSeq {
+		l.uncertainSeqs = mergeSeqs(l.uncertainSeqs, SeqRange{PhasePrequeue, snap.PreSeq, pre})
+	}
+	if post > snap.PostSeq {
+		l.uncertainSeqs = mergeSeqs(l.uncertainSeqs, SeqRange{PhaseOpen, snap.PostSeq, post})
+	}
+	v.Joins, v.Leaves, v.Expired, v.Skipped = snap.Joins, snap.Leaves, snap.Expired, snap.Skipped
 	// Snapshots that did not record the counters: the sessions saved were
 	// admitted, so that admissions = leaves + expired + active holds.
 	v.Admissions = max(snap.Admissions, snap.Leaves+snap.Expired+uint64(len(l.slots)))

@@ -208,11 +208,11 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 				}
 				seen[p] = i
 			}
-			// Places reserved but maybe never issued are released quickly.
+			// Places reserved but maybe never issued are passed over.
 			clk.Advance(time.Second)
 			r2.Tick()
-			short := shortClaims(t, r2)
-			t.Logf("%d of %d admitted places have the short claim timeout", short, r2.Counters().Active)
+			sessionsOnlyForCertainPlaces(t, r2)
+			t.Logf("%d sessions, %d places passed over", r2.Counters().Active, lineOf(r2).view().Skipped)
 		})
 	}
 }
@@ -285,12 +285,8 @@ func TestFreezeWithStore(t *testing.T) {
 				if n := f.r.n.Load(); n != reserveBlock {
 					t.Errorf("n = %d, want the reservation %d", n, reserveBlock)
 				}
-				l := lineOf(f.r)
-				l.mu.Lock()
-				uncertain := l.isUncertain(f.r.position(Ticket{Phase: PhasePrequeue, Seq: 100}), f.r.admitParams(f.r.settings.Load()))
-				l.mu.Unlock()
-				if !uncertain {
-					t.Error("unissued pre-queue number not marked uncertain")
+				if p := f.r.position(Ticket{Phase: PhasePrequeue, Seq: 100}); !isUncertain(lineOf(f.r), p) {
+					t.Errorf("the place %d of an unissued pre-queue number is not uncertain", p)
 				}
 			}
 		})
@@ -615,64 +611,6 @@ func TestRestartConfigEditWins(t *testing.T) {
 	r4 := restart(t, Settings{Capacity: 30, Rate: 100}, testKeyring(t, "k1", 1), f.clk, store)
 	if got := r4.Settings(); got.Capacity != 12 {
 		t.Errorf("old snapshot: capacity %d, want the saved 12", got.Capacity)
-	}
-}
-
-// shortClaims counts the room's admitted, unclaimed places that wait
-// uncertainClaim or less for their holder, and fails the test if any of
-// them is not uncertain or any uncertain one waits longer.
-func shortClaims(t *testing.T, r *Room) int {
-	t.Helper()
-	l := lineOf(r)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a := r.admitParams(r.settings.Load())
-	short := 0
-	for p, sl := range l.slots {
-		if sl.claimed {
-			continue
-		}
-		isShort := sl.expires.Sub(r.clock.Now()) <= uncertainClaim
-		if unc := l.isUncertain(p, a); unc != isShort {
-			t.Errorf("place %d: uncertain %v, but waits until %v (now %v)", p, unc, sl.expires, r.clock.Now())
-		}
-		if isShort {
-			short++
-		}
-	}
-	return short
-}
-
-// TestUncertainPlacesShortClaim: after a crash, the places of join numbers
-// that were reserved but perhaps never handed out are admitted with the
-// short claim timeout, in the open phase and (through the lottery) in the
-// pre-queue; every other place with the room's own.
-func TestUncertainPlacesShortClaim(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		s     Settings
-		snap  Snapshot
-		short int
-	}{
-		{"open", Settings{Capacity: 100, Rate: 1000}, Snapshot{Version: 1, Frozen: true, PostSeq: 3, ResvPost: 10, Capacity: 100, Rate: 1000}, 7},
-		{"prequeue", Settings{Capacity: 100, Rate: 1000, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)},
-			Snapshot{Version: 1, PreSeq: 2, ResvPre: 6, Capacity: 100, Rate: 1000}, 4},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			store := newMemStore()
-			if err := store.Save("vaccine", &tc.snap); err != nil {
-				t.Fatal(err)
-			}
-			f := newFixture(t, tc.s, store)
-			f.clk.Set(t0.Add(time.Minute))
-			f.tick()
-			if c := f.r.Counters(); c.Active == 0 {
-				t.Fatalf("nobody admitted: %+v", c)
-			}
-			if got := shortClaims(t, f.r); got != tc.short {
-				t.Errorf("%d places with the short claim timeout, want %d", got, tc.short)
-			}
-		})
 	}
 }
 

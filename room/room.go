@@ -102,7 +102,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	if err := r.apply(&v); err != nil {
 		return nil, err
 	}
-	r.rate.start(v.Serving, now)
+	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
 	r.etaRate.Store(math.Float64bits(r.settings.Load().Rate))
 	return r, nil

@@ -61,8 +61,13 @@ type Shared interface {
 	Tick(ctx context.Context, room string, now time.Time, a AdmitParams) (View, error)
 	// Claim marks the admitted place pos as collected, its session lasting
 	// passTTL from now, and returns when the session ends. ok is false when
-	// pos holds no session (not admitted yet, returned or expired).
-	Claim(ctx context.Context, room string, pos uint64, now time.Time, passTTL time.Duration) (expires time.Time, ok bool, v View, err error)
+	// pos holds no session (not admitted yet, returned or expired). A place
+	// passed over as uncertain (see Uncertain) may be claimed within
+	// a.ClaimTimeout of being passed over: its holder is admitted before
+	// anyone else when capacity and the rate allow (an admission step
+	// runs), and until then Claim fails with ErrClaimWait, which a claim
+	// within a.ClaimTimeout keeps up.
+	Claim(ctx context.Context, room string, pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (expires time.Time, ok bool, v View, err error)
 	// Active reports whether pos holds a collected, unexpired session.
 	Active(ctx context.Context, room string, pos uint64, now time.Time) (bool, error)
 	// Leave ends pos's session at once and runs an admission step; it
@@ -70,6 +75,13 @@ type Shared interface {
 	Leave(ctx context.Context, room string, pos uint64, now time.Time, a AdmitParams) (bool, View, error)
 	// SetControls changes pause, close, capacity and rate for every node.
 	SetControls(ctx context.Context, room string, c Controls) (View, error)
+	// Uncertain records that the join numbers r may or may not be held by
+	// tickets (reserved by a node that stopped before it could say which
+	// it handed out): their places are passed over without a session when
+	// reached, and a holder who turns up claims theirs (see Claim). Places
+	// reached already are left as they are. The places of pre-queue
+	// numbers come from the lottery (a.Draw) once the pre-queue is drawn.
+	Uncertain(ctx context.Context, room string, r SeqRange, now time.Time, a AdmitParams) (View, error)
 }
 
 // Controls are the settings an operator changes while a room runs; they
@@ -95,9 +107,9 @@ type AdmitParams struct {
 	// the signing key every node derives the lottery from.
 	LotteryKey string
 	// Draw draws the pre-queue lottery of n places with the named signing
-	// key (false if this node does not have it). A line restored after a
-	// crash uses it to find the places of pre-queue numbers that may never
-	// have been issued (see Snapshot.Uncertain); nil when not needed.
+	// key (false if this node does not have it): a line finds the places
+	// of uncertain pre-queue numbers with it (see Uncertain). Without it
+	// those places are admitted like any other.
 	Draw func(keyID string, n uint64) (*Lottery, bool)
 }
 
@@ -117,9 +129,12 @@ type View struct {
 	ControlsSet uint64
 	LotteryKey  string
 	Joins       uint64
-	Admissions  uint64
+	Admissions  uint64 // sessions started
 	Leaves      uint64
 	Expired     uint64
+	// Skipped counts the uncertain places admission passed over without a
+	// session (see Uncertain); a holder who claims one later is admitted.
+	Skipped uint64
 }
 
 // SharedTimeout bounds each call a node makes to a Shared kept outside

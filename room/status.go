@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -133,6 +134,21 @@ var smallHarmonic = func() (t [64]float64) {
 	return t
 }()
 
+// next is the status of the holder of a place passed over as uncertain who
+// has asked for it: they go in before anyone else once capacity and the
+// rate allow, and keep their claim by asking again within the claim
+// timeout.
+func (r *Room) next(s *Settings, now time.Time) Status {
+	switch {
+	case closedAt(s, now):
+		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter}
+	case s.Paused:
+		return Status{State: StatePaused, Position: 1, ETA: -1, PollAfter: max(s.MinPoll, pausedMinPoll), OpensAt: s.OpensAt}
+	}
+	wait := time.Duration(float64(time.Second) / math.Float64frombits(r.etaRate.Load()))
+	return Status{State: StateWaiting, Position: 1, ETA: max(wait.Round(time.Second), time.Second), PollAfter: s.MinPoll, OpensAt: s.OpensAt}
+}
+
 // position is the ticket's place in line, counting from 1.
 func (r *Room) position(t Ticket) uint64 {
 	if t.Phase == PhasePrequeue {
@@ -142,12 +158,15 @@ func (r *Room) position(t Ticket) uint64 {
 }
 
 func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
-	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL)
-	if err != nil {
+	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL, r.admitParams(s))
+	if err != nil && !errors.Is(err, ErrClaimWait) {
 		return Status{}, sharedErr(err)
 	}
 	if err := r.apply(&v); err != nil {
 		return Status{}, err
+	}
+	if err != nil {
+		return r.next(s, now), nil
 	}
 	if !ok {
 		return Status{}, ErrTurnOver

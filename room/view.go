@@ -21,8 +21,8 @@ type view struct {
 	serving atomic.Uint64 // positions 1..serving have been admitted
 	etaRate atomic.Uint64 // float64 bits: admissions per second used for ETAs
 
-	joins, admissions, leaves, expired atomic.Uint64
-	controlsSet                        atomic.Uint64
+	joins, admissions, leaves, expired, skipped atomic.Uint64
+	controlsSet                                 atomic.Uint64
 }
 
 // raise sets a to x if x is larger.
@@ -53,6 +53,7 @@ func (r *Room) apply(v *View) error {
 	raise(&r.expired, v.Expired)
 	raise(&r.admissions, v.Admissions)
 	raise(&r.joins, v.Joins)
+	raise(&r.skipped, v.Skipped)
 	if v.ControlsSet > r.controlsSet.Load() {
 		r.adoptControls(v)
 	}
@@ -120,6 +121,9 @@ type Counters struct {
 	AdmitRate  float64  `json:"admission_rate"`
 	Settings   Settings `json:"settings"`
 	JoinsTotal uint64   `json:"joins_total"`
+	// Skipped counts the places passed over after a crash because they may
+	// have been empty (their holders may still claim them for a while).
+	Skipped uint64 `json:"skipped"`
 }
 
 // Counters returns the room's counters as this node sees them.
@@ -141,6 +145,7 @@ func (r *Room) Counters() Counters {
 	c.Leaves = r.leaves.Load()
 	c.Expired = r.expired.Load()
 	c.JoinsTotal = r.joins.Load()
+	c.Skipped = r.skipped.Load()
 	c.AdmitRate = math.Float64frombits(r.etaRate.Load())
 	c.Settings = *s
 	return c
@@ -150,10 +155,13 @@ func (r *Room) Counters() Counters {
 // Room.mu.
 type rateMeter struct {
 	history [64]second
-	// serving as of the last tick: admissions are counted from how far it
-	// moved since (every node measures the whole room's rate).
-	serving uint64
-	at      time.Time // of the last smoothing step
+	// admissions as of the last tick: admissions are counted from how far
+	// they moved since (every node measures the whole room's rate). Places
+	// passed over as uncertain are not admissions: the line jumps past
+	// them, and counting them would make every ETA too short.
+	admissions uint64
+	serving    uint64    // as of the last tick
+	at         time.Time // of the last smoothing step
 }
 
 type second struct {
@@ -168,17 +176,20 @@ const (
 	etaSmoothing   = 20 * time.Second
 )
 
-func (m *rateMeter) start(serving uint64, now time.Time) { m.serving, m.at = serving, now }
+func (m *rateMeter) start(v *View, now time.Time) {
+	m.admissions, m.serving, m.at = v.Admissions, v.Serving, now
+}
 
 // measure records a tick's admissions and updates the rate ETAs use.
 func (r *Room) measure(v View, now time.Time) {
 	r.mu.Lock()
 	m := &r.rate
 	var admitted uint32
-	if v.Serving > m.serving {
-		admitted = uint32(min(v.Serving-m.serving, math.MaxUint32))
+	if v.Admissions > m.admissions {
+		admitted = uint32(min(v.Admissions-m.admissions, math.MaxUint32))
 	}
 	backlogged := m.serving < v.N+v.PostSeq
+	m.admissions = max(m.admissions, v.Admissions)
 	m.serving = max(m.serving, v.Serving)
 	m.record(now, admitted, backlogged)
 	rate := m.smooth(math.Float64frombits(r.etaRate.Load()), r.settings.Load().Rate, r.frozen.Load(), now)

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,9 +103,11 @@ type args struct {
 	now      time.Time
 	pos      uint64
 	admit    room.AdmitParams
-	duration time.Duration // ClaimTimeout, or passTTL for claim
+	passTTL  time.Duration // for claim
 	controls room.Controls
-	phase    room.Phase // for reserve (pos is the count)
+	phase    room.Phase    // for reserve (pos is the count) and uncertain
+	seqs     room.SeqRange // for uncertain
+	drawn    string        // the places of uncertain pre-queue numbers (see drawPlaces)
 }
 
 func optMillis(t time.Time) string {
@@ -125,36 +128,98 @@ func bit(b bool) string {
 func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64, v room.View, err error) {
 	ctx, cancel := context.WithTimeout(ctx, room.SharedTimeout)
 	defer cancel()
-	res, err := luaScript.Run(ctx, s.client, s.keys(name),
-		op,
-		strconv.FormatInt(a.now.UnixMilli(), 10),
-		strconv.FormatUint(a.pos, 10),
-		optMillis(a.admit.OpensAt),
-		optMillis(a.admit.ClosesAt),
-		strconv.FormatInt(a.duration.Milliseconds(), 10),
-		a.admit.LotteryKey,
-		bit(a.controls.Paused),
-		bit(a.controls.Closed),
-		strconv.Itoa(a.controls.Capacity),
-		strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
-		strconv.Itoa(int(a.phase)),
-	).Slice()
-	if err != nil {
-		if strings.Contains(err.Error(), "sluice: no shared state") {
-			return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+	// A step that needs the lottery's places for uncertain pre-queue
+	// numbers says so first; drawn, it runs again (another node may add
+	// numbers in between: then again).
+	for range 4 {
+		var res []any
+		res, err = luaScript.Run(ctx, s.client, s.keys(name),
+			op,
+			strconv.FormatInt(a.now.UnixMilli(), 10),
+			strconv.FormatUint(a.pos, 10),
+			optMillis(a.admit.OpensAt),
+			optMillis(a.admit.ClosesAt),
+			strconv.FormatInt(a.admit.ClaimTimeout.Milliseconds(), 10),
+			a.admit.LotteryKey,
+			bit(a.controls.Paused),
+			bit(a.controls.Closed),
+			strconv.Itoa(a.controls.Capacity),
+			strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
+			strconv.Itoa(int(a.phase)),
+			strconv.FormatInt(a.passTTL.Milliseconds(), 10),
+			a.drawn,
+			fmt.Sprintf("%d:%d", a.seqs.From, a.seqs.To),
+		).Slice()
+		if err != nil {
+			msg := err.Error()
+			if rest, ok := strings.CutPrefix(msg, "sluice: draw "); ok {
+				if a.drawn, err = drawPlaces(a.admit.Draw, rest); err == nil {
+					continue
+				}
+			} else if strings.Contains(msg, "sluice: no shared state") {
+				return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+			}
+			return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
 		}
-		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		r1, r2, v, err = decode(res)
+		if err != nil {
+			return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		}
+		return r1, r2, v, nil
 	}
-	r1, r2, v, err = decode(res)
+	return 0, 0, room.View{}, fmt.Errorf("redis %s: the uncertain pre-queue numbers kept changing while their places were drawn", op)
+}
+
+// drawPlaces answers the script's "draw N key numbers": the places, with
+// the lottery of the pre-queue of N drawn with key, of the pre-queue
+// numbers among numbers ("phase:from:to;..."), as the script's ARGV[14].
+// Without the lottery there are none (as room.line.settle).
+func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (string, error) {
+	f := strings.SplitN(req, " ", 3)
+	if len(f) != 3 {
+		return "", fmt.Errorf("bad draw request %q", req)
+	}
+	n, err := strconv.ParseUint(f[0], 10, 64)
 	if err != nil {
-		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		return "", fmt.Errorf("bad draw request %q", req)
 	}
-	return r1, r2, v, nil
+	key, seqs := f[1], f[2]
+	var lot *room.Lottery
+	if draw != nil {
+		lot, _ = draw(key, n)
+	}
+	var places []uint64
+	for _, r := range strings.Split(seqs, ";") {
+		var phase, from, to uint64
+		if _, err := fmt.Sscanf(r, "%d:%d:%d", &phase, &from, &to); err != nil {
+			return "", fmt.Errorf("bad draw request %q", req)
+		}
+		if phase != uint64(room.PhasePrequeue) || lot == nil {
+			continue
+		}
+		for s := from; s < min(to, n); s++ {
+			places = append(places, lot.Permute(s)+1)
+		}
+	}
+	slices.Sort(places)
+	var b strings.Builder
+	for i := 0; i < len(places); {
+		j := i + 1
+		for j < len(places) && places[j] == places[j-1]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, "%d:%d", places[i], places[j-1]+1)
+		i = j
+	}
+	return fmt.Sprintf("%d|%s|%s|%s", n, key, seqs, b.String()), nil
 }
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 20 {
+	if len(res) != 21 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -167,7 +232,7 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	capacity, rate := d.str(), d.str()
 	v.ControlsSet = d.uint()
 	v.LotteryKey = d.str()
-	v.Joins, v.Admissions, v.Leaves, v.Expired = d.uint(), d.uint(), d.uint(), d.uint()
+	v.Joins, v.Admissions, v.Leaves, v.Expired, v.Skipped = d.uint(), d.uint(), d.uint(), d.uint(), d.uint()
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
 	}
@@ -237,7 +302,7 @@ func (s *Store) Reserve(ctx context.Context, name string, phase room.Phase, n ui
 
 // Join implements room.Shared.
 func (s *Store) Join(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.Phase, uint64, room.View, error) {
-	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a})
 	if err != nil {
 		return 0, 0, room.View{}, err
 	}
@@ -255,15 +320,18 @@ func (s *Store) Freeze(ctx context.Context, name string, now time.Time, a room.A
 
 // Tick implements room.Shared.
 func (s *Store) Tick(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.View, error) {
-	_, _, v, err := s.run(ctx, "tick", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	_, _, v, err := s.run(ctx, "tick", name, args{now: now, admit: a})
 	return v, err
 }
 
 // Claim implements room.Shared.
-func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, room.View, error) {
-	ok, expires, v, err := s.run(ctx, "claim", name, args{now: now, pos: pos, duration: passTTL})
-	if err != nil || ok == 0 {
+func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration, a room.AdmitParams) (time.Time, bool, room.View, error) {
+	ok, expires, v, err := s.run(ctx, "claim", name, args{now: now, pos: pos, admit: a, passTTL: passTTL})
+	switch {
+	case err != nil || ok == 0:
 		return time.Time{}, false, v, err
+	case ok == 2:
+		return time.Time{}, false, v, room.ErrClaimWait
 	}
 	return time.UnixMilli(expires), true, v, nil
 }
@@ -276,12 +344,18 @@ func (s *Store) Active(ctx context.Context, name string, pos uint64, now time.Ti
 
 // Leave implements room.Shared.
 func (s *Store) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, room.View, error) {
-	ok, _, v, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a, duration: a.ClaimTimeout})
+	ok, _, v, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a})
 	return ok != 0, v, err
 }
 
 // SetControls implements room.Shared.
 func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) (room.View, error) {
 	_, _, v, err := s.run(ctx, "setcontrols", name, args{controls: c})
+	return v, err
+}
+
+// Uncertain implements room.Shared.
+func (s *Store) Uncertain(ctx context.Context, name string, r room.SeqRange, now time.Time, a room.AdmitParams) (room.View, error) {
+	_, _, v, err := s.run(ctx, "uncertain", name, args{now: now, admit: a, phase: r.Phase, seqs: r})
 	return v, err
 }

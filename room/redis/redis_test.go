@@ -130,12 +130,12 @@ func TestScenario(t *testing.T) {
 			if err != nil || ph != room.PhaseOpen || seq != 0 || v.PostSeq != 1 || v.Joins != 4 {
 				t.Fatalf("open join: %v %d %+v %v", ph, seq, v, err)
 			}
-			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute)
+			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute, a)
 			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
 				t.Fatalf("Claim: %v %v %v", exp, ok, err)
 			}
 			// Claiming again keeps the first expiry.
-			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
+			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour, a); !ok || !exp2.Equal(exp) {
 				t.Fatalf("second Claim: %v %v", exp2, ok)
 			}
 			if ok, _ := sh.Active(ctx, "r", 1, now); !ok {
@@ -144,7 +144,7 @@ func TestScenario(t *testing.T) {
 			if ok, _ := sh.Active(ctx, "r", 2, now); ok {
 				t.Fatal("Active(2) true before Claim")
 			}
-			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
+			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute, a); ok {
 				t.Fatal("Claim(3) ok before admission")
 			}
 			// Leaving lets the next one in at once.
@@ -184,10 +184,15 @@ func TestDifferential(t *testing.T) {
 	t0 := time.UnixMilli(1_790_000_000_000)
 	clock := t0
 	rooms := []string{"alpha", "beta", "gamma"}
+	// Uncertain pre-queue numbers get their places from the lottery, which
+	// the node draws (here: a lottery of the key's name).
+	draw := func(key string, n uint64) (*room.Lottery, bool) {
+		return room.NewLottery([]byte("differential "+key), n), key != "k2"
+	}
 	params := map[string]room.AdmitParams{
-		"alpha": {OpensAt: t0.Add(3 * time.Second), ClaimTimeout: 800 * time.Millisecond, LotteryKey: "k1"},
-		"beta":  {ClaimTimeout: 1500 * time.Millisecond, LotteryKey: "k2"},
-		"gamma": {OpensAt: t0.Add(time.Second), ClosesAt: t0.Add(40 * time.Second), ClaimTimeout: 300 * time.Millisecond},
+		"alpha": {OpensAt: t0.Add(3 * time.Second), ClaimTimeout: 800 * time.Millisecond, LotteryKey: "k1", Draw: draw},
+		"beta":  {ClaimTimeout: 1500 * time.Millisecond, LotteryKey: "k2", Draw: draw},
+		"gamma": {OpensAt: t0.Add(time.Second), ClosesAt: t0.Add(40 * time.Second), ClaimTimeout: 300 * time.Millisecond, Draw: draw},
 	}
 	rates := []float64{0, 0.1, 1.0 / 3, 0.7, 1, 2.5, 7.77, 13.37, 100, 1234.5678, 1e6}
 	randControls := func() room.Controls {
@@ -283,12 +288,15 @@ func TestDifferential(t *testing.T) {
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
-			em, okm, vm, _ := mem.Claim(ctx, r, pos, now, ttl)
-			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl)
-			if err != nil {
+			em, okm, vm, errm := mem.Claim(ctx, r, pos, now, ttl, a)
+			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl, a)
+			if err != nil && !errors.Is(err, room.ErrClaimWait) {
 				t.Fatal(err)
 			}
-			check(step, "Claim", vr, vm)
+			check(step, "Claim", []any{vr, errors.Is(err, room.ErrClaimWait)}, []any{vm, errors.Is(errm, room.ErrClaimWait)})
+			if err != nil {
+				ops["claim wait"]++
+			}
 			if okr != okm || !er.Equal(em) || er.IsZero() != em.IsZero() {
 				t.Fatalf("step %d Claim(%d): redis %v %v, mem %v %v", step, pos, er, okr, em, okm)
 			}
@@ -299,6 +307,16 @@ func TestDifferential(t *testing.T) {
 					claimed[r] = claimed[r][1:]
 				}
 			}
+		case n < 74:
+			op = "uncertain" // numbers handed out or about to be, as a node that stopped leaves them
+			ph := room.Phase(rng.IntN(2))
+			from := view.PostSeq
+			from = max(0, from+uint64(rng.IntN(12))-min(from, 6))
+			if ph == room.PhasePrequeue {
+				from = uint64(rng.IntN(int(view.PreSeq) + 6))
+			}
+			ur := room.SeqRange{Phase: ph, From: from, To: from + uint64(rng.IntN(10))}
+			both(step, fmt.Sprintf("Uncertain(%+v)", ur), func(sh room.Shared) (room.View, error) { return sh.Uncertain(ctx, r, ur, now, a) })
 		case n < 80:
 			op = "active"
 			if cl := claimed[r]; len(cl) > 0 && rng.IntN(3) > 0 {
@@ -345,6 +363,11 @@ func TestDifferential(t *testing.T) {
 			}
 			a.ClaimTimeout = time.Duration(rng.IntN(4000)) * time.Millisecond
 			a.LotteryKey = []string{"", "k1", "k2"}[rng.IntN(3)]
+			if rng.IntN(4) == 0 {
+				a.Draw = nil // a node without the lottery
+			} else {
+				a.Draw = draw
+			}
 			params[r] = a
 		}
 		ops[op]++
@@ -353,13 +376,13 @@ func TestDifferential(t *testing.T) {
 	var final []string
 	for _, r := range rooms {
 		v, _ := mem.View(ctx, r)
-		final = append(final, fmt.Sprintf("%s: pre %d post %d serving %d admissions %d expired %d leaves %d",
-			r, v.PreSeq, v.PostSeq, v.Serving, v.Admissions, v.Expired, v.Leaves))
+		final = append(final, fmt.Sprintf("%s: pre %d post %d serving %d admissions %d expired %d leaves %d skipped %d",
+			r, v.PreSeq, v.PostSeq, v.Serving, v.Admissions, v.Expired, v.Leaves, v.Skipped))
 		if v.Admissions == 0 || v.Joins == 0 {
 			t.Errorf("room %s saw no admissions or joins; the test exercises too little", r)
 		}
 	}
-	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100} {
+	for k, least := range map[string]int{"claim ok": 40, "claim wait": 5, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100, "uncertain": 50} {
 		if ops[k] < least {
 			t.Errorf("only %d %s; the test exercises too little", ops[k], k)
 		}
@@ -545,7 +568,7 @@ func TestConcurrent(t *testing.T) {
 					case 0:
 						_, _, err = st.Leave(ctx, "busy", pos, now, a)
 					case 1:
-						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
+						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond, a)
 					}
 					if err != nil {
 						t.Error(err)

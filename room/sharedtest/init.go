@@ -98,7 +98,7 @@ func testNothingBeforeInit(t *testing.T, h *harness) {
 	if _, err := h.s.Reserve(h.ctx, h.room, room.PhaseOpen, 10, at(0)); !errors.Is(err, room.ErrNoSharedState) {
 		t.Errorf("Reserve before Init: %v, want ErrNoSharedState", err)
 	}
-	if _, _, _, err := h.s.Claim(h.ctx, h.room, 1, at(0), time.Minute); !errors.Is(err, room.ErrNoSharedState) {
+	if _, _, _, err := h.s.Claim(h.ctx, h.room, 1, at(0), time.Minute, a); !errors.Is(err, room.ErrNoSharedState) {
 		t.Errorf("Claim before Init: %v, want ErrNoSharedState", err)
 	}
 	if _, _, err := h.s.Leave(h.ctx, h.room, 1, at(0), a); !errors.Is(err, room.ErrNoSharedState) {

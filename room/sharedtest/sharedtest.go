@@ -4,8 +4,9 @@
 // defines the semantics. The files are by what they check: init.go
 // (creating a line), phases.go (join numbers, pre-queue, opening),
 // reserve.go (reservations), admission.go (capacity, rate, stops, clock),
-// sessions.go (claim, active, expiry, leave), controls.go (operator
-// controls and the view), concurrency.go, nodes.go.
+// sessions.go (claim, active, expiry, leave), uncertain.go (places passed
+// over), controls.go (operator controls and the view), concurrency.go,
+// nodes.go.
 //
 // Every time the suite passes is a whole number of milliseconds after one
 // base time, so implementations may store Unix milliseconds.
@@ -91,6 +92,12 @@ var suite = []struct {
 		{"JoinsCounter", testJoinsCounter},
 		{"MatchesLastStep", testViewMatches},
 		{"RoomsIndependent", testRoomsIndependent},
+	}},
+	{"Uncertain", []contractTest{
+		{"PassedOver", testUncertainPassedOver},
+		{"ClaimantKeeps", testUncertainClaimantKeeps},
+		{"Prequeue", testUncertainPrequeue},
+		{"OpenBeforeDraw", testUncertainOpenBeforeDraw},
 	}},
 	{"Concurrency", []contractTest{
 		{"JoinsAndTicks", testConcurrency},
@@ -205,7 +212,7 @@ func (h *harness) tick(now time.Time, a room.AdmitParams) room.View {
 
 func (h *harness) claim(pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool) {
 	h.t.Helper()
-	exp, ok, v, err := h.s.Claim(h.ctx, h.room, pos, now, passTTL)
+	exp, ok, v, err := h.s.Claim(h.ctx, h.room, pos, now, passTTL, open)
 	h.must(fmt.Sprintf("Claim(%d)", pos), v, err)
 	return exp, ok
 }
@@ -246,8 +253,10 @@ func invariants(v room.View) error {
 	if v.Serving > v.N+v.PostSeq {
 		bad("Serving %d > N %d + PostSeq %d", v.Serving, v.N, v.PostSeq)
 	}
-	if v.Admissions != v.Serving {
-		bad("Admissions %d != Serving %d", v.Admissions, v.Serving)
+	// Every place reached is admitted or passed over, and a passed-over
+	// place's holder may be admitted later.
+	if v.Admissions > v.Serving || v.Admissions+v.Skipped < v.Serving {
+		bad("Admissions %d, Skipped %d, Serving %d: want Admissions <= Serving <= Admissions + Skipped", v.Admissions, v.Skipped, v.Serving)
 	}
 	if v.Joins != v.PreSeq+v.PostSeq {
 		bad("Joins %d != PreSeq %d + PostSeq %d", v.Joins, v.PreSeq, v.PostSeq)
