@@ -20,6 +20,13 @@ type line struct {
 	uncertain     []PlaceRange
 	passedOver    []PassedOver
 	claimants     []Claimant
+	// held: until then no number is handed out and the pre-queue is not
+	// drawn, so that every node can add what it knows (restore.go).
+	held time.Time
+	// lostSessions places of capacity wait, until lostUntil, for the holders
+	// of sessions a restore could not bring back (restore.go).
+	lostSessions int
+	lostUntil    time.Time
 	// saved is set when the line is kept on disk (see persist.go).
 	saved *saving
 }
@@ -43,10 +50,10 @@ type SeqRange struct {
 // worth of admissions, at least one.
 func bucketSize(rate float64) float64 { return max(1, rate/10) }
 
-// newLine is a fresh line with controls c and a full bucket.
-func newLine(c Controls, now time.Time) *line {
+// newLine is a fresh line with controls c, a full bucket and the epoch.
+func newLine(c Controls, epoch string, now time.Time) *line {
 	l := &line{slots: map[uint64]slot{}, tokens: bucketSize(c.Rate), lastTick: now}
-	l.v.Controls, l.v.ControlsSet = c, 1
+	l.v.Controls, l.v.ControlsSet, l.v.Epoch = c, 1, epoch
 	return l
 }
 
@@ -86,6 +93,9 @@ func (l *line) reserve(phase Phase, n uint64, now time.Time) error {
 }
 
 func (l *line) join(now time.Time, a AdmitParams) (Phase, uint64, error) {
+	if now.Before(l.held) {
+		return 0, 0, ErrRestoring
+	}
 	if !l.v.Frozen && now.Before(a.OpensAt) {
 		if l.v.PreSeq >= l.v.ResvPre {
 			return PhasePrequeue, 0, ErrUnreserved
@@ -151,6 +161,9 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 	}
 	l.settle(a)
 	l.admitClaimants(now, a)
+	if !now.Before(l.lostUntil) {
+		l.lostSessions = 0
+	}
 	total := l.v.N + l.v.PostSeq
 	for l.v.Serving < total {
 		next := l.v.Serving + 1
@@ -158,7 +171,7 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 			l.passOver(next, min(to, total+1), now.Add(a.ClaimTimeout))
 			continue
 		}
-		if len(l.slots) >= c.Capacity || l.tokens < 1 {
+		if len(l.slots)+l.lostSessions >= c.Capacity || l.tokens < 1 {
 			break
 		}
 		l.v.Serving++
@@ -180,9 +193,10 @@ func (l *line) sweep(now time.Time) {
 	}
 }
 
-// freezeAt freezes the pre-queue if now has reached the opening.
+// freezeAt freezes the pre-queue if now has reached the opening (and the
+// line is not held).
 func (l *line) freezeAt(now time.Time, a AdmitParams) {
-	if !now.Before(a.OpensAt) {
+	if !now.Before(a.OpensAt) && !now.Before(l.held) {
 		l.freeze(now, a)
 	}
 }

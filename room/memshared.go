@@ -68,7 +68,7 @@ func (m *MemShared) Forget(name string) {
 	m.setLine(name, nil)
 }
 
-func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Time) (View, error) {
+func (m *MemShared) Init(_ context.Context, name string, c Controls, epoch string, now time.Time) (View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l, _ := m.line(name); l != nil {
@@ -84,10 +84,13 @@ func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Ti
 		}
 		if snap != nil {
 			l.line = *restoreLine(snap, c, now)
+			if l.v.Epoch == "" { // saved before lines had one
+				l.v.Epoch = epoch
+			}
 		}
 	}
 	if l.slots == nil {
-		l.line = *newLine(c, now)
+		l.line = *newLine(c, epoch, now)
 	}
 	if m.store != nil {
 		l.saved = newSaving(m.store, name, c)
@@ -232,6 +235,35 @@ func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now ti
 	}
 	l.mu.Lock()
 	l.addUncertain(r, a)
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	return v, unsaved(l.durable(upTo, now))
+}
+
+func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error) {
+	m.mu.Lock()
+	l, _ := m.line(name)
+	if l != nil {
+		l.mu.Lock()
+		if l.v.Epoch != seen.Epoch && !l.replaceable() {
+			l.mu.Unlock()
+			m.mu.Unlock()
+			return View{}, ErrLineReset
+		}
+		if l.v.Epoch != seen.Epoch {
+			l.mu.Unlock()
+			l = nil
+		}
+	}
+	if l == nil {
+		l = &lockedLine{line: *newLine(seen.Controls, seen.Epoch, now)}
+		l.v.ControlsSet = seen.ControlsSet
+		l.mu.Lock()
+		m.setLine(name, l)
+	}
+	m.mu.Unlock()
+	l.restore(&seen, sessionsFrom, now, a)
 	v := l.view()
 	upTo := l.changesMade()
 	l.mu.Unlock()

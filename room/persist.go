@@ -21,8 +21,10 @@ type Persister interface {
 
 // Snapshot is a room's durable state.
 type Snapshot struct {
-	Version  int         `json:"version"`
-	SavedAt  time.Time   `json:"saved_at"`
+	Version int       `json:"version"`
+	SavedAt time.Time `json:"saved_at"`
+	// Epoch is the line's id (see Shared.Init).
+	Epoch    string      `json:"epoch,omitempty"`
 	Frozen   bool        `json:"frozen"`
 	N        uint64      `json:"n"`
 	PreSeq   uint64      `json:"pre_seq"`
@@ -45,6 +47,9 @@ type Snapshot struct {
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
+	// ControlsSet counts the changes of the controls (a node's record of a
+	// shared line; a single node counts from 1 after a restart).
+	ControlsSet uint64 `json:"controls_set,omitempty"`
 	// Configured is what the configuration (the settings the room was
 	// created with) said when the snapshot was written, against which a
 	// restart tells an operator's live change from an edited config file.
@@ -107,7 +112,7 @@ func newSaving(store Persister, room string, configured Controls) *saving {
 func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 	v := l.v
 	snap := &Snapshot{
-		Version: 1, SavedAt: now,
+		Version: 1, SavedAt: now, Epoch: v.Epoch,
 		Frozen: v.Frozen, N: v.N,
 		PreSeq: v.PreSeq, ResvPre: v.ResvPre,
 		PostSeq: v.PostSeq, ResvPost: v.ResvPost,
@@ -210,6 +215,7 @@ func (l *lockedLine) durable(upTo uint64, now time.Time) error {
 func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	l := &line{slots: map[uint64]slot{}, lastTick: now}
 	v := &l.v
+	v.Epoch = snap.Epoch
 	v.LotteryKey = snap.LotteryKey
 	v.Serving = snap.Serving
 	for _, sl := range snap.Slots {

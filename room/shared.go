@@ -30,19 +30,31 @@ import (
 // the last saved mark and never gives one place to two people. A line
 // saved to disk makes each reservation durable before it returns.
 type Shared interface {
-	// Init creates the room's line with controls c if there is none (the
-	// first node to start wins; later nodes adopt what is there) and
-	// returns its view. A MemShared with a store restores the line from its
-	// last saved copy, where each control keeps its saved value unless c
-	// says otherwise than the configuration did when it was saved.
-	Init(ctx context.Context, room string, c Controls, now time.Time) (View, error)
+	// Init creates the room's line with controls c and the given epoch (a
+	// random id that tells this line from one created again after it was
+	// lost) if there is none (the first node to start wins; later nodes
+	// adopt what is there) and returns its view. A MemShared with a store
+	// restores the line from its last saved copy, where each control keeps
+	// its saved value unless c says otherwise than the configuration did
+	// when it was saved.
+	Init(ctx context.Context, room string, c Controls, epoch string, now time.Time) (View, error)
+	// Restore rebuilds a lost line, or one gone back in time, from what a
+	// node saw of it (seen, with seen.Epoch), and raises the line to it
+	// (see restore.go): it creates the line if there is none, replaces one
+	// of another epoch from which no number was ever handed out, and
+	// merges into one of the same epoch (nothing changes if the line is
+	// not behind seen). It fails with ErrLineReset for a line of another
+	// epoch. The places (sessionsFrom, seen.Serving] may have had sessions
+	// that were lost: their holders may claim them again.
+	Restore(ctx context.Context, room string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error)
 	// View returns the room's line.
 	View(ctx context.Context, room string) (View, error)
 	// Reserve raises the reservation mark of the phase's join numbers to at
 	// least n numbers past those handed out; it never lowers it. Once the
 	// pre-queue is frozen its numbers cannot be reserved any more (a no-op).
 	Reserve(ctx context.Context, room string, phase Phase, n uint64, now time.Time) (View, error)
-	// Join hands out the next join number: of the pre-queue while it is not
+	// Join hands out the next join number (none, ErrRestoring, while the
+	// line is held after a restore): of the pre-queue while it is not
 	// frozen and now is before a.OpensAt, else of the open phase, freezing
 	// the pre-queue first if needed (recording a.LotteryKey). An open-phase
 	// join then runs one admission step, so that someone joining an empty
@@ -115,6 +127,7 @@ type AdmitParams struct {
 
 // View is a room's line as of one atomic step.
 type View struct {
+	Epoch    string // the line's id (see Init)
 	Frozen   bool
 	N        uint64 // pre-queue size once frozen
 	PreSeq   uint64 // pre-queue join numbers handed out

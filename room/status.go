@@ -36,11 +36,16 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 			return r.prequeueStatus(t, s, now), nil
 		}
 		// The first status after opening draws the lottery.
+		before := r.marks()
 		v, err := r.shared.Freeze(bg, r.name, now, r.admitParams(s))
 		if err != nil {
-			return Status{}, sharedErr(err)
+			return Status{}, r.fail(err)
 		}
-		if err := r.apply(&v); err != nil {
+		if err := r.accept(&v, before); err != nil {
+			return Status{}, err
+		}
+		// The draw is recorded before any place is shown.
+		if err := r.record(now, false); err != nil {
 			return Status{}, err
 		}
 		if !r.frozen.Load() {
@@ -158,11 +163,12 @@ func (r *Room) position(t Ticket) uint64 {
 }
 
 func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
+	before := r.marks()
 	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL, r.admitParams(s))
 	if err != nil && !errors.Is(err, ErrClaimWait) {
-		return Status{}, sharedErr(err)
+		return Status{}, r.fail(err)
 	}
-	if err := r.apply(&v); err != nil {
+	if err := r.accept(&v, before); err != nil {
 		return Status{}, err
 	}
 	if err != nil {

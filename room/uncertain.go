@@ -144,6 +144,7 @@ func (l *line) admitClaimants(now time.Time, a AdmitParams) {
 		l.slots[p] = slot{expires: now.Add(a.ClaimTimeout)}
 		l.tokens--
 		l.v.Admissions++
+		l.lostSessions = max(0, l.lostSessions-1)
 		l.changed()
 	}
 }
@@ -201,6 +202,9 @@ func cmpUint(a, b uint64) int {
 // mergeSeqs adds r to the sorted, disjoint ranges rs (per phase, pre-queue
 // first), joining ranges that touch.
 func mergeSeqs(rs []SeqRange, r SeqRange) []SeqRange {
+	if r.From >= r.To {
+		return rs
+	}
 	out := make([]SeqRange, 0, len(rs)+1)
 	for _, x := range rs {
 		if x.Phase != r.Phase || x.To < r.From || r.To < x.From {

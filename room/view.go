@@ -18,8 +18,12 @@ type view struct {
 	lottery atomic.Pointer[Lottery]
 	preSeq  atomic.Uint64 // pre-queue joins so far
 	postSeq atomic.Uint64 // open-phase tickets issued
-	serving atomic.Uint64 // positions 1..serving have been admitted
-	etaRate atomic.Uint64 // float64 bits: admissions per second used for ETAs
+	// The reservation marks and the lottery's key, for a restore
+	// (lost.go).
+	resvPre, resvPost atomic.Uint64
+	lotteryKey        atomic.Pointer[string]
+	serving           atomic.Uint64 // positions 1..serving have been admitted
+	etaRate           atomic.Uint64 // float64 bits: admissions per second used for ETAs
 
 	joins, admissions, leaves, expired, skipped atomic.Uint64
 	controlsSet                                 atomic.Uint64
@@ -46,6 +50,8 @@ func (r *Room) apply(v *View) error {
 		raise(&r.preSeq, v.PreSeq)
 	}
 	raise(&r.postSeq, v.PostSeq)
+	raise(&r.resvPre, v.ResvPre)
+	raise(&r.resvPost, v.ResvPost)
 	raise(&r.serving, v.Serving)
 	// Ends before admissions: activeCount reads admissions first, so the
 	// active count it derives never exceeds what one view said.
@@ -74,6 +80,7 @@ func (r *Room) drawPrequeue(v *View) error {
 	}
 	r.n.Store(v.N)
 	r.preSeq.Store(v.N)
+	r.lotteryKey.Store(&v.LotteryKey)
 	r.lottery.Store(lot)
 	r.frozen.Store(true) // after the lottery: readers do not lock
 	return nil

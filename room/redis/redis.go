@@ -108,6 +108,9 @@ type args struct {
 	phase    room.Phase    // for reserve (pos is the count) and uncertain
 	seqs     room.SeqRange // for uncertain
 	drawn    string        // the places of uncertain pre-queue numbers (see drawPlaces)
+	seen     string        // for restore: what the node saw (script.go)
+	epoch    string        // for init and restore
+	key      string        // for restore: the lottery key the node saw
 }
 
 func optMillis(t time.Time) string {
@@ -149,6 +152,10 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			strconv.FormatInt(a.passTTL.Milliseconds(), 10),
 			a.drawn,
 			fmt.Sprintf("%d:%d", a.seqs.From, a.seqs.To),
+			a.seen,
+			a.epoch,
+			a.key,
+			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
 		).Slice()
 		if err != nil {
 			msg := err.Error()
@@ -158,6 +165,8 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 				}
 			} else if strings.Contains(msg, "sluice: no shared state") {
 				return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+			} else if strings.Contains(msg, "sluice: line reset") {
+				return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrLineReset)
 			}
 			return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
 		}
@@ -219,7 +228,7 @@ func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (st
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 21 {
+	if len(res) != 22 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -233,6 +242,7 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	v.ControlsSet = d.uint()
 	v.LotteryKey = d.str()
 	v.Joins, v.Admissions, v.Leaves, v.Expired, v.Skipped = d.uint(), d.uint(), d.uint(), d.uint(), d.uint()
+	v.Epoch = d.str()
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
 	}
@@ -283,9 +293,27 @@ func (d *decoder) bool() bool { return d.int() != 0 }
 func (d *decoder) str() string { return value[string](d, "string") }
 
 // Init implements room.Shared.
-func (s *Store) Init(ctx context.Context, name string, c room.Controls, now time.Time) (room.View, error) {
-	_, _, v, err := s.run(ctx, "init", name, args{now: now, controls: c})
+func (s *Store) Init(ctx context.Context, name string, c room.Controls, epoch string, now time.Time) (room.View, error) {
+	_, _, v, err := s.run(ctx, "init", name, args{now: now, controls: c, epoch: epoch})
 	return v, err
+}
+
+// Restore implements room.Shared.
+func (s *Store) Restore(ctx context.Context, name string, seen room.View, sessionsFrom uint64, now time.Time, a room.AdmitParams) (room.View, error) {
+	fr := 0
+	if seen.Frozen {
+		fr = 1
+	}
+	_, _, v, err := s.run(ctx, "restore", name, args{now: now, admit: a, controls: seen.Controls, epoch: seen.Epoch, key: seen.LotteryKey,
+		seen: fmt.Sprintf("%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d", fr, seen.N, seen.PreSeq, seen.ResvPre, seen.PostSeq, seen.ResvPost,
+			seen.Serving, seen.ControlsSet, seen.Joins, seen.Admissions, seen.Leaves, seen.Expired, seen.Skipped, sessionsFrom)})
+	return v, err
+}
+
+// Forget deletes a room's line, as a Redis restarted without persistence
+// would (for tests of that failure, like room.MemShared.Forget).
+func (s *Store) Forget(ctx context.Context, name string) error {
+	return s.client.Del(ctx, s.keys(name)...).Err()
 }
 
 // View implements room.Shared.
@@ -305,6 +333,9 @@ func (s *Store) Join(ctx context.Context, name string, now time.Time, a room.Adm
 	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a})
 	if err != nil {
 		return 0, 0, room.View{}, err
+	}
+	if phase == 4 {
+		return 0, 0, v, room.ErrRestoring
 	}
 	if phase >= 2 { // the phase's reservation is used up
 		return room.Phase(phase - 2), 0, v, room.ErrUnreserved

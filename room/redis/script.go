@@ -75,11 +75,14 @@ local function optnum(s)
 end
 
 -- The room's state; a room with no state reads as Go's zero line.
-local S = {init = 0, fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
-	paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
-	adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME,
-	us = '', up = '', po = '', cl = ''}
-local STRINGS = {cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true}
+local function zero()
+	return {init = 0, ep = '', fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
+		paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
+		adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME, hold = 0, ls = 0, lu = 0,
+		us = '', up = '', po = '', cl = ''}
+end
+local S = zero()
+local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
@@ -119,18 +122,20 @@ local function save()
 		'srv', fint(S.srv), 'paused', fint(S.paused), 'closed', fint(S.closed),
 		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
-		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt),
+		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt), 'ep', S.ep, 'hold', fint(S.hold),
+		'ls', fint(S.ls), 'lu', fint(S.lu),
 		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl))
 end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep}
 end
 
 -- mergeSeq is mergeSeqs: adds numbers [from, to) of phase ph to the
 -- sorted, disjoint ranges l.
 local function mergeSeq(l, ph, from, to)
+	if from >= to then return l end
 	local out = {}
 	for _, x in ipairs(l) do
 		if x[1] ~= ph or x[3] < from or to < x[2] then
@@ -268,7 +273,9 @@ local function admit(now)
 		active = active + 1
 		S.tok = S.tok - 1
 		S.adm = S.adm + 1
+		S.ls = math.max(0, S.ls - 1)
 	end
+	if now >= S.lu then S.ls = 0 end
 	local total = S.n + S.post
 	while S.srv < total do
 		local nxt = S.srv + 1
@@ -276,7 +283,7 @@ local function admit(now)
 		if to > 0 then
 			passOver(nxt, math.min(to, total + 1), now + claimTimeout)
 		else
-			if active >= cap or S.tok < 1 then break end
+			if active + S.ls >= cap or S.tok < 1 then break end
 			S.srv = nxt
 			redis.call('HSET', slotsKey, fint(S.srv), expires)
 			active = active + 1
@@ -328,7 +335,7 @@ local now = optnum(ARGV[2])
 -- without persistence), must not start its line again from zero: tickets
 -- in people's hands hold those places. Only Init creates; Active answers
 -- "no session" either way.
-if S.init ~= 1 and op ~= 'init' and op ~= 'active' then
+if S.init ~= 1 and op ~= 'init' and op ~= 'active' and op ~= 'restore' then
 	return redis.error_reply('sluice: no shared state for this room')
 end
 
@@ -343,8 +350,8 @@ end
 -- (see the comment at the top).
 if hasPrequeueSeqs() then
 	local opensAt = optnum(ARGV[4])
-	local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick') and (opensAt == nil or now >= opensAt)
-	local settles = op == 'join' or op == 'freeze' or op == 'tick' or op == 'claim' or op == 'leave' or op == 'uncertain'
+	local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick') and (opensAt == nil or now >= opensAt) and now >= S.hold
+	local settles = op == 'join' or op == 'freeze' or op == 'tick' or op == 'claim' or op == 'leave' or op == 'uncertain' or op == 'restore'
 	if settles and (S.fr == 1 or freezes) then
 		local n, key = S.n, S.lk
 		if freezes then
@@ -361,6 +368,7 @@ if op == 'init' then
 	-- The first Init wins.
 	if S.init ~= 1 then
 		S.init = 1
+		S.ep = ARGV[17]
 		setControls()
 		S.tok = gmax(1, tonumber(S.rate) / 10)
 		S.lt = now
@@ -379,7 +387,9 @@ elseif op == 'reserve' then
 	save()
 	return view(0, 0)
 elseif op == 'join' then
-	-- r1 is the phase, 2 + the phase when its reservation is used up.
+	-- r1 is the phase, 2 + the phase when its reservation is used up, 4
+	-- while the line is held after a restore.
+	if now < S.hold then return view(4, 0) end
 	local opensAt = optnum(ARGV[4])
 	if S.fr ~= 1 and opensAt ~= nil and now < opensAt then
 		if S.pre >= S.rp then return view(2, 0) end
@@ -401,7 +411,7 @@ elseif op == 'join' then
 	return view(1, seq)
 elseif op == 'freeze' or op == 'tick' then
 	local opensAt = optnum(ARGV[4])
-	if opensAt == nil or now >= opensAt then freeze() end
+	if (opensAt == nil or now >= opensAt) and now >= S.hold then freeze() end
 	if op == 'freeze' then
 		save()
 		return view(0, 0)
@@ -453,6 +463,80 @@ elseif op == 'leave' then
 	admit(now)
 	save()
 	return view(1, 0)
+elseif op == 'restore' then
+	-- r1 is 1 when the line was created or replaced. ARGV[16] is what the
+	-- node saw, "fr:n:pre:rp:post:ro:srv:cs:joins:adm:lvs:exp:sk:from",
+	-- ARGV[17] its epoch, ARGV[18] its lottery key, ARGV[19] the hold in
+	-- ms; ARGV[8..11] its controls.
+	local f = list(ARGV[16])[1]
+	local seen = {fr = f[1], n = f[2], pre = f[3], rp = f[4], post = f[5], ro = f[6], srv = f[7], cs = f[8],
+		joins = f[9], adm = f[10], lvs = f[11], exp = f[12], sk = f[13]}
+	local from, ep = f[14], ARGV[17]
+	local created = 0
+	if S.init == 1 and S.ep ~= ep then
+		if S.joins ~= 0 then return redis.error_reply('sluice: line reset') end
+		redis.call('DEL', slotsKey)
+		S = zero()
+		U = {us = {}, up = {}, po = {}, cl = {}}
+	end
+	if S.init ~= 1 then
+		S.init, S.ep = 1, ep
+		setControls()
+		S.cs = seen.cs
+		S.tok = gmax(1, tonumber(S.rate) / 10)
+		S.lt = now
+		created = 1
+	end
+	-- line.restore
+	local raised = false
+	if seen.fr == 1 and S.fr ~= 1 then
+		S.fr, S.n, S.pre, S.rp = 1, seen.n, seen.n, seen.n
+		S.lk = ARGV[18]
+		local us = {}
+		for _, r in ipairs(U.us) do
+			if r[1] ~= 0 then us[#us + 1] = r end
+		end
+		U.us = us
+		raised = true
+	end
+	if S.fr ~= 1 and (seen.pre > S.pre or seen.rp > S.rp) then
+		local mark = math.max(S.rp, seen.rp, seen.pre)
+		U.us = mergeSeq(U.us, 0, math.max(S.pre, seen.pre), mark)
+		S.pre, S.rp = mark, mark
+		raised = true
+	end
+	if seen.post > S.post or seen.ro > S.ro then
+		local mark = math.max(S.ro, seen.ro, seen.post)
+		U.us = mergeSeq(U.us, 1, math.max(S.post, seen.post), mark)
+		S.post, S.ro = mark, mark
+		raised = true
+	end
+	if seen.srv > S.srv then
+		local lo = math.max(from, S.srv)
+		if lo < seen.srv then U.po[#U.po + 1] = {lo + 1, seen.srv + 1, now + tonumber(ARGV[6])} end
+		S.srv = seen.srv
+		raised = true
+	end
+	if seen.cs > S.cs then
+		setControls()
+		S.cs = seen.cs
+		raised = true
+	end
+	S.joins = math.max(S.joins, seen.joins)
+	S.sk = math.max(S.sk, seen.sk)
+	S.lvs = math.max(S.lvs, seen.lvs)
+	S.exp = math.max(S.exp, seen.exp)
+	local active = redis.call('HLEN', slotsKey)
+	local sessions = seen.adm - math.min(seen.adm, seen.lvs + seen.exp)
+	local lost = math.min(sessions, math.max(tonumber(S.cap), 0)) - active
+	if lost > S.ls then S.ls, S.lu = lost, now + tonumber(ARGV[6]) end
+	S.adm = math.max(S.adm, seen.adm, S.exp + S.lvs + active)
+	S.exp = S.adm - S.lvs - active
+	settle()
+	local hold = now + tonumber(ARGV[19])
+	if raised and hold > S.hold then S.hold = hold end
+	save()
+	return view(created, 0)
 elseif op == 'uncertain' then
 	-- The numbers were added to "us" above.
 	settle()
