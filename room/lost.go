@@ -52,14 +52,14 @@ func (r *Room) accept(v *View, before lineMarks) error {
 	if !r.ownsLine {
 		if ep := *r.epoch.Load(); v.Epoch != ep {
 			if r.joins.Load() != 0 {
-				return r.lose(fmt.Errorf("room %q: %w (this node served epoch %s, the line now has %s)", r.name, ErrLineReset, ep, v.Epoch))
+				return r.lose(fmt.Errorf("%w (this node served epoch %s, the line now has %s)", ErrLineReset, ep, v.Epoch))
 			}
 			// Nothing was handed out here yet: adopt the line that is.
 			r.epoch.Store(&v.Epoch)
 		}
 		if v.Joins < before.joins || v.Serving < before.serving || v.Leaves < before.leaves ||
 			v.ControlsSet < before.controlsSet || (before.frozen && !v.Frozen) {
-			return r.lose(fmt.Errorf("room %q: %w", r.name, ErrLineBehind))
+			return r.lose(ErrLineBehind)
 		}
 	}
 	return r.apply(v)
@@ -75,11 +75,12 @@ func (r *Room) fail(err error) error {
 	return sharedErr(err)
 }
 
-// lose marks the node lost (see above) and returns the error to answer.
+// lose marks the node lost (see above) for the reason err and returns
+// the error to answer.
 func (r *Room) lose(err error) error {
-	err = sharedErr(err)
+	err = fmt.Errorf("room %q: %w", r.name, err)
 	r.lost.Store(&err)
-	return err
+	return sharedErr(err)
 }
 
 // Problem is why the node cannot serve the room now (its line is lost),
@@ -87,6 +88,15 @@ func (r *Room) lose(err error) error {
 func (r *Room) Problem() error {
 	if p := r.lost.Load(); p != nil {
 		return *p
+	}
+	return nil
+}
+
+// lostErr is the answer while the node cannot serve the room: ErrPersist
+// wrapping Problem, or nil.
+func (r *Room) lostErr() error {
+	if p := r.lost.Load(); p != nil {
+		return sharedErr(*p)
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 		if v, err = sh.Restore(bg, s.Name, seen, sessionsFrom(seen.Serving, &s), now, r.admitParams(&s)); errors.Is(err, ErrLineReset) {
 			// Another line took its place: the node keeps what it saw
 			// and serves nobody until that is sorted out (lost.go).
-			v, err = seen, r.lose(fmt.Errorf("room %q: %w (this node's state directory records epoch %s)", s.Name, err, seen.Epoch))
+			v, err = seen, r.lose(fmt.Errorf("%w (this node's state directory records epoch %s)", err, seen.Epoch))
 			r.recorded = seen
 		}
 	} else {
@@ -221,7 +221,7 @@ func (r *Room) Join() (string, Status, error) {
 // reservation is used up (other joiners may use up a fresh block before
 // this one gets its number, so it tries a few times).
 func (r *Room) take(s *Settings, now time.Time) (Phase, uint64, error) {
-	if err := r.Problem(); err != nil {
+	if err := r.lostErr(); err != nil {
 		return 0, 0, err
 	}
 	a := r.admitParams(s)
@@ -277,7 +277,7 @@ func (r *Room) current() error {
 	if r.ownsLine {
 		return nil
 	}
-	if err := r.Problem(); err != nil {
+	if err := r.lostErr(); err != nil {
 		return err
 	}
 	before := r.marks()
@@ -297,7 +297,7 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 	if err != nil {
 		return p, err
 	}
-	if err := r.Problem(); err != nil {
+	if err := r.lostErr(); err != nil {
 		return p, err
 	}
 	active, err := r.shared.Active(bg, r.name, p.Position, now)
@@ -314,7 +314,7 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 // person. Leaving twice is harmless. It fails only when the line cannot be
 // reached; the session then ends when its pass expires.
 func (r *Room) Leave(p Pass) error {
-	if err := r.Problem(); err != nil {
+	if err := r.lostErr(); err != nil {
 		return err
 	}
 	before := r.marks()
