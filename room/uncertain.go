@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -154,7 +155,7 @@ func (l *line) admitClaimants(now time.Time, a AdmitParams) {
 // claimant (or stays one, for another claim timeout) and an admission step
 // runs. It reports whether pos may still be claimed.
 func (l *line) claimLate(pos uint64, now time.Time, a AdmitParams) bool {
-	i, found := slices.BinarySearchFunc(l.claimants, pos, func(c Claimant, p uint64) int { return cmpUint(c.Place, p) })
+	i, found := slices.BinarySearchFunc(l.claimants, pos, func(c Claimant, p uint64) int { return cmp.Compare(c.Place, p) })
 	if !found {
 		j := slices.IndexFunc(l.passedOver, func(r PassedOver) bool { return pos >= r.From && pos < r.To })
 		if j < 0 || !now.Before(l.passedOver[j].Until) {
@@ -189,16 +190,6 @@ func (l *line) sweepUncertain(now time.Time) {
 	}
 }
 
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // mergeSeqs adds r to the sorted, disjoint ranges rs (per phase, pre-queue
 // first), joining ranges that touch.
 func mergeSeqs(rs []SeqRange, r SeqRange) []SeqRange {
@@ -217,7 +208,7 @@ func mergeSeqs(rs []SeqRange, r SeqRange) []SeqRange {
 		if x.Phase != r.Phase {
 			return int(x.Phase) - int(r.Phase)
 		}
-		return cmpUint(x.From, r.From)
+		return cmp.Compare(x.From, r.From)
 	})
 	return slices.Insert(out, i, r)
 }
@@ -236,6 +227,6 @@ func mergePlaces(rs []PlaceRange, r PlaceRange) []PlaceRange {
 		}
 		r.From, r.To = min(r.From, x.From), max(r.To, x.To)
 	}
-	i, _ := slices.BinarySearchFunc(out, r, func(x, r PlaceRange) int { return cmpUint(x.From, r.From) })
+	i, _ := slices.BinarySearchFunc(out, r, func(x, r PlaceRange) int { return cmp.Compare(x.From, r.From) })
 	return slices.Insert(out, i, r)
 }

@@ -89,6 +89,22 @@ booking:
 	return path
 }
 
+// crashServer starts `sluice serve` with a room of capacity and rate on a
+// state directory of the test's own, and returns it with a function that
+// kills a server (kill -9) and starts it again on the same directory.
+func crashServer(t *testing.T, capacity int, rate float64) (*serveNode, func(*serveNode) *serveNode) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts and kills sluice serve processes")
+	}
+	cfg := writeCrashConfig(t, t.TempDir(), capacity, rate)
+	env := crashEnv()
+	return startServe(t, cfg, env), func(n *serveNode) *serveNode {
+		n.kill()
+		return startServe(t, cfg, env)
+	}
+}
+
 // startServe starts `sluice serve --config cfgPath` and waits until it
 // listens.
 func startServe(t *testing.T, cfgPath string, env []string) *serveNode {
@@ -221,13 +237,7 @@ func (n *serveNode) admitted(ticket string, within time.Duration) string {
 // state directory the gate refuses the pass and its place holds no slot
 // (the ticket's turn is over).
 func TestCrashRightAfterLeave(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills sluice serve processes")
-	}
-	dir := t.TempDir()
-	cfg := writeCrashConfig(t, dir, 10000, 1000)
-	env := crashEnv()
-	node := startServe(t, cfg, env)
+	node, restart := crashServer(t, 10000, 1000)
 	loops := crashLoops(t, 8)
 	for i := range loops {
 		ticket := node.join()
@@ -235,8 +245,7 @@ func TestCrashRightAfterLeave(t *testing.T) {
 		if code, doc := node.call("POST", "/api/v1/rooms/vaccine/leave", "Authorization", "Bearer "+pass); code != http.StatusNoContent {
 			t.Fatalf("round %d: leave: %d %v", i, code, doc)
 		}
-		node.kill()
-		node = startServe(t, cfg, env)
+		node = restart(node)
 		code, doc := node.call("GET", "/api/v1/session", room.PassHeader, pass)
 		if code != http.StatusUnauthorized || doc["code"] != "pass_revoked" {
 			t.Fatalf("round %d of %d: a pass returned (204) just before kill -9 opens the gate again after the restart: %d %v", i+1, loops, code, doc)
@@ -253,18 +262,11 @@ func TestCrashRightAfterLeave(t *testing.T) {
 // the otherwise empty line gets in within seconds, not behind the places
 // that were reserved but perhaps never handed out.
 func TestCrashDoesNotStallTheLine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills sluice serve processes")
-	}
-	dir := t.TempDir()
-	cfg := writeCrashConfig(t, dir, 5, 5)
-	env := crashEnv()
-	node := startServe(t, cfg, env)
+	node, restart := crashServer(t, 5, 5)
 	for i := range crashLoops(t, 2) {
 		first := node.join()
 		node.admitted(first, 10*time.Second)
-		node.kill()
-		node = startServe(t, cfg, env)
+		node = restart(node)
 		// A few seconds of polling, well below one claim timeout of a
 		// phantom place (the stall this guards against lasted minutes).
 		second := node.admitted(node.join(), 5*time.Second)
