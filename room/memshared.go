@@ -259,6 +259,9 @@ func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsF
 	if l == nil {
 		l = &lockedLine{line: *newLine(seen.Controls, seen.Epoch, now)}
 		l.v.ControlsSet = seen.ControlsSet
+		if m.store != nil {
+			l.saved = newSaving(m.store, name, seen.Controls)
+		}
 		l.mu.Lock()
 		m.setLine(name, l)
 	}
