@@ -55,7 +55,8 @@ func (r *Room) accept(v *View, before lineMarks) error {
 				return r.lose(fmt.Errorf("%w (this node served epoch %s, the line now has %s)", ErrLineReset, ep, v.Epoch))
 			}
 			// Nothing was handed out here yet: adopt the line that is.
-			r.epoch.Store(&v.Epoch)
+			epoch := v.Epoch // a copy: v stays on its caller's stack
+			r.epoch.Store(&epoch)
 		}
 		if v.Joins < before.joins || v.Serving < before.serving || v.Leaves < before.leaves ||
 			v.ControlsSet < before.controlsSet || (before.frozen && !v.Frozen) {

@@ -80,7 +80,8 @@ func (r *Room) drawPrequeue(v *View) error {
 	}
 	r.n.Store(v.N)
 	r.preSeq.Store(v.N)
-	r.lotteryKey.Store(&v.LotteryKey)
+	key := v.LotteryKey // a copy: v stays on its caller's stack
+	r.lotteryKey.Store(&key)
 	r.lottery.Store(lot)
 	r.frozen.Store(true) // after the lottery: readers do not lock
 	return nil
