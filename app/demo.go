@@ -25,7 +25,7 @@ var demoIndex = template.Must(template.New("index").Parse(`<!doctype html>
 <title>Sluice demo</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400}</style></head>
-<body><h1>Sluice 데모 · demo</h1>
+<body><main><h1>Sluice 데모 · demo</h1>
 <p>대기실 <code>demo</code>: 동시에 {{.Capacity}}명까지 입장, 초당 최대 {{.Rate}}명 입장.<br>
 <span lang="en">Room <code>demo</code>: up to {{.Capacity}} people inside at once, at most {{.Rate}} admitted per second.</span></p>
 <ul>
@@ -34,18 +34,18 @@ a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400}</style></head>
 <li><a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a></li>
 </ul>
 <p>API: <code>curl -X POST {{.Base}}/api/v1/rooms/demo/tickets</code></p>
-</body></html>`))
+</main></body></html>`))
 
 var demoProtected = template.Must(template.New("protected").Parse(`<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>입장 완료 · You're in</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}
 button{font-size:1rem;padding:.6rem 1rem}:focus-visible{outline:3px solid #f4b400}</style></head>
-<body><h1>보호된 페이지 · Protected page</h1>
+<body><main><h1>보호된 페이지 · Protected page</h1>
 <p>유효한 입장권으로 들어왔습니다 (대기 순서 {{.Position}}번, {{.Expires}}까지).<br>
 <span lang="en">You got in with a valid pass (place {{.Position}}, valid until {{.Expires}}).</span></p>
 <form method="post" action="/wait/demo/leave"><button type="submit">나가기 · Leave (frees your place for the next person)</button></form>
-</body></html>`))
+</main></body></html>`))
 
 func (a *App) setupDemo() error {
 	if _, ok := a.Rooms.Get(DemoRoom.Name); !ok {

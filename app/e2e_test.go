@@ -27,6 +27,9 @@ type statusDoc struct {
 	ETASeconds  *int64  `json:"eta_seconds"`
 	PollAfterMS int64   `json:"poll_after_ms"`
 	Pass        string  `json:"pass"`
+	QueueID     string  `json:"queue_id"`
+	Message     string  `json:"message"`
+	ResumeAt    string  `json:"resume_at"`
 }
 
 type problemDoc struct {
@@ -339,8 +342,23 @@ func TestAdminControlsRoom(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("pause: %d %s", resp.StatusCode, b)
 	}
-	if _, st := status(t, base, "e2e", second.Ticket); st.State != "paused" || st.ETASeconds != nil {
+	if _, st := status(t, base, "e2e", second.Ticket); st.State != "paused" || st.ETASeconds != nil || st.QueueID == "" || st.Message != "" {
 		t.Fatalf("while paused: %+v", st)
+	}
+	// The operator tells the line why, and when admission should resume.
+	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"message": "서버 점검 중입니다 \"잠시\"만요", "resume_at": "2030-01-02T03:04:05+09:00"}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"message": "서버 점검 중입니다 \"잠시\"만요"`) {
+		t.Fatalf("patch message: %d %s", resp.StatusCode, b)
+	}
+	if _, st := status(t, base, "e2e", second.Ticket); st.Message != `서버 점검 중입니다 "잠시"만요` || st.ResumeAt != "2030-01-01T18:04:05Z" {
+		t.Fatalf("status with a message: %+v", st)
+	}
+	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"message": "", "resume_at": ""}`)
+	if _, st := status(t, base, "e2e", second.Ticket); resp.StatusCode != 200 || st.Message != "" || st.ResumeAt != "" {
+		t.Fatalf("message cleared: %d %s %+v", resp.StatusCode, b, st)
+	}
+	if resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"message": "two\nlines"}`); resp.StatusCode != 400 {
+		t.Fatalf("a message with a line break: %d %s", resp.StatusCode, b)
 	}
 	// Raising capacity while paused admits nobody.
 	resp, b = do(t, "PATCH", base+"/api/v1/admin/rooms/e2e", admin, `{"capacity": 3, "rate": 50}`)

@@ -62,7 +62,7 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 	}
 	// Leaving (a same-origin form post) frees the place and the pass stops working.
 	resp, b = send(t, browser, "POST", a.URL()+"/wait/demo/leave", map[string]string{"Origin": a.URL(), "Sec-Fetch-Site": "same-origin"}, "")
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "You left") {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "퇴장했습니다") {
 		t.Fatalf("leave: %d %s", resp.StatusCode, b)
 	}
 	rm, _ := a.Rooms.Get("demo")

@@ -17,5 +17,5 @@ func (a *App) registerUI(mux *http.ServeMux) {
 		pages.Booking, pages.Room = a.booking.service, a.booking.api.Room
 	}
 	pages.Register(mux)
-	(&ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), Clock: a.Clock, History: a.History}).Register(mux)
+	(&ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), BookingRoom: pages.Room, Clock: a.Clock, History: a.History}).Register(mux)
 }

@@ -460,12 +460,19 @@ type SearchQuery struct {
 	Date         Date   // required
 	Vaccine      string // optional vaccine id; unknown ids match nothing
 	OnlyFree     bool   // leave out clinics with no free dose that day
-	Limit        int    // page size: 0 means DefaultSearchLimit, capped at MaxSearchLimit
-	Offset       int
+	// Dong keeps only the clinics of this neighbourhood of DistrictCode
+	// (its Korean name, see Dongs); an unknown one matches nothing.
+	Dong string
+	// Near orders the clinics by their distance from the centre of this
+	// neighbourhood of DistrictCode, nearest first, instead of by free
+	// doses; an unknown one matches nothing.
+	Near   string
+	Limit  int // page size: 0 means DefaultSearchLimit, capped at MaxSearchLimit
+	Offset int
 }
 
 // Search returns one page of the clinics matching q, most free doses that
-// day first, then by name (then ID).
+// day first (or nearest first, with Near), then by name (then ID).
 func (a *Availability) Search(q SearchQuery) []ClinicAvailability {
 	res, _ := a.SearchTotal(q)
 	return res
@@ -490,6 +497,24 @@ func (a *Availability) SearchTotal(q SearchQuery) ([]ClinicAvailability, int) {
 	if !ok || len(cands) == 0 {
 		return nil, 0
 	}
+	var near *Dong
+	if q.Dong != "" || q.Near != "" {
+		if q.DistrictCode == "" {
+			return nil, 0
+		}
+		if q.Dong != "" {
+			if _, ok := DongOf(q.DistrictCode, q.Dong); !ok {
+				return nil, 0
+			}
+		}
+		if q.Near != "" {
+			d, ok := DongOf(q.DistrictCode, q.Near)
+			if !ok {
+				return nil, 0
+			}
+			near = &d
+		}
+	}
 	vbit := ^uint32(0)
 	if q.Vaccine != "" {
 		if vbit, ok = a.vaxBit[q.Vaccine]; !ok {
@@ -507,14 +532,14 @@ func (a *Availability) SearchTotal(q SearchQuery) ([]ClinicAvailability, int) {
 
 	sc := a.getScratch(len(cands))
 	defer a.scratch.Put(sc)
-	useHist := a.maxDayCap <= 1<<16
+	useHist := a.maxDayCap <= 1<<16 && near == nil
 	n, maxTot := 0, 0
 	// Pass 1: snapshot the counters and the day's free total of each
 	// matching clinic, in name order.
 	for k := range cands {
 		e := &cands[k]
 		sc.totals[k] = -1
-		if e.vax&vbit == 0 {
+		if e.vax&vbit == 0 || q.Dong != "" && a.clinics[e.ci].Dong != q.Dong {
 			continue
 		}
 		capb := 0
@@ -576,6 +601,15 @@ func (a *Availability) SearchTotal(q SearchQuery) ([]ClinicAvailability, int) {
 			}
 		}
 		clear(hist)
+	} else if near != nil {
+		dist := func(k int32) int {
+			c := &a.clinics[cands[k].ci]
+			return Distance(c.X, c.Y, near.X, near.Y)
+		}
+		slices.SortStableFunc(sc.order, func(x, y int32) int { return cmp.Compare(dist(x), dist(y)) })
+		for p := offset; p < end; p++ {
+			put(p, int(sc.order[p]))
+		}
 	} else {
 		slices.SortStableFunc(sc.order, func(x, y int32) int { return cmp.Compare(sc.totals[y], sc.totals[x]) })
 		for p := offset; p < end; p++ {

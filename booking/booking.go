@@ -129,6 +129,9 @@ type Store interface {
 	Book(ctx context.Context, req BookRequest) (Booking, error)
 	// Get returns a booking by number (ErrNotFound if none).
 	Get(ctx context.Context, number string) (Booking, error)
+	// ActiveBooking returns the person's booking in the campaign that is
+	// not cancelled (ErrNotFound if none): there is at most one.
+	ActiveBooking(ctx context.Context, campaignID, personKey string) (Booking, error)
 	// Change moves both doses, releasing the old slots, in one transaction.
 	Change(ctx context.Context, req ChangeRequest) (Booking, error)
 	// Cancel marks the booking cancelled and frees both doses' capacity.

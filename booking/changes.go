@@ -33,6 +33,19 @@ func (s *Service) Lookup(ctx context.Context, name, rrn, number string) (Booking
 	return b, nil
 }
 
+// BookingOf returns the booking of the person a booking session verified,
+// if they have one that is not cancelled (ErrNotFound if not;
+// ErrSessionExpired without the session). With it a person who already
+// booked is told so at once, and one who lost their booking number finds
+// it by verifying their identity again.
+func (s *Service) BookingOf(ctx context.Context, sessionID string) (Booking, error) {
+	sess, ok := s.Session(sessionID)
+	if !ok {
+		return Booking{}, ErrSessionExpired
+	}
+	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
+}
+
 // ChangeDeadline returns the instant from which a booking can no longer be
 // cancelled or changed online: 00:00 Seoul of the day before its next
 // appointment (the first dose, or the second once the first dose's date has

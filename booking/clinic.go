@@ -86,6 +86,13 @@ type Clinic struct {
 	RegionCode   string // 2-digit, see Regions
 	DistrictCode string // 5-digit, see DistrictByCode
 	Address      string
+	// AddressEN is the address in English (romanised), "" if not known.
+	AddressEN string
+	// Dong is the neighbourhood of the district the clinic is in (see
+	// Dongs), DongEN its English name; X and Y place the clinic in the
+	// district, in metres east and north of its centre.
+	Dong, DongEN string
+	X, Y         int
 	// Vaccines are the vaccine ids offered: "pfizer", "moderna",
 	// "astrazeneca". Shared data; do not modify.
 	Vaccines []string

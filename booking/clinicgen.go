@@ -72,6 +72,7 @@ func GenerateClinics(seed int64, nClinics, nCentres int) []Clinic {
 			out = append(out, g.clinic(int64(len(out)+1), r, d, used))
 		}
 	}
+	placeClinics(seed, out)
 	return out
 }
 
@@ -248,10 +249,13 @@ var genSurnames = []genWord{
 	{"황", "Hwang"}, {"안", "Ahn"}, {"송", "Song"}, {"류", "Ryu"}, {"홍", "Hong"},
 }
 
-var genRoads = []string{
-	"중앙", "시청", "문화", "평화", "번영", "희망", "대학", "시장", "역전", "동산",
-	"신촌", "새마을", "한빛", "푸른", "은행", "매봉", "봉황", "소망", "공원", "강변",
-	"산업", "학교", "청석", "금강", "무지개", "솔밭", "느티", "장미", "충효", "화랑",
+var genRoads = []genWord{
+	{"중앙", "Jungang"}, {"시청", "Sicheong"}, {"문화", "Munhwa"}, {"평화", "Pyeonghwa"}, {"번영", "Beonyeong"},
+	{"희망", "Huimang"}, {"대학", "Daehak"}, {"시장", "Sijang"}, {"역전", "Yeokjeon"}, {"동산", "Dongsan"},
+	{"신촌", "Sinchon"}, {"새마을", "Saemaeul"}, {"한빛", "Hanbit"}, {"푸른", "Pureun"}, {"은행", "Eunhaeng"},
+	{"매봉", "Maebong"}, {"봉황", "Bonghwang"}, {"소망", "Somang"}, {"공원", "Gongwon"}, {"강변", "Gangbyeon"},
+	{"산업", "Saneop"}, {"학교", "Hakgyo"}, {"청석", "Cheongseok"}, {"금강", "Geumgang"}, {"무지개", "Mujigae"},
+	{"솔밭", "Solbat"}, {"느티", "Neuti"}, {"장미", "Jangmi"}, {"충효", "Chunghyo"}, {"화랑", "Hwarang"},
 }
 
 type clinicGen struct{ rng genRNG }
@@ -310,10 +314,11 @@ func (g *clinicGen) centre(id int64, r *Region, d *District, k int) Clinic {
 	case 1:
 		capacity = 90
 	}
+	addr, addrEN := g.address(r, d) // last: the draws keep their order
 	return Clinic{
 		ID: id, Name: name, NameEN: nameEN, Kind: KindCentre,
 		RegionCode: r.Code, DistrictCode: d.Code,
-		Address:       g.address(r, d),
+		Address: addr, AddressEN: addrEN,
 		Vaccines:      []string{"pfizer", "moderna"},
 		BlockCapacity: capacity,
 		OpenDays:      MondayToSaturday,
@@ -343,10 +348,11 @@ func (g *clinicGen) clinic(id int64, r *Region, d *District, used map[string]boo
 	if g.rng.percent(30) {
 		open = MondayToFriday
 	}
+	addr, addrEN := g.address(r, d) // last: the draws keep their order
 	return Clinic{
 		ID: id, Name: name, NameEN: nameEN, Kind: KindClinic,
 		RegionCode: r.Code, DistrictCode: d.Code,
-		Address:       g.address(r, d),
+		Address: addr, AddressEN: addrEN,
 		Vaccines:      vax,
 		BlockCapacity: (doctors*100 + BlocksPerDay/2) / BlocksPerDay,
 		OpenDays:      open,
@@ -390,8 +396,10 @@ func (g *clinicGen) clinicName(r *Region, d *District, used map[string]bool) (st
 }
 
 // address is "<region> <district> <road> <number>", e.g. "서울특별시 강남구
-// 봉황로 123" or "경기도 수원시 중앙로45번길 12".
-func (g *clinicGen) address(r *Region, d *District) string {
+// 봉황로 123" or "경기도 수원시 중앙로45번길 12", and the same in English in
+// the romanised form, "123 Bonghwang-ro, Gangnam-gu, Seoul" or "12
+// Jungang-ro 45beon-gil, Suwon-si, Gyeonggi-do".
+func (g *clinicGen) address(r *Region, d *District) (string, string) {
 	var b strings.Builder
 	b.Grow(64)
 	b.WriteString(r.Name)
@@ -401,23 +409,33 @@ func (g *clinicGen) address(r *Region, d *District) string {
 	}
 	b.WriteByte(' ')
 	road := genRoads[g.rng.intn(len(genRoads))]
-	if ko, _, ok := genStem(r, d); ok && g.rng.percent(20) {
-		road = ko
+	if ko, en, ok := genStem(r, d); ok && g.rng.percent(20) {
+		road = genWord{ko, en}
 	}
-	b.WriteString(road)
+	b.WriteString(road.ko)
+	roadEN := road.en
 	switch {
 	case g.rng.percent(10):
 		b.WriteString("대로")
-	case !strings.HasSuffix(road, "로"): // "종로" is a road already
+		roadEN += "-daero"
+	case !strings.HasSuffix(road.ko, "로"):
 		b.WriteString("로")
+		roadEN += "-ro"
+	default: // "종로" is a road already: "Jongno" is "Jong-ro"
+		roadEN = roadEN[:len(roadEN)-2] + "-ro"
 	}
+	var en string
 	if g.rng.percent(35) {
-		b.WriteString(strconv.Itoa(1 + g.rng.intn(120)))
-		b.WriteString("번길 ")
-		b.WriteString(strconv.Itoa(1 + g.rng.intn(60)))
+		lane, num := strconv.Itoa(1+g.rng.intn(120)), strconv.Itoa(1+g.rng.intn(60))
+		b.WriteString(lane + "번길 " + num)
+		en = num + " " + roadEN + " " + lane + "beon-gil"
 	} else {
-		b.WriteByte(' ')
-		b.WriteString(strconv.Itoa(1 + g.rng.intn(400)))
+		num := strconv.Itoa(1 + g.rng.intn(400))
+		b.WriteString(" " + num)
+		en = num + " " + roadEN
 	}
-	return b.String()
+	if d.Name != r.Name {
+		en += ", " + d.NameEN
+	}
+	return b.String(), en + ", " + r.NameEN
 }

@@ -1,6 +1,9 @@
 package booking
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Every error the booking service returns to a caller is one of these (test
 // them with errors.Is), a *NotEligibleError or an *InputError wrapping one
@@ -218,6 +221,20 @@ func (e *NotEligibleError) Error() string {
 
 // Unwrap returns ErrNotEligible.
 func (e *NotEligibleError) Unwrap() error { return ErrNotEligible }
+
+// WrongCodeError is returned (as an error matching ErrWrongCode) for a
+// wrong verification code: the person may try again, TriesLeft more times
+// (of MaxCodeAttempts) before the code is used up.
+type WrongCodeError struct {
+	TriesLeft int
+}
+
+func (e *WrongCodeError) Error() string {
+	return fmt.Sprintf("%v (%d tries left)", ErrWrongCode, e.TriesLeft)
+}
+
+// Unwrap returns ErrWrongCode.
+func (e *WrongCodeError) Unwrap() error { return ErrWrongCode }
 
 // InputError is a precise, displayable validation error. It never contains
 // the rejected input itself (it may be personal data).

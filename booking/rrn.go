@@ -44,12 +44,14 @@ const maxRRNInput = 64 // bytes; anything longer is not something a person typed
 // check digit, and the identity provider is the authority. Use Strict to
 // require it.
 func ParseRRN(s string) (RRN, error) {
-	formatErr := func(en string) (RRN, error) {
-		return RRN{}, inputErr(ErrRRNFormat, "rrn",
-			"주민등록번호 13자리를 000000-0000000 형식으로 입력해 주세요.", en)
+	// Plain words, the same in both languages: how many digits, where the
+	// dash goes; no YYMMDD-GNNNNNC.
+	formatErr := func(ko, en string) (RRN, error) {
+		return RRN{}, inputErr(ErrRRNFormat, "rrn", ko, en)
 	}
 	if len(s) > maxRRNInput {
-		return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (the input is too long).")
+		return formatErr("주민등록번호가 너무 깁니다. 앞 6자리와 뒤 7자리, 모두 13자리를 입력해 주세요.",
+			"That is too long: a resident registration number has 13 digits, 6 and then 7.")
 	}
 	var d [13]byte
 	n, dashes := 0, 0
@@ -68,15 +70,17 @@ func ParseRRN(s string) (RRN, error) {
 		case isDashRune(r):
 			dashes++
 			if dashes > 1 || n != 6 {
-				return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (the dash goes after the 6-digit birth date).")
+				return formatErr("주민등록번호의 '-'는 앞 6자리(생년월일) 다음에만 씁니다.",
+					"The dash goes only after the first 6 digits (the date of birth).")
 			}
 		case isBlankRune(r):
 		default:
-			return formatErr("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (digits only).")
+			return formatErr("주민등록번호는 숫자로만 입력해 주세요.", "Please use only digits in the resident registration number.")
 		}
 	}
 	if n != 13 {
-		return formatErr(fmt.Sprintf("Enter the 13-digit resident registration number as YYMMDD-GNNNNNC (got %d digits).", n))
+		return formatErr(fmt.Sprintf("주민등록번호는 13자리입니다. 지금 %d자리를 입력했습니다.", n),
+			fmt.Sprintf("A resident registration number has 13 digits; you entered %d.", n))
 	}
 	return rrnFromDigits(d)
 }

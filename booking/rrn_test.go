@@ -178,6 +178,17 @@ func TestParseRRNInvalid(t *testing.T) {
 	}
 }
 
+// A number with the wrong count of digits is told the count, in plain
+// words in both languages.
+func TestRRNDigitCountMessage(t *testing.T) {
+	_, err := ParseRRN("680315-123456")
+	ko, en := ErrorMessage(err)
+	if !strings.Contains(ko, "13자리입니다. 지금 12자리를 입력했습니다") || !strings.Contains(en, "13 digits; you entered 12") ||
+		strings.Contains(ko+en, "YYMMDD") || strings.Contains(ko, "000000") {
+		t.Errorf("%q / %q", ko, en)
+	}
+}
+
 func TestRRNErrorMessages(t *testing.T) {
 	for _, err := range []error{ErrRRNFormat, ErrRRNSexDigit, ErrRRNDate, ErrRRNChecksum, ErrPhone, ErrName, errors.New("other")} {
 		ko, en := ErrorMessage(err)

@@ -660,6 +660,31 @@ func TestAlreadyBookedAndIdempotency(t *testing.T) {
 	wantErr(t, "over-long key", err, booking.ErrInvalidRequest)
 }
 
+// A verified person's own booking is found from their session: before
+// booking none, then it, then none again once cancelled.
+func TestBookingOfSession(t *testing.T) {
+	e := newEnv(t, "2021-07-50s", t0, nil)
+	p := newPerson(1, date(1967, 3, 3))
+	sess := e.verify(p)
+	_, err := e.svc.BookingOf(ctx, sess.ID)
+	wantErr(t, "before booking", err, booking.ErrNotFound)
+	b := e.book(sess, clinicSmall, date(2021, 7, 26), 4)
+	got, err := e.svc.BookingOf(ctx, sess.ID)
+	if err != nil || got.Number != b.Number {
+		t.Fatalf("after booking: %v, %v; want %s", got.Number, err, b.Number)
+	}
+	// Someone else's session does not see it.
+	_, err = e.svc.BookingOf(ctx, e.verify(newPerson(2, date(1967, 3, 4))).ID)
+	wantErr(t, "another person", err, booking.ErrNotFound)
+	_, err = e.svc.BookingOf(ctx, "no-such-session")
+	wantErr(t, "no session", err, booking.ErrSessionExpired)
+	if _, err := e.svc.Cancel(ctx, p.name, p.rrn, b.Number); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.BookingOf(ctx, sess.ID)
+	wantErr(t, "cancelled", err, booking.ErrNotFound)
+}
+
 // A retried request must get its booking even when that booking took the
 // last place (the index pre-check must not answer "full").
 func TestIdempotentRetryOfLastPlace(t *testing.T) {
@@ -936,6 +961,10 @@ func TestVerificationAttemptsAndExpiry(t *testing.T) {
 	for i := 1; i < booking.MaxCodeAttempts; i++ {
 		_, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
 		wantErr(t, fmt.Sprintf("wrong code %d", i), err, booking.ErrWrongCode)
+		var wc *booking.WrongCodeError
+		if !errors.As(err, &wc) || wc.TriesLeft != booking.MaxCodeAttempts-i {
+			t.Errorf("wrong code %d: %v, want %d tries left", i, err, booking.MaxCodeAttempts-i)
+		}
 	}
 	_, err = e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
 	wantErr(t, "last wrong code", err, booking.ErrTooManyAttempts)

@@ -76,8 +76,9 @@ func (s *Service) StartVerification(ctx context.Context, name, rrn, phone string
 // verifying the same identity meanwhile gets ErrSessionHeld. A new session
 // replaces any older session of the same identity on this node.
 //
-// Errors: ErrChallengeExpired, ErrWrongCode (the challenge stays open),
-// ErrTooManyAttempts, ErrSessionHeld, ErrOverloaded.
+// Errors: ErrChallengeExpired, ErrWrongCode (a *WrongCodeError, which says
+// how many tries are left: the challenge stays open), ErrTooManyAttempts,
+// ErrSessionHeld, ErrOverloaded.
 func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (Session, error) {
 	now := s.clock.Now()
 	p, ok := s.pending.Get(challengeID, now)
@@ -92,7 +93,15 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 		return Session{}, err
 	}
 	if !good {
-		return Session{}, ErrWrongCode
+		// Counted here to tell the person how many tries are left; the
+		// provider enforces MaxCodeAttempts itself.
+		left := 0
+		s.pending.Update(challengeID, now, func(v pendingVerification, exp time.Time, ok bool) (pendingVerification, time.Time, bool) {
+			v.wrongCodes++
+			left = max(MaxCodeAttempts-v.wrongCodes, 0)
+			return v, exp, ok
+		})
+		return Session{}, &WrongCodeError{TriesLeft: left}
 	}
 	s.pending.Delete(challengeID)
 
@@ -189,4 +198,6 @@ type pendingVerification struct {
 	sex       string
 	foreign   bool
 	expires   time.Time
+	// wrongCodes counts the wrong codes tried (for WrongCodeError).
+	wrongCodes int
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/booking"
 )
 
 // bookingRoom is the room in front of the booking pages in `sluice demo`.
@@ -24,38 +26,58 @@ var (
 // texts are what the person reads and presses, in one language.
 type texts struct {
 	year, month, day, check, canBook, goBook       string
-	waitH1, ahead, place, progress, eta            string
-	verifyH1, name, rrn, phone, sendCode           string
+	waitH1, ahead, progress, eta, rate             string
+	session, movedOne, perMinute                   string
+	verifyH1, verifyH1Step, doneStep               string
+	name, rrnFront, rrnBack, phone                 string
+	sendCode                                       string
 	demoCode, code, confirmCode                    string
 	eligible, findClinic                           string
 	region, seoul, district, gangnam, date, day26  string
+	dong, nearFirst, away                          string
 	search, block, confirmH1, dose1, dose2, bookIt string
-	doneH1, number, lookUp                         string
+	doneH1, number, lookUp, bring, calendar        string
+	book, booked, lookupNav                        string
+	frontCount, triesLeft, lostNumber              string
+	change, changeConfirm, changeIt, cancelYes     string
+	cancelledNote                                  string
 	lookupH1, lookupNumber, lookupBtn, viewH1      string
 }
 
 var korean = texts{
 	year: "태어난 해 (4자리)", month: "월", day: "일", check: "확인하기", canBook: "지금 예약할 수 있습니다", goBook: "예약하러 가기",
-	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", place: "내 순서", progress: "진행 상황", eta: "예상 대기 시간",
-	verifyH1: "본인확인", name: "이름", rrn: "주민등록번호", phone: "휴대전화 번호", sendCode: "인증번호 받기",
+	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", progress: "진행 상황", eta: "예상 대기 시간", rate: "입장 속도",
+	session: "차례가 되면 20분 동안", movedOne: "처음보다 1명 줄었습니다", perMinute: "1분에",
+	verifyH1: "본인확인", verifyH1Step: "본인확인", doneStep: "완료", name: "이름", rrnFront: "앞 6자리", rrnBack: "뒤 7자리", phone: "휴대전화 번호", sendCode: "인증번호 받기",
 	demoCode: "데모용 인증번호", code: "인증번호 6자리", confirmCode: "확인",
 	eligible: "지금 예약할 수 있습니다", findClinic: "접종기관 찾기",
 	region: "시·도", seoul: "서울특별시", district: "시·군·구", gangnam: "강남구", date: "접종 날짜", day26: "7월 26일",
+	dong: "동네", nearFirst: "에서 가까운 순", away: "거리",
 	search: "빈자리 찾기", block: "10:00~11:00", confirmH1: "예약 내용 확인", dose1: "1차 접종", dose2: "2차 접종", bookIt: "이대로 예약하기",
-	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기",
-	lookupH1: "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
+	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기", bring: "신분증", calendar: "캘린더에 추가",
+	book: "예약하기", booked: "이미 예약하셨습니다", lookupNav: "예약 조회·변경·취소",
+	frontCount: "지금 5자리를 입력했습니다", triesLeft: "4번 더", lostNumber: "본인확인으로 내 예약 찾기",
+	change: "날짜·기관 변경", changeConfirm: "변경 내용 확인", changeIt: "이대로 변경하기", cancelYes: "예, 취소합니다",
+	cancelledNote: "취소된 예약입니다",
+	lookupH1:      "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
 }
 
 var english = texts{
 	year: "Year (4 digits)", month: "Month", day: "Day", check: "Check", canBook: "Yes, you can book now", goBook: "Go to booking",
-	waitH1: "Booking waiting room", ahead: "People ahead of you", place: "Your place in line", progress: "Progress", eta: "Estimated wait",
-	verifyH1: "Verify your identity", name: "Name", rrn: "Resident registration number", phone: "Mobile phone number", sendCode: "Text me a code",
+	waitH1: "Booking waiting room", ahead: "People ahead of you", progress: "Progress", eta: "Estimated wait", rate: "Admission rate",
+	session: "you have 20 min on the booking pages", movedOne: "1 fewer ahead", perMinute: "a minute",
+	verifyH1: "Verify your identity", verifyH1Step: "Verify", doneStep: "Done", name: "Name", rrnFront: "First 6 digits", rrnBack: "Last 7 digits", phone: "Mobile phone number", sendCode: "Text me a code",
 	demoCode: "Demo code", code: "6-digit code", confirmCode: "Confirm",
 	eligible: "You can book now", findClinic: "Find a clinic",
 	region: "Province or city", seoul: "Seoul", district: "District", gangnam: "Gangnam-gu", date: "Date", day26: "26 July",
+	dong: "Neighbourhood", nearFirst: " first", away: "away",
 	search: "Find free places", block: "10:00–11:00", confirmH1: "Check your booking", dose1: "First dose", dose2: "Second dose", bookIt: "Book this",
-	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking",
-	lookupH1: "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
+	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking", bring: "identity document", calendar: "Add to your phone",
+	book: "Book", booked: "You are already booked", lookupNav: "Look up, change or cancel",
+	frontCount: "You entered 5", triesLeft: "4 more tries", lostNumber: "Find my booking by verifying my identity",
+	change: "Change date or clinic", changeConfirm: "Check the change", changeIt: "Change to this", cancelYes: "Yes, cancel it",
+	cancelledNote: "This booking is cancelled",
+	lookupH1:      "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
 }
 
 var bookingNumber = regexp.MustCompile(`^[A-Z0-9]+(-[A-Z0-9]+)+$`)
@@ -75,6 +97,7 @@ func digits(s string) int {
 // identity with the code the demo shows, books a clinic and time, gets a
 // booking number and finds the booking with it.
 func TestBookInKorean(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	// A line: one person at a time inside, three people ahead.
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
@@ -86,7 +109,12 @@ func TestBookInKorean(t *testing.T) {
 	if l := b.lang(); l != "ko" {
 		t.Errorf("landing page language %q, want ko by default", l)
 	}
-	b.screenshot("01-landing")
+	b.screenshot("ko-01-landing")
+	b.onPhone(func() {
+		if !b.onFirstScreen(tx.check) {
+			t.Errorf("the landing's %q button is below the first screen of a phone", tx.check)
+		}
+	})
 	b.fill(tx.year, minsu.year)
 	b.choose(tx.month, minsu.month)
 	b.choose(tx.day, minsu.day)
@@ -96,83 +124,152 @@ func TestBookInKorean(t *testing.T) {
 
 	// The waiting room.
 	b.seeHeading(tx.waitH1)
-	first := digits(b.term(tx.place))
-	if first != 3 {
-		t.Errorf("place in line %q, want 3 (three people joined first, one of them inside)", b.term(tx.place))
+	first := digits(b.term(tx.ahead))
+	if first != 2 {
+		t.Errorf("people ahead %q, want 2 (three people joined first, one of them inside)", b.term(tx.ahead))
 	}
+	b.see("#wait", tx.session)
 	ahead[0].leave()
-	second := digits(b.waitTerm(tx.place, "go down", func(s string) bool { n := digits(s); return n > 0 && n < first }))
-	if n := digits(b.term(tx.ahead)); n != second-1 {
-		t.Errorf("people ahead %d, want %d at place %d", n, second-1, second)
+	b.waitTerm(tx.ahead, "go down", func(s string) bool { n := digits(s); return n >= 0 && n < first })
+	if moved := digits(b.value(tx.progress)); moved != 1 {
+		t.Errorf("progress bar at %d after one person went in, want 1 (a step per person)", moved)
 	}
-	if p := digits(b.value(tx.progress)); p <= 0 || p >= 100 {
-		t.Errorf("progress %d%% after moving from place %d to %d", p, first, second)
+	b.see("#moved", tx.movedOne)
+	if eta, rate := b.term(tx.eta), b.term(tx.rate); eta == "" || !strings.Contains(rate, tx.perMinute) {
+		t.Errorf("estimated wait %q, rate %q", eta, rate)
 	}
-	if eta := b.term(tx.eta); eta == "" {
-		t.Error("no estimated wait")
-	}
-	b.screenshot("02-waiting-room")
+	b.phoneShot("ko-02-waiting-room")
 	ahead[1].leave()
-	b.waitTerm(tx.place, "go down again", func(s string) bool { n := digits(s); return n > 0 && n < second })
+	b.waitTerm(tx.ahead, "go down again", func(s string) bool { return digits(s) == 0 })
 	b.movesOnAfter("be let in: the waiting page moves on by itself", ahead[2].leave)
 
 	// Identity.
 	b.seeHeading(tx.verifyH1)
+	b.onPhone(func() {
+		if steps := b.shownTexts(".steps .lbl"); len(steps) != 5 || !strings.HasSuffix(steps[0], tx.verifyH1Step) || !strings.HasSuffix(steps[4], tx.doneStep) {
+			t.Errorf("the steps shown on a phone: %q, want all five", steps)
+		}
+	})
+	// A digit short: the box is named, with the count, and the form comes
+	// back with what was typed but the hidden digits.
 	b.fill(tx.name, minsu.name)
-	b.fill(tx.rrn, strings.ReplaceAll(minsu.rrn, "-", "")) // the mask adds the dash
-	if v := b.value(tx.rrn); v != minsu.rrn {
-		t.Errorf("the RRN field shows %q after typing the 13 digits, want %q (input mask)", v, minsu.rrn)
+	b.fill(tx.rrnFront, "68031")
+	b.fill(tx.rrnBack, "1234567")
+	b.fill(tx.phone, minsu.phone)
+	b.press(tx.sendCode)
+	b.see("[role=alert]", tx.frontCount)
+	if n, f, k, p := b.value(tx.name), b.value(tx.rrnFront), b.value(tx.rrnBack), b.value(tx.phone); n != minsu.name || f != "68031" || k != "" || p != minsu.phone {
+		t.Errorf("the form came back with %q %q %q %q", n, f, k, p)
+	}
+	b.phoneShot("ko-03-identity-error")
+	// All 13 digits typed into the first box: the last 7 go on into the
+	// second, which hides them as they are typed.
+	b.fill(tx.rrnFront, strings.ReplaceAll(minsu.rrn, "-", ""))
+	if f, k := b.value(tx.rrnFront), b.value(tx.rrnBack); f+"-"+k != minsu.rrn {
+		t.Errorf("the RRN boxes hold %q and %q after typing the 13 digits, want %q", f, k, minsu.rrn)
+	}
+	if !b.masked(tx.rrnBack) {
+		t.Error("the last 7 digits of the RRN are shown as they are typed")
 	}
 	b.fill(tx.phone, minsu.phone)
+	b.phoneShot("ko-03-identity")
 	b.press(tx.sendCode)
 	code := b.text("#demo-code")
 	b.see("body", tx.demoCode)
 	if len(code) != 6 || digits(code) < 0 {
 		t.Fatalf("demo code %q, want 6 digits", code)
 	}
+	b.phoneShot("ko-04-code")
 	b.fill(tx.code, code)
 	b.press(tx.confirmCode)
 
 	// Eligibility, then clinic and time.
 	b.see("main", tx.eligible)
+	b.phoneShot("ko-05-eligibility")
 	b.follow(tx.findClinic)
 	b.choose(tx.region, tx.seoul)
 	b.choose(tx.district, tx.gangnam) // the list follows the province
 	b.choose(tx.date, tx.day26)
 	b.press(tx.search)
 	b.see("#results", tx.gangnam)
-	b.screenshot("03-booking-clinics")
+	// Near home: the district's neighbourhoods, nearest clinics first.
+	home := booking.Dongs("11680")[2]
+	b.choose(tx.dong, home.Name)
+	b.press(tx.search)
+	b.see("#results", home.Name+tx.nearFirst, tx.away)
+	b.onPhone(func() {
+		if h := b.pageHeight(); h > 3000 {
+			t.Errorf("the clinic list is %d px long on a phone", h)
+		}
+	})
+	b.phoneShot("ko-06-clinics")
 	b.followIn(".clinic", tx.block) // the first clinic's 10:00 block
 
 	// Confirmation: both doses.
 	b.seeHeading(tx.confirmH1)
 	b.see("main", tx.dose1, tx.dose2, minsu.name, tx.block)
-	b.screenshot("04-booking-confirm")
+	b.phoneShot("ko-07-confirm")
 	b.press(tx.bookIt)
+	afterBooking(t, b, tx, minsu, "ko")
+}
 
-	// Done: the booking number.
+// afterBooking: the done page (its own address: it reloads), booking again
+// (told at once), finding the booking with its number.
+func afterBooking(t *testing.T, b *tab, tx texts, who person, lang string) {
+	t.Helper()
 	b.seeHeading(tx.doneH1)
+	if lang == "en" {
+		b.expectEnglish()
+	}
 	number := b.text("#booking-number")
 	if !bookingNumber.MatchString(number) {
 		t.Fatalf("booking number %q", number)
 	}
-	b.see("main", tx.number, tx.dose1, tx.dose2)
-	b.screenshot("05-done")
+	b.see("main", tx.number, tx.dose1, tx.dose2, tx.bring, tx.calendar)
+	b.phoneShot(lang + "-08-done")
+	b.open("/book/done")
+	b.see("#booking-number", number)
 
-	// Look it up.
-	b.follow(tx.lookUp)
+	b.follow(tx.book)
+	b.see("#booked", tx.booked)
+	b.see("main", number)
+	b.phoneShot(lang + "-09-booked-again")
+
+	b.follow(tx.lookupNav)
 	b.seeHeading(tx.lookupH1)
-	b.fill(tx.name, minsu.name)
-	b.fill(tx.rrn, minsu.rrn)
-	b.fill(tx.lookupNumber, number)
+	if n := b.value(tx.lookupNumber); n != number {
+		t.Errorf("the look-up form holds number %q, want %q (the verified person's)", n, number)
+	}
+	b.fillRRN(tx, who.rrn)
 	b.press(tx.lookupBtn)
 	b.seeHeading(tx.viewH1)
-	b.see("main", number, minsu.name, tx.dose1, tx.dose2)
+	b.see("main", number, who.name, tx.dose1, tx.dose2)
+	b.phoneShot(lang + "-10-booking")
+
+	// Change to Busan on the 27th, then cancel.
+	b.follow(tx.change)
+	b.open("/booking/change?region=26&date=2021-07-27")
+	b.followIn(".clinic", tx.block)
+	b.seeHeading(tx.changeConfirm)
+	b.press(tx.changeIt)
+	b.open("/booking/cancel")
+	b.press(tx.cancelYes)
+	b.open("/booking/view")
+	b.see(".card.cancelled", tx.cancelledNote)
+	b.phoneShot(lang + "-11-cancelled")
+	// The wrong details: what to check, how to find a lost number.
+	b.open("/booking")
+	b.fill(tx.name, who.name+"x")
+	b.fillRRN(tx, who.rrn)
+	b.fill(tx.lookupNumber, number)
+	b.press(tx.lookupBtn)
+	b.see("[role=alert]", tx.lostNumber)
 }
 
 // TestBookInEnglish: the same person's path in English, switched on the
 // first page and remembered on every page after it.
 func TestBookInEnglish(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
 	ahead := joinAPI(t, a, bookingRoom)
@@ -182,6 +279,7 @@ func TestBookInEnglish(t *testing.T) {
 	b.open("/")
 	b.follow("English")
 	b.expectEnglish()
+	b.phoneShot("en-01-landing")
 	b.fill(tx.year, jane.year)
 	b.choose(tx.month, jane.month)
 	b.choose(tx.day, jane.day)
@@ -192,63 +290,66 @@ func TestBookInEnglish(t *testing.T) {
 
 	b.seeHeading(tx.waitH1)
 	b.expectEnglish()
-	if n := digits(b.term(tx.place)); n != 1 {
-		t.Errorf("place in line %d, want 1", n)
+	if n := b.term(tx.ahead); n != "0" {
+		t.Errorf("people ahead %q, want 0", n)
 	}
-	b.see("main", "No. 1")
+	b.see("#wait", tx.session)
+	b.phoneShot("en-02-waiting-room")
 	b.movesOnAfter("be let in: the waiting page moves on by itself", ahead.leave)
 
 	b.seeHeading(tx.verifyH1)
 	b.expectEnglish()
 	b.fill(tx.name, jane.name)
-	b.fill(tx.rrn, jane.rrn)
+	b.fillRRN(tx, jane.rrn)
 	b.fill(tx.phone, jane.phone) // the mask adds the dashes
 	if v := b.value(tx.phone); v != "010-2222-3333" {
 		t.Errorf("the phone field shows %q after typing %q, want 010-2222-3333 (input mask)", v, jane.phone)
 	}
+	b.phoneShot("en-03-identity")
 	b.press(tx.sendCode)
 	b.expectEnglish()
 	b.see("body", tx.demoCode)
-	b.fill(tx.code, b.text("#demo-code"))
+	b.phoneShot("en-04-code")
+	code := b.text("#demo-code")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	b.fill(tx.code, wrong)
+	b.press(tx.confirmCode)
+	b.see("[role=alert]", tx.triesLeft)
+	b.fill(tx.code, code)
 	b.press(tx.confirmCode)
 
 	b.expectEnglish()
 	b.see("main", tx.eligible)
+	b.phoneShot("en-05-eligibility")
 	b.follow(tx.findClinic)
 	b.expectEnglish()
 	b.choose(tx.region, tx.seoul)
 	b.choose(tx.district, tx.gangnam)
 	b.choose(tx.date, tx.day26)
 	b.press(tx.search)
-	b.see("#results", tx.gangnam)
+	b.see("#results", tx.gangnam, "Gangnam-gu, Seoul") // addresses in English
+	b.choose(tx.dong, booking.Dongs("11680")[2].NameEN)
+	b.press(tx.search)
+	b.see("#results", tx.nearFirst, tx.away)
+	b.phoneShot("en-06-clinics")
 	b.followIn(".clinic", tx.block)
 
 	b.seeHeading(tx.confirmH1)
 	b.expectEnglish()
 	b.see("main", tx.dose1, tx.dose2, jane.name)
+	b.phoneShot("en-07-confirm")
 	b.press(tx.bookIt)
-
-	b.seeHeading(tx.doneH1)
-	b.expectEnglish()
-	number := b.text("#booking-number")
-	if !bookingNumber.MatchString(number) {
-		t.Fatalf("booking number %q", number)
-	}
-	b.follow(tx.lookUp)
-	b.expectEnglish()
-	b.fill(tx.name, jane.name)
-	b.fill(tx.rrn, jane.rrn)
-	b.fill(tx.lookupNumber, number)
-	b.press(tx.lookupBtn)
-	b.seeHeading(tx.viewH1)
-	b.expectEnglish()
-	b.see("main", number, jane.name)
+	afterBooking(t, b, tx, jane, "en")
 }
 
 // TestNotEligibleToday: a person whose window has not opened is told, on
 // the landing page and before joining any line, when to come back; one
 // with no window left in this round is told so.
 func TestNotEligibleToday(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	b := newTab(t, a, "citizen")
 	tx := korean
@@ -263,7 +364,7 @@ func TestNotEligibleToday(t *testing.T) {
 	if got := b.text("#result"); strings.Contains(got, tx.goBook) {
 		t.Errorf("a person who may not book yet is offered the line: %q", got)
 	}
-	b.screenshot("06-landing-not-yet")
+	b.phoneShot("11-landing-not-yet")
 
 	// The same in English.
 	b.follow("English")
@@ -274,7 +375,7 @@ func TestNotEligibleToday(t *testing.T) {
 	b.choose(english.month, "1")
 	b.choose(english.day, "1")
 	b.press(english.check)
-	b.see("#result", "Not now", "no more windows")
+	b.see("#result", "Not now", "when booking for your age group is announced")
 }
 
 // TestOperatorPausesRoom: an operator signs in to the dashboard with the
@@ -282,6 +383,7 @@ func TestNotEligibleToday(t *testing.T) {
 // line shows it, with JavaScript (the page polls) and without (the page
 // refreshes itself).
 func TestOperatorPausesRoom(t *testing.T) {
+	t.Parallel()
 	a := startDemo(t)
 	admin(t, a, "PATCH", "/rooms/"+bookingRoom, map[string]any{"capacity": 1})
 	joinAPI(t, a, bookingRoom) // inside, holding the only place
@@ -289,8 +391,8 @@ func TestOperatorPausesRoom(t *testing.T) {
 	citizen := newTab(t, a, "citizen")
 	citizen.open("/wait/" + bookingRoom + "?return=/book")
 	citizen.seeHeading(korean.waitH1)
-	if n := digits(citizen.term(korean.place)); n != 1 {
-		t.Errorf("place %d, want 1", n)
+	if n := citizen.term(korean.ahead); n != "0명" {
+		t.Errorf("people ahead %q, want 0명", n)
 	}
 	plain := newTab(t, a, "citizen-nojs", noScript)
 	plain.open("/wait/" + bookingRoom + "?return=/book")
@@ -308,12 +410,25 @@ func TestOperatorPausesRoom(t *testing.T) {
 	if _, out := api(t, a, "GET", "/api/v1/admin/rooms/"+bookingRoom, a.Cfg.AdminToken, nil); !isPaused(out) {
 		t.Errorf("the room is not paused after the operator paused it: %v", out)
 	}
-	op.screenshot("07-dashboard")
+	// The admission rate reads zero at once.
+	if rate := op.text("[data-v=\"" + bookingRoom + ".admit_rate\"]"); rate != "0.0" {
+		t.Errorf("admission rate %q just after pausing, want 0.0", rate)
+	}
+	// Why, and until when: the operator's word to the line.
+	const why = "예약 서버를 점검하고 있습니다. 순서는 그대로입니다."
+	op.fill("안내 문구", why)
+	op.setValue("재개 예정 시각 (비워 두면 표시하지 않음)", "2021-07-19T22:00")
+	op.pressIn("#room-"+bookingRoom, "안내 게시") // confirmed in a dialog
+	op.see("#overview", why)
+	op.screenshot("12-dashboard")
 
 	citizen.waitVisible("see the paused notice", "#panel-paused")
-	citizen.see("#wait", "입장이 잠시 멈췄습니다", "Admission is paused")
-	citizen.screenshot("08-waiting-room-paused")
-	plain.see("#wait", "입장이 잠시 멈췄습니다")
+	citizen.see("#wait", "입장이 잠시 멈췄습니다")
+	citizen.see("#notice", why, "다시 시작 예정: 7월 19일(월) 22:00") // the page polls
+	citizen.see("#eta", "22:00 재개 예정")
+	citizen.see("#wait", "대기 번호")
+	citizen.phoneShot("13-waiting-room-paused")
+	plain.see("#wait", "입장이 잠시 멈췄습니다", why) // the page refreshes itself
 }
 
 // isPaused reads settings.paused of the admin API's view of a room.

@@ -33,12 +33,15 @@ const (
 	testTimeout = 90 * time.Second
 )
 
-// Screen sizes of the screenshots.
-var sizes = []struct {
+// screenSize is a size of the screenshots.
+type screenSize struct {
 	name          string
 	width, height int64
 	mobile        bool
-}{
+}
+
+// Screen sizes of the screenshots, the phone first.
+var sizes = []screenSize{
 	{"phone", 390, 844, true},
 	{"desktop", 1280, 900, false},
 }
@@ -145,6 +148,8 @@ type tab struct {
 	ctx  context.Context
 	base string
 	name string // for messages
+	// noJS: the tab runs no scripts of its pages (noScript).
+	noJS bool
 
 	mu       sync.Mutex
 	problems []string // requests outside the app, script errors, CSP violations
@@ -154,7 +159,13 @@ type tabOption func(*tab) error
 
 // noScript turns JavaScript off in the tab (a browser without it).
 func noScript(tb *tab) error {
-	_, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	tb.noJS = true
+	return setScripts(tb.ctx, false)
+}
+
+// setScripts turns the running of scripts in a tab on or off.
+func setScripts(ctx context.Context, on bool) error {
+	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 	return err
 }
 
@@ -419,7 +430,8 @@ func (tb *tab) open(path string) {
 
 // checkPage notes what would keep a person (or these tests) from finding
 // their way on the page: a form control without a label, an id used twice
-// (a label may then name the wrong control), not exactly one <h1>.
+// (a label may then name the wrong control), not exactly one <h1>; and it
+// audits the page with axe-core (audit).
 func (tb *tab) checkPage() {
 	tb.t.Helper()
 	var issues []string
@@ -448,6 +460,7 @@ return out;
 			tb.problem(s + " (page " + strings.TrimPrefix(where, tb.base) + ")")
 		}
 	}
+	tb.audit()
 }
 
 // fill types value into the field labelled label (as a person types it,
@@ -464,6 +477,45 @@ func (tb *tab) fill(label, value string) {
 		}
 		return chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), value))
 	})
+}
+
+// setValue sets the value of the control labelled label at once (a date
+// picker, which typing cannot fill the same way in every browser).
+func (tb *tab) setValue(label, value string) {
+	tb.t.Helper()
+	tb.step(fmt.Sprintf("set %q", label), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "control", label, "")
+		if err != nil {
+			return err
+		}
+		_, err = eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
+		return err
+	})
+}
+
+// fillRRN types a registration number "YYMMDD-NNNNNNN" into its two
+// boxes.
+func (tb *tab) fillRRN(tx texts, rrn string) {
+	tb.t.Helper()
+	front, back, _ := strings.Cut(rrn, "-")
+	tb.fill(tx.rrnFront, front)
+	tb.fill(tx.rrnBack, back)
+}
+
+// masked reports whether the field labelled label hides what is typed in
+// it.
+func (tb *tab) masked(label string) bool {
+	tb.t.Helper()
+	var hidden bool
+	tb.step(fmt.Sprintf("see whether %q hides what is typed", label), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "control", label, "")
+		if err != nil {
+			return err
+		}
+		hidden, err = eval[bool](ctx, fmt.Sprintf(`(e => e.type === 'password' || getComputedStyle(e).webkitTextSecurity === 'disc')(document.querySelector(%s))`, jsArgs(sel)))
+		return err
+	})
+	return hidden
 }
 
 // value is the current value of the control labelled label (a field, a
@@ -669,6 +721,72 @@ func (tb *tab) waitVisible(what, sel string) {
 	})
 }
 
+// --- phone layout --------------------------------------------------------------------
+
+// emulate shows the tab at a size of the screenshots and lets the page lay
+// itself out.
+func emulate(ctx context.Context, width, height int64, mobile bool) error {
+	vp := chromedp.EmulateViewport(width, height)
+	if mobile {
+		vp = chromedp.EmulateViewport(width, height, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	if err := chromedp.Do(ctx, vp); err != nil {
+		return err
+	}
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
+	return err
+}
+
+// onPhone runs f with the tab at the phone size (390x844, touch), then
+// puts the desktop size back.
+func (tb *tab) onPhone(f func()) {
+	tb.t.Helper()
+	tb.step("show the phone size", func(ctx context.Context) error { return emulate(ctx, 390, 844, true) })
+	defer tb.step("restore the desktop size", func(ctx context.Context) error { return emulate(ctx, 1280, 900, false) })
+	f()
+}
+
+// onFirstScreen reports whether the whole button with the text is on the
+// first screen of the page (scrolled to the top), without scrolling.
+func (tb *tab) onFirstScreen(button string) bool {
+	tb.t.Helper()
+	var ok bool
+	tb.step(fmt.Sprintf("see whether %q is on the first screen", button), func(ctx context.Context) error {
+		sel, err := tb.find(ctx, "button", button, "")
+		if err != nil {
+			return err
+		}
+		ok, err = eval[bool](ctx, fmt.Sprintf(`(() => { scrollTo(0, 0); const r = document.querySelector(%s).getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`, jsArgs(sel)))
+		return err
+	})
+	return ok
+}
+
+// shownTexts are the texts of the elements matching sel that are shown at
+// their full size (not hidden, not clipped to a pixel for screen readers).
+func (tb *tab) shownTexts(sel string) []string {
+	tb.t.Helper()
+	var out []string
+	tb.step("read what is shown of "+sel, func(ctx context.Context) error {
+		var err error
+		out, err = eval[[]string](ctx, fmt.Sprintf(`[...document.querySelectorAll(%s)].filter(e => e.offsetWidth > 2 && e.offsetHeight > 2 && getComputedStyle(e).visibility !== 'hidden').map(e => e.innerText.replace(/\s+/g, ' ').trim())`, jsArgs(sel)))
+		return err
+	})
+	return out
+}
+
+// pageHeight is the height of the whole page in CSS pixels.
+func (tb *tab) pageHeight() int {
+	tb.t.Helper()
+	var h int
+	tb.step("measure the page", func(ctx context.Context) error {
+		var err error
+		h, err = eval[int](ctx, `document.documentElement.scrollHeight`)
+		return err
+	})
+	return h
+}
+
 // --- screenshots -------------------------------------------------------------------
 
 var shotsOnce sync.Once
@@ -691,20 +809,18 @@ func shotsDir(t *testing.T) string {
 
 // screenshot saves the whole page at each size as screenshots/NAME-SIZE.png,
 // then puts the desktop size back.
-func (tb *tab) screenshot(name string) {
+func (tb *tab) screenshot(name string) { tb.t.Helper(); tb.shoot(name, sizes) }
+
+// phoneShot saves the whole page at the phone size only (390x844), as
+// screenshots/NAME-phone.png.
+func (tb *tab) phoneShot(name string) { tb.t.Helper(); tb.shoot(name, sizes[:1]) }
+
+func (tb *tab) shoot(name string, sizes []screenSize) {
 	tb.t.Helper()
 	dir := shotsDir(tb.t)
 	for _, s := range sizes {
 		tb.step("screenshot "+name+" "+s.name, func(ctx context.Context) error {
-			vp := chromedp.EmulateViewport(s.width, s.height)
-			if s.mobile {
-				vp = chromedp.EmulateViewport(s.width, s.height, chromedp.EmulateMobile, chromedp.EmulateTouch)
-			}
-			if err := chromedp.Do(ctx, vp); err != nil {
-				return err
-			}
-			// Let the page lay itself out at the new size.
-			if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise)); err != nil {
+			if err := emulate(ctx, s.width, s.height, s.mobile); err != nil {
 				return err
 			}
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -714,9 +830,7 @@ func (tb *tab) screenshot(name string) {
 			return os.WriteFile(filepath.Join(dir, name+"-"+s.name+".png"), png, 0o644)
 		})
 	}
-	tb.step("restore the desktop size", func(ctx context.Context) error {
-		return chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
-	})
+	tb.step("restore the desktop size", func(ctx context.Context) error { return emulate(ctx, 1280, 900, false) })
 }
 
 func clip(s string, n int) string {

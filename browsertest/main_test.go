@@ -37,6 +37,7 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	writeAuditReport()
 	if shared.cancel != nil {
 		shared.cancel()
 	}

@@ -195,7 +195,8 @@ func snapshotOf(v *View, now time.Time) *Snapshot {
 		Version: 1, SavedAt: now, Epoch: v.Epoch,
 		Frozen: v.Frozen, N: v.N, PreSeq: v.PreSeq, ResvPre: v.ResvPre, PostSeq: v.PostSeq, ResvPost: v.ResvPost,
 		Serving: v.Serving, Paused: v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity,
-		Rate: v.Controls.Rate, ControlsSet: v.ControlsSet, LotteryKey: v.LotteryKey,
+		Rate: v.Controls.Rate, Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt,
+		ControlsSet: v.ControlsSet, LotteryKey: v.LotteryKey,
 		Joins: v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
 	}
 }
@@ -204,8 +205,9 @@ func snapshotOf(v *View, now time.Time) *Snapshot {
 func viewOf(s *Snapshot) View {
 	return View{
 		Epoch: s.Epoch, Frozen: s.Frozen, N: s.N, PreSeq: s.PreSeq, ResvPre: s.ResvPre, PostSeq: s.PostSeq, ResvPost: s.ResvPost,
-		Serving:  s.Serving,
-		Controls: Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate}, ControlsSet: max(s.ControlsSet, 1),
-		LotteryKey: s.LotteryKey, Joins: s.Joins, Admissions: s.Admissions, Leaves: s.Leaves, Expired: s.Expired, Skipped: s.Skipped,
+		Serving:     s.Serving,
+		Controls:    Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate, Message: s.Message, ResumeAt: s.ResumeAt},
+		ControlsSet: max(s.ControlsSet, 1),
+		LotteryKey:  s.LotteryKey, Joins: s.Joins, Admissions: s.Admissions, Leaves: s.Leaves, Expired: s.Expired, Skipped: s.Skipped,
 	}
 }

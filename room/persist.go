@@ -44,6 +44,8 @@ type Snapshot struct {
 	Closed          bool         `json:"closed"`
 	Capacity        int          `json:"capacity"`
 	Rate            float64      `json:"rate"`
+	Message         string       `json:"message,omitempty"`
+	ResumeAt        time.Time    `json:"resume_at,omitzero"`
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
@@ -122,6 +124,7 @@ func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 		PassedOver:      slices.Clone(l.passedOver),
 		Claimants:       slices.Clone(l.claimants),
 		Paused:          v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
+		Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt,
 		LotteryKey: v.LotteryKey,
 		Configured: &l.saved.configured,
 		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
@@ -244,8 +247,12 @@ func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	// admitted, so that admissions = leaves + expired + active holds.
 	v.Admissions = max(snap.Admissions, snap.Leaves+snap.Expired+uint64(len(l.slots)))
 
-	saved := Controls{Paused: snap.Paused, Closed: snap.Closed, Capacity: snap.Capacity, Rate: snap.Rate}
+	saved := Controls{Paused: snap.Paused, Closed: snap.Closed, Capacity: snap.Capacity, Rate: snap.Rate,
+		Message: snap.Message, ResumeAt: snap.ResumeAt}
 	was := snap.Configured
+	if was != nil && (was.Message != c.Message || !was.ResumeAt.Equal(c.ResumeAt)) {
+		saved.Message, saved.ResumeAt = c.Message, c.ResumeAt
+	}
 	if was != nil && was.Paused != c.Paused {
 		saved.Paused = c.Paused
 	}

@@ -347,13 +347,16 @@ func TestRestartRestoresSettingsAndSessions(t *testing.T) {
 	tickets := f.joinN(10)
 	f.advance(time.Second)
 	claimed := f.status(tickets[0]) // claimed; tickets 1-3 admitted, unclaimed
-	if _, err := f.r.Update(func(s *Settings) { s.Capacity = 6; s.Paused = true; s.Rate = 7 }); err != nil {
+	resume := t0.Add(time.Hour)
+	if _, err := f.r.Update(func(s *Settings) {
+		s.Capacity, s.Paused, s.Rate, s.Message, s.ResumeAt = 6, true, 7, "점검 중", resume
+	}); err != nil {
 		t.Fatal(err)
 	}
 	f.tick()
 	r2 := restart(t, s, testKeyring(t, "k1", 1), f.clk, store)
 	got := r2.Settings()
-	if got.Capacity != 6 || !got.Paused || got.Rate != 7 {
+	if got.Capacity != 6 || !got.Paused || got.Rate != 7 || got.Message != "점검 중" || !got.ResumeAt.Equal(resume) {
 		t.Errorf("settings after restart: %+v", got)
 	}
 	if _, err := r2.VerifyPass(claimed.Pass); err != nil {

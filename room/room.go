@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,7 +146,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	}
 	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
-	r.etaRate.Store(math.Float64bits(r.settings.Load().Rate))
+	r.eta.Store(&etaBase{rate: r.settings.Load().Rate, serving: v.Serving})
 	return r, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -725,5 +726,34 @@ func TestCounters(t *testing.T) {
 	}
 	if c.AdmitRate <= 0 || math.IsInf(c.AdmitRate, 0) || c.Room != "vaccine" || c.Settings.Capacity != 2 {
 		t.Errorf("counters: %+v", c)
+	}
+}
+
+// The operator's message: trimmed, one line of at most MaxMessageLen
+// characters; the expected resume in one form (UTC, milliseconds), so that
+// controls compare equal however the time was written.
+func TestSettingsMessage(t *testing.T) {
+	seoul := time.FixedZone("KST", 9*3600)
+	s := Settings{Name: "r", Message: "  점검 중입니다  ", ResumeAt: time.Date(2021, 7, 19, 22, 0, 0, 123456789, seoul)}.WithDefaults()
+	if err := s.Validate(); err != nil || s.Message != "점검 중입니다" || s.ResumeAt != time.UnixMilli(s.ResumeAt.UnixMilli()).UTC() {
+		t.Fatalf("%+v: %v", s, err)
+	}
+	for _, bad := range []string{strings.Repeat("가", MaxMessageLen+1), "two\nlines", "bell\a", "\xff"} {
+		if err := (Settings{Name: "r", Message: bad}).WithDefaults().Validate(); err == nil {
+			t.Errorf("message %q accepted", bad)
+		}
+	}
+	if err := (Settings{Name: "r", Message: strings.Repeat("가", MaxMessageLen)}).WithDefaults().Validate(); err != nil {
+		t.Errorf("a message of the longest length: %v", err)
+	}
+	f := newFixture(t, Settings{Capacity: 1, Rate: 100}, nil)
+	_, tk, _ := f.join() // admitted
+	_, waiting, _ := f.join()
+	f.r.Update(func(s *Settings) { s.Message = "곧 재개합니다" })
+	if st := f.status(waiting); st.Message != "곧 재개합니다" || st.Ticket != waiting {
+		t.Errorf("waiting: %+v", st)
+	}
+	if st := f.status(tk); st.State != StateAdmitted || st.Message != "" {
+		t.Errorf("admitted: %+v, want no message", st)
 	}
 }

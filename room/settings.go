@@ -3,7 +3,10 @@ package room
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Settings configure a room. Zero times mean "not set": a room with no
@@ -31,7 +34,17 @@ type Settings struct {
 	WaitingURL string `json:"waiting_url"`
 	Paused     bool   `json:"paused"`
 	Closed     bool   `json:"closed"`
+	// Message is the operator's word to the people in line (why admission
+	// is paused, what happens next), shown as written on the waiting page
+	// and in status answers; ResumeAt, when set, is when the operator
+	// expects to admit people again. Both are controls: with several nodes
+	// every node shows them.
+	Message  string    `json:"message"`
+	ResumeAt time.Time `json:"resume_at,omitzero"`
 }
+
+// MaxMessageLen is the longest operator's message, in characters.
+const MaxMessageLen = 300
 
 // Defaults for unset settings.
 const (
@@ -60,6 +73,14 @@ func (s Settings) WithDefaults() Settings {
 	orDefault(&s.WaitingURL, "/wait/"+s.Name)
 	if s.PrequeueAt.IsZero() { // IsZero, not ==: a zero time may carry a location
 		s.PrequeueAt = s.OpensAt
+	}
+	s.Message = strings.TrimSpace(s.Message)
+	// Controls compare with ==: one form for an instant (UTC, milliseconds,
+	// as the shared state keeps it).
+	if s.ResumeAt.IsZero() {
+		s.ResumeAt = time.Time{}
+	} else {
+		s.ResumeAt = time.UnixMilli(s.ResumeAt.UnixMilli()).UTC()
 	}
 	return s
 }
@@ -93,6 +114,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("room %q: prequeue_at must not be after opens_at", s.Name)
 	case !s.ClosesAt.IsZero() && !s.OpensAt.IsZero() && !s.ClosesAt.After(s.OpensAt):
 		return fmt.Errorf("room %q: closes_at must be after opens_at", s.Name)
+	case !utf8.ValidString(s.Message) || utf8.RuneCountInString(s.Message) > MaxMessageLen:
+		return fmt.Errorf("room %q: message must be text of at most %d characters", s.Name, MaxMessageLen)
+	case strings.ContainsFunc(s.Message, unicode.IsControl):
+		return fmt.Errorf("room %q: message must be one line of text, without control characters", s.Name)
 	}
 	return nil
 }

@@ -19,6 +19,12 @@ type Status struct {
 	Pass      string
 	PassUntil time.Time
 	OpensAt   time.Time
+	// Message and ResumeAt are the operator's word to the line (Settings),
+	// for everybody not admitted.
+	Message  string
+	ResumeAt time.Time
+	// Ticket is the ticket the status is of (its QueueID).
+	Ticket Ticket
 }
 
 const (
@@ -29,7 +35,9 @@ const (
 
 // status computes a ticket's status from the node's view of the line. For
 // a ticket still waiting it reads only atomics; it takes a step on the line
-// only to draw the pre-queue at opening and to collect a pass.
+// only to draw the pre-queue at opening and to collect a pass. Every answer
+// carries the ticket, and every answer to somebody not admitted the
+// operator's message.
 func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	if t.Phase == PhasePrequeue && !r.frozen.Load() {
 		if now.Before(s.OpensAt) && !closedAt(s, now) {
@@ -55,13 +63,15 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	p := r.position(t)
 	serving := r.serving.Load()
 	if p <= serving {
-		return r.claim(p, s, now)
+		st, err := r.claim(p, s, now)
+		st.Ticket = t
+		return st, err
 	}
 	if closedAt(s, now) {
-		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter}, nil
+		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter, Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}, nil
 	}
 	ahead := p - serving - 1
-	st := Status{State: StateWaiting, Position: ahead + 1, Ahead: ahead, OpensAt: s.OpensAt}
+	st := Status{State: StateWaiting, Position: ahead + 1, Ahead: ahead, OpensAt: s.OpensAt, Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
 	waiting := r.n.Load() + r.postSeq.Load() - serving
 	st.PollAfter = pollInterval(s, ahead+1, waiting)
 	if s.Paused {
@@ -69,8 +79,8 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		st.PollAfter = max(st.PollAfter, pausedMinPoll)
 		return st, nil
 	}
-	rate := math.Float64frombits(r.etaRate.Load())
-	wait := time.Duration(float64(ahead+1) / rate * float64(time.Second))
+	e := r.eta.Load()
+	wait := time.Duration(float64(p-min(e.serving, p-1)) / e.rate * float64(time.Second))
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
 	// Nobody is asked back later than their expected turn: when the line
@@ -97,7 +107,8 @@ func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
 		spread := min(time.Duration(float64(count)/s.PollBudget*float64(time.Second)), maxPrequeueSpread, s.ClaimTimeout/2)
 		poll = untilOpen + time.Duration(float64(spread)*float64(t.Seq)/float64(max(count, 1)))
 	}
-	return Status{State: StatePrequeue, ETA: untilOpen.Round(time.Second), PollAfter: poll, OpensAt: s.OpensAt}
+	return Status{State: StatePrequeue, ETA: untilOpen.Round(time.Second), PollAfter: poll, OpensAt: s.OpensAt,
+		Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
 }
 
 // pollInterval spaces polls so that a line of `waiting` people, each polling
@@ -144,14 +155,17 @@ var smallHarmonic = func() (t [64]float64) {
 // rate allow, and keep their claim by asking again within the claim
 // timeout.
 func (r *Room) next(s *Settings, now time.Time) Status {
+	st := Status{State: StateWaiting, Position: 1, PollAfter: s.MinPoll, OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt}
 	switch {
 	case closedAt(s, now):
-		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter}
+		st.State, st.Position, st.ETA, st.PollAfter = StateClosed, 0, -1, closedPollAfter
 	case s.Paused:
-		return Status{State: StatePaused, Position: 1, ETA: -1, PollAfter: max(s.MinPoll, pausedMinPoll), OpensAt: s.OpensAt}
+		st.State, st.ETA, st.PollAfter = StatePaused, -1, max(s.MinPoll, pausedMinPoll)
+	default:
+		wait := time.Duration(float64(time.Second) / r.eta.Load().rate)
+		st.ETA = max(wait.Round(time.Second), time.Second)
 	}
-	wait := time.Duration(float64(time.Second) / math.Float64frombits(r.etaRate.Load()))
-	return Status{State: StateWaiting, Position: 1, ETA: max(wait.Round(time.Second), time.Second), PollAfter: s.MinPoll, OpensAt: s.OpensAt}
+	return st
 }
 
 // position is the ticket's place in line, counting from 1.

@@ -517,3 +517,68 @@ func TestPrequeueLotteryFairness(t *testing.T) {
 		}
 	}
 }
+
+// TestETANeverRisesWhileTheLineFlows: the configured rate is 10 a second
+// but only 5 people fit inside and each stays 2 s, so the line moves at
+// about 2.5 a second and the rate estimates use falls from the configured
+// one to the measured one. A person's estimate must still never rise while
+// the line flows (it rose from 4:57 to 5:08 in the first seconds of the
+// demo); after a pause it may.
+func TestETANeverRisesWhileTheLineFlows(t *testing.T) {
+	f := newFixture(t, Settings{Capacity: 5, Rate: 10, PassTTL: time.Minute, ClaimTimeout: 10 * time.Second}, nil)
+	tickets := f.joinN(400)
+	watched := []int{40, 120, 250, 399}
+	last := map[int]time.Duration{}
+	inside := map[int]time.Time{} // ticket index -> when its pass was collected
+	next := 0                     // first ticket not yet admitted
+	check := func(step int) {
+		t.Helper()
+		for _, i := range watched {
+			if i < next { // in, or been in
+				continue
+			}
+			st := f.status(tickets[i])
+			if st.State != StateWaiting {
+				delete(last, i)
+				continue
+			}
+			if prev, ok := last[i]; ok && st.ETA > prev {
+				t.Fatalf("step %d: ticket %d's estimate rose from %v to %v (%d ahead, rate %.2f/s)", step, i, prev, st.ETA, st.Ahead, f.r.Counters().AdmitRate)
+			}
+			last[i] = st.ETA
+		}
+	}
+	for step := range 600 { // 30 s
+		f.advance(50 * time.Millisecond)
+		now := f.clk.Now()
+		for i, at := range inside {
+			if now.Sub(at) >= 2*time.Second {
+				if err := f.r.Leave(f.pass(f.status(tickets[i]))); err != nil {
+					t.Fatal(err)
+				}
+				delete(inside, i)
+			}
+		}
+		for ; next < len(tickets); next++ {
+			st := f.status(tickets[next])
+			if st.State != StateAdmitted {
+				break
+			}
+			inside[next] = now
+		}
+		check(step)
+	}
+	if m, ok := f.r.rate.measured(f.clk.Now()); !ok || m > 3 {
+		t.Fatalf("measured %.2f/s (%v): the test does not test a line slower than its configured rate", m, ok)
+	}
+	// Paused and resumed: the line did not flow, the estimate may have to
+	// catch up; from then on it never rises again.
+	f.r.Update(func(s *Settings) { s.Paused = true })
+	f.advance(5 * time.Second)
+	f.r.Update(func(s *Settings) { s.Paused = false })
+	clear(last)
+	for step := range 100 {
+		f.advance(50 * time.Millisecond)
+		check(600 + step)
+	}
+}

@@ -16,14 +16,14 @@ type view struct {
 	frozen  atomic.Bool   // pre-queue closed, lottery drawn
 	n       atomic.Uint64 // pre-queue size once frozen
 	lottery atomic.Pointer[Lottery]
-	preSeq  atomic.Uint64 // pre-queue joins so far
-	postSeq atomic.Uint64 // open-phase tickets issued
+	preSeq  atomic.Uint64           // pre-queue joins so far
+	postSeq atomic.Uint64           // open-phase tickets issued
+	serving atomic.Uint64           // positions 1..serving have been admitted
+	eta     atomic.Pointer[etaBase] // what ETAs are computed from
 	// The reservation marks and the lottery's key, for a restore
 	// (lost.go).
 	resvPre, resvPost atomic.Uint64
 	lotteryKey        atomic.Pointer[string]
-	serving           atomic.Uint64 // positions 1..serving have been admitted
-	etaRate           atomic.Uint64 // float64 bits: admissions per second used for ETAs
 
 	joins, admissions, leaves, expired, skipped atomic.Uint64
 	controlsSet                                 atomic.Uint64
@@ -97,7 +97,7 @@ func (r *Room) adoptControls(v *View) {
 	r.controlsSet.Store(v.ControlsSet)
 	c := v.Controls
 	s := *r.settings.Load()
-	s.Paused, s.Closed = c.Paused, c.Closed
+	s.Paused, s.Closed, s.Message, s.ResumeAt = c.Paused, c.Closed, c.Message, c.ResumeAt
 	if c.Capacity > 0 {
 		s.Capacity = c.Capacity
 	}
@@ -154,7 +154,7 @@ func (r *Room) Counters() Counters {
 	c.Expired = r.expired.Load()
 	c.JoinsTotal = r.joins.Load()
 	c.Skipped = r.skipped.Load()
-	c.AdmitRate = math.Float64frombits(r.etaRate.Load())
+	c.AdmitRate = r.eta.Load().rate
 	c.Settings = *s
 	return c
 }
@@ -170,6 +170,9 @@ type rateMeter struct {
 	admissions uint64
 	serving    uint64    // as of the last tick
 	at         time.Time // of the last smoothing step
+	// joined and controls as of the last tick (see floor).
+	joined   uint64
+	controls uint64
 }
 
 type second struct {
@@ -196,13 +199,54 @@ func (r *Room) measure(v View, now time.Time) {
 	if v.Admissions > m.admissions {
 		admitted = uint32(min(v.Admissions-m.admissions, math.MaxUint32))
 	}
-	backlogged := m.serving < v.N+v.PostSeq
+	joined := v.N + v.PostSeq
+	backlogged := m.serving < joined
+	old := r.eta.Load().rate
+	s := r.settings.Load()
+	rate := m.smooth(old, s.Rate, r.frozen.Load(), now)
+	// While the line flows (and the operator changed nothing), nobody's
+	// estimate may rise.
+	if r.frozen.Load() && !s.Paused && !closedAt(s, now) && v.ControlsSet == m.controls {
+		rate = max(rate, m.floor(old, v.Serving))
+	}
 	m.admissions = max(m.admissions, v.Admissions)
 	m.serving = max(m.serving, v.Serving)
+	m.joined, m.controls = max(m.joined, joined), v.ControlsSet
 	m.record(now, admitted, backlogged)
-	rate := m.smooth(math.Float64frombits(r.etaRate.Load()), r.settings.Load().Rate, r.frozen.Load(), now)
 	r.mu.Unlock()
-	r.etaRate.Store(math.Float64bits(rate))
+	r.eta.Store(&etaBase{rate: rate, serving: v.Serving})
+}
+
+// etaBase is what waiting people's estimates are computed from: the rate
+// and how far the line had moved when it was set. An estimate counts the
+// people ahead from there, so that it changes only when the rate does,
+// together with the line (see floor), never between two measurements.
+type etaBase struct {
+	rate    float64
+	serving uint64
+}
+
+// floor is the lowest rate ETAs may use after the line has moved from
+// m.serving to serving without anybody's estimate rising. A person at
+// place p was told (p-s)/rate; now (p-s')/rate'. For everybody who was in
+// line (p up to m.joined) that does not rise if rate' >= rate *
+// (p-s')/(p-s), hardest at the back of the line: rate * (1 -
+// admitted/waiting). So the rate follows a slower line down only as fast as
+// the line moves, and an estimate stands still rather than rise: a line far
+// slower than the configured rate is told too short a wait until it has
+// moved (people then get in later than told, never told later and later).
+// The factor above 1 keeps float rounding from turning "the same" into a
+// second more.
+func (m *rateMeter) floor(rate float64, serving uint64) float64 {
+	switch {
+	case m.joined <= m.serving:
+		return 0 // nobody was waiting
+	case serving <= m.serving:
+		return rate // nobody went in: the rate may not fall
+	}
+	waiting := float64(m.joined - m.serving)
+	admitted := float64(min(serving, m.joined) - m.serving)
+	return rate * (1 - admitted/waiting) * (1 + 1e-9)
 }
 
 // record adds admissions to the second of now.

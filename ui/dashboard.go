@@ -50,8 +50,9 @@ type Dashboard struct {
 	// (the app does). If nil the dashboard keeps its own, sampled when its
 	// pages are served.
 	History *room.History
-	// BookingRoom names the room in front of the booking API; only used to
-	// attach bookings to the dashboard's own history when History is nil.
+	// BookingRoom names the room in front of the booking API: it comes
+	// first, with the booking service's health, and (when History is nil)
+	// the dashboard's own history counts its bookings.
 	BookingRoom string
 
 	init     sync.Once
@@ -146,7 +147,7 @@ func (v dashView) V(parts ...string) string {
 
 type dashConfirm struct {
 	Room, Action, Question string
-	Capacity, Rate         string
+	Fields                 []dashField // repeated as hidden inputs
 }
 
 // base is the view every page starts from. w, if not nil, gets the lang

@@ -1,5 +1,5 @@
 // Operator dashboard: the room controls (pause, resume, close, reopen,
-// capacity and rate).
+// capacity and rate, the message to the line).
 
 package ui
 
@@ -9,17 +9,72 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/room"
 )
 
+// dashInput is what a control's form says, checked: the values to set and
+// the fields to repeat on the confirmation page.
+type dashInput struct {
+	capacity int
+	rate     float64
+	message  string
+	resumeAt time.Time
+	fields   []dashField
+}
+
+type dashField struct{ Name, Value string }
+
 // dashActions are the room controls: the room setting each changes.
-var dashActions = map[string]func(st *room.Settings, capacity int, rate float64){
-	"pause":    func(st *room.Settings, _ int, _ float64) { st.Paused = true },
-	"resume":   func(st *room.Settings, _ int, _ float64) { st.Paused = false },
-	"close":    func(st *room.Settings, _ int, _ float64) { st.Closed = true },
-	"reopen":   func(st *room.Settings, _ int, _ float64) { st.Closed = false },
-	"settings": func(st *room.Settings, c int, r float64) { st.Capacity, st.Rate = c, r },
+var dashActions = map[string]func(st *room.Settings, in dashInput){
+	"pause":    func(st *room.Settings, _ dashInput) { st.Paused = true },
+	"resume":   func(st *room.Settings, _ dashInput) { st.Paused = false },
+	"close":    func(st *room.Settings, _ dashInput) { st.Closed = true },
+	"reopen":   func(st *room.Settings, _ dashInput) { st.Closed = false },
+	"settings": func(st *room.Settings, in dashInput) { st.Capacity, st.Rate = in.capacity, in.rate },
+	"message":  func(st *room.Settings, in dashInput) { st.Message, st.ResumeAt = in.message, in.resumeAt },
+}
+
+// dashResumeLayout is how a datetime-local field writes the expected
+// resume (in the dashboard's time zone).
+const dashResumeLayout = "2006-01-02T15:04"
+
+// input reads and checks the form of a control; on a problem it returns
+// the catalogue key that says what.
+func (d *Dashboard) input(r *http.Request, rm *room.Room, action string) (dashInput, string) {
+	var in dashInput
+	switch action {
+	case "settings":
+		capStr, rateStr := strings.TrimSpace(r.PostFormValue("capacity")), strings.TrimSpace(r.PostFormValue("rate"))
+		var err error
+		in.capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
+		if err != nil || in.capacity < 1 || in.capacity > 10_000_000 {
+			return in, "dash.err_capacity"
+		}
+		in.rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
+		if err != nil || !(in.rate > 0) || in.rate > 1_000_000 {
+			return in, "dash.err_rate"
+		}
+		in.fields = []dashField{{"capacity", strconv.Itoa(in.capacity)}, {"rate", strconv.FormatFloat(in.rate, 'f', -1, 64)}}
+	case "message":
+		in.message = strings.TrimSpace(r.PostFormValue("message"))
+		resume := strings.TrimSpace(r.PostFormValue("resume_at"))
+		if resume != "" {
+			t, err := time.ParseInLocation(dashResumeLayout, resume, d.location())
+			if err != nil {
+				return in, "dash.err_resume"
+			}
+			in.resumeAt = t
+		}
+		st := rm.Settings()
+		st.Message = in.message
+		if st.Validate() != nil {
+			return in, "dash.err_message"
+		}
+		in.fields = []dashField{{"message", in.message}, {"resume_at", resume}}
+	}
+	return in, ""
 }
 
 // handleAction runs a control. Without confirm=yes (the script sets it after
@@ -37,37 +92,32 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 		d.message(w, r, http.StatusNotFound, "dash.err_action")
 		return
 	}
-	var capacity int
-	var rate float64
-	capStr, rateStr := strings.TrimSpace(r.PostFormValue("capacity")), strings.TrimSpace(r.PostFormValue("rate"))
-	if action == "settings" {
-		var err error
-		capacity, err = strconv.Atoi(strings.ReplaceAll(capStr, ",", ""))
-		if err != nil || capacity < 1 || capacity > 10_000_000 {
-			d.message(w, r, http.StatusBadRequest, "dash.err_capacity")
-			return
-		}
-		rate, err = strconv.ParseFloat(strings.ReplaceAll(rateStr, ",", ""), 64)
-		if err != nil || !(rate > 0) || rate > 1_000_000 {
-			d.message(w, r, http.StatusBadRequest, "dash.err_rate")
-			return
-		}
-		capStr, rateStr = strconv.Itoa(capacity), strconv.FormatFloat(rate, 'f', -1, 64)
+	in, bad := d.input(r, rm, action)
+	if bad != "" {
+		d.message(w, r, http.StatusBadRequest, bad)
+		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
 		v := d.base(nil, r, "dash.confirm_title")
-		q := v.T("dash.confirm_"+action, rm.Name())
-		q = strings.NewReplacer("{capacity}", capStr, "{rate}", rateStr).Replace(q)
-		v.Confirm = &dashConfirm{Room: rm.Name(), Action: action, Question: q, Capacity: capStr, Rate: rateStr}
+		key := "dash.confirm_" + action
+		if action == "message" && in.message == "" {
+			key = "dash.confirm_message_clear"
+		}
+		q := v.T(key, rm.Name())
+		for _, f := range in.fields {
+			q = strings.ReplaceAll(q, "{"+f.Name+"}", f.Value)
+		}
+		v.Confirm = &dashConfirm{Room: rm.Name(), Action: action, Question: q, Fields: in.fields}
 		d.render(w, r, http.StatusOK, "dashboard_confirm.html", v)
 		return
 	}
-	if _, err := rm.Update(func(st *room.Settings) { change(st, capacity, rate) }); err != nil {
+	if _, err := rm.Update(func(st *room.Settings) { change(st, in) }); err != nil {
 		d.message(w, r, http.StatusBadRequest, "dash.err_update")
 		return
 	}
 	if d.Server.Log != nil {
-		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(), slog.Group("settings", "capacity", capacity, "rate", rate))
+		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(),
+			slog.Group("settings", "capacity", in.capacity, "rate", in.rate, "message", in.message, "resume_at", in.resumeAt))
 	}
 	http.Redirect(w, r, "/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name(), http.StatusSeeOther)
 }

@@ -3,9 +3,12 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,8 +45,22 @@ type dashRoom struct {
 	BookingRate     float64           `json:"bookings_per_minute"`
 	Rejections      map[string]uint64 `json:"gate_rejections"`
 	RejectionsTotal uint64            `json:"gate_rejections_total"`
-	Series          dashSeries        `json:"series"`
-	Charts          []dashChart       `json:"-"`
+	// ClearSeconds is how long the line now waiting takes to clear at the
+	// current admission rate: 0 when nobody waits, -1 when it does not move
+	// (paused, closed, no rate yet).
+	ClearSeconds float64 `json:"clear_seconds"`
+	// Backend is the health of what the room protects, when the dashboard
+	// can tell (the booking service behind the booking room): "ok" or
+	// "error" (BackendError says what), else "".
+	Backend      string `json:"backend,omitempty"`
+	BackendError string `json:"backend_error,omitempty"`
+	// Message and ResumeAt: the operator's word to the line, as it shows.
+	Message  string    `json:"message"`
+	ResumeAt time.Time `json:"resume_at,omitzero"`
+	// ResumeInput is ResumeAt as the message form's field writes it.
+	ResumeInput string      `json:"-"`
+	Series      dashSeries  `json:"series"`
+	Charts      []dashChart `json:"-"`
 }
 
 type dashBooking struct {
@@ -154,6 +171,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		return out
 	}
 	var bookingRate float64
+	backend, backendErr := d.backendHealth()
 	for _, rm := range d.Rooms.Rooms() {
 		name := rm.Name()
 		c := rm.Counters()
@@ -166,8 +184,13 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 			v.RejectionsTotal += n
 			txt[name+".rej."+reason] = lang.Round(float64(n))
 		}
+		stopped := c.State == room.StatePaused || c.State == room.StateClosed
 		series := d.History.Series(name)
 		if cur, ok := d.History.Current(name, dashRateGap, extra); ok {
+			if stopped {
+				// Nobody is admitted now, whatever the last seconds say.
+				cur.AdmitRate = 0
+			}
 			v.AdmitRate, v.JoinRate = cur.AdmitRate, cur.JoinRate
 			if cur.HasBooking {
 				v.HasBooking, v.BookingRate = true, cur.BookingRate
@@ -176,6 +199,14 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 			if n := len(series); n == 0 || cur.Elapsed > series[n-1].Elapsed {
 				series = append(series, cur)
 			}
+		}
+		v.ClearSeconds = clearSeconds(v.Waiting, c.AdmitRate, stopped)
+		v.Message, v.ResumeAt = c.Settings.Message, c.Settings.ResumeAt
+		if !v.ResumeAt.IsZero() {
+			v.ResumeInput = v.ResumeAt.In(d.location()).Format(dashResumeLayout)
+		}
+		if name == d.BookingRoom && backend != "" {
+			v.Backend, v.BackendError = backend, backendErr
 		}
 		v.Series = d.series(series)
 		v.Charts = d.charts(lang, name, v, float64(lv.WindowSeconds))
@@ -190,10 +221,28 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		txt[name+".join_rate"] = lang.Decimal(v.JoinRate)
 		txt[name+".bookings_per_min"] = lang.Decimal(v.BookingRate)
 		txt[name+".rejections"] = lang.Round(float64(v.RejectionsTotal))
+		txt[name+".clear"] = clearText(lang, v)
+		txt[name+".message"] = cmp.Or(v.Message, lang.T("dash.notice_none"))
+		txt[name+".resume"] = "—"
+		if !v.ResumeAt.IsZero() {
+			txt[name+".resume"] = v.ResumeAt.In(d.location()).Format("01-02 15:04")
+		}
+		txt[name+".backend"] = lang.T("dash.backend_" + cmp.Or(v.Backend, "none"))
 		for _, ch := range v.Charts {
 			txt[ch.ID+".now"], txt[ch.ID+".max"] = ch.Now, ch.Max
 		}
 	}
+	// The room that matters first: the one in front of the booking
+	// service, then the longest lines.
+	slices.SortStableFunc(lv.Rooms, func(a, b dashRoom) int {
+		if (a.Room == d.BookingRoom) != (b.Room == d.BookingRoom) {
+			if a.Room == d.BookingRoom {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.Waiting+uint64(b.Active), a.Waiting+uint64(a.Active))
+	})
 	if d.Booking != nil {
 		lv.Booking = d.bookingStats(bst, bErr, lang, txt)
 		lv.Booking.PerMinute = bookingRate
@@ -201,6 +250,43 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 	}
 	lv.Notifications = d.notices(lang)
 	return lv
+}
+
+// clearSeconds is how long waiting people take to be admitted at rate (per
+// second); -1 when the line does not move.
+func clearSeconds(waiting uint64, rate float64, stopped bool) float64 {
+	switch {
+	case waiting == 0:
+		return 0
+	case stopped || !(rate > 0):
+		return -1
+	}
+	return math.Ceil(float64(waiting) / rate)
+}
+
+func clearText(lang Lang, v dashRoom) string {
+	switch {
+	case v.Waiting == 0:
+		return lang.T("dash.clear_empty")
+	case v.Paused || v.Closed:
+		return lang.T("dash.clear_stopped")
+	case v.ClearSeconds < 0:
+		return "—"
+	}
+	return lang.Dur(time.Duration(v.ClearSeconds) * time.Second)
+}
+
+// backendHealth asks the server whether what it protects answers (its
+// readiness: the booking database, the shared queue state): "ok", or
+// "error" and why; "" when there is nothing to ask.
+func (d *Dashboard) backendHealth() (string, string) {
+	if d.Booking == nil || d.Server == nil || d.Server.Ready == nil {
+		return "", ""
+	}
+	if err := d.Server.Ready(); err != nil {
+		return "error", err.Error()
+	}
+	return "ok", ""
 }
 
 func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang Lang, txt map[string]string) *dashBooking {

@@ -189,7 +189,7 @@ func TestDashboardLiveJSON(t *testing.T) {
 		if len(rooms) != 2 {
 			t.Fatalf("rooms: %v", rooms)
 		}
-		v := rooms[1].(map[string]any)
+		v := rooms[0].(map[string]any) // the room with people in it comes first
 		for _, k := range []string{"room", "state", "paused", "closed", "waiting", "active", "capacity", "rate", "admissions_total",
 			"joins_total", "admissions_per_second", "joins_per_second", "bookings_per_minute", "gate_rejections", "gate_rejections_total", "series"} {
 			if _, ok := v[k]; !ok {
@@ -215,6 +215,68 @@ func TestDashboardLiveJSON(t *testing.T) {
 	}
 	if r := e.do(t, "GET", "/admin/api/live", nil, map[string]string{"Authorization": "Bearer nope"}); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong bearer: %d", r.StatusCode)
+	}
+}
+
+// The dashboard opens on an overview of every room, the busiest first;
+// a paused room's admission rate reads zero at once; each room says how
+// long its line takes to clear.
+func TestDashboardOverview(t *testing.T) {
+	e := newDashEnv(t)
+	cookie := map[string]string{"Cookie": e.login(t)}
+	live := func() map[string]map[string]any {
+		t.Helper()
+		var doc struct {
+			Rooms []map[string]any `json:"rooms"`
+		}
+		r := e.do(t, "GET", "/admin/api/live", nil, cookie)
+		if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+			t.Fatalf("%d %s", r.StatusCode, r.body)
+		}
+		out := map[string]map[string]any{}
+		for i, rm := range doc.Rooms {
+			rm["order"] = float64(i)
+			out[rm["room"].(string)] = rm
+		}
+		return out
+	}
+	// "demo" sorts first by name; nobody waits in it.
+	if r := live(); r["demo"]["order"] != 0.0 || r["vaccine"]["clear_seconds"] != 0.0 {
+		t.Fatalf("empty rooms: %v", r)
+	}
+	rm, _ := e.rooms.Get("vaccine")
+	for range 21 {
+		if _, _, err := rm.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := live()
+	v := r["vaccine"]
+	if v["order"] != 0.0 || r["demo"]["order"] != 1.0 {
+		t.Errorf("the room with a line is not first: vaccine %v, demo %v", v["order"], r["demo"]["order"])
+	}
+	// 20 waiting at 10 per second (the rate until one is measured).
+	if v["waiting"] != 20.0 || v["clear_seconds"] != 2.0 {
+		t.Errorf("waiting %v, clear in %v s, want 20 and 2", v["waiting"], v["clear_seconds"])
+	}
+	if rate := v["admissions_per_second"].(float64); !(rate > 0) {
+		t.Fatalf("admission rate %v after admitting", rate)
+	}
+	if _, err := rm.Update(func(st *room.Settings) { st.Paused = true }); err != nil {
+		t.Fatal(err)
+	}
+	v = live()["vaccine"]
+	if v["admissions_per_second"] != 0.0 || v["clear_seconds"] != -1.0 {
+		t.Errorf("paused: admission rate %v, clear in %v, want 0 and -1", v["admissions_per_second"], v["clear_seconds"])
+	}
+
+	page := e.do(t, "GET", "/admin", nil, cookie).body
+	overview, firstRoom := strings.Index(page, `id="overview"`), strings.Index(page, `<section class="room"`)
+	if overview < 0 || firstRoom < 0 || overview > firstRoom || !strings.Contains(page[overview:firstRoom], "줄이 비기까지") {
+		t.Fatalf("no overview before the rooms:\n%s", page)
+	}
+	if !strings.Contains(page[overview:firstRoom], `data-v="vaccine.clear">멈춤<`) || strings.Index(page, `id="room-vaccine"`) > strings.Index(page, `id="room-demo"`) {
+		t.Errorf("overview: %s", page[overview:firstRoom])
 	}
 }
 
@@ -283,6 +345,36 @@ func TestDashboardControls(t *testing.T) {
 	if st := rm.Settings(); st.Capacity != 7 || st.Rate != 3.5 {
 		t.Errorf("bad input changed settings: %+v", st)
 	}
+	// The message to the line: confirmed like any control, shown on the
+	// dashboard where it is set, then removed.
+	msg := url.Values{"message": {`점검 중 "잠시"만요 <곧>`}, "resume_at": {"2021-07-19T22:30"}}
+	r = e.do(t, "POST", "/admin/rooms/demo/message", msg, cookie)
+	if r.StatusCode != 200 || !strings.Contains(r.body, `name="message" value="점검 중 &#34;잠시&#34;만요 &lt;곧&gt;"`) ||
+		!strings.Contains(r.body, `name="resume_at" value="2021-07-19T22:30"`) || rm.Settings().Message != "" {
+		t.Fatalf("message confirmation: %d %s", r.StatusCode, r.body)
+	}
+	msg.Set("confirm", "yes")
+	r = e.do(t, "POST", "/admin/rooms/demo/message", msg, cookie)
+	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Message != `점검 중 "잠시"만요 <곧>` ||
+		!st.ResumeAt.Equal(time.Date(2021, 7, 19, 22, 30, 0, 0, time.Local)) {
+		t.Fatalf("message: %d %+v", r.StatusCode, st)
+	}
+	page := e.do(t, "GET", "/admin", nil, cookie).body
+	if !strings.Contains(page, `href="#message-demo" data-v="demo.message">점검 중 &#34;잠시&#34;만요 &lt;곧&gt;</a>`) ||
+		!strings.Contains(page, `id="message-demo"`) || !strings.Contains(page, `value="2021-07-19T22:30"`) {
+		t.Errorf("the message is not shown where it is set:\n%s", page)
+	}
+	for _, bad := range []url.Values{{"message": {"two\nlines"}}, {"message": {strings.Repeat("가", 301)}}, {"message": {"x"}, "resume_at": {"tomorrow"}}} {
+		bad.Set("confirm", "yes")
+		if r := e.do(t, "POST", "/admin/rooms/demo/message", bad, cookie); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("%v: %d", bad, r.StatusCode)
+		}
+	}
+	r = e.do(t, "POST", "/admin/rooms/demo/message", url.Values{"message": {""}, "resume_at": {""}, "confirm": {"yes"}}, cookie)
+	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Message != "" || !st.ResumeAt.IsZero() {
+		t.Fatalf("message removed: %d %+v", r.StatusCode, st)
+	}
+
 	if r := e.do(t, "POST", "/admin/rooms/nope/pause", url.Values{"confirm": {"yes"}}, cookie); r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown room: %d", r.StatusCode)
 	}
@@ -430,7 +522,7 @@ func TestDashboardWithBooking(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Booking().Sender().Send(context.Background(), booking.Message{Kind: "confirmation", To: "01098765432", BookingNumber: "B-1", Body: "예약 확정", CreatedAt: a.Clock.Now()})
-	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), Clock: a.Clock, History: a.History}
+	d := &ui.Dashboard{Server: a.Server, Rooms: a.Rooms, Booking: a.Booking(), BookingRoom: "vaccine", Clock: a.Clock, History: a.History}
 	mux := http.NewServeMux()
 	d.Register(mux)
 	ts := httptest.NewServer(mux)
@@ -445,6 +537,7 @@ func TestDashboardWithBooking(t *testing.T) {
 			Room       string `json:"room"`
 			HasBooking bool   `json:"has_bookings"`
 			Joins      int    `json:"joins_total"`
+			Backend    string `json:"backend"`
 			Series     struct {
 				Bookings []float64 `json:"bookings_per_minute"`
 			} `json:"series"`
@@ -470,6 +563,9 @@ func TestDashboardWithBooking(t *testing.T) {
 		t.Errorf("booking: %+v", doc.Booking)
 	}
 	var vaccine, demo bool
+	if len(doc.Rooms) == 0 || doc.Rooms[0].Room != "vaccine" {
+		t.Errorf("the booking room is not first: %+v", doc.Rooms)
+	}
 	for _, rm := range doc.Rooms {
 		switch rm.Room {
 		case "vaccine":
@@ -480,9 +576,12 @@ func TestDashboardWithBooking(t *testing.T) {
 			if rm.Joins < 20 {
 				t.Errorf("the crowd did not join the vaccine room: %d joins", rm.Joins)
 			}
+			if rm.Backend != "ok" {
+				t.Errorf("the booking service's health: %q, want ok", rm.Backend)
+			}
 		case "demo":
 			demo = true
-			if rm.HasBooking || rm.Joins != 0 {
+			if rm.HasBooking || rm.Joins != 0 || rm.Backend != "" {
 				t.Errorf("demo room: %+v (no crowd, no bookings)", rm)
 			}
 		}

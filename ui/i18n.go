@@ -159,12 +159,26 @@ func (l Lang) Clock(t time.Time) string { return t.In(booking.Seoul).Format("15:
 
 // Block formats a time block: "09:00~10:00" / "09:00–10:00".
 func (l Lang) Block(b booking.TimeBlock) string {
+	start, end := l.BlockStartEnd(b)
+	return start + end
+}
+
+// BlockStartEnd is Block in two parts: "09:00" and "~10:00".
+func (l Lang) BlockStartEnd(b booking.TimeBlock) (string, string) {
 	h := booking.FirstBlockHour + int(b)
 	sep := "~"
 	if l == LangEN {
 		sep = "–"
 	}
-	return fmt.Sprintf("%02d:00%s%02d:00", h, sep, h+1)
+	return fmt.Sprintf("%02d:00", h), fmt.Sprintf("%s%02d:00", sep, h+1)
+}
+
+// Distance formats metres: "350m", "1.2km" ("350 m", "1.2 km").
+func (l Lang) Distance(m int) string {
+	if r := max(10, (m+5)/10*10); r < 1000 {
+		return l.T("dist.m", r)
+	}
+	return l.T("dist.km", strconv.FormatFloat(math.Round(float64(m)/100)/10, 'f', 1, 64))
 }
 
 // Dur formats an expected wait, coarser as it grows: "1시간 5분", "25분",
@@ -202,6 +216,23 @@ func (l Lang) Countdown(d time.Duration) string {
 	return l.T("dur.s", sec)
 }
 
+// PerMinute says how many people a line admits a minute, from the people
+// ahead of someone and their expected wait (the rate their estimate uses):
+// "1분에 약 600명", rounded as people say it (wait.js rounds alike).
+func (l Lang) PerMinute(ahead uint64, eta time.Duration) string {
+	if eta <= 0 {
+		return l.T("wait.rate.stopped")
+	}
+	perMin := float64(ahead+1) / eta.Minutes()
+	switch {
+	case perMin < 1:
+		return l.T("wait.rate.slow")
+	case perMin >= 100:
+		perMin = math.Round(perMin/10) * 10
+	}
+	return l.T("wait.rate.per_min", l.Round(perMin))
+}
+
 // jsTexts are the catalogue keys the waiting page's script needs, with
 // {n}/{h}/{m}/{s} placeholders instead of fmt verbs.
 func (l Lang) jsTexts() map[string]string {
@@ -212,7 +243,16 @@ func (l Lang) jsTexts() map[string]string {
 		"ms":           l.T("js.ms"),
 		"s":            l.T("js.s"),
 		"people":       l.T("js.people"),
-		"place":        l.T("js.place"),
+		"moved":        l.T("js.moved"),
+		"rate":         l.T("js.rate"),
+		"rateSlow":     l.T("wait.rate.slow"),
+		"rateStopped":  l.T("wait.rate.stopped"),
+		"etaPaused":    l.T("wait.eta.paused"),
+		"etaResume":    l.T("js.eta_resume"),
+		"noticeResume": l.T("js.notice_resume"),
+		"when":         l.T("js.when"),
+		"weekdays":     l.T("js.weekdays"),
+		"months":       l.T("js.months"),
 		"unknown":      l.T("wait.eta.unknown"),
 		"live":         l.T("wait.live"),
 		"reconnecting": l.T("wait.reconnecting"),

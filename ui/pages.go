@@ -6,12 +6,14 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -86,9 +88,12 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	get("/book/clinics", p.bookClinics)
 	get("/book/confirm", p.bookConfirm)
 	post("/book", p.bookSubmit)
+	get("/book/done", p.bookDone)
+	get("/book/calendar.ics", p.bookCalendar)
 	get("/booking", p.lookupForm)
 	post("/booking", p.lookupSubmit)
 	get("/booking/view", p.lookupView)
+	get("/booking/calendar.ics", p.lookupCalendar)
 	get("/booking/cancel", p.cancelConfirm)
 	post("/booking/cancel", p.cancelSubmit)
 	get("/booking/change", p.changeSearch)
@@ -147,7 +152,10 @@ type page struct {
 	Home    bool // the landing page: its title is the campaign's name
 	Scripts []string
 	Problem *problem
-	D       any
+	// PassUntil is when the person's time on the booking pages ends (zero
+	// outside them); the layout shows the time left.
+	PassUntil time.Time
+	D         any
 }
 
 // T translates a catalogue key.
@@ -158,9 +166,6 @@ func (pg *page) Asset(name string) string { return AssetURL(name) }
 
 // Invalid reports whether the page's problem is about the named field.
 func (pg *page) Invalid(field string) bool { return pg.Problem != nil && pg.Problem.Field == field }
-
-// EN is the English text of a key (a gloss on Korean pages).
-func (pg *page) EN(key string) string { return LangEN.T(key) }
 
 // With pairs the page with a key, for the "statehead" template.
 func (pg *page) With(key string) struct {
@@ -173,6 +178,11 @@ func (pg *page) With(key string) struct {
 	}{pg, key}
 }
 
+// PassLeft is the time left on the booking pages, in words ("18분").
+func (pg *page) PassLeft() string {
+	return pg.Lang.Dur(pg.PassUntil.Sub(pg.Now).Truncate(time.Minute))
+}
+
 // Steps lists the booking steps for the indicator.
 func (pg *page) Steps() []int { return []int{1, 2, 3, 4, 5} }
 
@@ -182,6 +192,9 @@ func (p *Pages) newPage(w http.ResponseWriter, r *http.Request, titleKey, back s
 	l := LangOf(w, r)
 	pg := &page{Lang: l, Now: p.now(), Demo: p.Demo, Generic: p.Booking == nil}
 	pg.Title = l.T(titleKey)
+	if until, ok := r.Context().Value(passUntilKey{}).(time.Time); ok && until.After(pg.Now) {
+		pg.PassUntil = until
+	}
 	target := back
 	q := url.Values{}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -195,6 +208,9 @@ func (p *Pages) newPage(w http.ResponseWriter, r *http.Request, titleKey, back s
 
 // render writes a page with the headers every page has (setPageHeaders).
 func (p *Pages) render(w http.ResponseWriter, status int, name string, pg *page) {
+	if !pg.PassUntil.IsZero() && !slices.Contains(pg.Scripts, "book.js") {
+		pg.Scripts = append(pg.Scripts, "book.js") // counts the time left down
+	}
 	var buf bytes.Buffer
 	if err := citizenTemplates[name].Execute(&buf, pg); err != nil {
 		p.Server.Log.Error("rendering page", "page", name, "err", err)
@@ -227,7 +243,10 @@ func (p *Pages) renderMessage(w http.ResponseWriter, status int, pg *page, h1 st
 // a form sent after the pass ran out).
 func (p *Pages) gated(h http.HandlerFunc) http.Handler {
 	g := p.Server.Gate(p.Room)
-	return g.Guard(func(w http.ResponseWriter, r *http.Request, _ room.Pass) { h(w, r) },
+	return g.Guard(func(w http.ResponseWriter, r *http.Request, pass room.Pass) {
+		// The page says how long the pass lasts (page.PassUntil).
+		h(w, r.WithContext(context.WithValue(r.Context(), passUntilKey{}, pass.Expires)))
+	},
 		func(w http.ResponseWriter, r *http.Request, reason string) {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				g.Reject(w, r, reason)
@@ -243,6 +262,9 @@ func (p *Pages) gated(h http.HandlerFunc) http.Handler {
 			})
 		})
 }
+
+// passUntilKey carries the expiry of the pass of a gated request.
+type passUntilKey struct{}
 
 func (p *Pages) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "csrf.h", "/")

@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -109,7 +110,7 @@ func confirmSlot(l Lang, s slotChoice, d confirmData) confirmData {
 		dose2.Note = l.T("confirm.dose2.hint", l.Date(dates[0]))
 	}
 	d.Doses = []doseRow{
-		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: s.clinic.Address, When: l.Date(s.date) + " " + l.Block(s.block)},
+		{Label: l.T("confirm.dose1"), Clinic: clinic, Address: l.Pick(s.clinic.Address, s.clinic.AddressEN), When: l.Date(s.date) + " " + l.Block(s.block)},
 		dose2,
 	}
 	d.Free, d.ClinicID, d.Date, d.Block = s.free, s.clinic.ID, s.date.String(), int(s.block)
@@ -175,7 +176,7 @@ func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 		}
 		row := doseRow{Label: label, When: l.Date(a.Date) + " " + l.Block(a.Block)}
 		if c, ok := p.Booking.Availability().Clinic(a.ClinicID); ok {
-			row.Clinic, row.Address = l.Pick(c.Name, c.NameEN), c.Address
+			row.Clinic, row.Address = l.Pick(c.Name, c.NameEN), l.Pick(c.Address, c.AddressEN)
 		}
 		v.Doses = append(v.Doses, row)
 	}
@@ -189,8 +190,9 @@ func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 }
 
 type doneData struct {
-	B       bookingView
-	LeaveTo string
+	B           bookingView
+	LeaveTo     string
+	CalendarURL string
 }
 
 // POST /book: book (once, whatever the number of submits: the form's
@@ -208,7 +210,7 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
-	bk, err := p.Booking.Book(r.Context(), booking.BookInput{
+	_, err := p.Booking.Book(r.Context(), booking.BookInput{
 		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
 		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
 	})
@@ -216,7 +218,47 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, pg, "confirm.h1", err, back)
 		return
 	}
+	// The done page has its own address: it can be reloaded, bookmarked
+	// and come back to (a form's answer cannot).
+	http.Redirect(w, r, "/book/done", http.StatusSeeOther)
+}
+
+// ownBooking returns the booking of the verified person of the request,
+// or answers the request itself: no session, or no booking (then the
+// eligibility page says what they may do).
+func (p *Pages) ownBooking(w http.ResponseWriter, r *http.Request, pg *page) (booking.Booking, bool) {
+	sess, ok := p.verified(w, r, pg)
+	if !ok {
+		return booking.Booking{}, false
+	}
+	bk, err := p.Booking.BookingOf(r.Context(), sess.ID)
+	switch {
+	case errors.Is(err, booking.ErrNotFound):
+		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
+		return bk, false
+	case err != nil:
+		p.renderError(w, pg, "done.h1", err, "/book/clinics")
+		return bk, false
+	}
+	return bk, true
+}
+
+// GET /book/done: the verified person's booking, after booking.
+func (p *Pages) bookDone(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "done.h1", "/book/done")
 	pg.Step = 5
-	pg.D = doneData{B: p.viewBooking(pg.Lang, bk), LeaveTo: "/wait/" + p.Room + "/leave"}
+	bk, ok := p.ownBooking(w, r, pg)
+	if !ok {
+		return
+	}
+	pg.D = doneData{B: p.viewBooking(pg.Lang, bk), LeaveTo: "/wait/" + p.Room + "/leave", CalendarURL: "/book/calendar.ics"}
 	p.render(w, http.StatusOK, "done", pg)
+}
+
+// GET /book/calendar.ics: the verified person's booking as a calendar file.
+func (p *Pages) bookCalendar(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "done.h1", "/book/done")
+	if bk, ok := p.ownBooking(w, r, pg); ok {
+		p.serveCalendar(w, bk, pg.Lang)
+	}
 }

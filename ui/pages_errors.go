@@ -66,6 +66,7 @@ func problemOf(l Lang, err error, search string) (*problem, int) {
 	pr := &problem{Text: l.Pick(bp.DetailKO, bp.Detail)}
 	var ie *booking.InputError
 	var ne *booking.NotEligibleError
+	var wc *booking.WrongCodeError
 	switch {
 	case errors.As(err, &ie):
 		pr.Field, pr.Next = ie.Field, l.T("next.fix")
@@ -73,9 +74,11 @@ func problemOf(l Lang, err error, search string) (*problem, int) {
 		if e := ne.Eligibility; e.WindowOpensAt != nil {
 			pr.Next = l.T("check.opens", l.When(*e.WindowOpensAt)) + " " + l.T("check.come_back")
 		} else {
-			pr.Next = l.T("check.none_next")
+			pr.Next = l.T(noMoreKey(e))
 		}
 		pr.Link, pr.LinkText = "/", l.T("next.home")
+	case errors.As(err, &wc):
+		pr.Field, pr.Next = "code", l.T("next.tries_left", wc.TriesLeft)
 	default:
 		step, ok := nextSteps[bp.Code]
 		if !ok {
@@ -103,8 +106,8 @@ type nextStep struct {
 }
 
 // nextSteps gives every booking error code its next step, except those
-// the person fixes in the form (input errors) and refusals on eligibility,
-// which problemOf words from the error itself. TestEveryCodeHasANextStep
+// the person fixes in the form (input errors), refusals on eligibility and
+// wrong codes, which problemOf words from the error itself. TestEveryCodeHasANextStep
 // fails for a code without one.
 var nextSteps = func() map[string]nextStep {
 	m := map[string]nextStep{}
@@ -121,7 +124,7 @@ var nextSteps = func() map[string]nextStep {
 		{nextStep{link: "/booking", linkText: "next.lookup"}, []string{"already_booked"}},
 		{nextStep{link: "/", linkText: "next.home"}, []string{"supply_exhausted", "proxy_not_allowed"}},
 		{nextStep{link: "/booking/view", linkText: "back.view"}, []string{"too_late", "cancelled"}},
-		{nextStep{next: "next.fix"}, []string{"booking_not_found"}},
+		{nextStep{next: "next.lookup_check", link: "/book", linkText: "next.find_by_identity"}, []string{"booking_not_found"}},
 		{nextStep{next: "next.wait"}, []string{"overloaded"}},
 		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
 	} {

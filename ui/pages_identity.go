@@ -5,6 +5,7 @@ package ui
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -12,8 +13,93 @@ import (
 
 type identityData struct {
 	Name, Phone string
+	RRN         rrnForm
 	Verified    string // name of an already verified person, if any
 	Example     bool
+}
+
+// rrnForm is a registration number as typed into a form's two boxes: the
+// first six digits (the date of birth), shown as typed and filled back in
+// when the form comes back, and the last seven, hidden as they are typed
+// and never written into a page.
+type rrnForm struct {
+	// Front is the first box's digits (at most six) to fill back in.
+	Front string
+	// Cleared: the second box was filled and comes back empty.
+	Cleared bool
+	rrn     string   // the whole number, for booking.ParseRRN
+	problem *problem // a box with the wrong number of digits
+}
+
+// readRRN reads the registration number of a form: the boxes rrn1 and
+// rrn2, or (a client that sends it whole) rrn. It checks only what tells
+// the boxes apart, the number of digits in each; booking.ParseRRN checks
+// the number.
+func readRRN(r *http.Request, l Lang) rrnForm {
+	front, back := r.PostFormValue("rrn1"), r.PostFormValue("rrn2")
+	if strings.TrimSpace(front) == "" && strings.TrimSpace(back) == "" {
+		return rrnForm{rrn: r.PostFormValue("rrn")}
+	}
+	fd, fok := rrnDigits(front)
+	bd, bok := rrnDigits(back)
+	f := rrnForm{Front: fd[:min(len(fd), 6)], Cleared: back != ""}
+	bad := func(field, key string, args ...any) rrnForm {
+		f.problem = &problem{Text: l.T(key, args...), Next: l.T("next.fix"), Field: field}
+		return f
+	}
+	switch {
+	case !fok:
+		return bad("rrn1", "rrn.digits_only")
+	case !bok:
+		return bad("rrn2", "rrn.digits_only")
+	case len(fd) == 13 && bd == "": // all 13 pasted into the first box
+		f.rrn = fd
+	case fd == "":
+		return bad("rrn1", "rrn.front_missing")
+	case len(fd) != 6:
+		return bad("rrn1", "rrn.front_count", len(fd))
+	case bd == "":
+		return bad("rrn2", "rrn.back_missing")
+	case len(bd) != 7:
+		return bad("rrn2", "rrn.back_count", len(bd))
+	default:
+		f.rrn = fd + bd
+	}
+	return f
+}
+
+// rrnDigits keeps the digits of a box (full-width ones made ASCII); ok is
+// false if it holds anything but digits, blanks and dashes.
+func rrnDigits(s string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= '０' && c <= '９' || c == '-' || c == '－' || c == '–' || c == ' ') {
+			return "", false
+		}
+	}
+	return asciiDigits(s), true
+}
+
+// rrnField is the box a booking error about the registration number
+// points at: the birth date is in the first, the rest in the second.
+func rrnField(err error) string {
+	if errors.Is(err, booking.ErrRRNDate) {
+		return "rrn1"
+	}
+	return "rrn2"
+}
+
+// renderIdentityError shows the form page name again with err, the
+// registration number's box marked when err is about it.
+func (p *Pages) renderIdentityError(w http.ResponseWriter, pg *page, name string, err error) {
+	pr, status := problemOf(pg.Lang, err, "")
+	if pr.Field == "rrn" {
+		pr.Field = rrnField(err)
+	}
+	pg.Problem = pr
+	p.render(w, status, name, pg)
 }
 
 func (p *Pages) session(r *http.Request) (booking.Session, bool) {
@@ -67,16 +153,22 @@ type codeData struct {
 func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "verify.h1", "/book")
 	pg.Step = 1
-	name, rrn, phone := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("phone")
-	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), Example: p.Demo}
-	// The form comes back with name and phone, never the RRN.
+	name, phone := r.PostFormValue("name"), r.PostFormValue("phone")
+	rrn := readRRN(r, pg.Lang)
+	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), RRN: rrn, Example: p.Demo}
+	// The form comes back with what was typed but the last 7 digits.
 	pg.Scripts, pg.D = []string{"book.js"}, form
+	if rrn.problem != nil {
+		pg.Problem = rrn.problem
+		p.render(w, http.StatusBadRequest, "verify", pg)
+		return
+	}
 	if p.refusedAsBusy(w, r, pg, "verify") {
 		return
 	}
-	v, err := p.Booking.StartVerification(r.Context(), name, rrn, phone)
+	v, err := p.Booking.StartVerification(r.Context(), name, rrn.rrn, phone)
 	if err != nil {
-		p.renderFormError(w, pg, "verify", err, "/book")
+		p.renderIdentityError(w, pg, "verify", err)
 		return
 	}
 	digits, _ := booking.ParsePhone(phone)
@@ -119,13 +211,18 @@ func (p *Pages) bookCode(w http.ResponseWriter, r *http.Request) {
 }
 
 type eligibilityData struct {
-	Name     string
-	Cohort   string
-	Eligible bool
-	Message  string
-	OpensAt  *time.Time
-	ClosesAt *time.Time
-	NoMore   bool
+	Name      string
+	Cohort    string
+	Eligible  bool
+	Message   string
+	OpensAt   *time.Time
+	ClosesAt  *time.Time
+	NoMoreKey string // see noMoreKey
+	// Booked: the person has a booking already (B), which the page shows
+	// instead of sending them to book again.
+	Booked      bool
+	B           bookingView
+	CalendarURL string
 }
 
 // GET /book/eligibility
@@ -138,9 +235,19 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
 	d := eligibilityData{Name: sess.Name, Eligible: e.Eligible, Message: pg.Lang.Pick(e.Message, e.MessageEN),
-		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMore: !e.Eligible && e.WindowOpensAt == nil}
+		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 	if e.Cohort != nil {
 		d.Cohort = pg.Lang.Pick(e.Cohort.Name, e.Cohort.NameEN)
+	}
+	// Someone who booked already is told so here, at once, not at the last
+	// step. One read of their own booking per visit of this page (not on
+	// the clinic search, which must not touch the database).
+	switch bk, err := p.Booking.BookingOf(r.Context(), sess.ID); {
+	case err == nil:
+		d.Booked, d.B, d.CalendarURL = true, p.viewBooking(pg.Lang, bk), "/book/calendar.ics"
+		pg.Step, pg.Title = 5, pg.T("view.h1")
+	case !errors.Is(err, booking.ErrNotFound):
+		p.Server.Log.Warn("eligibility page: reading the person's booking", "err", err)
 	}
 	pg.D = d
 	p.render(w, http.StatusOK, "eligibility", pg)

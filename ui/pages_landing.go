@@ -24,7 +24,22 @@ type checkResult struct {
 	Message  string
 	OpensAt  *time.Time // the current window if eligible, else the next one
 	ClosesAt *time.Time
-	NoMore   bool // no window left for this person
+	// NoMoreKey says why there is no window to come back to, when there
+	// is none (noMoreKey).
+	NoMoreKey string
+}
+
+// noMoreKey is the catalogue key that says what to do for someone who may
+// not book and has no window to come back to ("" when there is one): a
+// round for their age group is to come, or their windows are over.
+func noMoreKey(e booking.Eligibility) string {
+	switch {
+	case e.Eligible || e.WindowOpensAt != nil:
+		return ""
+	case e.Reason == booking.ReasonNotInAnyCohort:
+		return "check.not_in_round"
+	}
+	return "check.none_next"
 }
 
 type landingData struct {
@@ -66,42 +81,49 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status := http.StatusOK
-	birth, given, ok := parseBirth(r.URL.Query(), &d)
+	birth, given, bad := parseBirth(r.URL.Query(), &d)
 	d.Months, d.Days = numberOptions(12, d.Month), numberOptions(31, d.Day)
 	switch {
-	case given && !ok:
-		pg.Problem = &problem{Text: l.T("check.bad_date"), Next: l.T("check.fix"), Field: "birth"}
+	case bad != nil:
+		pg.Problem = &problem{Text: l.T(bad.key, bad.args...), Next: l.T("check.fix"), Field: bad.field}
 		status = http.StatusBadRequest
 	case given:
 		e := camp.Eligibility(birth, now)
 		switch e.Reason {
 		case booking.ReasonInvalidBirthDate, booking.ReasonBirthDateInFuture:
-			pg.Problem = &problem{Text: l.Pick(e.Message, e.MessageEN), Next: l.T("check.fix"), Field: "birth"}
+			pg.Problem = &problem{Text: l.Pick(e.Message, e.MessageEN), Next: l.T("check.fix"), Field: "y"}
 			status = http.StatusBadRequest
 		default:
 			d.Check = &checkResult{Eligible: e.Eligible, Message: l.Pick(e.Message, e.MessageEN),
-				OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMore: !e.Eligible && e.WindowOpensAt == nil}
+				OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 		}
 	}
 	pg.D = d
 	p.render(w, status, "landing", pg)
 }
 
+// birthProblem is what is wrong with a date of birth as given: the box
+// ("y", "m" or "d") and the catalogue key that says what to do.
+type birthProblem struct {
+	field, key string
+	args       []any
+}
+
 // parseBirth reads the date of birth of the landing page's check: either
 // birth_date=YYYY-MM-DD or the form's y, m and d. It fills the form's
-// values back in.
-func parseBirth(q url.Values, d *landingData) (booking.Date, bool, bool) {
+// values back in. given reports whether a date was asked about at all.
+func parseBirth(q url.Values, d *landingData) (b booking.Date, given bool, bad *birthProblem) {
 	if s := strings.TrimSpace(q.Get("birth_date")); s != "" {
 		b, err := booking.ParseDate(s)
 		if err != nil {
-			return booking.Date{}, true, false
+			return booking.Date{}, true, &birthProblem{field: "y", key: "check.bad_date"}
 		}
 		d.Year, d.Month, d.Day = strconv.Itoa(b.Year), int(b.Month), b.Day
-		return b, true, true
+		return b, true, nil
 	}
 	ys, ms, ds := strings.TrimSpace(q.Get("y")), q.Get("m"), q.Get("d")
 	if ys == "" && ms == "" && ds == "" {
-		return booking.Date{}, false, false
+		return booking.Date{}, false, nil
 	}
 	ys = asciiDigits(ys)
 	if len(ys) > 4 {
@@ -117,11 +139,19 @@ func parseBirth(q url.Values, d *landingData) (booking.Date, bool, bool) {
 	if derr == nil && day >= 1 && day <= 31 {
 		d.Day = day
 	}
-	if yerr != nil || len(ys) != 4 || y < 1900 || d.Month == 0 || d.Day == 0 {
-		return booking.Date{}, true, false
+	switch {
+	case yerr != nil || len(ys) != 4 || y < 1900:
+		return booking.Date{}, true, &birthProblem{field: "y", key: "check.bad_year"}
+	case d.Month == 0:
+		return booking.Date{}, true, &birthProblem{field: "m", key: "check.bad_month"}
+	case d.Day == 0:
+		return booking.Date{}, true, &birthProblem{field: "d", key: "check.bad_day"}
 	}
 	b, ok := booking.NewDate(y, time.Month(m), day)
-	return b, true, ok
+	if !ok {
+		return booking.Date{}, true, &birthProblem{field: "d", key: "check.no_such_day", args: []any{m, day}}
+	}
+	return b, true, nil
 }
 
 // numberOptions lists 1 to n, with selected selected (none for 0).

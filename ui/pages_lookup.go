@@ -11,12 +11,21 @@ import (
 
 type lookupData struct {
 	Name, Number string
+	RRN          rrnForm
 }
 
 // GET /booking
 func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "lookup.h1", "/booking")
-	pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
+	d := lookupData{}
+	// A person verified in this browser who has a booking has their name
+	// and booking number filled in; they type only the registration number.
+	if sess, ok := p.session(r); ok {
+		if bk, err := p.Booking.BookingOf(r.Context(), sess.ID); err == nil {
+			d.Name, d.Number = bk.Name, bk.Number
+		}
+	}
+	pg.Scripts, pg.D = []string{"book.js"}, d
 	p.render(w, http.StatusOK, "lookup", pg)
 }
 
@@ -24,18 +33,24 @@ func (p *Pages) lookupForm(w http.ResponseWriter, r *http.Request) {
 // and cancel steps, show it.
 func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "lookup.h1", "/booking")
-	name, rrn, number := r.PostFormValue("name"), r.PostFormValue("rrn"), r.PostFormValue("number")
-	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40)}
+	name, number := r.PostFormValue("name"), r.PostFormValue("number")
+	rrn := readRRN(r, pg.Lang)
+	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40), RRN: rrn}
 	pg.Scripts, pg.D = []string{"book.js"}, form
+	if rrn.problem != nil {
+		pg.Problem = rrn.problem
+		p.render(w, http.StatusBadRequest, "lookup", pg)
+		return
+	}
 	if p.refusedAsBusy(w, r, pg, "lookup") {
 		return
 	}
-	bk, err := p.Booking.Lookup(r.Context(), name, rrn, number)
+	bk, err := p.Booking.Lookup(r.Context(), name, rrn.rrn, number)
 	if err != nil {
-		p.renderFormError(w, pg, "lookup", err, "/book/clinics")
+		p.renderIdentityError(w, pg, "lookup", err)
 		return
 	}
-	parsed, _ := booking.ParseRRN(rrn) // valid: Lookup accepted it
+	parsed, _ := booking.ParseRRN(rrn.rrn) // valid: Lookup accepted it
 	tok := p.lookups.put(lookupEntry{name: name, rrn: parsed, number: bk.Number}, p.now())
 	if tok == "" {
 		p.renderFormError(w, pg, "lookup", booking.ErrOverloaded, "")
@@ -71,9 +86,10 @@ func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (lookup
 }
 
 type bookingPage struct {
-	H1, Text string
-	B        bookingView
-	Actions  bool
+	H1, Text    string
+	B           bookingView
+	Actions     bool
+	CalendarURL string
 }
 
 // GET /booking/view
@@ -83,8 +99,22 @@ func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("view.h1"), B: p.viewBooking(pg.Lang, bk), Actions: true}
+	pg.D = bookingPage{H1: pg.T("view.h1"), B: p.viewBooking(pg.Lang, bk), Actions: true, CalendarURL: "/booking/calendar.ics"}
 	p.render(w, http.StatusOK, "booking", pg)
+}
+
+// GET /booking/calendar.ics: the looked-up booking as a calendar file.
+func (p *Pages) lookupCalendar(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(w, r, "view.h1", "/booking/view")
+	_, bk, ok := p.looked(w, r, pg)
+	if !ok {
+		return
+	}
+	if bk.Status == booking.StatusCancelled {
+		p.cannotChange(w, pg, p.viewBooking(pg.Lang, bk))
+		return
+	}
+	p.serveCalendar(w, bk, pg.Lang)
 }
 
 // GET /booking/cancel: are you sure?
@@ -205,6 +235,6 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk)}
+	pg.D = bookingPage{H1: pg.T("changed.h1"), Text: pg.T("changed.text"), B: p.viewBooking(pg.Lang, bk), CalendarURL: "/booking/calendar.ics"}
 	p.render(w, http.StatusOK, "booking", pg)
 }

@@ -18,7 +18,8 @@ type option struct {
 }
 
 type blockRow struct {
-	Label string // "09:00~10:00"
+	Start string // "09:00"
+	End   string // "~10:00", for screen readers (the list says blocks are an hour)
 	Free  int
 	URL   string // "" when full or past
 }
@@ -27,6 +28,8 @@ type clinicRow struct {
 	ID       int64
 	Name     string
 	Kind     string
+	Dong     string
+	Distance string // from the neighbourhood chosen, when sorted by distance
 	Address  string
 	Vaccines string
 	Free     int
@@ -46,14 +49,25 @@ type searchData struct {
 	Region   string
 	District string
 	Date     string
-	Searched bool
-	Total    int
-	From, To int
-	Results  []clinicRow
-	MoreURL  string
+	// Dongs are the chosen district's neighbourhoods; with one chosen,
+	// Sort "near" lists the district's clinics nearest to it first and
+	// "free" only its own, most free places first.
+	Dongs     []option
+	Dong      string
+	DongLabel string // its name in the page's language
+	Sorts     []option
+	Sort      string
+	Near      bool // the results are in order of distance
+	Searched  bool
+	Total     int
+	From, To  int
+	Results   []clinicRow
+	MoreURL   string
 }
 
-const searchPageSize = 10
+// searchPageSize is short: on a phone each clinic with its time blocks is
+// most of a screen.
+const searchPageSize = 5
 
 // search reads the search form (region, district, date, vaccine, offset)
 // and runs it against the availability index (memory, never the database).
@@ -83,6 +97,7 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		d.District = ""
 		d.Dists[0].Selected = true
 	}
+	dong, hasDong := searchDongs(q, l, &d)
 	// The dates the service accepts (its configured horizon).
 	valid := false
 	for _, day := range p.Booking.BookableDates(now) {
@@ -122,17 +137,27 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 	}
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	offset = max(0, min(offset, 100_000))
-	res, total := p.Booking.Availability().SearchTotal(booking.SearchQuery{
+	sq := booking.SearchQuery{
 		RegionCode: d.Region, DistrictCode: d.District, Date: date, Vaccine: d.Vaccine,
 		OnlyFree: true, Limit: searchPageSize, Offset: offset,
-	})
+	}
+	switch {
+	case hasDong && d.Near:
+		sq.Near = dong.Name
+	case hasDong:
+		sq.Dong = dong.Name
+	}
+	res, total := p.Booking.Availability().SearchTotal(sq)
 	d.Searched, d.Total = true, total
 	if len(res) > 0 {
 		d.From, d.To = offset+1, offset+len(res)
 	}
 	for _, c := range res {
-		row := clinicRow{ID: c.Clinic.ID, Name: l.Pick(c.Clinic.Name, c.Clinic.NameEN), Address: c.Clinic.Address,
-			Kind: l.T("kind." + string(c.Clinic.Kind)), Free: c.DayFree}
+		row := clinicRow{ID: c.Clinic.ID, Name: l.Pick(c.Clinic.Name, c.Clinic.NameEN), Address: l.Pick(c.Clinic.Address, c.Clinic.AddressEN),
+			Kind: l.T("kind." + string(c.Clinic.Kind)), Dong: l.Pick(c.Clinic.Dong, c.Clinic.DongEN), Free: c.DayFree}
+		if d.Near {
+			row.Distance = l.Distance(booking.Distance(c.Clinic.X, c.Clinic.Y, dong.X, dong.Y))
+		}
 		var names []string
 		for _, id := range c.Clinic.Vaccines {
 			if v := p.Booking.Campaign().Vaccine(id); v != nil {
@@ -142,7 +167,8 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		row.Vaccines = strings.Join(names, ", ")
 		for b := range booking.BlocksPerDay {
 			tb := booking.TimeBlock(b)
-			br := blockRow{Label: l.Block(tb), Free: c.Free[b]}
+			start, end := l.BlockStartEnd(tb)
+			br := blockRow{Start: start, End: end, Free: c.Free[b]}
 			if br.Free > 0 && booking.BlockStart(date, tb).After(now) {
 				v := url.Values{"clinic": {strconv.FormatInt(c.Clinic.ID, 10)}, "date": {d.Date}, "block": {strconv.Itoa(b)}}
 				if d.Vaccine != "" {
@@ -161,12 +187,39 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		if d.District != "" {
 			mq.Set("district", d.District)
 		}
+		if d.Dong != "" {
+			mq.Set("dong", d.Dong)
+			mq.Set("sort", d.Sort)
+		}
 		if d.Vaccine != "" {
 			mq.Set("vaccine", d.Vaccine)
 		}
 		d.MoreURL = action + "?" + mq.Encode()
 	}
 	return d
+}
+
+// searchDongs fills in the neighbourhoods of the chosen district and the
+// order asked for, and returns the neighbourhood chosen.
+func searchDongs(q url.Values, l Lang, d *searchData) (booking.Dong, bool) {
+	if d.District == "" {
+		return booking.Dong{}, false
+	}
+	dong, ok := booking.DongOf(d.District, q.Get("dong"))
+	d.Dongs = []option{{"", l.T("search.dong.all"), !ok}}
+	for _, dg := range booking.Dongs(d.District) {
+		d.Dongs = append(d.Dongs, option{dg.Name, l.Pick(dg.Name, dg.NameEN), ok && dg.Name == dong.Name})
+	}
+	if !ok {
+		return booking.Dong{}, false
+	}
+	d.Dong, d.DongLabel, d.Sort = dong.Name, l.Pick(dong.Name, dong.NameEN), "near"
+	if q.Get("sort") == "free" {
+		d.Sort = "free"
+	}
+	d.Near = d.Sort == "near"
+	d.Sorts = []option{{"near", l.T("search.sort.near"), d.Near}, {"free", l.T("search.sort.free"), !d.Near}}
+	return dong, true
 }
 
 // searchURL is the search page for a clinic's area on a date.

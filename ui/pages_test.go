@@ -8,12 +8,14 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/ui"
@@ -220,7 +222,7 @@ func TestLandingInKoreanAndEnglishRemembered(t *testing.T) {
 	mustContain(t, "landing en again", p, "Today&#39;s booking windows")
 	p = b.get("/booking")
 	checkCitizenPage(t, "lookup en", p, "en")
-	mustContain(t, "lookup en", p, "Look up a booking", `<label for="rrn">`)
+	mustContain(t, "lookup en", p, "Look up a booking", `<label for="rrn1">`, "alien registration number")
 	// And switched back.
 	p = b.get("/?lang=ko")
 	checkCitizenPage(t, "landing ko again", p, "ko")
@@ -255,15 +257,32 @@ func TestLandingMayIBookNow(t *testing.T) {
 
 	// Not in this campaign: told so, and what to do.
 	p = b.get("/?birth_date=1990-05-05")
-	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "추가 예약 일정이 발표되면")
-
-	// A date that does not exist: a clear error, the form comes back.
-	p = b.get("/?y=1970&m=2&d=30")
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("30 February: %d", p.status)
+	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "해당 연령대의 예약 일정이 발표되면")
+	if strings.Contains(p.body, "더 예약할 수 없습니다") {
+		t.Error("someone who was never eligible is told they cannot book any more")
 	}
-	checkCitizenPage(t, "bad date", p, "ko")
-	mustContain(t, "bad date", p, `role="alert"`, "생년월일을 확인해 주세요", "다시 눌러 주세요", `aria-invalid="true"`)
+
+	// A date that is wrong or incomplete: what to do, the box it is about
+	// marked (and no other), the form filled back in.
+	for _, c := range []struct{ query, field, want string }{
+		{"y=1970&m=2&d=30", "d", "2월에는 30일이 없습니다"},
+		{"y=1970&m=&d=5", "m", "태어난 달을 목록에서 골라 주세요"},
+		{"y=1970&m=4&d=", "d", "태어난 날을 목록에서 골라 주세요"},
+		{"y=70&m=4&d=5", "y", "태어난 해를 4자리 숫자로 입력해 주세요"},
+		{"birth_date=1970-13-01", "y", "생년월일을 확인해 주세요"},
+	} {
+		p = b.get("/?" + c.query)
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("%s: %d", c.query, p.status)
+		}
+		checkCitizenPage(t, c.query, p, "ko")
+		mustContain(t, c.query, p, `role="alert"`, c.want, "다시 눌러 주세요")
+		marked := regexp.MustCompile(`id="([ymd])"[^>]*aria-invalid="true"`).FindAllStringSubmatch(p.body, -1)
+		if len(marked) != 1 || marked[0][1] != c.field {
+			t.Errorf("%s: marked %v, want only %q", c.query, marked, c.field)
+		}
+	}
+	mustContain(t, "month kept", b.get("/?y=1970&m=4&d="), `value="1970"`, `<option value="4" selected>`)
 }
 
 var (
@@ -273,7 +292,7 @@ var (
 	citChangeRE    = regexp.MustCompile(`href="(/booking/change/confirm\?[^"]+)"`)
 	citHiddenRE    = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 	citNumberRE    = regexp.MustCompile(`id="booking-number">(SLC-[0-9A-Z]{4}-[0-9A-Z]{4})<`)
-	citRRNValueRE  = regexp.MustCompile(`name="rrn"[^>]*value=`)
+	citRRNValueRE  = regexp.MustCompile(`name="rrn2?"[^>]*value=`)
 )
 
 func citHidden(body string) url.Values {
@@ -307,24 +326,56 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 		t.Fatal("no pass or ticket cookie after the waiting room")
 	}
 	checkCitizenPage(t, "verify", p, "ko")
-	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn">`, `<label for="phone">`,
+	mustContain(t, "verify", p, "본인확인", `<label for="name">`, `<label for="rrn1">앞 6자리 (생년월일)</label>`,
+		`<label for="rrn2">뒤 7자리</label>`, `class="rrn-back"`, `<label for="phone">`,
 		`inputmode="numeric"`, `autocomplete="name"`, `aria-current="step"`, "/static/book.js?v=")
+	// Every booking page says how long the pass lasts (20 minutes in the demo).
+	if !regexp.MustCompile(`id="session-left"[^>]*>예약 화면 이용 시간: 21:[0-9:]+까지 \((19|20)분 남음\)<`).MatchString(p.body) {
+		t.Errorf("no time left on the booking page:\n%s", p.body)
+	}
 
-	// Bad input: told what and what next; the RRN is not echoed back.
-	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"680230-1234567"}, "phone": {phone}})
+	// Bad input: told what and what next, the right box marked; what was
+	// typed comes back but the last 7 digits.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"680230"}, "rrn2": {"1234567"}, "phone": {phone}})
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("impossible RRN: %d", p.status)
 	}
 	checkCitizenPage(t, "verify error", p, "ko")
-	mustContain(t, "verify error", p, `role="alert"`, "표시된 칸을 고친 뒤", `value="김민수"`, `value="010-1234-5678"`)
+	mustContain(t, "verify error", p, `role="alert"`, "표시된 칸을 고친 뒤", `value="김민수"`, `value="010-1234-5678"`,
+		`value="680230" data-rrn="front" aria-invalid="true"`, `id="rrn2-cleared"`, "뒷자리는 지웠습니다")
 	if citRRNValueRE.MatchString(p.body) {
-		t.Fatal("the RRN field is filled back in")
+		t.Fatal("the last 7 digits are filled back in")
+	}
+	// Only the phone is wrong: it is marked, the birth date stays.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"680315"}, "rrn2": {"1234567"}, "phone": {"02-123-4567"}})
+	checkCitizenPage(t, "phone error", p, "ko")
+	mustContain(t, "phone error", p, `value="680315" data-rrn="front">`, `value="02-123-4567" aria-describedby="phone-hint problem" aria-invalid="true"`, `id="rrn2-cleared"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Fatal("the last 7 digits are filled back in")
+	}
+	// A box with the wrong number of digits is named, with the count.
+	for _, c := range []struct{ front, back, field, want string }{
+		{"68031", "1234567", "rrn1", "앞자리는 생년월일 6자리입니다. 지금 5자리를 입력했습니다."},
+		{"680315", "123456", "rrn2", "뒷자리는 7자리입니다. 지금 6자리를 입력했습니다."},
+		{"", "1234567", "rrn1", "앞 6자리(생년월일)를 입력해 주세요"},
+		{"680315", "", "rrn2", "뒤 7자리를 입력해 주세요"},
+		{"68O315", "1234567", "rrn1", "숫자로만"},
+	} {
+		p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {c.front}, "rrn2": {c.back}, "phone": {phone}})
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("%s/%s: %d", c.front, c.back, p.status)
+		}
+		mustContain(t, "digit count "+c.front+"/"+c.back, p, c.want, `id="`+c.field+`" name="`+c.field+`"`)
+		if !regexp.MustCompile(`id="` + c.field + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
+			t.Errorf("%s/%s: box %s not marked", c.front, c.back, c.field)
+		}
 	}
 
-	// Pasted forms of RRN and phone are accepted.
-	p = b.post("/book/verify", url.Values{"name": {name}, "rrn": {"６８０３１５ – 1234567"}, "phone": {"+82 10 1234 5678"}})
+	// Pasted forms of RRN and phone are accepted: the whole number in the
+	// first box (a browser without JavaScript), full-width digits, spaces.
+	p = b.post("/book/verify", url.Values{"name": {name}, "rrn1": {"６８０３１５ – 1234567"}, "rrn2": {""}, "phone": {"+82 10 1234 5678"}})
 	checkCitizenPage(t, "code", p, "ko")
-	mustContain(t, "code", p, "인증번호 입력", "010-****-5678", "데모용 인증번호", `autocomplete="one-time-code"`)
+	mustContain(t, "code", p, "인증번호 입력", "인증번호 6자리를 010-****-5678 번호로 보냈습니다", "데모용 인증번호", `autocomplete="one-time-code"`)
 	noRRN("code page", p)
 	challenge, code := citChallengeRE.FindStringSubmatch(p.body), citDemoCodeRE.FindStringSubmatch(p.body)
 	if challenge == nil || code == nil {
@@ -339,7 +390,7 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("wrong code: %d", p.status)
 	}
-	mustContain(t, "wrong code", p, "인증번호가 맞지 않습니다", "데모용 인증번호", code[1])
+	mustContain(t, "wrong code", p, "인증번호가 맞지 않습니다", "4번 더 입력할 수 있고", `aria-invalid="true"`, "데모용 인증번호", code[1])
 	form.Set("code", code[1])
 	p = b.post("/book/code", form)
 	if p.url != "/book/eligibility" {
@@ -401,6 +452,19 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	mustContain(t, "booking view", p, number[1], "Your booking", "Booked", "Mon 26 July 2021", "Mon 6 September 2021",
 		`href="/booking/change"`, `href="/booking/cancel"`)
 	noRRN("booking view", p)
+	mustContain(t, "booking view", p, "On the day", "Bring an identity document", "If you have a fever", `href="/booking/calendar.ics" download`)
+
+	// Both doses as a calendar file, each with a reminder.
+	p = b.get("/booking/calendar.ics")
+	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "BEGIN:VCALENDAR\r\n") || strings.Count(p.body, "BEGIN:VEVENT") != 2 {
+		t.Fatalf("calendar: %d\n%s", p.status, p.body)
+	}
+	unfolded := strings.ReplaceAll(p.body, "\r\n ", "")
+	for _, want := range []string{"DTSTART:20210726T", "DTSTART:20210906T", "UID:" + number[1] + "-1@sluice", "SUMMARY:COVID-19 vaccination\\, dose 2", "TRIGGER:-P1D", "Booking number " + number[1]} {
+		if !strings.Contains(unfolded, want) {
+			t.Errorf("calendar: no %q in\n%s", want, p.body)
+		}
+	}
 
 	// Change to another clinic and day.
 	p = b.get("/booking/change?region=26&date=2021-07-27")
@@ -424,9 +488,12 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	checkCitizenPage(t, "cancelled", p, "ko")
 	mustContain(t, "cancelled", p, "예약이 취소되었습니다", "취소됨")
 	p = b.get("/booking/view")
-	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다")
-	if strings.Contains(p.body, `href="/booking/cancel"`) {
-		t.Fatal("a cancelled booking still offers cancel")
+	mustContain(t, "view cancelled", p, "취소됨", "이 예약은 취소되었습니다", `<div class="card cancelled">`, "취소된 예약입니다", `class="badge cancelled"`)
+	if strings.Contains(p.body, `href="/booking/cancel"`) || strings.Contains(p.body, "calendar.ics") {
+		t.Fatal("a cancelled booking still offers cancel or a calendar file")
+	}
+	if p = b.get("/booking/calendar.ics"); p.status != http.StatusConflict || strings.Contains(p.body, "VCALENDAR") {
+		t.Fatalf("calendar of a cancelled booking: %d", p.status)
 	}
 
 	// Wrong look-up details: no hint which one, the next step, no RRN echo.
@@ -434,7 +501,10 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	if p.status != http.StatusNotFound {
 		t.Fatalf("wrong name: %d", p.status)
 	}
-	mustContain(t, "wrong lookup", p, "예약을 찾을 수 없습니다", "표시된 칸을 고친 뒤", `value="김민순"`)
+	mustContain(t, "wrong lookup", p, "예약을 찾을 수 없습니다", "예약할 때 입력한 것과 같은지", "예약번호를 잊었다면", `href="/book">본인확인으로 내 예약 찾기`, `value="김민순"`)
+	if strings.Contains(p.body, "표시된 칸") || strings.Contains(p.body, `aria-invalid="true"`) {
+		t.Error("a look-up that found nothing speaks of a marked field")
+	}
 	if citRRNValueRE.MatchString(p.body) {
 		t.Fatal("the RRN field is filled back in")
 	}
@@ -590,9 +660,33 @@ func TestWaitingPageStates(t *testing.T) {
 	}
 	checkCitizenPage(t, "paused", p, "ko")
 	ticket := b.cookie("sluice_ticket_vaccine")
-	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", "Admission is paused", `data-state="paused"`, `data-ticket="`+ticket+`"`,
+	if strings.Contains(p.body, "Admission is paused") {
+		t.Error("the Korean paused notice has an English subtitle")
+	}
+	mustContain(t, "paused", p, "입장이 잠시 멈췄습니다", `data-state="paused"`, `data-ticket="`+ticket+`"`,
 		`data-joined="1"`, `<noscript><meta http-equiv="refresh"`, `<label for="progress"`, `<progress id="progress"`,
-		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0")
+		"내 앞 대기 인원", "예상 대기 시간", "마지막 업데이트", "/static/wait.js?v=", "21:0",
+		`<dd id="rate">멈춤</dd>`, `<progress id="progress" max="1" value="0"`, `id="moved"`, "차례가 되면 20분 동안 예약 화면을 이용할 수 있습니다")
+	if strings.Contains(p.body, "내 순서") {
+		t.Error("the waiting page repeats the people ahead as a place")
+	}
+	if !regexp.MustCompile(`대기 번호: <strong id="queue-id">[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{2,}</strong>`).MatchString(p.body) {
+		t.Error("no queue ID to quote")
+	}
+	mustContain(t, "paused without a word", p, `<div id="notice" class="notice operator" role="status" hidden>`, `<dd id="eta">재개되면 다시 계산합니다</dd>`)
+	// The operator says why, and when they expect to resume.
+	if _, err := rm.Update(func(st *room.Settings) {
+		st.Message, st.ResumeAt = `서버 점검 중입니다 <곧> "재개"`, time.Date(2021, 7, 19, 22, 0, 0, 0, booking.Seoul)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.get("/wait/vaccine?return=/book")
+	mustContain(t, "paused with a word", p, "운영자 안내", "서버 점검 중입니다 &lt;곧&gt; &#34;재개&#34;", "다시 시작 예정: 7월 19일(월) 22:00",
+		`<dd id="eta">7월 19일(월) 22:00 재개 예정</dd>`)
+	p = b.get("/wait/vaccine?return=/book&lang=en")
+	mustContain(t, "paused with a word en", p, "From the operators", "Expected to resume: Mon 19 July, 22:00", "Queue ID")
+	rm.Update(func(st *room.Settings) { st.Message, st.ResumeAt = "", time.Time{} })
+	b.get("/wait/vaccine?return=/book&lang=ko")
 	// The script's texts are valid JSON.
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="wait-text">(.*?)</script>`).FindStringSubmatch(p.body)
 	var texts map[string]string
@@ -619,7 +713,7 @@ func TestWaitingPageStates(t *testing.T) {
 	// Without a return path the page says so and offers to leave.
 	p = b.get("/wait/vaccine")
 	checkCitizenPage(t, "admitted", p, "en")
-	mustContain(t, "admitted", p, "It&#39;s your turn", `action="/wait/vaccine/leave"`)
+	mustContain(t, "admitted", p, "It&#39;s your turn", `action="/wait/vaccine/leave"`, "You can use the booking pages for 20 min, until 21:")
 	// Leaving frees the place.
 	p = b.post("/wait/vaccine/leave", nil)
 	mustContain(t, "left", p, "You left", `data-state="left"`)
@@ -699,5 +793,141 @@ func TestStaticAssetsVersionedAndCached(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", resp.Header)
+	}
+}
+
+// verifiedCitizen is a browser that has been through the waiting room and
+// verified its identity with the demo's code.
+func verifiedCitizen(t *testing.T, a *app.App, name, rrn, phone string) *citBrowser {
+	t.Helper()
+	b := newCitBrowser(t, a.URL())
+	b.get("/book")
+	front, back, _ := strings.Cut(rrn, "-")
+	p := b.post("/book/verify", url.Values{"name": {name}, "rrn1": {front}, "rrn2": {back}, "phone": {phone}})
+	code := citDemoCodeRE.FindStringSubmatch(p.body)
+	if code == nil {
+		t.Fatalf("no demo code:\n%s", p.body)
+	}
+	form := citHidden(p.body)
+	form.Set("code", code[1])
+	if p = b.post("/book/code", form); p.url != "/book/eligibility" {
+		t.Fatalf("after the code: %d at %s", p.status, p.url)
+	}
+	return b
+}
+
+var (
+	citAwayRE = regexp.MustCompile(`<strong>([0-9.]+)(k?m) 거리</strong>`)
+	citDongRE = regexp.MustCompile(`<p class="muted">[^·<]+ · ([^<·]+?)(?: · |<br>)`)
+)
+
+// A person looks for clinics near their neighbourhood: the district's
+// neighbourhoods to choose from, the clinics nearest first with how far,
+// or only that neighbourhood's; a short page; English addresses in English.
+func TestClinicSearchByNeighbourhood(t *testing.T) {
+	a := citizenApp(t)
+	b := verifiedCitizen(t, a, "김민수", "680315-1234567", "010-1234-5678")
+	const base = "/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer"
+	dongs := booking.Dongs("11680")
+	p := b.get(base)
+	checkCitizenPage(t, "district", p, "ko")
+	mustContain(t, "district", p, `<label for="dong">`, `<option value="`+dongs[3].Name+`">`+dongs[3].Name+`</option>`, "1–5번째 기관 (남은 자리가 많은 순)")
+	if n := strings.Count(p.body, `<li class="card clinic">`); n != 5 {
+		t.Errorf("%d clinics on a page, want 5", n)
+	}
+	if strings.Contains(p.body, `<label for="sort">`) {
+		t.Error("an order to choose before a neighbourhood is chosen")
+	}
+
+	dong := dongs[3]
+	p = b.get(base + "&dong=" + url.QueryEscape(dong.Name))
+	checkCitizenPage(t, "near", p, "ko")
+	mustContain(t, "near", p, `<option value="`+dong.Name+`" selected>`, `<label for="sort">`, `<option value="near" selected>`, dong.Name+"에서 가까운 순")
+	var last float64
+	aways := citAwayRE.FindAllStringSubmatch(p.body, -1)
+	if len(aways) != 5 {
+		t.Fatalf("distances shown: %v", aways)
+	}
+	for _, m := range aways {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		if m[2] == "km" {
+			v *= 1000
+		}
+		if v < last {
+			t.Errorf("not nearest first: %v", aways)
+		}
+		last = v
+	}
+	mustContain(t, "near more", p, "sort=near", "dong="+url.QueryEscape(dong.Name))
+
+	p = b.get(base + "&dong=" + url.QueryEscape(dong.Name) + "&sort=free")
+	mustContain(t, "only", p, `<option value="free" selected>`)
+	for _, m := range citDongRE.FindAllStringSubmatch(p.body, -1) {
+		if m[1] != dong.Name {
+			t.Errorf("a clinic of %s among those of %s only", m[1], dong.Name)
+		}
+	}
+	if citAwayRE.MatchString(p.body) {
+		t.Error("distances shown without ordering by distance")
+	}
+
+	// An unknown neighbourhood is ignored, not an error.
+	p = b.get(base + "&dong=" + url.QueryEscape("없는동"))
+	mustContain(t, "unknown dong", p, `<option value="" selected>전체</option>`, "남은 자리가 많은 순")
+
+	p = b.get(base + "&lang=en&dong=" + url.QueryEscape(dong.Name))
+	checkCitizenPage(t, "near en", p, "en")
+	mustContain(t, "near en", p, dong.NameEN, "Gangnam-gu, Seoul", " away</strong>", "nearest to "+dong.NameEN+" first")
+	if strings.Contains(p.body, "서울특별시 강남구") {
+		t.Error("Korean addresses on the English page")
+	}
+}
+
+// A person who has booked is told so at once when they go to book again,
+// with their booking; the done page has its own address, reloads, and
+// gives the calendar file; the look-up form knows their name and number.
+func TestBookedPersonToldAtOnce(t *testing.T) {
+	a := citizenApp(t)
+	b := verifiedCitizen(t, a, "김민수", "680315-1234567", "010-1234-5678")
+	// Before booking there is no done page: the eligibility page says what to do.
+	if p := b.get("/book/done"); p.url != "/book/eligibility" {
+		t.Fatalf("done page before booking: %d at %s", p.status, p.url)
+	}
+	p := b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer")
+	links := citConfirmRE.FindAllStringSubmatch(p.body, -1)
+	if len(links) == 0 {
+		t.Fatalf("no times:\n%s", p.body)
+	}
+	p = b.post("/book", citHidden(b.get(html.UnescapeString(links[0][1])).body))
+	if p.url != "/book/done" {
+		t.Fatalf("after booking: %d at %s", p.status, p.url)
+	}
+	checkCitizenPage(t, "done", p, "ko")
+	number := citNumberRE.FindStringSubmatch(p.body)
+	if number == nil {
+		t.Fatalf("no booking number:\n%s", p.body)
+	}
+	mustContain(t, "done", p, "예약이 완료되었습니다", `href="/book/calendar.ics" download`, "신분증", "열이 나거나", "예약 마치기")
+	// Reloaded: the same page.
+	again := b.get("/book/done")
+	mustContain(t, "done reloaded", again, "예약이 완료되었습니다", number[1])
+	if c := b.get("/book/calendar.ics"); c.status != http.StatusOK || !strings.Contains(c.body, "UID:"+number[1]+"-2@sluice") {
+		t.Fatalf("calendar: %d\n%s", c.status, c.body)
+	}
+
+	// Going to book again: told at once, with the booking, not offered a clinic.
+	p = b.get("/book")
+	if p.url != "/book/eligibility" {
+		t.Fatalf("book again: %d at %s", p.status, p.url)
+	}
+	checkCitizenPage(t, "booked", p, "ko")
+	mustContain(t, "booked", p, "이미 예약하셨습니다", number[1], `href="/booking"`, "신분증")
+	if strings.Contains(p.body, "지금 예약할 수 있습니다") || strings.Contains(p.body, `href="/book/clinics"`) {
+		t.Error("a booked person is told they can book")
+	}
+	p = b.get("/booking")
+	mustContain(t, "look-up form", p, `value="김민수"`, `value="`+number[1]+`"`)
+	if citRRNValueRE.MatchString(p.body) {
+		t.Error("the look-up form fills in the registration number")
 	}
 }

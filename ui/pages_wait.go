@@ -19,7 +19,12 @@ type waitData struct {
 	UpdatedText   string
 	PassUntilText string
 	AheadText     string
-	PositionText  string
+	RateText      string // people admitted a minute
+	MovedText     string // how far the line has moved since they came
+	SessionText   string // how long an admitted session lasts
+	PassLeftText  string // the same, for the admitted
+	ResumeText    string // when the operator expects to admit again
+	PausedETAText string // the estimate while paused
 	SelfURL       string
 	RejoinURL     string
 	NowMS         int64
@@ -54,7 +59,22 @@ func (p *Pages) serveWait(w http.ResponseWriter, r *http.Request, v web.WaitView
 		d.PassUntilText = l.Clock(v.PassUntil)
 	}
 	d.AheadText = l.T("wait.people", l.Num(v.Ahead))
-	d.PositionText = l.T("wait.place", l.Num(v.Position))
+	d.RateText = l.PerMinute(v.Ahead, v.ETA)
+	if v.State == web.WaitPaused {
+		d.RateText = l.T("wait.rate.stopped")
+	}
+	d.MovedText = l.T("wait.moved", l.Num(v.Moved), l.Num(v.First), v.Progress)
+	if v.Session > 0 {
+		d.SessionText = l.Dur(v.Session)
+	}
+	if !v.PassUntil.IsZero() {
+		d.PassLeftText = l.Dur(v.PassUntil.Sub(v.Now))
+	}
+	d.PausedETAText = l.T("wait.eta.paused")
+	if !v.ResumeAt.IsZero() {
+		d.ResumeText = l.When(v.ResumeAt)
+		d.PausedETAText = l.T("wait.eta.resume", d.ResumeText)
+	}
 	d.SelfURL = web.WaitURL(v.Room, v.Return)
 	q := url.Values{"rejoin": {"1"}}
 	if v.Return != "" {

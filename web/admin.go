@@ -32,6 +32,22 @@ func (b roomBody) settings() (room.Settings, error) {
 	return st, st.Validate()
 }
 
+// clearTime is a time in JSON (RFC 3339), or "" for none.
+type clearTime time.Time
+
+func (c *clearTime) UnmarshalJSON(b []byte) error {
+	if string(b) == `""` {
+		*c = clearTime{}
+		return nil
+	}
+	var t time.Time
+	if err := json.Unmarshal(b, &t); err != nil {
+		return fmt.Errorf("time: want RFC 3339 like \"2021-07-19T22:00:00+09:00\", or \"\" for none")
+	}
+	*c = clearTime(t)
+	return nil
+}
+
 // duration is a duration in JSON: "90s", "10m", "1h30m", or a number of
 // seconds.
 type duration time.Duration
@@ -78,6 +94,8 @@ type settingsView struct {
 	WaitingURL   string     `json:"waiting_url"`
 	Paused       bool       `json:"paused"`
 	Closed       bool       `json:"closed"`
+	Message      string     `json:"message"`
+	ResumeAt     *time.Time `json:"resume_at"`
 }
 
 func tp(t time.Time) *time.Time {
@@ -95,6 +113,7 @@ func (s *Server) view(rm *room.Room) roomView {
 		Capacity: st.Capacity, Rate: st.Rate, PassTTL: st.PassTTL.String(),
 		ClaimTimeout: st.ClaimTimeout.String(), PollBudget: st.PollBudget, MinPoll: st.MinPoll.String(),
 		WaitingURL: st.WaitingURL, Paused: st.Paused, Closed: st.Closed,
+		Message: st.Message, ResumeAt: tp(st.ResumeAt),
 	}}
 	if g := s.GateRejections()[rm.Name()]; g != nil {
 		v.Gate = g
@@ -157,6 +176,9 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 			ClaimTimeout *duration  `json:"claim_timeout"`
 			PollBudget   *float64   `json:"poll_budget"`
 			ClosesAt     *time.Time `json:"closes_at"`
+			// The operator's word to the line: "" clears either.
+			Message  *string    `json:"message"`
+			ResumeAt *clearTime `json:"resume_at"`
 		}
 		if !decodeBody(w, r, &patch) {
 			return
@@ -179,6 +201,12 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 			}
 			if patch.ClosesAt != nil {
 				st.ClosesAt = *patch.ClosesAt
+			}
+			if patch.Message != nil {
+				st.Message = *patch.Message
+			}
+			if patch.ResumeAt != nil {
+				st.ResumeAt = time.Time(*patch.ResumeAt)
 			}
 		})
 		if err != nil {

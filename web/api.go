@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/room"
 )
@@ -224,5 +225,59 @@ func appendStatusJSON(b []byte, tok string, st room.Status) []byte {
 		b = st.PassUntil.AppendFormat(b, time.RFC3339)
 		b = append(b, '"')
 	}
+	if st.Ticket.Room != "" {
+		b = append(b, `,"queue_id":"`...)
+		b = room.AppendQueueID(b, st.Ticket)
+		b = append(b, '"')
+	}
+	if st.Message != "" {
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, st.Message)
+	}
+	if !st.ResumeAt.IsZero() {
+		b = append(b, `,"resume_at":"`...)
+		b = st.ResumeAt.AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
 	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (HTML characters, U+2028 and U+2029 included; invalid UTF-8
+// as U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

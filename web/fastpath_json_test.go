@@ -24,6 +24,9 @@ type statusDoc struct {
 	OpensAt       string  `json:"opens_at,omitempty"`
 	Pass          string  `json:"pass,omitempty"`
 	PassExpiresAt string  `json:"pass_expires_at,omitempty"`
+	QueueID       string  `json:"queue_id,omitempty"`
+	Message       string  `json:"message,omitempty"`
+	ResumeAt      string  `json:"resume_at,omitempty"`
 }
 
 // referenceStatus applies docs/API.md's rules: position and ahead are
@@ -49,6 +52,13 @@ func referenceStatus(tok string, st room.Status) statusDoc {
 	if st.Pass != "" {
 		d.PassExpiresAt = st.PassUntil.Format(time.RFC3339)
 	}
+	if st.Ticket.Room != "" {
+		d.QueueID = st.Ticket.QueueID()
+	}
+	d.Message = st.Message
+	if !st.ResumeAt.IsZero() {
+		d.ResumeAt = st.ResumeAt.Format(time.RFC3339)
+	}
 	return d
 }
 
@@ -61,13 +71,21 @@ func TestStatusJSONMatchesEncodingJSON(t *testing.T) {
 	opens := []time.Time{{}, at, at.In(seoul).Add(123456789 * time.Nanosecond), time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, seoul)}
 	etas := []time.Duration{-1, -time.Hour, 0, time.Second - 1, time.Second, 36 * time.Second, math.MaxInt64}
 	polls := []time.Duration{0, time.Millisecond - 1, 1500 * time.Millisecond, time.Minute, math.MaxInt64, -time.Second}
+	// Operators write anything: quotes, HTML, controls, Korean, lone bytes.
+	messages := []string{"", `서버 점검 중 "21:30" 재개 예정`, "<b>&amp;</b> \\ \n\t\r\x00\x1f", "\u2028\u2029 \xff\xfe ok", "👍 é"}
 	states := []room.State{room.StatePrequeue, room.StateWaiting, room.StateAdmitted, room.StatePaused, room.StateClosed, room.StateScheduled, room.StateOpen}
 	n := 0
 	for _, state := range states {
 		for _, pos := range []uint64{0, 1, 49, math.MaxUint64} {
 			for i, eta := range etas {
 				st := room.Status{State: state, Position: pos, Ahead: pos - min(pos, 1), ETA: eta,
-					PollAfter: polls[i%len(polls)], OpensAt: opens[i%len(opens)]}
+					PollAfter: polls[i%len(polls)], OpensAt: opens[i%len(opens)], Message: messages[i%len(messages)]}
+				if i%3 != 0 {
+					st.Ticket = room.Ticket{Room: "vaccine", Phase: room.Phase(i % 2), Seq: pos}
+				}
+				if i%2 == 1 {
+					st.ResumeAt = opens[(i+2)%len(opens)]
+				}
 				if state == room.StateAdmitted && i%2 == 0 {
 					st.Pass, st.PassUntil = pass, opens[(i+1)%len(opens)].Add(time.Hour)
 				}

@@ -60,9 +60,14 @@ type WaitView struct {
 	Joined          bool
 	Position, Ahead uint64
 	// First is the first place this browser was shown in this line, the
-	// baseline of the progress bar; Progress is 0..100.
+	// baseline of the progress bar; Moved is how many places it has moved
+	// since (First-Position), Progress the same in percent, 0..100.
 	First    uint64
+	Moved    uint64
 	Progress int
+	// Session is how long an admitted person may use the protected pages
+	// (the room's pass lifetime), for people to know before their turn.
+	Session time.Duration
 	// ETA is the expected wait (negative: unknown). During the pre-queue it
 	// is the time until opening.
 	ETA       time.Duration
@@ -75,6 +80,12 @@ type WaitView struct {
 	PassUntil time.Time
 	// Message is a plain detail for State error (bilingual).
 	Message string
+	// Notice and ResumeAt are the operator's word to the line and when
+	// they expect to admit again (zero: not said).
+	Notice   string
+	ResumeAt time.Time
+	// QueueID is the ticket's short name for people to quote.
+	QueueID string
 }
 
 // WaitURL is the waiting page of a room, going on to ret when admitted.
@@ -141,7 +152,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := s.Clock.Now()
 	ret := safeReturn(q.Get("return"))
-	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1}
+	v := WaitView{Room: name, Return: ret, Now: now, ETA: -1, Session: rm.Settings().PassTTL}
 	if q.Get("left") == "1" {
 		v.State = WaitLeft
 		s.renderWait(w, r, v)
@@ -196,6 +207,10 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.State = string(st.State)
 		v.Position, v.Ahead, v.ETA, v.OpensAt, v.PollAfter = st.Position, st.Ahead, st.ETA, st.OpensAt, st.PollAfter
+		v.Notice, v.ResumeAt = st.Message, st.ResumeAt
+		if st.Ticket.Room != "" {
+			v.QueueID = st.Ticket.QueueID()
+		}
 		v.Refresh = max(1, int(math.Ceil(st.PollAfter.Seconds())))
 		switch st.State {
 		case room.StatePrequeue:
@@ -219,7 +234,8 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400, false)
 			}
 			if v.First > 0 {
-				v.Progress = int(100 * float64(v.First-st.Position) / float64(v.First))
+				v.Moved = v.First - st.Position
+				v.Progress = int(100 * float64(v.Moved) / float64(v.First))
 			}
 		case room.StateAdmitted:
 			s.setCookie(w, r, room.PassCookie, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1, true)

@@ -132,9 +132,10 @@ const (
 	sqlBookingInsert = `INSERT INTO bookings (` + bookingColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (number) DO NOTHING`
-	sqlBookingGet  = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
-	sqlBookingLock = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
-	sqlBookingMove = `UPDATE bookings SET dose1_clinic = $1, dose1_date = $2, dose1_block = $3,
+	sqlBookingGet    = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
+	sqlBookingActive = `SELECT ` + bookingColumns + ` FROM bookings WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked'`
+	sqlBookingLock   = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
+	sqlBookingMove   = `UPDATE bookings SET dose1_clinic = $1, dose1_date = $2, dose1_block = $3,
 		dose2_clinic = $4, dose2_date = $5, dose2_block = $6, updated_at = $7
 		WHERE number = $8 AND status = 'booked'`
 	sqlBookingCancel = `UPDATE bookings SET status = 'cancelled', updated_at = $1

@@ -334,6 +334,19 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
+// ActiveBooking returns the person's booking in the campaign that is not
+// cancelled.
+func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingActive, campaignID, personKey))
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	return b, nil
+}
+
 // Change is booking.Store's Change, in one transaction that locks the
 // booking row and every slot it may touch, in slot order, first.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {

@@ -39,11 +39,11 @@ func (w *writeStmts) all() []*sql.Stmt {
 }
 
 type readStmts struct {
-	bookingGet, slotCounts, supply, pending, countBookings *sql.Stmt
+	bookingGet, bookingActive, slotCounts, supply, pending, countBookings *sql.Stmt
 }
 
 func (r *readStmts) all() []*sql.Stmt {
-	return []*sql.Stmt{r.bookingGet, r.slotCounts, r.supply, r.pending, r.countBookings}
+	return []*sql.Stmt{r.bookingGet, r.bookingActive, r.slotCounts, r.supply, r.pending, r.countBookings}
 }
 
 type preparer interface {
@@ -102,6 +102,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		rdb = s.r
 	}
 	p(rdb, &r.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
+	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
 	p(rdb, &r.slotCounts, `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`)
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)

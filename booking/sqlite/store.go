@@ -216,6 +216,24 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
+// ActiveBooking returns the person's booking in the campaign that is not
+// cancelled.
+func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	defer unlock()
+	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, campaignID, personKey))
+	if err != nil {
+		return booking.Booking{}, fail(ctx, "active booking", err)
+	}
+	return b, nil
+}
+
 // Change is booking.Store's Change, in one write transaction.
 func (s *Store) Change(ctx context.Context, req booking.ChangeRequest) (booking.Booking, error) {
 	return failed(ctx, "change")(s.change(ctx, req))

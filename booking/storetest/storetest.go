@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"SlotFull", testSlotFull},
 		{"NoSecondDose", testNoSecondDose},
 		{"OneActiveBookingPerPersonPerCampaign", testOnePerPerson},
+		{"ActiveBookingOfAPerson", testActiveBooking},
 		{"IdempotentRetry", testIdempotentRetry},
 		{"IdempotencyKeyReuse", testIdempotencyReuse},
 		{"SupplyExhausted", testSupply},

@@ -7,7 +7,8 @@
 //	                        numbers and their reservation marks, serving
 //	                        position, frozen flag and pre-queue size,
 //	                        joins/admissions/leaves/expired), the controls
-//	                        (paused, closed, capacity, rate) and how often
+//	                        (paused, closed, capacity, rate, the operator's
+//	                        message and expected resume) and how often
 //	                        they were set, the lottery key id, the admission
 //	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
@@ -149,6 +150,8 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			strconv.Itoa(a.controls.Capacity),
 			strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
 			strconv.Itoa(int(a.phase)),
+			a.controls.Message,
+			optMillis(a.controls.ResumeAt),
 			strconv.FormatInt(a.passTTL.Milliseconds(), 10),
 			a.drawn,
 			fmt.Sprintf("%d:%d", a.seqs.From, a.seqs.To),
@@ -228,7 +231,7 @@ func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (st
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 22 {
+	if len(res) != 24 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -243,8 +246,17 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	v.LotteryKey = d.str()
 	v.Joins, v.Admissions, v.Leaves, v.Expired, v.Skipped = d.uint(), d.uint(), d.uint(), d.uint(), d.uint()
 	v.Epoch = d.str()
+	v.Controls.Message = d.str()
+	resumeAt := d.str()
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
+	}
+	if resumeAt != "" {
+		ms, err := strconv.ParseInt(resumeAt, 10, 64)
+		if err != nil {
+			return 0, 0, room.View{}, fmt.Errorf("bad resume time in reply: %w", err)
+		}
+		v.Controls.ResumeAt = time.UnixMilli(ms).UTC()
 	}
 	if v.Controls.Capacity, err = strconv.Atoi(capacity); err != nil {
 		return 0, 0, room.View{}, fmt.Errorf("bad capacity in reply: %w", err)

@@ -17,10 +17,16 @@ package redis
 //	ARGV[11] rate, Go float64 formatted with strconv 'g' -1
 //	ARGV[12] phase for reserve and uncertain (0 pre-queue, 1 open); for
 //	         reserve ARGV[3] is the count
-//	ARGV[13] pass TTL, ms (claim)
-//	ARGV[14] the places of the line's uncertain pre-queue numbers, drawn
+//	ARGV[13] the operator's message (controls)
+//	ARGV[14] resume at, Unix ms ("" when not set; controls)
+//	ARGV[15] pass TTL, ms (claim)
+//	ARGV[16] the places of the line's uncertain pre-queue numbers, drawn
 //	         by the node: "N|key|numbers|places" (see draw below)
-//	ARGV[15] uncertain: the numbers "from:to"
+//	ARGV[17] uncertain: the numbers "from:to"
+//	ARGV[18] restore: what the node saw (see the restore step)
+//	ARGV[19] init and restore: the epoch
+//	ARGV[20] restore: the lottery key the node saw
+//	ARGV[21] restore: how long the line is held, ms
 //
 // Uncertain places (room/uncertain.go) are four lists in the state hash:
 // "us" join numbers "phase:from:to;...", "up" places not reached
@@ -29,7 +35,7 @@ package redis
 // integer arithmetic), so a step that must find the places of pre-queue
 // numbers fails with "sluice: draw N key numbers" before changing
 // anything; Store.run draws them with AdmitParams.Draw and runs the step
-// again with the places in ARGV[14].
+// again with the places in ARGV[16].
 //
 // The reply is {r1, r2, view...}: r1 and r2 are the operation's own results
 // (0 when unused) and view is the room's View as of the end of the step.
@@ -79,10 +85,11 @@ local function zero()
 	return {init = 0, ep = '', fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
 		paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
 		adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME, hold = 0, ls = 0, lu = 0,
-		us = '', up = '', po = '', cl = ''}
+		us = '', up = '', po = '', cl = '', msg = '', ra = ''}
 end
 local S = zero()
-local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true}
+local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true,
+	msg = true, ra = true}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
@@ -123,13 +130,13 @@ local function save()
 		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
 		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt), 'ep', S.ep, 'hold', fint(S.hold),
-		'ls', fint(S.ls), 'lu', fint(S.lu),
+		'ls', fint(S.ls), 'lu', fint(S.lu), 'msg', S.msg, 'ra', S.ra,
 		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl))
 end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra}
 end
 
 -- mergeSeq is mergeSeqs: adds numbers [from, to) of phase ph to the
@@ -179,10 +186,10 @@ local function hasPrequeueSeqs()
 end
 
 -- drawn is the places of the pre-queue numbers in "us" for a pre-queue of
--- n drawn with key, from ARGV[14], or nil when the node has not drawn them
+-- n drawn with key, from ARGV[16], or nil when the node has not drawn them
 -- for exactly these.
 local function drawn(n, key)
-	local dn, dk, dus, places = string.match(ARGV[14] or '', '^(%d+)|([^|]*)|([^|]*)|(.*)$')
+	local dn, dk, dus, places = string.match(ARGV[16] or '', '^(%d+)|([^|]*)|([^|]*)|(.*)$')
 	if dn == nil or tonumber(dn) ~= n or dk ~= key or dus ~= unlist(U.us) then return nil end
 	return list(places)
 end
@@ -207,6 +214,7 @@ end
 local function setControls()
 	S.paused, S.closed = tonumber(ARGV[8]), tonumber(ARGV[9])
 	S.cap, S.rate = ARGV[10], ARGV[11]
+	S.msg, S.ra = ARGV[13], ARGV[14]
 	S.cs = S.cs + 1
 end
 
@@ -340,7 +348,7 @@ if S.init ~= 1 and op ~= 'init' and op ~= 'active' and op ~= 'restore' then
 end
 
 if op == 'uncertain' then
-	local from, to = string.match(ARGV[15], '^(%d+):(%d+)$')
+	local from, to = string.match(ARGV[17], '^(%d+):(%d+)$')
 	from, to = tonumber(from), tonumber(to)
 	if from < to then U.us = mergeSeq(U.us, tonumber(ARGV[12]), from, to) end
 end
@@ -368,7 +376,7 @@ if op == 'init' then
 	-- The first Init wins.
 	if S.init ~= 1 then
 		S.init = 1
-		S.ep = ARGV[17]
+		S.ep = ARGV[19]
 		setControls()
 		S.tok = gmax(1, tonumber(S.rate) / 10)
 		S.lt = now
@@ -447,7 +455,7 @@ elseif op == 'claim' then
 		return view(0, 0)
 	end
 	if not claimed then
-		e = now + tonumber(ARGV[13])
+		e = now + tonumber(ARGV[15])
 		redis.call('HSET', slotsKey, pos, fint(e) .. ':1')
 	end
 	return view(1, e)
@@ -464,14 +472,14 @@ elseif op == 'leave' then
 	save()
 	return view(1, 0)
 elseif op == 'restore' then
-	-- r1 is 1 when the line was created or replaced. ARGV[16] is what the
+	-- r1 is 1 when the line was created or replaced. ARGV[18] is what the
 	-- node saw, "fr:n:pre:rp:post:ro:srv:cs:joins:adm:lvs:exp:sk:from",
-	-- ARGV[17] its epoch, ARGV[18] its lottery key, ARGV[19] the hold in
-	-- ms; ARGV[8..11] its controls.
-	local f = list(ARGV[16])[1]
+	-- ARGV[19] its epoch, ARGV[20] its lottery key, ARGV[21] the hold in
+	-- ms; its controls as for setcontrols.
+	local f = list(ARGV[18])[1]
 	local seen = {fr = f[1], n = f[2], pre = f[3], rp = f[4], post = f[5], ro = f[6], srv = f[7], cs = f[8],
 		joins = f[9], adm = f[10], lvs = f[11], exp = f[12], sk = f[13]}
-	local from, ep = f[14], ARGV[17]
+	local from, ep = f[14], ARGV[19]
 	local created = 0
 	if S.init == 1 and S.ep ~= ep then
 		if S.joins ~= 0 then return redis.error_reply('sluice: line reset') end
@@ -491,7 +499,7 @@ elseif op == 'restore' then
 	local raised = false
 	if seen.fr == 1 and S.fr ~= 1 then
 		S.fr, S.n, S.pre, S.rp = 1, seen.n, seen.n, seen.n
-		S.lk = ARGV[18]
+		S.lk = ARGV[20]
 		local us = {}
 		for _, r in ipairs(U.us) do
 			if r[1] ~= 0 then us[#us + 1] = r end
@@ -533,7 +541,7 @@ elseif op == 'restore' then
 	S.adm = math.max(S.adm, seen.adm, S.exp + S.lvs + active)
 	S.exp = S.adm - S.lvs - active
 	settle()
-	local hold = now + tonumber(ARGV[19])
+	local hold = now + tonumber(ARGV[21])
 	if raised and hold > S.hold then S.hold = hold end
 	save()
 	return view(created, 0)

@@ -16,6 +16,10 @@ func testSetControlsView(t *testing.T, h *harness) {
 		{Paused: true, Closed: true, Capacity: 20, Rate: 7.25},
 		{Closed: true, Capacity: 0, Rate: 0.5},
 		{Capacity: 3, Rate: 1000},
+		// The operator's word to the line, Unicode and quotes included.
+		{Paused: true, Capacity: 3, Rate: 1000, Message: `서버 점검 중입니다 "곧" 재개 ' -- 'end`, ResumeAt: time.UnixMilli(1626699600123).UTC()},
+		{Paused: true, Capacity: 3, Rate: 1000, Message: "ResumeAt cleared"},
+		{Capacity: 3, Rate: 1000},
 	} {
 		before := h.view().ControlsSet
 		if v := h.set(c); v.Controls != c || v.ControlsSet != before+1 {

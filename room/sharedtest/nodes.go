@@ -274,21 +274,23 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
 		ns := nodes(t, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
-		if _, err := ns[0].Update(func(s *room.Settings) { s.Paused = true; s.Capacity = 7 }); err != nil {
+		resume := t0.Add(30 * time.Minute)
+		const message = "서버 점검 중입니다. 21:30에 다시 시작합니다."
+		if _, err := ns[0].Update(func(s *room.Settings) { s.Paused, s.Capacity, s.Message, s.ResumeAt = true, 7, message, resume }); err != nil {
 			t.Fatal(err)
 		}
 		if err := ns[1].Tick(); err != nil {
 			t.Fatal(err)
 		}
-		if s := ns[1].Settings(); !s.Paused || s.Capacity != 7 {
-			t.Fatalf("node 1 after node 0 paused and set capacity 7: paused %v capacity %d", s.Paused, s.Capacity)
+		if s := ns[1].Settings(); !s.Paused || s.Capacity != 7 || s.Message != message || !s.ResumeAt.Equal(resume) {
+			t.Fatalf("node 1 after node 0 paused, set capacity 7 and a message: %+v", s)
 		}
 		tok, _, err := ns[1].Join()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st := status(t, ns[1], tok); st.State != room.StatePaused {
-			t.Errorf("join on node 1 while paused: %+v", st)
+		if st := status(t, ns[1], tok); st.State != room.StatePaused || st.Message != message || !st.ResumeAt.Equal(resume) {
+			t.Errorf("join on node 1 while paused: %+v, want paused with node 0's message", st)
 		}
 		// A node started later adopts the shared controls, not its own
 		// configuration's.

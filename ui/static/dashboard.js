@@ -9,7 +9,7 @@
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (ev) {
       var q = form.getAttribute('data-confirm');
-      form.querySelectorAll('input[name]').forEach(function (inp) {
+      form.querySelectorAll('input[name], textarea[name]').forEach(function (inp) {
         q = q.split('{' + inp.name + '}').join(inp.value);
       });
       if (!window.confirm(q)) {

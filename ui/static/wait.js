@@ -38,6 +38,14 @@
     if (m > 0) return fill(txt.ms, v);
     return fill(txt.s, v);
   }
+  // Same rounding as Lang.PerMinute.
+  function perMinute(ahead, eta) {
+    if (!(eta > 0)) return txt.rateStopped;
+    var m = (ahead + 1) / eta * 60;
+    if (m < 1) return txt.rateSlow;
+    m = m >= 100 ? Math.round(m / 10) * 10 : Math.round(m);
+    return fill(txt.rate, { n: num(m) });
+  }
   function clock() {
     // Korea time (UTC+9, no daylight saving) of the server's clock.
     return new Date(serverNow() + 9 * 3600e3).toISOString().substr(11, 8);
@@ -52,6 +60,12 @@
   function go(url) { clearTimeout(timer); location.replace(url); }
 
   if (state === 'left' || state === 'turn_over') { forget(); return; }
+  // Not open yet, too busy, a server error: the page says it tries again
+  // by itself, and does, after the server's interval.
+  if ((state === 'not_open' || state === 'busy' || state === 'error') && Number(d.refresh) > 0) {
+    timer = setTimeout(function () { location.reload(); }, Number(d.refresh) * 1000);
+    return;
+  }
   if (state !== 'waiting' && state !== 'paused' && state !== 'prequeue') { store(); return; }
 
   function conn(msg, off) {
@@ -86,18 +100,45 @@
       var pos = b.position || 0;
       if (pos && (!first || pos > first)) { first = pos; cookie('sluice_first_' + room, first); }
       setText('ahead', fill(txt.people, { n: num(b.ahead || 0) }));
-      setText('position', fill(txt.place, { n: num(pos) }));
-      setText('eta', b.state === 'paused' ? txt.unknown : dur(b.eta_seconds));
+      setText('eta', b.state === 'paused' ? (b.resume_at ? fill(txt.etaResume, { w: when(b.resume_at) }) : txt.etaPaused) : dur(b.eta_seconds));
+      setText('rate', b.state === 'paused' ? txt.rateStopped : perMinute(b.ahead || 0, b.eta_seconds));
       var bar = $('progress');
       if (bar && first) {
-        var p = Math.max(0, Math.min(100, Math.floor(100 * (first - pos) / first)));
-        bar.value = p;
+        // One step per person admitted, not per percent: with thousands
+        // ahead the bar still moves.
+        var moved = Math.max(0, first - pos), p = Math.floor(100 * moved / first);
+        bar.max = first;
+        bar.value = moved;
         bar.textContent = p + '%';
+        setText('moved', fill(txt.moved, { n: num(moved), f: num(first), p: p }));
+        $('moved').hidden = moved === 0;
       }
     }
+    notice(b);
     setText('updated', clock());
     store();
     return true;
+  }
+
+  // The operator's word to the line, as the last answer has it.
+  function notice(b) {
+    var box = $('notice');
+    if (!box) return;
+    box.hidden = !b.message;
+    setText('notice-text', b.message || '');
+    var r = $('notice-resume');
+    r.hidden = !b.resume_at;
+    setText('notice-resume', b.resume_at ? fill(txt.noticeResume, { w: when(b.resume_at) }) : '');
+  }
+
+  // when writes an instant in Korea time as Lang.When does.
+  function when(iso) {
+    var d = new Date(Date.parse(iso) + 9 * 3600e3);
+    var two = function (n) { return (n < 10 ? '0' : '') + n; };
+    return fill(txt.when, {
+      M: d.getUTCMonth() + 1, D: d.getUTCDate(), W: (txt.weekdays || '').split(',')[d.getUTCDay()],
+      N: (txt.months || '').split(',')[d.getUTCMonth()], t: two(d.getUTCHours()) + ':' + two(d.getUTCMinutes())
+    });
   }
 
   function request(method, url, tok) {
