@@ -161,7 +161,7 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 	}
 	l.settle(a)
 	l.admitClaimants(now, a)
-	if !now.Before(l.lostUntil) {
+	if l.lostSessions > 0 && !now.Before(l.lostUntil) {
 		l.lostSessions = 0
 	}
 	total := l.v.N + l.v.PostSeq
