@@ -146,19 +146,11 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	if a.Cfg.AdminToken == "" && opts.Demo {
 		a.Cfg.AdminToken = RandomToken(18)
 	}
+	// The state directory keeps a single node's lines, or, with Redis,
+	// what this node saw of each shared line (so that a node restarted
+	// while Redis lost its data restores the line: room/lost.go).
 	var store room.Persister
-	if cfg.RedisURL != "" {
-		// Several nodes serve one line: the rooms' counters live in Redis,
-		// not in state_dir.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		rs, err := roomredis.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		a.redis = rs
-		a.Rooms = room.NewSharedManager(a.Keys, a.Clock, rs, a.Log)
-	} else if cfg.StateDir != "" {
+	if cfg.StateDir != "" {
 		fs, err := room.NewFileStore(cfg.StateDir)
 		if err != nil {
 			return nil, err
@@ -168,7 +160,17 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		}
 		a.stateStore, store = fs, fs
 	}
-	if a.Rooms == nil {
+	if cfg.RedisURL != "" {
+		// Several nodes serve one line: the rooms' lines live in Redis.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rs, err := roomredis.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		a.redis = rs
+		a.Rooms = room.NewSharedManager(a.Keys, a.Clock, rs, store, a.Log)
+	} else {
 		a.Rooms = room.NewManager(a.Keys, a.Clock, store, a.Log)
 	}
 	a.History = room.NewHistory(a.Rooms, room.DefaultHistoryInterval, room.DefaultHistorySize)
@@ -219,15 +221,20 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 	if err := a.setupBooking(); err != nil {
 		return nil, err
 	}
-	// Ready means the booking database and the shared queue state answer:
-	// a node that cannot reach them should be taken out of the load
-	// balancer.
+	// Ready means the booking database and the shared queue state answer
+	// and every room's line is there: a node that cannot serve should be
+	// taken out of the load balancer.
 	if a.booking != nil {
 		a.Server.Ready = append(a.Server.Ready, web.ReadyCheck{Name: "booking_database", Check: a.booking.store.Ping})
 	}
 	if a.redis != nil {
 		a.Server.Ready = append(a.Server.Ready, web.ReadyCheck{Name: "shared_queue_state", Check: a.redis.Ping})
 	}
+	// A room whose line is lost (room/lost.go) makes the node unready; the
+	// reason names the room and never a URL or password, so /readyz may
+	// show it.
+	a.Server.Ready = append(a.Server.Ready, web.ReadyCheck{Name: "queue_lines", Public: true,
+		Check: func(context.Context) error { return errors.Join(a.Rooms.Problems()...) }})
 	src := metrics.Sources{Rooms: a.Rooms, GateRejections: a.Server.GateRejections}
 	if a.booking != nil {
 		src.Booking = a.booking.service

@@ -27,7 +27,8 @@ type Sources struct {
 
 type collector struct {
 	src                                                          Sources
-	joins, admissions, leaves, expired, active, waiting, state   *prometheus.Desc
+	joins, admissions, leaves, expired, skipped, active, waiting *prometheus.Desc
+	state                                                        *prometheus.Desc
 	capacity, rate, measured, rejections                         *prometheus.Desc
 	cohortBooked, cohortPop, cohortRate, supplyUsed, supplyAlloc *prometheus.Desc
 	dayBooked, dayFree                                           *prometheus.Desc
@@ -40,9 +41,10 @@ func newCollector(src Sources) *collector {
 	return &collector{
 		src:          src,
 		joins:        d("joins_total", "Tickets issued."),
-		admissions:   d("admissions_total", "People admitted (the serving number advanced)."),
+		admissions:   d("admissions_total", "People admitted (sessions started)."),
 		leaves:       d("leaves_total", "Passes returned through /leave."),
 		expired:      d("sessions_expired_total", "Admitted sessions that ended by expiry (unclaimed or pass lifetime over)."),
+		skipped:      d("places_skipped_total", "Places passed over without a session after a crash, because they may have been empty (their holders may still claim them)."),
 		active:       d("active_sessions", "Admitted sessions active now (never above capacity)."),
 		waiting:      d("queue_length", "People in line not yet admitted."),
 		state:        d("room_state", "1 for the room's current state.", "state"),
@@ -61,7 +63,7 @@ func newCollector(src Sources) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
+	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.skipped, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
 		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree} {
 		ch <- d
 	}
@@ -77,6 +79,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.admissions, prometheus.CounterValue, float64(k.Admissions), n)
 		ch <- prometheus.MustNewConstMetric(c.leaves, prometheus.CounterValue, float64(k.Leaves), n)
 		ch <- prometheus.MustNewConstMetric(c.expired, prometheus.CounterValue, float64(k.Expired), n)
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(k.Skipped), n)
 		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(k.Active), n)
 		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(k.Waiting), n)
 		ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(k.Settings.Capacity), n)

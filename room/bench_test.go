@@ -3,6 +3,7 @@ package room
 import (
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,5 +197,82 @@ func BenchmarkTick(b *testing.B) {
 	for b.Loop() {
 		clk.Advance(10 * time.Millisecond)
 		r.Tick()
+	}
+}
+
+// BenchmarkClaimLeave: the two steps a person's turn takes after admission,
+// in a room of capacity 100 with a long line, where each leave admits the
+// next person at once: collecting the pass (Status, which claims the
+// place) and returning it (Leave). claim-ns/op and leave-ns/op are each
+// step's mean wall time, which includes waiting for the state file to be
+// written (fsync) when the step is durable before it answers; ns/op is one
+// of each. "parallel" runs 8 goroutines per CPU, as many people returning
+// passes at once do.
+func BenchmarkClaimLeave(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		file     bool
+		parallel bool
+	}{
+		{"memory", false, false},
+		{"filestore", true, false},
+		{"filestore/parallel", true, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var store Persister
+			if tc.file {
+				fs, err := NewFileStore(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				store = fs
+			}
+			r, _ := benchRoom(b, Settings{Capacity: 100, Rate: 1e6, ClaimTimeout: time.Hour, PassTTL: time.Hour}, store)
+			addWaiting(r, uint64(b.N)+1000)
+			if err := r.Tick(); err != nil {
+				b.Fatal(err)
+			}
+			var next atomic.Uint64
+			var claimNs, leaveNs atomic.Int64
+			// cycle reports failures with b.Error: RunParallel's goroutines
+			// must not call b.Fatal.
+			cycle := func() {
+				t := Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: next.Add(1) - 1}
+				t0 := time.Now()
+				st, err := r.Status(t)
+				t1 := time.Now()
+				if err != nil || st.Pass == "" {
+					b.Errorf("status of ticket %d: %+v %v", t.Seq, st, err)
+					return
+				}
+				p, err := r.keys.VerifyPass(st.Pass, "vaccine", r.clock.Now())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				t2 := time.Now()
+				if err := r.Leave(p); err != nil {
+					b.Error(err)
+					return
+				}
+				leaveNs.Add(int64(time.Since(t2)))
+				claimNs.Add(int64(t1.Sub(t0)))
+			}
+			b.ResetTimer()
+			if tc.parallel {
+				b.SetParallelism(8)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						cycle()
+					}
+				})
+			} else {
+				for range b.N {
+					cycle()
+				}
+			}
+			b.ReportMetric(float64(claimNs.Load())/float64(b.N), "claim-ns/op")
+			b.ReportMetric(float64(leaveNs.Load())/float64(b.N), "leave-ns/op")
+		})
 	}
 }

@@ -32,4 +32,18 @@ var (
 	ErrUnreserved = errors.New("no reserved join number left")
 	// ErrUnsaved: the step was made but not saved; the next Tick saves it.
 	ErrUnsaved = errors.New("the room's state changed but could not be saved")
+	// ErrLineReset: the room's line is not the one this node served: it
+	// was lost and created again from nothing (see Shared.Restore).
+	ErrLineReset = errors.New("the room's shared queue state was started again from nothing (its epoch changed) while this node served the old line; refusing to mix the two lines, which would give places twice and tell people their turn is over")
+	// ErrLineBehind: the room's line is older than what this node saw of
+	// it (restored from an older copy); the node adds what it knows
+	// (Shared.Restore).
+	ErrLineBehind = errors.New("the room's shared queue state went back in time (restored from an older copy?)")
+	// ErrRestoring: the line is held after a restore (see Shared.Restore):
+	// no joins for a moment.
+	ErrRestoring = errors.New("the room's queue state is being restored; joins resume in a moment")
+	// ErrClaimWait: the place was passed over as uncertain and its holder
+	// has asked for it (see Shared.Claim); they are admitted first once
+	// capacity and the rate allow.
+	ErrClaimWait = errors.New("the place's holder is next: waiting for capacity")
 )

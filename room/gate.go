@@ -72,7 +72,7 @@ var reasons = [...]struct {
 	{ReasonWrongRoom, ErrWrongRoom, "The pass belongs to another waiting room."},
 	{ReasonWrongKind, ErrWrongKind, "That is a ticket, not a pass."},
 	{ReasonRevoked, ErrRevoked, "The pass was returned or its session has ended."},
-	{ReasonInternal, nil, "The pass could not be checked."},
+	{ReasonInternal, nil, "The pass could not be checked right now."},
 }
 
 // Reasons lists every rejection reason.
@@ -203,7 +203,10 @@ func WantsHTML(r *http.Request) bool {
 }
 
 // Reject answers a request that has no valid pass: a 303 to the waiting
-// page for browsers, 401 problem+json for API clients.
+// page for browsers, 401 problem+json for API clients; a pass that could
+// not be checked (reason internal: the line cannot be reached or is being
+// restored) is no verdict on the pass, so API clients get 503 with
+// Retry-After: the pass may work again in a moment.
 func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
 	w.Header().Set("Cache-Control", "no-store")
 	if WantsHTML(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.WaitingURL != "" {
@@ -222,14 +225,19 @@ func (g *Gate) Reject(w http.ResponseWriter, r *http.Request, reason string) {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
+	status := http.StatusUnauthorized
+	detail := reasons[reasonIndex(reason)].detail + " Join the waiting room to get one."
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("WWW-Authenticate", `Sluice-Pass realm="sluice"`)
-	w.WriteHeader(http.StatusUnauthorized)
+	if reason == ReasonInternal {
+		status, detail = http.StatusServiceUnavailable, reasons[reasonIndex(reason)].detail+" Try again in a few seconds."
+		w.Header().Set("Retry-After", "2")
+	} else {
+		w.Header().Set("WWW-Authenticate", `Sluice-Pass realm="sluice"`)
+	}
+	w.WriteHeader(status)
 	body, _ := json.Marshal(rejection{
 		Type: "https://sluice.dev/problems/pass_" + reason, Title: "A valid waiting-room pass is required",
-		Status: http.StatusUnauthorized, Code: "pass_" + reason,
-		Detail:     reasons[reasonIndex(reason)].detail + " Join the waiting room to get one.",
-		WaitingURL: g.WaitingURL,
+		Status: status, Code: "pass_" + reason, Detail: detail, WaitingURL: g.WaitingURL,
 	})
 	w.Write(body)
 }

@@ -14,14 +14,19 @@ type line struct {
 	tokens   float64
 	lastTick time.Time
 	slots    map[uint64]slot
-	// uncertain lists join numbers that may or may not have been handed
-	// out before a crash (restored lines only): their places are admitted
-	// with a short claim timeout, so that phantom places hold capacity
-	// only briefly.
-	uncertain []SeqRange
-	// lottery maps the places of uncertain pre-queue numbers (drawn on
-	// first need through AdmitParams.Draw).
-	lottery *Lottery
+	// Places that may be empty, passed over without a session (see
+	// uncertain.go).
+	uncertainSeqs []SeqRange
+	uncertain     []PlaceRange
+	passedOver    []PassedOver
+	claimants     []Claimant
+	// held: until then no number is handed out and the pre-queue is not
+	// drawn, so that every node can add what it knows (restore.go).
+	held time.Time
+	// lostSessions places of capacity wait, until lostUntil, for the holders
+	// of sessions a restore could not bring back (restore.go).
+	lostSessions int
+	lostUntil    time.Time
 	// saved is set when the line is kept on disk (see persist.go).
 	saved *saving
 }
@@ -29,6 +34,9 @@ type line struct {
 type slot struct {
 	expires time.Time
 	claimed bool
+	// change is the line's change count when the slot was claimed: a claim
+	// asked again is durable once the line's changes up to it are saved.
+	change uint64
 }
 
 // SeqRange is a half-open range [From, To) of join numbers of a phase.
@@ -38,17 +46,14 @@ type SeqRange struct {
 	To    uint64 `json:"to"`
 }
 
-// uncertainClaim bounds the claim timeout of an uncertain place.
-const uncertainClaim = 15 * time.Second
-
 // bucketSize is the admission token bucket's size: a tenth of a second's
 // worth of admissions, at least one.
 func bucketSize(rate float64) float64 { return max(1, rate/10) }
 
-// newLine is a fresh line with controls c and a full bucket.
-func newLine(c Controls, now time.Time) *line {
+// newLine is a fresh line with controls c, a full bucket and the epoch.
+func newLine(c Controls, epoch string, now time.Time) *line {
 	l := &line{slots: map[uint64]slot{}, tokens: bucketSize(c.Rate), lastTick: now}
-	l.v.Controls, l.v.ControlsSet = c, 1
+	l.v.Controls, l.v.ControlsSet, l.v.Epoch = c, 1, epoch
 	return l
 }
 
@@ -58,10 +63,10 @@ func (l *line) view() View {
 	return v
 }
 
-// changed notes a change that the next save must record.
+// changed counts a change that the next save must record.
 func (l *line) changed() {
 	if l.saved != nil {
-		l.saved.dirty = true
+		l.saved.changes++
 	}
 }
 
@@ -88,6 +93,9 @@ func (l *line) reserve(phase Phase, n uint64, now time.Time) error {
 }
 
 func (l *line) join(now time.Time, a AdmitParams) (Phase, uint64, error) {
+	if now.Before(l.held) {
+		return 0, 0, ErrRestoring
+	}
 	if !l.v.Frozen && now.Before(a.OpensAt) {
 		if l.v.PreSeq >= l.v.ResvPre {
 			return PhasePrequeue, 0, ErrUnreserved
@@ -124,10 +132,11 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 	}
 	issued, resv := l.v.PreSeq, l.v.ResvPre
 	l.v.Frozen, l.v.N, l.v.ResvPre = true, issued, issued
+	l.settle(a)
 	if err := l.saveNow(now); err != nil {
 		if resv > issued {
-			l.uncertain = append(l.uncertain, SeqRange{PhasePrequeue, issued, resv})
 			l.v.N, l.v.PreSeq, l.v.ResvPre = resv, resv, resv
+			l.addUncertain(SeqRange{PhasePrequeue, issued, resv}, a)
 		}
 		l.changed() // saved again on the next tick
 	}
@@ -135,7 +144,9 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 
 // admit is one admission step: refill the token bucket for the time since
 // the last step (never for time going backwards), then admit while people
-// wait, capacity is free and a token is left.
+// wait, capacity is free and a token is left: first the holders of
+// passed-over places who asked for their turn, then the next places in
+// line, passing over uncertain places without a session.
 func (l *line) admit(now time.Time, a AdmitParams) {
 	dt := now.Sub(l.lastTick).Seconds()
 	if now.After(l.lastTick) {
@@ -148,46 +159,27 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 	if dt > 0 {
 		l.tokens = min(bucketSize(c.Rate), l.tokens+float64(c.Rate*dt)) // no fused multiply-add: Redis (Lua) rounds twice
 	}
+	l.settle(a)
+	l.admitClaimants(now, a)
+	if l.lostSessions > 0 && !now.Before(l.lostUntil) {
+		l.lostSessions = 0
+	}
 	total := l.v.N + l.v.PostSeq
-	for l.v.Serving < total && len(l.slots) < c.Capacity && l.tokens >= 1 {
-		l.v.Serving++
-		claim := a.ClaimTimeout
-		if l.isUncertain(l.v.Serving, a) {
-			claim = min(claim, uncertainClaim)
+	for l.v.Serving < total {
+		next := l.v.Serving + 1
+		if to := l.uncertainRun(next); to > 0 {
+			l.passOver(next, min(to, total+1), now.Add(a.ClaimTimeout))
+			continue
 		}
-		l.slots[l.v.Serving] = slot{expires: now.Add(claim)}
+		if len(l.slots)+l.lostSessions >= c.Capacity || l.tokens < 1 {
+			break
+		}
+		l.v.Serving++
+		l.slots[l.v.Serving] = slot{expires: now.Add(a.ClaimTimeout)}
 		l.tokens--
 		l.v.Admissions++
 		l.changed()
 	}
-}
-
-// isUncertain reports whether the place p belongs to a join number that
-// may not have been handed out before a crash.
-func (l *line) isUncertain(p uint64, a AdmitParams) bool {
-	if len(l.uncertain) == 0 {
-		return false
-	}
-	phase, seq := PhaseOpen, p-1-l.v.N
-	if p <= l.v.N {
-		if l.lottery == nil || l.lottery.N() != l.v.N {
-			if a.Draw == nil {
-				return false
-			}
-			lot, ok := a.Draw(l.v.LotteryKey, l.v.N)
-			if !ok {
-				return false
-			}
-			l.lottery = lot
-		}
-		phase, seq = PhasePrequeue, l.lottery.Inverse(p-1)
-	}
-	for _, u := range l.uncertain {
-		if u.Phase == phase && seq >= u.From && seq < u.To {
-			return true
-		}
-	}
-	return false
 }
 
 // sweep ends the sessions whose time is up.
@@ -201,9 +193,10 @@ func (l *line) sweep(now time.Time) {
 	}
 }
 
-// freezeAt freezes the pre-queue if now has reached the opening.
+// freezeAt freezes the pre-queue if now has reached the opening (and the
+// line is not held).
 func (l *line) freezeAt(now time.Time, a AdmitParams) {
-	if !now.Before(a.OpensAt) {
+	if !now.Before(a.OpensAt) && !now.Before(l.held) {
 		l.freeze(now, a)
 	}
 }
@@ -211,26 +204,35 @@ func (l *line) freezeAt(now time.Time, a AdmitParams) {
 func (l *line) tick(now time.Time, a AdmitParams) {
 	l.freezeAt(now, a)
 	l.sweep(now)
+	l.sweepUncertain(now)
 	l.admit(now, a)
 }
 
-func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool) {
+// claim marks the admitted place pos as collected. A passed-over place
+// whose holder asks for it is admitted first if capacity allows, else its
+// holder waits at the head of the line (ErrClaimWait).
+func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (time.Time, bool, error) {
 	sl, ok := l.slots[pos]
 	if !ok {
-		return time.Time{}, false
+		if !l.claimLate(pos, now, a) {
+			return time.Time{}, false, nil
+		}
+		if sl, ok = l.slots[pos]; !ok {
+			return time.Time{}, false, ErrClaimWait
+		}
 	}
 	if !now.Before(sl.expires) {
 		delete(l.slots, pos)
 		l.v.Expired++
 		l.changed()
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	if !sl.claimed {
-		sl = slot{claimed: true, expires: now.Add(passTTL)}
-		l.slots[pos] = sl
 		l.changed()
+		sl = slot{claimed: true, expires: now.Add(passTTL), change: l.changesMade()}
+		l.slots[pos] = sl
 	}
-	return sl.expires, true
+	return sl.expires, true, nil
 }
 
 func (l *line) active(pos uint64, now time.Time) bool {

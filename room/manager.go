@@ -19,6 +19,7 @@ type Manager struct {
 	// the only one changing them (see Room).
 	shared    Shared
 	ownsLines bool
+	records   Persister
 	log       *slog.Logger
 
 	mu    sync.RWMutex
@@ -48,9 +49,12 @@ func NewManager(keys *Keyring, clk clock.Clock, store Persister, log *slog.Logge
 }
 
 // NewSharedManager creates an empty manager whose rooms keep their lines
-// in sh, shared with every node using the same sh.
-func NewSharedManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
-	return newManager(keys, clk, sh, log)
+// in sh, shared with every node using the same sh; records (may be nil)
+// keeps what this node saw of each line (see NewShared).
+func NewSharedManager(keys *Keyring, clk clock.Clock, sh Shared, records Persister, log *slog.Logger) *Manager {
+	m := newManager(keys, clk, sh, log)
+	m.records = records
+	return m
 }
 
 func newManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Manager {
@@ -76,7 +80,7 @@ func (m *Manager) Add(s Settings) (*Room, error) {
 	if _, ok := m.rooms[s.Name]; ok {
 		return nil, fmt.Errorf("room %q already exists", s.Name)
 	}
-	r, err := newRoom(s, m.keys, m.clock, m.shared, m.ownsLines)
+	r, err := newRoom(s, m.keys, m.clock, m.shared, m.ownsLines, m.records)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +106,18 @@ func (m *Manager) Rooms() []*Room {
 	m.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
+}
+
+// Problems lists why rooms cannot be served now (their shared line is
+// lost: Room.Problem); nil when every room can.
+func (m *Manager) Problems() []error {
+	var errs []error
+	for _, r := range m.Rooms() {
+		if err := r.Problem(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // TickAll runs one admission tick in every room.

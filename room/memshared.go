@@ -13,8 +13,9 @@ import (
 // serves (New, NewManager), the reference the contract suite checks Redis
 // against, and a way to run several Room "nodes" in one test. With a
 // Persister (a single node's state_dir) it saves each line: every
-// reservation and the pre-queue draw before the step returns, every other
-// change on the next Tick.
+// reservation, the pre-queue draw, every leave, claim and change of the
+// controls before the step returns (steps waiting at the same time share
+// one write), and joins and admissions on the next Tick.
 type MemShared struct {
 	store Persister // nil: nothing is saved
 
@@ -67,7 +68,7 @@ func (m *MemShared) Forget(name string) {
 	m.setLine(name, nil)
 }
 
-func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Time) (View, error) {
+func (m *MemShared) Init(_ context.Context, name string, c Controls, epoch string, now time.Time) (View, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l, _ := m.line(name); l != nil {
@@ -83,13 +84,16 @@ func (m *MemShared) Init(_ context.Context, name string, c Controls, now time.Ti
 		}
 		if snap != nil {
 			l.line = *restoreLine(snap, c, now)
+			if l.v.Epoch == "" { // saved before lines had one
+				l.v.Epoch = epoch
+			}
 		}
 	}
 	if l.slots == nil {
-		l.line = *newLine(c, now)
+		l.line = *newLine(c, epoch, now)
 	}
 	if m.store != nil {
-		l.saved = &saving{store: m.store, room: name, configured: c}
+		l.saved = newSaving(m.store, name, c)
 	}
 	m.setLine(name, l)
 	return l.view(), nil
@@ -149,30 +153,40 @@ func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitP
 	l.mu.Lock()
 	l.tick(now, a)
 	v := l.view()
-	snap, gen := l.pendingSave(now)
+	upTo := l.changesMade()
 	l.mu.Unlock()
-	if snap == nil {
-		return v, nil
-	}
 	// fsync is slow: written outside the line's lock (see saving).
-	if err := l.saved.write(snap, gen); err != nil {
-		l.mu.Lock()
-		l.saved.dirty = true
-		l.mu.Unlock()
-		return v, fmt.Errorf("%w: %w", ErrUnsaved, err)
-	}
-	return v, nil
+	return v, unsaved(l.durable(upTo, now))
 }
 
-func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, View, error) {
+// unsaved wraps the error of a step made but not saved (nil: saved).
+func unsaved(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUnsaved, err)
+}
+
+func (m *MemShared) Claim(_ context.Context, name string, pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (time.Time, bool, View, error) {
 	l, err := m.line(name)
 	if err != nil {
 		return time.Time{}, false, View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	expires, ok := l.claim(pos, now, passTTL)
-	return expires, ok, l.view(), nil
+	expires, ok, waitErr := l.claim(pos, now, passTTL, a)
+	// A pass handed out stays claimed after a crash: the claim is saved
+	// before the pass is returned (at once if it was saved already). An
+	// answer that the turn is over waits for everything before it.
+	upTo := l.changesMade()
+	if ok {
+		upTo = l.slots[pos].change
+	}
+	v := l.view()
+	l.mu.Unlock()
+	if err := l.durable(upTo, now); err != nil {
+		return time.Time{}, false, v, unsaved(err)
+	}
+	return expires, ok, v, waitErr
 }
 
 func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.Time) (bool, error) {
@@ -191,9 +205,13 @@ func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.T
 		return false, View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	ok := l.leave(pos, now, a)
-	return ok, l.view(), nil
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	// A returned pass must not come back after a crash: saved before the
+	// leave is acknowledged (leaving twice waits for the first leave too).
+	return ok, v, unsaved(l.durable(upTo, now))
 }
 
 func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (View, error) {
@@ -202,7 +220,55 @@ func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (Vie
 		return View{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.setControls(c)
-	return l.view(), nil
+	v := l.view()
+	upTo, at := l.changesMade(), l.lastTick
+	l.mu.Unlock()
+	// An operator's change holds after a crash once acknowledged.
+	return v, unsaved(l.durable(upTo, at))
+}
+
+func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now time.Time, a AdmitParams) (View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return View{}, err
+	}
+	l.mu.Lock()
+	l.addUncertain(r, a)
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	return v, unsaved(l.durable(upTo, now))
+}
+
+func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error) {
+	m.mu.Lock()
+	l, _ := m.line(name)
+	if l != nil {
+		l.mu.Lock()
+		if l.v.Epoch != seen.Epoch && !l.replaceable() {
+			l.mu.Unlock()
+			m.mu.Unlock()
+			return View{}, ErrLineReset
+		}
+		if l.v.Epoch != seen.Epoch {
+			l.mu.Unlock()
+			l = nil
+		}
+	}
+	if l == nil {
+		l = &lockedLine{line: *newLine(seen.Controls, seen.Epoch, now)}
+		l.v.ControlsSet = seen.ControlsSet
+		if m.store != nil {
+			l.saved = newSaving(m.store, name, seen.Controls)
+		}
+		l.mu.Lock()
+		m.setLine(name, l)
+	}
+	m.mu.Unlock()
+	l.restore(&seen, sessionsFrom, now, a)
+	v := l.view()
+	upTo := l.changesMade()
+	l.mu.Unlock()
+	return v, unsaved(l.durable(upTo, now))
 }

@@ -18,7 +18,8 @@ import (
 // TestMemSharedNodes runs several room "nodes" on one in-memory Shared
 // (room/redis runs the same checks on Redis).
 func TestMemSharedNodes(t *testing.T) {
-	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return room.NewMemShared() })
+	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return room.NewMemShared() },
+		func(t *testing.T, sh room.Shared, name string) { sh.(*room.MemShared).Forget(name) })
 }
 
 // brokenShared works until broken is set, then fails every call, as Redis
@@ -70,7 +71,7 @@ func (b *brokenShared) Leave(ctx context.Context, name string, pos uint64, now t
 func TestSharedFailsClosed(t *testing.T) {
 	sh := &brokenShared{Shared: room.NewMemShared()}
 	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	r, err := room.NewShared(room.Settings{Name: "down", Capacity: 1, Rate: 10}, room.GenerateKeyring("k1"), clk, sh)
+	r, err := room.NewShared(room.Settings{Name: "down", Capacity: 1, Rate: 10}, room.GenerateKeyring("k1"), clk, sh, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestTickFailureLoggedOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	sh := &brokenShared{Shared: room.NewMemShared()}
 	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	m := room.NewSharedManager(room.GenerateKeyring("k1"), clk, sh, log)
+	m := room.NewSharedManager(room.GenerateKeyring("k1"), clk, sh, nil, log)
 	if _, err := m.Add(room.Settings{Name: "down", Capacity: 1, Rate: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -146,34 +147,5 @@ func TestTickFailureLoggedOnce(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "failed_ticks=500") {
 		t.Errorf("the recovery line does not count the 500 failed ticks:\n%s", buf.String())
-	}
-}
-
-// TestSharedStateLost: when the shared state disappears under running
-// nodes (Redis restarted without persistence), they refuse to go on rather
-// than hand out places again from zero.
-func TestSharedStateLost(t *testing.T) {
-	sh := room.NewMemShared()
-	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	r, err := room.NewShared(room.Settings{Name: "lost", Capacity: 1, Rate: 10}, room.GenerateKeyring("k1"), clk, sh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last string
-	for range 3 {
-		if last, _, err = r.Join(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sh.Forget("lost")
-	if _, _, err := r.Join(); !errors.Is(err, room.ErrPersist) || !errors.Is(err, room.ErrNoSharedState) {
-		t.Errorf("join after the state was lost: %v, want ErrPersist wrapping ErrNoSharedState", err)
-	}
-	tk, _ := r.VerifyTicket(last)
-	if st, err := r.Status(tk); !errors.Is(err, room.ErrPersist) {
-		t.Errorf("status after the state was lost: %+v %v, want ErrPersist", st, err)
-	}
-	if err := r.Tick(); !errors.Is(err, room.ErrNoSharedState) {
-		t.Errorf("tick after the state was lost: %v", err)
 	}
 }

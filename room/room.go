@@ -6,6 +6,8 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -42,6 +44,16 @@ type Room struct {
 	// and reads need not ask the line again.
 	ownsLine bool
 	draw     func(keyID string, n uint64) (*Lottery, bool) // r.drawLottery, made once
+	// epoch is the line's id (lost.go); lost is set while the node cannot
+	// serve its line.
+	epoch atomic.Pointer[string]
+	lost  atomic.Pointer[error]
+	// records keeps what this node saw of a shared line (nil: nothing is
+	// kept); recorded is the last record, written at recordedAt.
+	records    Persister
+	recMu      sync.Mutex
+	recorded   View
+	recordedAt time.Time
 
 	settings atomic.Pointer[Settings]
 
@@ -69,7 +81,7 @@ var bg = context.Background()
 // a snapshot for this room, the room resumes from it, keeping every issued
 // ticket's place.
 func New(s Settings, keys *Keyring, clk clock.Clock, store Persister) (*Room, error) {
-	return newRoom(s, keys, clk, newMemShared(store), true)
+	return newRoom(s, keys, clk, newMemShared(store), true, nil)
 }
 
 // NewShared creates a room whose line lives in sh, shared with every other
@@ -78,11 +90,13 @@ func New(s Settings, keys *Keyring, clk clock.Clock, store Persister) (*Room, er
 // settings come from s on each node (configure the nodes alike); pause,
 // close, capacity and rate are shared: the first node to start sets them
 // from its settings, and an operator's change on any node holds for all.
-func NewShared(s Settings, keys *Keyring, clk clock.Clock, sh Shared) (*Room, error) {
-	return newRoom(s, keys, clk, sh, false)
+// records (may be nil) keeps what this node saw of the line, so that a
+// restart while the line is lost restores it (lost.go).
+func NewShared(s Settings, keys *Keyring, clk clock.Clock, sh Shared, records Persister) (*Room, error) {
+	return newRoom(s, keys, clk, sh, false, records)
 }
 
-func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine bool) (*Room, error) {
+func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine bool, records Persister) (*Room, error) {
 	s = s.WithDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -90,18 +104,47 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	if clk == nil {
 		clk = clock.System{}
 	}
-	r := &Room{keys: keys, clock: clk, name: s.Name, shared: sh, ownsLine: ownsLine, configured: controlsOf(&s)}
+	r := &Room{keys: keys, clock: clk, name: s.Name, shared: sh, ownsLine: ownsLine, configured: controlsOf(&s), records: records}
 	r.draw = r.drawLottery
 	r.settings.Store(&s)
 	now := clk.Now()
-	v, err := sh.Init(bg, s.Name, r.configured, now)
-	if err != nil {
+	epoch := newEpoch()
+	r.epoch.Store(&epoch)
+	var v View
+	var err error
+	var rec *Snapshot
+	if records != nil {
+		if rec, err = records.Load(s.Name); err != nil {
+			return nil, fmt.Errorf("room %q: %w", s.Name, err)
+		}
+	}
+	if rec != nil && rec.Epoch != "" {
+		// This node served the line before: if it is lost, restore it
+		// rather than start another.
+		seen := viewOf(rec)
+		r.epoch.Store(&seen.Epoch)
+		if v, err = sh.Restore(bg, s.Name, seen, sessionsFrom(seen.Serving, &s), now, r.admitParams(&s)); errors.Is(err, ErrLineReset) {
+			// Another line took its place: the node keeps what it saw
+			// and serves nobody until that is sorted out (lost.go).
+			v, err = seen, r.lose(fmt.Errorf("%w (this node's state directory records epoch %s)", err, seen.Epoch))
+			r.recorded = seen
+		}
+	} else {
+		v, err = sh.Init(bg, s.Name, r.configured, epoch, now)
+	}
+	if err != nil && r.Problem() == nil {
 		return nil, fmt.Errorf("room %q: queue state: %w", s.Name, err)
 	}
+	r.epoch.Store(&v.Epoch)
 	if err := r.apply(&v); err != nil {
 		return nil, err
 	}
-	r.rate.start(v.Serving, now)
+	if r.Problem() == nil {
+		if err := r.record(now, true); err != nil {
+			return nil, fmt.Errorf("room %q: %w", s.Name, err)
+		}
+	}
+	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
 	r.eta.Store(&etaBase{rate: r.settings.Load().Rate, serving: v.Serving})
 	return r, nil
@@ -177,17 +220,36 @@ func (r *Room) Join() (string, Status, error) {
 // reservation is used up (other joiners may use up a fresh block before
 // this one gets its number, so it tries a few times).
 func (r *Room) take(s *Settings, now time.Time) (Phase, uint64, error) {
+	if err := r.lostErr(); err != nil {
+		return 0, 0, err
+	}
 	a := r.admitParams(s)
 	for range 4 {
+		before := r.marks()
 		phase, seq, v, err := r.shared.Join(bg, r.name, now, a)
 		if err == nil {
-			return phase, seq, r.apply(&v)
+			if err := r.accept(&v, before); err != nil {
+				return 0, 0, err
+			}
+			// A node that keeps records has the number's reservation on
+			// disk before the number is in anyone's hands.
+			if r.mustRecord(&v) {
+				if err := r.record(now, false); err != nil {
+					return 0, 0, err
+				}
+			}
+			return phase, seq, nil
 		}
 		if !errors.Is(err, ErrUnreserved) {
-			return 0, 0, sharedErr(err)
+			return 0, 0, r.fail(err)
 		}
-		if _, err := r.shared.Reserve(bg, r.name, phase, reserveBlock, now); err != nil {
-			return 0, 0, sharedErr(err)
+		before = r.marks()
+		v, err = r.shared.Reserve(bg, r.name, phase, reserveBlock, now)
+		if err != nil {
+			return 0, 0, r.fail(err)
+		}
+		if err := r.accept(&v, before); err != nil {
+			return 0, 0, err
 		}
 	}
 	return 0, 0, fmt.Errorf("%w: join numbers were used up faster than they could be reserved", ErrPersist)
@@ -214,11 +276,15 @@ func (r *Room) current() error {
 	if r.ownsLine {
 		return nil
 	}
+	if err := r.lostErr(); err != nil {
+		return err
+	}
+	before := r.marks()
 	v, err := r.shared.View(bg, r.name)
 	if err != nil {
-		return sharedErr(err)
+		return r.fail(err)
 	}
-	return r.apply(&v)
+	return r.accept(&v, before)
 }
 
 // VerifyPass checks a pass for this room at the current time, including that
@@ -230,9 +296,12 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 	if err != nil {
 		return p, err
 	}
+	if err := r.lostErr(); err != nil {
+		return p, err
+	}
 	active, err := r.shared.Active(bg, r.name, p.Position, now)
 	if err != nil {
-		return p, sharedErr(err)
+		return p, r.fail(err)
 	}
 	if !active {
 		return p, ErrRevoked
@@ -244,11 +313,15 @@ func (r *Room) VerifyPass(tok string) (Pass, error) {
 // person. Leaving twice is harmless. It fails only when the line cannot be
 // reached; the session then ends when its pass expires.
 func (r *Room) Leave(p Pass) error {
+	if err := r.lostErr(); err != nil {
+		return err
+	}
+	before := r.marks()
 	_, v, err := r.shared.Leave(bg, r.name, p.Position, r.clock.Now(), r.admitParams(r.settings.Load()))
 	if err != nil {
-		return sharedErr(err)
+		return r.fail(err)
 	}
-	return r.apply(&v)
+	return r.accept(&v, before)
 }
 
 // Tick expires sessions, admits people as capacity and rate allow, updates
@@ -257,18 +330,22 @@ func (r *Room) Leave(p Pass) error {
 func (r *Room) Tick() error { return r.tick(r.settings.Load(), r.clock.Now()) }
 
 func (r *Room) tick(s *Settings, now time.Time) error {
+	if r.Problem() != nil {
+		return r.recoverLine(s, now)
+	}
+	before := r.marks()
 	v, err := r.shared.Tick(bg, r.name, now, r.admitParams(s))
 	if err != nil && !errors.Is(err, ErrUnsaved) {
-		return sharedErr(err)
+		return r.fail(err)
 	}
-	if err := r.apply(&v); err != nil {
+	if err := r.accept(&v, before); err != nil {
 		return err
 	}
 	r.measure(v, now)
 	if err != nil {
 		return sharedErr(err)
 	}
-	return nil
+	return r.record(now, false)
 }
 
 // Update changes settings while the room runs (pause, resume, close,
@@ -298,7 +375,7 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	if c := controlsOf(&s); c != controlsOf(old) {
 		v, err := r.shared.SetControls(bg, r.name, c)
 		if err != nil {
-			return *old, sharedErr(err)
+			return *old, r.fail(err)
 		}
 		// Views older than this change must not bring the old controls back.
 		r.controlsSet.Store(max(r.controlsSet.Load(), v.ControlsSet))
@@ -307,6 +384,13 @@ func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	return s, nil
 }
 
-// sharedErr is what a failed call to the line returns: ErrPersist (503 to
-// people, fail closed at the gate) wrapping the cause.
+// sharedErr is ErrPersist (503 to people, fail closed at the gate)
+// wrapping the cause (see Room.fail).
 func sharedErr(err error) error { return fmt.Errorf("%w: %w", ErrPersist, err) }
+
+// newEpoch is a random id for a new line.
+func newEpoch() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -30,19 +30,31 @@ import (
 // the last saved mark and never gives one place to two people. A line
 // saved to disk makes each reservation durable before it returns.
 type Shared interface {
-	// Init creates the room's line with controls c if there is none (the
-	// first node to start wins; later nodes adopt what is there) and
-	// returns its view. A MemShared with a store restores the line from its
-	// last saved copy, where each control keeps its saved value unless c
-	// says otherwise than the configuration did when it was saved.
-	Init(ctx context.Context, room string, c Controls, now time.Time) (View, error)
+	// Init creates the room's line with controls c and the given epoch (a
+	// random id that tells this line from one created again after it was
+	// lost) if there is none (the first node to start wins; later nodes
+	// adopt what is there) and returns its view. A MemShared with a store
+	// restores the line from its last saved copy, where each control keeps
+	// its saved value unless c says otherwise than the configuration did
+	// when it was saved.
+	Init(ctx context.Context, room string, c Controls, epoch string, now time.Time) (View, error)
+	// Restore rebuilds a lost line, or one gone back in time, from what a
+	// node saw of it (seen, with seen.Epoch), and raises the line to it
+	// (see restore.go): it creates the line if there is none, replaces one
+	// of another epoch from which no number was ever handed out, and
+	// merges into one of the same epoch (nothing changes if the line is
+	// not behind seen). It fails with ErrLineReset for a line of another
+	// epoch. The places (sessionsFrom, seen.Serving] may have had sessions
+	// that were lost: their holders may claim them again.
+	Restore(ctx context.Context, room string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error)
 	// View returns the room's line.
 	View(ctx context.Context, room string) (View, error)
 	// Reserve raises the reservation mark of the phase's join numbers to at
 	// least n numbers past those handed out; it never lowers it. Once the
 	// pre-queue is frozen its numbers cannot be reserved any more (a no-op).
 	Reserve(ctx context.Context, room string, phase Phase, n uint64, now time.Time) (View, error)
-	// Join hands out the next join number: of the pre-queue while it is not
+	// Join hands out the next join number (none, ErrRestoring, while the
+	// line is held after a restore): of the pre-queue while it is not
 	// frozen and now is before a.OpensAt, else of the open phase, freezing
 	// the pre-queue first if needed (recording a.LotteryKey). An open-phase
 	// join then runs one admission step, so that someone joining an empty
@@ -61,8 +73,13 @@ type Shared interface {
 	Tick(ctx context.Context, room string, now time.Time, a AdmitParams) (View, error)
 	// Claim marks the admitted place pos as collected, its session lasting
 	// passTTL from now, and returns when the session ends. ok is false when
-	// pos holds no session (not admitted yet, returned or expired).
-	Claim(ctx context.Context, room string, pos uint64, now time.Time, passTTL time.Duration) (expires time.Time, ok bool, v View, err error)
+	// pos holds no session (not admitted yet, returned or expired). A place
+	// passed over as uncertain (see Uncertain) may be claimed within
+	// a.ClaimTimeout of being passed over: its holder is admitted before
+	// anyone else when capacity and the rate allow (an admission step
+	// runs), and until then Claim fails with ErrClaimWait, which a claim
+	// within a.ClaimTimeout keeps up.
+	Claim(ctx context.Context, room string, pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (expires time.Time, ok bool, v View, err error)
 	// Active reports whether pos holds a collected, unexpired session.
 	Active(ctx context.Context, room string, pos uint64, now time.Time) (bool, error)
 	// Leave ends pos's session at once and runs an admission step; it
@@ -71,6 +88,13 @@ type Shared interface {
 	// SetControls changes pause, close, capacity, rate and the operator's
 	// message for every node.
 	SetControls(ctx context.Context, room string, c Controls) (View, error)
+	// Uncertain records that the join numbers r may or may not be held by
+	// tickets (reserved by a node that stopped before it could say which
+	// it handed out): their places are passed over without a session when
+	// reached, and a holder who turns up claims theirs (see Claim). Places
+	// reached already are left as they are. The places of pre-queue
+	// numbers come from the lottery (a.Draw) once the pre-queue is drawn.
+	Uncertain(ctx context.Context, room string, r SeqRange, now time.Time, a AdmitParams) (View, error)
 }
 
 // Controls are the settings an operator changes while a room runs; they
@@ -100,14 +124,15 @@ type AdmitParams struct {
 	// the signing key every node derives the lottery from.
 	LotteryKey string
 	// Draw draws the pre-queue lottery of n places with the named signing
-	// key (false if this node does not have it). A line restored after a
-	// crash uses it to find the places of pre-queue numbers that may never
-	// have been issued (see Snapshot.Uncertain); nil when not needed.
+	// key (false if this node does not have it): a line finds the places
+	// of uncertain pre-queue numbers with it (see Uncertain). Without it
+	// those places are admitted like any other.
 	Draw func(keyID string, n uint64) (*Lottery, bool)
 }
 
 // View is a room's line as of one atomic step.
 type View struct {
+	Epoch    string // the line's id (see Init)
 	Frozen   bool
 	N        uint64 // pre-queue size once frozen
 	PreSeq   uint64 // pre-queue join numbers handed out
@@ -122,9 +147,12 @@ type View struct {
 	ControlsSet uint64
 	LotteryKey  string
 	Joins       uint64
-	Admissions  uint64
+	Admissions  uint64 // sessions started
 	Leaves      uint64
 	Expired     uint64
+	// Skipped counts the uncertain places admission passed over without a
+	// session (see Uncertain); a holder who claims one later is admitted.
+	Skipped uint64
 }
 
 // SharedTimeout bounds each call a node makes to a Shared kept outside

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -62,11 +63,16 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 			return r.prequeueStatus(t, s, now), nil
 		}
 		// The first status after opening draws the lottery.
+		before := r.marks()
 		v, err := r.shared.Freeze(bg, r.name, now, r.admitParams(s))
 		if err != nil {
-			return Status{}, sharedErr(err)
+			return Status{}, r.fail(err)
 		}
-		if err := r.apply(&v); err != nil {
+		if err := r.accept(&v, before); err != nil {
+			return Status{}, err
+		}
+		// The draw is recorded before any place is shown.
+		if err := r.record(now, false); err != nil {
 			return Status{}, err
 		}
 		if !r.frozen.Load() {
@@ -162,6 +168,24 @@ var smallHarmonic = func() (t [64]float64) {
 	return t
 }()
 
+// next is the status of the holder of a place passed over as uncertain who
+// has asked for it: they go in before anyone else once capacity and the
+// rate allow, and keep their claim by asking again within the claim
+// timeout.
+func (r *Room) next(s *Settings, now time.Time) Status {
+	st := Status{State: StateWaiting, Position: 1, PollAfter: s.MinPoll, OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt}
+	switch {
+	case closedAt(s, now):
+		st.State, st.Position, st.ETA, st.PollAfter = StateClosed, 0, -1, closedPollAfter
+	case s.Paused:
+		st.State, st.ETA, st.PollAfter = StatePaused, -1, max(s.MinPoll, pausedMinPoll)
+	default:
+		wait := time.Duration(float64(time.Second) / r.eta.Load().rate)
+		st.ETA = max(wait.Round(time.Second), time.Second)
+	}
+	return st
+}
+
 // position is the ticket's place in line, counting from 1.
 func (r *Room) position(t Ticket) uint64 {
 	if t.Phase == PhasePrequeue {
@@ -171,12 +195,16 @@ func (r *Room) position(t Ticket) uint64 {
 }
 
 func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
-	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL)
-	if err != nil {
-		return Status{}, sharedErr(err)
+	before := r.marks()
+	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL, r.admitParams(s))
+	if err != nil && !errors.Is(err, ErrClaimWait) {
+		return Status{}, r.fail(err)
 	}
-	if err := r.apply(&v); err != nil {
+	if err := r.accept(&v, before); err != nil {
 		return Status{}, err
+	}
+	if err != nil {
+		return r.next(s, now), nil
 	}
 	if !ok {
 		return Status{}, ErrTurnOver

@@ -20,9 +20,13 @@ type view struct {
 	postSeq atomic.Uint64           // open-phase tickets issued
 	serving atomic.Uint64           // positions 1..serving have been admitted
 	eta     atomic.Pointer[etaBase] // what ETAs are computed from
+	// The reservation marks and the lottery's key, for a restore
+	// (lost.go).
+	resvPre, resvPost atomic.Uint64
+	lotteryKey        atomic.Pointer[string]
 
-	joins, admissions, leaves, expired atomic.Uint64
-	controlsSet                        atomic.Uint64
+	joins, admissions, leaves, expired, skipped atomic.Uint64
+	controlsSet                                 atomic.Uint64
 }
 
 // raise sets a to x if x is larger.
@@ -46,6 +50,8 @@ func (r *Room) apply(v *View) error {
 		raise(&r.preSeq, v.PreSeq)
 	}
 	raise(&r.postSeq, v.PostSeq)
+	raise(&r.resvPre, v.ResvPre)
+	raise(&r.resvPost, v.ResvPost)
 	raise(&r.serving, v.Serving)
 	// Ends before admissions: activeCount reads admissions first, so the
 	// active count it derives never exceeds what one view said.
@@ -53,6 +59,7 @@ func (r *Room) apply(v *View) error {
 	raise(&r.expired, v.Expired)
 	raise(&r.admissions, v.Admissions)
 	raise(&r.joins, v.Joins)
+	raise(&r.skipped, v.Skipped)
 	if v.ControlsSet > r.controlsSet.Load() {
 		r.adoptControls(v)
 	}
@@ -73,6 +80,8 @@ func (r *Room) drawPrequeue(v *View) error {
 	}
 	r.n.Store(v.N)
 	r.preSeq.Store(v.N)
+	key := v.LotteryKey // a copy: v stays on its caller's stack
+	r.lotteryKey.Store(&key)
 	r.lottery.Store(lot)
 	r.frozen.Store(true) // after the lottery: readers do not lock
 	return nil
@@ -120,6 +129,9 @@ type Counters struct {
 	AdmitRate  float64  `json:"admission_rate"`
 	Settings   Settings `json:"settings"`
 	JoinsTotal uint64   `json:"joins_total"`
+	// Skipped counts the places passed over after a crash because they may
+	// have been empty (their holders may still claim them for a while).
+	Skipped uint64 `json:"skipped"`
 }
 
 // Counters returns the room's counters as this node sees them.
@@ -141,6 +153,7 @@ func (r *Room) Counters() Counters {
 	c.Leaves = r.leaves.Load()
 	c.Expired = r.expired.Load()
 	c.JoinsTotal = r.joins.Load()
+	c.Skipped = r.skipped.Load()
 	c.AdmitRate = r.eta.Load().rate
 	c.Settings = *s
 	return c
@@ -150,10 +163,13 @@ func (r *Room) Counters() Counters {
 // Room.mu.
 type rateMeter struct {
 	history [64]second
-	// serving as of the last tick: admissions are counted from how far it
-	// moved since (every node measures the whole room's rate).
-	serving uint64
-	at      time.Time // of the last smoothing step
+	// admissions as of the last tick: admissions are counted from how far
+	// they moved since (every node measures the whole room's rate). Places
+	// passed over as uncertain are not admissions: the line jumps past
+	// them, and counting them would make every ETA too short.
+	admissions uint64
+	serving    uint64    // as of the last tick
+	at         time.Time // of the last smoothing step
 	// joined and controls as of the last tick (see floor).
 	joined   uint64
 	controls uint64
@@ -171,15 +187,17 @@ const (
 	etaSmoothing   = 20 * time.Second
 )
 
-func (m *rateMeter) start(serving uint64, now time.Time) { m.serving, m.at = serving, now }
+func (m *rateMeter) start(v *View, now time.Time) {
+	m.admissions, m.serving, m.at = v.Admissions, v.Serving, now
+}
 
 // measure records a tick's admissions and updates the rate ETAs use.
 func (r *Room) measure(v View, now time.Time) {
 	r.mu.Lock()
 	m := &r.rate
 	var admitted uint32
-	if v.Serving > m.serving {
-		admitted = uint32(min(v.Serving-m.serving, math.MaxUint32))
+	if v.Admissions > m.admissions {
+		admitted = uint32(min(v.Admissions-m.admissions, math.MaxUint32))
 	}
 	joined := v.N + v.PostSeq
 	backlogged := m.serving < joined
@@ -191,6 +209,7 @@ func (r *Room) measure(v View, now time.Time) {
 	if r.frozen.Load() && !s.Paused && !closedAt(s, now) && v.ControlsSet == m.controls {
 		rate = max(rate, m.floor(old, v.Serving))
 	}
+	m.admissions = max(m.admissions, v.Admissions)
 	m.serving = max(m.serving, v.Serving)
 	m.joined, m.controls = max(m.joined, joined), v.ControlsSet
 	m.record(now, admitted, backlogged)

@@ -42,6 +42,10 @@ type ReadyCheck struct {
 	Name string
 	// Check answers within ctx whether the component serves.
 	Check func(ctx context.Context) error
+	// Public: Check's errors never name hosts, users, databases or
+	// credentials (a room's lost line names only the room), so /readyz
+	// shows them to say what an operator must look at.
+	Public bool
 }
 
 // readyTimeout bounds one /readyz answer.
@@ -80,6 +84,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		for name, state := range components {
 			if state != "ok" {
 				failing = append(failing, name+" "+state)
+			}
+		}
+		for _, c := range s.Ready {
+			var pe publicError
+			if c.Public && errors.As(err, &pe) && pe.name == c.Name {
+				failing = append(failing, pe.err.Error())
 			}
 		}
 		sort.Strings(failing)
@@ -122,6 +132,10 @@ func (s *Server) CheckReady(ctx context.Context) (map[string]string, error) {
 			state = "timeout"
 		}
 		components[c.Name] = state
+		if c.Public {
+			failed = append(failed, publicError{c.Name, errs[i]})
+			continue
+		}
 		failed = append(failed, fmt.Errorf("%s: %w", c.Name, errs[i]))
 	}
 	return components, errors.Join(failed...)
@@ -137,3 +151,13 @@ func (o *outageOnce) get(log *slog.Logger, what string) *outage.Log {
 	o.once.Do(func() { o.log = &outage.Log{Logger: log, What: what} })
 	return o.log
 }
+
+// publicError is the failure of a Public ReadyCheck, which /readyz may
+// quote.
+type publicError struct {
+	name string
+	err  error
+}
+
+func (e publicError) Error() string { return e.name + ": " + e.err.Error() }
+func (e publicError) Unwrap() error { return e.err }

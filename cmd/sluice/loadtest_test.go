@@ -10,10 +10,11 @@ import (
 )
 
 // The load test starts its servers by running its own executable again
-// ("sluice loadtest serve-..."); under `go test` that executable is the test
-// binary, which this init turns into the sluice command for those children.
+// ("sluice loadtest serve-..."), and the crash tests run "sluice serve";
+// under `go test` that executable is the test binary, which this init turns
+// into the sluice command for those children.
 func init() {
-	if os.Getenv("SLUICE_LOADTEST_TEST_CHILD") == "1" && len(os.Args) > 2 && os.Args[1] == "loadtest" {
+	if os.Getenv("SLUICE_LOADTEST_TEST_CHILD") == "1" && len(os.Args) > 2 && (os.Args[1] == "loadtest" || os.Args[1] == "serve") {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 	}
 }

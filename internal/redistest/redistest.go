@@ -1,7 +1,9 @@
 // Package redistest gives tests a key prefix of their own on the shared
 // test Redis (SLUICE_REDIS_URL, default DefaultURL), whose keys are deleted
 // when the test ends; the server itself is never flushed. Without a server
-// the test is skipped, or fails when SLUICE_REQUIRE_SERVICES=1 (CI).
+// the test is skipped, or fails when SLUICE_REQUIRE_SERVICES=1 (CI). Tests
+// that break Redis (restart it empty) start a server of their own
+// (NewServer).
 package redistest
 
 import (

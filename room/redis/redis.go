@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,9 +104,14 @@ type args struct {
 	now      time.Time
 	pos      uint64
 	admit    room.AdmitParams
-	duration time.Duration // ClaimTimeout, or passTTL for claim
+	passTTL  time.Duration // for claim
 	controls room.Controls
-	phase    room.Phase // for reserve (pos is the count)
+	phase    room.Phase    // for reserve (pos is the count) and uncertain
+	seqs     room.SeqRange // for uncertain
+	drawn    string        // the places of uncertain pre-queue numbers (see drawPlaces)
+	seen     string        // for restore: what the node saw (script.go)
+	epoch    string        // for init and restore
+	key      string        // for restore: the lottery key the node saw
 }
 
 func optMillis(t time.Time) string {
@@ -126,38 +132,106 @@ func bit(b bool) string {
 func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64, v room.View, err error) {
 	ctx, cancel := context.WithTimeout(ctx, room.SharedTimeout)
 	defer cancel()
-	res, err := luaScript.Run(ctx, s.client, s.keys(name),
-		op,
-		strconv.FormatInt(a.now.UnixMilli(), 10),
-		strconv.FormatUint(a.pos, 10),
-		optMillis(a.admit.OpensAt),
-		optMillis(a.admit.ClosesAt),
-		strconv.FormatInt(a.duration.Milliseconds(), 10),
-		a.admit.LotteryKey,
-		bit(a.controls.Paused),
-		bit(a.controls.Closed),
-		strconv.Itoa(a.controls.Capacity),
-		strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
-		strconv.Itoa(int(a.phase)),
-		a.controls.Message,
-		optMillis(a.controls.ResumeAt),
-	).Slice()
-	if err != nil {
-		if strings.Contains(err.Error(), "sluice: no shared state") {
-			return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+	// A step that needs the lottery's places for uncertain pre-queue
+	// numbers says so first; drawn, it runs again (another node may add
+	// numbers in between: then again).
+	for range 4 {
+		var res []any
+		res, err = luaScript.Run(ctx, s.client, s.keys(name),
+			op,
+			strconv.FormatInt(a.now.UnixMilli(), 10),
+			strconv.FormatUint(a.pos, 10),
+			optMillis(a.admit.OpensAt),
+			optMillis(a.admit.ClosesAt),
+			strconv.FormatInt(a.admit.ClaimTimeout.Milliseconds(), 10),
+			a.admit.LotteryKey,
+			bit(a.controls.Paused),
+			bit(a.controls.Closed),
+			strconv.Itoa(a.controls.Capacity),
+			strconv.FormatFloat(a.controls.Rate, 'g', -1, 64),
+			strconv.Itoa(int(a.phase)),
+			a.controls.Message,
+			optMillis(a.controls.ResumeAt),
+			strconv.FormatInt(a.passTTL.Milliseconds(), 10),
+			a.drawn,
+			fmt.Sprintf("%d:%d", a.seqs.From, a.seqs.To),
+			a.seen,
+			a.epoch,
+			a.key,
+			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
+		).Slice()
+		if err != nil {
+			msg := err.Error()
+			if rest, ok := strings.CutPrefix(msg, "sluice: draw "); ok {
+				if a.drawn, err = drawPlaces(a.admit.Draw, rest); err == nil {
+					continue
+				}
+			} else if strings.Contains(msg, "sluice: no shared state") {
+				return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrNoSharedState)
+			} else if strings.Contains(msg, "sluice: line reset") {
+				return 0, 0, room.View{}, fmt.Errorf("redis %s %q: %w", op, name, room.ErrLineReset)
+			}
+			return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
 		}
-		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		r1, r2, v, err = decode(res)
+		if err != nil {
+			return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		}
+		return r1, r2, v, nil
 	}
-	r1, r2, v, err = decode(res)
+	return 0, 0, room.View{}, fmt.Errorf("redis %s: the uncertain pre-queue numbers kept changing while their places were drawn", op)
+}
+
+// drawPlaces answers the script's "draw N key numbers": the places, with
+// the lottery of the pre-queue of N drawn with key, of the pre-queue
+// numbers among numbers ("phase:from:to;..."), as the script's ARGV[14].
+// Without the lottery there are none (as room.line.settle).
+func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (string, error) {
+	f := strings.SplitN(req, " ", 3)
+	if len(f) != 3 {
+		return "", fmt.Errorf("bad draw request %q", req)
+	}
+	n, err := strconv.ParseUint(f[0], 10, 64)
 	if err != nil {
-		return 0, 0, room.View{}, fmt.Errorf("redis %s: %w", op, err)
+		return "", fmt.Errorf("bad draw request %q", req)
 	}
-	return r1, r2, v, nil
+	key, seqs := f[1], f[2]
+	var lot *room.Lottery
+	if draw != nil {
+		lot, _ = draw(key, n)
+	}
+	var places []uint64
+	for _, r := range strings.Split(seqs, ";") {
+		var phase, from, to uint64
+		if _, err := fmt.Sscanf(r, "%d:%d:%d", &phase, &from, &to); err != nil {
+			return "", fmt.Errorf("bad draw request %q", req)
+		}
+		if phase != uint64(room.PhasePrequeue) || lot == nil {
+			continue
+		}
+		for s := from; s < min(to, n); s++ {
+			places = append(places, lot.Permute(s)+1)
+		}
+	}
+	slices.Sort(places)
+	var b strings.Builder
+	for i := 0; i < len(places); {
+		j := i + 1
+		for j < len(places) && places[j] == places[j-1]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, "%d:%d", places[i], places[j-1]+1)
+		i = j
+	}
+	return fmt.Sprintf("%d|%s|%s|%s", n, key, seqs, b.String()), nil
 }
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 22 {
+	if len(res) != 24 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -170,7 +244,8 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	capacity, rate := d.str(), d.str()
 	v.ControlsSet = d.uint()
 	v.LotteryKey = d.str()
-	v.Joins, v.Admissions, v.Leaves, v.Expired = d.uint(), d.uint(), d.uint(), d.uint()
+	v.Joins, v.Admissions, v.Leaves, v.Expired, v.Skipped = d.uint(), d.uint(), d.uint(), d.uint(), d.uint()
+	v.Epoch = d.str()
 	v.Controls.Message = d.str()
 	resumeAt := d.str()
 	if d.err != nil {
@@ -230,9 +305,27 @@ func (d *decoder) bool() bool { return d.int() != 0 }
 func (d *decoder) str() string { return value[string](d, "string") }
 
 // Init implements room.Shared.
-func (s *Store) Init(ctx context.Context, name string, c room.Controls, now time.Time) (room.View, error) {
-	_, _, v, err := s.run(ctx, "init", name, args{now: now, controls: c})
+func (s *Store) Init(ctx context.Context, name string, c room.Controls, epoch string, now time.Time) (room.View, error) {
+	_, _, v, err := s.run(ctx, "init", name, args{now: now, controls: c, epoch: epoch})
 	return v, err
+}
+
+// Restore implements room.Shared.
+func (s *Store) Restore(ctx context.Context, name string, seen room.View, sessionsFrom uint64, now time.Time, a room.AdmitParams) (room.View, error) {
+	fr := 0
+	if seen.Frozen {
+		fr = 1
+	}
+	_, _, v, err := s.run(ctx, "restore", name, args{now: now, admit: a, controls: seen.Controls, epoch: seen.Epoch, key: seen.LotteryKey,
+		seen: fmt.Sprintf("%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d", fr, seen.N, seen.PreSeq, seen.ResvPre, seen.PostSeq, seen.ResvPost,
+			seen.Serving, seen.ControlsSet, seen.Joins, seen.Admissions, seen.Leaves, seen.Expired, seen.Skipped, sessionsFrom)})
+	return v, err
+}
+
+// Forget deletes a room's line, as a Redis restarted without persistence
+// would (for tests of that failure, like room.MemShared.Forget).
+func (s *Store) Forget(ctx context.Context, name string) error {
+	return s.client.Del(ctx, s.keys(name)...).Err()
 }
 
 // View implements room.Shared.
@@ -249,9 +342,12 @@ func (s *Store) Reserve(ctx context.Context, name string, phase room.Phase, n ui
 
 // Join implements room.Shared.
 func (s *Store) Join(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.Phase, uint64, room.View, error) {
-	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	phase, seq, v, err := s.run(ctx, "join", name, args{now: now, admit: a})
 	if err != nil {
 		return 0, 0, room.View{}, err
+	}
+	if phase == 4 {
+		return 0, 0, v, room.ErrRestoring
 	}
 	if phase >= 2 { // the phase's reservation is used up
 		return room.Phase(phase - 2), 0, v, room.ErrUnreserved
@@ -267,15 +363,18 @@ func (s *Store) Freeze(ctx context.Context, name string, now time.Time, a room.A
 
 // Tick implements room.Shared.
 func (s *Store) Tick(ctx context.Context, name string, now time.Time, a room.AdmitParams) (room.View, error) {
-	_, _, v, err := s.run(ctx, "tick", name, args{now: now, admit: a, duration: a.ClaimTimeout})
+	_, _, v, err := s.run(ctx, "tick", name, args{now: now, admit: a})
 	return v, err
 }
 
 // Claim implements room.Shared.
-func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration) (time.Time, bool, room.View, error) {
-	ok, expires, v, err := s.run(ctx, "claim", name, args{now: now, pos: pos, duration: passTTL})
-	if err != nil || ok == 0 {
+func (s *Store) Claim(ctx context.Context, name string, pos uint64, now time.Time, passTTL time.Duration, a room.AdmitParams) (time.Time, bool, room.View, error) {
+	ok, expires, v, err := s.run(ctx, "claim", name, args{now: now, pos: pos, admit: a, passTTL: passTTL})
+	switch {
+	case err != nil || ok == 0:
 		return time.Time{}, false, v, err
+	case ok == 2:
+		return time.Time{}, false, v, room.ErrClaimWait
 	}
 	return time.UnixMilli(expires), true, v, nil
 }
@@ -288,12 +387,18 @@ func (s *Store) Active(ctx context.Context, name string, pos uint64, now time.Ti
 
 // Leave implements room.Shared.
 func (s *Store) Leave(ctx context.Context, name string, pos uint64, now time.Time, a room.AdmitParams) (bool, room.View, error) {
-	ok, _, v, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a, duration: a.ClaimTimeout})
+	ok, _, v, err := s.run(ctx, "leave", name, args{now: now, pos: pos, admit: a})
 	return ok != 0, v, err
 }
 
 // SetControls implements room.Shared.
 func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) (room.View, error) {
 	_, _, v, err := s.run(ctx, "setcontrols", name, args{controls: c})
+	return v, err
+}
+
+// Uncertain implements room.Shared.
+func (s *Store) Uncertain(ctx context.Context, name string, r room.SeqRange, now time.Time, a room.AdmitParams) (room.View, error) {
+	_, _, v, err := s.run(ctx, "uncertain", name, args{now: now, admit: a, phase: r.Phase, seqs: r})
 	return v, err
 }

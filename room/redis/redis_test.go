@@ -62,7 +62,12 @@ func TestContract(t *testing.T) {
 
 func TestNodes(t *testing.T) {
 	redistest.Prefix(t) // skip without a server
-	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return newStore(t) })
+	sharedtest.RunNodes(t, func(t *testing.T) room.Shared { return newStore(t) },
+		func(t *testing.T, sh room.Shared, name string) {
+			if err := sh.(*redis.Store).Forget(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+		})
 }
 
 // TestScenario walks one room through its life on both MemShared and the
@@ -78,15 +83,15 @@ func TestScenario(t *testing.T) {
 			sh := newShared(t)
 			a := room.AdmitParams{OpensAt: t0.Add(10 * time.Second), ClaimTimeout: 30 * time.Second, LotteryKey: "k1"}
 			c := room.Controls{Capacity: 2, Rate: 5}
-			v, err := sh.Init(ctx, "r", c, t0)
+			v, err := sh.Init(ctx, "r", c, "e1", t0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (room.View{Controls: c, ControlsSet: 1}); v != want {
+			if want := (room.View{Epoch: "e1", Controls: c, ControlsSet: 1}); v != want {
 				t.Fatalf("Init: %+v, want %+v", v, want)
 			}
 			// A second node's Init adopts what is there.
-			if v, err = sh.Init(ctx, "r", room.Controls{Capacity: 9, Rate: 1}, t0); err != nil || v.Controls != c {
+			if v, err = sh.Init(ctx, "r", room.Controls{Capacity: 9, Rate: 1}, "e1", t0); err != nil || v.Controls != c {
 				t.Fatalf("second Init: %+v, %v", v, err)
 			}
 			if ph, _, _, err := sh.Join(ctx, "r", t0, a); !errors.Is(err, room.ErrUnreserved) || ph != room.PhasePrequeue {
@@ -130,12 +135,12 @@ func TestScenario(t *testing.T) {
 			if err != nil || ph != room.PhaseOpen || seq != 0 || v.PostSeq != 1 || v.Joins != 4 {
 				t.Fatalf("open join: %v %d %+v %v", ph, seq, v, err)
 			}
-			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute)
+			exp, ok, _, err := sh.Claim(ctx, "r", 1, now, time.Minute, a)
 			if err != nil || !ok || !exp.Equal(now.Add(time.Minute)) {
 				t.Fatalf("Claim: %v %v %v", exp, ok, err)
 			}
 			// Claiming again keeps the first expiry.
-			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour); !ok || !exp2.Equal(exp) {
+			if exp2, ok, _, _ := sh.Claim(ctx, "r", 1, now.Add(time.Second), time.Hour, a); !ok || !exp2.Equal(exp) {
 				t.Fatalf("second Claim: %v %v", exp2, ok)
 			}
 			if ok, _ := sh.Active(ctx, "r", 1, now); !ok {
@@ -144,7 +149,7 @@ func TestScenario(t *testing.T) {
 			if ok, _ := sh.Active(ctx, "r", 2, now); ok {
 				t.Fatal("Active(2) true before Claim")
 			}
-			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute); ok {
+			if _, ok, _, _ := sh.Claim(ctx, "r", 3, now, time.Minute, a); ok {
 				t.Fatal("Claim(3) ok before admission")
 			}
 			// Leaving lets the next one in at once.
@@ -184,10 +189,15 @@ func TestDifferential(t *testing.T) {
 	t0 := time.UnixMilli(1_790_000_000_000)
 	clock := t0
 	rooms := []string{"alpha", "beta", "gamma"}
+	// Uncertain pre-queue numbers get their places from the lottery, which
+	// the node draws (here: a lottery of the key's name).
+	draw := func(key string, n uint64) (*room.Lottery, bool) {
+		return room.NewLottery([]byte("differential "+key), n), key != "k2"
+	}
 	params := map[string]room.AdmitParams{
-		"alpha": {OpensAt: t0.Add(3 * time.Second), ClaimTimeout: 800 * time.Millisecond, LotteryKey: "k1"},
-		"beta":  {ClaimTimeout: 1500 * time.Millisecond, LotteryKey: "k2"},
-		"gamma": {OpensAt: t0.Add(time.Second), ClosesAt: t0.Add(40 * time.Second), ClaimTimeout: 300 * time.Millisecond},
+		"alpha": {OpensAt: t0.Add(3 * time.Second), ClaimTimeout: 800 * time.Millisecond, LotteryKey: "k1", Draw: draw},
+		"beta":  {ClaimTimeout: 1500 * time.Millisecond, LotteryKey: "k2", Draw: draw},
+		"gamma": {OpensAt: t0.Add(time.Second), ClosesAt: t0.Add(40 * time.Second), ClaimTimeout: 300 * time.Millisecond, Draw: draw},
 	}
 	rates := []float64{0, 0.1, 1.0 / 3, 0.7, 1, 2.5, 7.77, 13.37, 100, 1234.5678, 1e6}
 	randControls := func() room.Controls {
@@ -216,7 +226,7 @@ func TestDifferential(t *testing.T) {
 	}
 	for _, r := range rooms {
 		c := room.Controls{Capacity: 3, Rate: 2.5}
-		both(0, "Init "+r, func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, t0) })
+		both(0, "Init "+r, func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, "e1", t0) })
 		for _, ph := range []room.Phase{room.PhasePrequeue, room.PhaseOpen} {
 			both(0, "Reserve "+r, func(sh room.Shared) (room.View, error) { return sh.Reserve(ctx, r, ph, 20, t0) })
 		}
@@ -255,7 +265,7 @@ func TestDifferential(t *testing.T) {
 		case n < 2:
 			op = "init"
 			c := randControls()
-			both(step, "Init", func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, now) })
+			both(step, "Init", func(sh room.Shared) (room.View, error) { return sh.Init(ctx, r, c, "e1", now) })
 		case n < 5:
 			op = "view"
 			both(step, "View", func(sh room.Shared) (room.View, error) { return sh.View(ctx, r) })
@@ -270,12 +280,16 @@ func TestDifferential(t *testing.T) {
 			op = "join"
 			pm, sm, vm, errm := mem.Join(ctx, r, now, a)
 			pr, sr, vr, err := st.Join(ctx, r, now, a)
-			if err != nil && !errors.Is(err, room.ErrUnreserved) {
+			if err != nil && !errors.Is(err, room.ErrUnreserved) && !errors.Is(err, room.ErrRestoring) {
 				t.Fatal(err)
 			}
-			check(step, "Join", []any{pr, sr, vr, err != nil}, []any{pm, sm, vm, errm != nil})
-			if err != nil {
+			check(step, "Join", []any{pr, sr, vr, errors.Is(err, room.ErrUnreserved), errors.Is(err, room.ErrRestoring)},
+				[]any{pm, sm, vm, errors.Is(errm, room.ErrUnreserved), errors.Is(errm, room.ErrRestoring)})
+			if errors.Is(err, room.ErrUnreserved) {
 				ops["join unreserved"]++
+			}
+			if errors.Is(err, room.ErrRestoring) {
+				ops["join held"]++
 			}
 		case n < 60:
 			op = "tick"
@@ -283,12 +297,15 @@ func TestDifferential(t *testing.T) {
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
-			em, okm, vm, _ := mem.Claim(ctx, r, pos, now, ttl)
-			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl)
-			if err != nil {
+			em, okm, vm, errm := mem.Claim(ctx, r, pos, now, ttl, a)
+			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl, a)
+			if err != nil && !errors.Is(err, room.ErrClaimWait) {
 				t.Fatal(err)
 			}
-			check(step, "Claim", vr, vm)
+			check(step, "Claim", []any{vr, errors.Is(err, room.ErrClaimWait)}, []any{vm, errors.Is(errm, room.ErrClaimWait)})
+			if err != nil {
+				ops["claim wait"]++
+			}
 			if okr != okm || !er.Equal(em) || er.IsZero() != em.IsZero() {
 				t.Fatalf("step %d Claim(%d): redis %v %v, mem %v %v", step, pos, er, okr, em, okm)
 			}
@@ -299,6 +316,45 @@ func TestDifferential(t *testing.T) {
 					claimed[r] = claimed[r][1:]
 				}
 			}
+		case n < 74:
+			op = "uncertain" // numbers handed out or about to be, as a node that stopped leaves them
+			ph := room.Phase(rng.IntN(2))
+			from := view.PostSeq
+			from = max(0, from+uint64(rng.IntN(12))-min(from, 6))
+			if ph == room.PhasePrequeue {
+				from = uint64(rng.IntN(int(view.PreSeq) + 6))
+			}
+			ur := room.SeqRange{Phase: ph, From: from, To: from + uint64(rng.IntN(10))}
+			both(step, fmt.Sprintf("Uncertain(%+v)", ur), func(sh room.Shared) (room.View, error) { return sh.Uncertain(ctx, r, ur, now, a) })
+		case n < 75:
+			op = "restore" // what a node saw, after the line was lost or went back
+			seen := view
+			switch rng.IntN(4) {
+			case 1: // a node that saw more than the line has
+				k := uint64(rng.IntN(5))
+				seen.PostSeq += k
+				seen.Joins += k
+				seen.ResvPost = max(seen.ResvPost, seen.PostSeq) + uint64(rng.IntN(2)*20)
+				seen.Serving = min(seen.Serving+uint64(rng.IntN(4)), seen.N+seen.PostSeq)
+				seen.Admissions += uint64(rng.IntN(4))
+				seen.ControlsSet += uint64(rng.IntN(2))
+				seen.Controls = randControls()
+			case 2: // the line is gone
+				mem.Forget(r)
+				if err := st.Forget(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				ops["restore lost"]++
+			case 3: // a node of another line
+				seen.Epoch = "other"
+			}
+			from := seen.Serving - min(seen.Serving, uint64(rng.IntN(10)))
+			vm, errm := mem.Restore(ctx, r, seen, from, now, a)
+			vr, err := st.Restore(ctx, r, seen, from, now, a)
+			if err != nil && !errors.Is(err, room.ErrLineReset) {
+				t.Fatal(err)
+			}
+			check(step, fmt.Sprintf("Restore(%+v)", seen), []any{vr, errors.Is(err, room.ErrLineReset)}, []any{vm, errors.Is(errm, room.ErrLineReset)})
 		case n < 80:
 			op = "active"
 			if cl := claimed[r]; len(cl) > 0 && rng.IntN(3) > 0 {
@@ -345,6 +401,11 @@ func TestDifferential(t *testing.T) {
 			}
 			a.ClaimTimeout = time.Duration(rng.IntN(4000)) * time.Millisecond
 			a.LotteryKey = []string{"", "k1", "k2"}[rng.IntN(3)]
+			if rng.IntN(4) == 0 {
+				a.Draw = nil // a node without the lottery
+			} else {
+				a.Draw = draw
+			}
 			params[r] = a
 		}
 		ops[op]++
@@ -353,13 +414,13 @@ func TestDifferential(t *testing.T) {
 	var final []string
 	for _, r := range rooms {
 		v, _ := mem.View(ctx, r)
-		final = append(final, fmt.Sprintf("%s: pre %d post %d serving %d admissions %d expired %d leaves %d",
-			r, v.PreSeq, v.PostSeq, v.Serving, v.Admissions, v.Expired, v.Leaves))
+		final = append(final, fmt.Sprintf("%s: pre %d post %d serving %d admissions %d expired %d leaves %d skipped %d",
+			r, v.PreSeq, v.PostSeq, v.Serving, v.Admissions, v.Expired, v.Leaves, v.Skipped))
 		if v.Admissions == 0 || v.Joins == 0 {
 			t.Errorf("room %s saw no admissions or joins; the test exercises too little", r)
 		}
 	}
-	for k, least := range map[string]int{"claim ok": 40, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100} {
+	for k, least := range map[string]int{"claim ok": 40, "claim wait": 5, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100, "uncertain": 50, "restore": 50, "restore lost": 10, "join held": 10} {
 		if ops[k] < least {
 			t.Errorf("only %d %s; the test exercises too little", ops[k], k)
 		}
@@ -379,9 +440,9 @@ func TestTokenArithmetic(t *testing.T) {
 		for _, stepMs := range []int{1, 7, 30, 100, 333, 1100, 1118, 2300} {
 			name := fmt.Sprintf("r%g-s%d", rate, stepMs)
 			c := room.Controls{Capacity: 1000, Rate: rate}
-			mem.Init(ctx, name, c, t0)
+			mem.Init(ctx, name, c, "e1", t0)
 			mem.Reserve(ctx, name, room.PhaseOpen, 120, t0)
-			if _, err := st.Init(ctx, name, c, t0); err != nil {
+			if _, err := st.Init(ctx, name, c, "e1", t0); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := st.Reserve(ctx, name, room.PhaseOpen, 120, t0); err != nil {
@@ -430,8 +491,8 @@ func TestUseBeforeInit(t *testing.T) {
 		}
 	}
 	for i, c := range []room.Controls{{Capacity: 3, Rate: 1}, {Capacity: 9, Rate: 7}} {
-		vm, _ := mem.Init(ctx, "early", c, now.Add(time.Second))
-		vr, err := st.Init(ctx, "early", c, now.Add(time.Second))
+		vm, _ := mem.Init(ctx, "early", c, "e1", now.Add(time.Second))
+		vr, err := st.Init(ctx, "early", c, "e1", now.Add(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,7 +525,7 @@ func TestStateLost(t *testing.T) {
 	st := redis.New(c, prefix)
 	now := t0
 	a := room.AdmitParams{ClaimTimeout: time.Minute}
-	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, now); err != nil {
+	if _, err := st.Init(ctx, "lost", room.Controls{Capacity: 1, Rate: 1}, "e1", now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Reserve(ctx, "lost", room.PhaseOpen, 5, now); err != nil {
@@ -498,7 +559,7 @@ func TestStateLost(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	st := newStore(t)
 	const capacity, workers, joins = 5, 8, 200
-	if _, err := st.Init(ctx, "busy", room.Controls{Capacity: capacity, Rate: 1e6}, t0); err != nil {
+	if _, err := st.Init(ctx, "busy", room.Controls{Capacity: capacity, Rate: 1e6}, "e1", t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Reserve(ctx, "busy", room.PhaseOpen, workers*joins, t0); err != nil {
@@ -545,7 +606,7 @@ func TestConcurrent(t *testing.T) {
 					case 0:
 						_, _, err = st.Leave(ctx, "busy", pos, now, a)
 					case 1:
-						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond)
+						_, _, _, err = st.Claim(ctx, "busy", pos, now, 20*time.Millisecond, a)
 					}
 					if err != nil {
 						t.Error(err)
@@ -578,7 +639,7 @@ func TestConcurrent(t *testing.T) {
 // TestFloats checks rates survive the trip through Redis bit for bit.
 func TestFloats(t *testing.T) {
 	st := newStore(t)
-	if _, err := st.Init(ctx, "f", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
+	if _, err := st.Init(ctx, "f", room.Controls{Capacity: 1, Rate: 1}, "e1", time.UnixMilli(0)); err != nil {
 		t.Fatal(err)
 	}
 	for i, rate := range []float64{0.1, 1.0 / 3, math.Nextafter(1, 2), 1e-300, 123456789.123456789, math.MaxFloat64, math.Inf(1)} {
@@ -602,7 +663,7 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Init(ctx, "open", room.Controls{Capacity: 1, Rate: 1}, time.UnixMilli(0)); err != nil {
+	if _, err := st.Init(ctx, "open", room.Controls{Capacity: 1, Rate: 1}, "e1", time.UnixMilli(0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.View(ctx, "open"); err != nil {

@@ -9,15 +9,33 @@ package redis
 //	ARGV[3]  pos (for reserve: how many numbers)
 //	ARGV[4]  opens at, Unix ms ("" when not set)
 //	ARGV[5]  closes at, Unix ms ("" when not set)
-//	ARGV[6]  claim timeout (or, for claim, pass TTL), ms
+//	ARGV[6]  claim timeout, ms
 //	ARGV[7]  lottery key
 //	ARGV[8]  paused (0|1)
 //	ARGV[9]  closed (0|1)
 //	ARGV[10] capacity, decimal
 //	ARGV[11] rate, Go float64 formatted with strconv 'g' -1
-//	ARGV[12] phase for reserve (0 pre-queue, 1 open); ARGV[3] is the count
+//	ARGV[12] phase for reserve and uncertain (0 pre-queue, 1 open); for
+//	         reserve ARGV[3] is the count
 //	ARGV[13] the operator's message (controls)
 //	ARGV[14] resume at, Unix ms ("" when not set; controls)
+//	ARGV[15] pass TTL, ms (claim)
+//	ARGV[16] the places of the line's uncertain pre-queue numbers, drawn
+//	         by the node: "N|key|numbers|places" (see draw below)
+//	ARGV[17] uncertain: the numbers "from:to"
+//	ARGV[18] restore: what the node saw (see the restore step)
+//	ARGV[19] init and restore: the epoch
+//	ARGV[20] restore: the lottery key the node saw
+//	ARGV[21] restore: how long the line is held, ms
+//
+// Uncertain places (room/uncertain.go) are four lists in the state hash:
+// "us" join numbers "phase:from:to;...", "up" places not reached
+// "from:to;...", "po" places passed over "from:to:untilMs;...", "cl"
+// claimants "place:untilMs;...". Lua cannot draw the lottery (64-bit
+// integer arithmetic), so a step that must find the places of pre-queue
+// numbers fails with "sluice: draw N key numbers" before changing
+// anything; Store.run draws them with AdmitParams.Draw and runs the step
+// again with the places in ARGV[16].
 //
 // The reply is {r1, r2, view...}: r1 and r2 are the operation's own results
 // (0 when unused) and view is the room's View as of the end of the step.
@@ -63,18 +81,46 @@ local function optnum(s)
 end
 
 -- The room's state; a room with no state reads as Go's zero line.
-local S = {init = 0, fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
-	paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
-	adm = 0, lvs = 0, exp = 0, tok = 0, lt = ZERO_TIME, msg = '', ra = ''}
+local function zero()
+	return {init = 0, ep = '', fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
+		paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
+		adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME, hold = 0, ls = 0, lu = 0,
+		us = '', up = '', po = '', cl = '', msg = '', ra = ''}
+end
+local S = zero()
+local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true,
+	msg = true, ra = true}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
-	if f == 'cap' or f == 'rate' or f == 'lk' or f == 'msg' or f == 'ra' then
+	if STRINGS[f] then
 		S[f] = v
 	else
 		S[f] = tonumber(v)
 	end
 end
+
+-- list parses "a:b:c;a:b:c" into {{a, b, c}, ...}.
+local function list(s)
+	local out = {}
+	for item in string.gmatch(s, '[^;]+') do
+		local t = {}
+		for x in string.gmatch(item, '[^:]+') do t[#t + 1] = tonumber(x) end
+		out[#out + 1] = t
+	end
+	return out
+end
+local function unlist(l)
+	local parts = {}
+	for i, t in ipairs(l) do
+		local f = {}
+		for j, x in ipairs(t) do f[j] = string.format('%.0f', x) end
+		parts[i] = table.concat(f, ':')
+	end
+	return table.concat(parts, ';')
+end
+-- The uncertain places' lists (see uncertain.go).
+local U = {us = list(S.us), up = list(S.up), po = list(S.po), cl = list(S.cl)}
 
 local function save()
 	redis.call('HSET', stateKey, 'init', fint(S.init),
@@ -83,12 +129,86 @@ local function save()
 		'srv', fint(S.srv), 'paused', fint(S.paused), 'closed', fint(S.closed),
 		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
-		'tok', fflt(S.tok), 'lt', fint(S.lt), 'msg', S.msg, 'ra', S.ra)
+		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt), 'ep', S.ep, 'hold', fint(S.hold),
+		'ls', fint(S.ls), 'lu', fint(S.lu), 'msg', S.msg, 'ra', S.ra,
+		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl))
 end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.msg, S.ra}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra}
+end
+
+-- mergeSeq is mergeSeqs: adds numbers [from, to) of phase ph to the
+-- sorted, disjoint ranges l.
+local function mergeSeq(l, ph, from, to)
+	if from >= to then return l end
+	local out = {}
+	for _, x in ipairs(l) do
+		if x[1] ~= ph or x[3] < from or to < x[2] then
+			out[#out + 1] = x
+		else
+			from, to = math.min(from, x[2]), math.max(to, x[3])
+		end
+	end
+	local at = #out + 1
+	for i, x in ipairs(out) do
+		if x[1] > ph or (x[1] == ph and x[2] >= from) then at = i break end
+	end
+	table.insert(out, at, {ph, from, to})
+	return out
+end
+
+-- mergePlace is mergePlaces.
+local function mergePlace(l, from, to)
+	if from >= to then return l end
+	local out = {}
+	for _, x in ipairs(l) do
+		if x[2] < from or to < x[1] then
+			out[#out + 1] = x
+		else
+			from, to = math.min(from, x[1]), math.max(to, x[2])
+		end
+	end
+	local at = #out + 1
+	for i, x in ipairs(out) do
+		if x[1] >= from then at = i break end
+	end
+	table.insert(out, at, {from, to})
+	return out
+end
+
+local function hasPrequeueSeqs()
+	for _, r in ipairs(U.us) do
+		if r[1] == 0 then return true end
+	end
+	return false
+end
+
+-- drawn is the places of the pre-queue numbers in "us" for a pre-queue of
+-- n drawn with key, from ARGV[16], or nil when the node has not drawn them
+-- for exactly these.
+local function drawn(n, key)
+	local dn, dk, dus, places = string.match(ARGV[16] or '', '^(%d+)|([^|]*)|([^|]*)|(.*)$')
+	if dn == nil or tonumber(dn) ~= n or dk ~= key or dus ~= unlist(U.us) then return nil end
+	return list(places)
+end
+
+-- settle is line.settle: once the pre-queue is drawn, the uncertain
+-- numbers become places.
+local function settle()
+	if S.fr ~= 1 or #U.us == 0 then return end
+	for _, r in ipairs(U.us) do
+		if r[1] == 1 then U.up = mergePlace(U.up, S.n + r[2] + 1, S.n + r[3] + 1) end
+	end
+	if hasPrequeueSeqs() then
+		local places = drawn(S.n, S.lk)
+		if places == nil then error('sluice: the places of uncertain pre-queue numbers were not drawn') end
+		for _, p in ipairs(places) do U.up = mergePlace(U.up, p[1], p[2]) end
+	end
+	U.us = {}
+	while #U.up > 0 and U.up[1][2] <= S.srv + 1 do table.remove(U.up, 1) end
+	if #U.up > 0 and U.up[1][1] <= S.srv then U.up[1][1] = S.srv + 1 end
 end
 
 local function setControls()
@@ -108,9 +228,29 @@ local function freeze()
 	if S.fr == 1 then return end
 	if S.lk == '' then S.lk = ARGV[7] end
 	S.fr, S.n, S.rp = 1, S.pre, S.pre
+	settle()
 end
 
--- admit is line.admit (a line in Redis has no uncertain places).
+-- uncertainRun is line.uncertainRun.
+local function uncertainRun(p)
+	while #U.up > 0 and U.up[1][2] <= p do table.remove(U.up, 1) end
+	if #U.up == 0 or U.up[1][1] > p then return 0 end
+	return U.up[1][2]
+end
+
+-- passOver is line.passOver.
+local function passOver(from, to, untilMs)
+	S.srv = to - 1
+	S.sk = S.sk + (to - from)
+	local n = #U.po
+	if n > 0 and U.po[n][2] == from and U.po[n][3] == untilMs then
+		U.po[n][2] = to
+	else
+		U.po[n + 1] = {from, to, untilMs}
+	end
+end
+
+-- admit is line.admit.
 local function admit(now)
 	local dtms = now - S.lt
 	local dt = 0
@@ -130,17 +270,71 @@ local function admit(now)
 	if dt > 0 then
 		S.tok = gmin(gmax(1, rate / 10), S.tok + rate * dt)
 	end
-	local total = S.n + S.post
+	settle()
 	local cap = tonumber(S.cap)
 	local active = redis.call('HLEN', slotsKey)
-	local expires = fint(now + tonumber(ARGV[6])) .. ':0'
-	while S.srv < total and active < cap and S.tok >= 1 do
-		S.srv = S.srv + 1
-		redis.call('HSET', slotsKey, fint(S.srv), expires)
+	local claimTimeout = tonumber(ARGV[6])
+	local expires = fint(now + claimTimeout) .. ':0'
+	while #U.cl > 0 and active < cap and S.tok >= 1 do
+		local p = table.remove(U.cl, 1)[1]
+		redis.call('HSET', slotsKey, fint(p), expires)
 		active = active + 1
 		S.tok = S.tok - 1
 		S.adm = S.adm + 1
+		S.ls = math.max(0, S.ls - 1)
 	end
+	if now >= S.lu then S.ls = 0 end
+	local total = S.n + S.post
+	while S.srv < total do
+		local nxt = S.srv + 1
+		local to = uncertainRun(nxt)
+		if to > 0 then
+			passOver(nxt, math.min(to, total + 1), now + claimTimeout)
+		else
+			if active + S.ls >= cap or S.tok < 1 then break end
+			S.srv = nxt
+			redis.call('HSET', slotsKey, fint(S.srv), expires)
+			active = active + 1
+			S.tok = S.tok - 1
+			S.adm = S.adm + 1
+		end
+	end
+end
+
+-- claimLate is line.claimLate.
+local function claimLate(pos, now)
+	local ci, at = nil, #U.cl + 1
+	for i, c in ipairs(U.cl) do
+		if c[1] == pos then ci = i break end
+		if c[1] > pos then at = i break end
+	end
+	if ci == nil then
+		local j = nil
+		for i, r in ipairs(U.po) do
+			if pos >= r[1] and pos < r[2] then j = i break end
+		end
+		if j == nil or not (now < U.po[j][3]) then return false end
+		local r = table.remove(U.po, j)
+		if pos + 1 < r[2] then table.insert(U.po, j, {pos + 1, r[2], r[3]}) end
+		if r[1] < pos then table.insert(U.po, j, {r[1], pos, r[3]}) end
+		table.insert(U.cl, at, {pos, 0})
+		ci = at
+	end
+	U.cl[ci][2] = now + tonumber(ARGV[6])
+	admit(now)
+	return true
+end
+
+-- sweepUncertain is line.sweepUncertain.
+local function sweepUncertain(now)
+	local po, cl = {}, {}
+	for _, r in ipairs(U.po) do
+		if now < r[3] then po[#po + 1] = r end
+	end
+	for _, c in ipairs(U.cl) do
+		if now < c[2] then cl[#cl + 1] = c end
+	end
+	U.po, U.cl = po, cl
 end
 
 local now = optnum(ARGV[2])
@@ -149,14 +343,40 @@ local now = optnum(ARGV[2])
 -- without persistence), must not start its line again from zero: tickets
 -- in people's hands hold those places. Only Init creates; Active answers
 -- "no session" either way.
-if S.init ~= 1 and op ~= 'init' and op ~= 'active' then
+if S.init ~= 1 and op ~= 'init' and op ~= 'active' and op ~= 'restore' then
 	return redis.error_reply('sluice: no shared state for this room')
+end
+
+if op == 'uncertain' then
+	local from, to = string.match(ARGV[17], '^(%d+):(%d+)$')
+	from, to = tonumber(from), tonumber(to)
+	if from < to then U.us = mergeSeq(U.us, tonumber(ARGV[12]), from, to) end
+end
+
+-- A step that finds the places of uncertain pre-queue numbers (the line
+-- is drawn, or is drawn by this step) needs them drawn by the node first
+-- (see the comment at the top).
+if hasPrequeueSeqs() then
+	local opensAt = optnum(ARGV[4])
+	local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick') and (opensAt == nil or now >= opensAt) and now >= S.hold
+	local settles = op == 'join' or op == 'freeze' or op == 'tick' or op == 'claim' or op == 'leave' or op == 'uncertain' or op == 'restore'
+	if settles and (S.fr == 1 or freezes) then
+		local n, key = S.n, S.lk
+		if freezes then
+			n = S.pre
+			if key == '' then key = ARGV[7] end
+		end
+		if drawn(n, key) == nil then
+			return redis.error_reply('sluice: draw ' .. fint(n) .. ' ' .. key .. ' ' .. unlist(U.us))
+		end
+	end
 end
 
 if op == 'init' then
 	-- The first Init wins.
 	if S.init ~= 1 then
 		S.init = 1
+		S.ep = ARGV[19]
 		setControls()
 		S.tok = gmax(1, tonumber(S.rate) / 10)
 		S.lt = now
@@ -175,7 +395,9 @@ elseif op == 'reserve' then
 	save()
 	return view(0, 0)
 elseif op == 'join' then
-	-- r1 is the phase, 2 + the phase when its reservation is used up.
+	-- r1 is the phase, 2 + the phase when its reservation is used up, 4
+	-- while the line is held after a restore.
+	if now < S.hold then return view(4, 0) end
 	local opensAt = optnum(ARGV[4])
 	if S.fr ~= 1 and opensAt ~= nil and now < opensAt then
 		if S.pre >= S.rp then return view(2, 0) end
@@ -197,7 +419,7 @@ elseif op == 'join' then
 	return view(1, seq)
 elseif op == 'freeze' or op == 'tick' then
 	local opensAt = optnum(ARGV[4])
-	if opensAt == nil or now >= opensAt then freeze() end
+	if (opensAt == nil or now >= opensAt) and now >= S.hold then freeze() end
 	if op == 'freeze' then
 		save()
 		return view(0, 0)
@@ -210,13 +432,21 @@ elseif op == 'freeze' or op == 'tick' then
 			S.exp = S.exp + 1
 		end
 	end
+	sweepUncertain(now)
 	admit(now)
 	save()
 	return view(0, 0)
 elseif op == 'claim' then
+	-- r1: 1 claimed (r2 the session's end), 0 no session, 2 wait
+	-- (ErrClaimWait).
 	local pos = ARGV[3]
 	local v = redis.call('HGET', slotsKey, pos)
-	if not v then return view(0, 0) end
+	if not v then
+		if not claimLate(tonumber(pos), now) then return view(0, 0) end
+		save()
+		v = redis.call('HGET', slotsKey, pos)
+		if not v then return view(2, 0) end
+	end
 	local e, claimed = slot(v)
 	if now >= e then
 		redis.call('HDEL', slotsKey, pos)
@@ -225,7 +455,7 @@ elseif op == 'claim' then
 		return view(0, 0)
 	end
 	if not claimed then
-		e = now + tonumber(ARGV[6])
+		e = now + tonumber(ARGV[15])
 		redis.call('HSET', slotsKey, pos, fint(e) .. ':1')
 	end
 	return view(1, e)
@@ -241,6 +471,85 @@ elseif op == 'leave' then
 	admit(now)
 	save()
 	return view(1, 0)
+elseif op == 'restore' then
+	-- r1 is 1 when the line was created or replaced. ARGV[18] is what the
+	-- node saw, "fr:n:pre:rp:post:ro:srv:cs:joins:adm:lvs:exp:sk:from",
+	-- ARGV[19] its epoch, ARGV[20] its lottery key, ARGV[21] the hold in
+	-- ms; its controls as for setcontrols.
+	local f = list(ARGV[18])[1]
+	local seen = {fr = f[1], n = f[2], pre = f[3], rp = f[4], post = f[5], ro = f[6], srv = f[7], cs = f[8],
+		joins = f[9], adm = f[10], lvs = f[11], exp = f[12], sk = f[13]}
+	local from, ep = f[14], ARGV[19]
+	local created = 0
+	if S.init == 1 and S.ep ~= ep then
+		if S.joins ~= 0 then return redis.error_reply('sluice: line reset') end
+		redis.call('DEL', slotsKey)
+		S = zero()
+		U = {us = {}, up = {}, po = {}, cl = {}}
+	end
+	if S.init ~= 1 then
+		S.init, S.ep = 1, ep
+		setControls()
+		S.cs = seen.cs
+		S.tok = gmax(1, tonumber(S.rate) / 10)
+		S.lt = now
+		created = 1
+	end
+	-- line.restore
+	local raised = false
+	if seen.fr == 1 and S.fr ~= 1 then
+		S.fr, S.n, S.pre, S.rp = 1, seen.n, seen.n, seen.n
+		S.lk = ARGV[20]
+		local us = {}
+		for _, r in ipairs(U.us) do
+			if r[1] ~= 0 then us[#us + 1] = r end
+		end
+		U.us = us
+		raised = true
+	end
+	if S.fr ~= 1 and (seen.pre > S.pre or seen.rp > S.rp) then
+		local mark = math.max(S.rp, seen.rp, seen.pre)
+		U.us = mergeSeq(U.us, 0, math.max(S.pre, seen.pre), mark)
+		S.pre, S.rp = mark, mark
+		raised = true
+	end
+	if seen.post > S.post or seen.ro > S.ro then
+		local mark = math.max(S.ro, seen.ro, seen.post)
+		U.us = mergeSeq(U.us, 1, math.max(S.post, seen.post), mark)
+		S.post, S.ro = mark, mark
+		raised = true
+	end
+	if seen.srv > S.srv then
+		local lo = math.max(from, S.srv)
+		if lo < seen.srv then U.po[#U.po + 1] = {lo + 1, seen.srv + 1, now + tonumber(ARGV[6])} end
+		S.srv = seen.srv
+		raised = true
+	end
+	if seen.cs > S.cs then
+		setControls()
+		S.cs = seen.cs
+		raised = true
+	end
+	S.joins = math.max(S.joins, seen.joins)
+	S.sk = math.max(S.sk, seen.sk)
+	S.lvs = math.max(S.lvs, seen.lvs)
+	S.exp = math.max(S.exp, seen.exp)
+	local active = redis.call('HLEN', slotsKey)
+	local sessions = seen.adm - math.min(seen.adm, seen.lvs + seen.exp)
+	local lost = math.min(sessions, math.max(tonumber(S.cap), 0)) - active
+	if lost > S.ls then S.ls, S.lu = lost, now + tonumber(ARGV[6]) end
+	S.adm = math.max(S.adm, seen.adm, S.exp + S.lvs + active)
+	S.exp = S.adm - S.lvs - active
+	settle()
+	local hold = now + tonumber(ARGV[21])
+	if raised and hold > S.hold then S.hold = hold end
+	save()
+	return view(created, 0)
+elseif op == 'uncertain' then
+	-- The numbers were added to "us" above.
+	settle()
+	save()
+	return view(0, 0)
 elseif op == 'setcontrols' then
 	setControls()
 	save()

@@ -19,7 +19,7 @@ func testInitCreates(t *testing.T, parent *harness) {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			h := parent.fresh(t)
 			v := h.init(c, at(0))
-			want := room.View{Controls: c, ControlsSet: 1}
+			want := room.View{Epoch: testEpoch, Controls: c, ControlsSet: 1}
 			if v != want {
 				t.Errorf("Init view = %+v, want %+v", v, want)
 			}
@@ -65,7 +65,10 @@ func testInitFirstWins(t *testing.T, h *harness) {
 		t.Fatalf("after 5 joins: Serving %d PostSeq %d, want 3 and 5", v.Serving, v.PostSeq)
 	}
 	second := room.Controls{Capacity: 100, Rate: 1000, Paused: true}
-	v2 := h.init(second, at(0))
+	v2, err := h.s.Init(h.ctx, h.room, second, "another-epoch", at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v2 != v {
 		t.Errorf("second Init = %+v, want the existing view %+v", v2, v)
 	}
@@ -98,7 +101,7 @@ func testNothingBeforeInit(t *testing.T, h *harness) {
 	if _, err := h.s.Reserve(h.ctx, h.room, room.PhaseOpen, 10, at(0)); !errors.Is(err, room.ErrNoSharedState) {
 		t.Errorf("Reserve before Init: %v, want ErrNoSharedState", err)
 	}
-	if _, _, _, err := h.s.Claim(h.ctx, h.room, 1, at(0), time.Minute); !errors.Is(err, room.ErrNoSharedState) {
+	if _, _, _, err := h.s.Claim(h.ctx, h.room, 1, at(0), time.Minute, a); !errors.Is(err, room.ErrNoSharedState) {
 		t.Errorf("Claim before Init: %v, want ErrNoSharedState", err)
 	}
 	if _, _, err := h.s.Leave(h.ctx, h.room, 1, at(0), a); !errors.Is(err, room.ErrNoSharedState) {

@@ -15,15 +15,16 @@ import (
 // its place, position and turn from one node to the next, the capacity
 // holds for the room as a whole, and an operator's change on one node holds
 // on all. Each node is a room.Room of its own (as in a separate process),
-// built with the same keys on the same Shared.
-func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared) {
+// built with the same keys on the same Shared. lose deletes a room's line
+// from the Shared, as a Redis restarted without persistence does.
+func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(t *testing.T, sh room.Shared, room string)) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	keys := room.GenerateKeyring("k1")
 	nodes := func(t *testing.T, sh room.Shared, clk clock.Clock, s room.Settings, n int) []*room.Room {
 		t.Helper()
 		var out []*room.Room
 		for i := 0; i < n; i++ {
-			r, err := room.NewShared(s, keys, clk, sh)
+			r, err := room.NewShared(s, keys, clk, sh, nil)
 			if err != nil {
 				t.Fatalf("node %d: %v", i, err)
 			}
@@ -182,6 +183,93 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared) {
 		}
 	})
 
+	t.Run("a lost line is restored from what the nodes saw", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		s := room.Settings{Name: "lost", Capacity: 2, Rate: 100, ClaimTimeout: time.Minute, PassTTL: 10 * time.Minute}
+		ns := nodes(t, sh, clk, s, 2)
+		var toks []string
+		for i := 0; i < 10; i++ {
+			tok, _, err := ns[i%2].Join()
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, tok)
+		}
+		before := map[string]room.Status{}
+		for _, tok := range toks {
+			before[tok] = status(t, ns[i0(tok)%2], tok)
+		}
+		pass := before[toks[0]].Pass
+		if pass == "" {
+			t.Fatalf("first joiner: %+v", before[toks[0]])
+		}
+		lose(t, sh, "lost")
+		// Neither node answers from what it saw: 503 to everyone (never
+		// "your turn is over"), nobody through the gate.
+		for j, n := range ns {
+			for _, tok := range toks {
+				tk, _ := n.VerifyTicket(tok)
+				if st, err := n.Status(tk); !errors.Is(err, room.ErrPersist) {
+					t.Fatalf("node %d, status with the line lost: %+v %v, want ErrPersist", j, st, err)
+				}
+			}
+			if _, err := n.VerifyPass(pass); err == nil {
+				t.Errorf("node %d lets a pass through with the line lost", j)
+			}
+			if n.Problem() == nil {
+				t.Errorf("node %d does not report the lost line", j)
+			}
+		}
+		// Each node restores or adds what it saw at its next tick.
+		for i := 0; ns[0].Problem() != nil || ns[1].Problem() != nil; i++ {
+			if i == 5 {
+				t.Fatalf("the nodes do not get their line back: %v; %v", ns[0].Problem(), ns[1].Problem())
+			}
+			clk.Advance(50 * time.Millisecond)
+			ns[0].Tick()
+			ns[1].Tick()
+		}
+		// Everyone keeps their place: positions never go up, and the
+		// people admitted before get in again.
+		for j, n := range ns {
+			for i, tok := range toks {
+				st := status(t, n, tok)
+				was := before[tok]
+				if was.State == room.StateAdmitted && st.State != room.StateAdmitted {
+					t.Errorf("node %d, ticket %d: admitted before the loss, now %+v", j, i, st)
+				}
+				if was.State == room.StateWaiting && st.State == room.StateWaiting && st.Position > was.Position {
+					t.Errorf("node %d, ticket %d: position %d before the loss, %d after", j, i, was.Position, st.Position)
+				}
+			}
+		}
+		// No number is handed out until every node could add what it saw;
+		// then new tickets get new places.
+		if _, _, err := ns[0].Join(); !errors.Is(err, room.ErrRestoring) {
+			t.Errorf("join right after the restore: %v, want ErrRestoring", err)
+		}
+		clk.Advance(room.RestoreHold)
+		for i := 0; i < 6; i++ {
+			tok, _, err := ns[i%2].Join()
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, tok)
+		}
+		positions := map[uint64]int{}
+		for i, tok := range toks {
+			st := status(t, ns[1], tok)
+			if st.State != room.StateWaiting {
+				continue
+			}
+			if j, dup := positions[st.Position]; dup {
+				t.Errorf("tickets %d and %d both at position %d", j, i, st.Position)
+			}
+			positions[st.Position] = i
+		}
+	})
+
 	t.Run("operator change on one node holds on all", func(t *testing.T) {
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
@@ -222,6 +310,9 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared) {
 		}
 	})
 }
+
+// i0 is a stable small number for a ticket (which node it polls).
+func i0(tok string) int { return int(tok[len(tok)-1]) }
 
 // placeOf is a ticket's place in line counting from 1 at the room's start:
 // position plus those already admitted. With nobody admitted (capacity

@@ -1,0 +1,100 @@
+//go:build linux
+
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server of the test's own, on a random port of
+// 127.0.0.1, that keeps nothing on disk: Restart brings it back empty, as
+// a Redis without persistence comes back after a crash. It is for tests
+// that break Redis; tests that only use one take a Prefix of the shared
+// server.
+type Server struct {
+	tb   testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// NewServer starts a redis-server for the test, killed when the test ends.
+// Without the program the test is skipped, or fails when
+// SLUICE_REQUIRE_SERVICES=1.
+func NewServer(tb testing.TB) *Server {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
+			tb.Fatal("redis-server is not installed; SLUICE_REQUIRE_SERVICES=1 forbids skipping")
+		}
+		tb.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port}
+	tb.Cleanup(s.kill)
+	s.start()
+	return s
+}
+
+// URL is the server's redis:// URL.
+func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+// Restart kills the server (kill -9) and starts it again, empty.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.kill()
+	s.start()
+}
+
+func (s *Server) start() {
+	s.tb.Helper()
+	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		s.tb.Fatalf("redis-server: %v", err)
+	}
+	s.cmd = cmd
+	c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			s.tb.Fatalf("redis-server on port %d does not answer: %v", s.port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *Server) kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+}
