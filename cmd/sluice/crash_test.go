@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -59,6 +60,7 @@ func crashEnv() []string {
 		"SLUICE_SIGNING_KEYS=k1:" + app.RandomToken(32),
 		"SLUICE_ADMIN_TOKEN=" + crashAdminToken,
 		"SLUICE_PERSON_KEY_SECRET=" + app.RandomToken(32),
+		"SLUICE_SESSION_KEYS=" + seal.FormatKey(seal.Key{ID: "crash", Secret: seal.RandomSecret()}),
 	}
 }
 
