@@ -6,14 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/keyspec"
 )
 
 // Token layout (before base64url, no padding):
@@ -135,28 +135,16 @@ func NewKeyring(current Key, older ...Key) (*Keyring, error) {
 	return kr, nil
 }
 
-// ParseKeys parses "id:secret,id:secret" where each secret is base64
-// (standard or URL alphabet, padding optional) or hex. The first key signs;
-// all verify.
+// ParseKeys parses a key list as internal/keyspec reads it ("id:secret,
+// id:secret", each secret base64 or hex). The first key signs; all verify.
 func ParseKeys(spec string) (*Keyring, error) {
-	var keys []Key
-	for _, part := range strings.Split(strings.TrimSpace(spec), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		id, enc, ok := strings.Cut(part, ":")
-		if !ok {
-			return nil, fmt.Errorf("signing key %q: want id:secret", redact(part))
-		}
-		secret, err := decodeSecret(enc)
-		if err != nil {
-			return nil, fmt.Errorf("signing key %q: %v", id, err)
-		}
-		keys = append(keys, Key{ID: id, Secret: secret})
+	parsed, err := keyspec.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("no signing keys given")
+	keys := make([]Key, len(parsed))
+	for i, k := range parsed {
+		keys[i] = Key{ID: k.ID, Secret: k.Secret}
 	}
 	return NewKeyring(keys[0], keys[1:]...)
 }
@@ -172,7 +160,7 @@ func LoadKeys(getenv func(string) string) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading signing keys: %w", err)
 		}
-		return ParseKeys(strings.ReplaceAll(string(b), "\n", ","))
+		return ParseKeys(string(b))
 	}
 	return nil, nil
 }
@@ -188,31 +176,6 @@ func GenerateKeyring(id string) *Keyring {
 		panic(err)
 	}
 	return kr
-}
-
-func decodeSecret(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	// Anything that is valid hex is hex, whatever its length: read as
-	// base64 instead, a too-short hex secret (48 hex digits, 192 bits) would
-	// decode to 36 bytes and pass MinSecretLen.
-	if b, err := hex.DecodeString(s); err == nil {
-		return b, nil
-	}
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
-		if b, err := enc.DecodeString(strings.TrimRight(s, "=")); err == nil {
-			return b, nil
-		}
-	}
-	return nil, errors.New("secret is neither base64 nor hex")
-}
-
-func redact(s string) string {
-	if id, _, ok := strings.Cut(s, ":"); ok {
-		return id + ":…"
-	}
-	// Without a ':' the whole part may be a bare secret (the id forgotten):
-	// none of it goes into an error message, and so into logs.
-	return "…"
 }
 
 // CurrentKeyID names the key that signs new tokens.

@@ -27,10 +27,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/sluicehq/sluice/internal/keyspec"
 )
 
 // MinSecretLen is the shortest secret a key may have (256 bits).
@@ -109,25 +109,13 @@ func New(current Key, older ...Key) (*Sealer, error) {
 // each secret base64 (standard or URL alphabet, padding optional) or hex:
 // the format of SLUICE_SIGNING_KEYS. The first key seals.
 func Parse(spec string) (*Sealer, error) {
-	var keys []Key
-	for _, part := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == '\n' }) {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		id, enc, ok := strings.Cut(part, ":")
-		if !ok {
-			// Without a ':' the part may be a bare secret: quote none of it.
-			return nil, errors.New("a key is not written id:secret")
-		}
-		secret, err := decodeSecret(enc)
-		if err != nil {
-			return nil, fmt.Errorf("key %q: %w", strings.TrimSpace(id), err)
-		}
-		keys = append(keys, Key{ID: strings.TrimSpace(id), Secret: secret})
+	parsed, err := keyspec.Parse(spec)
+	if err != nil {
+		return nil, err
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("no keys given")
+	keys := make([]Key, len(parsed))
+	for i, k := range parsed {
+		keys[i] = Key{ID: k.ID, Secret: k.Secret}
 	}
 	return New(keys[0], keys[1:]...)
 }
@@ -220,15 +208,3 @@ func keyIDForMessage(b []byte) string {
 // decodeSecret reads hex (anything that is valid hex is hex, whatever its
 // length, so that a short hex secret cannot pass as longer base64), else
 // base64 in either alphabet.
-func decodeSecret(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if b, err := hex.DecodeString(s); err == nil {
-		return b, nil
-	}
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
-		if b, err := enc.DecodeString(strings.TrimRight(s, "=")); err == nil {
-			return b, nil
-		}
-	}
-	return nil, errors.New("secret is neither base64 nor hex")
-}
