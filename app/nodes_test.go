@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/lockedio"
 	"github.com/sluicehq/sluice/internal/pgtest"
 	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/internal/seal"
@@ -380,30 +381,6 @@ func postForm(t *testing.T, target string, form url.Values, headers map[string]s
 	return resp.StatusCode, ""
 }
 
-// logBuffer collects an app's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, substr) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
 // The database refuses connections: booking requests answer 503 with
 // Retry-After and problem+json, the log says so once with the cause (not
 // once per request), /readyz names the component and nothing about the
@@ -422,7 +399,7 @@ func TestDatabaseOutageReportedAsOutage(t *testing.T) {
 	}
 	redisProxy := tcpproxy.Start(t, redis.Host)
 	redis.Host = redisProxy.Addr()
-	logs := &logBuffer{}
+	logs := &lockedio.Buffer{}
 	node := c.node(t, func(cfg *config.Config, opts *app.Options) {
 		cfg.Booking.Database, cfg.RedisURL = db.String(), redis.String()
 		opts.Log = slog.New(slog.NewTextHandler(logs, nil))
@@ -447,7 +424,7 @@ func TestDatabaseOutageReportedAsOutage(t *testing.T) {
 				resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), b)
 		}
 	}
-	if got := logs.lines(`msg="booking database failing"`); len(got) != 1 {
+	if got := logs.Lines(`msg="booking database failing"`); len(got) != 1 {
 		t.Errorf("%d log lines for the outage, want 1:\n%s", len(got), strings.Join(got, "\n"))
 	} else if !strings.Contains(got[0], "err=") || !strings.Contains(got[0], "unavailable") {
 		t.Errorf("the outage's log line gives no cause: %s", got[0])

@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/lockedio"
 	"github.com/sluicehq/sluice/internal/seal"
 )
 
@@ -59,24 +59,6 @@ func testClinics() []booking.Clinic {
 	}
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	t        testing.TB
 	svc      *booking.Service
@@ -84,7 +66,7 @@ type env struct {
 	clk      *clock.Manual
 	sender   *booking.ConsoleSender
 	avail    *booking.Availability
-	logs     *syncBuffer
+	logs     *lockedio.Buffer
 	campaign *booking.Campaign
 }
 
@@ -102,7 +84,7 @@ func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, store: st, clk: clock.NewManual(now), avail: booking.NewAvailability(testClinics()),
-		logs: &syncBuffer{}, campaign: c}
+		logs: &lockedio.Buffer{}, campaign: c}
 	if prepare != nil {
 		prepare(st, e.avail)
 	}
@@ -1136,7 +1118,7 @@ func TestRunOutbox(t *testing.T) {
 }
 
 func TestConsoleSenderRing(t *testing.T) {
-	var buf syncBuffer
+	var buf lockedio.Buffer
 	cs := booking.NewConsoleSender(slog.New(slog.NewTextHandler(&buf, nil)))
 	for i := range booking.RecentMessages + 5 {
 		if err := cs.Send(ctx, booking.Message{ID: int64(i), Kind: "confirmation", To: "01098765432", Body: fmt.Sprint("m", i)}); err != nil {

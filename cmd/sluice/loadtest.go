@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/lockedio"
 	"github.com/sluicehq/sluice/sim"
 )
 
@@ -106,7 +107,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 	progress := isTerminal(stderr)
 	if _, ok := stderr.(*os.File); !ok {
 		// Children copy their stderr into it from goroutines of their own.
-		stderr = &lockedWriter{w: stderr}
+		stderr = &lockedio.Writer{W: stderr}
 	}
 	var err error
 	switch {
