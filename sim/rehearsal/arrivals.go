@@ -1,6 +1,9 @@
 package rehearsal
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // arrivals spreads the scenario's arrivals over the steps: a share evenly
 // over the time before opening, the rest falling off exponentially after
@@ -40,4 +43,21 @@ func (a *arrivals) upTo(st int) uint32 {
 		st = a.lastStep
 	}
 	return uint32(math.Round(a.n * a.share(st)))
+}
+
+// ArrivalOffsets are the arrival times of n people as the rehearsal plays
+// them, as offsets from the opening (negative before it), in order: for a
+// real run of the same scenario (sluice simulate --real).
+func (sc *Scenario) ArrivalOffsets(n int) []time.Duration {
+	lead := max(sc.Room.Prequeue.D(), sc.Arrivals.Early.D())
+	openStep := int(lead / step)
+	last := openStep + int(sc.Duration.D()/step)
+	a := newArrivals(sc, n, openStep, last)
+	out := make([]time.Duration, 0, n)
+	for st := 0; st <= last && len(out) < n; st++ {
+		for k := int(a.upTo(st)); len(out) < k; {
+			out = append(out, time.Duration(st-openStep)*step)
+		}
+	}
+	return out
 }

@@ -19,10 +19,10 @@ const stepsPerSecond = int(time.Second / step)
 
 // A person's state.
 const (
-	stArriving uint8 = iota // not arrived yet, or told to come back at opening
-	stWaiting               // holds at least one ticket
-	stSession               // admitted, booking
-	stSessionLong           // admitted, will still be booking when the pass expires
+	stArriving    uint8 = iota // not arrived yet, or told to come back at opening
+	stWaiting                  // holds at least one ticket
+	stSession                  // admitted, booking
+	stSessionLong              // admitted, will still be booking when the pass expires
 	stBooked
 	stGaveUp
 	stTurnedAway // not eligible (told by the check or once admitted)
@@ -91,7 +91,7 @@ type engine struct {
 	overbooked     int
 	tickets        int
 	arrived        int
-	claimedExpired int // passes that expired while their holder booked
+	claimedExpired int      // passes that expired while their holder booked
 	frontDoor      []uint32 // requests per second
 	statusPerSec   []uint32
 	waitHist       hist

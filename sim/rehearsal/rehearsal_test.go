@@ -118,7 +118,7 @@ func TestScenarioStrict(t *testing.T) {
 	if _, err := ParseScenario(append(b, []byte("\nunknown_key: 1\n")...)); err == nil {
 		t.Error("an unknown key was accepted")
 	}
-	bad := strings.Replace(string(b), "capacity: 200", "capacity: 0", 1)
+	bad := strings.Replace(string(b), "capacity: 500", "capacity: 0", 1)
 	if _, err := ParseScenario([]byte(bad)); err != nil {
 		t.Errorf("capacity 0 means the room's default: %v", err)
 	}
@@ -131,4 +131,26 @@ func TestScenarioStrict(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestNightFull plays the shipped night at full size (10,000,000
+// arrivals) when SLUICE_REHEARSAL_FULL is set: about a minute and a few
+// hundred megabytes, too much for every run of the suite. Its time and
+// memory are recorded by `sluice simulate` (docs/BENCHMARKS.md, P7).
+func TestNightFull(t *testing.T) {
+	if os.Getenv("SLUICE_REHEARSAL_FULL") == "" {
+		t.Skip("set SLUICE_REHEARSAL_FULL=1 to play the full night")
+	}
+	sc, err := LoadScenario("2021-07-19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Arrivals != sc.Arrivals.Count || res.Overbooked != 0 || res.FIFOInversions != 0 {
+		t.Errorf("arrivals %d, overbooked %d, FIFO inversions %d", res.Arrivals, res.Overbooked, res.FIFOInversions)
+	}
+	t.Logf("booked %d, wait p50 %v s p99 %v s, %.1f s wall", res.Booked, res.WaitP50, res.WaitP99, res.WallSeconds)
 }
