@@ -2,6 +2,7 @@ package rehearsal
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -20,12 +21,15 @@ type booker struct {
 	cohort  *booking.Cohort
 	av      *booking.Availability
 	clinics []booking.Clinic
+	homes   []int32 // clinics that give one of the cohort's vaccines
 	horizon int
 	vax     []*booking.Vaccine
 	// The eligibility of a birth date, as the rule gave it, and until
 	// when that answer holds (the window's close or the next window's
 	// opening).
-	memo map[booking.Date]eligMemo
+	memo map[uint32]eligMemo // by dateKey
+	// Birth dates to draw from: the cohort's and the rest of 1935-2002.
+	cohortDays, otherDays []booking.Date
 	// The bookable dates of the day they were computed for.
 	datesOf booking.Date
 	dates   []booking.Date
@@ -50,36 +54,44 @@ func newBooker(sc *Scenario, seed uint64) (*booker, error) {
 		return nil, fmt.Errorf("scenario %s: campaign %s has no cohort %q", sc.Name, sc.Campaign.ID, sc.Campaign.Cohort)
 	}
 	clinics := booking.DefaultClinics()
-	return &booker{camp: camp, cohort: co, av: booking.NewAvailability(clinics), clinics: clinics,
-		horizon: sc.Campaign.HorizonDays, vax: camp.VaccinesFor(co),
-		memo: map[booking.Date]eligMemo{}}, nil
-}
-
-// birth is a birth date drawn from h: in the cohort, or (ineligible) in
-// a year outside the campaign's cohorts, from 1935 to 2002.
-func (b *booker) birth(h uint64, ineligible bool) booking.Date {
-	from, to := b.cohort.BornFrom, b.cohort.BornTo
-	if ineligible {
-		from, _ = booking.NewDate(1935, time.January, 1)
-		to, _ = booking.NewDate(2002, 12, 31)
-	}
-	span := uint64(from.DaysUntil(to) + 1)
-	d := from.AddDays(int(h % span))
-	if ineligible {
-		for _, co := range b.camp.Cohorts {
-			if co.Contains(d) {
-				// Moved out of the campaign's cohorts, a year at a time.
-				d, _ = booking.NewDate(2002-(d.Year-1935)%30, d.Month, min(d.Day, 28))
-			}
+	b := &booker{camp: camp, cohort: co, av: booking.NewAvailability(clinics), clinics: clinics,
+		horizon: sc.Campaign.HorizonDays, vax: camp.VaccinesFor(co), memo: map[uint32]eligMemo{}}
+	for i := range clinics {
+		if slices.ContainsFunc(b.vax, func(v *booking.Vaccine) bool { return clinics[i].Offers(v.ID) }) {
+			b.homes = append(b.homes, int32(i))
 		}
 	}
-	return d
+	if len(b.homes) == 0 {
+		return nil, fmt.Errorf("scenario %s: no clinic gives the vaccines of cohort %s", sc.Name, co.ID)
+	}
+	from, _ := booking.NewDate(1935, time.January, 1)
+	to, _ := booking.NewDate(2002, time.December, 31)
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		switch {
+		case co.Contains(d):
+			b.cohortDays = append(b.cohortDays, d)
+		case !slices.ContainsFunc(camp.Cohorts, func(c booking.Cohort) bool { return c.Contains(d) }):
+			b.otherDays = append(b.otherDays, d)
+		}
+	}
+	return b, nil
 }
+
+// birth is a birth date drawn from h: in the cohort, or (ineligible)
+// from 1935 to 2002 outside every cohort of the campaign.
+func (b *booker) birth(h uint64, ineligible bool) booking.Date {
+	if ineligible {
+		return b.otherDays[h%uint64(len(b.otherDays))]
+	}
+	return b.cohortDays[h%uint64(len(b.cohortDays))]
+}
+
+func dateKey(d booking.Date) uint32 { return uint32(d.Year)<<9 | uint32(d.Month)<<5 | uint32(d.Day) }
 
 // eligible asks the campaign's rule, once per birth date while its answer
 // holds.
 func (b *booker) eligible(birth booking.Date, now time.Time) bool {
-	if m, ok := b.memo[birth]; ok && !now.Before(m.from) && (m.until.IsZero() || now.Before(m.until)) {
+	if m, ok := b.memo[dateKey(birth)]; ok && !now.Before(m.from) && (m.until.IsZero() || now.Before(m.until)) {
 		return m.ok
 	}
 	el := b.camp.Eligibility(birth, now)
@@ -92,7 +104,7 @@ func (b *booker) eligible(birth booking.Date, now time.Time) bool {
 	case el.NextWindowOpensAt != nil:
 		m.until = *el.NextWindowOpensAt
 	}
-	b.memo[birth] = m
+	b.memo[dateKey(birth)] = m
 	return m.ok
 }
 
@@ -119,18 +131,26 @@ func (b *booker) bookableDates(now time.Time) []booking.Date {
 }
 
 // book finds and takes a first and a second dose for a person whose
-// choices come from h: near home (the district of a clinic drawn by h;
-// clinics are spread by population), the earliest dates preferred. It
-// tries a few dates in the district, then the region.
+// choices come from h: at a clinic near home that gives the cohort's
+// vaccines (drawn by h; clinics are spread by population), on the first
+// date with room in the two weeks from the date they want (earlier dates
+// are wanted more), as the clinic's dates page shows them
+// (Availability.FreeDates); failing that, a search of the district, then
+// of the region, on a few dates (Availability.Search).
 func (b *booker) book(h uint64, now time.Time) bool {
-	home := &b.clinics[h%uint64(len(b.clinics))]
+	home := &b.clinics[b.homes[h%uint64(len(b.homes))]]
 	dates := b.bookableDates(now)
 	if len(dates) == 0 {
 		return false
 	}
 	u := float64(h>>32&0xffff) / 65536
-	first := int(u * u * float64(len(dates))) // earlier dates are wanted more
+	first := int(u * u * float64(len(dates)))
 	block := booking.TimeBlock(h >> 48 % booking.BlocksPerDay)
+	for _, d := range b.av.FreeDates(home.ID, dates[first], dates[first].AddDays(13)) {
+		if d.DayFree > 0 && b.take(booking.ClinicAvailability{Clinic: home, DayAvailability: d}, block) {
+			return true
+		}
+	}
 	for _, wide := range [2]bool{false, true} {
 		for i := range min(len(dates), 7) {
 			q := booking.SearchQuery{Date: dates[(first+i)%len(dates)], OnlyFree: true, Limit: 5}

@@ -82,6 +82,7 @@ type engine struct {
 	tflag  []uint8
 
 	wheel [][]uint32 // per step: events
+	spare [][]uint32 // emptied steps' arrays, for reuse
 
 	// Counters.
 	inSession      int
@@ -184,7 +185,12 @@ func (e *engine) schedule(ev uint32, d time.Duration) {
 	if st > e.steps {
 		return // after the end: the person is still where they are
 	}
-	e.wheel[st] = append(e.wheel[st], ev)
+	w := e.wheel[st]
+	if w == nil && len(e.spare) > 0 {
+		w = e.spare[len(e.spare)-1]
+		e.spare = e.spare[:len(e.spare)-1]
+	}
+	e.wheel[st] = append(w, ev)
 }
 
 func (e *engine) request(status bool) {
@@ -227,6 +233,9 @@ func (e *engine) run(progress func(done, total int)) error {
 			if err != nil {
 				return err
 			}
+		}
+		if w := e.wheel[e.now]; cap(w) > 0 {
+			e.spare = append(e.spare, w[:0])
 		}
 		e.wheel[e.now] = nil
 		atOpen := e.now == e.openStep && e.openStep > 0
