@@ -27,7 +27,7 @@ type booker struct {
 	// The eligibility of a birth date, as the rule gave it, and until
 	// when that answer holds (the window's close or the next window's
 	// opening).
-	memo map[uint32]eligMemo // by dateKey
+	memo []eligMemo // by dateIndex
 	// Birth dates to draw from: the cohort's and the rest of 1935-2002.
 	cohortDays, otherDays []booking.Date
 	// The bookable dates of the day they were computed for.
@@ -39,6 +39,7 @@ type booker struct {
 }
 
 type eligMemo struct {
+	asked bool
 	ok    bool
 	from  time.Time
 	until time.Time // zero: for ever
@@ -55,7 +56,7 @@ func newBooker(sc *Scenario, seed uint64) (*booker, error) {
 	}
 	clinics := booking.DefaultClinics()
 	b := &booker{camp: camp, cohort: co, av: booking.NewAvailability(clinics), clinics: clinics,
-		horizon: sc.Campaign.HorizonDays, vax: camp.VaccinesFor(co), memo: map[uint32]eligMemo{}}
+		horizon: sc.Campaign.HorizonDays, vax: camp.VaccinesFor(co), memo: make([]eligMemo, 200*12*32)}
 	for i := range clinics {
 		if slices.ContainsFunc(b.vax, func(v *booking.Vaccine) bool { return clinics[i].Offers(v.ID) }) {
 			b.homes = append(b.homes, int32(i))
@@ -86,16 +87,18 @@ func (b *booker) birth(h uint64, ineligible bool) booking.Date {
 	return b.cohortDays[h%uint64(len(b.cohortDays))]
 }
 
-func dateKey(d booking.Date) uint32 { return uint32(d.Year)<<9 | uint32(d.Month)<<5 | uint32(d.Day) }
+// dateIndex is the memo's index of a birth date from 1900 to 2099.
+func dateIndex(d booking.Date) int { return ((d.Year-1900)*12+int(d.Month)-1)*32 + d.Day }
 
 // eligible asks the campaign's rule, once per birth date while its answer
 // holds.
 func (b *booker) eligible(birth booking.Date, now time.Time) bool {
-	if m, ok := b.memo[dateKey(birth)]; ok && !now.Before(m.from) && (m.until.IsZero() || now.Before(m.until)) {
+	m := &b.memo[dateIndex(birth)]
+	if m.asked && !now.Before(m.from) && (m.until.IsZero() || now.Before(m.until)) {
 		return m.ok
 	}
 	el := b.camp.Eligibility(birth, now)
-	m := eligMemo{ok: el.Eligible, from: now}
+	*m = eligMemo{asked: true, ok: el.Eligible, from: now}
 	switch {
 	case el.Eligible && el.WindowClosesAt != nil:
 		m.until = *el.WindowClosesAt
@@ -104,7 +107,6 @@ func (b *booker) eligible(birth booking.Date, now time.Time) bool {
 	case el.NextWindowOpensAt != nil:
 		m.until = *el.NextWindowOpensAt
 	}
-	b.memo[dateKey(birth)] = m
 	return m.ok
 }
 
