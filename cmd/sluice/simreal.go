@@ -148,6 +148,12 @@ func (rr *realRun) run(offsets []time.Duration, stderr io.Writer) {
 	}
 	<-ctx.Done()
 	wg.Wait()
+	// The last minute's gauges, if the ticker lost the race with the end.
+	if want := int(rr.sc.Duration.D() / time.Minute); len(rr.waiting) < want {
+		adm := rr.admitted.Load()
+		rr.waiting = append(rr.waiting, rr.joined.Load()-adm-rr.missed.Load())
+		rr.sessions = append(rr.sessions, adm-rr.left.Load())
+	}
 }
 
 type realAnswer struct {

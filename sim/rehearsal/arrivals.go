@@ -35,14 +35,12 @@ func (a *arrivals) share(st int) float64 {
 	return a.before + (1-a.before)*(1-math.Exp(-float64(st-a.openStep+1)/a.spikeSteps))
 }
 
-// upTo is how many people have arrived by the end of step st.
+// upTo is how many people have arrived by the end of step st. The curve
+// is cut at the end of the night and scaled so that everybody arrives by
+// then (with a spike much shorter than the night the scaling is nil).
 func (a *arrivals) upTo(st int) uint32 {
-	if st >= a.lastStep {
-		// Whoever would arrive after the end is left out; with a spike
-		// much shorter than the night that is nobody.
-		st = a.lastStep
-	}
-	return uint32(math.Round(a.n * a.share(st)))
+	st = min(st, a.lastStep)
+	return uint32(math.Round(a.n * a.share(st) / a.share(a.lastStep)))
 }
 
 // ArrivalOffsets are the arrival times of n people as the rehearsal plays
