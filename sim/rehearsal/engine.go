@@ -248,6 +248,9 @@ func (e *engine) run(progress func(done, total int)) error {
 		}
 	}
 	e.overbooked = e.bk.overbooked(e.t0)
+	if progress != nil {
+		progress(e.steps, e.steps)
+	}
 	return nil
 }
 
