@@ -115,7 +115,9 @@ func (rr *realRun) run(offsets []time.Duration, stderr io.Writer) {
 	defer cancel()
 	rr.start = time.Now()
 	var wg sync.WaitGroup
+	gauges := make(chan struct{})
 	go func() { // gauges at each minute's end
+		defer close(gauges)
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
@@ -148,6 +150,7 @@ func (rr *realRun) run(offsets []time.Duration, stderr io.Writer) {
 	}
 	<-ctx.Done()
 	wg.Wait()
+	<-gauges
 	// The last minute's gauges, if the ticker lost the race with the end.
 	if want := int(rr.sc.Duration.D() / time.Minute); len(rr.waiting) < want {
 		adm := rr.admitted.Load()
