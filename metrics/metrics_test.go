@@ -2,8 +2,8 @@ package metrics_test
 
 import (
 	"io"
-	"slices"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
