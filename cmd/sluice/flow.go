@@ -119,9 +119,9 @@ type flowJSON struct {
 	// RetryBudgetSeconds is --retry-budget (0: a few retries per step).
 	RetryBudgetSeconds float64 `json:"retry_budget_seconds"`
 	// Acked is how many forms the servers acknowledged (--acked).
-	Acked uint64 `json:"acked"`
-	Machine       string   `json:"machine"`
-	LoadAverage   []string `json:"load_average"` // at the start and at the end
+	Acked       uint64   `json:"acked"`
+	Machine     string   `json:"machine"`
+	LoadAverage []string `json:"load_average"` // at the start and at the end
 }
 
 func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, o flowOpts) error {
