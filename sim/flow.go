@@ -60,7 +60,8 @@ type FlowConfig struct {
 	// Acked, if set, is called from the workers (concurrently) for each
 	// booking, change and cancellation whose success answer arrived, in
 	// the order each person got them: what the servers acknowledged and
-	// must keep (`sluice loadtest --flow --acked FILE`).
+	// must keep (`sluice loadtest --flow --acked FILE`); and for each
+	// change or cancellation whose answer never came (Unacknowledged).
 	Acked func(Acked)
 	// RetryBudget, if set, is how long a person keeps at their journey
 	// through faults: a step whose answer was lost or that was told to
@@ -88,6 +89,11 @@ type Acked struct {
 	Clinic int64  `json:"clinic_id,omitempty"`
 	Date   string `json:"date,omitempty"`
 	Block  int    `json:"block"`
+	// Unacknowledged marks a change or cancellation that was sent but
+	// whose answer never came (lost until the retry budget or the run
+	// ran out): it may or may not have been done, so a check accepts the
+	// booking as it was before or after it.
+	Unacknowledged bool `json:"unacknowledged,omitempty"`
 }
 
 // FlowProgress is the state of a run, for a progress line.

@@ -112,6 +112,13 @@ func lostAnswer(err error) bool {
 	}
 }
 
+// unanswered reports whether a form may have been done although no
+// answer said so: its answer was lost, also when the retry budget or the
+// run ran out while sending it again.
+func unanswered(err error) bool {
+	return lostAnswer(err) || errors.Is(err, errRunOver) || (errors.As(err, new(*overBudget)) && lostAnswer(errors.Unwrap(err)))
+}
+
 // busy reports whether the server asked to come back later.
 func busy(err error) bool {
 	switch codeOf(err) {
@@ -353,8 +360,9 @@ func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 	case u < w.plan.cfg.ChangeShare:
 		w.change(ctx, i, p, bk, passHeader)
 	case u < w.plan.cfg.ChangeShare+w.plan.cfg.CancelShare:
-		if w.sendForm(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader, w.formKey(i, "cancel", 0)), 200, nil) == nil {
-			w.acked(Acked{Kind: "cancel", Name: p.Name, RRN: p.RRN, Number: bk.Number})
+		err := w.sendForm(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader, w.formKey(i, "cancel", 0)), 200, nil)
+		if err == nil || unanswered(err) {
+			w.acked(Acked{Kind: "cancel", Name: p.Name, RRN: p.RRN, Number: bk.Number, Unacknowledged: err != nil})
 		}
 	}
 	w.do(ctx, StepLeave, w.post("/api/v1/rooms/"+url.PathEscape(w.plan.room)+"/leave", nil, "Authorization: Bearer "+pass), 204, nil)
@@ -515,8 +523,9 @@ func (w *flowWorker) change(ctx context.Context, i uint64, p Person, bk bookingA
 			"name": p.Name, "rrn": p.RRN, "booking_number": bk.Number,
 			"clinic_id": s.Clinic, "date": s.Date, "block": s.Block,
 		}, passHeader, w.formKey(i, "change", tries)), 200, nil)
-		if err == nil {
-			w.acked(Acked{Kind: "change", Name: p.Name, RRN: p.RRN, Number: bk.Number, Clinic: s.Clinic, Date: s.Date, Block: s.Block})
+		if err == nil || unanswered(err) {
+			w.acked(Acked{Kind: "change", Name: p.Name, RRN: p.RRN, Number: bk.Number, Clinic: s.Clinic, Date: s.Date, Block: s.Block,
+				Unacknowledged: err != nil})
 		}
 		if !full(err) {
 			return
