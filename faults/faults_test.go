@@ -77,6 +77,7 @@ type figures struct {
 	ContestFull               uint64 // no_free_slot / slot_full: the contest was real
 	Acked, Lost               int
 	Slots, Overbooked, Drift  int
+	FullSlots                 int // booked to capacity
 	GateProbes, GateThrough   int
 	GateUnavailable           int
 	LockedOut                 uint64
@@ -185,7 +186,7 @@ func TestFaults(t *testing.T) {
 	acked = append(acked, contestAcked...)
 	f.Acked = len(acked)
 	f.Lost = c.checkAcked(t, acked)
-	f.Slots, f.Overbooked, f.Drift = c.checkSlots(t)
+	f.Slots, f.FullSlots, f.Overbooked, f.Drift = c.checkSlots(t)
 	f.GateProbes, f.GateThrough, f.GateUnavailable = probes.total(), probes.through(), probes.unavailable()
 
 	f.Journeys, f.Failed = rep.Flows, rep.FailedFlows
@@ -398,7 +399,7 @@ func (c *cluster) checkAcked(t *testing.T, acked []sim.Acked) int {
 
 // checkSlots counts the doses booked per slot (both doses of every active
 // booking) against the slot's capacity and the store's own count.
-func (c *cluster) checkSlots(t *testing.T) (slots, overbooked, drift int) {
+func (c *cluster) checkSlots(t *testing.T) (slots, full, overbooked, drift int) {
 	t.Helper()
 	clinics := map[int64]booking.Clinic{}
 	for _, cl := range booking.DefaultClinics() {
@@ -435,9 +436,13 @@ func (c *cluster) checkSlots(t *testing.T) (slots, overbooked, drift int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if capacity := clinics[clinic].Capacity(booking.TimeBlock(block), d); n > int64(capacity) {
+		capacity := int64(clinics[clinic].Capacity(booking.TimeBlock(block), d))
+		if n > capacity {
 			t.Errorf("slot %d %s block %d: %d doses booked, capacity %d", clinic, date, block, n, capacity)
 			overbooked++
+		}
+		if n == capacity {
+			full++
 		}
 		if n != counted {
 			t.Errorf("slot %d %s block %d: %d doses booked, the slot counts %d", clinic, date, block, n, counted)
@@ -447,7 +452,7 @@ func (c *cluster) checkSlots(t *testing.T) (slots, overbooked, drift int) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return slots, overbooked, drift
+	return slots, full, overbooked, drift
 }
 
 func (c *cluster) db(t *testing.T) *pgx.Conn {
@@ -579,11 +584,12 @@ func (f *figures) String(p plan) string {
 		p.name, p.load, p.people, p.contestPeople, p.faultsFor, p.retryBudget, requestTimeout)
 	fmt.Fprintf(&b, "faults: %d node kills (kill -9, every %v, in turn; restarted after 1 s), %d Redis restarts (kill -9, AOF), %d PostgreSQL stalls (%.0f s in all)\n",
 		f.Kills, p.killEvery, f.RedisRestarts, f.PGStalls, f.PGStallSeconds)
-	fmt.Fprintf(&b, "journeys completed: %d (+ %d contesting %d slots), failed: %d\n", f.Journeys, f.ContestJourneys, f.Slots, f.Failed)
+	fmt.Fprintf(&b, "journeys completed: %d, and %d more contesting one district's slots on one day; failed: %d\n", f.Journeys, f.ContestJourneys, f.Failed)
 	fmt.Fprintf(&b, "| check | figure |\n|---|---|\n")
 	fmt.Fprintf(&b, "| acknowledged bookings, changes, cancellations | %d |\n", f.Acked)
 	fmt.Fprintf(&b, "| ... lost | %d |\n", f.Lost)
 	fmt.Fprintf(&b, "| slots with bookings | %d |\n", f.Slots)
+	fmt.Fprintf(&b, "| ... booked to capacity | %d |\n", f.FullSlots)
 	fmt.Fprintf(&b, "| ... overbooked | %d |\n", f.Overbooked)
 	fmt.Fprintf(&b, "| ... counted wrong | %d |\n", f.Drift)
 	fmt.Fprintf(&b, "| contest answers slot_full / no_free_slot | %d |\n", f.ContestFull)
