@@ -235,7 +235,10 @@ booking:
 	for i := range 3 {
 		n := &node{name: fmt.Sprintf("node%d", i+1), addr: freeAddr(t), cfg: cfg,
 			log: filepath.Join(c.dir, fmt.Sprintf("node%d.log", i+1)), done: make(chan struct{})}
-		n.env = append(append([]string{}, env...), "SLUICE_ADDR="+n.addr)
+		// Each node a state directory of its own, as the unit's
+		// StateDirectory= gives it (docs/CONFIG.md, "Several nodes").
+		n.env = append(append([]string{}, env...), "SLUICE_ADDR="+n.addr,
+			"SLUICE_STATE_DIR="+filepath.Join(c.dir, n.name+"-state"))
 		c.nodes = append(c.nodes, n)
 		go n.supervise(t, c.bin)
 		t.Cleanup(n.shutdown)
