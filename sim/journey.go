@@ -119,13 +119,16 @@ func unanswered(err error) bool {
 	return lostAnswer(err) || errors.Is(err, errRunOver) || (errors.As(err, new(*overBudget)) && lostAnswer(errors.Unwrap(err)))
 }
 
-// busy reports whether the server asked to come back later.
+// busy reports whether the server asked to come back later: by its code,
+// or by any 503 (such as the gate's pass_internal, a pass that could not
+// be checked while the line's store was unreachable).
 func busy(err error) bool {
 	switch codeOf(err) {
 	case "rate_limited", "unavailable", "overloaded":
 		return true
 	}
-	return false
+	var ae *answerError
+	return errors.As(err, &ae) && ae.status == 503
 }
 
 func (w *flowWorker) get(path string) Request {
