@@ -55,11 +55,12 @@ type node struct {
 	env        []string
 	cfg, log   string
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	kills int
-	stop  bool
-	done  chan struct{}
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	running bool // cmd started and not yet waited for
+	kills   int
+	stop    bool
+	done    chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -326,7 +327,7 @@ func (n *node) supervise(t *testing.T, bin string) {
 			return
 		}
 		err := cmd.Start()
-		n.cmd = cmd
+		n.cmd, n.running = cmd, err == nil
 		n.mu.Unlock()
 		if err != nil {
 			t.Errorf("%s: %v", n.name, err)
@@ -334,12 +335,14 @@ func (n *node) supervise(t *testing.T, bin string) {
 		}
 		cmd.Wait()
 		n.mu.Lock()
+		n.running = false
 		stop := n.stop
+		state := cmd.ProcessState.String()
 		n.mu.Unlock()
 		if stop {
 			return
 		}
-		fmt.Fprintf(lf, "--- %s exited (%v); starting it again in 1s\n", n.name, cmd.ProcessState)
+		fmt.Fprintf(lf, "--- %s exited (%s); starting it again in 1s\n", n.name, state)
 		time.Sleep(time.Second)
 	}
 }
@@ -348,7 +351,7 @@ func (n *node) supervise(t *testing.T, bin string) {
 func (n *node) kill() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.cmd != nil && n.cmd.Process != nil && n.cmd.ProcessState == nil {
+	if n.running {
 		syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
 		n.kills++
 	}
