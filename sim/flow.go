@@ -20,8 +20,8 @@ import (
 // (`sluice loadtest --flow`).
 type FlowConfig struct {
 	// Targets are the servers' base URLs (http://host:port[/prefix]).
-	// People are spread over them; each person's whole journey stays on
-	// one, since identity sessions live on the node that made them.
+	// People are spread over them; each person's whole journey goes to
+	// one (on one keep-alive connection), although any node serves anyone.
 	Targets []string
 	// Cohort is the id of the cohort whose people book (default "53-54");
 	// one of its windows must be open on the servers' clock.
