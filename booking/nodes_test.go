@@ -84,6 +84,41 @@ func TestAnyNodeServesAnyone(t *testing.T) {
 	}
 }
 
+// A confirmation whose answer was lost (its node killed as it answered)
+// is sent again, to another node: it gets the session the first one
+// opened, not 409 session_held or an expired challenge. Once that session
+// has ended, the challenge opens nothing.
+func TestConfirmationSentAgainGetsItsSession(t *testing.T) {
+	e := newEnv(t, "2021-07-50s", t0, nil)
+	a, b := e.svc, e.node(sealer)
+	p := newPerson(1, date(1967, 3, 3))
+	vs, err := a.StartVerification(ctx, p.name, p.rrn, p.phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	if err != nil {
+		t.Fatalf("the confirmation sent again to node B: %v; want the session node A opened", err)
+	}
+	if again.ID != first.ID || again.PersonKey != first.PersonKey || !again.ExpiresAt.Equal(first.ExpiresAt) {
+		t.Fatalf("the confirmation sent again: session %+v, want %+v", again, first)
+	}
+	if _, err := b.Session(ctx, again.ID); err != nil {
+		t.Fatalf("the session it got: %v", err)
+	}
+	_, err = b.CompleteVerification(ctx, vs.ChallengeID, "000000x")
+	wantErr(t, "a wrong code for the used challenge", err, booking.ErrChallengeExpired)
+	if err := a.EndSession(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	wantErr(t, "the used challenge once its session ended", err, booking.ErrChallengeExpired)
+}
+
 // Keys rotate: records sealed with the old key open while it is still
 // listed; once it is removed they are gone (and the log says why), and a
 // node with other keys reads nothing.

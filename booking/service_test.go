@@ -248,9 +248,14 @@ func TestServiceEndToEnd(t *testing.T) {
 	if got, err := e.svc.Session(ctx, sess.ID); err != nil || got.ID != sess.ID {
 		t.Fatal("Session(id) does not find the new session")
 	}
-	// The challenge is used up.
-	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode); !errors.Is(err, booking.ErrChallengeExpired) {
-		t.Fatalf("second use of a challenge: %v", err)
+	// The challenge is used up: sent again, the right code gets the same
+	// session (TestConfirmationSentAgainGetsItsSession), a wrong one
+	// nothing.
+	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, "not-it"); !errors.Is(err, booking.ErrChallengeExpired) {
+		t.Fatalf("a wrong code for a used challenge: %v", err)
+	}
+	if again, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode); err != nil || again.ID != sess.ID {
+		t.Fatalf("second use of a challenge: %+v, %v; want the same session", again, err)
 	}
 
 	d1 := date(2021, 7, 26)

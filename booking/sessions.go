@@ -2,8 +2,11 @@ package booking
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -147,7 +150,7 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	if co := s.campaign.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
 		lock = co.SessionLock
 	}
-	sessionID := randomID(32)
+	sessionID := s.sessionIDFor(challengeID)
 	srec := SessionRecord{
 		ID:          StateID("session", sessionID),
 		PersonKey:   c.PersonKey,
@@ -157,11 +160,34 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
-		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
+	err = s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
+		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now})
+	if errors.Is(err, ErrChallengeExpired) {
+		// The challenge was used: perhaps by this very confirmation, whose
+		// answer was lost (the node was killed, the connection dropped)
+		// and which the person sends again. Its session, still open, is
+		// theirs: the right code for the same challenge opens the same
+		// session, on any node, instead of locking them out with
+		// ErrSessionHeld or ErrChallengeExpired.
+		if rec, serr := s.store.Session(ctx, srec.ID, now); serr == nil && rec.PersonKey == srec.PersonKey {
+			return s.session(sessionID, rec.PersonKey, c.Person, rec.Expires), nil
+		}
+	}
+	if err != nil {
 		return Session{}, err
 	}
 	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil
+}
+
+// sessionIDFor is the id of the session a challenge opens: derived from
+// the challenge token with the server's secret, so that a confirmation
+// sent again (its answer lost) finds the session the first one opened,
+// on any node, and nobody without the secret can compute it.
+func (s *Service) sessionIDFor(challengeID string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("sluice session of challenge v1\x00"))
+	m.Write([]byte(challengeID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Session returns an unexpired session by id (ErrSessionExpired if there

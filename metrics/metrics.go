@@ -6,6 +6,8 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,13 +126,53 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 // Registry is a Prometheus registry with Sluice's collectors and the Go
 // runtime's.
-type Registry struct{ *prometheus.Registry }
+type Registry struct {
+	*prometheus.Registry
+	collectors []prometheus.Collector
+}
 
 // New builds the registry.
 func New(src Sources) *Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(src), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Registry{reg}
+	reg := &Registry{Registry: prometheus.NewRegistry(), collectors: []prometheus.Collector{
+		newCollector(src), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}}
+	reg.MustRegister(reg.collectors...)
+	return reg
+}
+
+// Names returns the name of every metric family the registry can export,
+// sorted, whether or not it has a sample now (a room-less server exports
+// no room metrics, yet they exist): what alert rules and dashboards may
+// name (deploy/deploy_test.go checks them against it).
+func (r *Registry) Names() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range r.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	for d := range ch {
+		// The client library gives a Desc no name accessor; its String
+		// is `Desc{fqName: "name", ...}`.
+		if _, rest, ok := strings.Cut(d.String(), `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				seen[name] = true
+			}
+		}
+	}
+	if mfs, err := r.Gather(); err == nil {
+		for _, mf := range mfs {
+			seen[mf.GetName()] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Handler serves the registry in the Prometheus text format.
