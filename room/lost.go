@@ -113,6 +113,10 @@ func (r *Room) recoverLine(s *Settings, now time.Time) error {
 	if err := r.apply(&v); err != nil {
 		return err
 	}
+	// The restored line knows nothing of this node's block.
+	if err := r.dropLease(now, r.admitParams(s)); err != nil {
+		return err
+	}
 	r.lost.Store(nil)
 	return r.record(now, true)
 }
