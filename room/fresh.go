@@ -65,15 +65,10 @@ func (r *Room) refresh() error {
 	if err := r.lostErr(); err != nil {
 		return err
 	}
-	now := r.clock.Now()
 	before := r.marks()
 	v, err := r.shared.View(bg, r.name)
 	if err != nil {
 		return r.fail(err)
 	}
-	if err := r.accept(&v, before); err != nil {
-		return err
-	}
-	r.seenAt.Store(now.UnixNano())
-	return nil
+	return r.accept(&v, before)
 }

@@ -62,6 +62,11 @@ func (r *Room) accept(v *View, before lineMarks) error {
 			v.ControlsSet < before.controlsSet || (before.frozen && !v.Frozen) {
 			return r.lose(ErrLineBehind)
 		}
+		if err := r.apply(v); err != nil {
+			return err
+		}
+		r.seenAt.Store(r.clock.Now().UnixNano())
+		return nil
 	}
 	return r.apply(v)
 }

@@ -60,7 +60,7 @@ type Room struct {
 	view // the line as this node last saw it (view.go)
 	// lease is the block of join numbers a node of a shared line hands
 	// out (lease.go); seenAt is when the view last came from the line
-	// (fresh.go).
+	// (Unix ns, set by accept; fresh.go).
 	lease  nodeLease
 	seenAt atomic.Int64
 
@@ -332,7 +332,6 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 	if err := r.accept(&v, before); err != nil {
 		return err
 	}
-	r.seenAt.Store(now.UnixNano())
 	r.measure(v, now)
 	if err != nil {
 		return sharedErr(err)
