@@ -45,6 +45,8 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		return st
 	}
 
+	runLeaseNodes(t, newShared, keys, t0)
+
 	t.Run("same place on every node", func(t *testing.T) {
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
@@ -206,8 +208,12 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 				t.Fatal(err)
 			}
 		}
-		if c := ns[0].Counters(); c.JoinsTotal != 200 || c.Active > capacity {
-			t.Errorf("after the run: joined %d (want 200), active %d (capacity %d)", c.JoinsTotal, c.Active, capacity)
+		// (A number handed out after its node's last report, in a block
+		// admission cut there, is not counted: its place was passed
+		// over.)
+		if c := ns[0].Counters(); c.JoinsTotal > 200 || c.Joined < 200 || c.Active > capacity {
+			t.Errorf("after the run: %d joins counted (want at most 200), %d places (want at least 200), active %d (capacity %d)",
+				c.JoinsTotal, c.Joined, c.Active, capacity)
 		}
 	})
 
