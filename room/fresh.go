@@ -72,3 +72,7 @@ func (r *Room) refresh() error {
 	}
 	return r.accept(&v, before)
 }
+
+// SharesLine reports whether the room's line is shared with other nodes,
+// whose answers a holder may have seen (see StatusSeen).
+func (r *Room) SharesLine() bool { return !r.ownsLine }
