@@ -24,10 +24,15 @@ const ViewFresh = time.Second
 // StatusSeen is Status for a holder who was last shown position seen (0:
 // unknown); the position it answers is never above seen.
 func (r *Room) StatusSeen(t Ticket, seen uint64) (Status, error) {
-	if err := r.current(); err != nil {
+	now := r.clock.Now()
+	if !r.ownsLine && time.Duration(now.UnixNano()-r.seenAt.Load()) >= ViewFresh {
+		if err := r.refresh(); err != nil {
+			return Status{}, err
+		}
+	} else if err := r.lostErr(); err != nil {
 		return Status{}, err
 	}
-	st, err := r.status(t, r.settings.Load(), r.clock.Now())
+	st, err := r.status(t, r.settings.Load(), now)
 	if err != nil || seen == 0 || st.Position <= seen || r.ownsLine {
 		return st, err
 	}
@@ -41,18 +46,6 @@ func (r *Room) StatusSeen(t Ticket, seen uint64) (Status, error) {
 		st.Position, st.Ahead = seen, seen-1
 	}
 	return st, nil
-}
-
-// current brings the node's view of a shared line up to date if it is
-// older than ViewFresh.
-func (r *Room) current() error {
-	if r.ownsLine {
-		return nil
-	}
-	if time.Duration(r.clock.Now().UnixNano()-r.seenAt.Load()) < ViewFresh {
-		return r.lostErr()
-	}
-	return r.refresh()
 }
 
 // refresh brings the node's view up to date where other nodes may have
