@@ -89,7 +89,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 		return
 	}
 	tok, st, err := rm.Join()
-	if err == nil {
+	if err == nil && len(r.Header["Cookie"]) > 0 {
 		s.noteSeen(w, r, rm, st)
 	}
 	s.writeStatus(w, http.StatusCreated, tok, st, err)

@@ -13,8 +13,9 @@ import (
 // that the next node never shows a larger one. Browsers need do nothing:
 // the server keeps it in the cookie sluice_seen_<room> (with the ticket's
 // phase and number, so that a new ticket does not inherit it), sent with
-// the waiting page's requests and its polls of the status API alike.
-// Other clients may send ?seen=<position> with a status request.
+// the waiting page's requests and its polls of the status API alike (an
+// API request that brings no cookies gets none: the browser's polls bring
+// the ticket cookie). Other clients may send ?seen=<position>.
 
 // SeenCookie names the cookie that keeps the last position a browser was
 // shown in a room: "phase.seq.position".
@@ -46,8 +47,9 @@ func (s *Server) ticketStatusSeen(w http.ResponseWriter, r *http.Request, rm *ro
 	if !rm.SharesLine() {
 		return rm.Status(t)
 	}
-	st, err := rm.StatusSeen(t, seenOf(r, rm, t))
-	if err == nil {
+	seen := seenOf(r, rm, t)
+	st, err := rm.StatusSeen(t, seen)
+	if err == nil && st.Position != seen && len(r.Header["Cookie"]) > 0 {
 		s.noteSeen(w, r, rm, st)
 	}
 	return st, err

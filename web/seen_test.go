@@ -75,7 +75,10 @@ func TestSeenKeepsPositionsFromRising(t *testing.T) {
 	}
 	clk.Advance(room.ViewFresh / 2)
 	a.Tick()
-	pa, cookies := poll(servers[0], "", nil)
+	// A browser's poll brings its ticket cookie (and so gets the seen
+	// cookie back).
+	ticket := []*http.Cookie{{Name: TicketCookie("shop"), Value: tok}}
+	pa, cookies := poll(servers[0], "", ticket)
 	if pa != 3 || len(cookies) != 1 || cookies[0].Name != SeenCookie("shop") {
 		t.Fatalf("node A: position %d, cookies %v; want 3 and the seen cookie", pa, cookies)
 	}
