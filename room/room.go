@@ -222,9 +222,10 @@ func (r *Room) Join() (string, Status, error) {
 	return tok, st, err
 }
 
-// take hands out the next join number, reserving a block when the line's
-// reservation is used up (other joiners may use up a fresh block before
-// this one gets its number, so it tries a few times).
+// take hands out the next join number: on a shared line from the node's
+// block (lease.go); on a single node's own line, reserving a block when
+// the line's reservation is used up (other joiners may use up a fresh
+// block before this one gets its number, so it tries a few times).
 func (r *Room) take(s *Settings, now time.Time) (Phase, uint64, error) {
 	if err := r.lostErr(); err != nil {
 		return 0, 0, err

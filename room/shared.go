@@ -24,7 +24,8 @@ import (
 // node's clock; admission never moves the room's clock backwards, so nodes
 // whose clocks differ slightly cannot admit twice for one interval.
 //
-// Join numbers are handed out only from a reservation (Reserve): a number
+// Join numbers are handed out only from a reservation (Reserve, or a
+// node's block, Lease, which raises the mark with it): a number
 // below a phase's reservation mark is never handed out again, even after a
 // restart, so a node that restores the line from a saved copy starts above
 // the last saved mark and never gives one place to two people. A line

@@ -22,7 +22,7 @@
 # working tree) with a room of capacity 1 and rate 1/s, its line in memory
 # and in a redis-server of the script's own, loaded by `sluice loadtest
 # --target ... --scenario join|status` (64 connections, DURATION each),
-# memory and Redis alternated; Redis commands per request are the change
+# memory and Redis alternated (which first, too); Redis commands per request are the change
 # in total_commands_processed over the round divided by the 2xx answers.
 #
 #   scripts/bench-redis.sh BASE [BENCHTIME [DURATION]]   (default 2s, 5s)
@@ -112,8 +112,15 @@ echo "== sluice serve + loadtest, $duration per round, load average $(cut -d' ' 
 i=0
 while [ $i -lt "$pairs" ]; do
 	for side in base new; do
-		serve $side memory
-		serve $side redis
+		# Memory first in odd pairs, Redis first in even ones, so that a
+		# change of the machine's load does not favour one mode.
+		if [ $((i % 2)) = 0 ]; then
+			serve $side memory
+			serve $side redis
+		else
+			serve $side redis
+			serve $side memory
+		fi
 	done
 	i=$((i + 1))
 done
