@@ -44,6 +44,10 @@ import (
 // pre-queue is a lottery anyway). room/sharedtest's several-node harness
 // checks this bound.
 
+// Only nodes of a shared line lease blocks; a single node's line (saved to
+// its state directory) does not keep them in its snapshot, and its node
+// reserves and joins as before.
+
 // LeaseBlock is the largest block of join numbers a node leases at a time.
 const LeaseBlock = 256
 

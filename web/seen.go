@@ -24,9 +24,14 @@ func SeenCookie(roomName string) string { return "sluice_seen_" + roomName }
 // seenOf is the position the holder of ticket t says it was last shown
 // (?seen= first, then the cookie), 0 if none.
 func seenOf(r *http.Request, rm *room.Room, t room.Ticket) uint64 {
-	if q := r.URL.Query().Get("seen"); q != "" {
-		n, _ := strconv.ParseUint(q, 10, 64)
-		return n
+	if r.URL.RawQuery != "" {
+		if q := r.URL.Query().Get("seen"); q != "" {
+			n, _ := strconv.ParseUint(q, 10, 64)
+			return n
+		}
+	}
+	if len(r.Header["Cookie"]) == 0 {
+		return 0
 	}
 	c, err := r.Cookie(SeenCookie(rm.Name()))
 	if err != nil {
