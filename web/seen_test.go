@@ -26,7 +26,7 @@ func TestSeenKeepsPositionsFromRising(t *testing.T) {
 	var rooms []*room.Room
 	for range 2 {
 		m := room.NewSharedManager(keys, clk, sh, nil, log)
-		rm, err := m.Add(room.Settings{Name: "shop", Capacity: 1, Rate: 1})
+		rm, err := m.Add(room.Settings{Name: "shop", Capacity: 1, Rate: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,12 +38,15 @@ func TestSeenKeepsPositionsFromRising(t *testing.T) {
 	if err != nil || first.Pass == "" {
 		t.Fatalf("first join: %+v %v", first, err)
 	}
-	var tok string
+	var toks []string
 	for range 4 {
-		if tok, _, err = a.Join(); err != nil {
+		tok, _, err := a.Join()
+		if err != nil {
 			t.Fatal(err)
 		}
+		toks = append(toks, tok)
 	}
+	tok := toks[3]
 	a.Tick() // node A reports its joins
 	clk.Advance(room.ViewFresh)
 	poll := func(h http.Handler, query string, cookies []*http.Cookie) (uint64, []*http.Cookie) {
@@ -88,7 +91,29 @@ func TestSeenKeepsPositionsFromRising(t *testing.T) {
 	if p, _ := poll(servers[1], "", cookies); p > pa {
 		t.Errorf("node B with the cookie: position %d after node A showed %d", p, pa)
 	}
-	if p, _ := poll(servers[1], "?seen=3", nil); p > 3 {
-		t.Errorf("node B with ?seen=3: position %d", p)
+	// Two more leave: with ?seen=2 node B, whose view still says 3,
+	// reads the line afresh and says 1 (holding its answer at what was
+	// seen would say 2).
+	for _, next := range toks[:2] {
+		tk, err := a.VerifyTicket(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := a.Status(tk)
+		if err != nil || st.Pass == "" {
+			t.Fatalf("next joiner: %+v %v", st, err)
+		}
+		p, _ := a.VerifyPass(st.Pass)
+		if err := a.Leave(p); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(room.ViewFresh / 8)
+		a.Tick()
+	}
+	if p, _ := poll(servers[1], "", nil); p != 3 {
+		t.Fatalf("node B without what was seen: position %d, want its view's 3", p)
+	}
+	if p, _ := poll(servers[1], "?seen=2", nil); p != 1 {
+		t.Errorf("node B with ?seen=2 after two more leaves: position %d, want 1", p)
 	}
 }
