@@ -81,7 +81,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 		// Joining again with a ticket (refresh, reconnect, app restart)
 		// keeps exactly the same place.
 		if !s.limited(w, r, kindStatus) {
-			s.ticketStatus(w, rm, tok)
+			s.ticketStatus(w, r, rm, tok)
 		}
 		return
 	}
@@ -89,6 +89,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 		return
 	}
 	tok, st, err := rm.Join()
+	if err == nil && len(r.Header["Cookie"]) > 0 {
+		s.noteSeen(w, r, rm, st)
+	}
 	s.writeStatus(w, http.StatusCreated, tok, st, err)
 }
 
@@ -112,17 +115,17 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string)
 		problem(w, http.StatusUnauthorized, "ticket_missing", "Send your ticket as \"Authorization: Bearer <ticket>\". To get a ticket, POST to the room's tickets endpoint.", "대기표가 없습니다. 대기열에 먼저 참여하세요.")
 		return
 	}
-	s.ticketStatus(w, rm, tok)
+	s.ticketStatus(w, r, rm, tok)
 }
 
 // ticketStatus answers with the status of ticket tok in the room.
-func (s *Server) ticketStatus(w http.ResponseWriter, rm *room.Room, tok string) {
+func (s *Server) ticketStatus(w http.ResponseWriter, r *http.Request, rm *room.Room, tok string) {
 	t, err := rm.VerifyTicket(tok)
 	if err != nil {
 		WriteProblem(w, ticketProblem(err))
 		return
 	}
-	st, err := rm.Status(t)
+	st, err := s.ticketStatusSeen(w, r, rm, t)
 	s.writeStatus(w, http.StatusOK, tok, st, err)
 }
 
