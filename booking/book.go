@@ -75,7 +75,10 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 			return Booking{}, err
 		}
 	}
-	el := s.campaign.Eligibility(p.birth, now)
+	el := s.programme.Eligibility(p.birth, now)
+	if in.ForPerson != nil && el.Cohort != nil && !el.Cohort.ProxyBooking {
+		return Booking{}, ErrProxyNotAllowed
+	}
 	if !el.Eligible {
 		return Booking{}, &NotEligibleError{Eligibility: el}
 	}
@@ -83,7 +86,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	if err != nil {
 		return Booking{}, err
 	}
-	v, err := s.chooseVaccine(el.Cohort, clinic, in.VaccineID)
+	v, err := chooseVaccine(el.Campaign, el.Cohort, clinic, in.VaccineID)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -110,7 +113,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	number := NewBookingNumber()
 	b := Booking{
 		Number:     number,
-		CampaignID: s.campaign.ID,
+		CampaignID: el.Campaign.ID,
 		CohortID:   el.Cohort.ID,
 		VaccineID:  v.ID,
 		PersonKey:  p.personKey,
@@ -139,10 +142,10 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	}
 	got, err := s.store.Book(ctx, req)
 	if err != nil {
-		s.log.Debug("booking refused", "campaign", s.campaign.ID, "clinic", clinic.ID,
+		s.log.Debug("booking refused", "campaign", el.Campaign.ID, "clinic", clinic.ID,
 			"date", in.Date.String(), "block", int(in.Block), "err", err)
 		if errors.Is(err, ErrAlreadyBooked) && p.personKey == sess.PersonKey {
-			if prev, perr := s.store.ActiveBooking(ctx, s.campaign.ID, p.personKey); perr == nil {
+			if prev, perr := s.store.ActiveBooking(ctx, p.personKey); perr == nil {
 				return Booking{}, &AlreadyBookedError{Booking: prev}
 			}
 		}
@@ -177,9 +180,6 @@ func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
 	if p.personKey == sess.PersonKey {
 		return bookee{}, ErrProxySelf
 	}
-	if co := s.campaign.CohortOf(p.birth); co != nil && !co.ProxyBooking {
-		return bookee{}, ErrProxyNotAllowed
-	}
 	return p, nil
 }
 
@@ -208,9 +208,9 @@ func (s *Service) checkSlot(clinicID int64, d Date, b TimeBlock, now time.Time) 
 
 // chooseVaccine returns the vaccine asked for, or the first of the cohort's
 // preference order that the clinic offers.
-func (s *Service) chooseVaccine(co *Cohort, clinic *Clinic, id string) (*Vaccine, error) {
+func chooseVaccine(c *Campaign, co *Cohort, clinic *Clinic, id string) (*Vaccine, error) {
 	if id != "" {
-		v := s.campaign.Vaccine(id)
+		v := c.Vaccine(id)
 		switch {
 		case v == nil:
 			return nil, fmt.Errorf("%w: %q is not a vaccine of this campaign", ErrVaccineNotOffered, id)
@@ -221,7 +221,7 @@ func (s *Service) chooseVaccine(co *Cohort, clinic *Clinic, id string) (*Vaccine
 		}
 		return v, nil
 	}
-	for _, v := range s.campaign.VaccinesFor(co) {
+	for _, v := range c.VaccinesFor(co) {
 		if clinic.Offers(v.ID) {
 			return v, nil
 		}

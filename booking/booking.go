@@ -139,15 +139,20 @@ type SlotCount struct {
 	Booked int
 }
 
+// CohortKey names a cohort across a programme: cohort ids are unique only
+// within their campaign.
+type CohortKey struct{ Campaign, Cohort string }
+
 // BookingCounts are the active bookings of a store.
 type BookingCounts struct {
-	ByCohort  map[string]int
+	ByCohort  map[CohortKey]int
 	ByVaccine map[string]int
 }
 
 // Store is the durable truth for bookings, and for what any node serving a
 // person must find about them in the middle of a journey (SessionStore).
-// Capacity and uniqueness (one active booking per person per campaign) are
+// Capacity and uniqueness (one active booking per person across the
+// programme: a person key holds at most one booking not cancelled) are
 // enforced inside its transactions.
 type Store interface {
 	// Book commits a booking: person uniqueness, both doses' capacity,
@@ -155,9 +160,9 @@ type Store interface {
 	Book(ctx context.Context, req BookRequest) (Booking, error)
 	// Get returns a booking by number (ErrNotFound if none).
 	Get(ctx context.Context, number string) (Booking, error)
-	// ActiveBooking returns the person's booking in the campaign that is
-	// not cancelled (ErrNotFound if none): there is at most one.
-	ActiveBooking(ctx context.Context, campaignID, personKey string) (Booking, error)
+	// ActiveBooking returns the person's booking that is not cancelled, in
+	// any campaign (ErrNotFound if none): there is at most one.
+	ActiveBooking(ctx context.Context, personKey string) (Booking, error)
 	// Change moves both doses, releasing the old slots, in one transaction.
 	Change(ctx context.Context, req ChangeRequest) (Booking, error)
 	// Cancel marks the booking cancelled and frees both doses' capacity.

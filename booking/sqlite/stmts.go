@@ -82,7 +82,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.rollbackTo, `ROLLBACK TO tx`)
 	p(s.wc, &w.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
 	p(s.wc, &w.idemPut, `INSERT INTO idempotency_keys (key, booking_number, request_hash, created_at) VALUES (?, ?, ?, ?)`)
-	p(s.wc, &w.personActive, `SELECT number FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(s.wc, &w.personActive, `SELECT number FROM bookings WHERE person_key = ? AND status = 'booked'`)
 	p(s.wc, &w.supplyTake, `UPDATE vaccine_supply SET used = used + ?2
 		WHERE vaccine_id = ?1 AND allocated > 0 AND used + ?2 <= allocated`)
 	p(s.wc, &w.supplyGet, `SELECT allocated FROM vaccine_supply WHERE vaccine_id = ?`)
@@ -136,14 +136,14 @@ func (s *Store) prepare(ctx context.Context) error {
 		rdb = s.r
 	}
 	p(rdb, &r.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
-	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE person_key = ? AND status = 'booked'`)
 	p(rdb, &r.slotCounts, `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`)
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
 	p(rdb, &r.pending, `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
-	p(rdb, &r.countBookings, `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
-		GROUP BY cohort_id, vaccine_id`)
+	p(rdb, &r.countBookings, `SELECT campaign_id, cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY campaign_id, cohort_id, vaccine_id`)
 	p(rdb, &r.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
 	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
 		WHERE id = ? AND expires > ?`)

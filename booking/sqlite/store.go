@@ -56,7 +56,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 
 	refuse := func(err error) (booking.Booking, error) {
 		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
-			return storecheck.Found(t.row(st.personActive, b.CampaignID, b.PersonKey).Scan, sql.ErrNoRows)
+			return storecheck.Found(t.row(st.personActive, b.PersonKey).Scan, sql.ErrNoRows)
 		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
@@ -216,9 +216,9 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// ActiveBooking returns the person's booking in the campaign that is not
-// cancelled.
-func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+// ActiveBooking returns the person's booking that is not cancelled, in any
+// campaign.
+func (s *Store) ActiveBooking(ctx context.Context, personKey string) (booking.Booking, error) {
 	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
@@ -227,7 +227,7 @@ func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string)
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
 	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, campaignID, personKey))
+	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, personKey))
 	if err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
@@ -564,14 +564,14 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[string]int{}, ByVaccine: map[string]int{}}
+	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
 	for rows.Next() {
-		var cohort, vaccine string
+		var campaign, cohort, vaccine string
 		var n int
-		if err := rows.Scan(&cohort, &vaccine, &n); err != nil {
+		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
 			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 		}
-		out.ByCohort[cohort] += n
+		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += n
 		out.ByVaccine[vaccine] += n
 	}
 	if err := rows.Err(); err != nil {
