@@ -236,3 +236,28 @@ func (p *Programme) supplies() []*Vaccine {
 	}
 	return out
 }
+
+// Span returns the earliest opening and the latest closing of all windows
+// of all campaigns.
+func (p *Programme) Span() (opens, closes time.Time) {
+	for _, c := range p.campaigns {
+		o, cl := c.Span()
+		if opens.IsZero() || o.Before(opens) {
+			opens = o
+		}
+		if closes.IsZero() || cl.After(closes) {
+			closes = cl
+		}
+	}
+	return opens, closes
+}
+
+// Name returns the programme's name: its campaign's for a programme of
+// one, else the names of its campaigns joined (Korean, English).
+func (p *Programme) Name() (ko, en string) {
+	var kos, ens []string
+	for _, c := range p.campaigns {
+		kos, ens = append(kos, c.Name), append(ens, c.NameEN)
+	}
+	return strings.Join(kos, " · "), strings.Join(ens, " · ")
+}

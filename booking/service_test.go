@@ -60,13 +60,13 @@ func testClinics() []booking.Clinic {
 }
 
 type env struct {
-	t        testing.TB
-	svc      *booking.Service
-	store    *sqlite.Store
-	clk      *clock.Manual
-	sender   *booking.ConsoleSender
-	avail    *booking.Availability
-	logs     *lockedio.Buffer
+	t      testing.TB
+	svc    *booking.Service
+	store  *sqlite.Store
+	clk    *clock.Manual
+	sender *booking.ConsoleSender
+	avail  *booking.Availability
+	logs   *lockedio.Buffer
 	// programme is the campaign of newEnv's campaignID alone, or both
 	// shipped campaigns for campaignID "programme".
 	programme *booking.Programme

@@ -34,7 +34,7 @@ type Session struct {
 	// date), "" if none.
 	CampaignID string    `json:"campaign_id"`
 	CohortID   string    `json:"cohort_id"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 // person is what a challenge and a session say about the person, sealed.

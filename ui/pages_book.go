@@ -69,7 +69,7 @@ func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) 
 	want := v.Get("vaccine")
 	for _, id := range vaccineIDs {
 		if (want == "" || want == id) && c.Offers(id) {
-			s.vaccine = p.Booking.Campaign().Vaccine(id)
+			s.vaccine = p.Booking.Programme().Vaccine(id)
 			break
 		}
 	}
@@ -134,7 +134,7 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s, ok := p.parseSlot(q, cohortVaccineIDs(p.Booking.Campaign(), e.Cohort))
+	s, ok := p.parseSlot(q, cohortVaccineIDs(e.Campaign, e.Cohort))
 	back := searchURL("/book/clinics", s.clinic, q.Get("date"), q.Get("vaccine"))
 	if !ok {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
@@ -166,7 +166,7 @@ type bookingView struct {
 
 func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 	v := bookingView{Number: b.Number, Cancelled: b.Status == booking.StatusCancelled, Name: b.Name, Phone: booking.MaskPhone(b.Phone)}
-	if vx := p.Booking.Campaign().Vaccine(b.VaccineID); vx != nil {
+	if vx := p.Booking.Programme().Vaccine(b.VaccineID); vx != nil {
 		v.Vaccine = l.Pick(vx.Name, vx.NameEN)
 	}
 	for _, a := range []booking.Appointment{b.Dose1, b.Dose2} {

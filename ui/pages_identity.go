@@ -237,7 +237,7 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
+	e := p.Booking.Programme().Eligibility(sess.BirthDate, pg.Now)
 	d := eligibilityData{Name: sess.Name, Eligible: e.Eligible, Message: pg.Lang.Pick(e.Message, e.MessageEN),
 		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 	if e.Cohort != nil {
@@ -264,7 +264,7 @@ func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page
 	if !ok {
 		return sess, booking.Eligibility{}, false
 	}
-	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
+	e := p.Booking.Programme().Eligibility(sess.BirthDate, pg.Now)
 	if !e.Eligible {
 		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
 		return sess, e, false

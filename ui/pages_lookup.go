@@ -184,7 +184,7 @@ func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var vax []*booking.Vaccine
-	if vx := p.Booking.Campaign().Vaccine(bk.VaccineID); vx != nil {
+	if vx := p.Booking.Programme().Vaccine(bk.VaccineID); vx != nil {
 		vax = append(vax, vx)
 	}
 	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm")

@@ -160,7 +160,7 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		}
 		var names []string
 		for _, id := range c.Clinic.Vaccines {
-			if v := p.Booking.Campaign().Vaccine(id); v != nil {
+			if v := p.Booking.Programme().Vaccine(id); v != nil {
 				names = append(names, l.Pick(v.Name, v.NameEN))
 			}
 		}
@@ -249,7 +249,7 @@ func (p *Pages) bookClinics(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := p.search(r, pg.Lang, p.Booking.Campaign().VaccinesFor(e.Cohort), "/book/clinics", "/book/confirm")
+	d := p.search(r, pg.Lang, e.Campaign.VaccinesFor(e.Cohort), "/book/clinics", "/book/confirm")
 	d.H1 = pg.T("search.h1")
 	pg.Scripts, pg.D = []string{"book.js"}, d
 	p.render(w, http.StatusOK, "clinics", pg)
