@@ -403,7 +403,7 @@ func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	out := map[string]any{"campaign": st}
+	out := map[string]any{"programme": st}
 	q := r.URL.Query()
 	d := booking.DateOf(b.now())
 	if ds := q.Get("date"); ds != "" {
