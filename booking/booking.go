@@ -102,6 +102,11 @@ type BookRequest struct {
 	Dose2Candidates []Slot
 	// SlotCapacity gives the capacity of a slot (from clinic data).
 	SlotCapacity func(Slot) int
+	// LeftoverID, if not 0, books one of these leftover doses for the first
+	// dose (ErrLeftoverGone if none is left or their time is over at
+	// Booking.CreatedAt) instead of a place of the slot's capacity: the
+	// first dose's slot is counted, beyond its capacity.
+	LeftoverID int64
 	// Confirmation is written to the outbox in the same transaction. Its
 	// body may hold Dose2Placeholder, which the store replaces with the
 	// second dose it chose before writing it (FillDose2), so that the text
@@ -185,6 +190,22 @@ type Store interface {
 	MarkSent(ctx context.Context, id int64, at time.Time) error
 	// CountBookings returns the active bookings per cohort and per vaccine.
 	CountBookings(ctx context.Context) (BookingCounts, error)
+	// PostLeftover records leftover doses a clinic offers (ID assigned).
+	PostLeftover(ctx context.Context, l Leftover) (Leftover, error)
+	// Leftovers lists the leftover doses posted for a day, newest first,
+	// with how many are booked.
+	Leftovers(ctx context.Context, day Date) ([]Leftover, error)
+	// BookingsAt lists the active bookings whose first dose is at a clinic
+	// on a day, by time block (a clinic's list of who is coming).
+	BookingsAt(ctx context.Context, clinicID int64, day Date) ([]Booking, error)
+	// PutClinicToken records a clinic credential (by its hash), or its
+	// revocation (RevokedAt set).
+	PutClinicToken(ctx context.Context, t ClinicToken) error
+	// ClinicToken returns a credential by hash (ErrClinicToken if none).
+	ClinicToken(ctx context.Context, hash string) (ClinicToken, error)
+	// RevokeClinicTokens revokes every credential of a clinic and returns
+	// how many were valid.
+	RevokeClinicTokens(ctx context.Context, clinicID int64, at time.Time) (int, error)
 	// Ping checks that the store answers (readiness), cheaply.
 	Ping(ctx context.Context) error
 	SessionStore

@@ -69,7 +69,16 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	if err != nil {
 		return refuse(err)
 	}
-	if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
+	if req.LeftoverID != 0 {
+		// A leftover dose: one of the clinic's offer, counted at its
+		// slot beyond the slot's capacity.
+		if err := takeLeftover(ctx, tx, req.LeftoverID, b.CreatedAt); err != nil {
+			return refuse(err)
+		}
+		if err := takeSlot(ctx, tx, b.Dose1.Slot, beyondCapacity); err != nil {
+			return booking.Booking{}, err
+		}
+	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
 	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)

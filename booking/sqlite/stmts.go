@@ -26,6 +26,7 @@ type writeStmts struct {
 	personActive                       *sql.Stmt
 	supplyTake, supplyGet, supplyGive  *sql.Stmt
 	slotTake, slotRelease              *sql.Stmt
+	leftoverTake                       *sql.Stmt
 	bookingInsert, bookingGet          *sql.Stmt
 	bookingMove, bookingCancel         *sql.Stmt
 	outboxInsert, outboxMark, outboxIs *sql.Stmt
@@ -41,7 +42,7 @@ func (w *writeStmts) all() []*sql.Stmt {
 	return []*sql.Stmt{
 		w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
 		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
-		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
+		w.slotTake, w.slotRelease, w.leftoverTake, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
 		w.outboxInsert, w.outboxMark, w.outboxIs, w.supplySet,
 		w.challengeCount, w.challengeUse, w.sessionOpen, w.sessionEnd, w.grantPut,
 		w.purgeChallenges, w.purgeSessions, w.purgeGrants,
@@ -91,6 +92,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`)
 	p(s.wc, &w.slotRelease, `UPDATE slots SET booked = booked - 1
 		WHERE clinic_id = ? AND date = ? AND block = ? AND booked > 0`)
+	p(s.wc, &w.leftoverTake, `UPDATE leftovers SET booked = booked + 1 WHERE id = ? AND booked < doses AND until_at > ?`)
 	p(s.wc, &w.bookingInsert, `INSERT INTO bookings (`+bookingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	p(s.wc, &w.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)

@@ -63,7 +63,16 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	if err != nil {
 		return refuse(err)
 	}
-	if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
+	if req.LeftoverID != 0 {
+		// A leftover dose: one of the clinic's offer, counted at its
+		// slot beyond the slot's capacity.
+		if err := takeLeftover(t, st, req.LeftoverID, b.CreatedAt); err != nil {
+			return refuse(err)
+		}
+		if err := takeSlot(t, st, b.Dose1.Slot, beyondCapacity); err != nil {
+			return booking.Booking{}, err
+		}
+	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
 	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
