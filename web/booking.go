@@ -110,6 +110,7 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	gated("POST /api/v1/bookings/lookup", b.handleLookup)
 	gated("POST /api/v1/bookings/change", b.handleChange)
 	gated("POST /api/v1/bookings/cancel", b.handleCancel)
+	b.registerLeftovers(mux, gated)
 	mux.Handle("GET /api/v1/admin/stats", s.WithDeadline(s.admin(b.handleStats)))
 	mux.HandleFunc("GET /api/v1/admin/notifications", s.admin(b.handleNotifications))
 	if b.DemoClock != nil {
