@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -62,4 +63,67 @@ func TestProxyBookingInTheBrowser(t *testing.T) {
 	b.open("/book/for?lang=en")
 	b.seeHeading("Book for someone else")
 	b.see("main", "People aged 18-49 must book for themselves", "Continue for this person")
+}
+
+// TestLeftoverDosesInTheBrowser: a clinic signs in with the key the
+// operator issued and posts two leftover doses; a verified person finds
+// them in the clinic's district and books one; the clinic's page lists
+// them, masked.
+func TestLeftoverDosesInTheBrowser(t *testing.T) {
+	t.Parallel()
+	a := startDemo(t)
+	admin(t, a, "POST", "/clock", map[string]any{"at": "2021-07-20T10:30:00+09:00"})
+	const clinicID = 1
+	token, err := a.Booking().IssueClinicToken(context.Background(), clinicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := a.Booking().Availability().Clinic(clinicID)
+	tx := korean
+
+	cl := newTab(t, a, "clinic")
+	cl.open("/clinic")
+	cl.seeHeading("접종기관: 잔여백신 등록")
+	cl.fill("접종기관 인증키", token)
+	cl.press("들어가기")
+	cl.see("#clinic-name", c.Name)
+	cl.fill("수량", "2")
+	cl.press("등록하기")
+	cl.see("#posted", "남은 수량 2 / 2")
+	cl.phoneShot("ko-14-clinic")
+
+	b := newTab(t, a, "citizen")
+	b.open("/book")
+	b.seeHeading(tx.verifyH1)
+	b.fill(tx.name, minsu.name)
+	b.fillRRN(tx, minsu.rrn)
+	b.fill(tx.phone, minsu.phone)
+	b.press(tx.sendCode)
+	b.fill(tx.code, b.text("#demo-code"))
+	b.press(tx.confirmCode)
+	b.follow("오늘 남은 백신(잔여백신) 예약하기")
+	b.seeHeading("잔여백신")
+	b.choose("지역 (시·군·구)", districtName(c.DistrictCode))
+	b.press("보기")
+	b.see("#leftovers", c.Name, "남은 수량 2 / 2")
+	b.phoneShot("ko-15-leftovers")
+	b.pressIn(".leftover", "이 잔여백신 예약하기")
+	b.seeHeading(tx.doneH1)
+	b.see("main", "2021년 7월 20일(화)", tx.dose2)
+
+	cl.open("/clinic")
+	cl.see("#coming", "김*수")
+	cl.see("#posted", "남은 수량 1 / 2")
+}
+
+// districtName is the Korean name of a district code.
+func districtName(code string) string {
+	for _, r := range booking.Regions() {
+		for _, d := range r.Districts {
+			if d.Code == code {
+				return d.Name
+			}
+		}
+	}
+	return code
 }
