@@ -107,6 +107,10 @@ type BookRequest struct {
 	// Booking.CreatedAt) instead of a place of the slot's capacity: the
 	// first dose's slot is counted, beyond its capacity.
 	LeftoverID int64
+	// Share, if set, counts the booking against a window's share of the
+	// first dose's slot (shares.go): ErrSlotFull when the share holds
+	// Capacity active bookings already.
+	Share *ShareLimit
 	// Confirmation is written to the outbox in the same transaction. Its
 	// body may hold Dose2Placeholder, which the store replaces with the
 	// second dose it chose before writing it (FillDose2), so that the text
@@ -190,6 +194,9 @@ type Store interface {
 	MarkSent(ctx context.Context, id int64, at time.Time) error
 	// CountBookings returns the active bookings per cohort and per vaccine.
 	CountBookings(ctx context.Context) (BookingCounts, error)
+	// ShareCounts lists, per first-dose slot and share, the active
+	// bookings made in a window with a share (for the search index).
+	ShareCounts(ctx context.Context) ([]ShareCount, error)
 	// PostLeftover records leftover doses a clinic offers (ID assigned).
 	PostLeftover(ctx context.Context, l Leftover) (Leftover, error)
 	// Leftovers lists the leftover doses posted for a day, newest first,

@@ -81,6 +81,13 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
+	if req.Share != nil {
+		// The slot's row is locked (takeSlot): the count sees every
+		// committed booking of the slot, and no other can commit meanwhile.
+		if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share); err != nil {
+			return refuse(err)
+		}
+	}
 	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
 		return refuse(err)
@@ -122,6 +129,11 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
+	if req.Share != nil {
+		if _, err := tx.Exec(ctx, `UPDATE bookings SET share_key = $1 WHERE number = $2`, req.Share.Key, b.Number); err != nil {
+			return booking.Booking{}, err
+		}
+	}
 	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}

@@ -75,6 +75,11 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
+	if req.Share != nil {
+		if err := s.checkShare(t, b.Dose1.Slot, req.Share); err != nil {
+			return refuse(err)
+		}
+	}
 	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
 		return refuse(err)
@@ -110,6 +115,11 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
+	if req.Share != nil {
+		if _, err := s.wc.ExecContext(t.stmtCtx, `UPDATE bookings SET share_key = ? WHERE number = ?`, req.Share.Key, b.Number); err != nil {
+			return booking.Booking{}, err
+		}
+	}
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}

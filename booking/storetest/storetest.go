@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"Leftovers", testLeftovers},
 		{"LeftoverConcurrent", testLeftoverConcurrent},
 		{"ClinicTokens", testClinicTokens},
+		{"Shares", testShares},
+		{"SharesConcurrent", testSharesConcurrent},
 		{"BadInput", testBadInput},
 		{"ContextCancelled", testContextCancelled},
 		{"ConcurrentSameSlot", testConcurrentSameSlot},
