@@ -101,8 +101,9 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	// Fail fast on the index. A request with an idempotency key goes to
 	// the store anyway: it may be the retry of a booking that took the
 	// last place.
+	share := s.shareFor(el, dose1, now)
 	if in.IdempotencyKey == "" {
-		if s.avail.Free(dose1) <= 0 {
+		if s.avail.Free(dose1) <= 0 || share != nil && s.shares.get(share.Key, dose1) >= share.Capacity {
 			return Booking{}, fmt.Errorf("%v: %w", dose1, ErrSlotFull)
 		}
 		if !s.anyFree(cands, Slot{}) {
@@ -129,6 +130,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		Booking:         b,
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
+		Share:           share,
 		Confirmation: Message{
 			BookingNumber: number,
 			Kind:          "confirmation",
@@ -152,6 +154,9 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
+		if share != nil {
+			s.shares.add(share.Key, got.Dose1.Slot)
+		}
 		s.avail.Add(got.Dose1.Slot, 1)
 		s.avail.Add(got.Dose2.Slot, 1)
 		s.gen.Add(1)

@@ -39,7 +39,7 @@ func TestProgrammeBooksEachCampaignInItsMonth(t *testing.T) {
 	if sess.CampaignID != "2021-08-18-49" || sess.CohortID != "18-49" {
 		t.Fatalf("session %s/%s", sess.CampaignID, sess.CohortID)
 	}
-	ab := e.book(sess, clinicSmall, date(2021, 8, 16), 2)
+	ab := e.book(sess, clinicCentre, date(2021, 8, 16), 2)
 	if ab.CampaignID != "2021-08-18-49" || ab.CohortID != "18-49" || ab.VaccineID == "" {
 		t.Fatalf("August booking %+v", ab)
 	}

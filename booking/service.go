@@ -94,6 +94,8 @@ type Service struct {
 
 	numLocks [64]sync.Mutex // serialises Change/Cancel per booking number
 
+	shares shareCounts // the shares' bookings per slot (shares.go)
+
 	gen   atomic.Uint64 // bumped on every committed change (stats cache)
 	stats statsCache
 
@@ -223,7 +225,12 @@ func (s *Service) loadAvailability(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	shareCounts, err := s.store.ShareCounts(ctx)
+	if err != nil {
+		return 0, err
+	}
 	s.avail.Load(counts)
+	s.shares.load(shareCounts)
 	return len(counts), nil
 }
 

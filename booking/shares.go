@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"sync"
 	"time"
 )
 
@@ -115,39 +116,41 @@ func (c *Campaign) shareWeight(id string) int {
 }
 
 // ShareCapacities divides a slot's capacity between the share windows, in
-// their order: each its weight's part rounded down, the places left over
-// one each to the windows with the largest remainders (earlier windows
-// first on ties). The parts sum to capacity.
-func (c *Campaign) ShareCapacities(capacity int) []int {
+// their order: each its weight's part rounded down, then the places left
+// over one each to the windows in turn from window rot (mod their number):
+// a slot too small to give every window a place gives the extra ones to
+// other windows at other slots (the caller varies rot by slot), so that
+// over a day each window has its part. The parts sum to capacity.
+func (c *Campaign) ShareCapacities(capacity, rot int) []int {
 	sh := c.Shares
 	if sh == nil || capacity <= 0 {
 		return make([]int, len(shWindows(sh)))
 	}
-	weights := make([]int, len(sh.Windows))
+	n := len(sh.Windows)
+	weights := make([]int, n)
 	total := 0
 	for i, id := range sh.Windows {
 		weights[i] = c.shareWeight(id)
 		total += weights[i]
 	}
-	out := make([]int, len(weights))
-	rem := make([]int, len(weights))
+	out := make([]int, n)
 	given := 0
 	for i, w := range weights {
 		out[i] = capacity * w / total
-		rem[i] = capacity * w % total
 		given += out[i]
 	}
-	for ; given < capacity; given++ {
-		best := 0
-		for i := range rem {
-			if rem[i] > rem[best] {
-				best = i
-			}
-		}
-		out[best]++
-		rem[best] = -1
+	rot = ((rot % n) + n) % n
+	for k := 0; given < capacity; k++ {
+		out[(rot+k)%n]++
+		given++
 	}
 	return out
+}
+
+// slotRotation varies the windows that get a slot's extra places, by
+// clinic, day and block.
+func slotRotation(s Slot) int {
+	return int(s.ClinicID%97) + s.Date.Year*372 + int(s.Date.Month)*31 + s.Date.Day + int(s.Block)
 }
 
 func shWindows(sh *Shares) []string {
@@ -161,17 +164,93 @@ func shWindows(sh *Shares) []string {
 func ShareKey(campaignID, windowID string) string { return campaignID + "/" + windowID }
 
 // ShareFor is the share a booking made at instant at in window w of
-// campaign c counts against at a slot of the given capacity: ok false if
+// campaign c counts against at slot, of the given capacity: ok false if
 // none (no shares, a window without a share, or released).
-func (c *Campaign) ShareFor(w *Window, capacity int, at time.Time) (ShareLimit, bool) {
+func (c *Campaign) ShareFor(w *Window, slot Slot, capacity int, at time.Time) (ShareLimit, bool) {
 	sh := c.Shares
 	if sh == nil || w == nil || !at.Before(sh.ReleaseAt) {
 		return ShareLimit{}, false
 	}
 	for i, id := range sh.Windows {
 		if id == w.ID {
-			return ShareLimit{Key: ShareKey(c.ID, id), Capacity: c.ShareCapacities(capacity)[i]}, true
+			return ShareLimit{Key: ShareKey(c.ID, id), Capacity: c.ShareCapacities(capacity, slotRotation(slot))[i]}, true
 		}
 	}
 	return ShareLimit{}, false
+}
+
+// shareSlot names a share at a slot in the service's counts.
+type shareSlot struct {
+	Slot
+	key string
+}
+
+// shareCounts is the service's picture of the shares' bookings, for
+// search and the fail-fast check: loaded from Store.ShareCounts with the
+// slot counts, raised by this node's bookings. A cancellation lowers it
+// only at the next load, so it may show a share fuller than it is, never
+// emptier: the store decides.
+type shareCounts struct {
+	mu sync.Mutex
+	m  map[shareSlot]int
+}
+
+func (c *shareCounts) load(counts []ShareCount) {
+	m := make(map[shareSlot]int, len(counts))
+	for _, sc := range counts {
+		m[shareSlot{sc.Slot, sc.Key}] = sc.Booked
+	}
+	c.mu.Lock()
+	c.m = m
+	c.mu.Unlock()
+}
+
+func (c *shareCounts) get(key string, s Slot) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[shareSlot{s, key}]
+}
+
+func (c *shareCounts) add(key string, s Slot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[shareSlot]int{}
+	}
+	c.m[shareSlot{s, key}]++
+}
+
+// shareFor is the share a booking of the person of el at dose1 counts
+// against now, if any.
+func (s *Service) shareFor(el Eligibility, dose1 Slot, now time.Time) *ShareLimit {
+	if el.Campaign == nil || el.Window == nil {
+		return nil
+	}
+	sh, ok := el.Campaign.ShareFor(el.Window, dose1, s.avail.Capacity(dose1), now)
+	if !ok {
+		return nil
+	}
+	return &sh
+}
+
+// ShareView returns what lowers a search result's free places to what the
+// person of el may book now (what is left of their window's share at each
+// block), or nil when no share limits them.
+func (s *Service) ShareView(el Eligibility, now time.Time) func(*ClinicAvailability) {
+	if !el.Eligible || el.Campaign == nil || el.Campaign.Shares == nil {
+		return nil
+	}
+	if _, ok := el.Campaign.ShareFor(el.Window, Slot{}, 1, now); !ok {
+		return nil
+	}
+	return func(ca *ClinicAvailability) {
+		ca.DayFree = 0
+		for b := range BlocksPerDay {
+			sl := Slot{ClinicID: ca.Clinic.ID, Date: ca.Date, Block: TimeBlock(b)}
+			if sh := s.shareFor(el, sl, now); sh != nil {
+				ca.Free[b] = min(ca.Free[b], max(sh.Capacity-s.shares.get(sh.Key, sl), 0))
+			}
+			ca.DayFree += ca.Free[b]
+		}
+	}
 }

@@ -141,6 +141,12 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
+	if share := p.Booking.ShareView(e, pg.Now); share != nil {
+		ca := booking.ClinicAvailability{Clinic: s.clinic, DayAvailability: booking.DayAvailability{Date: s.date}}
+		ca.Free[s.block] = s.free
+		share(&ca)
+		s.free = ca.Free[s.block]
+	}
 	if s.free <= 0 {
 		p.renderError(w, pg, "confirm.h1", booking.ErrSlotFull, back)
 		return

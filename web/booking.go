@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -316,12 +317,27 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if sq.Offset, ok = intParam(w, q.Get("offset"), 0, 0, 1_000_000, "offset"); !ok {
 		return
 	}
+	// With a session, the free places are the person's: a slot full for
+	// their window's share is full for them (not cached: it is theirs).
+	var share func(*booking.ClinicAvailability)
+	if id := strings.TrimSpace(r.Header.Get(SessionHeader)); id != "" {
+		if sess, err := b.Service.Session(r.Context(), id); err == nil {
+			share = b.Service.ShareView(b.Service.Programme().Eligibility(sess.BirthDate, b.now()), b.now())
+		}
+	}
 	key := searchKey(sq)
-	if body, ok := b.cache.get(key); ok {
-		writeRawJSON(w, body)
-		return
+	if share == nil {
+		if body, ok := b.cache.get(key); ok {
+			writeRawJSON(w, body)
+			return
+		}
 	}
 	res, total := b.Service.Availability().SearchTotal(sq)
+	for i := range res {
+		if share != nil {
+			share(&res[i])
+		}
+	}
 	type item struct {
 		Clinic clinicView `json:"clinic"`
 		dayView
@@ -335,7 +351,9 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	b.cache.put(key, body)
+	if share == nil {
+		b.cache.put(key, body)
+	}
 	writeRawJSON(w, body)
 }
 
