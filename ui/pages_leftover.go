@@ -17,6 +17,9 @@ import (
 // path /clinic).
 const ClinicCookie = "sluice_clinic"
 
+// leftoversRefreshSeconds is how often the leftover list reloads itself.
+const leftoversRefreshSeconds = 20
+
 type leftoverRow struct {
 	ID              int64
 	Clinic, Address string
@@ -78,6 +81,9 @@ func (p *Pages) leftoversPage(w http.ResponseWriter, r *http.Request) {
 		d.Leftovers = append(d.Leftovers, p.leftoverRow(pg.Lang, l))
 	}
 	pg.D = d
+	// Live without JavaScript: leftovers go fast, so the list reloads
+	// itself.
+	w.Header().Set("Refresh", strconv.Itoa(leftoversRefreshSeconds))
 	p.render(w, http.StatusOK, "leftovers", pg)
 }
 

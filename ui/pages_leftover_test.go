@@ -55,6 +55,11 @@ func TestLeftoverPages(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no leftover to book:\n%s", p.body)
 	}
+	if resp, err := b.c.Get(a.URL() + "/book/leftovers"); err != nil || resp.Header.Get("Refresh") != "20" {
+		t.Fatalf("the leftover list does not reload itself: %v %v", resp.Header, err)
+	} else {
+		resp.Body.Close()
+	}
 	p = b.get("/book/leftovers?lang=en&district=" + c.DistrictCode)
 	checkCitizenPage(t, "leftovers en", p, "en")
 	mustContain(t, "leftovers en", p, "Leftover doses today", "2 of 2 left", "Book this dose")
