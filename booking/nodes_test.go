@@ -19,7 +19,7 @@ import (
 // and the given sealer, as a second process sharing the database would.
 func (e *env) node(s *seal.Sealer) *booking.Service {
 	e.t.Helper()
-	svc, err := booking.NewService(booking.ServiceConfig{Campaign: e.campaign, Store: e.store,
+	svc, err := booking.NewService(booking.ServiceConfig{Programme: e.programme, Store: e.store,
 		Availability: booking.NewAvailability(testClinics()), Clock: e.clk, PersonKeySecret: secret,
 		Sealer: s, DemoMode: true, Log: slog.New(slog.NewTextHandler(e.logs, nil))})
 	if err != nil {

@@ -32,9 +32,12 @@ type Session struct {
 	BirthDate Date   `json:"birth_date"`
 	Sex       string `json:"sex"` // "M" or "F"
 	Foreign   bool   `json:"foreign"`
-	// CohortID is the person's cohort in the campaign, "" if none.
-	CohortID  string    `json:"cohort_id"`
-	ExpiresAt time.Time `json:"expires_at"`
+	// CampaignID and CohortID are the person's campaign and cohort (the
+	// first campaign of the programme with a cohort holding their birth
+	// date), "" if none.
+	CampaignID string    `json:"campaign_id"`
+	CohortID   string    `json:"cohort_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 // person is what a challenge and a session say about the person, sealed.
@@ -147,7 +150,7 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	}
 
 	lock := DefaultSessionLock
-	if co := s.campaign.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
+	if _, co := s.programme.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
 		lock = co.SessionLock
 	}
 	sessionID := s.sessionIDFor(challengeID)
@@ -211,8 +214,8 @@ func (s *Service) Session(ctx context.Context, id string) (_ Session, err error)
 func (s *Service) session(id, personKey string, p person, expires time.Time) Session {
 	sess := Session{ID: id, PersonKey: personKey, Name: p.Name, Phone: p.Phone, BirthDate: p.Birth,
 		Sex: p.Sex, Foreign: p.Foreign, ExpiresAt: expires.In(Seoul)}
-	if co := s.campaign.CohortOf(p.Birth); co != nil {
-		sess.CohortID = co.ID
+	if c, co := s.programme.CohortOf(p.Birth); co != nil {
+		sess.CampaignID, sess.CohortID = c.ID, co.ID
 	}
 	return sess
 }

@@ -57,8 +57,8 @@ func newCollector(src Sources) *collector {
 		cohortBooked: prometheus.NewDesc("sluice_booking_cohort_bookings", "Active bookings per cohort.", []string{"campaign", "cohort"}, nil),
 		cohortPop:    prometheus.NewDesc("sluice_booking_cohort_population", "Eligible people per cohort (campaign data).", []string{"campaign", "cohort"}, nil),
 		cohortRate:   prometheus.NewDesc("sluice_booking_cohort_rate", "Share of the cohort's eligible people who have booked (0..1).", []string{"campaign", "cohort"}, nil),
-		supplyUsed:   prometheus.NewDesc("sluice_booking_vaccine_doses_used", "Doses booked per vaccine (both doses count).", []string{"campaign", "vaccine"}, nil),
-		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine (0 = unlimited).", []string{"campaign", "vaccine"}, nil),
+		supplyUsed:   prometheus.NewDesc("sluice_booking_vaccine_doses_used", "Doses booked per vaccine across the programme (both doses count).", []string{"vaccine"}, nil),
+		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine across the programme (0 = unlimited).", []string{"vaccine"}, nil),
 		dayBooked:    prometheus.NewDesc("sluice_booking_today_booked", "Appointments booked for today (campaign clock), all clinics, by region.", []string{"region"}, nil),
 		dayFree:      prometheus.NewDesc("sluice_booking_today_free", "Free appointments today (campaign clock), all clinics, by region.", []string{"region"}, nil),
 	}
@@ -100,14 +100,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		st, err := b.Stats(ctx)
 		cancel()
 		if err == nil {
-			for _, co := range st.Cohorts {
-				ch <- prometheus.MustNewConstMetric(c.cohortBooked, prometheus.GaugeValue, float64(co.Booked), st.CampaignID, co.ID)
-				ch <- prometheus.MustNewConstMetric(c.cohortPop, prometheus.GaugeValue, float64(co.Population), st.CampaignID, co.ID)
-				ch <- prometheus.MustNewConstMetric(c.cohortRate, prometheus.GaugeValue, co.Rate, st.CampaignID, co.ID)
+			for _, cs := range st.Campaigns {
+				for _, co := range cs.Cohorts {
+					ch <- prometheus.MustNewConstMetric(c.cohortBooked, prometheus.GaugeValue, float64(co.Booked), cs.CampaignID, co.ID)
+					ch <- prometheus.MustNewConstMetric(c.cohortPop, prometheus.GaugeValue, float64(co.Population), cs.CampaignID, co.ID)
+					ch <- prometheus.MustNewConstMetric(c.cohortRate, prometheus.GaugeValue, co.Rate, cs.CampaignID, co.ID)
+				}
 			}
 			for _, v := range st.Vaccines {
-				ch <- prometheus.MustNewConstMetric(c.supplyUsed, prometheus.GaugeValue, float64(v.Used), st.CampaignID, v.ID)
-				ch <- prometheus.MustNewConstMetric(c.supplyAlloc, prometheus.GaugeValue, float64(v.Allocated), st.CampaignID, v.ID)
+				ch <- prometheus.MustNewConstMetric(c.supplyUsed, prometheus.GaugeValue, float64(v.Used), v.ID)
+				ch <- prometheus.MustNewConstMetric(c.supplyAlloc, prometheus.GaugeValue, float64(v.Allocated), v.ID)
 			}
 			for _, rt := range b.Availability().RegionTotals(booking.DateOf(st.At)) {
 				ch <- prometheus.MustNewConstMetric(c.dayBooked, prometheus.GaugeValue, float64(rt.Booked), rt.RegionCode)
