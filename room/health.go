@@ -36,6 +36,7 @@ type Health struct {
 	// room's pacing is auto; inflight.go).
 	limit    *inFlightLimit
 	limiting atomic.Bool
+	held     atomic.Int64 // requests waiting for a place in flight now
 }
 
 // HealthWindow is how far back a Health reading looks.
@@ -74,7 +75,10 @@ type HealthReading struct {
 	// Limit is the in-flight limit (0 while not limiting), Held how many
 	// requests wait for a place now, Busy how many were refused in the
 	// window for want of one.
-	Limit float64 `json:"in_flight_limit"`
+	// Probing: the limit has not met the backend's knee yet (it is no
+	// measure of its capacity).
+	Limit   float64 `json:"in_flight_limit"`
+	Probing bool    `json:"probing"`
 	Held  int     `json:"held"`
 	Busy  int     `json:"busy"`
 }
@@ -96,23 +100,18 @@ func (h *Health) SetLimiting(on bool) { h.limiting.Store(on) }
 // false when none came in time: answer 503 backend_busy. Otherwise call
 // done when the answer is complete, failed true for a 5xx or no answer.
 func (h *Health) Acquire(ctx context.Context) (done func(failed bool), ok bool) {
+	queued := h.clock.Now()
 	limited := h.limiting.Load()
-	if limited && !h.limit.acquire(ctx, MaxHold) {
-		now := h.clock.Now()
-		h.mu.Lock()
-		h.slice(now).busy++
-		h.mu.Unlock()
-		return nil, false
-	}
-	start := h.clock.Now()
-	finish := h.Start()
-	return func(failed bool) {
-		finish(failed)
-		if limited {
-			now := h.clock.Now()
-			h.limit.release(now, now.Sub(start), failed)
+	if limited {
+		h.held.Add(1)
+		ok := h.limit.acquire(ctx, MaxHold)
+		h.held.Add(-1)
+		if !ok {
+			h.refuse()
+			return nil, false
 		}
-	}, true
+	}
+	return h.begin(queued, limited), true
 }
 
 // Wrap measures next as the backend (its latency, its 5xx answers and
@@ -169,10 +168,11 @@ func (w *statusWriter) Flush() { http.NewResponseController(w.ResponseWriter).Fl
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Start records a request let through to the backend; call the returned
-// function when its answer is complete, with failed true for a 5xx or no
-// answer.
-func (h *Health) Start() (done func(failed bool)) {
+// begin records a request let through to the backend, queued at the
+// gate since queued; the returned function records its end, failed true
+// for a 5xx or no answer. limited: it holds a place of the in-flight
+// limit, given back at the end.
+func (h *Health) begin(queued time.Time, limited bool) (done func(failed bool)) {
 	start := h.clock.Now()
 	h.mu.Lock()
 	h.inFlight++
@@ -186,9 +186,22 @@ func (h *Health) Start() (done func(failed bool)) {
 		h.inFlight--
 		delete(h.oldest, id)
 		h.lastDone = now
-		h.add(now, now.Sub(start), failed)
+		// The latency people see: held at the gate, then the backend.
+		h.add(now, now.Sub(queued), failed)
 		h.mu.Unlock()
+		if limited {
+			// The limit adapts to the backend's own latency.
+			h.limit.release(now, now.Sub(start), failed)
+		}
 	}
+}
+
+// refuse counts a request refused for want of a place in flight.
+func (h *Health) refuse() {
+	now := h.clock.Now()
+	h.mu.Lock()
+	h.slice(now).busy++
+	h.mu.Unlock()
 }
 
 // Observe records one finished request of the given latency (for signals
@@ -268,7 +281,8 @@ func (h *Health) Read() HealthReading {
 	r.Stalled = r.InFlight > 0 && now.Sub(h.lastDone) >= HealthWindow && now.Sub(oldest) >= HealthWindow
 	h.mu.Unlock()
 	if h.limiting.Load() {
-		r.Limit, r.Held = h.limit.state()
+		r.Limit, r.Probing = h.limit.current()
+		r.Held = int(h.held.Load())
 	}
 	if r.Requests == 0 {
 		return r

@@ -35,7 +35,7 @@ const (
 	minLimit       = 2
 	maxLimit       = 100_000
 	initialLimit   = 8
-	limitTolerance = 1.5 // latency over this times the unloaded one is "slowing down"
+	limitTolerance = 1.3 // latency over this times the unloaded one is "slowing down"
 	limitCut       = 0.9 // multiplicative decrease
 	noLoadEvery    = 30 * time.Second
 	maxHeld        = 10_000
@@ -82,6 +82,17 @@ func (l *inFlightLimit) acquire(ctx context.Context, hold time.Duration) bool {
 	return true
 }
 
+// tryAcquire takes a place in flight if one is free and nobody is held.
+func (l *inFlightLimit) tryAcquire() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if float64(l.inFlight) < l.limit && len(l.held) == 0 {
+		l.inFlight++
+		return true
+	}
+	return false
+}
+
 // release gives a place back and adapts the limit to how the request
 // went.
 func (l *inFlightLimit) release(now time.Time, latency time.Duration, failed bool) {
@@ -116,7 +127,9 @@ func (l *inFlightLimit) adapt(now time.Time, latency time.Duration, failed bool)
 			l.noLoad, l.recentMin, l.noLoadAt = l.recentMin, 0, now
 		}
 	}
-	slow := failed || (l.noLoad > 0 && float64(latency) > limitTolerance*float64(l.noLoad))
+	// A failure that came fast (a 503) is no sign of load: the pacer
+	// answers errors; one that came slowly (a timeout) is.
+	slow := l.noLoad > 0 && float64(latency) > limitTolerance*float64(l.noLoad)
 	switch {
 	case slow:
 		// At most one cut per unloaded latency: the answers of requests
@@ -125,21 +138,22 @@ func (l *inFlightLimit) adapt(now time.Time, latency time.Duration, failed bool)
 			l.limit = max(minLimit, l.limit*limitCut)
 			l.lastCut, l.slowStart = now, false
 		}
+	case failed:
+	case l.slowStart && float64(l.inFlight) >= l.limit/2:
+		// Until the first sign of load, the limit stays ahead of the use
+		// (doubling per round trip while half of it is used).
+		l.limit++
 	case float64(l.inFlight) >= l.limit-1 || len(l.held) > 0:
-		// Only a limit that binds grows: one more per limit's worth of
-		// good answers (doubling per round trip in slow start).
-		if l.slowStart {
-			l.limit++
-		} else {
-			l.limit += 1 / l.limit
-		}
+		// Then only a limit that binds grows: one more per limit's worth
+		// of good answers.
+		l.limit += 1 / l.limit
 		l.limit = min(l.limit, maxLimit)
 	}
 }
 
-// state returns the limit and how many requests are held.
-func (l *inFlightLimit) state() (limit float64, held int) {
+// current returns the limit and whether it is still in slow start.
+func (l *inFlightLimit) current() (float64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.limit, len(l.held)
+	return l.limit, l.slowStart
 }

@@ -11,40 +11,67 @@ import (
 
 // Pacer is the closed loop of a room whose pacing is auto: every
 // PaceEvery it reads the backend's health (Health) and moves the
-// admission rate within the bounds, TCP-like:
+// admission rate within the bounds, in the manner of TCP's congestion
+// control (additive/multiplicative increase, multiplicative decrease):
 //
 //   - the backend fails (no answer for a window, or at least half its
-//     answers fail): the rate drops to min_rate at once;
-//   - errors above max_error_rate, p95 above target_p95, or requests
-//     refused for want of a place in flight: the rate is cut to
-//     paceCut of itself, at most once per paceCutEvery (admissions act
-//     with a delay: people notice their turn, then act; cutting again
-//     before the last cut could show would overshoot);
-//   - p95 under paceHeadroom of the objective, errors within it, nothing
-//     held at the gate, and people waiting whom the rate holds back: the
-//     rate grows by paceFast per step up to the rate of the last trouble
-//     (a "slow start" that finds it again quickly after a failure), by
-//     paceGrow above it, probing gently for more;
+//     answers fail): the rate drops to min_rate at once, and the rate it
+//     had is remembered as good (the failure was not the load's doing);
+//   - errors above max_error_rate, p95 above target_p95, requests held
+//     at the gate past paceHeld of the in-flight limit, or refused for
+//     want of a place in flight: the rate is cut to paceCut
+//     of itself (for p95, to target/p95 of itself, at least paceDeepCut), at most once per paceSettle (admissions act with a
+//     delay: people notice their turn, then act; cutting again before
+//     the last cut could show would overshoot), and the new rate is
+//     remembered as good;
+//   - the in-flight limit falls below paceLimitFall of what it was
+//     lately: the backend lost capacity, and the rate is cut in
+//     proportion at once (at most to paceDeepCut of itself);
+//   - all well (p95 under paceHeadroom of the objective, errors within
+//     it, nothing held at the gate) and people waiting whom the rate
+//     holds back: below the remembered good rate the rate grows by
+//     paceRecover per step, back to it quickly after a failure; above it
+//     by paceGrow per step while the backend has less than paceNear of
+//     the in-flight limit in flight, by a quarter of that up to paceBusy
+//     of it;
 //   - otherwise it holds.
 //
+// The admission rate acts with a delay of seconds, so its growth is
+// bounded by how soon the signal can show it: growing faster overshoots,
+// and the people admitted too many stay admitted (they cannot be sent
+// back), holding the backend over its objective until they are served.
 // The constants are justified by TestPacingScenario (docs/PACING.md). Not
 // safe for concurrent use; the room calls it from its tick.
 type Pacer struct {
 	next    time.Time
 	lastCut time.Time
-	// threshold is the rate at the last trouble (0: none yet; then the
-	// pacer starts in slow start up to max_rate).
-	threshold float64
+	// good is the rate the backend last took well (0: none known yet).
+	good float64
+	// cutP95 is the p95 at the last cut.
+	cutP95 time.Duration
+	// limitRef is the in-flight limit lately (a slowly decaying maximum):
+	// a limit that falls well below it says the backend lost capacity,
+	// before its latency can show through the people already admitted.
+	limitRef float64
 }
 
 // Constants of the pacer (docs/PACING.md).
 const (
 	PaceEvery      = 500 * time.Millisecond
+	paceSettle     = 1500 * time.Millisecond
+	paceRound      = 5 * time.Second
+	paceWorse      = 1.2
+	paceLimitFall  = 0.75
+	paceLimitDecay = 0.97 // per step
+	paceHeld       = 0.25
+	paceHeldCut    = 0.85
 	paceCut        = 0.75
-	paceCutEvery   = 1500 * time.Millisecond
+	paceDeepCut    = 0.5
 	paceHeadroom   = 0.8
-	paceFast       = 0.25
-	paceGrow       = 0.05
+	paceRecover    = 0.5
+	paceGrow       = 0.04
+	paceNear       = 0.7
+	paceBusy       = 0.9
 	paceMinSamples = 10
 	paceFailing    = 0.5 // share of failed answers that means "failing"
 )
@@ -68,42 +95,83 @@ func (p *Pacer) Step(now time.Time, in PaceInput) (rate float64, reason string, 
 	p.next = now.Add(PaceEvery)
 	c, h := in.Pacing, in.Health
 	rate = min(max(in.Rate, c.MinRate), c.MaxRate)
+	if !h.Stalled && h.ErrorRate < paceFailing && !h.Probing {
+		defer func() { p.limitRef = max(h.Limit, p.limitRef*paceLimitDecay) }()
+	}
 	enough := h.Requests >= paceMinSamples
-	cut := func(why string) (float64, string, bool) {
-		if now.Sub(p.lastCut) < paceCutEvery {
-			return rate, "", rate != in.Rate
+	bounds := func() (float64, string, bool) { return rate, "bounds", rate != in.Rate }
+	cut := func(factor float64, why string) (float64, string, bool) {
+		// One cut per settling time, and then another only if things got
+		// worse or a whole round of the loop has passed without them
+		// getting better: the people admitted before a cut are still
+		// being served after it.
+		since := now.Sub(p.lastCut)
+		if since < paceSettle || since < paceRound && float64(h.P95) < paceWorse*float64(p.cutP95) {
+			return bounds()
 		}
-		p.lastCut, p.threshold = now, rate*paceCut
-		return max(c.MinRate, rate*paceCut), why, true
+		p.lastCut, p.cutP95 = now, h.P95
+		rate = max(c.MinRate, rate*factor)
+		// What was good is remembered a while: a cut lowers it by at
+		// most paceCut (after a failure the people who waited through
+		// it come back at once; that is no measure of the backend).
+		p.good = max(rate, p.good*paceCut)
+		return rate, why, true
 	}
 	switch {
-	case h.Stalled:
-		p.lastCut, p.threshold = now, max(p.threshold*paceCut, c.MinRate)
-		return c.MinRate, fmt.Sprintf("backend not answering: %d requests in flight, none answered for %v", h.InFlight, HealthWindow), true
-	case enough && h.ErrorRate >= paceFailing:
-		p.lastCut, p.threshold = now, max(rate*paceCut, c.MinRate)
+	case h.Stalled || enough && h.ErrorRate >= paceFailing:
+		if now.Sub(p.lastCut) >= paceSettle && rate > c.MinRate {
+			p.good = max(p.good, rate)
+		}
+		p.lastCut = now
 		if rate == c.MinRate && in.Rate == rate {
 			return rate, "", false
 		}
+		if h.Stalled {
+			return c.MinRate, fmt.Sprintf("backend not answering: %d requests in flight, none answered for %v", h.InFlight, HealthWindow), true
+		}
 		return c.MinRate, fmt.Sprintf("backend failing: %.0f%% of %d answers failed", 100*h.ErrorRate, h.Requests), true
+	case h.Limit > 0 && !h.Probing && p.limitRef > 0 && h.Limit < paceLimitFall*p.limitRef:
+		from := p.limitRef
+		p.limitRef = h.Limit
+		p.lastCut, p.cutP95 = now, h.P95
+		rate = max(c.MinRate, rate*max(paceDeepCut, h.Limit/from))
+		p.good = rate
+		return rate, fmt.Sprintf("the backend's in-flight limit fell from %.0f to %.0f: it lost capacity", from, h.Limit), true
 	case enough && h.ErrorRate > c.MaxErrorRate:
-		return cut(fmt.Sprintf("error rate %.1f%% above the objective %.1f%%", 100*h.ErrorRate, 100*c.MaxErrorRate))
+		return cut(paceCut, fmt.Sprintf("error rate %.1f%% above the objective %.1f%%", 100*h.ErrorRate, 100*c.MaxErrorRate))
 	case enough && h.P95 > c.TargetP95:
-		return cut(fmt.Sprintf("p95 %v above the objective %v", h.P95, c.TargetP95))
+		// The further over, the deeper the cut (down to half): the people
+		// admitted too many stay admitted until served.
+		factor := min(paceCut, max(paceDeepCut, float64(c.TargetP95)/float64(h.P95)))
+		return cut(factor, fmt.Sprintf("p95 %v above the objective %v", h.P95, c.TargetP95))
+	case h.Held > 0 && float64(h.Held) >= paceHeld*h.Limit:
+		// The earliest sign, and a mild one: a gentle cut, once a round.
+		if now.Sub(p.lastCut) < paceRound {
+			return bounds()
+		}
+		return cut(paceHeldCut, fmt.Sprintf("%d requests held at the gate for a place in flight (limit %.0f): more people admitted than the backend takes", h.Held, h.Limit))
 	case h.Busy > 0:
-		return cut(fmt.Sprintf("%d requests found no place in flight (limit %.0f): backend saturated", h.Busy, h.Limit))
-	case h.Held == 0 && in.Demand && rate < c.MaxRate && (!enough || h.P95 <= time.Duration(paceHeadroom*float64(c.TargetP95))):
-		grow := paceGrow
-		if p.threshold == 0 || rate < p.threshold {
-			grow = paceFast
-		}
-		next := min(c.MaxRate, rate*(1+grow))
-		if p.threshold > rate {
-			next = min(next, max(p.threshold, rate*(1+paceGrow)))
-		}
-		return next, fmt.Sprintf("p95 %v within the objective %v, errors %.1f%%, people waiting", h.P95, c.TargetP95, 100*h.ErrorRate), true
+		return cut(paceCut, fmt.Sprintf("%d requests found no place in flight (limit %.0f): backend saturated", h.Busy, h.Limit))
+	case h.Held > 0 || !in.Demand || rate >= c.MaxRate || enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95)):
+		return bounds()
 	}
-	return rate, "bounds", rate != in.Rate
+	util := 0.0
+	if h.Limit > 0 {
+		util = float64(h.InFlight) / h.Limit
+	}
+	why := fmt.Sprintf("p95 %v within the objective %v, errors %.1f%%, %d of %.0f in flight, people waiting", h.P95, c.TargetP95, 100*h.ErrorRate, h.InFlight, h.Limit)
+	switch {
+	case rate < p.good*(1-paceGrow):
+		rate = min(p.good, rate*(1+paceRecover))
+	case util < paceNear:
+		rate *= 1 + paceGrow
+	case util < paceBusy:
+		// Near the knee: creep.
+		rate *= 1 + paceGrow/4
+	default:
+		return bounds()
+	}
+	return min(rate, c.MaxRate), why, true
 }
 
 // pacing is a room's pacing state: the backend's health as the gate sees
@@ -170,10 +238,10 @@ func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	rate, reason, ok := r.pacing.pacer.Step(now, in)
 	log := r.pacing.log
 	r.pacing.mu.Unlock()
+	rate = math.Round(rate*1000) / 1000 // as an operator would write it
 	if !ok || rate == s.Rate {
 		return nil
 	}
-	rate = math.Round(rate*1000) / 1000 // as an operator would write it
 	if err := r.setPacedRate(s, v, rate); err != nil {
 		return err
 	}
