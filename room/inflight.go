@@ -35,7 +35,7 @@ const (
 	minLimit       = 2
 	maxLimit       = 100_000
 	initialLimit   = 8
-	limitTolerance = 1.3 // latency over this times the unloaded one is "slowing down"
+	limitTolerance = 1.2 // latency over this times the unloaded one is "slowing down"
 	limitCut       = 0.9 // multiplicative decrease
 	noLoadEvery    = 30 * time.Second
 	maxHeld        = 10_000

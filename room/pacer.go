@@ -63,8 +63,8 @@ const (
 	paceWorse      = 1.2
 	paceLimitFall  = 0.75
 	paceLimitDecay = 0.97 // per step
-	paceHeld       = 0.25
-	paceHeldCut    = 0.85
+	paceHeld       = 1.0
+	paceHeldCut    = 0.9
 	paceCut        = 0.75
 	paceDeepCut    = 0.5
 	paceHeadroom   = 0.8
