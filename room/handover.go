@@ -93,5 +93,11 @@ func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration) (St
 		heap.Remove(&hv.waiting, w.index)
 	}
 	hv.mu.Unlock()
-	return r.Status(t)
+	st, err = r.Status(t)
+	// Still within reach: ask again at once, to be held again (one
+	// request per wait, fewer than the polls it replaces).
+	if err == nil && st.State == StateWaiting && st.ETA <= wait {
+		st.PollAfter = 0
+	}
+	return st, err
 }

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -62,8 +63,9 @@ type healthSlice struct {
 
 // HealthReading is a Health's window at one time.
 type HealthReading struct {
-	// P95 of the latency of the answers in the window (0 without any).
-	P95 time.Duration `json:"p95"`
+	// P95 of the latency of the answers in the window (0 without any); in
+	// JSON p95_ms.
+	P95 time.Duration `json:"-"`
 	// ErrorRate is the share of the window's answers that failed.
 	ErrorRate float64 `json:"error_rate"`
 	// Requests answered (or failed) in the window.
@@ -81,6 +83,15 @@ type HealthReading struct {
 	Probing bool    `json:"probing"`
 	Held  int     `json:"held"`
 	Busy  int     `json:"busy"`
+}
+
+// MarshalJSON writes the reading with its p95 in milliseconds.
+func (r HealthReading) MarshalJSON() ([]byte, error) {
+	type plain HealthReading
+	return json.Marshal(struct {
+		P95 float64 `json:"p95_ms"`
+		plain
+	}{float64(r.P95) / float64(time.Millisecond), plain(r)})
 }
 
 // NewHealth returns an empty Health on clk (nil: the system clock).
@@ -119,18 +130,21 @@ func (h *Health) Acquire(ctx context.Context) (done func(failed bool), ok bool) 
 // bounds its requests in flight, answering 503 backend_busy (problem+json,
 // Retry-After: 1) to a request that found no place within MaxHold.
 func (h *Health) Wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		done, ok := h.Acquire(r.Context())
-		if !ok {
-			WriteBackendBusy(w)
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		failed := true // until next returns: a panic is a failure
-		defer func() { done(failed) }()
-		next.ServeHTTP(sw, r)
-		failed = sw.status >= 500 || r.Context().Err() != nil
-	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, next.ServeHTTP) })
+}
+
+// serve serves r with next as Wrap does.
+func (h *Health) serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
+	done, ok := h.Acquire(r.Context())
+	if !ok {
+		WriteBackendBusy(w)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	failed := true // until next returns: a panic is a failure
+	defer func() { done(failed) }()
+	next(sw, r)
+	failed = sw.status >= 500 || r.Context().Err() != nil
 }
 
 // WriteBackendBusy answers a request the gate could not let through to a

@@ -112,7 +112,40 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string)
 		problem(w, http.StatusUnauthorized, "ticket_missing", "Send your ticket as \"Authorization: Bearer <ticket>\". To get a ticket, POST to the room's tickets endpoint.", "대기표가 없습니다. 대기열에 먼저 참여하세요.")
 		return
 	}
+	wait, ok := statusWait(r)
+	if !ok {
+		problem(w, http.StatusBadRequest, "bad_wait", "wait must be a number of seconds from 0 to 10.", "wait 값은 0에서 10 사이의 초여야 합니다.")
+		return
+	}
+	if wait > 0 {
+		t, err := rm.VerifyTicket(tok)
+		if err != nil {
+			WriteProblem(w, ticketProblem(err))
+			return
+		}
+		st, err := rm.StatusWait(r.Context(), t, wait)
+		s.writeStatus(w, http.StatusOK, tok, st, err)
+		return
+	}
 	s.ticketStatus(w, rm, tok)
+}
+
+// statusWait reads the status request's ?wait=S: how long the client lets
+// the request be held for its turn (room.StatusWait), 0 to 10 seconds,
+// fractions allowed. ok is false for anything else.
+func statusWait(r *http.Request) (time.Duration, bool) {
+	if r.URL.RawQuery == "" {
+		return 0, true
+	}
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return 0, true
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(secs >= 0 && secs <= room.MaxStatusWait.Seconds()) {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 // ticketStatus answers with the status of ticket tok in the room.
