@@ -81,8 +81,8 @@ type HealthReading struct {
 	// measure of its capacity).
 	Limit   float64 `json:"in_flight_limit"`
 	Probing bool    `json:"probing"`
-	Held  int     `json:"held"`
-	Busy  int     `json:"busy"`
+	Held    int     `json:"held"`
+	Busy    int     `json:"busy"`
 }
 
 // MarshalJSON writes the reading with its p95 in milliseconds.

@@ -457,6 +457,9 @@ var catalogue = map[string]Text{
 	"dash.chart_waiting":         {KO: "대기 인원", EN: "People waiting"},
 	"dash.chart_active":          {KO: "활성 세션", EN: "Active sessions"},
 	"dash.chart_admit":           {KO: "입장 (명/초)", EN: "Admissions per second"},
+	"dash.chart_pacing":          {KO: "백엔드 p95 (ms)", EN: "Backend p95 (ms)"},
+	"dash.chart_objective":       {KO: "목표", EN: "objective"},
+	"dash.chart_rate":            {KO: "정한 입장 속도 (명/초)", EN: "chosen rate (per second)"},
 	"dash.chart_joins":           {KO: "신규 대기 (명/초)", EN: "Joins per second"},
 	"dash.chart_bookings":        {KO: "예약 (명/분)", EN: "Bookings per minute"},
 }
