@@ -409,7 +409,7 @@ var catalogue = map[string]Text{
 	"dash.done_close":                {KO: "%s 대기실을 닫았습니다.", EN: "Room %s is closed."},
 	"dash.done_reopen":               {KO: "%s 대기실을 다시 열었습니다.", EN: "Room %s is open again."},
 	"dash.done_settings":             {KO: "%s 대기실의 정원과 입장 속도를 바꿨습니다.", EN: "Room %s has its new capacity and rate."},
-	"dash.done_pacing":               {KO: "입장 속도 조절 방식을 바꿨습니다.", EN: "Pacing changed."},
+	"dash.done_pacing":               {KO: "%s 대기실의 입장 속도 조절 방식을 바꿨습니다.", EN: "Room %s has its new pacing."},
 	"dash.err_capacity":              {KO: "정원은 %s부터 %s 사이의 정수로 입력해 주세요.", EN: "Capacity must be a whole number from %s to %s."},
 	"dash.err_rate":                  {KO: "입장 속도는 초당 %s부터 %s 사이의 숫자로 입력해 주세요.", EN: "Rate must be a number from %s to %s admissions per second."},
 	"dash.err_zero":                  {KO: "입장을 멈추려면 위의 '입장 일시정지'를 누르세요.", EN: "To stop admissions, use Pause admission above."},
