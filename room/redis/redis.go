@@ -112,6 +112,7 @@ type args struct {
 	seen     string        // for restore: what the node saw (script.go)
 	epoch    string        // for init and restore
 	key      string        // for restore: the lottery key the node saw
+	set      uint64        // for setcontrolsif: the change number expected
 }
 
 func optMillis(t time.Time) string {
@@ -159,6 +160,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			a.epoch,
 			a.key,
 			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
+			strconv.FormatUint(a.set, 10),
 		).Slice()
 		if err != nil {
 			msg := err.Error()

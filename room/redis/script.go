@@ -27,6 +27,8 @@ package redis
 //	ARGV[19] init and restore: the epoch
 //	ARGV[20] restore: the lottery key the node saw
 //	ARGV[21] restore: how long the line is held, ms
+//	ARGV[22] setcontrolsif: the change number (View.ControlsSet) the
+//	         controls must still be at
 //
 // Uncertain places (room/uncertain.go) are four lists in the state hash:
 // "us" join numbers "phase:from:to;...", "up" places not reached
@@ -554,6 +556,12 @@ elseif op == 'setcontrols' then
 	setControls()
 	save()
 	return view(0, 0)
+elseif op == 'setcontrolsif' then
+	-- r1 is 1 when the controls were still at change ARGV[22] and changed.
+	if S.cs ~= tonumber(ARGV[22]) then return view(0, 0) end
+	setControls()
+	save()
+	return view(1, 0)
 end
 return redis.error_reply('sluice: unknown operation ' .. tostring(op))
 `
