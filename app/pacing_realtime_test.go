@@ -110,6 +110,7 @@ func TestPacingRealBackend(t *testing.T) {
 	type second struct {
 		ok, failed, busy int
 		lat              []time.Duration
+		rate, limit      float64
 	}
 	var mu sync.Mutex
 	stats := make([]second, int(total/time.Second)+2)
@@ -134,6 +135,15 @@ func TestPacingRealBackend(t *testing.T) {
 			if ph.c > 0 {
 				be.c.Store(int64(ph.c))
 			}
+		}
+	}()
+	rm, _ := a.Rooms.Get("shop")
+	go func() {
+		for s := range stats {
+			time.Sleep(time.Until(start.Add(time.Duration(s)*time.Second + 900*time.Millisecond)))
+			mu.Lock()
+			stats[s].rate, stats[s].limit = rm.Settings().Rate, rm.Health().Read().Limit
+			mu.Unlock()
 		}
 	}()
 	var lost atomic.Int64
@@ -219,7 +229,7 @@ func TestPacingRealBackend(t *testing.T) {
 	}
 	if testing.Verbose() {
 		for s, st := range stats {
-			fmt.Printf("%3ds ok=%4d failed=%3d busy=%3d p95=%v\n", s, st.ok, st.failed, st.busy, p95Of(st.lat))
+			fmt.Printf("%3ds ok=%4d failed=%3d busy=%3d p95=%v rate=%.1f limit=%.1f\n", s, st.ok, st.failed, st.busy, p95Of(st.lat), st.rate, st.limit)
 		}
 	}
 }

@@ -24,8 +24,11 @@ type inFlightLimit struct {
 	// it is taken again from the recent answers every noLoadEvery.
 	noLoad, recentMin time.Duration
 	noLoadAt          time.Time
-	lastCut           time.Time
-	slowStart         bool
+	// recent is a moving average of the latest latencies: one slow answer
+	// (a busy machine's scheduling) is no sign of load, a run of them is.
+	recent    float64
+	lastCut   time.Time
+	slowStart bool
 }
 
 // Constants of the in-flight limit (docs/PACING.md).
@@ -37,6 +40,7 @@ const (
 	initialLimit   = 8
 	limitTolerance = 1.2 // latency over this times the unloaded one is "slowing down"
 	limitCut       = 0.9 // multiplicative decrease
+	limitSmoothing = 0.5 // weight of the newest latency in the moving average
 	noLoadEvery    = 30 * time.Second
 	maxHeld        = 10_000
 )
@@ -129,7 +133,11 @@ func (l *inFlightLimit) adapt(now time.Time, latency time.Duration, failed bool)
 	}
 	// A failure that came fast (a 503) is no sign of load: the pacer
 	// answers errors; one that came slowly (a timeout) is.
-	slow := l.noLoad > 0 && float64(latency) > limitTolerance*float64(l.noLoad)
+	if l.recent == 0 {
+		l.recent = float64(latency)
+	}
+	l.recent += limitSmoothing * (float64(latency) - l.recent)
+	slow := l.noLoad > 0 && l.recent > limitTolerance*float64(l.noLoad)
 	switch {
 	case slow:
 		// At most one cut per unloaded latency: the answers of requests
