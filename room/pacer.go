@@ -181,9 +181,10 @@ type pacing struct {
 	health *Health
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	pacer Pacer
-	last  PaceChange
+	mu      sync.Mutex
+	pacer   Pacer
+	last    PaceChange
+	changes uint64
 }
 
 // PaceChange is a change of rate the pacer made.
@@ -214,6 +215,13 @@ func (r *Room) LastPaceChange() PaceChange {
 	r.pacing.mu.Lock()
 	defer r.pacing.mu.Unlock()
 	return r.pacing.last
+}
+
+// PaceChanges counts the pacer's changes of rate on this node.
+func (r *Room) PaceChanges() uint64 {
+	r.pacing.mu.Lock()
+	defer r.pacing.mu.Unlock()
+	return r.pacing.changes
 }
 
 // conditionalControls is a Shared that changes the controls only if
@@ -248,6 +256,7 @@ func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	ch := PaceChange{At: now, From: s.Rate, To: rate, Reason: reason}
 	r.pacing.mu.Lock()
 	r.pacing.last = ch
+	r.pacing.changes++
 	r.pacing.mu.Unlock()
 	if log == nil {
 		log = slog.Default()

@@ -226,8 +226,8 @@ func TestRoomPacesFromHealth(t *testing.T) {
 	if !strings.Contains(log.String(), "pacing: admission rate changed") || !strings.Contains(log.String(), "above the objective") {
 		t.Fatalf("no log line with the reason: %s", log.String())
 	}
-	if ch := f.r.LastPaceChange(); ch.From != 10 || ch.To != f.r.Settings().Rate {
-		t.Fatalf("last change %+v", ch)
+	if ch := f.r.LastPaceChange(); ch.From != 10 || ch.To != f.r.Settings().Rate || f.r.PaceChanges() != 1 {
+		t.Fatalf("last change %+v, %d changes", ch, f.r.PaceChanges())
 	}
 	// The operator sets a rate: fixed, the pacer leaves it alone.
 	if _, err := f.r.Update(func(s *Settings) { s.Rate, s.Pacing.Mode = 42, PacingFixed }); err != nil {
