@@ -182,6 +182,12 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, d.Server.Path("/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name()), http.StatusSeeOther)
 }
 
+// dashPacingErrors says what is wrong with each field of the pacing form.
+var dashPacingErrors = map[string]string{
+	"mode": "dash.err_pacing_mode", "target_p95": "dash.err_pacing_target_p95", "max_error_rate": "dash.err_pacing_errors",
+	"min_rate": "dash.err_pacing_min_rate", "max_rate": "dash.err_pacing_max_rate",
+}
+
 // dashFormError is a room's form (settings, or the message to the line)
 // sent back with the values refused: Field is the setting refused, Text
 // says why in the page's language, Entered is what the operator typed in
@@ -217,7 +223,7 @@ func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, 
 	case "resume_at":
 		e.Text = v.T("dash.err_resume")
 	case "mode", "target_p95", "max_error_rate", "min_rate", "max_rate":
-		e.Text = v.T("dash.err_pacing_" + field)
+		e.Text = v.T(dashPacingErrors[field])
 	default:
 		e.Text = v.T("dash.err_update")
 	}
