@@ -294,6 +294,9 @@ func (r *Room) setPacedRate(s *Settings, v *View, rate float64) error {
 		return r.fail(err)
 	}
 	r.controlsSet.Store(max(r.controlsSet.Load(), nv.ControlsSet))
+	// This pacer's own change is no operator's: estimates still never rise
+	// while the line flows (rateMeter.floor; r.mu is held).
+	r.rate.controls = max(r.rate.controls, nv.ControlsSet)
 	ns := *cur
 	ns.Rate = rate
 	r.settings.Store(&ns)

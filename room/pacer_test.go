@@ -316,3 +316,37 @@ func TestStatusWaitWakesAtTurn(t *testing.T) {
 		t.Fatalf("far back: %+v %v", st, err)
 	}
 }
+
+// The pacer's own changes of rate are no operator's: the estimates of the
+// people in line never rise while the line flows, however often it cuts.
+func TestPacedEstimatesNeverRise(t *testing.T) {
+	f := newFixture(t, Settings{Capacity: 100_000, Rate: 50, Pacing: Pacing{Mode: PacingAuto}}, nil)
+	f.r.SetLog(slog.New(slog.DiscardHandler))
+	tickets := f.joinN(3000)
+	last := make(map[int]time.Duration)
+	h := f.r.Health()
+	for step := range 1200 {
+		// A backend that turns slow half way: the pacer cuts the rate.
+		lat := 100 * time.Millisecond
+		if step > 400 {
+			lat = 3 * time.Second
+		}
+		for range 20 {
+			h.Observe(lat, false)
+		}
+		f.advance(50 * time.Millisecond)
+		for _, i := range []int{2000, 2500, 2999} {
+			st := f.status(tickets[i])
+			if st.State != StateWaiting {
+				continue
+			}
+			if prev, ok := last[i]; ok && st.ETA > prev {
+				t.Fatalf("step %d: person %d told %v after %v (rate %v)", step, i, st.ETA, prev, f.r.Settings().Rate)
+			}
+			last[i] = st.ETA
+		}
+	}
+	if f.r.PaceChanges() == 0 || f.r.Settings().Rate >= 50 {
+		t.Fatalf("the pacer did not cut (rate %v, %d changes): the test shows nothing", f.r.Settings().Rate, f.r.PaceChanges())
+	}
+}
