@@ -160,6 +160,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			a.epoch,
 			a.key,
 			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
+			"", "", // ARGV[22], ARGV[23]: reserved (script.go)
 			strconv.FormatUint(a.set, 10),
 		).Slice()
 		if err != nil {

@@ -27,7 +27,9 @@ package redis
 //	ARGV[19] init and restore: the epoch
 //	ARGV[20] restore: the lottery key the node saw
 //	ARGV[21] restore: how long the line is held, ms
-//	ARGV[22] setcontrolsif: the change number (View.ControlsSet) the
+//	ARGV[22], ARGV[23] reserved: the lease steps of another branch
+//	         (scaleout) use them
+//	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
 //	         controls must still be at
 //
 // Uncertain places (room/uncertain.go) are four lists in the state hash:
@@ -557,8 +559,8 @@ elseif op == 'setcontrols' then
 	save()
 	return view(0, 0)
 elseif op == 'setcontrolsif' then
-	-- r1 is 1 when the controls were still at change ARGV[22] and changed.
-	if S.cs ~= tonumber(ARGV[22]) then return view(0, 0) end
+	-- r1 is 1 when the controls were still at change ARGV[24] and changed.
+	if S.cs ~= tonumber(ARGV[24]) then return view(0, 0) end
 	setControls()
 	save()
 	return view(1, 0)
