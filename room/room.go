@@ -353,10 +353,10 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 	if err != nil {
 		return sharedErr(err)
 	}
-	if err := r.pace(s, &v, now); err != nil {
+	if err := r.record(now, false); err != nil {
 		return err
 	}
-	return r.record(now, false)
+	return r.pace(s, &v, now)
 }
 
 // Update changes settings while the room runs (pause, resume, close,
