@@ -45,6 +45,10 @@ type RoomTuning struct {
 	ClaimTimeout *Duration `yaml:"claim_timeout" json:"claim_timeout"`
 	PollBudget   *float64  `yaml:"poll_budget" json:"poll_budget"`
 	MinPoll      *Duration `yaml:"min_poll" json:"min_poll"`
+	// Pacing is how the rate is chosen (config/pacing.go). A rate given
+	// without a pacing mode is the operator's: the room admits at it,
+	// fixed.
+	Pacing *PacingTuning `yaml:"pacing" json:"pacing"`
 }
 
 // Apply writes the settings t gives onto s; the others keep their values.
@@ -66,6 +70,10 @@ func (t RoomTuning) Apply(s *room.Settings) {
 		s.PollBudget = *t.PollBudget
 	}
 	set(&s.MinPoll, t.MinPoll)
+	if t.Rate != nil && (t.Pacing == nil || t.Pacing.Mode == nil) {
+		s.Pacing.Mode = room.PacingFixed
+	}
+	t.Pacing.apply(&s.Pacing)
 }
 
 // Settings converts to room settings: the defaults of what c leaves out,

@@ -34,6 +34,11 @@ type collector struct {
 	capacity, rate, measured, rejections                         *prometheus.Desc
 	cohortBooked, cohortPop, cohortRate, supplyUsed, supplyAlloc *prometheus.Desc
 	dayBooked, dayFree                                           *prometheus.Desc
+	// Pacing (docs/PACING.md): the objective, the measured signal and the
+	// chosen rate.
+	pacingAuto, pacingTarget, pacingMaxErr, pacingMin, pacingMax *prometheus.Desc
+	backendP95, backendErrRate, backendInFlight, backendLimit    *prometheus.Desc
+	backendHeld, backendBusy, backendRequests, pacingChanges     *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -61,12 +66,28 @@ func newCollector(src Sources) *collector {
 		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine across the programme (0 = unlimited).", []string{"vaccine"}, nil),
 		dayBooked:    prometheus.NewDesc("sluice_booking_today_booked", "Appointments booked for today (campaign clock), all clinics, by region.", []string{"region"}, nil),
 		dayFree:      prometheus.NewDesc("sluice_booking_today_free", "Free appointments today (campaign clock), all clinics, by region.", []string{"region"}, nil),
+
+		pacingAuto:      d("pacing_auto", "1 while the room's admission rate is chosen from the backend's health (pacing.mode auto), 0 while fixed."),
+		pacingTarget:    d("pacing_target_p95_seconds", "Objective: the backend's p95 latency (pacing.target_p95)."),
+		pacingMaxErr:    d("pacing_max_error_rate", "Objective: the most backend answers that may fail, as a share (pacing.max_error_rate)."),
+		pacingMin:       d("pacing_min_rate", "Lowest admission rate auto pacing may choose (pacing.min_rate)."),
+		pacingMax:       d("pacing_max_rate", "Highest admission rate auto pacing may choose (pacing.max_rate)."),
+		pacingChanges:   d("pacing_rate_changes_total", "Changes of the admission rate this node's pacer made (each logged with its reason)."),
+		backendP95:      d("backend_latency_p95_seconds", "p95 latency of the protected backend's answers over the last window, as this node's gate saw them (held at the gate included)."),
+		backendErrRate:  d("backend_error_rate", "Share of the protected backend's answers over the last window that were 5xx or did not come."),
+		backendInFlight: d("backend_in_flight", "Requests this node's gate has let through to the backend and not yet seen answered."),
+		backendLimit:    d("backend_in_flight_limit", "The adaptive bound on requests in flight to the backend (0 while not limiting: pacing fixed)."),
+		backendHeld:     d("backend_held", "Requests held at the gate now, waiting for a place in flight."),
+		backendBusy:     d("backend_busy", "Requests refused (503 backend_busy) over the last window for want of a place in flight."),
+		backendRequests: d("backend_requests", "Backend answers over the last window."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.skipped, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
-		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree} {
+		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree,
+		c.pacingAuto, c.pacingTarget, c.pacingMaxErr, c.pacingMin, c.pacingMax,
+		c.backendP95, c.backendErrRate, c.backendInFlight, c.backendLimit, c.backendHeld, c.backendBusy, c.backendRequests, c.pacingChanges} {
 		ch <- d
 	}
 }
@@ -87,6 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(k.Settings.Capacity), n)
 		ch <- prometheus.MustNewConstMetric(c.rate, prometheus.GaugeValue, k.Settings.Rate, n)
 		ch <- prometheus.MustNewConstMetric(c.measured, prometheus.GaugeValue, k.AdmitRate, n)
+		c.collectPacing(ch, r, k.Settings.Pacing)
 		for _, s := range states {
 			v := 0.0
 			if k.State == s {
@@ -124,6 +146,32 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// collectPacing exports a room's pacing and its backend's health.
+func (c *collector) collectPacing(ch chan<- prometheus.Metric, r *room.Room, p room.Pacing) {
+	n := r.Name()
+	g := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, n)
+	}
+	auto := 0.0
+	if p.Auto() {
+		auto = 1
+	}
+	g(c.pacingAuto, auto)
+	g(c.pacingTarget, p.TargetP95.Seconds())
+	g(c.pacingMaxErr, p.MaxErrorRate)
+	g(c.pacingMin, p.MinRate)
+	g(c.pacingMax, p.MaxRate)
+	ch <- prometheus.MustNewConstMetric(c.pacingChanges, prometheus.CounterValue, float64(r.PaceChanges()), n)
+	h := r.Health().Read()
+	g(c.backendP95, h.P95.Seconds())
+	g(c.backendErrRate, h.ErrorRate)
+	g(c.backendInFlight, float64(h.InFlight))
+	g(c.backendLimit, h.Limit)
+	g(c.backendHeld, float64(h.Held))
+	g(c.backendBusy, float64(h.Busy))
+	g(c.backendRequests, float64(h.Requests))
 }
 
 // Registry is a Prometheus registry with Sluice's collectors and the Go

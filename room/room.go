@@ -71,6 +71,11 @@ type Room struct {
 	// room was created (see Snapshot.Configured).
 	configured Controls
 	rate       rateMeter
+
+	// pacing is the backend's health and the pacer (pacer.go); handover
+	// the status requests held for their turn (handover.go).
+	pacing   pacing
+	handover handover
 }
 
 // reserveBlock is how many join numbers a node reserves at a time: one
@@ -309,7 +314,9 @@ func (r *Room) Leave(p Pass) error {
 	if err != nil {
 		return r.fail(err)
 	}
-	return r.accept(&v, before)
+	err = r.accept(&v, before)
+	r.wake() // the place may have gone to the next person at once
+	return err
 }
 
 // Tick expires sessions, admits people as capacity and rate allow, updates
@@ -334,10 +341,14 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 		return err
 	}
 	r.measure(v, now)
+	r.wake()
 	if err != nil {
 		return sharedErr(err)
 	}
-	return r.record(now, false)
+	if err := r.record(now, false); err != nil {
+		return err
+	}
+	return r.pace(s, &v, now)
 }
 
 // Update changes settings while the room runs (pause, resume, close,

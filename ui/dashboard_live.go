@@ -58,9 +58,12 @@ type dashRoom struct {
 	Message  string    `json:"message"`
 	ResumeAt time.Time `json:"resume_at,omitzero"`
 	// ResumeInput is ResumeAt as the message form's field writes it.
-	ResumeInput string      `json:"-"`
-	Series      dashSeries  `json:"series"`
-	Charts      []dashChart `json:"-"`
+	ResumeInput string `json:"-"`
+	// Pacing is how the rate is chosen (docs/PACING.md), for the pacing
+	// form.
+	Pacing room.Pacing `json:"-"`
+	Series dashSeries  `json:"series"`
+	Charts []dashChart `json:"-"`
 }
 
 type dashBooking struct {
@@ -205,6 +208,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		}
 		v.ClearSeconds = clearSeconds(v.Waiting, c.AdmitRate, stopped)
 		v.Message, v.ResumeAt = c.Settings.Message, c.Settings.ResumeAt
+		v.Pacing = c.Settings.Pacing
 		if !v.ResumeAt.IsZero() {
 			v.ResumeInput = v.ResumeAt.In(d.location()).Format(dashResumeLayout)
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/room"
 )
@@ -45,16 +46,18 @@ func seenOf(r *http.Request, rm *room.Room, t room.Ticket) uint64 {
 	return n
 }
 
-// ticketStatusSeen is the status of t in a room on several nodes, never
-// further back than the position its holder was last shown; the position
-// shown is remembered in the cookie. On a single node it is rm.Status.
-func (s *Server) ticketStatusSeen(w http.ResponseWriter, r *http.Request, rm *room.Room, t room.Ticket) (room.Status, error) {
-	if !rm.SharesLine() {
-		return rm.Status(t)
+// ticketStatusSeen is the status of t, held up to wait for its turn
+// (room.StatusWait); in a room on several nodes never further back than
+// the position its holder was last shown, and the position shown is
+// remembered in the cookie.
+func (s *Server) ticketStatusSeen(w http.ResponseWriter, r *http.Request, rm *room.Room, t room.Ticket, wait time.Duration) (room.Status, error) {
+	shared := rm.SharesLine()
+	var seen uint64
+	if shared {
+		seen = seenOf(r, rm, t)
 	}
-	seen := seenOf(r, rm, t)
-	st, err := rm.StatusSeen(t, seen)
-	if err == nil && st.Position != seen && len(r.Header["Cookie"]) > 0 {
+	st, err := rm.StatusWait(r.Context(), t, wait, seen)
+	if shared && err == nil && st.Position != seen && len(r.Header["Cookie"]) > 0 {
 		s.noteSeen(w, r, rm, st)
 	}
 	return st, err

@@ -156,7 +156,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case verr == nil:
 			v.Ticket = c.Value
-			st, err = s.ticketStatusSeen(w, r, rm, t)
+			st, err = s.ticketStatusSeen(w, r, rm, t, 0)
 		case !FinalTicketError(verr):
 			// This node cannot tell (it lacks the key the ticket was
 			// signed with): the ticket is kept, and the page tries again.

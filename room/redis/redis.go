@@ -113,6 +113,7 @@ type args struct {
 	epoch    string        // for init and restore
 	key      string        // for restore: the lottery key the node saw
 	node     uint64        // for lease
+	set      uint64        // for setcontrolsif: the change number expected
 }
 
 // reportArg is a node's report on its block (ARGV[22]), "" when none.
@@ -170,6 +171,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
 			reportArg(a.admit.Report),
 			strconv.FormatUint(a.node, 10),
+			strconv.FormatUint(a.set, 10),
 		).Slice()
 		if err != nil {
 			msg := err.Error()

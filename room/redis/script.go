@@ -30,6 +30,8 @@ package redis
 //	ARGV[22] tick and lease: the node's report on its block of join
 //	         numbers "node:phase:from:used" ("" when none; room/lease.go)
 //	ARGV[23] lease: the node's id
+//	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
+//	         controls must still be at
 //
 // The blocks of join numbers leased by nodes (room/lease.go) are the list
 // "le" in the state hash: "node:phase:from:to:used;...".
@@ -647,6 +649,12 @@ elseif op == 'setcontrols' then
 	setControls()
 	save()
 	return view(0, 0)
+elseif op == 'setcontrolsif' then
+	-- r1 is 1 when the controls were still at change ARGV[24] and changed.
+	if S.cs ~= tonumber(ARGV[24]) then return view(0, 0) end
+	setControls()
+	save()
+	return view(1, 0)
 end
 return redis.error_reply('sluice: unknown operation ' .. tostring(op))
 `
