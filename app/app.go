@@ -77,6 +77,10 @@ type App struct {
 	redis *roomredis.Store
 }
 
+// proxyIdleConns is how many idle connections `sluice proxy` keeps to its
+// upstream.
+const proxyIdleConns = 256
+
 // NewLogger builds the slog logger the configuration asks for.
 func NewLogger(cfg config.Config) *slog.Logger {
 	var level slog.Level
@@ -212,6 +216,12 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 			}
 		}
 		rp := httputil.NewSingleHostReverseProxy(opts.Upstream)
+		// Keep connections to the upstream for reuse: with the default
+		// two idle connections per host, every request beyond two in
+		// flight opened a new connection (and left one in TIME_WAIT).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = proxyIdleConns
+		rp.Transport = tr
 		rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			a.Log.Warn("upstream error", "err", err, "path", r.URL.Path)
 			web.WriteProblem(w, web.Problem{Status: http.StatusBadGateway, Code: "upstream_unavailable", Detail: "The protected site did not answer. Try again shortly."})

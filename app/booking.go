@@ -37,6 +37,39 @@ var BookingRoom = room.Settings{
 // window of the July 2021 campaign, one hour after it opened.
 var DemoStart = time.Date(2021, 7, 19, 21, 0, 0, 0, booking.Seoul)
 
+// DemoCampaigns is the programme of `sluice demo`: both 2021 campaigns,
+// so that moving the demo clock from July to August answers August's rules.
+var DemoCampaigns = []string{"2021-07-50s", "2021-08-18-49"}
+
+// loadProgramme loads the campaigns of booking.campaigns (shipped ids or
+// files) as one programme.
+func loadProgramme(sources []string) (*booking.Programme, error) {
+	var camps []*booking.Campaign
+	for _, src := range sources {
+		var c *booking.Campaign
+		var err error
+		if config.IsCampaignFile(src) {
+			f, ferr := os.Open(src)
+			if ferr != nil {
+				return nil, fmt.Errorf("booking campaign: %w", ferr)
+			}
+			c, err = booking.LoadCampaign(f)
+			f.Close()
+		} else {
+			c, err = booking.ShippedCampaign(src)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("booking campaign %s: %w", src, err)
+		}
+		camps = append(camps, c)
+	}
+	prog, err := booking.NewProgramme(camps...)
+	if err != nil {
+		return nil, fmt.Errorf("booking: %w", err)
+	}
+	return prog, nil
+}
+
 type bookingParts struct {
 	store booking.Store
 	// shared: the store is a database several nodes use (PostgreSQL), so
@@ -51,25 +84,14 @@ type bookingParts struct {
 func (a *App) setupBooking() error {
 	bc := a.Cfg.Booking
 	if a.Opts.Demo && !bc.Enabled() {
-		bc.Campaign = "2021-07-50s"
+		bc.Campaigns = DemoCampaigns
 	}
 	if !bc.Enabled() {
 		return nil
 	}
-	var camp *booking.Campaign
-	var err error
-	if bc.CampaignFile != "" {
-		f, ferr := os.Open(bc.CampaignFile)
-		if ferr != nil {
-			return fmt.Errorf("booking campaign: %w", ferr)
-		}
-		camp, err = booking.LoadCampaign(f)
-		f.Close()
-	} else {
-		camp, err = booking.ShippedCampaign(bc.Campaign)
-	}
+	prog, err := loadProgramme(bc.CampaignSources())
 	if err != nil {
-		return fmt.Errorf("booking campaign: %w", err)
+		return err
 	}
 	secret := a.Cfg.PersonKeySecret
 	p := &bookingParts{}
@@ -145,7 +167,7 @@ func (a *App) setupBooking() error {
 		a.Log.Warn("TEST IDENTITY PROVIDER ENABLED (SLUICE_TEST_IDENTITY_SECRET): phones 010-1XXX-XXXX are verified with codes derived from that secret; never set it in production")
 	}
 	p.service, err = booking.NewService(booking.ServiceConfig{
-		Campaign: camp, Store: p.store, Availability: booking.NewAvailability(booking.DefaultClinics()),
+		Programme: prog, Store: p.store, Availability: booking.NewAvailability(booking.DefaultClinics()),
 		Clock: a.Clock, PersonKeySecret: secret, Sealer: sealer, Sender: p.sender, Log: a.Log, DemoMode: a.Opts.Demo,
 		Identity: identity, BookingHorizonDays: bc.HorizonDays,
 	})

@@ -219,6 +219,21 @@ func TestDemoClockMovesEligibility(t *testing.T) {
 	if !strings.Contains(string(b), `"eligible": true`) {
 		t.Fatalf("after: %s", b)
 	}
+	// The demo runs both 2021 campaigns: in July someone born 1990-08-19
+	// is told when August opens for them; on 9 August at 21:00 they may
+	// book, in the August campaign.
+	_, b = do(t, "GET", base+"/api/v1/eligibility?birth_date=1990-08-19", nil, "")
+	if !strings.Contains(string(b), `"reason": "not_yet_open"`) || !strings.Contains(string(b), `"campaign_id": "2021-08-18-49"`) ||
+		!strings.Contains(string(b), `"window_opens_at": "2021-08-09T20:00:00+09:00"`) {
+		t.Fatalf("1990-08-19 in July: %s", b)
+	}
+	if code, b := postJSON(t, base+"/api/v1/admin/clock", admin, map[string]string{"at": "2021-08-09T21:00:00+09:00"}); code != 200 {
+		t.Fatalf("clock: %d %s", code, b)
+	}
+	_, b = do(t, "GET", base+"/api/v1/eligibility?birth_date=1990-08-19", nil, "")
+	if !strings.Contains(string(b), `"eligible": true`) || !strings.Contains(string(b), `"campaign_id": "2021-08-18-49"`) {
+		t.Fatalf("1990-08-19 on 9 August: %s", b)
+	}
 	// The clock endpoint needs the admin token.
 	if code, _ := postJSON(t, base+"/api/v1/admin/clock", nil, map[string]string{"at": "2021-07-20T20:30:00+09:00"}); code != 401 {
 		t.Fatalf("clock without token: %d", code)

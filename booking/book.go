@@ -75,7 +75,10 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 			return Booking{}, err
 		}
 	}
-	el := s.campaign.Eligibility(p.birth, now)
+	el := s.programme.Eligibility(p.birth, now)
+	if in.ForPerson != nil && el.Cohort != nil && !el.Cohort.ProxyBooking {
+		return Booking{}, ErrProxyNotAllowed
+	}
 	if !el.Eligible {
 		return Booking{}, &NotEligibleError{Eligibility: el}
 	}
@@ -83,7 +86,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	if err != nil {
 		return Booking{}, err
 	}
-	v, err := s.chooseVaccine(el.Cohort, clinic, in.VaccineID)
+	v, err := chooseVaccine(el.Campaign, el.Cohort, clinic, in.VaccineID)
 	if err != nil {
 		return Booking{}, err
 	}
@@ -98,8 +101,9 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	// Fail fast on the index. A request with an idempotency key goes to
 	// the store anyway: it may be the retry of a booking that took the
 	// last place.
+	share := s.shareFor(el, dose1, now)
 	if in.IdempotencyKey == "" {
-		if s.avail.Free(dose1) <= 0 {
+		if s.avail.Free(dose1) <= 0 || share != nil && s.shares.get(share.Key, dose1) >= share.Capacity {
 			return Booking{}, fmt.Errorf("%v: %w", dose1, ErrSlotFull)
 		}
 		if !s.anyFree(cands, Slot{}) {
@@ -110,7 +114,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	number := NewBookingNumber()
 	b := Booking{
 		Number:     number,
-		CampaignID: s.campaign.ID,
+		CampaignID: el.Campaign.ID,
 		CohortID:   el.Cohort.ID,
 		VaccineID:  v.ID,
 		PersonKey:  p.personKey,
@@ -126,6 +130,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		Booking:         b,
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
+		Share:           share,
 		Confirmation: Message{
 			BookingNumber: number,
 			Kind:          "confirmation",
@@ -139,16 +144,19 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	}
 	got, err := s.store.Book(ctx, req)
 	if err != nil {
-		s.log.Debug("booking refused", "campaign", s.campaign.ID, "clinic", clinic.ID,
+		s.log.Debug("booking refused", "campaign", el.Campaign.ID, "clinic", clinic.ID,
 			"date", in.Date.String(), "block", int(in.Block), "err", err)
 		if errors.Is(err, ErrAlreadyBooked) && p.personKey == sess.PersonKey {
-			if prev, perr := s.store.ActiveBooking(ctx, s.campaign.ID, p.personKey); perr == nil {
+			if prev, perr := s.store.ActiveBooking(ctx, p.personKey); perr == nil {
 				return Booking{}, &AlreadyBookedError{Booking: prev}
 			}
 		}
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
+		if share != nil {
+			s.shares.add(share.Key, got.Dose1.Slot)
+		}
 		s.avail.Add(got.Dose1.Slot, 1)
 		s.avail.Add(got.Dose2.Slot, 1)
 		s.gen.Add(1)
@@ -176,9 +184,6 @@ func (s *Service) proxyBookee(sess Session, in *PersonInput) (bookee, error) {
 	p := bookee{personKey: PersonKey(s.secret, r), name: name, phone: phone, birth: r.BirthDate}
 	if p.personKey == sess.PersonKey {
 		return bookee{}, ErrProxySelf
-	}
-	if co := s.campaign.CohortOf(p.birth); co != nil && !co.ProxyBooking {
-		return bookee{}, ErrProxyNotAllowed
 	}
 	return p, nil
 }
@@ -208,9 +213,9 @@ func (s *Service) checkSlot(clinicID int64, d Date, b TimeBlock, now time.Time) 
 
 // chooseVaccine returns the vaccine asked for, or the first of the cohort's
 // preference order that the clinic offers.
-func (s *Service) chooseVaccine(co *Cohort, clinic *Clinic, id string) (*Vaccine, error) {
+func chooseVaccine(c *Campaign, co *Cohort, clinic *Clinic, id string) (*Vaccine, error) {
 	if id != "" {
-		v := s.campaign.Vaccine(id)
+		v := c.Vaccine(id)
 		switch {
 		case v == nil:
 			return nil, fmt.Errorf("%w: %q is not a vaccine of this campaign", ErrVaccineNotOffered, id)
@@ -221,7 +226,7 @@ func (s *Service) chooseVaccine(co *Cohort, clinic *Clinic, id string) (*Vaccine
 		}
 		return v, nil
 	}
-	for _, v := range s.campaign.VaccinesFor(co) {
+	for _, v := range c.VaccinesFor(co) {
 		if clinic.Offers(v.ID) {
 			return v, nil
 		}

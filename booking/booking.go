@@ -102,6 +102,15 @@ type BookRequest struct {
 	Dose2Candidates []Slot
 	// SlotCapacity gives the capacity of a slot (from clinic data).
 	SlotCapacity func(Slot) int
+	// LeftoverID, if not 0, books one of these leftover doses for the first
+	// dose (ErrLeftoverGone if none is left or their time is over at
+	// Booking.CreatedAt) instead of a place of the slot's capacity: the
+	// first dose's slot is counted, beyond its capacity.
+	LeftoverID int64
+	// Share, if set, counts the booking against a window's share of the
+	// first dose's slot (shares.go): ErrSlotFull when the share holds
+	// Capacity active bookings already.
+	Share *ShareLimit
 	// Confirmation is written to the outbox in the same transaction. Its
 	// body may hold Dose2Placeholder, which the store replaces with the
 	// second dose it chose before writing it (FillDose2), so that the text
@@ -139,15 +148,20 @@ type SlotCount struct {
 	Booked int
 }
 
+// CohortKey names a cohort across a programme: cohort ids are unique only
+// within their campaign.
+type CohortKey struct{ Campaign, Cohort string }
+
 // BookingCounts are the active bookings of a store.
 type BookingCounts struct {
-	ByCohort  map[string]int
+	ByCohort  map[CohortKey]int
 	ByVaccine map[string]int
 }
 
 // Store is the durable truth for bookings, and for what any node serving a
 // person must find about them in the middle of a journey (SessionStore).
-// Capacity and uniqueness (one active booking per person per campaign) are
+// Capacity and uniqueness (one active booking per person across the
+// programme: a person key holds at most one booking not cancelled) are
 // enforced inside its transactions.
 type Store interface {
 	// Book commits a booking: person uniqueness, both doses' capacity,
@@ -155,9 +169,9 @@ type Store interface {
 	Book(ctx context.Context, req BookRequest) (Booking, error)
 	// Get returns a booking by number (ErrNotFound if none).
 	Get(ctx context.Context, number string) (Booking, error)
-	// ActiveBooking returns the person's booking in the campaign that is
-	// not cancelled (ErrNotFound if none): there is at most one.
-	ActiveBooking(ctx context.Context, campaignID, personKey string) (Booking, error)
+	// ActiveBooking returns the person's booking that is not cancelled, in
+	// any campaign (ErrNotFound if none): there is at most one.
+	ActiveBooking(ctx context.Context, personKey string) (Booking, error)
 	// Change moves both doses, releasing the old slots, in one transaction.
 	Change(ctx context.Context, req ChangeRequest) (Booking, error)
 	// Cancel marks the booking cancelled and frees both doses' capacity.
@@ -180,6 +194,25 @@ type Store interface {
 	MarkSent(ctx context.Context, id int64, at time.Time) error
 	// CountBookings returns the active bookings per cohort and per vaccine.
 	CountBookings(ctx context.Context) (BookingCounts, error)
+	// ShareCounts lists, per first-dose slot and share, the active
+	// bookings made in a window with a share (for the search index).
+	ShareCounts(ctx context.Context) ([]ShareCount, error)
+	// PostLeftover records leftover doses a clinic offers (ID assigned).
+	PostLeftover(ctx context.Context, l Leftover) (Leftover, error)
+	// Leftovers lists the leftover doses posted for a day, newest first,
+	// with how many are booked.
+	Leftovers(ctx context.Context, day Date) ([]Leftover, error)
+	// BookingsAt lists the active bookings whose first dose is at a clinic
+	// on a day, by time block (a clinic's list of who is coming).
+	BookingsAt(ctx context.Context, clinicID int64, day Date) ([]Booking, error)
+	// PutClinicToken records a clinic credential (by its hash), or its
+	// revocation (RevokedAt set).
+	PutClinicToken(ctx context.Context, t ClinicToken) error
+	// ClinicToken returns a credential by hash (ErrClinicToken if none).
+	ClinicToken(ctx context.Context, hash string) (ClinicToken, error)
+	// RevokeClinicTokens revokes every credential of a clinic and returns
+	// how many were valid.
+	RevokeClinicTokens(ctx context.Context, clinicID int64, at time.Time) (int, error)
 	// Ping checks that the store answers (readiness), cheaply.
 	Ping(ctx context.Context) error
 	SessionStore

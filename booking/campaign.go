@@ -22,6 +22,9 @@ type Campaign struct {
 	NameEN   string // English name
 	Cohorts  []Cohort
 	Vaccines []Vaccine
+	// Shares, if set, divides each appointment day's capacity between
+	// booking windows until ReleaseAt (shares.go).
+	Shares *Shares
 }
 
 // A Cohort is a group of people defined by birth date, with its own booking

@@ -16,6 +16,7 @@ type campaignFile struct {
 	namedFile `yaml:",inline"`
 	Vaccines  []vaccineFile `yaml:"vaccines"`
 	Cohorts   []cohortFile  `yaml:"cohorts"`
+	Shares    *sharesFile   `yaml:"shares,omitempty"`
 }
 
 // namedFile is the id and the Korean and English names of a campaign, a
@@ -48,6 +49,13 @@ type cohortFile struct {
 	SessionLock  string       `yaml:"session_lock,omitempty"`
 	Vaccines     []string     `yaml:"vaccines,omitempty,flow"`
 	Windows      []windowFile `yaml:"windows"`
+}
+
+// sharesFile is the shares: block of a campaign file.
+type sharesFile struct {
+	Split     string   `yaml:"split"`
+	Windows   []string `yaml:"windows,flow"`
+	ReleaseAt string   `yaml:"release_at"`
 }
 
 type windowFile struct {
@@ -193,6 +201,9 @@ func (f *campaignFile) campaign() (*Campaign, campaignProblems) {
 		}
 		c.Cohorts = append(c.Cohorts, co)
 	}
+	if sf := f.Shares; sf != nil {
+		c.Shares = &Shares{Split: sf.Split, Windows: sf.Windows, ReleaseAt: parseFileTime(&p, "shares: release_at", sf.ReleaseAt)}
+	}
 	return c, p
 }
 
@@ -289,6 +300,9 @@ func (c *Campaign) YAML() ([]byte, error) {
 			cf.Windows = append(cf.Windows, wf)
 		}
 		f.Cohorts = append(f.Cohorts, cf)
+	}
+	if sh := c.Shares; sh != nil {
+		f.Shares = &sharesFile{Split: sh.Split, Windows: sh.Windows, ReleaseAt: sh.ReleaseAt.In(Seoul).Format(time.RFC3339Nano)}
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -22,6 +22,7 @@ func (c *Campaign) Validate() error {
 	checkText(&p, "", "name_en", c.NameEN, true)
 
 	vaccineIDs := c.checkVaccines(&p)
+	c.checkShares(&p)
 
 	if len(c.Cohorts) == 0 {
 		p.add("at least one cohort is required")

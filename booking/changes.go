@@ -110,13 +110,13 @@ func (s *Service) owner(ctx context.Context, ref BookingRef) (bookingOwner, erro
 }
 
 // ownBooking reads the owner's booking: ErrNotFound unless it is theirs
-// and of this campaign.
+// and of a campaign of the programme.
 func (s *Service) ownBooking(ctx context.Context, o bookingOwner) (Booking, error) {
 	b, err := s.store.Get(ctx, o.number)
 	if err != nil {
 		return Booking{}, err
 	}
-	if !hmac.Equal([]byte(o.personKey), []byte(b.PersonKey)) || o.name != "" && o.name != b.Name || b.CampaignID != s.campaign.ID {
+	if !hmac.Equal([]byte(o.personKey), []byte(b.PersonKey)) || o.name != "" && o.name != b.Name || s.programme.Campaign(b.CampaignID) == nil {
 		return Booking{}, ErrNotFound
 	}
 	return b, nil
@@ -133,7 +133,7 @@ func (s *Service) BookingOf(ctx context.Context, sessionID string) (_ Booking, e
 		return Booking{}, err
 	}
 	defer s.noteStore(&err)
-	return s.store.ActiveBooking(ctx, s.campaign.ID, sess.PersonKey)
+	return s.store.ActiveBooking(ctx, sess.PersonKey)
 }
 
 // ChangeDeadline returns the instant from which a booking can no longer be
@@ -213,7 +213,7 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 	if err != nil {
 		return Booking{}, err
 	}
-	v := s.campaign.Vaccine(b.VaccineID)
+	v := s.programme.Campaign(b.CampaignID).Vaccine(b.VaccineID)
 	if v == nil {
 		return Booking{}, fmt.Errorf("%w: %q is not a vaccine of this campaign", ErrVaccineNotOffered, b.VaccineID)
 	}

@@ -21,6 +21,9 @@ const (
 // Eligibility is the answer to "may a person born on this date book now?".
 type Eligibility struct {
 	Eligible bool
+	// Campaign is the campaign answering: the one of the person's cohort
+	// (nil if none).
+	Campaign *Campaign
 	Cohort   *Cohort // the person's cohort, nil if none
 	Window   *Window // the open window, if eligible
 	// WindowOpensAt and WindowClosesAt give the current window if eligible,
@@ -67,7 +70,7 @@ func (c *Campaign) Eligibility(birth Date, now time.Time) Eligibility {
 		e.Reason, e.Message, e.MessageEN = ReasonNotInAnyCohort, ko.String(), en.String()
 		return e
 	}
-	e.Cohort = co
+	e.Campaign, e.Cohort = c, co
 
 	// Classify the person's windows relative to now.
 	var open, next, last, otherDigit *Window
@@ -204,20 +207,23 @@ func englishWhen(t time.Time) string { return newEligMsg().whenEN(t).String() }
 
 // WindowInfo describes one window in plain words, for a landing page.
 type WindowInfo struct {
-	CohortID      string
-	CohortName    string
-	CohortNameEN  string
-	WindowID      string
-	Label         string
-	LabelEN       string
-	Opens         time.Time // Seoul
-	Closes        time.Time // Seoul
-	CatchUp       bool
-	BirthDayDigit *int
-	BornFrom      Date // the people the window is for (cohort range, narrowed by the window)
-	BornTo        Date
-	Text          string // e.g. "1967~1968년생: 7월 19일 20시 ~ 7월 20일 18시"
-	TextEN        string // e.g. "Born 1967-1968: 20:00 on 19 July to 18:00 on 20 July"
+	CampaignID     string
+	CampaignName   string
+	CampaignNameEN string
+	CohortID       string
+	CohortName     string
+	CohortNameEN   string
+	WindowID       string
+	Label          string
+	LabelEN        string
+	Opens          time.Time // Seoul
+	Closes         time.Time // Seoul
+	CatchUp        bool
+	BirthDayDigit  *int
+	BornFrom       Date // the people the window is for (cohort range, narrowed by the window)
+	BornTo         Date
+	Text           string // e.g. "1967~1968년생: 7월 19일 20시 ~ 7월 20일 18시"
+	TextEN         string // e.g. "Born 1967-1968: 20:00 on 19 July to 18:00 on 20 July"
 }
 
 // WindowsOn returns the windows open at any moment of the given Seoul day,
@@ -233,7 +239,7 @@ func (c *Campaign) WindowsOn(day Date) []WindowInfo {
 			if !w.Opens.Before(end) || !w.Closes.After(start) {
 				continue
 			}
-			out = append(out, co.windowInfo(w))
+			out = append(out, c.windowInfo(co, w))
 		}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Opens.Before(out[b].Opens) })
@@ -257,11 +263,12 @@ func (c *Campaign) NextWindow(now time.Time) (WindowInfo, bool) {
 	if next == nil {
 		return WindowInfo{}, false
 	}
-	return cohort.windowInfo(next), true
+	return c.windowInfo(cohort, next), true
 }
 
-func (co *Cohort) windowInfo(w *Window) WindowInfo {
+func (c *Campaign) windowInfo(co *Cohort, w *Window) WindowInfo {
 	wi := WindowInfo{
+		CampaignID: c.ID, CampaignName: c.Name, CampaignNameEN: c.NameEN,
 		CohortID: co.ID, CohortName: co.Name, CohortNameEN: co.NameEN,
 		WindowID: w.ID, Label: w.Label, LabelEN: w.LabelEN,
 		Opens: w.Opens.In(Seoul), Closes: w.Closes.In(Seoul),

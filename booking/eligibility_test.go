@@ -161,7 +161,7 @@ func sameInstant(a, b time.Time) bool {
 }
 
 // checkAgainstReference returns a description of the first disagreement, or "".
-func checkAgainstReference(c *Campaign, ref []refCohort, birth Date, now time.Time) string {
+func checkAgainstReference(c eligibilityAnswerer, ref []refCohort, birth Date, now time.Time) string {
 	got := c.Eligibility(birth, now)
 	want := reference(ref, birth.Year, int(birth.Month), birth.Day, now)
 	gotCohort := ""
@@ -174,6 +174,9 @@ func checkAgainstReference(c *Campaign, ref []refCohort, birth Date, now time.Ti
 	}
 	if gotCohort != want.cohort {
 		diffs = append(diffs, fmt.Sprintf("cohort %q, want %q", gotCohort, want.cohort))
+	}
+	if (got.Campaign != nil) != (got.Cohort != nil) || got.Campaign != nil && got.Campaign.Cohort(got.Cohort.ID) != got.Cohort {
+		diffs = append(diffs, fmt.Sprintf("campaign %v does not hold cohort %q", got.Campaign, gotCohort))
 	}
 	if got.Reason != want.reason {
 		diffs = append(diffs, fmt.Sprintf("reason %q, want %q", got.Reason, want.reason))
@@ -219,6 +222,26 @@ type propertyCase struct {
 var propertyCases = []propertyCase{
 	{"2021-07-50s", "2021-07-50s", ref50s()},
 	{"2021-08-18-49", "2021-08-18-49", ref1849()},
+	// Both campaigns in one deployment: the reference's cohorts of both
+	// (they do not overlap), so that every birth date gets its own
+	// campaign's answer whatever the month.
+	{"programme", programmeCase, append(ref50s(), ref1849()...)},
+}
+
+// programmeCase is the id of the property case run on ShippedProgramme.
+const programmeCase = "programme"
+
+// eligibilityAnswerer is a campaign or a programme.
+type eligibilityAnswerer interface {
+	Eligibility(birth Date, now time.Time) Eligibility
+}
+
+// propertySubject is what a property case checks.
+func propertySubject(id string) (eligibilityAnswerer, error) {
+	if id == programmeCase {
+		return ShippedProgramme()
+	}
+	return ShippedCampaign(id)
 }
 
 // boundaryInstants are every window opening and closing of the reference,
@@ -311,7 +334,7 @@ func TestEligibilityMatchesReference(t *testing.T) {
 	everyDate := allBirthDates(Date{1960, 1, 1}, Date{2005, 12, 31})
 	for _, pc := range propertyCases {
 		t.Run(pc.name, func(t *testing.T) {
-			c, err := ShippedCampaign(pc.id)
+			c, err := propertySubject(pc.id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -416,7 +439,7 @@ func TestEligibilityIndependentOfZone(t *testing.T) {
 	}
 	zones := []*time.Location{time.UTC, Seoul, la, time.FixedZone("UTC+14", 14*60*60), time.FixedZone("UTC-12", -12*60*60), time.Local}
 	for _, pc := range propertyCases {
-		c, err := ShippedCampaign(pc.id)
+		c, err := propertySubject(pc.id)
 		if err != nil {
 			t.Fatal(err)
 		}

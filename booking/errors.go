@@ -103,6 +103,11 @@ var (
 		"Too many wrong codes. Please request a new code.")
 )
 
+// ErrClinicToken: the clinic credential is unknown or revoked.
+var ErrClinicToken = def("clinic_token_invalid", "clinic credential unknown or revoked",
+	"접종기관 인증키가 올바르지 않거나 폐기되었습니다. 관리자에게 새 인증키를 받으세요.",
+	"The clinic key is wrong or revoked. Ask the operator for a new one.")
+
 // Errors a Store returns for the booking it was asked to commit or find;
 // the service passes them on unchanged.
 var (
@@ -118,6 +123,11 @@ var (
 	ErrAlreadyBooked = def("already_booked", "person already has a booking",
 		"이미 예약이 있습니다. 예약 조회에서 확인해 주세요.",
 		"You already have a booking. Please look it up.")
+	// ErrLeftoverGone: the leftover doses asked for are all booked, or
+	// their time is over.
+	ErrLeftoverGone = def("leftover_gone", "leftover doses gone",
+		"남은 백신이 모두 예약되었거나 접수 시간이 지났습니다. 다른 접종기관의 잔여백신을 확인해 주세요.",
+		"Those leftover doses are all booked or no longer on offer. Please look at another clinic's.")
 	ErrSupplyExhausted = def("supply_exhausted", "vaccine supply exhausted",
 		"이 백신의 예약이 마감되었습니다.",
 		"Booking for this vaccine has closed: the supply is used up.")

@@ -19,7 +19,7 @@ import (
 // and the given sealer, as a second process sharing the database would.
 func (e *env) node(s *seal.Sealer) *booking.Service {
 	e.t.Helper()
-	svc, err := booking.NewService(booking.ServiceConfig{Campaign: e.campaign, Store: e.store,
+	svc, err := booking.NewService(booking.ServiceConfig{Programme: e.programme, Store: e.store,
 		Availability: booking.NewAvailability(testClinics()), Clock: e.clk, PersonKeySecret: secret,
 		Sealer: s, DemoMode: true, Log: slog.New(slog.NewTextHandler(e.logs, nil))})
 	if err != nil {
@@ -82,6 +82,41 @@ func TestAnyNodeServesAnyone(t *testing.T) {
 	if _, err := c.CompleteVerification(ctx, vs2.ChallengeID, vs2.DemoCode); err != nil {
 		t.Errorf("verifying again once the session ended: %v", err)
 	}
+}
+
+// A confirmation whose answer was lost (its node killed as it answered)
+// is sent again, to another node: it gets the session the first one
+// opened, not 409 session_held or an expired challenge. Once that session
+// has ended, the challenge opens nothing.
+func TestConfirmationSentAgainGetsItsSession(t *testing.T) {
+	e := newEnv(t, "2021-07-50s", t0, nil)
+	a, b := e.svc, e.node(sealer)
+	p := newPerson(1, date(1967, 3, 3))
+	vs, err := a.StartVerification(ctx, p.name, p.rrn, p.phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	if err != nil {
+		t.Fatalf("the confirmation sent again to node B: %v; want the session node A opened", err)
+	}
+	if again.ID != first.ID || again.PersonKey != first.PersonKey || !again.ExpiresAt.Equal(first.ExpiresAt) {
+		t.Fatalf("the confirmation sent again: session %+v, want %+v", again, first)
+	}
+	if _, err := b.Session(ctx, again.ID); err != nil {
+		t.Fatalf("the session it got: %v", err)
+	}
+	_, err = b.CompleteVerification(ctx, vs.ChallengeID, "000000x")
+	wantErr(t, "a wrong code for the used challenge", err, booking.ErrChallengeExpired)
+	if err := a.EndSession(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
+	wantErr(t, "the used challenge once its session ended", err, booking.ErrChallengeExpired)
 }
 
 // Keys rotate: records sealed with the old key open while it is still

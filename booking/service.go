@@ -27,10 +27,12 @@ const (
 	maxIdempotencyKeyLen      = 256
 )
 
-// ServiceConfig configures a Service. Campaign, Store, Availability,
+// ServiceConfig configures a Service. Programme, Store, Availability,
 // PersonKeySecret and Sealer are required.
 type ServiceConfig struct {
-	Campaign     *Campaign
+	// Programme is the campaigns served (NewProgramme; one campaign is a
+	// programme of one).
+	Programme    *Programme
 	Store        Store
 	Availability *Availability
 	// Clock is the server clock every rule reads (default clock.System).
@@ -64,22 +66,23 @@ type ServiceConfig struct {
 
 // Service is the booking service: it ties the campaign rules, identity
 // verification, the in-memory availability index and the Store together.
-// One Service serves one campaign. It is safe for concurrent use.
+// One Service serves a programme of campaigns on one set of clinics. It
+// is safe for concurrent use.
 //
 // A service keeps nothing about a person in memory: challenges, sessions
 // and look-ups are in the Store (state.go), so any node sharing the store
 // serves anyone, and a node that stops loses nobody's session.
 type Service struct {
-	campaign *Campaign
-	store    Store
-	avail    *Availability
-	clock    clock.Clock
-	secret   []byte
-	sealer   *seal.Sealer
-	identity IdentityProvider
-	sender   Sender
-	log      *slog.Logger
-	demo     bool
+	programme *Programme
+	store     Store
+	avail     *Availability
+	clock     clock.Clock
+	secret    []byte
+	sealer    *seal.Sealer
+	identity  IdentityProvider
+	sender    Sender
+	log       *slog.Logger
+	demo      bool
 
 	sessionTTL  time.Duration
 	horizonDays int
@@ -91,6 +94,8 @@ type Service struct {
 
 	numLocks [64]sync.Mutex // serialises Change/Cancel per booking number
 
+	shares shareCounts // the shares' bookings per slot (shares.go)
+
 	gen   atomic.Uint64 // bumped on every committed change (stats cache)
 	stats statsCache
 
@@ -98,15 +103,14 @@ type Service struct {
 }
 
 // NewService checks the configuration, warms the availability index from
-// Store.SlotCounts and gives each campaign vaccine with a Supply its
-// allocation in the store, unless the store already has one (an operator's
-// later change wins over the campaign file).
+// Store.SlotCounts and gives each vaccine with a Supply its allocation in
+// the store, unless the store already has one (an operator's later change
+// wins over the campaign file). Supply is national: a vaccine given a
+// Supply by several campaigns gets the first campaign's (programme order).
 func NewService(cfg ServiceConfig) (*Service, error) {
 	var problems []string
-	if cfg.Campaign == nil {
-		problems = append(problems, "Campaign is required")
-	} else if err := cfg.Campaign.Validate(); err != nil {
-		problems = append(problems, err.Error())
+	if cfg.Programme == nil {
+		problems = append(problems, "Programme is required")
 	}
 	if cfg.Store == nil {
 		problems = append(problems, "Store is required")
@@ -130,7 +134,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, fmt.Errorf("booking service: %s", strings.Join(problems, "; "))
 	}
 	s := &Service{
-		campaign:    cfg.Campaign,
+		programme:   cfg.Programme,
 		store:       cfg.Store,
 		avail:       cfg.Availability,
 		clock:       cfg.Clock,
@@ -175,10 +179,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("booking service: warm availability: %w", err)
 	}
-	for _, v := range s.campaign.Vaccines {
-		if v.Supply <= 0 {
-			continue
-		}
+	for _, v := range s.programme.supplies() {
 		allocated, _, err := s.store.Supply(ctx, v.ID)
 		if err != nil {
 			return nil, fmt.Errorf("booking service: supply of %s: %w", v.ID, err)
@@ -189,13 +190,13 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 			}
 		}
 	}
-	s.log.Info("booking service ready", "campaign", s.campaign.ID,
+	s.log.Info("booking service ready", "campaigns", strings.Join(s.programme.IDs(), ","),
 		"slots_warmed", warmed, "demo", s.demo)
 	return s, nil
 }
 
-// Campaign returns the campaign the service serves (read-only).
-func (s *Service) Campaign() *Campaign { return s.campaign }
+// Programme returns the campaigns the service serves (read-only).
+func (s *Service) Programme() *Programme { return s.programme }
 
 // Availability returns the availability index the service keeps up to date.
 func (s *Service) Availability() *Availability { return s.avail }
@@ -224,7 +225,12 @@ func (s *Service) loadAvailability(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	shareCounts, err := s.store.ShareCounts(ctx)
+	if err != nil {
+		return 0, err
+	}
 	s.avail.Load(counts)
+	s.shares.load(shareCounts)
 	return len(counts), nil
 }
 

@@ -60,21 +60,36 @@ func testClinics() []booking.Clinic {
 }
 
 type env struct {
-	t        testing.TB
-	svc      *booking.Service
-	store    *sqlite.Store
-	clk      *clock.Manual
-	sender   *booking.ConsoleSender
-	avail    *booking.Availability
-	logs     *lockedio.Buffer
-	campaign *booking.Campaign
+	t      testing.TB
+	svc    *booking.Service
+	store  *sqlite.Store
+	clk    *clock.Manual
+	sender *booking.ConsoleSender
+	avail  *booking.Availability
+	logs   *lockedio.Buffer
+	// programme is the campaign of newEnv's campaignID alone, or both
+	// shipped campaigns for campaignID "programme".
+	programme *booking.Programme
+}
+
+// testProgramme is the shipped campaign with this id as a programme of
+// one, or both shipped campaigns for "programme".
+func testProgramme(campaignID string) (*booking.Programme, error) {
+	if campaignID == "programme" {
+		return booking.ShippedProgramme()
+	}
+	c, err := booking.ShippedCampaign(campaignID)
+	if err != nil {
+		return nil, err
+	}
+	return booking.NewProgramme(c)
 }
 
 // newEnv builds a service on a fresh in-memory SQLite store. prepare, if
 // not nil, runs on the store before the service starts.
 func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite.Store, *booking.Availability), opts ...func(*booking.ServiceConfig)) *env {
 	t.Helper()
-	c, err := booking.ShippedCampaign(campaignID)
+	c, err := testProgramme(campaignID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +99,7 @@ func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, store: st, clk: clock.NewManual(now), avail: booking.NewAvailability(testClinics()),
-		logs: &lockedio.Buffer{}, campaign: c}
+		logs: &lockedio.Buffer{}, programme: c}
 	if prepare != nil {
 		prepare(st, e.avail)
 	}
@@ -99,7 +114,7 @@ func newEnv(t testing.TB, campaignID string, now time.Time, prepare func(*sqlite
 		}}))
 	e.sender = booking.NewConsoleSender(log)
 	cfg := booking.ServiceConfig{
-		Campaign: c, Store: st, Availability: e.avail, Clock: e.clk,
+		Programme: c, Store: st, Availability: e.avail, Clock: e.clk,
 		PersonKeySecret: secret, Sealer: sealer, Sender: e.sender, Log: log, DemoMode: true,
 	}
 	for _, o := range opts {
@@ -248,9 +263,14 @@ func TestServiceEndToEnd(t *testing.T) {
 	if got, err := e.svc.Session(ctx, sess.ID); err != nil || got.ID != sess.ID {
 		t.Fatal("Session(id) does not find the new session")
 	}
-	// The challenge is used up.
-	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode); !errors.Is(err, booking.ErrChallengeExpired) {
-		t.Fatalf("second use of a challenge: %v", err)
+	// The challenge is used up: sent again, the right code gets the same
+	// session (TestConfirmationSentAgainGetsItsSession), a wrong one
+	// nothing.
+	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, "not-it"); !errors.Is(err, booking.ErrChallengeExpired) {
+		t.Fatalf("a wrong code for a used challenge: %v", err)
+	}
+	if again, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode); err != nil || again.ID != sess.ID {
+		t.Fatalf("second use of a challenge: %+v, %v; want the same session", again, err)
 	}
 
 	d1 := date(2021, 7, 26)
@@ -273,7 +293,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range st.Cohorts {
+	for _, c := range st.Campaigns[0].Cohorts {
 		want := 0
 		if c.ID == "53-54" {
 			want = 1
@@ -1154,7 +1174,7 @@ func TestMaskPhone(t *testing.T) {
 // --- configuration and warm start ---------------------------------------------------------
 
 func TestNewServiceConfig(t *testing.T) {
-	c, err := booking.ShippedCampaign("2021-07-50s")
+	c, err := testProgramme("2021-07-50s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1164,7 +1184,7 @@ func TestNewServiceConfig(t *testing.T) {
 	}
 	defer st.Close()
 	avail := booking.NewAvailability(testClinics())
-	base := booking.ServiceConfig{Campaign: c, Store: st, Availability: avail, PersonKeySecret: secret, Sealer: sealer,
+	base := booking.ServiceConfig{Programme: c, Store: st, Availability: avail, PersonKeySecret: secret, Sealer: sealer,
 		DemoMode: true, Log: slog.New(slog.DiscardHandler)}
 	bad := []struct {
 		name string
@@ -1172,7 +1192,7 @@ func TestNewServiceConfig(t *testing.T) {
 	}{
 		{"short secret", func(c *booking.ServiceConfig) { c.PersonKeySecret = secret[:31] }},
 		{"no store", func(c *booking.ServiceConfig) { c.Store = nil }},
-		{"no campaign", func(c *booking.ServiceConfig) { c.Campaign = nil }},
+		{"no programme", func(c *booking.ServiceConfig) { c.Programme = nil }},
 		{"no availability", func(c *booking.ServiceConfig) { c.Availability = nil }},
 		{"no identity outside demo mode", func(c *booking.ServiceConfig) { c.DemoMode = false }},
 		{"no sealer", func(c *booking.ServiceConfig) { c.Sealer = nil }},
@@ -1200,7 +1220,7 @@ func TestWarmStart(t *testing.T) {
 	b := e.book(e.verify(newPerson(1, date(1967, 1, 1))), clinicSmall, date(2021, 7, 26), 6)
 	// A second node (or a restart) on the same store.
 	avail := booking.NewAvailability(testClinics())
-	svc, err := booking.NewService(booking.ServiceConfig{Campaign: e.campaign, Store: e.store, Availability: avail,
+	svc, err := booking.NewService(booking.ServiceConfig{Programme: e.programme, Store: e.store, Availability: avail,
 		Clock: e.clk, PersonKeySecret: secret, Sealer: sealer, DemoMode: true, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

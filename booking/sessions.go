@@ -2,8 +2,11 @@ package booking
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,9 +32,12 @@ type Session struct {
 	BirthDate Date   `json:"birth_date"`
 	Sex       string `json:"sex"` // "M" or "F"
 	Foreign   bool   `json:"foreign"`
-	// CohortID is the person's cohort in the campaign, "" if none.
-	CohortID  string    `json:"cohort_id"`
-	ExpiresAt time.Time `json:"expires_at"`
+	// CampaignID and CohortID are the person's campaign and cohort (the
+	// first campaign of the programme with a cohort holding their birth
+	// date), "" if none.
+	CampaignID string    `json:"campaign_id"`
+	CohortID   string    `json:"cohort_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 // person is what a challenge and a session say about the person, sealed.
@@ -144,10 +150,10 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	}
 
 	lock := DefaultSessionLock
-	if co := s.campaign.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
+	if _, co := s.programme.CohortOf(c.Person.Birth); co != nil && co.SessionLock > 0 {
 		lock = co.SessionLock
 	}
-	sessionID := randomID(32)
+	sessionID := s.sessionIDFor(challengeID)
 	srec := SessionRecord{
 		ID:          StateID("session", sessionID),
 		PersonKey:   c.PersonKey,
@@ -157,11 +163,34 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 	if srec.Sealed, err = s.sealJSON("session", srec.ID, srec.PersonKey, c.Person); err != nil {
 		return Session{}, err
 	}
-	if err := s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
-		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now}); err != nil {
+	err = s.store.OpenSession(ctx, OpenSessionRequest{ChallengeID: id, ChallengeExpires: c.Expires,
+		MaxAttempts: MaxCodeAttempts, Session: srec, Now: now})
+	if errors.Is(err, ErrChallengeExpired) {
+		// The challenge was used: perhaps by this very confirmation, whose
+		// answer was lost (the node was killed, the connection dropped)
+		// and which the person sends again. Its session, still open, is
+		// theirs: the right code for the same challenge opens the same
+		// session, on any node, instead of locking them out with
+		// ErrSessionHeld or ErrChallengeExpired.
+		if rec, serr := s.store.Session(ctx, srec.ID, now); serr == nil && rec.PersonKey == srec.PersonKey {
+			return s.session(sessionID, rec.PersonKey, c.Person, rec.Expires), nil
+		}
+	}
+	if err != nil {
 		return Session{}, err
 	}
 	return s.session(sessionID, srec.PersonKey, c.Person, srec.Expires), nil
+}
+
+// sessionIDFor is the id of the session a challenge opens: derived from
+// the challenge token with the server's secret, so that a confirmation
+// sent again (its answer lost) finds the session the first one opened,
+// on any node, and nobody without the secret can compute it.
+func (s *Service) sessionIDFor(challengeID string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("sluice session of challenge v1\x00"))
+	m.Write([]byte(challengeID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Session returns an unexpired session by id (ErrSessionExpired if there
@@ -185,8 +214,8 @@ func (s *Service) Session(ctx context.Context, id string) (_ Session, err error)
 func (s *Service) session(id, personKey string, p person, expires time.Time) Session {
 	sess := Session{ID: id, PersonKey: personKey, Name: p.Name, Phone: p.Phone, BirthDate: p.Birth,
 		Sex: p.Sex, Foreign: p.Foreign, ExpiresAt: expires.In(Seoul)}
-	if co := s.campaign.CohortOf(p.Birth); co != nil {
-		sess.CohortID = co.ID
+	if c, co := s.programme.CohortOf(p.Birth); co != nil {
+		sess.CampaignID, sess.CohortID = c.ID, co.ID
 	}
 	return sess
 }

@@ -14,17 +14,27 @@ const dosesPerBooking = 2
 // booked, changed or cancelled through this service meanwhile.
 const statsTTL = time.Second
 
-// CampaignStats is the live booking picture of a campaign.
+// ProgrammeStats is the live booking picture of a programme: each
+// campaign's figures, the totals over them, and the vaccine supply, which
+// is national (one allocation per vaccine across the programme).
+type ProgrammeStats struct {
+	At         time.Time       `json:"at"` // when the figures were read (Seoul)
+	Campaigns  []CampaignStats `json:"campaigns"`
+	Population int             `json:"population"` // sum over campaigns
+	Booked     int             `json:"booked"`     // active bookings, sum over campaigns
+	Rate       float64         `json:"rate"`       // booked / population, 0..1
+	Vaccines   []VaccineStats  `json:"vaccines"`
+}
+
+// CampaignStats is the live booking picture of one campaign.
 type CampaignStats struct {
-	CampaignID string         `json:"campaign_id"`
-	Name       string         `json:"name"`
-	NameEN     string         `json:"name_en"`
-	At         time.Time      `json:"at"` // when the figures were read (Seoul)
-	Cohorts    []CohortStats  `json:"cohorts"`
-	Population int            `json:"population"` // sum over cohorts
-	Booked     int            `json:"booked"`     // active bookings, sum over cohorts
-	Rate       float64        `json:"rate"`       // booked / population, 0..1
-	Vaccines   []VaccineStats `json:"vaccines"`
+	CampaignID string        `json:"campaign_id"`
+	Name       string        `json:"name"`
+	NameEN     string        `json:"name_en"`
+	Cohorts    []CohortStats `json:"cohorts"`
+	Population int           `json:"population"` // sum over cohorts
+	Booked     int           `json:"booked"`     // active bookings, sum over cohorts
+	Rate       float64       `json:"rate"`       // booked / population, 0..1
 }
 
 // CohortStats is one cohort's booking figures.
@@ -54,13 +64,14 @@ type statsCache struct {
 	mu  sync.Mutex
 	gen uint64
 	at  time.Time
-	val *CampaignStats
+	val *ProgrammeStats
 }
 
-// Stats returns booking figures per cohort and vaccine (from
-// Store.CountBookings) and the supply of each vaccine (Store.Supply). Answers are cached for up to a
-// second unless this service commits a change meanwhile.
-func (s *Service) Stats(ctx context.Context) (_ CampaignStats, err error) {
+// Stats returns booking figures per campaign, cohort and vaccine (from
+// Store.CountBookings) and the supply of each vaccine (Store.Supply).
+// Answers are cached for up to a second unless this service commits a
+// change meanwhile.
+func (s *Service) Stats(ctx context.Context) (_ ProgrammeStats, err error) {
 	now := s.clock.Now()
 	gen := s.gen.Load()
 	c := &s.stats
@@ -75,29 +86,30 @@ func (s *Service) Stats(ctx context.Context) (_ CampaignStats, err error) {
 	defer s.noteStore(&err)
 	counts, err := s.store.CountBookings(ctx)
 	if err != nil {
-		return CampaignStats{}, fmt.Errorf("stats: %w", err)
+		return ProgrammeStats{}, fmt.Errorf("stats: %w", err)
 	}
-	st := CampaignStats{
-		CampaignID: s.campaign.ID,
-		Name:       s.campaign.Name,
-		NameEN:     s.campaign.NameEN,
-		At:         now.In(Seoul),
-		Cohorts:    make([]CohortStats, 0, len(s.campaign.Cohorts)),
-		Vaccines:   make([]VaccineStats, 0, len(s.campaign.Vaccines)),
-	}
-	for _, co := range s.campaign.Cohorts {
-		cs := CohortStats{ID: co.ID, Name: co.Name, NameEN: co.NameEN,
-			Population: co.Population, Booked: counts.ByCohort[co.ID]}
-		cs.Rate = rate(cs.Booked, cs.Population)
-		st.Population += cs.Population
-		st.Booked += cs.Booked
-		st.Cohorts = append(st.Cohorts, cs)
+	st := ProgrammeStats{At: now.In(Seoul)}
+	for _, camp := range s.programme.Campaigns() {
+		cst := CampaignStats{CampaignID: camp.ID, Name: camp.Name, NameEN: camp.NameEN,
+			Cohorts: make([]CohortStats, 0, len(camp.Cohorts))}
+		for _, co := range camp.Cohorts {
+			cs := CohortStats{ID: co.ID, Name: co.Name, NameEN: co.NameEN,
+				Population: co.Population, Booked: counts.ByCohort[CohortKey{camp.ID, co.ID}]}
+			cs.Rate = rate(cs.Booked, cs.Population)
+			cst.Population += cs.Population
+			cst.Booked += cs.Booked
+			cst.Cohorts = append(cst.Cohorts, cs)
+		}
+		cst.Rate = rate(cst.Booked, cst.Population)
+		st.Population += cst.Population
+		st.Booked += cst.Booked
+		st.Campaigns = append(st.Campaigns, cst)
 	}
 	st.Rate = rate(st.Booked, st.Population)
-	for _, v := range s.campaign.Vaccines {
+	for _, v := range s.programme.Vaccines() {
 		allocated, used, err := s.store.Supply(ctx, v.ID)
 		if err != nil {
-			return CampaignStats{}, fmt.Errorf("stats: supply of %s: %w", v.ID, err)
+			return ProgrammeStats{}, fmt.Errorf("stats: supply of %s: %w", v.ID, err)
 		}
 		vs := VaccineStats{ID: v.ID, Name: v.Name, NameEN: v.NameEN,
 			Unlimited: allocated == 0, Allocated: allocated, Used: used}
@@ -115,9 +127,13 @@ func (s *Service) Stats(ctx context.Context) (_ CampaignStats, err error) {
 	return st.clone(), nil
 }
 
-func (st *CampaignStats) clone() CampaignStats {
+func (st *ProgrammeStats) clone() ProgrammeStats {
 	v := *st
-	v.Cohorts = append([]CohortStats(nil), st.Cohorts...)
+	v.Campaigns = make([]CampaignStats, len(st.Campaigns))
+	for i, c := range st.Campaigns {
+		c.Cohorts = append([]CohortStats(nil), c.Cohorts...)
+		v.Campaigns[i] = c
+	}
 	v.Vaccines = append([]VaccineStats(nil), st.Vaccines...)
 	return v
 }

@@ -370,10 +370,16 @@ func TestNotEligibleToday(t *testing.T) {
 	b.follow("English")
 	b.see("#result", "Not now", "Your booking opens: Tue 20 July, 20:00", "come back")
 
-	// Born 1975: not in this round at all.
+	// Born 1975 on the 1st: the demo runs the August round too, so they
+	// are told when their birth-day window opens.
 	b.fill(english.year, "1975")
 	b.choose(english.month, "1")
 	b.choose(english.day, "1")
+	b.press(english.check)
+	b.see("#result", "Not now", "on a day ending in 1 can book from 20:00 on 11 August")
+
+	// Born 1940: in no round of the programme at all.
+	b.fill(english.year, "1940")
 	b.press(english.check)
 	b.see("#result", "Not now", "when booking for your age group is announced")
 }

@@ -45,6 +45,10 @@ type RoomTuning struct {
 	ClaimTimeout *Duration `yaml:"claim_timeout" json:"claim_timeout"`
 	PollBudget   *float64  `yaml:"poll_budget" json:"poll_budget"`
 	MinPoll      *Duration `yaml:"min_poll" json:"min_poll"`
+	// Pacing is how the rate is chosen (config/pacing.go). A rate given
+	// without a pacing mode is the operator's: the room admits at it,
+	// fixed.
+	Pacing *PacingTuning `yaml:"pacing" json:"pacing"`
 }
 
 // Apply writes the settings t gives onto s; the others keep their values.
@@ -66,6 +70,10 @@ func (t RoomTuning) Apply(s *room.Settings) {
 		s.PollBudget = *t.PollBudget
 	}
 	set(&s.MinPoll, t.MinPoll)
+	if t.Rate != nil && (t.Pacing == nil || t.Pacing.Mode == nil) {
+		s.Pacing.Mode = room.PacingFixed
+	}
+	t.Pacing.apply(&s.Pacing)
 }
 
 // Settings converts to room settings: the defaults of what c leaves out,
@@ -127,8 +135,12 @@ func (l Limits) validate() error {
 // Booking configures the booking backend. It is enabled when a campaign is
 // given (or in demo mode).
 type Booking struct {
-	// Campaign is the id of a shipped campaign ("2021-07-50s",
-	// "2021-08-18-49"); CampaignFile a YAML campaign file instead.
+	// Campaigns is the programme: the campaigns run at once, each the id
+	// of a shipped campaign ("2021-07-50s", "2021-08-18-49") or the path of
+	// a YAML campaign file (a name with a '/' or ending in .yaml or .yml).
+	Campaigns []string `yaml:"campaigns"`
+	// Campaign and CampaignFile are the older one-campaign form (a
+	// programme of one); give either them or Campaigns.
 	Campaign     string `yaml:"campaign"`
 	CampaignFile string `yaml:"campaign_file"`
 	// Database is the SQLite file (created if missing), or a PostgreSQL
@@ -145,7 +157,29 @@ type Booking struct {
 const maxHorizonDays = 366
 
 // Enabled reports whether a campaign is configured.
-func (b Booking) Enabled() bool { return b.Campaign != "" || b.CampaignFile != "" }
+func (b Booking) Enabled() bool {
+	return len(b.Campaigns) > 0 || b.Campaign != "" || b.CampaignFile != ""
+}
+
+// CampaignSources lists the programme's campaigns as configured: shipped
+// ids or file paths (IsCampaignFile tells which).
+func (b Booking) CampaignSources() []string {
+	switch {
+	case len(b.Campaigns) > 0:
+		return b.Campaigns
+	case b.CampaignFile != "":
+		return []string{b.CampaignFile}
+	case b.Campaign != "":
+		return []string{b.Campaign}
+	}
+	return nil
+}
+
+// IsCampaignFile reports whether an entry of booking.campaigns is a file
+// path rather than a shipped campaign id.
+func IsCampaignFile(entry string) bool {
+	return strings.ContainsRune(entry, '/') || strings.HasSuffix(entry, ".yaml") || strings.HasSuffix(entry, ".yml")
+}
 
 // Config is the whole server configuration.
 type Config struct {
@@ -341,8 +375,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	if db != "" {
 		c.Booking.Database, c.databaseFromYAML = db, false
 	}
+	// SLUICE_CAMPAIGN replaces the programme of the file: one campaign, or
+	// several separated by commas (shipped ids or files).
 	if v := getenv("SLUICE_CAMPAIGN"); v != "" {
-		c.Booking.Campaign = v
+		c.Booking.Campaigns, c.Booking.Campaign, c.Booking.CampaignFile = nil, "", ""
+		for _, e := range strings.Split(v, ",") {
+			c.Booking.Campaigns = append(c.Booking.Campaigns, strings.TrimSpace(e))
+		}
 	}
 	return nil
 }
@@ -457,6 +496,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Booking.Campaign != "" && c.Booking.CampaignFile != "" {
 		return errors.New("booking: give campaign or campaign_file, not both")
+	}
+	if len(c.Booking.Campaigns) > 0 && (c.Booking.Campaign != "" || c.Booking.CampaignFile != "") {
+		return errors.New("booking: give campaigns (the list) or the one-campaign campaign / campaign_file, not both")
+	}
+	seenCampaign := map[string]bool{}
+	for i, e := range c.Booking.Campaigns {
+		if strings.TrimSpace(e) == "" {
+			return fmt.Errorf("booking.campaigns[%d]: empty; give a shipped campaign id or a campaign file", i)
+		}
+		if seenCampaign[e] {
+			return fmt.Errorf("booking.campaigns[%d]: %q listed twice", i, e)
+		}
+		seenCampaign[e] = true
 	}
 	if IsPostgresURL(c.Booking.Database) {
 		if u, err := url.Parse(c.Booking.Database); err != nil || u.Host == "" {

@@ -405,3 +405,46 @@ func TestRequestTimeout(t *testing.T) {
 		}
 	}
 }
+
+// booking.campaigns lists the programme; SLUICE_CAMPAIGN replaces it with
+// a comma-separated list; the one-campaign keys still work alone.
+func TestBookingCampaigns(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+		env        map[string]string
+		want       []string
+		wantErr    string
+	}{
+		{name: "list", yaml: "booking: {campaigns: [2021-07-50s, ./autumn.yaml]}", want: []string{"2021-07-50s", "./autumn.yaml"}},
+		{name: "one campaign", yaml: "booking: {campaign: 2021-08-18-49}", want: []string{"2021-08-18-49"}},
+		{name: "one file", yaml: "booking: {campaign_file: ./c.yaml}", want: []string{"./c.yaml"}},
+		{name: "env replaces", yaml: "booking: {campaigns: [2021-07-50s]}", env: map[string]string{"SLUICE_CAMPAIGN": "2021-07-50s, 2021-08-18-49"}, want: []string{"2021-07-50s", "2021-08-18-49"}},
+		{name: "env replaces the one-campaign form", yaml: "booking: {campaign: 2021-07-50s}", env: map[string]string{"SLUICE_CAMPAIGN": "2021-08-18-49"}, want: []string{"2021-08-18-49"}},
+		{name: "both forms", yaml: "booking: {campaigns: [2021-07-50s], campaign: 2021-08-18-49}", wantErr: "not both"},
+		{name: "twice", yaml: "booking: {campaigns: [2021-07-50s, 2021-07-50s]}", wantErr: "listed twice"},
+		{name: "empty entry", yaml: "booking: {campaigns: ['']}", wantErr: "empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			err := cfg.Validate()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(cfg.Booking.CampaignSources(), "|") != strings.Join(c.want, "|") {
+				t.Fatalf("campaigns %q, err %v; want %q", cfg.Booking.CampaignSources(), err, c.want)
+			}
+		})
+	}
+	if !IsCampaignFile("./autumn.yaml") || !IsCampaignFile("c.yml") || IsCampaignFile("2021-07-50s") {
+		t.Error("IsCampaignFile")
+	}
+}

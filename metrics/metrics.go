@@ -6,6 +6,8 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +34,11 @@ type collector struct {
 	capacity, rate, measured, rejections                         *prometheus.Desc
 	cohortBooked, cohortPop, cohortRate, supplyUsed, supplyAlloc *prometheus.Desc
 	dayBooked, dayFree                                           *prometheus.Desc
+	// Pacing (docs/PACING.md): the objective, the measured signal and the
+	// chosen rate.
+	pacingAuto, pacingTarget, pacingMaxErr, pacingMin, pacingMax *prometheus.Desc
+	backendP95, backendErrRate, backendInFlight, backendLimit    *prometheus.Desc
+	backendHeld, backendBusy, backendRequests, pacingChanges     *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -55,16 +62,32 @@ func newCollector(src Sources) *collector {
 		cohortBooked: prometheus.NewDesc("sluice_booking_cohort_bookings", "Active bookings per cohort.", []string{"campaign", "cohort"}, nil),
 		cohortPop:    prometheus.NewDesc("sluice_booking_cohort_population", "Eligible people per cohort (campaign data).", []string{"campaign", "cohort"}, nil),
 		cohortRate:   prometheus.NewDesc("sluice_booking_cohort_rate", "Share of the cohort's eligible people who have booked (0..1).", []string{"campaign", "cohort"}, nil),
-		supplyUsed:   prometheus.NewDesc("sluice_booking_vaccine_doses_used", "Doses booked per vaccine (both doses count).", []string{"campaign", "vaccine"}, nil),
-		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine (0 = unlimited).", []string{"campaign", "vaccine"}, nil),
+		supplyUsed:   prometheus.NewDesc("sluice_booking_vaccine_doses_used", "Doses booked per vaccine across the programme (both doses count).", []string{"vaccine"}, nil),
+		supplyAlloc:  prometheus.NewDesc("sluice_booking_vaccine_doses_allocated", "Dose allocation per vaccine across the programme (0 = unlimited).", []string{"vaccine"}, nil),
 		dayBooked:    prometheus.NewDesc("sluice_booking_today_booked", "Appointments booked for today (campaign clock), all clinics, by region.", []string{"region"}, nil),
 		dayFree:      prometheus.NewDesc("sluice_booking_today_free", "Free appointments today (campaign clock), all clinics, by region.", []string{"region"}, nil),
+
+		pacingAuto:      d("pacing_auto", "1 while the room's admission rate is chosen from the backend's health (pacing.mode auto), 0 while fixed."),
+		pacingTarget:    d("pacing_target_p95_seconds", "Objective: the backend's p95 latency (pacing.target_p95)."),
+		pacingMaxErr:    d("pacing_max_error_rate", "Objective: the most backend answers that may fail, as a share (pacing.max_error_rate)."),
+		pacingMin:       d("pacing_min_rate", "Lowest admission rate auto pacing may choose (pacing.min_rate)."),
+		pacingMax:       d("pacing_max_rate", "Highest admission rate auto pacing may choose (pacing.max_rate)."),
+		pacingChanges:   d("pacing_rate_changes_total", "Changes of the admission rate this node's pacer made (each logged with its reason)."),
+		backendP95:      d("backend_latency_p95_seconds", "p95 latency of the protected backend's answers over the last window, as this node's gate saw them (held at the gate included)."),
+		backendErrRate:  d("backend_error_rate", "Share of the protected backend's answers over the last window that were 5xx or did not come."),
+		backendInFlight: d("backend_in_flight", "Requests this node's gate has let through to the backend and not yet seen answered."),
+		backendLimit:    d("backend_in_flight_limit", "The adaptive bound on requests in flight to the backend (0 while not limiting: pacing fixed)."),
+		backendHeld:     d("backend_held", "Requests held at the gate now, waiting for a place in flight."),
+		backendBusy:     d("backend_busy", "Requests refused (503 backend_busy) over the last window for want of a place in flight."),
+		backendRequests: d("backend_requests", "Backend answers over the last window."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.skipped, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
-		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree} {
+		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree,
+		c.pacingAuto, c.pacingTarget, c.pacingMaxErr, c.pacingMin, c.pacingMax,
+		c.backendP95, c.backendErrRate, c.backendInFlight, c.backendLimit, c.backendHeld, c.backendBusy, c.backendRequests, c.pacingChanges} {
 		ch <- d
 	}
 }
@@ -85,6 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.capacity, prometheus.GaugeValue, float64(k.Settings.Capacity), n)
 		ch <- prometheus.MustNewConstMetric(c.rate, prometheus.GaugeValue, k.Settings.Rate, n)
 		ch <- prometheus.MustNewConstMetric(c.measured, prometheus.GaugeValue, k.AdmitRate, n)
+		c.collectPacing(ch, r, k.Settings.Pacing)
 		for _, s := range states {
 			v := 0.0
 			if k.State == s {
@@ -98,14 +122,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		st, err := b.Stats(ctx)
 		cancel()
 		if err == nil {
-			for _, co := range st.Cohorts {
-				ch <- prometheus.MustNewConstMetric(c.cohortBooked, prometheus.GaugeValue, float64(co.Booked), st.CampaignID, co.ID)
-				ch <- prometheus.MustNewConstMetric(c.cohortPop, prometheus.GaugeValue, float64(co.Population), st.CampaignID, co.ID)
-				ch <- prometheus.MustNewConstMetric(c.cohortRate, prometheus.GaugeValue, co.Rate, st.CampaignID, co.ID)
+			for _, cs := range st.Campaigns {
+				for _, co := range cs.Cohorts {
+					ch <- prometheus.MustNewConstMetric(c.cohortBooked, prometheus.GaugeValue, float64(co.Booked), cs.CampaignID, co.ID)
+					ch <- prometheus.MustNewConstMetric(c.cohortPop, prometheus.GaugeValue, float64(co.Population), cs.CampaignID, co.ID)
+					ch <- prometheus.MustNewConstMetric(c.cohortRate, prometheus.GaugeValue, co.Rate, cs.CampaignID, co.ID)
+				}
 			}
 			for _, v := range st.Vaccines {
-				ch <- prometheus.MustNewConstMetric(c.supplyUsed, prometheus.GaugeValue, float64(v.Used), st.CampaignID, v.ID)
-				ch <- prometheus.MustNewConstMetric(c.supplyAlloc, prometheus.GaugeValue, float64(v.Allocated), st.CampaignID, v.ID)
+				ch <- prometheus.MustNewConstMetric(c.supplyUsed, prometheus.GaugeValue, float64(v.Used), v.ID)
+				ch <- prometheus.MustNewConstMetric(c.supplyAlloc, prometheus.GaugeValue, float64(v.Allocated), v.ID)
 			}
 			for _, rt := range b.Availability().RegionTotals(booking.DateOf(st.At)) {
 				ch <- prometheus.MustNewConstMetric(c.dayBooked, prometheus.GaugeValue, float64(rt.Booked), rt.RegionCode)
@@ -122,15 +148,81 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// collectPacing exports a room's pacing and its backend's health.
+func (c *collector) collectPacing(ch chan<- prometheus.Metric, r *room.Room, p room.Pacing) {
+	n := r.Name()
+	g := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, n)
+	}
+	auto := 0.0
+	if p.Auto() {
+		auto = 1
+	}
+	g(c.pacingAuto, auto)
+	g(c.pacingTarget, p.TargetP95.Seconds())
+	g(c.pacingMaxErr, p.MaxErrorRate)
+	g(c.pacingMin, p.MinRate)
+	g(c.pacingMax, p.MaxRate)
+	ch <- prometheus.MustNewConstMetric(c.pacingChanges, prometheus.CounterValue, float64(r.PaceChanges()), n)
+	h := r.Health().Read()
+	g(c.backendP95, h.P95.Seconds())
+	g(c.backendErrRate, h.ErrorRate)
+	g(c.backendInFlight, float64(h.InFlight))
+	g(c.backendLimit, h.Limit)
+	g(c.backendHeld, float64(h.Held))
+	g(c.backendBusy, float64(h.Busy))
+	g(c.backendRequests, float64(h.Requests))
+}
+
 // Registry is a Prometheus registry with Sluice's collectors and the Go
 // runtime's.
-type Registry struct{ *prometheus.Registry }
+type Registry struct {
+	*prometheus.Registry
+	collectors []prometheus.Collector
+}
 
 // New builds the registry.
 func New(src Sources) *Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(src), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Registry{reg}
+	reg := &Registry{Registry: prometheus.NewRegistry(), collectors: []prometheus.Collector{
+		newCollector(src), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}}
+	reg.MustRegister(reg.collectors...)
+	return reg
+}
+
+// Names returns the name of every metric family the registry can export,
+// sorted, whether or not it has a sample now (a room-less server exports
+// no room metrics, yet they exist): what alert rules and dashboards may
+// name (deploy/deploy_test.go checks them against it).
+func (r *Registry) Names() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range r.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	for d := range ch {
+		// The client library gives a Desc no name accessor; its String
+		// is `Desc{fqName: "name", ...}`.
+		if _, rest, ok := strings.Cut(d.String(), `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				seen[name] = true
+			}
+		}
+	}
+	if mfs, err := r.Gather(); err == nil {
+		for _, mf := range mfs {
+			seen[mf.GetName()] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,5 +41,25 @@ func TestCollectorExportsRoomCountersAndRejections(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("missing %s", want)
 		}
+	}
+}
+
+// Names lists every family, those without a sample now included: a
+// registry without rooms or booking still names the room and booking
+// metrics, and the Go runtime's.
+func TestNamesListsEveryFamily(t *testing.T) {
+	reg := metrics.New(metrics.Sources{Rooms: room.NewManager(room.GenerateKeyring("k1"), clock.System{}, nil, nil)})
+	names := reg.Names()
+	if !slices.IsSorted(names) {
+		t.Errorf("names not sorted: %v", names)
+	}
+	for _, want := range []string{"sluice_joins_total", "sluice_queue_length", "sluice_gate_rejections_total",
+		"sluice_booking_vaccine_doses_used", "sluice_booking_today_free", "go_goroutines", "process_resident_memory_bytes"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Names() lacks %s: %v", want, names)
+		}
+	}
+	if slices.Contains(names, "sluice_no_such_metric") {
+		t.Error("Names() lists a metric that does not exist")
 	}
 }

@@ -115,6 +115,10 @@ type Gate struct {
 	WaitingURL string
 	// OnAllow, if set, is called with each accepted pass (e.g. to count).
 	OnAllow func(r *http.Request, p Pass)
+	// Health, if set, returns where the requests let through are measured
+	// as the protected backend's (nil: not measured); while the room's
+	// pacing is auto it also bounds them in flight (Health.Wrap).
+	Health func() *Health
 
 	rejected [len(reasons)]atomic.Uint64 // indexed like reasons
 }
@@ -185,6 +189,12 @@ func (g *Gate) Guard(next func(http.ResponseWriter, *http.Request, Pass), reject
 		}
 		if g.OnAllow != nil {
 			g.OnAllow(r, p)
+		}
+		if g.Health != nil {
+			if h := g.Health(); h != nil {
+				h.serve(w, r, func(w http.ResponseWriter, r *http.Request) { next(w, r, p) })
+				return
+			}
 		}
 		next(w, r, p)
 	})

@@ -44,6 +44,12 @@ type Sample struct {
 	// BookingRate is net bookings per minute (new minus cancelled, never
 	// below zero).
 	BookingRate float64 `json:"bookings_per_minute"`
+	// Pacing (docs/PACING.md): the chosen rate, whether the pacer chose
+	// it, the objective and the measured p95 of the backend.
+	Rate        float64 `json:"rate"`
+	PacingAuto  bool    `json:"pacing_auto"`
+	TargetP95Ms float64 `json:"target_p95_ms"`
+	P95Ms       float64 `json:"p95_ms"`
 }
 
 // History keeps a bounded ring of samples per room: size samples, one per
@@ -162,6 +168,9 @@ func (h *History) read(rm *Room, el time.Duration, extra func(string) map[string
 		At: h.m.clock.Now(), Elapsed: el,
 		State: c.State, Waiting: c.Waiting, Active: c.Active, Capacity: c.Settings.Capacity,
 		Admissions: c.Admissions, Joins: c.JoinsTotal,
+		Rate: c.Settings.Rate, PacingAuto: c.Settings.Pacing.Auto(),
+		TargetP95Ms: float64(c.Settings.Pacing.TargetP95) / float64(time.Millisecond),
+		P95Ms:       float64(rm.Health().Read().P95) / float64(time.Millisecond),
 	}
 	if extra != nil {
 		for k, v := range extra(c.Room) {

@@ -20,6 +20,8 @@ type line struct {
 	uncertain     []PlaceRange
 	passedOver    []PassedOver
 	claimants     []Claimant
+	// leases are the blocks of join numbers nodes hand out (lease.go).
+	leases []Lease
 	// held: until then no number is handed out and the pre-queue is not
 	// drawn, so that every node can add what it knows (restore.go).
 	held time.Time
@@ -130,6 +132,7 @@ func (l *line) freeze(now time.Time, a AdmitParams) {
 	if l.v.LotteryKey == "" {
 		l.v.LotteryKey = a.LotteryKey
 	}
+	l.cutPrequeueLeases(a)
 	issued, resv := l.v.PreSeq, l.v.ResvPre
 	l.v.Frozen, l.v.N, l.v.ResvPre = true, issued, issued
 	l.settle(a)
@@ -174,6 +177,10 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 		if len(l.slots)+l.lostSessions >= c.Capacity || l.tokens < 1 {
 			break
 		}
+		if i := l.leaseAt(next); i >= 0 {
+			l.cutLease(i, a) // its numbers from next on are uncertain now
+			continue
+		}
 		l.v.Serving++
 		l.slots[l.v.Serving] = slot{expires: now.Add(a.ClaimTimeout)}
 		l.tokens--
@@ -202,6 +209,7 @@ func (l *line) freezeAt(now time.Time, a AdmitParams) {
 }
 
 func (l *line) tick(now time.Time, a AdmitParams) {
+	l.report(a.Report)
 	l.freezeAt(now, a)
 	l.sweep(now)
 	l.sweepUncertain(now)

@@ -62,6 +62,11 @@ func (r *Room) accept(v *View, before lineMarks) error {
 			v.ControlsSet < before.controlsSet || (before.frozen && !v.Frozen) {
 			return r.lose(ErrLineBehind)
 		}
+		if err := r.apply(v); err != nil {
+			return err
+		}
+		r.seenAt.Store(r.clock.Now().UnixNano())
+		return nil
 	}
 	return r.apply(v)
 }
@@ -111,6 +116,10 @@ func (r *Room) recoverLine(s *Settings, now time.Time) error {
 		return r.fail(err)
 	}
 	if err := r.apply(&v); err != nil {
+		return err
+	}
+	// The restored line knows nothing of this node's block.
+	if err := r.dropLease(now, r.admitParams(s)); err != nil {
 		return err
 	}
 	r.lost.Store(nil)

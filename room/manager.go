@@ -84,6 +84,7 @@ func (m *Manager) Add(s Settings) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.SetLog(m.log)
 	m.rooms[s.Name] = r
 	return r, nil
 }

@@ -272,3 +272,15 @@ func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsF
 	l.mu.Unlock()
 	return v, unsaved(l.durable(upTo, now))
 }
+
+func (m *MemShared) Lease(_ context.Context, name string, node, n uint64, now time.Time, a AdmitParams) (SeqRange, View, error) {
+	l, err := m.line(name)
+	if err != nil {
+		return SeqRange{}, View{}, err
+	}
+	l.mu.Lock()
+	r, err := l.lease(node, n, now, a)
+	v := l.view()
+	l.mu.Unlock()
+	return r, v, err
+}

@@ -48,6 +48,7 @@ func (l *line) restore(seen *View, sessionsFrom uint64, now time.Time, a AdmitPa
 		v.LotteryKey = seen.LotteryKey
 		// Every pre-queue number is in the lottery that was drawn.
 		l.uncertainSeqs = slices.DeleteFunc(l.uncertainSeqs, func(r SeqRange) bool { return r.Phase == PhasePrequeue })
+		l.leases = slices.DeleteFunc(l.leases, func(b Lease) bool { return b.Phase == PhasePrequeue })
 		raised = true
 	}
 	if !v.Frozen && (seen.PreSeq > v.PreSeq || seen.ResvPre > v.ResvPre) {

@@ -58,6 +58,11 @@ type Room struct {
 	settings atomic.Pointer[Settings]
 
 	view // the line as this node last saw it (view.go)
+	// lease is the block of join numbers a node of a shared line hands
+	// out (lease.go); seenAt is when the view last came from the line
+	// (Unix ns, set by accept; fresh.go).
+	lease  nodeLease
+	seenAt atomic.Int64
 
 	// mu guards drawing the lottery, adopting the line's controls, Update
 	// and the rate history.
@@ -66,6 +71,11 @@ type Room struct {
 	// room was created (see Snapshot.Configured).
 	configured Controls
 	rate       rateMeter
+
+	// pacing is the backend's health and the pacer (pacer.go); handover
+	// the status requests held for their turn (handover.go).
+	pacing   pacing
+	handover handover
 }
 
 // reserveBlock is how many join numbers a node reserves at a time: one
@@ -106,6 +116,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	}
 	r := &Room{keys: keys, clock: clk, name: s.Name, shared: sh, ownsLine: ownsLine, configured: controlsOf(&s), records: records}
 	r.draw = r.drawLottery
+	r.lease.id = newNodeID()
 	r.settings.Store(&s)
 	now := clk.Now()
 	epoch := newEpoch()
@@ -216,12 +227,16 @@ func (r *Room) Join() (string, Status, error) {
 	return tok, st, err
 }
 
-// take hands out the next join number, reserving a block when the line's
-// reservation is used up (other joiners may use up a fresh block before
-// this one gets its number, so it tries a few times).
+// take hands out the next join number: on a shared line from the node's
+// block (lease.go); on a single node's own line, reserving a block when
+// the line's reservation is used up (other joiners may use up a fresh
+// block before this one gets its number, so it tries a few times).
 func (r *Room) take(s *Settings, now time.Time) (Phase, uint64, error) {
 	if err := r.lostErr(); err != nil {
 		return 0, 0, err
+	}
+	if !r.ownsLine {
+		return r.takeLeased(s, now)
 	}
 	a := r.admitParams(s)
 	for range 4 {
@@ -261,31 +276,9 @@ func (r *Room) VerifyTicket(tok string) (Ticket, error) {
 }
 
 // Status tells a ticket holder where they stand; when their turn has come
-// it carries a pass.
-func (r *Room) Status(t Ticket) (Status, error) {
-	if err := r.current(); err != nil {
-		return Status{}, err
-	}
-	return r.status(t, r.settings.Load(), r.clock.Now())
-}
-
-// current brings the node's view up to date where other nodes may have
-// changed the line since it was applied, so that a position never goes up
-// from one node to the next and an admitted place is seen at once.
-func (r *Room) current() error {
-	if r.ownsLine {
-		return nil
-	}
-	if err := r.lostErr(); err != nil {
-		return err
-	}
-	before := r.marks()
-	v, err := r.shared.View(bg, r.name)
-	if err != nil {
-		return r.fail(err)
-	}
-	return r.accept(&v, before)
-}
+// it carries a pass. StatusSeen (fresh.go) also keeps the position from
+// rising across nodes.
+func (r *Room) Status(t Ticket) (Status, error) { return r.StatusSeen(t, 0) }
 
 // VerifyPass checks a pass for this room at the current time, including that
 // its session is still active (not returned through Leave). It fails
@@ -321,7 +314,9 @@ func (r *Room) Leave(p Pass) error {
 	if err != nil {
 		return r.fail(err)
 	}
-	return r.accept(&v, before)
+	err = r.accept(&v, before)
+	r.wake() // the place may have gone to the next person at once
+	return err
 }
 
 // Tick expires sessions, admits people as capacity and rate allow, updates
@@ -334,7 +329,11 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 		return r.recoverLine(s, now)
 	}
 	before := r.marks()
-	v, err := r.shared.Tick(bg, r.name, now, r.admitParams(s))
+	a := r.admitParams(s)
+	if !r.ownsLine {
+		a.Report = r.leaseReport()
+	}
+	v, err := r.shared.Tick(bg, r.name, now, a)
 	if err != nil && !errors.Is(err, ErrUnsaved) {
 		return r.fail(err)
 	}
@@ -342,10 +341,14 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 		return err
 	}
 	r.measure(v, now)
+	r.wake()
 	if err != nil {
 		return sharedErr(err)
 	}
-	return r.record(now, false)
+	if err := r.record(now, false); err != nil {
+		return err
+	}
+	return r.pace(s, &v, now)
 }
 
 // Update changes settings while the room runs (pause, resume, close,
@@ -354,7 +357,7 @@ func (r *Room) tick(s *Settings, now time.Time) error {
 func (r *Room) Update(change func(*Settings)) (Settings, error) {
 	// Start from the line's controls as they are now, so that a pause here
 	// does not undo a capacity another node set a moment ago.
-	if err := r.current(); err != nil {
+	if err := r.refresh(); err != nil {
 		return r.Settings(), err
 	}
 	r.mu.Lock()

@@ -44,6 +44,8 @@ type Settings struct {
 	// every node shows them.
 	Message  string    `json:"message"`
 	ResumeAt time.Time `json:"resume_at,omitzero"`
+	// Pacing is how the admission rate is chosen (pacing.go).
+	Pacing Pacing `json:"pacing"`
 }
 
 // MaxMessageLen is the longest operator's message, in characters.
@@ -74,6 +76,7 @@ func (s Settings) WithDefaults() Settings {
 	orDefault(&s.PollBudget, DefaultPollBudget)
 	orDefault(&s.MinPoll, DefaultMinPoll)
 	orDefault(&s.WaitingURL, "/wait/"+s.Name)
+	s.Pacing = s.Pacing.withDefaults()
 	if s.PrequeueAt.IsZero() { // IsZero, not ==: a zero time may carry a location
 		s.PrequeueAt = s.OpensAt
 	}
@@ -178,7 +181,7 @@ func (s Settings) Validate() error {
 	case !s.ResumeAt.IsZero() && (s.ResumeAt.Before(minResumeAt) || !s.ResumeAt.Before(maxResumeAt)):
 		return bad("resume_at", "must be a time from 2000 to 2099, got %s", s.ResumeAt.Format(time.RFC3339))
 	}
-	return nil
+	return s.Pacing.validate(bad)
 }
 
 // stopHint is what an operator who wrote 0 to stop admissions is told.

@@ -24,7 +24,8 @@ import (
 // node's clock; admission never moves the room's clock backwards, so nodes
 // whose clocks differ slightly cannot admit twice for one interval.
 //
-// Join numbers are handed out only from a reservation (Reserve): a number
+// Join numbers are handed out only from a reservation (Reserve, or a
+// node's block, Lease, which raises the mark with it): a number
 // below a phase's reservation mark is never handed out again, even after a
 // restart, so a node that restores the line from a saved copy starts above
 // the last saved mark and never gives one place to two people. A line
@@ -95,6 +96,15 @@ type Shared interface {
 	// reached already are left as they are. The places of pre-queue
 	// numbers come from the lottery (a.Draw) once the pre-queue is drawn.
 	Uncertain(ctx context.Context, room string, r SeqRange, now time.Time, a AdmitParams) (View, error)
+	// Lease hands node a block of n join numbers (at least one) that it
+	// hands out on its own (lease.go): of the pre-queue while it is not
+	// frozen and now is before a.OpensAt, else of the open phase, freezing
+	// the pre-queue first if needed, as Join. The block's first number
+	// counts as handed out (the caller's); the node's previous block ends,
+	// its numbers not reported handed out (a.Report, applied first)
+	// uncertain. An open-phase lease runs one admission step. It fails
+	// with ErrRestoring while the line is held after a restore.
+	Lease(ctx context.Context, room string, node, n uint64, now time.Time, a AdmitParams) (SeqRange, View, error)
 }
 
 // Controls are the settings an operator changes while a room runs; they
@@ -128,6 +138,9 @@ type AdmitParams struct {
 	// of uncertain pre-queue numbers with it (see Uncertain). Without it
 	// those places are admitted like any other.
 	Draw func(keyID string, n uint64) (*Lottery, bool)
+	// Report is the calling node's word on its block of join numbers
+	// (lease.go), taken by Tick and Lease; nil: none.
+	Report *LeaseReport
 }
 
 // View is a room's line as of one atomic step.

@@ -24,10 +24,8 @@ shift
 [ $# -gt 0 ] || set -- --rounds 5 --duration 3s --same-request
 pairs=${PAIRS:-3}
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/base"
-git archive "$base" | tar -x -C "$tmp/base"
+. scripts/lib.sh
+base_tree "$base"
 for side in base new; do
 	src=.
 	[ "$side" = base ] && src=$tmp/base

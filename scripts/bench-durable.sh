@@ -12,10 +12,8 @@ base=$1
 n=${2:-2000}
 pairs=${PAIRS:-3}
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/base"
-git archive "$base" | tar -x -C "$tmp/base"
+. scripts/lib.sh
+base_tree "$base"
 (cd "$tmp/base" && go test -c -o "$tmp/room-base.test" ./room/)
 go test -c -o "$tmp/room-new.test" ./room/
 echo "== BenchmarkClaimLeave, base = $base, $n iterations, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,8 +20,8 @@ import (
 // (`sluice loadtest --flow`).
 type FlowConfig struct {
 	// Targets are the servers' base URLs (http://host:port[/prefix]).
-	// People are spread over them; each person's whole journey stays on
-	// one, since identity sessions live on the node that made them.
+	// People are spread over them; each person's whole journey goes to
+	// one (on one keep-alive connection), although any node serves anyone.
 	Targets []string
 	// Cohort is the id of the cohort whose people book (default "53-54");
 	// one of its windows must be open on the servers' clock.
@@ -56,6 +57,43 @@ type FlowConfig struct {
 	// booking a look-up confirmed, before the person perhaps changes or
 	// cancels it: tests check the bookings through the server's own API.
 	Booked func(p Person, bookingNumber string)
+	// Acked, if set, is called from the workers (concurrently) for each
+	// booking, change and cancellation whose success answer arrived, in
+	// the order each person got them: what the servers acknowledged and
+	// must keep (`sluice loadtest --flow --acked FILE`); and for each
+	// change or cancellation whose answer never came (Unacknowledged).
+	Acked func(Acked)
+	// RetryBudget, if set, is how long a person keeps at their journey
+	// through faults: a step whose answer was lost or that was told to
+	// come back later (a connection dropped, 5xx, 503 + Retry-After, rate
+	// limited) is sent again, backing off, for as long as the journey is
+	// younger than the budget; a booking, change or cancellation with its
+	// Idempotency-Key, a confirmation as it was. A journey still failing
+	// when the budget is spent fails with "over_budget". Without it, each
+	// step is retried a few times only.
+	RetryBudget time.Duration
+	// Districts and Dates, if set, are the only ones people search (by
+	// default every district, and first doses on the days from two to
+	// 28 days ahead): a few of them make people contest the same slots.
+	Districts []string
+	Dates     []booking.Date
+}
+
+// Acked is a booking form the server acknowledged (FlowConfig.Acked).
+type Acked struct {
+	Kind   string `json:"kind"` // "book", "change" or "cancel"
+	Name   string `json:"name"`
+	RRN    string `json:"rrn"`
+	Number string `json:"booking_number"`
+	// The first-dose slot booked or changed to (not for "cancel").
+	Clinic int64  `json:"clinic_id,omitempty"`
+	Date   string `json:"date,omitempty"`
+	Block  int    `json:"block"`
+	// Unacknowledged marks a change or cancellation that was sent but
+	// whose answer never came (lost until the retry budget or the run
+	// ran out): it may or may not have been done, so a check accepts the
+	// booking as it was before or after it.
+	Unacknowledged bool `json:"unacknowledged,omitempty"`
 }
 
 // FlowProgress is the state of a run, for a progress line.
@@ -309,6 +347,14 @@ func newFlowPlan(ctx context.Context, cfg FlowConfig) (*flowPlan, error) {
 			p.districts = append(p.districts, d.Code)
 		}
 	}
+	if len(cfg.Districts) > 0 {
+		for _, d := range cfg.Districts {
+			if !slices.Contains(p.districts, d) {
+				return nil, fmt.Errorf("%s: no district %q", cfg.Targets[0], d)
+			}
+		}
+		p.districts = cfg.Districts
+	}
 	if len(p.districts) == 0 {
 		return nil, fmt.Errorf("%s: no districts", cfg.Targets[0])
 	}
@@ -319,6 +365,9 @@ func newFlowPlan(ctx context.Context, cfg FlowConfig) (*flowPlan, error) {
 		if day := today.AddDays(d); day.Weekday() != time.Sunday {
 			p.dates = append(p.dates, day)
 		}
+	}
+	if len(cfg.Dates) > 0 {
+		p.dates = cfg.Dates
 	}
 	return p, nil
 }

@@ -51,6 +51,10 @@ type FlowStats struct {
 	// one, "net" for a connection that failed and "timeout" for an answer
 	// that did not come in time. An answer retried successfully counts too.
 	Errors map[string]uint64
+	// FailedBy counts failed journeys by the code of the answer that
+	// ended them ("over_budget": still failing when the retry budget ran
+	// out, FlowConfig.RetryBudget).
+	FailedBy map[string]uint64
 }
 
 // Merge adds o to s.
@@ -64,6 +68,16 @@ func (s *FlowStats) Merge(o *FlowStats) {
 	for code, n := range o.Errors {
 		s.addError(code, n)
 	}
+	for code, n := range o.FailedBy {
+		s.addFailure(code, n)
+	}
+}
+
+func (s *FlowStats) addFailure(code string, n uint64) {
+	if s.FailedBy == nil {
+		s.FailedBy = map[string]uint64{}
+	}
+	s.FailedBy[code] += n
 }
 
 func (s *FlowStats) addError(code string, n uint64) {
@@ -103,6 +117,8 @@ type FlowReport struct {
 	// completed journey.
 	ErrorsPerFlow float64           `json:"errors_per_flow"`
 	Errors        map[string]uint64 `json:"errors"`
+	// FailedBy is the failed journeys by the code that ended them.
+	FailedBy map[string]uint64 `json:"failed_by,omitempty"`
 	// Steps has one entry per step that was taken at least once.
 	Steps   map[string]Latency `json:"steps"`
 	Journey Latency            `json:"journey"`
@@ -136,6 +152,12 @@ func (s *FlowStats) Report(elapsed time.Duration) FlowReport {
 	}
 	if s.Flows > 0 {
 		r.ErrorsPerFlow = round6(float64(answers) / float64(s.Flows))
+	}
+	for code, n := range s.FailedBy {
+		if r.FailedBy == nil {
+			r.FailedBy = map[string]uint64{}
+		}
+		r.FailedBy[code] = n
 	}
 	for i := range s.Steps {
 		if s.Steps[i].Count() > 0 {

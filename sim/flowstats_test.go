@@ -138,6 +138,9 @@ func TestErrorClasses(t *testing.T) {
 		{timeout, "timeout", true, false},
 		{errors.New("connection reset"), "net", true, false},
 		{errRunOver, "run_over", false, false},
+		// The gate's 503 when it cannot check a pass: come back later.
+		{&answerError{step: StepSearch, status: 503, code: "pass_internal"}, "pass_internal", false, true},
+		{&overBudget{answer("unavailable")}, "over_budget", false, false}, // not retried again
 	} {
 		if got := codeOf(c.err); got != c.code {
 			t.Errorf("codeOf(%v) = %q, want %q", c.err, got, c.code)

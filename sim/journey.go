@@ -27,6 +27,8 @@ type flowWorker struct {
 	wire  []byte
 	body  []byte
 	stats FlowStats
+	// started is when the current journey began (for the retry budget).
+	started time.Time
 }
 
 func newFlowWorker(run *flowRun, t *flowTarget, n uint64) *flowWorker {
@@ -53,6 +55,7 @@ func (w *flowWorker) loop(ctx context.Context) {
 			w.run.failed.Add(1)
 			if w.run.measuring.Load() {
 				w.stats.Failed++
+				w.stats.addFailure(codeOf(err), 1)
 			}
 		}
 	}
@@ -69,12 +72,22 @@ func (e *answerError) Error() string {
 	return fmt.Sprintf("%s: %d %s", e.step, e.status, e.code)
 }
 
+// overBudget ends a journey still failing when its retry budget is spent
+// (FlowConfig.RetryBudget); err is the last failure.
+type overBudget struct{ err error }
+
+func (e *overBudget) Error() string { return "retry budget spent; last: " + e.err.Error() }
+func (e *overBudget) Unwrap() error { return e.err }
+
 // codeOf is the error code of err ("" for nil).
 func codeOf(err error) string {
 	var ae *answerError
+	var ob *overBudget
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &ob):
+		return "over_budget"
 	case errors.As(err, &ae):
 		return ae.code
 	case errors.Is(err, errRunOver):
@@ -99,13 +112,23 @@ func lostAnswer(err error) bool {
 	}
 }
 
-// busy reports whether the server asked to come back later.
+// unanswered reports whether a form may have been done although no
+// answer said so: its answer was lost, also when the retry budget or the
+// run ran out while sending it again.
+func unanswered(err error) bool {
+	return lostAnswer(err) || errors.Is(err, errRunOver) || (errors.As(err, new(*overBudget)) && lostAnswer(errors.Unwrap(err)))
+}
+
+// busy reports whether the server asked to come back later: by its code,
+// or by any 503 (such as the gate's pass_internal, a pass that could not
+// be checked while the line's store was unreachable).
 func busy(err error) bool {
 	switch codeOf(err) {
 	case "rate_limited", "unavailable", "overloaded":
 		return true
 	}
-	return false
+	var ae *answerError
+	return errors.As(err, &ae) && ae.status == 503
 }
 
 func (w *flowWorker) get(path string) Request {
@@ -181,10 +204,20 @@ func problemCode(status int, body []byte) string {
 }
 
 // patient repeats a safe step while the server says it is busy (a few
-// times, backing off), as a person would.
+// times, backing off), as a person would; with a retry budget, also while
+// its answer is lost, for as long as the budget lasts.
 func (w *flowWorker) patient(ctx context.Context, step Step, req func() Request, want int, out any) error {
 	for attempt := 0; ; attempt++ {
 		err := w.do(ctx, step, req(), want, out)
+		if w.plan.cfg.RetryBudget > 0 {
+			if err == nil || !(busy(err) || lostAnswer(err)) {
+				return err
+			}
+			if err := w.backoff(ctx, attempt, err); err != nil {
+				return err
+			}
+			continue
+		}
 		if !busy(err) || attempt == 3 {
 			return err
 		}
@@ -192,6 +225,20 @@ func (w *flowWorker) patient(ctx context.Context, step Step, req func() Request,
 			return errRunOver
 		}
 	}
+}
+
+// backoff waits before the attempt+1-th retry of a step that failed with
+// last, within the journey's retry budget: nil to retry, errRunOver, or
+// an *overBudget error when the wait would overrun the budget.
+func (w *flowWorker) backoff(ctx context.Context, attempt int, last error) error {
+	d := min(time.Duration(250<<min(attempt, 4))*time.Millisecond, 2*time.Second)
+	if time.Since(w.started)+d > w.plan.cfg.RetryBudget {
+		return &overBudget{last}
+	}
+	if !w.sleep(ctx, d) {
+		return errRunOver
+	}
+	return nil
 }
 
 // sleep waits d, or returns false if the run ends first.
@@ -235,6 +282,7 @@ type slot struct {
 // the pass.
 func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 	started := time.Now()
+	w.started = started
 	p := w.plan.people.Person(i)
 	var el struct {
 		Eligible bool   `json:"eligible"`
@@ -276,13 +324,15 @@ func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 			ID string `json:"id"`
 		} `json:"session"`
 	}
-	if err := w.do(ctx, StepConfirm, w.post("/api/v1/identity/verifications/"+url.PathEscape(challenge.ChallengeID)+"/confirm",
+	// Sent again if its answer is lost: the same code for the same
+	// challenge gets the session the first one opened.
+	if err := w.sendForm(ctx, StepConfirm, w.post("/api/v1/identity/verifications/"+url.PathEscape(challenge.ChallengeID)+"/confirm",
 		map[string]string{"code": code}, passHeader), 200, &confirmed); err != nil {
 		return err
 	}
 	sessionHeader := "Sluice-Session: " + confirmed.Session.ID
 
-	bk, err := w.bookSomewhere(ctx, i, passHeader, sessionHeader)
+	bk, err := w.bookSomewhere(ctx, i, p, passHeader, sessionHeader)
 	if err != nil {
 		return err
 	}
@@ -313,10 +363,19 @@ func (w *flowWorker) journey(ctx context.Context, i uint64) error {
 	case u < w.plan.cfg.ChangeShare:
 		w.change(ctx, i, p, bk, passHeader)
 	case u < w.plan.cfg.ChangeShare+w.plan.cfg.CancelShare:
-		w.sendForm(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader, w.formKey(i, "cancel", 0)), 200, nil)
+		err := w.sendForm(ctx, StepCancel, w.post("/api/v1/bookings/cancel", who, passHeader, w.formKey(i, "cancel", 0)), 200, nil)
+		if err == nil || unanswered(err) {
+			w.acked(Acked{Kind: "cancel", Name: p.Name, RRN: p.RRN, Number: bk.Number, Unacknowledged: err != nil})
+		}
 	}
 	w.do(ctx, StepLeave, w.post("/api/v1/rooms/"+url.PathEscape(w.plan.room)+"/leave", nil, "Authorization: Bearer "+pass), 204, nil)
 	return nil
+}
+
+func (w *flowWorker) acked(a Acked) {
+	if w.plan.cfg.Acked != nil {
+		w.plan.cfg.Acked(a)
+	}
 }
 
 func (w *flowWorker) countError(err error) {
@@ -424,7 +483,7 @@ const maxSearches = 5
 // slot it tries another the search showed, then searches again. Each
 // booking form sent is one Idempotency-Key; a lost answer is asked again
 // with the same key, so a retry can never book twice.
-func (w *flowWorker) bookSomewhere(ctx context.Context, i uint64, passHeader, sessionHeader string) (bookingAnswer, error) {
+func (w *flowWorker) bookSomewhere(ctx context.Context, i uint64, p Person, passHeader, sessionHeader string) (bookingAnswer, error) {
 	form := 0
 	for range maxSearches {
 		vaccine := ""
@@ -442,6 +501,7 @@ func (w *flowWorker) bookSomewhere(ctx context.Context, i uint64, passHeader, se
 			form++
 			switch {
 			case err == nil && bk.Status == "booked" && bk.Number != "":
+				w.acked(Acked{Kind: "book", Name: p.Name, RRN: p.RRN, Number: bk.Number, Clinic: s.Clinic, Date: s.Date, Block: s.Block})
 				return bk, nil
 			case err == nil:
 				err = &answerError{step: StepBook, status: 201, code: "bad_answer"}
@@ -466,6 +526,10 @@ func (w *flowWorker) change(ctx context.Context, i uint64, p Person, bk bookingA
 			"name": p.Name, "rrn": p.RRN, "booking_number": bk.Number,
 			"clinic_id": s.Clinic, "date": s.Date, "block": s.Block,
 		}, passHeader, w.formKey(i, "change", tries)), 200, nil)
+		if err == nil || unanswered(err) {
+			w.acked(Acked{Kind: "change", Name: p.Name, RRN: p.RRN, Number: bk.Number, Clinic: s.Clinic, Date: s.Date, Block: s.Block,
+				Unacknowledged: err != nil})
+		}
 		if !full(err) {
 			return
 		}
@@ -485,11 +549,24 @@ func (w *flowWorker) formKey(i uint64, kind string, n int) string {
 // the first one did, and never books, changes or cancels twice.
 func (w *flowWorker) sendForm(ctx context.Context, step Step, req Request, want int, out any) error {
 	err := w.do(ctx, step, req, want, out)
-	for retry := 0; lostAnswer(err) && retry < 3; retry++ {
-		if !w.sleep(ctx, time.Duration(100<<retry)*time.Millisecond) {
-			return errRunOver
+	for retry := 0; ; retry++ {
+		if w.plan.cfg.RetryBudget > 0 {
+			// Told to come back later, or the answer lost: the same form
+			// again, for as long as the budget lasts.
+			if err == nil || !(busy(err) || lostAnswer(err)) {
+				return err
+			}
+			if err := w.backoff(ctx, retry, err); err != nil {
+				return err
+			}
+		} else {
+			if !lostAnswer(err) || retry == 3 {
+				return err
+			}
+			if !w.sleep(ctx, time.Duration(100<<retry)*time.Millisecond) {
+				return errRunOver
+			}
 		}
 		err = w.do(ctx, step, req, want, out)
 	}
-	return err
 }

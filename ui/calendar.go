@@ -26,7 +26,7 @@ func (p *Pages) calendarFile(l Lang, b booking.Booking, now time.Time) string {
 	w.line("CALSCALE:GREGORIAN")
 	w.line("METHOD:PUBLISH")
 	vaccine := b.VaccineID
-	if v := p.Booking.Campaign().Vaccine(b.VaccineID); v != nil {
+	if v := p.Booking.Programme().Vaccine(b.VaccineID); v != nil {
 		vaccine = l.Pick(v.Name, v.NameEN)
 	}
 	for _, a := range []booking.Appointment{b.Dose1, b.Dose2} {

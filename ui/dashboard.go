@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +156,21 @@ func (v dashView) Entered(roomName, field string, current any) any {
 		}
 	}
 	return current
+}
+
+// dashPacingField is a field of the pacing form.
+type dashPacingField struct{ Name, Label, Mode, Value string }
+
+// PacingFields are the pacing form's fields with the room's values.
+func (v dashView) PacingFields(r dashRoom) []dashPacingField {
+	p := r.Pacing
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	return []dashPacingField{
+		{"target_p95", "dash.pacing_target", "text", p.TargetP95.String()},
+		{"max_error_rate", "dash.pacing_errors", "decimal", f(p.MaxErrorRate)},
+		{"min_rate", "dash.pacing_min", "decimal", f(p.MinRate)},
+		{"max_rate", "dash.pacing_max", "decimal", f(p.MaxRate)},
+	}
 }
 
 // Bounds are the bounds of the settings the dashboard changes

@@ -6,6 +6,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,20 +23,37 @@ type dashSeries struct {
 	JoinRate   []float64 `json:"joins_per_second"`
 	Bookings   []float64 `json:"bookings_per_minute,omitempty"`
 	Rejections []float64 `json:"gate_rejections_total"`
+	// Pacing, while the room's rate is chosen from the backend's health
+	// (docs/PACING.md): measured p95, objective, chosen rate.
+	P95    []float64 `json:"p95_ms,omitempty"`
+	Target []float64 `json:"target_p95_ms,omitempty"`
+	Rate   []float64 `json:"rate,omitempty"`
 }
 
 type dashChart struct {
 	Key, Label, ID string
 	Line, Area     string // SVG points
 	Now, Max       string
+	// Overlays are more lines on the chart: on its scale (Shared) or on
+	// one of their own.
+	Overlays []dashOverlay
+}
+
+// dashOverlay is a line drawn over a chart.
+type dashOverlay struct {
+	Key, Class, Label, Now string
+	Shared                 bool
+	Line                   string
 }
 
 func (d *Dashboard) series(samples []room.Sample) dashSeries {
 	el := d.History.Elapsed()
 	s := dashSeries{}
 	hasBooking := false
+	hasPacing := false
 	for _, x := range samples {
 		hasBooking = hasBooking || x.HasBooking
+		hasPacing = hasPacing || x.PacingAuto
 	}
 	for _, x := range samples {
 		s.Age = append(s.Age, math.Round((el - x.Elapsed).Seconds()))
@@ -46,6 +64,11 @@ func (d *Dashboard) series(samples []room.Sample) dashSeries {
 		s.Rejections = append(s.Rejections, float64(x.Rejections))
 		if hasBooking {
 			s.Bookings = append(s.Bookings, dashRound2(x.BookingRate))
+		}
+		if hasPacing {
+			s.P95 = append(s.P95, math.Round(x.P95Ms))
+			s.Target = append(s.Target, math.Round(x.TargetP95Ms))
+			s.Rate = append(s.Rate, dashRound2(x.Rate))
 		}
 	}
 	return s
@@ -93,17 +116,33 @@ var dashChartDefs = []struct {
 	{"admissions_per_second", "dash.chart_admit", true, func(s *dashSeries) []float64 { return s.AdmitRate }},
 	{"joins_per_second", "dash.chart_joins", true, func(s *dashSeries) []float64 { return s.JoinRate }},
 	{"bookings_per_minute", "dash.chart_bookings", true, func(s *dashSeries) []float64 { return s.Bookings }},
+	{"p95_ms", "dash.chart_pacing", false, func(s *dashSeries) []float64 { return s.P95 }},
 }
 
 func (d *Dashboard) charts(lang Lang, roomName string, v dashRoom, window float64) []dashChart {
 	var out []dashChart
 	for _, def := range dashChartDefs {
 		vals := def.pick(&v.Series)
-		if def.key == "bookings_per_minute" && !v.HasBooking {
+		if def.key == "bookings_per_minute" && !v.HasBooking || def.key == "p95_ms" && len(vals) == 0 {
 			continue
 		}
 		line, area, top := dashChartPoints(v.Series.Age, vals, window)
 		ch := dashChart{Key: def.key, Label: lang.T(def.label), ID: roomName + "." + def.key, Line: line, Area: area}
+		if def.key == "p95_ms" {
+			// Measured p95 and the objective on one scale, the chosen
+			// rate on its own.
+			top = max(top, slices.Max(v.Series.Target))
+			line, area, _ = dashChartPointsTo(v.Series.Age, vals, window, top)
+			ch.Line, ch.Area = line, area
+			target, _, _ := dashChartPointsTo(v.Series.Age, v.Series.Target, window, top)
+			rate, _, _ := dashChartPoints(v.Series.Age, v.Series.Rate, window)
+			ch.Overlays = []dashOverlay{
+				{Key: "target_p95_ms", Class: "objective", Label: lang.T("dash.chart_objective"), Shared: true, Line: target,
+					Now: lang.Round(v.Series.Target[len(v.Series.Target)-1])},
+				{Key: "rate", Class: "rate", Label: lang.T("dash.chart_rate"), Line: rate,
+					Now: lang.Decimal(v.Series.Rate[len(v.Series.Rate)-1])},
+			}
+		}
 		last := 0.0
 		if len(vals) > 0 {
 			last = vals[len(vals)-1]
@@ -126,6 +165,11 @@ func dashChartPoints(age, vals []float64, window float64) (line, area string, to
 	for _, v := range vals {
 		top = max(top, v)
 	}
+	return dashChartPointsTo(age, vals, window, top)
+}
+
+// dashChartPointsTo is dashChartPoints with the top of the scale given.
+func dashChartPointsTo(age, vals []float64, window, top float64) (line, area string, _ float64) {
 	scale := max(top, 1)
 	var b strings.Builder
 	firstX, lastX := -1.0, 0.0

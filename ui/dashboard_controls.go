@@ -1,5 +1,5 @@
 // Operator dashboard: the room controls (pause, resume, close, reopen,
-// capacity and rate, the message to the line).
+// capacity and rate, pacing, the message to the line).
 
 package ui
 
@@ -22,6 +22,7 @@ type dashInput struct {
 	rate     float64
 	message  string
 	resumeAt time.Time
+	pacing   room.Pacing
 	fields   []dashField
 }
 
@@ -29,12 +30,17 @@ type dashField struct{ Name, Value string }
 
 // dashActions are the room controls: the room setting each changes.
 var dashActions = map[string]func(st *room.Settings, in dashInput){
-	"pause":    func(st *room.Settings, _ dashInput) { st.Paused = true },
-	"resume":   func(st *room.Settings, _ dashInput) { st.Paused = false },
-	"close":    func(st *room.Settings, _ dashInput) { st.Closed = true },
-	"reopen":   func(st *room.Settings, _ dashInput) { st.Closed = false },
-	"settings": func(st *room.Settings, in dashInput) { st.Capacity, st.Rate = in.capacity, in.rate },
-	"message":  func(st *room.Settings, in dashInput) { st.Message, st.ResumeAt = in.message, in.resumeAt },
+	"pause":  func(st *room.Settings, _ dashInput) { st.Paused = true },
+	"resume": func(st *room.Settings, _ dashInput) { st.Paused = false },
+	"close":  func(st *room.Settings, _ dashInput) { st.Closed = true },
+	"reopen": func(st *room.Settings, _ dashInput) { st.Closed = false },
+	// An operator's rate is fixed: setting one ends auto pacing (the
+	// pacing form turns it on again).
+	"settings": func(st *room.Settings, in dashInput) {
+		st.Capacity, st.Rate, st.Pacing.Mode = in.capacity, in.rate, room.PacingFixed
+	},
+	"pacing":  func(st *room.Settings, in dashInput) { st.Pacing = in.pacing },
+	"message": func(st *room.Settings, in dashInput) { st.Message, st.ResumeAt = in.message, in.resumeAt },
 }
 
 // dashResumeLayout is how a datetime-local field writes the expected
@@ -60,6 +66,12 @@ func (d *Dashboard) input(r *http.Request, rm *room.Room, action string) (in das
 			return in, "rate"
 		}
 		st.Capacity, st.Rate = in.capacity, in.rate
+	case "pacing":
+		var ok bool
+		if in, ok = dashPacing(r); !ok {
+			return in, in.fields[len(in.fields)-1].Name
+		}
+		st.Pacing = in.pacing
 	case "message":
 		in.message = strings.TrimSpace(r.PostFormValue("message"))
 		resume := strings.TrimSpace(r.PostFormValue("resume_at"))
@@ -87,6 +99,37 @@ func (d *Dashboard) input(r *http.Request, rm *room.Room, action string) (in das
 		in.fields = []dashField{{"capacity", strconv.Itoa(in.capacity)}, {"rate", strconv.FormatFloat(in.rate, 'f', -1, 64)}}
 	}
 	return in, ""
+}
+
+// dashPacing reads the pacing form; on a field that is not a number (or
+// a duration) ok is false and that field is the last of in.fields.
+func dashPacing(r *http.Request) (in dashInput, ok bool) {
+	p := &in.pacing
+	p.Mode = strings.TrimSpace(r.PostFormValue("mode"))
+	in.fields = append(in.fields, dashField{"mode", p.Mode})
+	for _, f := range []struct {
+		name string
+		num  *float64
+		dur  *time.Duration
+	}{
+		{"target_p95", nil, &p.TargetP95},
+		{"max_error_rate", &p.MaxErrorRate, nil},
+		{"min_rate", &p.MinRate, nil},
+		{"max_rate", &p.MaxRate, nil},
+	} {
+		v := strings.TrimSpace(r.PostFormValue(f.name))
+		in.fields = append(in.fields, dashField{f.name, v})
+		var err error
+		if f.dur != nil {
+			*f.dur, err = time.ParseDuration(v)
+		} else {
+			*f.num, err = strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+		}
+		if err != nil {
+			return in, false
+		}
+	}
+	return in, true
 }
 
 // handleAction runs a control. Without confirm=yes (the script sets it after
@@ -134,9 +177,15 @@ func (d *Dashboard) handleAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Server.Log != nil {
 		d.Server.Log.Info("dashboard: room "+action, "room", rm.Name(),
-			slog.Group("settings", "capacity", in.capacity, "rate", in.rate, "message", in.message, "resume_at", in.resumeAt))
+			slog.Group("settings", "capacity", in.capacity, "rate", in.rate, "message", in.message, "resume_at", in.resumeAt, "pacing", in.pacing.String()))
 	}
 	http.Redirect(w, r, d.Server.Path("/admin?done="+action+"&room="+url.QueryEscape(rm.Name())+"#room-"+rm.Name()), http.StatusSeeOther)
+}
+
+// dashPacingErrors says what is wrong with each field of the pacing form.
+var dashPacingErrors = map[string]string{
+	"mode": "dash.err_pacing_mode", "target_p95": "dash.err_pacing_target_p95", "max_error_rate": "dash.err_pacing_errors",
+	"min_rate": "dash.err_pacing_min_rate", "max_rate": "dash.err_pacing_max_rate",
 }
 
 // dashFormError is a room's form (settings, or the message to the line)
@@ -153,6 +202,7 @@ type dashFormError struct {
 func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, field string, entered []dashField) {
 	v := d.base(w, r, "dash.title")
 	v.Live = d.live(r.Context(), v.Lang)
+	field = strings.TrimPrefix(field, "pacing.") // the pacing form's fields
 	e := &dashFormError{Room: roomName, Field: field, Entered: map[string]string{}}
 	for _, f := range entered {
 		e.Entered[f.Name] = f.Value
@@ -172,6 +222,8 @@ func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, 
 		e.Text = v.T("dash.err_message")
 	case "resume_at":
 		e.Text = v.T("dash.err_resume")
+	case "mode", "target_p95", "max_error_rate", "min_rate", "max_rate":
+		e.Text = v.T(dashPacingErrors[field])
 	default:
 		e.Text = v.T("dash.err_update")
 	}

@@ -58,9 +58,12 @@ type dashRoom struct {
 	Message  string    `json:"message"`
 	ResumeAt time.Time `json:"resume_at,omitzero"`
 	// ResumeInput is ResumeAt as the message form's field writes it.
-	ResumeInput string      `json:"-"`
-	Series      dashSeries  `json:"series"`
-	Charts      []dashChart `json:"-"`
+	ResumeInput string `json:"-"`
+	// Pacing is how the rate is chosen (docs/PACING.md), for the pacing
+	// form.
+	Pacing room.Pacing `json:"-"`
+	Series dashSeries  `json:"series"`
+	Charts []dashChart `json:"-"`
 }
 
 type dashBooking struct {
@@ -75,7 +78,10 @@ type dashBooking struct {
 }
 
 type dashCohort struct {
+	// ID is "campaign/cohort": cohort ids are unique only within their
+	// campaign.
 	ID         string  `json:"id"`
+	Campaign   string  `json:"campaign"` // the campaign's name
 	Name       string  `json:"name"`
 	Population int     `json:"population"`
 	Booked     int     `json:"booked"`
@@ -150,7 +156,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 	txt["axis.mid"] = "−" + dashMinutes(lv.WindowSeconds/2)
 	gates := d.Server.GateRejections()
 	// The booking figures are read once (Stats caches them for a second).
-	var bst *booking.CampaignStats
+	var bst *booking.ProgrammeStats
 	var bErr error
 	if d.Booking != nil {
 		st, err := d.Booking.Stats(ctx)
@@ -202,6 +208,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		}
 		v.ClearSeconds = clearSeconds(v.Waiting, c.AdmitRate, stopped)
 		v.Message, v.ResumeAt = c.Settings.Message, c.Settings.ResumeAt
+		v.Pacing = c.Settings.Pacing
 		if !v.ResumeAt.IsZero() {
 			v.ResumeInput = v.ResumeAt.In(d.location()).Format(dashResumeLayout)
 		}
@@ -291,7 +298,7 @@ func (d *Dashboard) backendHealth() (string, string) {
 	return "ok", ""
 }
 
-func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang Lang, txt map[string]string) *dashBooking {
+func (d *Dashboard) bookingStats(st *booking.ProgrammeStats, err error, lang Lang, txt map[string]string) *dashBooking {
 	b := &dashBooking{}
 	if err != nil {
 		b.Error = lang.T("dash.stats_error")
@@ -300,16 +307,20 @@ func (d *Dashboard) bookingStats(st *booking.CampaignStats, err error, lang Lang
 		}
 		return b
 	}
-	b.Campaign = lang.Pick(st.Name, st.NameEN)
+	b.Campaign = lang.Pick(d.Booking.Programme().Name())
 	b.Booked, b.Population, b.Rate = st.Booked, st.Population, st.Rate
 	txt["booking.booked"] = lang.Round(float64(st.Booked))
 	txt["booking.population"] = lang.Round(float64(st.Population))
 	txt["booking.rate"] = lang.Percent(st.Rate)
-	for _, c := range st.Cohorts {
-		b.Cohorts = append(b.Cohorts, dashCohort{ID: c.ID, Name: lang.Pick(c.Name, c.NameEN), Population: c.Population, Booked: c.Booked, Rate: c.Rate})
-		txt["booking.cohort."+c.ID+".booked"] = lang.Round(float64(c.Booked))
-		txt["booking.cohort."+c.ID+".population"] = lang.Round(float64(c.Population))
-		txt["booking.cohort."+c.ID+".rate"] = lang.Percent(c.Rate)
+	for _, cs := range st.Campaigns {
+		campaign := lang.Pick(cs.Name, cs.NameEN)
+		for _, c := range cs.Cohorts {
+			id := cs.CampaignID + "/" + c.ID
+			b.Cohorts = append(b.Cohorts, dashCohort{ID: id, Campaign: campaign, Name: lang.Pick(c.Name, c.NameEN), Population: c.Population, Booked: c.Booked, Rate: c.Rate})
+			txt["booking.cohort."+id+".booked"] = lang.Round(float64(c.Booked))
+			txt["booking.cohort."+id+".population"] = lang.Round(float64(c.Population))
+			txt["booking.cohort."+id+".rate"] = lang.Percent(c.Rate)
+		}
 	}
 	for _, v := range st.Vaccines {
 		b.Vaccines = append(b.Vaccines, dashVaccine{ID: v.ID, Name: lang.Pick(v.Name, v.NameEN), Unlimited: v.Unlimited, Allocated: v.Allocated, Used: v.Used, Remaining: v.Remaining})

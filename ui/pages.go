@@ -57,7 +57,8 @@ type Pages struct {
 //go:embed templates/layout.html templates/parts.html templates/landing.html templates/wait.html
 //go:embed templates/verify.html templates/code.html templates/eligibility.html templates/clinics.html
 //go:embed templates/confirm.html templates/done.html templates/lookup.html templates/booking.html
-//go:embed templates/cancel.html templates/message.html
+//go:embed templates/cancel.html templates/message.html templates/proxy.html
+//go:embed templates/leftovers.html templates/clinic.html
 //go:embed static/sluice.css static/wait.js static/book.js
 var citizenFS embed.FS
 
@@ -91,6 +92,11 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	post("/book/verify", p.bookVerify)
 	post("/book/code", p.bookCode)
 	get("/book/eligibility", p.bookEligibility)
+	get("/book/for", p.proxyForm)
+	post("/book/for", p.proxySubmit)
+	post("/book/for/end", p.proxyEnd)
+	get("/book/leftovers", p.leftoversPage)
+	post("/book/leftovers", p.leftoverSubmit)
 	get("/book/clinics", p.bookClinics)
 	get("/book/confirm", p.bookConfirm)
 	post("/book", p.bookSubmit)
@@ -105,6 +111,12 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	get("/booking/change", p.changeSearch)
 	get("/booking/change/confirm", p.changeConfirm)
 	post("/booking/change", p.changeSubmit)
+	// The clinic page is not behind the waiting room: a clinic has its
+	// own credential (booking.Service.ClinicOf).
+	mux.Handle("GET /clinic", p.Server.WithDeadline(http.HandlerFunc(p.clinicPage)))
+	for pattern, h := range map[string]http.HandlerFunc{"/clinic/login": p.clinicLogin, "/clinic/logout": p.clinicLogout, "/clinic/leftovers": p.clinicPost} {
+		mux.Handle("POST "+pattern, csrf.Handler(p.Server.WithDeadline(h)))
+	}
 }
 
 func (p *Pages) now() time.Time { return p.Clock.Now() }
@@ -136,7 +148,7 @@ func serveCitizenAsset(w http.ResponseWriter, r *http.Request) {
 // parts and the page's file.
 var citizenTemplates = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"landing", "wait", "verify", "code", "eligibility", "clinics", "confirm", "done", "lookup", "booking", "cancel", "message"} {
+	for _, name := range []string{"landing", "wait", "verify", "code", "eligibility", "clinics", "confirm", "done", "lookup", "booking", "cancel", "message", "proxy", "leftovers", "clinic"} {
 		out[name] = template.Must(template.New("layout.html").ParseFS(citizenFS,
 			"templates/layout.html", "templates/parts.html", "templates/"+name+".html"))
 	}

@@ -26,6 +26,7 @@ type confirmData struct {
 	Submit      string
 	Back        string
 	Person      string
+	ProxyFor    string // "booking for X (booked by Y)", when booking for someone else
 	Vaccine     string
 	Old         []doseRow // change: the booking as it is
 	Doses       []doseRow
@@ -69,7 +70,7 @@ func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) 
 	want := v.Get("vaccine")
 	for _, id := range vaccineIDs {
 		if (want == "" || want == id) && c.Offers(id) {
-			s.vaccine = p.Booking.Campaign().Vaccine(id)
+			s.vaccine = p.Booking.Programme().Vaccine(id)
 			break
 		}
 	}
@@ -134,11 +135,17 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s, ok := p.parseSlot(q, cohortVaccineIDs(p.Booking.Campaign(), e.Cohort))
+	s, ok := p.parseSlot(q, cohortVaccineIDs(e.Campaign, e.Cohort))
 	back := searchURL("/book/clinics", s.clinic, q.Get("date"), q.Get("vaccine"))
 	if !ok {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
+	}
+	if share := p.Booking.ShareView(e, pg.Now); share != nil {
+		ca := booking.ClinicAvailability{Clinic: s.clinic, DayAvailability: booking.DayAvailability{Date: s.date}}
+		ca.Free[s.block] = s.free
+		share(&ca)
+		s.free = ca.Free[s.block]
 	}
 	if s.free <= 0 {
 		p.renderError(w, pg, "confirm.h1", booking.ErrSlotFull, back)
@@ -147,8 +154,8 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 	l := pg.Lang
 	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("confirm.h1"), Intro: l.T("confirm.intro"), Action: "/book", Submit: l.T("confirm.submit"), Back: back,
-		Person: sess.Name, Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN), VaccineID: s.vaccine.ID,
-		Idempotency: randomToken(18),
+		Person: sess.bookee(), Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN), VaccineID: s.vaccine.ID,
+		Idempotency: randomToken(18), ProxyFor: proxyNote(l, sess),
 	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }
@@ -166,7 +173,7 @@ type bookingView struct {
 
 func (p *Pages) viewBooking(l Lang, b booking.Booking) bookingView {
 	v := bookingView{Number: b.Number, Cancelled: b.Status == booking.StatusCancelled, Name: b.Name, Phone: booking.MaskPhone(b.Phone)}
-	if vx := p.Booking.Campaign().Vaccine(b.VaccineID); vx != nil {
+	if vx := p.Booking.Programme().Vaccine(b.VaccineID); vx != nil {
 		v.Vaccine = l.Pick(vx.Name, vx.NameEN)
 	}
 	for _, a := range []booking.Appointment{b.Dose1, b.Dose2} {
@@ -210,10 +217,22 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderSlotInvalid(w, pg, "confirm.h1", back)
 		return
 	}
-	_, err := p.Booking.Book(r.Context(), booking.BookInput{
+	in := booking.BookInput{
 		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
 		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
-	})
+	}
+	if c, err := r.Cookie(ProxyCookie); err == nil && c.Value != "" {
+		// Booking for someone else: the person the cookie names, or
+		// nobody if it no longer opens (never the booker by mistake).
+		other, _, err := p.Booking.OpenProxy(r.Context(), sess.ID, c.Value)
+		if err != nil {
+			clearProxy(w, r)
+			p.renderError(w, pg, "confirm.h1", err, "/book/for")
+			return
+		}
+		in.ForPerson = &other
+	}
+	_, err := p.Booking.Book(r.Context(), in)
 	if err != nil {
 		p.renderError(w, pg, "confirm.h1", err, back)
 		return
@@ -231,7 +250,13 @@ func (p *Pages) ownBooking(w http.ResponseWriter, r *http.Request, pg *page) (bo
 	if !ok {
 		return booking.Booking{}, false
 	}
-	bk, err := p.Booking.BookingOf(r.Context(), sess.ID)
+	var bk booking.Booking
+	var err error
+	if c, cerr := r.Cookie(ProxyCookie); cerr == nil && c.Value != "" {
+		bk, err = p.Booking.ProxyBookingOf(r.Context(), sess.ID, c.Value)
+	} else {
+		bk, err = p.Booking.BookingOf(r.Context(), sess.ID)
+	}
 	switch {
 	case errors.Is(err, booking.ErrNotFound):
 		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
@@ -261,4 +286,12 @@ func (p *Pages) bookCalendar(w http.ResponseWriter, r *http.Request) {
 	if bk, ok := p.ownBooking(w, r, pg); ok {
 		p.serveCalendar(w, bk, pg.Lang)
 	}
+}
+
+// proxyNote says whom the booker books for, "" when for themselves.
+func proxyNote(l Lang, sess bookerSession) string {
+	if sess.proxyFor == nil {
+		return ""
+	}
+	return l.T("proxy.for", sess.proxyFor.Name, sess.Name)
 }

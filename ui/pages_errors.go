@@ -116,7 +116,7 @@ var nextSteps = func() map[string]nextStep {
 		codes []string
 	}{
 		{nextStep{linkText: "next.search"}, []string{"slot_full", "no_second_dose", "past_date", "clinic_closed",
-			"beyond_horizon", "vaccine_not_offered", "invalid_slot", "clinic_not_found", "idempotency_key_reused"}},
+			"beyond_horizon", "vaccine_not_offered", "invalid_slot", "clinic_not_found", "idempotency_key_reused", "leftover_gone"}},
 		{nextStep{link: "/book", linkText: "next.verify"}, []string{"session_expired"}},
 		{nextStep{link: "/book", linkText: "next.newcode"}, []string{"challenge_expired", "too_many_attempts"}},
 		{nextStep{next: "next.fix", field: "code"}, []string{"wrong_code"}},
@@ -128,6 +128,7 @@ var nextSteps = func() map[string]nextStep {
 		{nextStep{next: "next.lookup_check", link: "/book", linkText: "next.find_by_identity"}, []string{"booking_not_found"}},
 		{nextStep{next: "next.wait"}, []string{"unavailable"}},
 		{nextStep{next: "next.retry"}, []string{"invalid_request"}},
+		{nextStep{next: "next.fix", field: "token"}, []string{"clinic_token_invalid"}},
 	} {
 		for _, code := range g.codes {
 			m[code] = g.step

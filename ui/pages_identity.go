@@ -227,6 +227,9 @@ type eligibilityData struct {
 	Booked      bool
 	B           bookingView
 	CalendarURL string
+	// Proxy: a cohort of the programme lets people book for someone else
+	// (the link to /book/for).
+	Proxy bool
 }
 
 // GET /book/eligibility
@@ -237,12 +240,15 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
+	e := p.Booking.Programme().Eligibility(sess.BirthDate, pg.Now)
 	d := eligibilityData{Name: sess.Name, Eligible: e.Eligible, Message: pg.Lang.Pick(e.Message, e.MessageEN),
 		OpensAt: e.WindowOpensAt, ClosesAt: e.WindowClosesAt, NoMoreKey: noMoreKey(e)}
 	if e.Cohort != nil {
 		d.Cohort = pg.Lang.Pick(e.Cohort.Name, e.Cohort.NameEN)
 	}
+	d.Proxy = len(p.proxyFormData(pg.Lang, sess).Allowed) > 0
+	// Back here, the person books for themselves again.
+	clearProxy(w, r)
 	// Someone who booked already is told so here, at once, not at the last
 	// step. One read of their own booking per visit of this page (not on
 	// the clinic search, which must not touch the database).
@@ -257,17 +263,32 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "eligibility", pg)
 }
 
-// eligibleSession returns the verified, eligible person of a booking step,
-// or answers the request itself.
-func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page) (booking.Session, booking.Eligibility, bool) {
+// eligibleSession returns the verified person of a booking step and the
+// eligibility of the person being booked: the verified person's own, or,
+// while they book for someone else (ProxyCookie), that person's (then
+// sess.ProxyFor names them). If that person may not book now it answers
+// the request itself.
+func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page) (bookerSession, booking.Eligibility, bool) {
 	sess, ok := p.verified(w, r, pg)
 	if !ok {
-		return sess, booking.Eligibility{}, false
+		return bookerSession{}, booking.Eligibility{}, false
 	}
-	e := p.Booking.Campaign().Eligibility(sess.BirthDate, pg.Now)
+	bs := bookerSession{Session: sess}
+	if c, err := r.Cookie(ProxyCookie); err == nil && c.Value != "" {
+		in, e, err := p.Booking.OpenProxy(r.Context(), sess.ID, c.Value)
+		if err == nil {
+			bs.proxyFor, bs.proxyToken = &in, c.Value
+			if !e.Eligible {
+				http.Redirect(w, r, "/book/for", http.StatusSeeOther)
+				return bs, e, false
+			}
+			return bs, e, true
+		}
+	}
+	e := p.Booking.Programme().Eligibility(sess.BirthDate, pg.Now)
 	if !e.Eligible {
 		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
-		return sess, e, false
+		return bs, e, false
 	}
-	return sess, e, true
+	return bs, e, true
 }

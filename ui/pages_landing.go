@@ -60,8 +60,8 @@ type landingData struct {
 func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "check.title", "/")
 	l, now := pg.Lang, pg.Now
-	camp := p.Booking.Campaign()
-	pg.Title, pg.Home = l.Pick(camp.Name, camp.NameEN), true
+	camp := p.Booking.Programme()
+	pg.Title, pg.Home = l.Pick(camp.Name()), true
 	d := landingData{Campaign: pg.Title, JoinURL: "/wait/" + p.Room + "?return=/book"}
 	for _, wi := range camp.WindowsOn(booking.DateOf(now)) {
 		row := windowRow{Text: l.Pick(wi.Text, wi.TextEN), Opens: wi.Opens, Closes: wi.Closes, State: "later"}

@@ -184,10 +184,10 @@ func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var vax []*booking.Vaccine
-	if vx := p.Booking.Campaign().Vaccine(bk.VaccineID); vx != nil {
+	if vx := p.Booking.Programme().Vaccine(bk.VaccineID); vx != nil {
 		vax = append(vax, vx)
 	}
-	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm")
+	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm", nil)
 	d.H1 = pg.T("change.h1")
 	d.Intro = pg.T("change.intro", v.Doses[0].Clinic+", "+v.Doses[0].When)
 	pg.Scripts, pg.D = []string{"book.js"}, d

@@ -71,7 +71,10 @@ const searchPageSize = 5
 
 // search reads the search form (region, district, date, vaccine, offset)
 // and runs it against the availability index (memory, never the database).
-func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, action, confirm string) searchData {
+// search runs the clinic search of a booking or change page. share, if
+// not nil, lowers each result's free places to the person's share
+// (booking.Service.ShareView).
+func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, action, confirm string, share func(*booking.ClinicAvailability)) searchData {
 	q := r.URL.Query()
 	now := p.now()
 	d := searchData{Action: action, Region: q.Get("region"), District: q.Get("district"), Date: q.Get("date"), Vaccine: q.Get("vaccine")}
@@ -148,6 +151,11 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		sq.Dong = dong.Name
 	}
 	res, total := p.Booking.Availability().SearchTotal(sq)
+	if share != nil {
+		for i := range res {
+			share(&res[i])
+		}
+	}
 	d.Searched, d.Total = true, total
 	if len(res) > 0 {
 		d.From, d.To = offset+1, offset+len(res)
@@ -160,7 +168,7 @@ func (p *Pages) search(r *http.Request, l Lang, vaccines []*booking.Vaccine, act
 		}
 		var names []string
 		for _, id := range c.Clinic.Vaccines {
-			if v := p.Booking.Campaign().Vaccine(id); v != nil {
+			if v := p.Booking.Programme().Vaccine(id); v != nil {
 				names = append(names, l.Pick(v.Name, v.NameEN))
 			}
 		}
@@ -249,7 +257,7 @@ func (p *Pages) bookClinics(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := p.search(r, pg.Lang, p.Booking.Campaign().VaccinesFor(e.Cohort), "/book/clinics", "/book/confirm")
+	d := p.search(r, pg.Lang, e.Campaign.VaccinesFor(e.Cohort), "/book/clinics", "/book/confirm", p.Booking.ShareView(e, pg.Now))
 	d.H1 = pg.T("search.h1")
 	pg.Scripts, pg.D = []string{"book.js"}, d
 	p.render(w, http.StatusOK, "clinics", pg)

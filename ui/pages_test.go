@@ -255,9 +255,13 @@ func TestLandingMayIBookNow(t *testing.T) {
 	p = b.get("/?lang=ko&y=" + url.QueryEscape("１９６８") + "&m=3&d=15")
 	mustContain(t, "full-width", p, "지금 예약할 수 있습니다")
 
-	// Not in this campaign: told so, and what to do.
+	// In the August campaign of the programme: told when, in July.
 	p = b.get("/?birth_date=1990-05-05")
-	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "이번 예약(", "해당 연령대의 예약 일정이 발표되면")
+	mustContain(t, "august cohort in july", p, "지금은 예약할 수 없습니다", "생일 끝자리가 5인 1990년생은 8월 15일 20시부터 예약할 수 있습니다.")
+
+	// In no campaign of the programme: told so, and what to do.
+	p = b.get("/?birth_date=1940-05-05")
+	mustContain(t, "other cohort", p, "지금은 예약할 수 없습니다", "지금 진행 중인 예약(", "해당 연령대의 예약 일정이 발표되면")
 	if strings.Contains(p.body, "더 예약할 수 없습니다") {
 		t.Error("someone who was never eligible is told they cannot book any more")
 	}

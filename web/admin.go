@@ -87,6 +87,10 @@ type roomView struct {
 	room.Counters
 	Settings settingsView      `json:"settings"`
 	Gate     map[string]uint64 `json:"gate_rejections,omitempty"`
+	// Backend is the protected backend's health as this node's gate sees
+	// it, and the pacer's last change of rate (docs/PACING.md).
+	Backend    room.HealthReading `json:"backend"`
+	LastPacing *room.PaceChange   `json:"last_pacing_change,omitempty"`
 }
 
 type settingsView struct {
@@ -104,6 +108,16 @@ type settingsView struct {
 	Closed       bool       `json:"closed"`
 	Message      string     `json:"message"`
 	ResumeAt     *time.Time `json:"resume_at"`
+	Pacing       pacingView `json:"pacing"`
+}
+
+// pacingView is a room's pacing as the configuration writes it.
+type pacingView struct {
+	Mode         string  `json:"mode"`
+	TargetP95    string  `json:"target_p95"`
+	MaxErrorRate float64 `json:"max_error_rate"`
+	MinRate      float64 `json:"min_rate"`
+	MaxRate      float64 `json:"max_rate"`
 }
 
 func tp(t time.Time) *time.Time {
@@ -122,7 +136,12 @@ func (s *Server) view(rm *room.Room) roomView {
 		ClaimTimeout: st.ClaimTimeout.String(), PollBudget: st.PollBudget, MinPoll: st.MinPoll.String(),
 		WaitingURL: st.WaitingURL, Paused: st.Paused, Closed: st.Closed,
 		Message: st.Message, ResumeAt: tp(st.ResumeAt),
-	}}
+		Pacing: pacingView{Mode: st.Pacing.Mode, TargetP95: st.Pacing.TargetP95.String(), MaxErrorRate: st.Pacing.MaxErrorRate,
+			MinRate: st.Pacing.MinRate, MaxRate: st.Pacing.MaxRate},
+	}, Backend: rm.Health().Read()}
+	if ch := rm.LastPaceChange(); !ch.At.IsZero() {
+		v.LastPacing = &ch
+	}
 	if g := s.GateRejections()[rm.Name()]; g != nil {
 		v.Gate = g
 	}
@@ -195,7 +214,7 @@ func (s *Server) handleAdminRoom(w http.ResponseWriter, r *http.Request) {
 			settingsProblem(w, err)
 			return
 		}
-		s.Log.Info("room settings changed", "room", name, "capacity", st.Capacity, "rate", st.Rate)
+		s.Log.Info("room settings changed", "room", name, "capacity", st.Capacity, "rate", st.Rate, "pacing", st.Pacing.String())
 		writeJSON(w, http.StatusOK, s.view(rm))
 	}
 }

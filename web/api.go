@@ -81,7 +81,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 		// Joining again with a ticket (refresh, reconnect, app restart)
 		// keeps exactly the same place.
 		if !s.limited(w, r, kindStatus) {
-			s.ticketStatus(w, rm, tok)
+			s.ticketStatus(w, r, rm, tok, 0)
 		}
 		return
 	}
@@ -89,6 +89,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 		return
 	}
 	tok, st, err := rm.Join()
+	if err == nil && len(r.Header["Cookie"]) > 0 {
+		s.noteSeen(w, r, rm, st)
+	}
 	s.writeStatus(w, http.StatusCreated, tok, st, err)
 }
 
@@ -112,17 +115,41 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string)
 		problem(w, http.StatusUnauthorized, "ticket_missing", "Send your ticket as \"Authorization: Bearer <ticket>\". To get a ticket, POST to the room's tickets endpoint.", "대기표가 없습니다. 대기열에 먼저 참여하세요.")
 		return
 	}
-	s.ticketStatus(w, rm, tok)
+	wait, ok := statusWait(r)
+	if !ok {
+		problem(w, http.StatusBadRequest, "bad_wait", "wait must be a number of seconds from 0 to 10.", "wait 값은 0에서 10 사이의 초여야 합니다.")
+		return
+	}
+	s.ticketStatus(w, r, rm, tok, wait)
 }
 
-// ticketStatus answers with the status of ticket tok in the room.
-func (s *Server) ticketStatus(w http.ResponseWriter, rm *room.Room, tok string) {
+// statusWait reads the status request's ?wait=S: how long the client lets
+// the request be held for its turn (room.StatusWait), 0 to 10 seconds,
+// fractions allowed. ok is false for anything else.
+func statusWait(r *http.Request) (time.Duration, bool) {
+	if r.URL.RawQuery == "" {
+		return 0, true
+	}
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return 0, true
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(secs >= 0 && secs <= room.MaxStatusWait.Seconds()) {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
+}
+
+// ticketStatus answers with the status of ticket tok in the room, held up
+// to wait for the ticket's turn (?wait=S, room.StatusWait).
+func (s *Server) ticketStatus(w http.ResponseWriter, r *http.Request, rm *room.Room, tok string, wait time.Duration) {
 	t, err := rm.VerifyTicket(tok)
 	if err != nil {
 		WriteProblem(w, ticketProblem(err))
 		return
 	}
-	st, err := rm.Status(t)
+	st, err := s.ticketStatusSeen(w, r, rm, t, wait)
 	s.writeStatus(w, http.StatusOK, tok, st, err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +111,7 @@ func (b *BookingAPI) Register(mux *http.ServeMux) {
 	gated("POST /api/v1/bookings/lookup", b.handleLookup)
 	gated("POST /api/v1/bookings/change", b.handleChange)
 	gated("POST /api/v1/bookings/cancel", b.handleCancel)
+	b.registerLeftovers(mux, gated)
 	mux.Handle("GET /api/v1/admin/stats", s.WithDeadline(s.admin(b.handleStats)))
 	mux.HandleFunc("GET /api/v1/admin/notifications", s.admin(b.handleNotifications))
 	if b.DemoClock != nil {
@@ -151,13 +153,14 @@ func (b *BookingAPI) handleEligibility(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "birth_date_invalid", "The birth date must be a real date written YYYY-MM-DD (for example 1968-03-15).", "생년월일이 올바르지 않습니다. 예: 1968-03-15")
 		return
 	}
-	e := b.Service.Campaign().Eligibility(d, b.now())
+	e := b.Service.Programme().Eligibility(d, b.now())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, eligibilityJSON(e))
 }
 
 // windowDoc is a booking window in plain words (GET /api/v1/campaign).
 type windowDoc struct {
+	Campaign string `json:"campaign_id"`
 	Cohort   string `json:"cohort_id"`
 	Label    string `json:"label"`
 	LabelEN  string `json:"label_en"`
@@ -170,17 +173,24 @@ type windowDoc struct {
 }
 
 func windowJSON(wi booking.WindowInfo, now time.Time) windowDoc {
-	return windowDoc{wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
+	return windowDoc{wi.CampaignID, wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
 		wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
 		!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit}
 }
 
-// GET /api/v1/campaign: the campaign, its cohorts, today's windows, the
-// next window to open and the dates a first dose may be booked on now.
+// GET /api/v1/campaign: the programme's campaigns and their cohorts,
+// today's windows of every campaign, the next window to open and the
+// dates a first dose may be booked on now.
 func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
-	c := b.Service.Campaign()
+	p := b.Service.Programme()
 	now := b.now().In(booking.Seoul)
+	type campaign struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		NameEN string `json:"name_en"`
+	}
 	type cohort struct {
+		Campaign     string   `json:"campaign_id"`
 		ID           string   `json:"id"`
 		Name         string   `json:"name"`
 		NameEN       string   `json:"name_en"`
@@ -189,21 +199,25 @@ func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 		ProxyBooking bool     `json:"proxy_booking"`
 		Vaccines     []string `json:"vaccines"` // in order of preference
 	}
+	var campaigns []campaign
 	var cohorts []cohort
-	for i := range c.Cohorts {
-		co := &c.Cohorts[i]
-		vaccines := []string{}
-		for _, v := range c.VaccinesFor(co) {
-			vaccines = append(vaccines, v.ID)
+	for _, c := range p.Campaigns() {
+		campaigns = append(campaigns, campaign{c.ID, c.Name, c.NameEN})
+		for i := range c.Cohorts {
+			co := &c.Cohorts[i]
+			vaccines := []string{}
+			for _, v := range c.VaccinesFor(co) {
+				vaccines = append(vaccines, v.ID)
+			}
+			cohorts = append(cohorts, cohort{c.ID, co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking, vaccines})
 		}
-		cohorts = append(cohorts, cohort{co.ID, co.Name, co.NameEN, co.BornFrom.String(), co.BornTo.String(), co.ProxyBooking, vaccines})
 	}
 	today := []windowDoc{}
-	for _, wi := range c.WindowsOn(booking.DateOf(now)) {
+	for _, wi := range p.WindowsOn(booking.DateOf(now)) {
 		today = append(today, windowJSON(wi, now))
 	}
 	var next *windowDoc
-	if wi, ok := c.NextWindow(now); ok {
+	if wi, ok := p.NextWindow(now); ok {
 		doc := windowJSON(wi, now)
 		next = &doc
 	}
@@ -212,7 +226,7 @@ func (b *BookingAPI) handleCampaign(w http.ResponseWriter, r *http.Request) {
 		dates = append(dates, d.String())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": c.ID, "name": c.Name, "name_en": c.NameEN, "now": now.Format(time.RFC3339),
+		"campaigns": campaigns, "now": now.Format(time.RFC3339),
 		"cohorts": cohorts, "windows_today": today, "next_window": next, "bookable_dates": dates, "room": b.Room,
 	})
 }
@@ -303,12 +317,27 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if sq.Offset, ok = intParam(w, q.Get("offset"), 0, 0, 1_000_000, "offset"); !ok {
 		return
 	}
+	// With a session, the free places are the person's: a slot full for
+	// their window's share is full for them (not cached: it is theirs).
+	var share func(*booking.ClinicAvailability)
+	if id := strings.TrimSpace(r.Header.Get(SessionHeader)); id != "" {
+		if sess, err := b.Service.Session(r.Context(), id); err == nil {
+			share = b.Service.ShareView(b.Service.Programme().Eligibility(sess.BirthDate, b.now()), b.now())
+		}
+	}
 	key := searchKey(sq)
-	if body, ok := b.cache.get(key); ok {
-		writeRawJSON(w, body)
-		return
+	if share == nil {
+		if body, ok := b.cache.get(key); ok {
+			writeRawJSON(w, body)
+			return
+		}
 	}
 	res, total := b.Service.Availability().SearchTotal(sq)
+	for i := range res {
+		if share != nil {
+			share(&res[i])
+		}
+	}
 	type item struct {
 		Clinic clinicView `json:"clinic"`
 		dayView
@@ -322,7 +351,9 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	b.cache.put(key, body)
+	if share == nil {
+		b.cache.put(key, body)
+	}
 	writeRawJSON(w, body)
 }
 
@@ -391,7 +422,7 @@ func (b *BookingAPI) handleStats(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	out := map[string]any{"campaign": st}
+	out := map[string]any{"programme": st}
 	q := r.URL.Query()
 	d := booking.DateOf(b.now())
 	if ds := q.Get("date"); ds != "" {

@@ -52,7 +52,7 @@ func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
+	e := b.Service.Programme().Eligibility(sess.BirthDate, b.now())
 	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 
@@ -83,7 +83,7 @@ func (b *BookingAPI) handleSession(w http.ResponseWriter, r *http.Request) {
 		b.problem(w, err)
 		return
 	}
-	e := b.Service.Campaign().Eligibility(sess.BirthDate, b.now())
+	e := b.Service.Programme().Eligibility(sess.BirthDate, b.now())
 	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "eligibility": eligibilityJSON(e)})
 }
 

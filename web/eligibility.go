@@ -12,9 +12,10 @@ import (
 // (+09:00); absent values are null.
 type eligibilityDoc struct {
 	Eligible          bool       `json:"eligible"`
-	Cohort            *string    `json:"cohort"`    // cohort name (Korean), e.g. "53~54세"
-	CohortID          *string    `json:"cohort_id"` // e.g. "53-54"
-	CohortEN          *string    `json:"cohort_en"` // e.g. "Ages 53-54"
+	CampaignID        *string    `json:"campaign_id"` // the campaign answering, e.g. "2021-08-18-49"
+	Cohort            *string    `json:"cohort"`      // cohort name (Korean), e.g. "53~54세"
+	CohortID          *string    `json:"cohort_id"`   // e.g. "53-54"
+	CohortEN          *string    `json:"cohort_en"`   // e.g. "Ages 53-54"
 	WindowOpensAt     *time.Time `json:"window_opens_at"`
 	WindowClosesAt    *time.Time `json:"window_closes_at"`
 	NextWindowOpensAt *time.Time `json:"next_window_opens_at"`
@@ -33,6 +34,10 @@ func eligibilityJSON(e booking.Eligibility) eligibilityDoc {
 		WindowOpensAt:     seoulSecond(e.WindowOpensAt),
 		WindowClosesAt:    seoulSecond(e.WindowClosesAt),
 		NextWindowOpensAt: seoulSecond(e.NextWindowOpensAt),
+	}
+	if e.Campaign != nil {
+		id := e.Campaign.ID
+		r.CampaignID = &id
 	}
 	if e.Cohort != nil {
 		name, id, en := e.Cohort.Name, e.Cohort.ID, e.Cohort.NameEN

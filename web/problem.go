@@ -180,6 +180,8 @@ var bookingStatuses = map[string]int{
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
 	"too_late":               http.StatusConflict,
 	"slot_full":              http.StatusConflict,
+	"leftover_gone":          http.StatusConflict,
+	"clinic_token_invalid":   http.StatusUnauthorized,
 	"no_second_dose":         http.StatusConflict,
 	"already_booked":         http.StatusConflict,
 	"supply_exhausted":       http.StatusConflict,

@@ -88,7 +88,13 @@ func (s *Server) Gate(roomName string) *room.Gate {
 	}
 	g, ok := s.gates[roomName]
 	if !ok {
-		g = &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: s.Path("/wait/" + roomName)}
+		g = &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: s.Path("/wait/" + roomName),
+			Health: func() *room.Health {
+				if rm, ok := s.Rooms.Get(roomName); ok {
+					return rm.Health()
+				}
+				return nil
+			}}
 		if rm, ok := s.Rooms.Get(roomName); ok {
 			g.WaitingURL = rm.Settings().WaitingURL
 		}

@@ -156,7 +156,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case verr == nil:
 			v.Ticket = c.Value
-			st, err = rm.Status(t)
+			st, err = s.ticketStatusSeen(w, r, rm, t, 0)
 		case !FinalTicketError(verr):
 			// This node cannot tell (it lacks the key the ticket was
 			// signed with): the ticket is kept, and the page tries again.
@@ -176,6 +176,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		tok, st, err = rm.Join()
 		if err == nil {
 			s.setCookie(w, r, TicketCookie(name), tok, 86400)
+			s.noteSeen(w, r, rm, st)
 			if rejoin {
 				// Drop ?rejoin from the address, or every refresh of the
 				// page would join the line again at its end.

@@ -17,7 +17,7 @@ const (
 	sqlIdemPut  = `INSERT INTO idempotency_keys (key, booking_number, request_hash, created_at) VALUES ($1, $2, $3, $4)`
 
 	sqlPersonActive = `SELECT number FROM bookings
-		WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked' LIMIT 1`
+		WHERE person_key = $1 AND status = 'booked' LIMIT 1`
 
 	// The vaccine supply: vaccine_supply holds the allocation as set (0: no
 	// limit) and the debt, vaccine_supply_shards the doses, striped over
@@ -133,7 +133,7 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (number) DO NOTHING`
 	sqlBookingGet    = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
-	sqlBookingActive = `SELECT ` + bookingColumns + ` FROM bookings WHERE campaign_id = $1 AND person_key = $2 AND status = 'booked'`
+	sqlBookingActive = `SELECT ` + bookingColumns + ` FROM bookings WHERE person_key = $1 AND status = 'booked'`
 	sqlBookingLock   = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
 	sqlBookingMove   = `UPDATE bookings SET dose1_clinic = $1, dose1_date = $2, dose1_block = $3,
 		dose2_clinic = $4, dose2_date = $5, dose2_block = $6, updated_at = $7
@@ -184,6 +184,6 @@ const (
 	sqlSupply = `SELECT v.allocated, coalesce((SELECT sum(s.used) FROM vaccine_supply_shards s
 			WHERE s.vaccine_id = v.vaccine_id), 0)::bigint
 		FROM vaccine_supply v WHERE v.vaccine_id = $1`
-	sqlCountBookings = `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
-		GROUP BY cohort_id, vaccine_id`
+	sqlCountBookings = `SELECT campaign_id, cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY campaign_id, cohort_id, vaccine_id`
 )

@@ -58,7 +58,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 
 	refuse := func(err error) (booking.Booking, error) {
 		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
-			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.CampaignID, b.PersonKey).Scan, pgx.ErrNoRows)
+			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.PersonKey).Scan, pgx.ErrNoRows)
 		})
 	}
 	// The supply is checked first, as in the SQLite store (a booking refused
@@ -69,8 +69,24 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	if err != nil {
 		return refuse(err)
 	}
-	if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
+	if req.LeftoverID != 0 {
+		// A leftover dose: one of the clinic's offer, counted at its
+		// slot beyond the slot's capacity.
+		if err := takeLeftover(ctx, tx, req.LeftoverID, b.CreatedAt); err != nil {
+			return refuse(err)
+		}
+		if err := takeSlot(ctx, tx, b.Dose1.Slot, beyondCapacity); err != nil {
+			return booking.Booking{}, err
+		}
+	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
+	}
+	if req.Share != nil {
+		// The slot's row is locked (takeSlot): the count sees every
+		// committed booking of the slot, and no other can commit meanwhile.
+		if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share); err != nil {
+			return refuse(err)
+		}
 	}
 	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
@@ -113,6 +129,11 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
+	if req.Share != nil {
+		if _, err := tx.Exec(ctx, `UPDATE bookings SET share_key = $1 WHERE number = $2`, req.Share.Key, b.Number); err != nil {
+			return booking.Booking{}, err
+		}
+	}
 	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
@@ -305,13 +326,13 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// ActiveBooking returns the person's booking in the campaign that is not
-// cancelled.
-func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+// ActiveBooking returns the person's booking that is not cancelled, in any
+// campaign.
+func (s *Store) ActiveBooking(ctx context.Context, personKey string) (booking.Booking, error) {
 	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
-	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingActive, campaignID, personKey))
+	b, _, err := scanBooking(s.pool.QueryRow(ctx, sqlBookingActive, personKey))
 	if err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
@@ -545,14 +566,14 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[string]int{}, ByVaccine: map[string]int{}}
+	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
 	for rows.Next() {
-		var cohort, vaccine string
+		var campaign, cohort, vaccine string
 		var n int64
-		if err := rows.Scan(&cohort, &vaccine, &n); err != nil {
+		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
 			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 		}
-		out.ByCohort[cohort] += int(n)
+		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += int(n)
 		out.ByVaccine[vaccine] += int(n)
 	}
 	if err := rows.Err(); err != nil {

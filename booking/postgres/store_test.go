@@ -79,7 +79,7 @@ func wantMigrations(t *testing.T, dbURL string) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"1 001_init.sql", "2 002_supply_shards.sql", "3 003_sessions.sql"}
+	want := []string{"1 001_init.sql", "2 002_supply_shards.sql", "3 003_sessions.sql", "4 004_programme.sql", "5 005_leftovers.sql", "6 006_shares.sql"}
 	if !slices.Equal(got, want) {
 		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
@@ -147,7 +147,7 @@ func TestMigrateTwice(t *testing.T) {
 				}
 			}
 			counts, err := s.CountBookings(ctx)
-			if err != nil || counts.ByCohort["18-49"] != nodes {
+			if err != nil || counts.ByCohort[booking.CohortKey{Campaign: "c", Cohort: "18-49"}] != nodes {
 				t.Errorf("node %d: CountBookings = %v, %v; want %d", i, counts, err, nodes)
 			}
 		}

@@ -119,7 +119,7 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 	}
 	defer s.Close()
 	n, err := s.CountBookings(ctx)
-	if err != nil || n.ByCohort["18-49"] != len(want) {
+	if err != nil || n.ByCohort[booking.CohortKey{Campaign: "c", Cohort: "18-49"}] != len(want) {
 		t.Fatalf("after reopen: %v bookings (%v), want %d", n, err, len(want))
 	}
 }
@@ -157,7 +157,7 @@ func TestGroupCommitLostBatchFailsItsMembers(t *testing.T) {
 		t.Fatalf("the next transaction: %v", err)
 	}
 	n, err := s.CountBookings(ctx)
-	if err != nil || n.ByCohort["18-49"] != 1 {
+	if err != nil || n.ByCohort[booking.CohortKey{Campaign: "c", Cohort: "18-49"}] != 1 {
 		t.Fatalf("bookings %v (%v), want only the one after the lost batch", n, err)
 	}
 	if _, err := s.Book(ctx, first); err != nil {

@@ -26,6 +26,7 @@ type writeStmts struct {
 	personActive                       *sql.Stmt
 	supplyTake, supplyGet, supplyGive  *sql.Stmt
 	slotTake, slotRelease              *sql.Stmt
+	leftoverTake                       *sql.Stmt
 	bookingInsert, bookingGet          *sql.Stmt
 	bookingMove, bookingCancel         *sql.Stmt
 	outboxInsert, outboxMark, outboxIs *sql.Stmt
@@ -41,7 +42,7 @@ func (w *writeStmts) all() []*sql.Stmt {
 	return []*sql.Stmt{
 		w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
 		w.idemGet, w.idemPut, w.personActive, w.supplyTake, w.supplyGet, w.supplyGive,
-		w.slotTake, w.slotRelease, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
+		w.slotTake, w.slotRelease, w.leftoverTake, w.bookingInsert, w.bookingGet, w.bookingMove, w.bookingCancel,
 		w.outboxInsert, w.outboxMark, w.outboxIs, w.supplySet,
 		w.challengeCount, w.challengeUse, w.sessionOpen, w.sessionEnd, w.grantPut,
 		w.purgeChallenges, w.purgeSessions, w.purgeGrants,
@@ -82,7 +83,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(s.wc, &w.rollbackTo, `ROLLBACK TO tx`)
 	p(s.wc, &w.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
 	p(s.wc, &w.idemPut, `INSERT INTO idempotency_keys (key, booking_number, request_hash, created_at) VALUES (?, ?, ?, ?)`)
-	p(s.wc, &w.personActive, `SELECT number FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(s.wc, &w.personActive, `SELECT number FROM bookings WHERE person_key = ? AND status = 'booked'`)
 	p(s.wc, &w.supplyTake, `UPDATE vaccine_supply SET used = used + ?2
 		WHERE vaccine_id = ?1 AND allocated > 0 AND used + ?2 <= allocated`)
 	p(s.wc, &w.supplyGet, `SELECT allocated FROM vaccine_supply WHERE vaccine_id = ?`)
@@ -91,6 +92,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`)
 	p(s.wc, &w.slotRelease, `UPDATE slots SET booked = booked - 1
 		WHERE clinic_id = ? AND date = ? AND block = ? AND booked > 0`)
+	p(s.wc, &w.leftoverTake, `UPDATE leftovers SET booked = booked + 1 WHERE id = ? AND booked < doses AND until_at > ?`)
 	p(s.wc, &w.bookingInsert, `INSERT INTO bookings (`+bookingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	p(s.wc, &w.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
@@ -136,14 +138,14 @@ func (s *Store) prepare(ctx context.Context) error {
 		rdb = s.r
 	}
 	p(rdb, &r.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
-	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE campaign_id = ? AND person_key = ? AND status = 'booked'`)
+	p(rdb, &r.bookingActive, `SELECT `+bookingColumns+` FROM bookings WHERE person_key = ? AND status = 'booked'`)
 	p(rdb, &r.slotCounts, `SELECT clinic_id, date, block, booked FROM slots WHERE booked > 0
 		ORDER BY clinic_id, date, block`)
 	p(rdb, &r.supply, `SELECT allocated, used FROM vaccine_supply WHERE vaccine_id = ?`)
 	p(rdb, &r.pending, `SELECT id, booking_number, kind, recipient, body, created_at FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT ?`)
-	p(rdb, &r.countBookings, `SELECT cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
-		GROUP BY cohort_id, vaccine_id`)
+	p(rdb, &r.countBookings, `SELECT campaign_id, cohort_id, vaccine_id, count(*) FROM bookings WHERE status = 'booked'
+		GROUP BY campaign_id, cohort_id, vaccine_id`)
 	p(rdb, &r.idemGet, `SELECT booking_number, request_hash FROM idempotency_keys WHERE key = ?`)
 	p(rdb, &r.sessionGet, `SELECT person_key, sealed, locked_until, expires FROM booking_sessions
 		WHERE id = ? AND expires > ?`)

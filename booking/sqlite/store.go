@@ -56,15 +56,29 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 
 	refuse := func(err error) (booking.Booking, error) {
 		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
-			return storecheck.Found(t.row(st.personActive, b.CampaignID, b.PersonKey).Scan, sql.ErrNoRows)
+			return storecheck.Found(t.row(st.personActive, b.PersonKey).Scan, sql.ErrNoRows)
 		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
 	if err != nil {
 		return refuse(err)
 	}
-	if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
+	if req.LeftoverID != 0 {
+		// A leftover dose: one of the clinic's offer, counted at its
+		// slot beyond the slot's capacity.
+		if err := takeLeftover(t, st, req.LeftoverID, b.CreatedAt); err != nil {
+			return refuse(err)
+		}
+		if err := takeSlot(t, st, b.Dose1.Slot, beyondCapacity); err != nil {
+			return booking.Booking{}, err
+		}
+	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
+	}
+	if req.Share != nil {
+		if err := s.checkShare(t, b.Dose1.Slot, req.Share); err != nil {
+			return refuse(err)
+		}
 	}
 	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
@@ -101,6 +115,11 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
+	if req.Share != nil {
+		if _, err := s.wc.ExecContext(t.stmtCtx, `UPDATE bookings SET share_key = ? WHERE number = ?`, req.Share.Key, b.Number); err != nil {
+			return booking.Booking{}, err
+		}
+	}
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
@@ -216,9 +235,9 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	return b, nil
 }
 
-// ActiveBooking returns the person's booking in the campaign that is not
-// cancelled.
-func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string) (booking.Booking, error) {
+// ActiveBooking returns the person's booking that is not cancelled, in any
+// campaign.
+func (s *Store) ActiveBooking(ctx context.Context, personKey string) (booking.Booking, error) {
 	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
@@ -227,7 +246,7 @@ func (s *Store) ActiveBooking(ctx context.Context, campaignID, personKey string)
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
 	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, campaignID, personKey))
+	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, personKey))
 	if err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
@@ -564,14 +583,14 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[string]int{}, ByVaccine: map[string]int{}}
+	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
 	for rows.Next() {
-		var cohort, vaccine string
+		var campaign, cohort, vaccine string
 		var n int
-		if err := rows.Scan(&cohort, &vaccine, &n); err != nil {
+		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
 			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 		}
-		out.ByCohort[cohort] += n
+		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += n
 		out.ByVaccine[vaccine] += n
 	}
 	if err := rows.Err(); err != nil {

@@ -68,8 +68,8 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	if err := s.wc.QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
-		t.Errorf("schema_migrations has %d rows (%v), want 2", n, err)
+	if err := s.wc.QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 5 {
+		t.Errorf("schema_migrations has %d rows (%v), want 5", n, err)
 	}
 	if _, err := s.Get(context.Background(), b.Number); err != nil {
 		t.Errorf("booking after reopen: %v", err)

@@ -34,7 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"Dose2FirstCandidateWithCapacity", testDose2FirstFree},
 		{"SlotFull", testSlotFull},
 		{"NoSecondDose", testNoSecondDose},
-		{"OneActiveBookingPerPersonPerCampaign", testOnePerPerson},
+		{"OneActiveBookingPerPersonAcrossCampaigns", testOnePerPerson},
 		{"ActiveBookingOfAPerson", testActiveBooking},
 		{"IdempotentRetry", testIdempotentRetry},
 		{"IdempotencyKeyReuse", testIdempotencyReuse},
@@ -54,6 +54,11 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"Ping", testPing},
 		{"Outbox", testOutbox},
 		{"CountBookings", testCountBookings},
+		{"Leftovers", testLeftovers},
+		{"LeftoverConcurrent", testLeftoverConcurrent},
+		{"ClinicTokens", testClinicTokens},
+		{"Shares", testShares},
+		{"SharesConcurrent", testSharesConcurrent},
 		{"BadInput", testBadInput},
 		{"ContextCancelled", testContextCancelled},
 		{"ConcurrentSameSlot", testConcurrentSameSlot},
@@ -251,19 +256,28 @@ func testOnePerPerson(t *testing.T, s booking.Store) {
 	wantCounts(t, s, map[booking.Slot]int{a: 1, c: 1})
 	wantPending(t, s, 1)
 
-	// Another campaign is another matter.
+	// One booking across the programme: another campaign is refused too.
 	other := request("hana", b, c)
-	other.Booking.CampaignID = "flu-2021"
-	mustBook(t, s, other)
+	other.Booking.CampaignID, other.Booking.CohortID = otherCampaign, "anyone"
+	_, err = s.Book(ctx, other)
+	wantErr(t, "second booking of the same person in another campaign", err, booking.ErrAlreadyBooked)
+	wantBookings(t, s, map[string]int{cohort: 1})
 
 	if _, err := s.Cancel(ctx, booking.CancelRequest{Number: first.Number, Notice: booking.Message{Body: "cancelled"}, Now: openedAt.Add(time.Hour)}); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	again := mustBook(t, s, request("hana", b, c))
-	if again.Number == first.Number {
-		t.Fatalf("rebooking after cancel reused number %s", first.Number)
+	// Cancelled, the person may book in either campaign.
+	moved := mustBook(t, s, other)
+	if got, err := s.ActiveBooking(ctx, PersonKey("hana")); err != nil || got.Number != moved.Number || got.CampaignID != otherCampaign {
+		t.Fatalf("ActiveBooking after booking in another campaign = %+v, %v; want %s of %s", got, err, moved.Number, otherCampaign)
 	}
-	wantBookings(t, s, map[string]int{cohort: 2})
+	wantBookings(t, s, map[string]int{otherCampaign + "/anyone": 1})
+	_, err = s.Book(ctx, request("hana", b, c))
+	wantErr(t, "back in the first campaign while booked in the other", err, booking.ErrAlreadyBooked)
+
+	// Another person books both campaigns' cohorts: counted per campaign.
+	mustBook(t, s, request("jiwoo", b, c))
+	wantBookings(t, s, map[string]int{cohort: 1, otherCampaign + "/anyone": 1})
 }
 
 func testIdempotentRetry(t *testing.T, s booking.Store) {

@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/lockedio"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
@@ -99,6 +103,8 @@ type flowOpts struct {
 	seed                     uint64
 	profileDir               string
 	progress                 bool // a progress line on stderr (a terminal)
+	retryBudget              time.Duration
+	ackedFile                string
 }
 
 // flowJSON is what --json writes: the report and how it was made.
@@ -110,8 +116,12 @@ type flowJSON struct {
 	WarmupSeconds float64  `json:"warmup_seconds"`
 	ChangeShare   float64  `json:"change_share"`
 	CancelShare   float64  `json:"cancel_share"`
-	Machine       string   `json:"machine"`
-	LoadAverage   []string `json:"load_average"` // at the start and at the end
+	// RetryBudgetSeconds is --retry-budget (0: a few retries per step).
+	RetryBudgetSeconds float64 `json:"retry_budget_seconds"`
+	// Acked is how many forms the servers acknowledged (--acked).
+	Acked       uint64   `json:"acked"`
+	Machine     string   `json:"machine"`
+	LoadAverage []string `json:"load_average"` // at the start and at the end
 }
 
 func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, o flowOpts) error {
@@ -213,16 +223,39 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 				p.Elapsed.Seconds(), phase, p.Flows, p.Failed, p.Errors)
 		}
 	}
+	var acked func(sim.Acked)
+	var ackedN atomic.Uint64
+	var ackedErr atomic.Pointer[error]
+	if o.ackedFile != "" {
+		f, err := os.Create(o.ackedFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out := &lockedio.Writer{W: f}
+		// Written as they come, so that what was acknowledged is on file
+		// whatever happens to this run.
+		acked = func(a sim.Acked) {
+			b, _ := json.Marshal(a)
+			if _, err := out.Write(append(b, '\n')); err != nil {
+				ackedErr.CompareAndSwap(nil, &err)
+			}
+			ackedN.Add(1)
+		}
+	}
 	stats, elapsed, err := sim.RunFlow(ctx, sim.FlowConfig{
 		Targets: targets, Cohort: o.cohort, Connections: o.conns, Warmup: o.warmup, Duration: o.duration,
 		ChangeShare: o.changeShare, CancelShare: o.cancelShare, TestIdentitySecret: secret, Seed: o.seed,
-		Window: window, Progress: progress,
+		Window: window, Progress: progress, RetryBudget: o.retryBudget, Acked: acked,
 	})
 	if o.progress {
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
 		return err
+	}
+	if err := ackedErr.Load(); err != nil {
+		return fmt.Errorf("--acked: %w", *err)
 	}
 	rep := stats.Report(elapsed)
 	if cpuErr == nil {
@@ -237,6 +270,7 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 	if o.jsonFile != "" {
 		out := flowJSON{FlowReport: rep, Targets: targets, ChildServer: srv != nil, Connections: o.conns,
 			WarmupSeconds: o.warmup.Seconds(), ChangeShare: o.changeShare, CancelShare: o.cancelShare,
+			RetryBudgetSeconds: o.retryBudget.Seconds(), Acked: ackedN.Load(),
 			Machine: machine, LoadAverage: []string{load0, load1}}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -282,6 +316,12 @@ func writeFlowReport(w io.Writer, r *sim.FlowReport, child bool) {
 		}
 		if ok {
 			fmt.Fprintf(w, "| %s | %d | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n", name, l.Count, l.P50, l.P95, l.P99, l.Max)
+		}
+	}
+	if len(r.FailedBy) > 0 {
+		fmt.Fprintln(w, "\n| failed journeys ended by | journeys |\n|---|---|")
+		for _, c := range slices.Sorted(maps.Keys(r.FailedBy)) {
+			fmt.Fprintf(w, "| %s | %d |\n", c, r.FailedBy[c])
 		}
 	}
 	if len(r.Errors) > 0 {

@@ -18,6 +18,7 @@ import (
 const loadtestUsage = `Usage:
   sluice loadtest --flow [--target URL[,URL...]] [--duration D] [--connections N] [--json FILE]
                   [--change-share 0.05] [--cancel-share 0.02] [--warmup 1s] [--profile DIR]
+                  [--retry-budget D] [--acked FILE]
       Whole citizen journeys over HTTP, through the published API: eligibility,
       join the booking room and poll as told, collect the pass, verify identity
       (code), search clinics, book (both doses), look the booking up; a share
@@ -27,7 +28,11 @@ const loadtestUsage = `Usage:
       are spread over them. Prints journeys per second and per hour, latency
       per step, errors by problem code and server CPU per journey (child only).
       Against a server other than a demo, set SLUICE_TEST_IDENTITY_SECRET (or
-      _FILE) to the server's (docs/CONFIG.md).
+      _FILE) to the server's (docs/CONFIG.md). With --retry-budget people keep
+      at their journey through faults (lost answers, 5xx, 503) for that long,
+      sending each form again with its Idempotency-Key; --acked writes every
+      booking, change and cancellation the servers acknowledged, one JSON
+      object a line, for checking afterwards (docs/RELIABILITY.md).
   sluice loadtest --compare [--rounds 3] [--duration 5s] [--connections 64] [--client go|wrk]
       Start a bare net/http baseline server and a full Sluice server (child
       processes), then alternate rounds of baseline, join (POST tickets) and
@@ -86,6 +91,8 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 	behind := fs.Int("status-behind", 50, "status scenario: join this many times and poll with the last ticket (far back, so \"waiting\")")
 	minRatio := fs.Float64("min-ratio", 0, "--compare: exit 1 if a ratio to the baseline is below this")
 	sameRequest := fs.Bool("same-request", false, "--compare: also give the bare handler the very join and status requests (bare-join, bare-status rounds)")
+	retryBudget := fs.Duration("retry-budget", 0, "--flow: how long a person keeps retrying through faults (0: a few retries per step)")
+	ackedFile := fs.String("acked", "", "--flow: write the acknowledged bookings, changes and cancellations here (JSON lines)")
 	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds); --flow: profiles of the measured window, the child server's cpu-flow.pprof and the load generator's cpu-loadgen.pprof")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -115,7 +122,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 		err = runFlow(ctx, stdout, stderr, getenv, flowOpts{
 			targets: *target, duration: *duration, warmup: *warmup, conns: *conns, jsonFile: *jsonFile,
 			changeShare: *changeShare, cancelShare: *cancelShare, cohort: *cohort, at: *at, seed: *seed,
-			profileDir: *profileDir, progress: progress,
+			profileDir: *profileDir, progress: progress, retryBudget: *retryBudget, ackedFile: *ackedFile,
 		})
 	case *compare:
 		err = runCompare(ctx, stdout, stderr, compareOpts{

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -213,7 +214,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 		}
 		fmt.Fprintf(stdout, "  admin API:      curl -H 'Authorization: Bearer <admin token>' %s/api/v1/admin/rooms/demo\n", a.URL())
 		if a.Booking() != nil {
-			fmt.Fprintf(stdout, "  booking:        campaign %s, room vaccine (%s/wait/vaccine), demo clock at %s\n", a.Booking().Campaign().ID, a.URL(), a.Clock.Now().In(booking.Seoul).Format(time.RFC3339))
+			fmt.Fprintf(stdout, "  booking:        campaigns %s, room vaccine (%s/wait/vaccine), demo clock at %s\n", strings.Join(a.Booking().Programme().IDs(), " + "), a.URL(), a.Clock.Now().In(booking.Seoul).Format(time.RFC3339))
 			fmt.Fprintf(stdout, "                  eligibility: %s/api/v1/eligibility?birth_date=1968-03-15\n", a.URL())
 			fmt.Fprintf(stdout, "                  move the clock: curl -X POST -H 'Authorization: Bearer <admin token>' -d '{\"at\":\"2021-07-20T20:00:00+09:00\"}' %s/api/v1/admin/clock\n", a.URL())
 		}

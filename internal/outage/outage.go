@@ -56,6 +56,14 @@ func (l *Log) now() time.Time {
 	return time.Now()
 }
 
+// orDefault is d, or def where d is not set (zero or negative).
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
 func (l *Log) level() slog.Level {
 	if l.Level == 0 {
 		return slog.LevelWarn
@@ -67,10 +75,7 @@ func (l *Log) level() slog.Level {
 // or if the last line is Every old.
 func (l *Log) Failed(err error, attrs ...any) {
 	now := l.now()
-	every := l.Every
-	if every <= 0 {
-		every = DefaultEvery
-	}
+	every := orDefault(l.Every, DefaultEvery)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.last = now
@@ -96,10 +101,7 @@ func (l *Log) Succeeded() {
 		return
 	}
 	now := l.now()
-	quiet := l.Quiet
-	if quiet <= 0 {
-		quiet = DefaultQuiet
-	}
+	quiet := orDefault(l.Quiet, DefaultQuiet)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.failing.Load() || now.Sub(l.last) < quiet {

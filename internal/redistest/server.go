@@ -17,22 +17,37 @@ import (
 )
 
 // Server is a redis-server of the test's own, on a random port of
-// 127.0.0.1, that keeps nothing on disk: Restart brings it back empty, as
-// a Redis without persistence comes back after a crash. It is for tests
-// that break Redis; tests that only use one take a Prefix of the shared
-// server.
+// 127.0.0.1. NewServer's keeps nothing on disk: Restart brings it back
+// empty, as a Redis without persistence comes back after a crash.
+// NewPersistentServer's writes every command to its append-only file
+// before answering (appendfsync always): Restart brings it back with
+// everything it acknowledged. It is for tests that break Redis; tests
+// that only use one take a Prefix of the shared server.
 type Server struct {
-	tb   testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	tb         testing.TB
+	bin        string
+	dir        string
+	port       int
+	cmd        *exec.Cmd
+	persistent bool
 }
 
-// NewServer starts a redis-server for the test, killed when the test ends.
-// Without the program the test is skipped, or fails when
-// SLUICE_REQUIRE_SERVICES=1.
+// NewServer starts a redis-server without persistence for the test,
+// killed when the test ends. Without the program the test is skipped, or
+// fails when SLUICE_REQUIRE_SERVICES=1.
 func NewServer(tb testing.TB) *Server {
+	tb.Helper()
+	return newServer(tb, false)
+}
+
+// NewPersistentServer starts a redis-server with AOF on (appendfsync
+// always) in a directory of the test's own, as a deployment would run it.
+func NewPersistentServer(tb testing.TB) *Server {
+	tb.Helper()
+	return newServer(tb, true)
+}
+
+func newServer(tb testing.TB, persistent bool) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -47,7 +62,7 @@ func NewServer(tb testing.TB) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port}
+	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), port: port, persistent: persistent}
 	tb.Cleanup(s.kill)
 	s.start()
 	return s
@@ -56,7 +71,8 @@ func NewServer(tb testing.TB) *Server {
 // URL is the server's redis:// URL.
 func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
 
-// Restart kills the server (kill -9) and starts it again, empty.
+// Restart kills the server (kill -9) and starts it again: empty, or with
+// its append-only file if it is persistent.
 func (s *Server) Restart() {
 	s.tb.Helper()
 	s.kill()
@@ -65,8 +81,12 @@ func (s *Server) Restart() {
 
 func (s *Server) start() {
 	s.tb.Helper()
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	persistence := []string{"--appendonly", "no"}
+	if s.persistent {
+		persistence = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	cmd := exec.Command(s.bin, append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--protected-mode", "no"}, persistence...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatalf("redis-server: %v", err)

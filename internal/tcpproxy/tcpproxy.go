@@ -7,7 +7,6 @@ package tcpproxy
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -21,6 +20,8 @@ type Proxy struct {
 	mu       sync.Mutex
 	refusing bool
 	conns    map[net.Conn]struct{}
+	// resumed, while paused, is closed by Resume.
+	resumed chan struct{}
 }
 
 // Start listens on a random port of 127.0.0.1 and forwards to target
@@ -35,6 +36,7 @@ func Start(tb testing.TB, target string) *Proxy {
 	go p.serve()
 	tb.Cleanup(func() {
 		ln.Close()
+		p.Resume()
 		p.Refuse()
 	})
 	return p
@@ -62,6 +64,53 @@ func (p *Proxy) Accept() {
 	p.refusing = false
 }
 
+// Pause stalls every connection through the proxy, open or new: what
+// either side sends is held (not lost) until Resume.
+func (p *Proxy) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resumed == nil {
+		p.resumed = make(chan struct{})
+	}
+}
+
+// Resume lets what Pause held through, and what follows.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resumed != nil {
+		close(p.resumed)
+		p.resumed = nil
+	}
+}
+
+// waitResumed returns at once unless the proxy is paused.
+func (p *Proxy) waitResumed() {
+	p.mu.Lock()
+	ch := p.resumed
+	p.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+}
+
+// copy is io.Copy that holds each chunk while the proxy is paused.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.waitResumed()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 func (p *Proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -76,6 +125,7 @@ func (p *Proxy) serve() {
 }
 
 func (p *Proxy) forward(client net.Conn) {
+	p.waitResumed()
 	if !p.track(client) {
 		client.Close()
 		return
@@ -90,7 +140,7 @@ func (p *Proxy) forward(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		p.copy(dst, src)
 		done <- struct{}{}
 	}
 	go pipe(server, client)

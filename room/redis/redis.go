@@ -112,6 +112,16 @@ type args struct {
 	seen     string        // for restore: what the node saw (script.go)
 	epoch    string        // for init and restore
 	key      string        // for restore: the lottery key the node saw
+	node     uint64        // for lease
+	set      uint64        // for setcontrolsif: the change number expected
+}
+
+// reportArg is a node's report on its block (ARGV[22]), "" when none.
+func reportArg(r *room.LeaseReport) string {
+	if r == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%d:%d", r.Node, r.Phase, r.From, r.Used)
 }
 
 func optMillis(t time.Time) string {
@@ -159,6 +169,9 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			a.epoch,
 			a.key,
 			strconv.FormatInt(room.RestoreHold.Milliseconds(), 10),
+			reportArg(a.admit.Report),
+			strconv.FormatUint(a.node, 10),
+			strconv.FormatUint(a.set, 10),
 		).Slice()
 		if err != nil {
 			msg := err.Error()
@@ -401,4 +414,17 @@ func (s *Store) SetControls(ctx context.Context, name string, c room.Controls) (
 func (s *Store) Uncertain(ctx context.Context, name string, r room.SeqRange, now time.Time, a room.AdmitParams) (room.View, error) {
 	_, _, v, err := s.run(ctx, "uncertain", name, args{now: now, admit: a, phase: r.Phase, seqs: r})
 	return v, err
+}
+
+// Lease implements room.Shared.
+func (s *Store) Lease(ctx context.Context, name string, node, n uint64, now time.Time, a room.AdmitParams) (room.SeqRange, room.View, error) {
+	n = max(n, 1)
+	phase, from, v, err := s.run(ctx, "lease", name, args{now: now, pos: n, admit: a, node: node})
+	if err != nil {
+		return room.SeqRange{}, room.View{}, err
+	}
+	if phase == 4 {
+		return room.SeqRange{}, v, room.ErrRestoring
+	}
+	return room.SeqRange{Phase: room.Phase(phase), From: uint64(from), To: uint64(from) + n}, v, nil
 }

@@ -233,6 +233,18 @@ func TestDifferential(t *testing.T) {
 	}
 
 	claimed := map[string][]uint64{} // recently claimed places, per room
+	// blocks are the last blocks of join numbers leased, per room and node.
+	blocks := map[string]map[uint64]room.SeqRange{}
+	// report is a node's report on its last block, about as far as it got
+	// (sometimes beyond, or of a block long cut).
+	report := func(r string) *room.LeaseReport {
+		node := uint64(1 + rng.IntN(3))
+		b, ok := blocks[r][node]
+		if !ok || rng.IntN(4) == 0 {
+			return nil
+		}
+		return &room.LeaseReport{Node: node, Phase: b.Phase, From: b.From, Used: b.From + uint64(rng.IntN(int(b.To-b.From)+2))}
+	}
 	const steps = 8000
 	ops := map[string]int{}
 	for step := 1; step <= steps; step++ {
@@ -276,6 +288,22 @@ func TestDifferential(t *testing.T) {
 		case n < 10:
 			op = "freeze"
 			both(step, "Freeze", func(sh room.Shared) (room.View, error) { return sh.Freeze(ctx, r, now, a) })
+		case n < 22:
+			op = "lease"
+			node, k := uint64(1+rng.IntN(3)), uint64(rng.IntN(40))
+			a.Report = report(r)
+			rm, vm, errm := mem.Lease(ctx, r, node, k, now, a)
+			rr, vr, err := st.Lease(ctx, r, node, k, now, a)
+			if err != nil && !errors.Is(err, room.ErrRestoring) {
+				t.Fatal(err)
+			}
+			check(step, fmt.Sprintf("Lease(%d, %d, %+v)", node, k, a.Report), []any{rr, vr, errors.Is(err, room.ErrRestoring)}, []any{rm, vm, errors.Is(errm, room.ErrRestoring)})
+			if err == nil {
+				if blocks[r] == nil {
+					blocks[r] = map[uint64]room.SeqRange{}
+				}
+				blocks[r][node] = rr
+			}
 		case n < 35:
 			op = "join"
 			pm, sm, vm, errm := mem.Join(ctx, r, now, a)
@@ -293,6 +321,7 @@ func TestDifferential(t *testing.T) {
 			}
 		case n < 60:
 			op = "tick"
+			a.Report = report(r)
 			both(step, "Tick", func(sh room.Shared) (room.View, error) { return sh.Tick(ctx, r, now, a) })
 		case n < 72:
 			op = "claim"
@@ -420,7 +449,7 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("room %s saw no admissions or joins; the test exercises too little", r)
 		}
 	}
-	for k, least := range map[string]int{"claim ok": 40, "claim wait": 5, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100, "uncertain": 50, "restore": 50, "restore lost": 10, "join held": 10} {
+	for k, least := range map[string]int{"claim ok": 40, "claim wait": 5, "active true": 10, "leave ok": 40, "join unreserved": 20, "reserve": 100, "uncertain": 50, "restore": 50, "restore lost": 10, "join held": 10, "lease": 500} {
 		if ops[k] < least {
 			t.Errorf("only %d %s; the test exercises too little", ops[k], k)
 		}

@@ -27,6 +27,14 @@ package redis
 //	ARGV[19] init and restore: the epoch
 //	ARGV[20] restore: the lottery key the node saw
 //	ARGV[21] restore: how long the line is held, ms
+//	ARGV[22] tick and lease: the node's report on its block of join
+//	         numbers "node:phase:from:used" ("" when none; room/lease.go)
+//	ARGV[23] lease: the node's id
+//	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
+//	         controls must still be at
+//
+// The blocks of join numbers leased by nodes (room/lease.go) are the list
+// "le" in the state hash: "node:phase:from:to:used;...".
 //
 // Uncertain places (room/uncertain.go) are four lists in the state hash:
 // "us" join numbers "phase:from:to;...", "up" places not reached
@@ -85,11 +93,11 @@ local function zero()
 	return {init = 0, ep = '', fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
 		paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
 		adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME, hold = 0, ls = 0, lu = 0,
-		us = '', up = '', po = '', cl = '', msg = '', ra = ''}
+		us = '', up = '', po = '', cl = '', msg = '', ra = '', le = ''}
 end
 local S = zero()
 local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true,
-	msg = true, ra = true}
+	msg = true, ra = true, le = true}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
@@ -121,6 +129,8 @@ local function unlist(l)
 end
 -- The uncertain places' lists (see uncertain.go).
 local U = {us = list(S.us), up = list(S.up), po = list(S.po), cl = list(S.cl)}
+-- The nodes' blocks of join numbers, {node, phase, from, to, used}.
+local L = list(S.le)
 
 local function save()
 	redis.call('HSET', stateKey, 'init', fint(S.init),
@@ -131,7 +141,7 @@ local function save()
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
 		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt), 'ep', S.ep, 'hold', fint(S.hold),
 		'ls', fint(S.ls), 'lu', fint(S.lu), 'msg', S.msg, 'ra', S.ra,
-		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl))
+		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl), 'le', unlist(L))
 end
 
 local function view(r1, r2)
@@ -224,8 +234,49 @@ local function slot(v)
 	return tonumber(e), c == '1'
 end
 
+-- report is line.report (ARGV[22]).
+local function report()
+	local r = list(ARGV[22] or '')[1]
+	if r == nil then return end
+	for _, b in ipairs(L) do
+		if b[1] == r[1] and b[2] == r[2] and b[3] == r[3] then
+			local used = math.min(r[4], b[4])
+			if used > b[5] then
+				S.joins = S.joins + (used - b[5])
+				b[5] = used
+			end
+			return
+		end
+	end
+end
+
+-- cutLease is line.cutLease (settled by the caller).
+local function cutLease(i)
+	local b = table.remove(L, i)
+	U.us = mergeSeq(U.us, b[2], b[5], b[4])
+end
+
+-- cutPrequeueLeases is line.cutPrequeueLeases.
+local function cutPrequeueLeases()
+	local i = 1
+	while i <= #L do
+		if L[i][2] == 0 then cutLease(i) else i = i + 1 end
+	end
+end
+
+-- leaseAt is line.leaseAt.
+local function leaseAt(p)
+	if #L == 0 or p <= S.n then return 0 end
+	local s = p - S.n - 1
+	for i, b in ipairs(L) do
+		if b[2] == 1 and b[5] <= s and s < b[4] then return i end
+	end
+	return 0
+end
+
 local function freeze()
 	if S.fr == 1 then return end
+	cutPrequeueLeases()
 	if S.lk == '' then S.lk = ARGV[7] end
 	S.fr, S.n, S.rp = 1, S.pre, S.pre
 	settle()
@@ -292,11 +343,17 @@ local function admit(now)
 			passOver(nxt, math.min(to, total + 1), now + claimTimeout)
 		else
 			if active + S.ls >= cap or S.tok < 1 then break end
+			local li = leaseAt(nxt)
+			if li > 0 then
+				cutLease(li)
+				settle()
+			else
 			S.srv = nxt
 			redis.call('HSET', slotsKey, fint(S.srv), expires)
 			active = active + 1
 			S.tok = S.tok - 1
 			S.adm = S.adm + 1
+			end
 		end
 	end
 end
@@ -356,10 +413,14 @@ end
 -- A step that finds the places of uncertain pre-queue numbers (the line
 -- is drawn, or is drawn by this step) needs them drawn by the node first
 -- (see the comment at the top).
+-- A node's report on its block comes first; a step that freezes the
+-- pre-queue cuts its blocks first, so that the places of their unreported
+-- numbers are drawn below.
+if op == 'tick' or (op == 'lease' and now >= S.hold) then report() end
+local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick' or op == 'lease') and (optnum(ARGV[4]) == nil or now >= optnum(ARGV[4])) and now >= S.hold
+if freezes then cutPrequeueLeases() end
 if hasPrequeueSeqs() then
-	local opensAt = optnum(ARGV[4])
-	local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick') and (opensAt == nil or now >= opensAt) and now >= S.hold
-	local settles = op == 'join' or op == 'freeze' or op == 'tick' or op == 'claim' or op == 'leave' or op == 'uncertain' or op == 'restore'
+	local settles = op == 'join' or op == 'freeze' or op == 'tick' or op == 'claim' or op == 'leave' or op == 'uncertain' or op == 'restore' or op == 'lease'
 	if settles and (S.fr == 1 or freezes) then
 		local n, key = S.n, S.lk
 		if freezes then
@@ -417,6 +478,34 @@ elseif op == 'join' then
 	admit(now)
 	save()
 	return view(1, seq)
+elseif op == 'lease' then
+	-- r1 is the phase of the block (4 while the line is held after a
+	-- restore), r2 its first number.
+	if now < S.hold then return view(4, 0) end
+	local node, n = tonumber(ARGV[23]), math.max(tonumber(ARGV[3]), 1)
+	local opensAt = optnum(ARGV[4])
+	local ph = 1
+	if S.fr ~= 1 and opensAt ~= nil and now < opensAt then ph = 0 else freeze() end
+	local i = 1
+	while i <= #L do
+		if L[i][1] == node then cutLease(i) else i = i + 1 end
+	end
+	settle()
+	local from
+	if ph == 0 then
+		from = S.pre
+		S.pre = S.pre + n
+		if S.pre > S.rp then S.rp = S.pre end
+	else
+		from = S.post
+		S.post = S.post + n
+		if S.post > S.ro then S.ro = S.post end
+	end
+	L[#L + 1] = {node, ph, from, from + n, from + 1}
+	S.joins = S.joins + 1
+	if ph == 1 then admit(now) end
+	save()
+	return view(ph, from)
 elseif op == 'freeze' or op == 'tick' then
 	local opensAt = optnum(ARGV[4])
 	if (opensAt == nil or now >= opensAt) and now >= S.hold then freeze() end
@@ -486,6 +575,7 @@ elseif op == 'restore' then
 		redis.call('DEL', slotsKey)
 		S = zero()
 		U = {us = {}, up = {}, po = {}, cl = {}}
+		L = {}
 	end
 	if S.init ~= 1 then
 		S.init, S.ep = 1, ep
@@ -505,6 +595,11 @@ elseif op == 'restore' then
 			if r[1] ~= 0 then us[#us + 1] = r end
 		end
 		U.us = us
+		local le = {}
+		for _, b in ipairs(L) do
+			if b[2] ~= 0 then le[#le + 1] = b end
+		end
+		L = le
 		raised = true
 	end
 	if S.fr ~= 1 and (seen.pre > S.pre or seen.rp > S.rp) then
@@ -554,6 +649,12 @@ elseif op == 'setcontrols' then
 	setControls()
 	save()
 	return view(0, 0)
+elseif op == 'setcontrolsif' then
+	-- r1 is 1 when the controls were still at change ARGV[24] and changed.
+	if S.cs ~= tonumber(ARGV[24]) then return view(0, 0) end
+	setControls()
+	save()
+	return view(1, 0)
 end
 return redis.error_reply('sluice: unknown operation ' .. tostring(op))
 `

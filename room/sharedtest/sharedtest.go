@@ -3,7 +3,7 @@
 // uses only the room.Shared interface; room.MemShared is the reference that
 // defines the semantics. The files are by what they check: init.go
 // (creating a line), phases.go (join numbers, pre-queue, opening),
-// reserve.go (reservations), admission.go (capacity, rate, stops, clock),
+// reserve.go (reservations), lease.go (nodes' blocks of numbers), admission.go (capacity, rate, stops, clock),
 // sessions.go (claim, active, expiry, leave), uncertain.go (places passed
 // over), restore.go (a lost line rebuilt), controls.go (operator controls
 // and the view), concurrency.go, nodes.go.
@@ -98,6 +98,11 @@ var suite = []struct {
 		{"ClaimantKeeps", testUncertainClaimantKeeps},
 		{"Prequeue", testUncertainPrequeue},
 		{"OpenBeforeDraw", testUncertainOpenBeforeDraw},
+	}},
+	{"Lease", []contractTest{
+		{"Blocks", testLeaseBlocks},
+		{"PassedOver", testLeasePassedOver},
+		{"Prequeue", testLeasePrequeue},
 	}},
 	{"Restore", []contractTest{
 		{"Missing", testRestoreMissing},

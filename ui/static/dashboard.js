@@ -40,9 +40,12 @@
   }
 
   // Same mapping as chartPoints in dashboard.go.
-  function points(age, vals, windowS) {
-    var top = 0, i;
-    for (i = 0; i < vals.length; i++) { top = Math.max(top, vals[i]); }
+  function points(age, vals, windowS, top) {
+    var i;
+    if (top === undefined) {
+      top = 0;
+      for (i = 0; i < vals.length; i++) { top = Math.max(top, vals[i]); }
+    }
     var scale = Math.max(top, 1), pts = [], firstX = -1, lastX = 0;
     for (i = 0; i < vals.length; i++) {
       var x = W * (1 - age[i] / windowS);
@@ -64,9 +67,21 @@
       var r = byRoom[svg.getAttribute('data-room')];
       if (!r || !r.series) { return; }
       var vals = r.series[svg.getAttribute('data-key')] || [];
-      var p = points(r.series.age_seconds || [], vals, data.window_seconds || 3600);
+      var age = r.series.age_seconds || [], win = data.window_seconds || 3600;
+      // Overlays marked shared (the pacing objective) share the chart's
+      // scale; the others (the chosen rate) have their own.
+      var top = 0;
+      var shared = svg.querySelectorAll('polyline.overlay[data-shared]');
+      vals.concat.apply(vals, Array.prototype.map.call(shared, function (o) {
+        return r.series[o.getAttribute('data-key')] || [];
+      })).forEach(function (v) { top = Math.max(top, v); });
+      var p = points(age, vals, win, top);
       svg.querySelector('polyline.line').setAttribute('points', p.line);
       svg.querySelector('polygon.area').setAttribute('points', p.area);
+      svg.querySelectorAll('polyline.overlay').forEach(function (o) {
+        var ov = r.series[o.getAttribute('data-key')] || [];
+        o.setAttribute('points', points(age, ov, win, o.hasAttribute('data-shared') ? top : undefined).line);
+      });
     });
   }
 

@@ -1,7 +1,8 @@
 // Sluice waiting page: live updates without reloading.
 //
 // The page works without this script (meta refresh, ticket in a cookie).
-// With it: the status is polled on the server's poll_after_ms; the ticket is
+// With it: the status is polled on the server's poll_after_ms (near the
+// front, held open until the turn comes: ?wait=10); the ticket is
 // also kept in local storage, so a browser that lost its cookie gets its old
 // place back; when admitted the page moves on by itself (the server sets
 // the pass cookie and redirects). Times shown follow the server's clock,
@@ -266,8 +267,10 @@
     schedule(backoff(1, 0), again);
   }
 
+  // The status request may be held open up to 10 s for a turn expected
+  // by then (docs/API.md, "wait"): the page learns of the turn at once.
   function check() {
-    request('GET', api + '/status', ticket).then(handle, function () { failed(0, txt.reconnecting); });
+    request('GET', api + '/status?wait=10', ticket).then(handle, function () { failed(0, txt.reconnecting); });
   }
 
   window.addEventListener('online', function () { if (failures) check(); });

@@ -1,0 +1,244 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/app/apptest"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/room"
+)
+
+// modelBackend is a real HTTP backend like issue 11's: it serves c
+// requests in flight at base latency and slows down past c as (n/c)²;
+// while failing it answers 503 at once. It counts requests without a pass.
+type modelBackend struct {
+	*httptest.Server
+	c        atomic.Int64
+	failing  atomic.Bool
+	inFlight atomic.Int64
+	noPass   atomic.Int64
+}
+
+func newModelBackend(t *testing.T, base time.Duration) *modelBackend {
+	b := &modelBackend{}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(room.PassHeader) == "" {
+			b.noPass.Add(1)
+		}
+		if b.failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		n := b.inFlight.Add(1)
+		defer b.inFlight.Add(-1)
+		over := max(1, float64(n)/float64(b.c.Load()))
+		time.Sleep(time.Duration(float64(base) * over * over))
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// TestPacingRealBackend runs the closed loop in real time: `sluice proxy`
+// with auto pacing in front of a real HTTP backend whose capacity halves,
+// recovers, fails for 10 s and recovers, with a crowd of people who each
+// make 4 requests once admitted. It logs, per phase, how soon the p95
+// people saw was back under the objective and how much of the backend's
+// capacity was used (timed figures are logged, not asserted), and asserts
+// that nobody lost their place and nothing reached the backend without a
+// pass. It takes about 80 s: only with SLUICE_PACING_FULL=1.
+func TestPacingRealBackend(t *testing.T) {
+	if os.Getenv("SLUICE_PACING_FULL") != "1" {
+		t.Skip("real-time pacing scenario: set SLUICE_PACING_FULL=1")
+	}
+	const (
+		base     = 100 * time.Millisecond
+		c        = 10
+		target   = 800 * time.Millisecond
+		requests = 4
+		think    = 300 * time.Millisecond
+		people   = 2500
+	)
+	phases := []struct {
+		at time.Duration
+		c  int // 0: failing
+	}{{0, c}, {20 * time.Second, c / 2}, {40 * time.Second, 0}, {50 * time.Second, c}}
+	total := 70 * time.Second
+	be := newModelBackend(t, base)
+	be.c.Store(c)
+	u, _ := url.Parse(be.URL)
+	cfg := apptest.Config()
+	cfg.Limits = config.Limits{}
+	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(100_000), Rate: new(5.0),
+		Pacing: &config.PacingTuning{Mode: new("auto"), TargetP95: new(config.Duration(target)), MaxRate: new(200.0)}}}}
+	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 50 * time.Millisecond})
+	api := a.URL() + "/.sluice/api/v1/rooms/shop"
+	tr := &http.Transport{MaxIdleConnsPerHost: people + 10}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	call := func(method, u, bearer, pass string) (int, []byte, error) {
+		req, _ := http.NewRequest(method, u, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if pass != "" {
+			req.Header.Set(room.PassHeader, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+	start := time.Now()
+	type second struct {
+		ok, failed, busy int
+		lat              []time.Duration
+		rate, limit      float64
+	}
+	var mu sync.Mutex
+	stats := make([]second, int(total/time.Second)+2)
+	record := func(code int, lat time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		s := &stats[min(int(time.Since(start)/time.Second), len(stats)-1)]
+		switch {
+		case code == http.StatusOK:
+			s.ok++
+			s.lat = append(s.lat, lat)
+		case code == http.StatusServiceUnavailable && lat < 0:
+			s.busy++
+		default:
+			s.failed++
+		}
+	}
+	go func() {
+		for _, ph := range phases {
+			time.Sleep(time.Until(start.Add(ph.at)))
+			be.failing.Store(ph.c == 0)
+			if ph.c > 0 {
+				be.c.Store(int64(ph.c))
+			}
+		}
+	}()
+	rm, _ := a.Rooms.Get("shop")
+	go func() {
+		for s := range stats {
+			time.Sleep(time.Until(start.Add(time.Duration(s)*time.Second + 900*time.Millisecond)))
+			mu.Lock()
+			stats[s].rate, stats[s].limit = rm.Settings().Rate, rm.Health().Read().Limit
+			mu.Unlock()
+		}
+	}()
+	var lost atomic.Int64
+	var wg sync.WaitGroup
+	deadline := start.Add(total)
+	for range people {
+		wg.Go(func() {
+			code, b, err := call("POST", api+"/tickets", "", "")
+			if err != nil || code != http.StatusCreated {
+				return
+			}
+			var st statusDoc
+			json.Unmarshal(b, &st)
+			tok := st.Ticket
+			for st.State != "admitted" {
+				if time.Now().After(deadline) {
+					return
+				}
+				time.Sleep(time.Duration(st.PollAfterMS) * time.Millisecond)
+				code, b, err = call("GET", api+"/status?wait=10", tok, "")
+				if code == http.StatusGone {
+					lost.Add(1) // turn over while waiting: a lost place
+					return
+				}
+				if err != nil || code != http.StatusOK {
+					time.Sleep(time.Second)
+					continue
+				}
+				st = statusDoc{}
+				json.Unmarshal(b, &st)
+			}
+			for left := requests; left > 0 && time.Now().Before(deadline); {
+				t0 := time.Now()
+				code, b, _ := call("GET", a.URL()+"/page", "", st.Pass)
+				lat := time.Since(t0)
+				if code == http.StatusServiceUnavailable && bytes.Contains(b, []byte(`"backend_busy"`)) {
+					record(code, -1)
+					time.Sleep(time.Second)
+					continue
+				}
+				record(code, lat)
+				if code != http.StatusOK {
+					time.Sleep(time.Second)
+					continue
+				}
+				left--
+				time.Sleep(think)
+			}
+			call("POST", api+"/leave", st.Pass, "")
+		})
+	}
+	wg.Wait()
+	if n := be.noPass.Load(); n != 0 {
+		t.Errorf("%d requests reached the backend without a pass", n)
+	}
+	if n := lost.Load(); n != 0 {
+		t.Errorf("%d people in line lost their place", n)
+	}
+	for i, ph := range phases {
+		from := int(ph.at / time.Second)
+		to := int(total / time.Second)
+		if i+1 < len(phases) {
+			to = int(phases[i+1].at / time.Second)
+		}
+		recovered := 0
+		for s := from; s < to; s++ {
+			if p95Of(stats[s].lat) > target {
+				recovered = s - from + 1
+			}
+		}
+		var ok, busy int
+		steady := to - (to-from)/3
+		for s := steady; s < to; s++ {
+			ok += stats[s].ok
+			busy += stats[s].busy
+		}
+		used := 0.0
+		if ph.c > 0 {
+			used = float64(ok) / float64(to-steady) / (float64(ph.c) / base.Seconds())
+		}
+		t.Logf("phase %d (from %v, capacity %d in flight): p95 back under %v after %ds; steady state %.0f%% of capacity used, %d refused busy",
+			i, ph.at, ph.c, target, recovered, 100*used, busy)
+	}
+	if testing.Verbose() {
+		for s, st := range stats {
+			fmt.Printf("%3ds ok=%4d failed=%3d busy=%3d p95=%v rate=%.1f limit=%.1f\n", s, st.ok, st.failed, st.busy, p95Of(st.lat), st.rate, st.limit)
+		}
+	}
+}
+
+func p95Of(l []time.Duration) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	l = slices.Clone(l)
+	slices.Sort(l)
+	return l[int(math.Ceil(0.95*float64(len(l))))-1]
+}

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+// Leftover doses and clinic credentials (booking.Store).
+
+// takeLeftover books one dose of leftover id, if some is left and its time
+// is not over at now. The row's lock serialises the bookings of one offer.
+func takeLeftover(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+	tag, err := tx.Exec(ctx, `UPDATE leftovers SET booked = booked + 1 WHERE id = $1 AND booked < doses AND until_at > $2`, id, now.UnixNano())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return booking.ErrLeftoverGone
+	}
+	return nil
+}
+
+// beyondCapacity is the capacity a leftover first dose is counted against
+// at its slot: none to check.
+func beyondCapacity(booking.Slot) int { return 1 << 30 }
+
+// PostLeftover is booking.Store's PostLeftover.
+func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
+	if l.ClinicID <= 0 || l.VaccineID == "" || l.Doses <= 0 || l.Date.IsZero() {
+		return booking.Leftover{}, fail(ctx, "post leftover", fmt.Errorf("%w: leftover %+v", ErrInvalid, l))
+	}
+	l.Booked = 0
+	err := s.pool.QueryRow(ctx, `INSERT INTO leftovers (clinic_id, vaccine_id, date, doses, until_at, posted_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, l.ClinicID, l.VaccineID, pgDate(l.Date), l.Doses, l.Until.UnixNano(), l.PostedAt.UnixNano()).Scan(&l.ID)
+	if err != nil {
+		return booking.Leftover{}, fail(ctx, "post leftover", err)
+	}
+	return l, nil
+}
+
+// Leftovers is booking.Store's Leftovers.
+func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Leftover, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
+		FROM leftovers WHERE date = $1 ORDER BY posted_at DESC, id DESC`, pgDate(day))
+	if err != nil {
+		return nil, fail(ctx, "leftovers", err)
+	}
+	defer rows.Close()
+	var out []booking.Leftover
+	for rows.Next() {
+		l := booking.Leftover{Date: day}
+		var doses, booked int32
+		var until, posted int64
+		if err := rows.Scan(&l.ID, &l.ClinicID, &l.VaccineID, &doses, &booked, &until, &posted); err != nil {
+			return nil, fail(ctx, "leftovers", err)
+		}
+		l.Doses, l.Booked = int(doses), int(booked)
+		l.Until, l.PostedAt = time.Unix(0, until).In(booking.Seoul), time.Unix(0, posted).In(booking.Seoul)
+		out = append(out, l)
+	}
+	return out, fail(ctx, "leftovers", rows.Err())
+}
+
+// BookingsAt is booking.Store's BookingsAt.
+func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date) ([]booking.Booking, error) {
+	rows, err := s.pool.Query(ctx, `SELECT number FROM bookings
+		WHERE dose1_clinic = $1 AND dose1_date = $2 AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, pgDate(day))
+	if err != nil {
+		return nil, fail(ctx, "bookings at", err)
+	}
+	numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fail(ctx, "bookings at", err)
+	}
+	out := make([]booking.Booking, 0, len(numbers))
+	for _, n := range numbers {
+		b, err := s.Get(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// PutClinicToken is booking.Store's PutClinicToken.
+func (s *Store) PutClinicToken(ctx context.Context, t booking.ClinicToken) error {
+	if len(t.Hash) != 64 || t.ClinicID <= 0 {
+		return fail(ctx, "put clinic token", fmt.Errorf("%w: clinic token", ErrInvalid))
+	}
+	var revoked *int64
+	if !t.RevokedAt.IsZero() {
+		r := t.RevokedAt.UnixNano()
+		revoked = &r
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO clinic_tokens (hash, clinic_id, created_at, revoked_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), revoked)
+	return fail(ctx, "put clinic token", err)
+}
+
+// ClinicToken is booking.Store's ClinicToken.
+func (s *Store) ClinicToken(ctx context.Context, hash string) (booking.ClinicToken, error) {
+	t := booking.ClinicToken{Hash: hash}
+	var created int64
+	var revoked *int64
+	err := s.pool.QueryRow(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = $1`, hash).Scan(&t.ClinicID, &created, &revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return booking.ClinicToken{}, booking.ErrClinicToken
+	}
+	if err != nil {
+		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
+	}
+	t.CreatedAt = time.Unix(0, created).In(booking.Seoul)
+	if revoked != nil {
+		t.RevokedAt = time.Unix(0, *revoked).In(booking.Seoul)
+	}
+	return t, nil
+}
+
+// RevokeClinicTokens is booking.Store's RevokeClinicTokens.
+func (s *Store) RevokeClinicTokens(ctx context.Context, clinicID int64, at time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE clinic_tokens SET revoked_at = $1 WHERE clinic_id = $2 AND revoked_at IS NULL`, at.UnixNano(), clinicID)
+	if err != nil {
+		return 0, fail(ctx, "revoke clinic tokens", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/booking"
+)
+
+// Leftover doses and clinic credentials (booking.Store). They are rare
+// next to bookings, so their statements are not prepared ahead, except
+// leftoverTake, which runs in the booking transaction.
+
+// takeLeftover books one dose of leftover id, if some is left and its
+// time is not over at now.
+func takeLeftover(t *wtx, st *writeStmts, id int64, now time.Time) error {
+	n, err := t.exec(st.leftoverTake, id, now.UnixNano())
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return booking.ErrLeftoverGone
+	}
+	return nil
+}
+
+// exec runs one write statement in a transaction of its own.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.rollback()
+	res, err := s.wc.ExecContext(t.stmtCtx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return res, t.commit()
+}
+
+// query runs a read.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, func(), error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows *sql.Rows
+	if s.r != nil {
+		rows, err = s.r.QueryContext(ctx, query, args...)
+	} else {
+		rows, err = s.wc.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return rows, func() { rows.Close(); unlock() }, nil
+}
+
+// PostLeftover is booking.Store's PostLeftover.
+func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
+	if l.ClinicID <= 0 || l.VaccineID == "" || l.Doses <= 0 || l.Date.IsZero() {
+		return booking.Leftover{}, fail(ctx, "post leftover", fmt.Errorf("%w: leftover %+v", ErrInvalid, l))
+	}
+	l.Booked = 0
+	res, err := s.execWrite(ctx, `INSERT INTO leftovers (clinic_id, vaccine_id, date, doses, until_at, posted_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, l.ClinicID, l.VaccineID, l.Date.String(), l.Doses, l.Until.UnixNano(), l.PostedAt.UnixNano())
+	if err != nil {
+		return booking.Leftover{}, fail(ctx, "post leftover", err)
+	}
+	if l.ID, err = res.LastInsertId(); err != nil {
+		return booking.Leftover{}, fail(ctx, "post leftover", err)
+	}
+	return l, nil
+}
+
+// Leftovers is booking.Store's Leftovers.
+func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Leftover, error) {
+	rows, done, err := s.query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
+		FROM leftovers WHERE date = ? ORDER BY posted_at DESC, id DESC`, day.String())
+	if err != nil {
+		return nil, fail(ctx, "leftovers", err)
+	}
+	defer done()
+	var out []booking.Leftover
+	for rows.Next() {
+		l := booking.Leftover{Date: day}
+		var until, posted int64
+		if err := rows.Scan(&l.ID, &l.ClinicID, &l.VaccineID, &l.Doses, &l.Booked, &until, &posted); err != nil {
+			return nil, fail(ctx, "leftovers", err)
+		}
+		l.Until, l.PostedAt = time.Unix(0, until).In(booking.Seoul), time.Unix(0, posted).In(booking.Seoul)
+		out = append(out, l)
+	}
+	return out, fail(ctx, "leftovers", rows.Err())
+}
+
+// BookingsAt is booking.Store's BookingsAt.
+func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date) ([]booking.Booking, error) {
+	rows, done, err := s.query(ctx, `SELECT number FROM bookings
+		WHERE dose1_clinic = ? AND dose1_date = ? AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, day.String())
+	if err != nil {
+		return nil, fail(ctx, "bookings at", err)
+	}
+	var numbers []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			done()
+			return nil, fail(ctx, "bookings at", err)
+		}
+		numbers = append(numbers, n)
+	}
+	err = rows.Err()
+	done()
+	if err != nil {
+		return nil, fail(ctx, "bookings at", err)
+	}
+	out := make([]booking.Booking, 0, len(numbers))
+	for _, n := range numbers {
+		b, err := s.Get(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// PutClinicToken is booking.Store's PutClinicToken.
+func (s *Store) PutClinicToken(ctx context.Context, t booking.ClinicToken) error {
+	if len(t.Hash) != 64 || t.ClinicID <= 0 {
+		return fail(ctx, "put clinic token", fmt.Errorf("%w: clinic token", ErrInvalid))
+	}
+	var revoked any
+	if !t.RevokedAt.IsZero() {
+		revoked = t.RevokedAt.UnixNano()
+	}
+	_, err := s.execWrite(ctx, `INSERT INTO clinic_tokens (hash, clinic_id, created_at, revoked_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), revoked)
+	return fail(ctx, "put clinic token", err)
+}
+
+// ClinicToken is booking.Store's ClinicToken.
+func (s *Store) ClinicToken(ctx context.Context, hash string) (booking.ClinicToken, error) {
+	rows, done, err := s.query(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = ?`, hash)
+	if err != nil {
+		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
+	}
+	defer done()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return booking.ClinicToken{}, fail(ctx, "clinic token", err)
+		}
+		return booking.ClinicToken{}, booking.ErrClinicToken
+	}
+	t := booking.ClinicToken{Hash: hash}
+	var created int64
+	var revoked sql.NullInt64
+	if err := rows.Scan(&t.ClinicID, &created, &revoked); err != nil {
+		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
+	}
+	t.CreatedAt = time.Unix(0, created).In(booking.Seoul)
+	if revoked.Valid {
+		t.RevokedAt = time.Unix(0, revoked.Int64).In(booking.Seoul)
+	}
+	return t, nil
+}
+
+// RevokeClinicTokens is booking.Store's RevokeClinicTokens.
+func (s *Store) RevokeClinicTokens(ctx context.Context, clinicID int64, at time.Time) (int, error) {
+	res, err := s.execWrite(ctx, `UPDATE clinic_tokens SET revoked_at = ? WHERE clinic_id = ? AND revoked_at IS NULL`, at.UnixNano(), clinicID)
+	if err != nil {
+		return 0, fail(ctx, "revoke clinic tokens", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), fail(ctx, "revoke clinic tokens", err)
+}
+
+// beyondCapacity is the capacity a leftover first dose is counted against
+// at its slot: none to check.
+func beyondCapacity(booking.Slot) int { return 1 << 30 }

@@ -1,0 +1,278 @@
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Leases: on a line shared by several nodes (Redis), a node does not ask
+// the line for every join number. It takes a block of numbers at a time
+// (Shared.Lease) and hands them out on its own, so that a join costs a
+// fraction of a call to the line; on each tick it tells the line how far
+// it got (AdmitParams.Report). The line keeps one entry per block, never
+// anything per person:
+//
+//   - The numbers of a block count as handed out (PreSeq, PostSeq) from the
+//     moment it is leased, so nobody else gets them, and its reservation
+//     mark is raised with them (a node with records keeps the mark on disk
+//     before it hands out a number, lost.go).
+//   - Admission admits the places of reported numbers like any other.
+//     When it reaches a number of a block that its node has not reported
+//     handed out (the node is slow, idle, or dead), it does not wait: the
+//     block is cut there and its unreported numbers become uncertain
+//     (uncertain.go), passed over without a session; a holder who turns up
+//     (the node handed the number out after its last report) claims the
+//     place within the claim timeout and goes in first. So a node that
+//     dies with an unused block never stalls the line.
+//   - The pre-queue's blocks are cut when it is frozen: their unreported
+//     numbers are uncertain, and their places come from the lottery.
+//
+// A node takes blocks that grow while it hands them out quickly (twice
+// the last, up to LeaseBlock) and shrink back to one number when it is
+// idle, so a quiet node leaves no gaps in the line and a busy one makes a
+// call to the line per LeaseBlock joins.
+//
+// Fairness: numbers are places, and a node hands out its block in order.
+// Someone who joins on node A after someone else joined on node B gets a
+// later place unless B's number came from a block B leased after A's
+// current block; B holds one block at a time, so a person is behind at
+// most LeaseBlock-1 people per other node who joined after them (and the
+// pre-queue is a lottery anyway). room/sharedtest's several-node harness
+// checks this bound.
+
+// Only nodes of a shared line lease blocks; a single node's line (saved to
+// its state directory) does not keep them in its snapshot, and its node
+// reserves and joins as before.
+
+// LeaseBlock is the largest block of join numbers a node leases at a time.
+const LeaseBlock = 256
+
+// Lease is a block of join numbers [From, To) of a phase leased by a
+// node; Used is how far the node reported handing them out.
+type Lease struct {
+	Node  uint64 `json:"node"`
+	Phase Phase  `json:"phase"`
+	From  uint64 `json:"from"`
+	To    uint64 `json:"to"`
+	Used  uint64 `json:"used"`
+}
+
+// LeaseReport is a node's word on its block: the numbers before Used
+// are handed out. Reports of a block the line cut already are ignored.
+type LeaseReport struct {
+	Node  uint64
+	Phase Phase
+	From  uint64
+	Used  uint64
+}
+
+// report records how far a node handed out its block.
+func (l *line) report(r *LeaseReport) {
+	if r == nil {
+		return
+	}
+	for i := range l.leases {
+		b := &l.leases[i]
+		if b.Node == r.Node && b.Phase == r.Phase && b.From == r.From {
+			if used := min(r.Used, b.To); used > b.Used {
+				l.v.Joins += used - b.Used
+				b.Used = used
+				l.changed()
+			}
+			return
+		}
+	}
+}
+
+// lease is Shared.Lease on the line.
+func (l *line) lease(node, n uint64, now time.Time, a AdmitParams) (SeqRange, error) {
+	if now.Before(l.held) {
+		return SeqRange{}, ErrRestoring
+	}
+	l.report(a.Report)
+	n = max(n, 1)
+	phase := PhaseOpen
+	if !l.v.Frozen && now.Before(a.OpensAt) {
+		phase = PhasePrequeue
+	} else {
+		l.freeze(now, a)
+	}
+	for i := 0; i < len(l.leases); {
+		if l.leases[i].Node == node {
+			l.cutLease(i, a)
+			continue
+		}
+		i++
+	}
+	seq, mark := &l.v.PostSeq, &l.v.ResvPost
+	if phase == PhasePrequeue {
+		seq, mark = &l.v.PreSeq, &l.v.ResvPre
+	}
+	b := Lease{Node: node, Phase: phase, From: *seq, To: *seq + n, Used: *seq + 1}
+	*seq = b.To
+	*mark = max(*mark, b.To)
+	l.leases = append(l.leases, b)
+	l.v.Joins++
+	l.changed()
+	// A line on disk has the block's mark saved before its first number is
+	// handed out; if that fails, nothing of it is handed out and the block
+	// is cut when admission reaches it.
+	if err := l.saveNow(now); err != nil {
+		return SeqRange{}, err
+	}
+	if phase == PhaseOpen {
+		l.admit(now, a)
+	}
+	return SeqRange{Phase: phase, From: b.From, To: b.To}, nil
+}
+
+// cutLease ends block i: its numbers not reported handed out are
+// uncertain.
+func (l *line) cutLease(i int, a AdmitParams) {
+	b := l.leases[i]
+	l.leases = append(l.leases[:i:i], l.leases[i+1:]...)
+	l.changed()
+	l.addUncertain(SeqRange{Phase: b.Phase, From: b.Used, To: b.To}, a)
+}
+
+// cutPrequeueLeases ends the pre-queue's blocks (when it is frozen).
+func (l *line) cutPrequeueLeases(a AdmitParams) {
+	for i := 0; i < len(l.leases); {
+		if l.leases[i].Phase == PhasePrequeue {
+			l.cutLease(i, a)
+			continue
+		}
+		i++
+	}
+}
+
+// leaseAt returns the block holding place p's open-phase number if the
+// number is not reported handed out, or -1.
+func (l *line) leaseAt(p uint64) int {
+	if len(l.leases) == 0 || p <= l.v.N {
+		return -1
+	}
+	s := p - l.v.N - 1
+	for i, b := range l.leases {
+		if b.Phase == PhaseOpen && b.Used <= s && s < b.To {
+			return i
+		}
+	}
+	return -1
+}
+
+// nodeLease is the block a node hands join numbers out of (Room.lease).
+type nodeLease struct {
+	mu    sync.Mutex
+	id    uint64 // the node's id in the line's blocks
+	valid bool
+	b     Lease // Used: the next number to hand out
+	size  uint64
+	at    time.Time // when b was leased
+}
+
+// newNodeID is a random id below 2^53 (exact in Lua's numbers).
+func newNodeID() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])>>11 | 1
+}
+
+// leaseGrow: a block used up within this long of being leased is followed
+// by one twice its size.
+const leaseGrow = time.Second
+
+// takeLeased hands out the next join number of the node's block, leasing
+// a new block when it is used up, cut by the line, or of the wrong phase.
+func (r *Room) takeLeased(s *Settings, now time.Time) (Phase, uint64, error) {
+	nl := &r.lease
+	nl.mu.Lock()
+	defer nl.mu.Unlock()
+	phase := PhaseOpen
+	if !r.frozen.Load() && now.Before(s.OpensAt) {
+		phase = PhasePrequeue
+	}
+	if nl.valid && nl.b.Phase == phase && nl.b.Used < nl.b.To && !r.passed(&nl.b) {
+		seq := nl.b.Used
+		nl.b.Used++
+		return phase, seq, nil
+	}
+	size := uint64(1)
+	if nl.valid && nl.b.Used >= nl.b.To && now.Sub(nl.at) < leaseGrow {
+		size = min(2*nl.size, LeaseBlock)
+	}
+	a := r.admitParams(s)
+	a.Report = nl.report()
+	before := r.marks()
+	sr, v, err := r.shared.Lease(bg, r.name, nl.id, size, now, a)
+	if err != nil {
+		if errors.Is(err, ErrRestoring) {
+			return 0, 0, sharedErr(err)
+		}
+		return 0, 0, r.fail(err)
+	}
+	nl.valid, nl.b, nl.size, nl.at = false, Lease{}, size, now
+	if err := r.accept(&v, before); err != nil {
+		return 0, 0, err
+	}
+	// A node that keeps records has the block's mark on disk before any of
+	// its numbers is in anyone's hands.
+	if r.mustRecord(&v) {
+		if err := r.record(now, false); err != nil {
+			return 0, 0, err
+		}
+	}
+	nl.valid = true
+	nl.b = Lease{Node: nl.id, Phase: sr.Phase, From: sr.From, To: sr.To, Used: sr.From + 1}
+	return sr.Phase, sr.From, nil
+}
+
+// passed reports whether admission has reached b's next number (the line
+// cut the block there): the node leases another rather than hand out a
+// place already passed over.
+func (r *Room) passed(b *Lease) bool {
+	if b.Phase == PhasePrequeue {
+		return r.frozen.Load()
+	}
+	return r.n.Load()+b.Used+1 <= r.serving.Load()
+}
+
+// report is the node's report on its block, or nil. nl.mu is held.
+func (nl *nodeLease) report() *LeaseReport {
+	if !nl.valid {
+		return nil
+	}
+	return &LeaseReport{Node: nl.id, Phase: nl.b.Phase, From: nl.b.From, Used: nl.b.Used}
+}
+
+// leaseReport is the report a tick carries.
+func (r *Room) leaseReport() *LeaseReport {
+	r.lease.mu.Lock()
+	defer r.lease.mu.Unlock()
+	return r.lease.report()
+}
+
+// dropLease gives up the node's block after its line was restored (the
+// restored line knows nothing of it): its numbers not handed out are
+// uncertain.
+func (r *Room) dropLease(now time.Time, a AdmitParams) error {
+	nl := &r.lease
+	nl.mu.Lock()
+	defer nl.mu.Unlock()
+	if !nl.valid {
+		return nil
+	}
+	nl.valid = false
+	if nl.b.Used >= nl.b.To {
+		return nil
+	}
+	v, err := r.shared.Uncertain(context.Background(), r.name, SeqRange{Phase: nl.b.Phase, From: nl.b.Used, To: nl.b.To}, now, a)
+	if err != nil {
+		return r.fail(err)
+	}
+	return r.apply(&v)
+}

@@ -1,0 +1,11 @@
+package redis_test
+
+import (
+	"testing"
+
+	"github.com/sluicehq/sluice/room/sharedtest"
+)
+
+func TestSetControlsIf(t *testing.T) {
+	sharedtest.RunConditionalControls(t, newStore(t), "pacing")
+}
