@@ -6,6 +6,7 @@
 //	sluice proxy   --upstream URL [--room NAME] [--prefix /.sluice/]   waiting room in front of any site
 //	sluice keygen [--session]                          print a new signing key (or session key)
 //	sluice loadtest --flow | --compare | --memory N | --target URL   benchmarks
+//	sluice simulate [--scenario NAME|FILE] [--json FILE] [--report DIR]  rehearse a night in virtual time
 package main
 
 import (
@@ -40,6 +41,8 @@ Usage:
                                                     (--session: a key for SLUICE_SESSION_KEYS)
   sluice loadtest --flow | --compare | --memory N | --target URL
                                                     measure whole journeys, throughput and memory (docs/BENCHMARKS.md)
+  sluice simulate [--scenario NAME|FILE] [--arrivals N] [--seed S] [--json FILE] [--report DIR] [--real]
+                                                    rehearse a night in virtual time (docs/REHEARSAL.md)
   sluice version
 
 Run "sluice COMMAND -h" for a command's flags. Configuration comes from a
@@ -66,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return runServer(args[0], args[1:], stdout, stderr, getenv)
 	case "loadtest":
 		return runLoadtest(args[1:], stdout, stderr, getenv)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr, getenv)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
 	case "version", "--version":
