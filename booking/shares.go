@@ -179,6 +179,21 @@ func (c *Campaign) ShareFor(w *Window, slot Slot, capacity int, at time.Time) (S
 	return ShareLimit{}, false
 }
 
+// shareWindow is the share window whose ShareKey is key, nil if none (no
+// shares, or a key of another campaign or of a window no longer listed).
+func (c *Campaign) shareWindow(key string) *Window {
+	if c == nil || key == "" {
+		return nil
+	}
+	for _, id := range shWindows(c.Shares) {
+		if ShareKey(c.ID, id) == key {
+			_, w := c.window(id)
+			return w
+		}
+	}
+	return nil
+}
+
 // shareSlot names a share at a slot in the service's counts.
 type shareSlot struct {
 	Slot
@@ -187,9 +202,9 @@ type shareSlot struct {
 
 // shareCounts is the service's picture of the shares' bookings, for
 // search and the fail-fast check: loaded from Store.ShareCounts with the
-// slot counts, raised by this node's bookings. A cancellation lowers it
-// only at the next load, so it may show a share fuller than it is, never
-// emptier: the store decides.
+// slot counts, and moved by this node's bookings, changes and
+// cancellations as the slot counts are (other nodes' at the next load).
+// It may be off until then; the store decides.
 type shareCounts struct {
 	mu sync.Mutex
 	m  map[shareSlot]int
@@ -211,22 +226,46 @@ func (c *shareCounts) get(key string, s Slot) int {
 	return c.m[shareSlot{s, key}]
 }
 
-func (c *shareCounts) add(key string, s Slot) {
+// add moves the count of share key at s by delta (not below 0); key ""
+// (a booking without a share) changes nothing.
+func (c *shareCounts) add(key string, s Slot, delta int) {
+	if key == "" {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[shareSlot]int{}
 	}
-	c.m[shareSlot{s, key}]++
+	k := shareSlot{s, key}
+	if n := c.m[k] + delta; n > 0 {
+		c.m[k] = n
+	} else {
+		delete(c.m, k)
+	}
 }
 
 // shareFor is the share a booking of the person of el at dose1 counts
 // against now, if any.
 func (s *Service) shareFor(el Eligibility, dose1 Slot, now time.Time) *ShareLimit {
-	if el.Campaign == nil || el.Window == nil {
+	return s.shareAt(el.Campaign, el.Window, dose1, now)
+}
+
+// shareOfMove is the share booking b counts against once moved to dose1
+// at now, if any: its window's share (Booking.ShareKey) of dose1, as for
+// a booking of that window made now (none from release_at). A booking
+// made without a share moves without one.
+func (s *Service) shareOfMove(b Booking, dose1 Slot, now time.Time) *ShareLimit {
+	c := s.programme.Campaign(b.CampaignID)
+	return s.shareAt(c, c.shareWindow(b.ShareKey), dose1, now)
+}
+
+// shareAt is the share of window w of campaign c at slot at now, if any.
+func (s *Service) shareAt(c *Campaign, w *Window, slot Slot, now time.Time) *ShareLimit {
+	if c == nil || w == nil {
 		return nil
 	}
-	sh, ok := el.Campaign.ShareFor(el.Window, dose1, s.avail.Capacity(dose1), now)
+	sh, ok := c.ShareFor(w, slot, s.avail.Capacity(slot), now)
 	if !ok {
 		return nil
 	}
