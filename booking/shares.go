@@ -282,12 +282,37 @@ func (s *Service) ShareView(el Eligibility, now time.Time) func(*ClinicAvailabil
 	if _, ok := el.Campaign.ShareFor(el.Window, Slot{}, 1, now); !ok {
 		return nil
 	}
+	return s.shareView(func(sl Slot) *ShareLimit { return s.shareFor(el, sl, now) }, Booking{})
+}
+
+// ChangeShareView is ShareView for moving booking b at now (the change
+// pages): what is left of its window's share at each block, its own place
+// counted as free; nil when the booking moves without a share.
+func (s *Service) ChangeShareView(b Booking, now time.Time) func(*ClinicAvailability) {
+	c := s.programme.Campaign(b.CampaignID)
+	w := c.shareWindow(b.ShareKey)
+	if w == nil {
+		return nil
+	}
+	if _, ok := c.ShareFor(w, Slot{}, 1, now); !ok {
+		return nil
+	}
+	return s.shareView(func(sl Slot) *ShareLimit { return s.shareOfMove(b, sl, now) }, b)
+}
+
+// shareView lowers each block's free places to what is left of the share
+// shareAt gives it, not counting own's place (the booking being moved).
+func (s *Service) shareView(shareAt func(Slot) *ShareLimit, own Booking) func(*ClinicAvailability) {
 	return func(ca *ClinicAvailability) {
 		ca.DayFree = 0
 		for b := range BlocksPerDay {
 			sl := Slot{ClinicID: ca.Clinic.ID, Date: ca.Date, Block: TimeBlock(b)}
-			if sh := s.shareFor(el, sl, now); sh != nil {
-				ca.Free[b] = min(ca.Free[b], max(sh.Capacity-s.shares.get(sh.Key, sl), 0))
+			if sh := shareAt(sl); sh != nil {
+				used := s.shares.get(sh.Key, sl)
+				if sl == own.Dose1.Slot && own.ShareKey == sh.Key {
+					used--
+				}
+				ca.Free[b] = min(ca.Free[b], max(sh.Capacity-used, 0))
 			}
 			ca.DayFree += ca.Free[b]
 		}

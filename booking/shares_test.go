@@ -177,7 +177,7 @@ func TestSharesFollowChangesAndCancels(t *testing.T) {
 	people := []person{newPerson(1, date(1990, 3, 9)), newPerson(2, date(1985, 7, 19)), newPerson(3, date(1979, 1, 29))}
 	sess1, sess2 := e.verify(people[0]), e.verify(people[1])
 	view := e.svc.ShareView(e.svc.Programme().Eligibility(date(1990, 3, 9), now), now)
-	free := func(sl booking.Slot) int {
+	freeIn := func(view func(*booking.ClinicAvailability), sl booking.Slot) int {
 		t.Helper()
 		for _, ca := range e.avail.Search(booking.SearchQuery{DistrictCode: "11680", Date: sl.Date}) {
 			if ca.Clinic.ID == sl.ClinicID {
@@ -188,6 +188,7 @@ func TestSharesFollowChangesAndCancels(t *testing.T) {
 		t.Fatalf("%v not found", sl)
 		return 0
 	}
+	free := func(sl booking.Slot) int { t.Helper(); return freeIn(view, sl) }
 	change := func(p person, number string, to booking.Slot) (booking.Booking, error) {
 		return e.svc.Change(ctx, ref(p.name, p.rrn, number), to, "")
 	}
@@ -196,6 +197,16 @@ func TestSharesFollowChangesAndCancels(t *testing.T) {
 	b2 := e.book(sess2, b.ClinicID, b.Date, b.Block)
 	if free(a) != 0 || free(b) != 0 || free(cc) != 1 {
 		t.Fatalf("after booking: free %d %d %d, want 0 0 1", free(a), free(b), free(cc))
+	}
+	// The change pages show b2 what its window's share leaves it: nothing
+	// at a or none, its own place at b.
+	cv := e.svc.ChangeShareView(b2, now)
+	if cv == nil {
+		t.Fatal("no share view for moving a booking made in a share")
+	}
+	if freeIn(cv, a) != 0 || freeIn(cv, none) != 0 || freeIn(cv, b) != 1 || freeIn(cv, cc) != 1 {
+		t.Fatalf("change view: free %d at a, %d at none, %d at its own slot, %d at cc; want 0 0 1 1",
+			freeIn(cv, a), freeIn(cv, none), freeIn(cv, b), freeIn(cv, cc))
 	}
 	// Into a used-up share, or a slot without one: refused, though the
 	// slots have room.
@@ -247,6 +258,9 @@ func TestSharesFollowChangesAndCancels(t *testing.T) {
 	}
 	if moved.ShareKey != "" {
 		t.Fatalf("changed after release: share %q, want none", moved.ShareKey)
+	}
+	if e.svc.ChangeShareView(moved, c.Shares.ReleaseAt) != nil {
+		t.Fatal("a share view for moving a booking without a share")
 	}
 	if free(cc) != 1 {
 		t.Fatalf("the share left after release: free %d, want 1", free(cc))
