@@ -15,9 +15,12 @@ import (
 // Bookings of windows without a share (and of other campaigns) are not
 // limited by the shares, only by the slot's capacity.
 //
-// The stores enforce a share in the booking transaction (BookRequest.Share):
-// a booking refused for its share is refused like a full slot
-// (ErrSlotFull), and search shows a slot full for your share as full.
+// The stores enforce a share in the booking transaction (BookRequest.Share)
+// and in the change transaction (ChangeRequest.Share: a booking moved
+// counts against its window's share of the new slot, as a booking made at
+// the time of the change would, and leaves the old slot's): one refused
+// for its share is refused like a full slot (ErrSlotFull), and search
+// shows a slot full for your share as full (ShareView, ChangeShareView).
 
 // Share splits.
 const (
