@@ -154,9 +154,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
-		if share != nil {
-			s.shares.add(share.Key, got.Dose1.Slot)
-		}
+		s.shares.add(got.ShareKey, got.Dose1.Slot, 1)
 		s.avail.Add(got.Dose1.Slot, 1)
 		s.avail.Add(got.Dose2.Slot, 1)
 		s.gen.Add(1)

@@ -77,6 +77,10 @@ type Booking struct {
 	Status     Status
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// ShareKey is the window share (ShareKey) the booking counts against
+	// at its first dose's slot; "" for none (a window without a share, a
+	// campaign without shares, or booked or changed from release_at).
+	ShareKey string
 }
 
 // Message is a notification in the transactional outbox.
@@ -109,7 +113,8 @@ type BookRequest struct {
 	LeftoverID int64
 	// Share, if set, counts the booking against a window's share of the
 	// first dose's slot (shares.go): ErrSlotFull when the share holds
-	// Capacity active bookings already.
+	// Capacity active bookings already. The booking's ShareKey is its Key
+	// ("" without), whatever Booking.ShareKey says.
 	Share *ShareLimit
 	// Confirmation is written to the outbox in the same transaction. Its
 	// body may hold Dose2Placeholder, which the store replaces with the
@@ -124,6 +129,12 @@ type ChangeRequest struct {
 	NewDose1        Slot
 	Dose2Candidates []Slot
 	SlotCapacity    func(Slot) int
+	// Share, if set, counts the moved booking against this share of the
+	// new first dose's slot, as BookRequest.Share does (ErrSlotFull when
+	// the share holds Capacity active bookings other than this one); the
+	// booking's ShareKey becomes its Key, or "" without one, so that the
+	// old slot's share has its place back.
+	Share *ShareLimit
 	// Notice is written to the outbox in the same transaction, its
 	// Dose2Placeholder filled like a confirmation's.
 	Notice Message

@@ -182,6 +182,7 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
 		s.avail.Add(got.Dose1.Slot, -1)
 		s.avail.Add(got.Dose2.Slot, -1)
+		s.shares.add(got.ShareKey, got.Dose1.Slot, -1)
 		s.gen.Add(1)
 		s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	}
@@ -195,7 +196,10 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 // online) or from ChangeDeadline on. The new slot is checked as in Book
 // (ErrClinicNotFound, ErrInvalidSlot, ErrPastDate, ErrBeyondHorizon,
 // ErrClinicClosed, ErrVaccineNotOffered, ErrSlotFull, ErrNoSecondDose);
-// eligibility is not checked again. With an idempotency key, a change sent
+// eligibility is not checked again, but a booking made in a window with a
+// share counts against that window's share of the new slot, as a booking
+// made now would (ErrSlotFull when it is used up; none from release_at),
+// and gives its place in the old slot's share back. With an idempotency key, a change sent
 // again returns the booking as it is, changing nothing.
 func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempotencyKey string) (_ Booking, err error) {
 	defer s.noteStore(&err)
@@ -228,6 +232,12 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 	if dose1 != b.Dose1.Slot && s.avail.Free(dose1) <= 0 {
 		return Booking{}, fmt.Errorf("%v: %w", dose1, ErrSlotFull)
 	}
+	// The person's window's share of the new slot, as for a booking; the
+	// booking's own place counts as free when it stays in its share.
+	share := s.shareOfMove(b, dose1, now)
+	if share != nil && (dose1 != b.Dose1.Slot || b.ShareKey != share.Key) && s.shares.get(share.Key, dose1) >= share.Capacity {
+		return Booking{}, fmt.Errorf("%v: share %s: %w", dose1, share.Key, ErrSlotFull)
+	}
 	if !s.anyFree(cands, b.Dose2.Slot) {
 		return Booking{}, ErrNoSecondDose
 	}
@@ -236,6 +246,7 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		NewDose1:        dose1,
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
+		Share:           share,
 		Notice: Message{
 			BookingNumber: b.Number,
 			Kind:          "change",
@@ -254,6 +265,8 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		s.avail.Add(b.Dose2.Slot, -1)
 		s.avail.Add(got.Dose1.Slot, 1)
 		s.avail.Add(got.Dose2.Slot, 1)
+		s.shares.add(b.ShareKey, b.Dose1.Slot, -1)
+		s.shares.add(got.ShareKey, got.Dose1.Slot, 1)
 		s.gen.Add(1)
 		s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())

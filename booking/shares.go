@@ -15,9 +15,12 @@ import (
 // Bookings of windows without a share (and of other campaigns) are not
 // limited by the shares, only by the slot's capacity.
 //
-// The stores enforce a share in the booking transaction (BookRequest.Share):
-// a booking refused for its share is refused like a full slot
-// (ErrSlotFull), and search shows a slot full for your share as full.
+// The stores enforce a share in the booking transaction (BookRequest.Share)
+// and in the change transaction (ChangeRequest.Share: a booking moved
+// counts against its window's share of the new slot, as a booking made at
+// the time of the change would, and leaves the old slot's): one refused
+// for its share is refused like a full slot (ErrSlotFull), and search
+// shows a slot full for your share as full (ShareView, ChangeShareView).
 
 // Share splits.
 const (
@@ -179,6 +182,21 @@ func (c *Campaign) ShareFor(w *Window, slot Slot, capacity int, at time.Time) (S
 	return ShareLimit{}, false
 }
 
+// shareWindow is the share window whose ShareKey is key, nil if none (no
+// shares, or a key of another campaign or of a window no longer listed).
+func (c *Campaign) shareWindow(key string) *Window {
+	if c == nil || key == "" {
+		return nil
+	}
+	for _, id := range shWindows(c.Shares) {
+		if ShareKey(c.ID, id) == key {
+			_, w := c.window(id)
+			return w
+		}
+	}
+	return nil
+}
+
 // shareSlot names a share at a slot in the service's counts.
 type shareSlot struct {
 	Slot
@@ -187,9 +205,9 @@ type shareSlot struct {
 
 // shareCounts is the service's picture of the shares' bookings, for
 // search and the fail-fast check: loaded from Store.ShareCounts with the
-// slot counts, raised by this node's bookings. A cancellation lowers it
-// only at the next load, so it may show a share fuller than it is, never
-// emptier: the store decides.
+// slot counts, and moved by this node's bookings, changes and
+// cancellations as the slot counts are (other nodes' at the next load).
+// It may be off until then; the store decides.
 type shareCounts struct {
 	mu sync.Mutex
 	m  map[shareSlot]int
@@ -211,22 +229,46 @@ func (c *shareCounts) get(key string, s Slot) int {
 	return c.m[shareSlot{s, key}]
 }
 
-func (c *shareCounts) add(key string, s Slot) {
+// add moves the count of share key at s by delta (not below 0); key ""
+// (a booking without a share) changes nothing.
+func (c *shareCounts) add(key string, s Slot, delta int) {
+	if key == "" {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[shareSlot]int{}
 	}
-	c.m[shareSlot{s, key}]++
+	k := shareSlot{s, key}
+	if n := c.m[k] + delta; n > 0 {
+		c.m[k] = n
+	} else {
+		delete(c.m, k)
+	}
 }
 
 // shareFor is the share a booking of the person of el at dose1 counts
 // against now, if any.
 func (s *Service) shareFor(el Eligibility, dose1 Slot, now time.Time) *ShareLimit {
-	if el.Campaign == nil || el.Window == nil {
+	return s.shareAt(el.Campaign, el.Window, dose1, now)
+}
+
+// shareOfMove is the share booking b counts against once moved to dose1
+// at now, if any: its window's share (Booking.ShareKey) of dose1, as for
+// a booking of that window made now (none from release_at). A booking
+// made without a share moves without one.
+func (s *Service) shareOfMove(b Booking, dose1 Slot, now time.Time) *ShareLimit {
+	c := s.programme.Campaign(b.CampaignID)
+	return s.shareAt(c, c.shareWindow(b.ShareKey), dose1, now)
+}
+
+// shareAt is the share of window w of campaign c at slot at now, if any.
+func (s *Service) shareAt(c *Campaign, w *Window, slot Slot, now time.Time) *ShareLimit {
+	if c == nil || w == nil {
 		return nil
 	}
-	sh, ok := el.Campaign.ShareFor(el.Window, dose1, s.avail.Capacity(dose1), now)
+	sh, ok := c.ShareFor(w, slot, s.avail.Capacity(slot), now)
 	if !ok {
 		return nil
 	}
@@ -243,12 +285,37 @@ func (s *Service) ShareView(el Eligibility, now time.Time) func(*ClinicAvailabil
 	if _, ok := el.Campaign.ShareFor(el.Window, Slot{}, 1, now); !ok {
 		return nil
 	}
+	return s.shareView(func(sl Slot) *ShareLimit { return s.shareFor(el, sl, now) }, Booking{})
+}
+
+// ChangeShareView is ShareView for moving booking b at now (the change
+// pages): what is left of its window's share at each block, its own place
+// counted as free; nil when the booking moves without a share.
+func (s *Service) ChangeShareView(b Booking, now time.Time) func(*ClinicAvailability) {
+	c := s.programme.Campaign(b.CampaignID)
+	w := c.shareWindow(b.ShareKey)
+	if w == nil {
+		return nil
+	}
+	if _, ok := c.ShareFor(w, Slot{}, 1, now); !ok {
+		return nil
+	}
+	return s.shareView(func(sl Slot) *ShareLimit { return s.shareOfMove(b, sl, now) }, b)
+}
+
+// shareView lowers each block's free places to what is left of the share
+// shareAt gives it, not counting own's place (the booking being moved).
+func (s *Service) shareView(shareAt func(Slot) *ShareLimit, own Booking) func(*ClinicAvailability) {
 	return func(ca *ClinicAvailability) {
 		ca.DayFree = 0
 		for b := range BlocksPerDay {
 			sl := Slot{ClinicID: ca.Clinic.ID, Date: ca.Date, Block: TimeBlock(b)}
-			if sh := s.shareFor(el, sl, now); sh != nil {
-				ca.Free[b] = min(ca.Free[b], max(sh.Capacity-s.shares.get(sh.Key, sl), 0))
+			if sh := shareAt(sl); sh != nil {
+				used := s.shares.get(sh.Key, sl)
+				if sl == own.Dose1.Slot && own.ShareKey == sh.Key {
+					used--
+				}
+				ca.Free[b] = min(ca.Free[b], max(sh.Capacity-used, 0))
 			}
 			ca.DayFree += ca.Free[b]
 		}

@@ -48,6 +48,15 @@ type slotChoice struct {
 	free    int
 }
 
+// sharedFree is the slot's free places lowered to what is left of the
+// person's share (booking.Service.ShareView, ChangeShareView).
+func (s slotChoice) sharedFree(share func(*booking.ClinicAvailability)) int {
+	ca := booking.ClinicAvailability{Clinic: s.clinic, DayAvailability: booking.DayAvailability{Date: s.date}}
+	ca.Free[s.block] = s.free
+	share(&ca)
+	return ca.Free[s.block]
+}
+
 func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) {
 	var s slotChoice
 	id, err := strconv.ParseInt(v.Get("clinic"), 10, 64)
@@ -142,10 +151,7 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if share := p.Booking.ShareView(e, pg.Now); share != nil {
-		ca := booking.ClinicAvailability{Clinic: s.clinic, DayAvailability: booking.DayAvailability{Date: s.date}}
-		ca.Free[s.block] = s.free
-		share(&ca)
-		s.free = ca.Free[s.block]
+		s.free = s.sharedFree(share)
 	}
 	if s.free <= 0 {
 		p.renderError(w, pg, "confirm.h1", booking.ErrSlotFull, back)

@@ -187,7 +187,7 @@ func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 	if vx := p.Booking.Programme().Vaccine(bk.VaccineID); vx != nil {
 		vax = append(vax, vx)
 	}
-	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm", nil)
+	d := p.search(r, pg.Lang, vax, "/booking/change", "/booking/change/confirm", p.Booking.ChangeShareView(bk, pg.Now))
 	d.H1 = pg.T("change.h1")
 	d.Intro = pg.T("change.intro", v.Doses[0].Clinic+", "+v.Doses[0].When)
 	pg.Scripts, pg.D = []string{"book.js"}, d
@@ -208,6 +208,9 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
 		return
+	}
+	if share := p.Booking.ChangeShareView(bk, pg.Now); share != nil {
+		s.free = s.sharedFree(share)
 	}
 	if s.free <= 0 && (booking.Slot{ClinicID: s.clinic.ID, Date: s.date, Block: s.block}) != bk.Dose1.Slot {
 		p.renderError(w, pg, "change.confirm.h1", booking.ErrSlotFull, back)

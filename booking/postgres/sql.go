@@ -6,7 +6,7 @@ package postgres
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
 	dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
-	status, supply_doses, supply_shard, created_at, updated_at`
+	status, supply_doses, supply_shard, created_at, updated_at, share_key`
 
 const (
 	// sqlIdemLock serialises Book calls with the same idempotency key (a class
@@ -130,14 +130,14 @@ const (
 	// active booking of the person fails with a unique violation of
 	// bookings_one_active_per_person.
 	sqlBookingInsert = `INSERT INTO bookings (` + bookingColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (number) DO NOTHING`
 	sqlBookingGet    = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1`
 	sqlBookingActive = `SELECT ` + bookingColumns + ` FROM bookings WHERE person_key = $1 AND status = 'booked'`
 	sqlBookingLock   = `SELECT ` + bookingColumns + ` FROM bookings WHERE number = $1 FOR NO KEY UPDATE`
 	sqlBookingMove   = `UPDATE bookings SET dose1_clinic = $1, dose1_date = $2, dose1_block = $3,
-		dose2_clinic = $4, dose2_date = $5, dose2_block = $6, updated_at = $7
-		WHERE number = $8 AND status = 'booked'`
+		dose2_clinic = $4, dose2_date = $5, dose2_block = $6, updated_at = $7, share_key = $8
+		WHERE number = $9 AND status = 'booked'`
 	sqlBookingCancel = `UPDATE bookings SET status = 'cancelled', updated_at = $1
 		WHERE number = $2 AND status = 'booked'`
 

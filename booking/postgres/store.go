@@ -81,12 +81,10 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
-	if req.Share != nil {
-		// The slot's row is locked (takeSlot): the count sees every
-		// committed booking of the slot, and no other can commit meanwhile.
-		if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share); err != nil {
-			return refuse(err)
-		}
+	// The slot's row is locked (takeSlot): the count sees every committed
+	// booking of the slot, and no other can commit meanwhile.
+	if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share, ""); err != nil {
+		return refuse(err)
 	}
 	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
@@ -110,7 +108,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 			nullDate(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
-			string(b.Status), int32(hold.doses), hold.shard, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+			string(b.Status), int32(hold.doses), hold.shard, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
 		if err != nil {
 			if uniqueViolation(err, constraintOneActivePerPerson) {
 				return booking.Booking{}, booking.ErrAlreadyBooked
@@ -129,11 +127,6 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
-	if req.Share != nil {
-		if _, err := tx.Exec(ctx, `UPDATE bookings SET share_key = $1 WHERE number = $2`, req.Share.Key, b.Number); err != nil {
-			return booking.Booking{}, err
-		}
-	}
 	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
@@ -383,17 +376,24 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if err := takeSlot(ctx, tx, req.NewDose1, req.SlotCapacity); err != nil {
 			return err
 		}
+		// The new slot's row is locked (takeSlot), as in Book: every
+		// booking or move into it, and every move out of it or cancel
+		// (releaseDoses), waits for this transaction.
+		if err := checkShare(ctx, tx, req.NewDose1, req.Share, b.Number); err != nil {
+			return err
+		}
 		dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
 		if err != nil {
 			return err
 		}
 		b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
 		b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+		b.ShareKey = storecheck.ShareKeyOf(req.Share)
 		b.UpdatedAt = now
 		tag, err := tx.Exec(ctx, sqlBookingMove,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
-			now.UnixNano(), b.Number)
+			now.UnixNano(), b.ShareKey, b.Number)
 		if err != nil {
 			return err
 		}
@@ -594,7 +594,7 @@ func scanBooking(row pgx.Row) (booking.Booking, supplyHold, error) {
 	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
 		&birth, &b.BookedBy,
 		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &supplyShard, &created, &updated)
+		&status, &supplyDoses, &supplyShard, &created, &updated, &b.ShareKey)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return booking.Booking{}, supplyHold{}, booking.ErrNotFound
 	}

@@ -13,7 +13,7 @@ import (
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
 	dose1_clinic, dose1_date, dose1_block, dose2_clinic, dose2_date, dose2_block,
-	status, supply_doses, created_at, updated_at`
+	status, supply_doses, created_at, updated_at, share_key`
 
 // writeStmts are prepared once on the writer connection. Transactions are
 // plain BEGIN IMMEDIATE / COMMIT / ROLLBACK statements on that connection
@@ -94,10 +94,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		WHERE clinic_id = ? AND date = ? AND block = ? AND booked > 0`)
 	p(s.wc, &w.leftoverTake, `UPDATE leftovers SET booked = booked + 1 WHERE id = ? AND booked < doses AND until_at > ?`)
 	p(s.wc, &w.bookingInsert, `INSERT INTO bookings (`+bookingColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	p(s.wc, &w.bookingGet, `SELECT `+bookingColumns+` FROM bookings WHERE number = ?`)
 	p(s.wc, &w.bookingMove, `UPDATE bookings SET dose1_clinic = ?, dose1_date = ?, dose1_block = ?,
-		dose2_clinic = ?, dose2_date = ?, dose2_block = ?, updated_at = ?
+		dose2_clinic = ?, dose2_date = ?, dose2_block = ?, updated_at = ?, share_key = ?
 		WHERE number = ? AND status = 'booked'`)
 	p(s.wc, &w.bookingCancel, `UPDATE bookings SET status = 'cancelled', updated_at = ?
 		WHERE number = ? AND status = 'booked'`)

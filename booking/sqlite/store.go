@@ -75,10 +75,8 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
 		return refuse(err)
 	}
-	if req.Share != nil {
-		if err := s.checkShare(t, b.Dose1.Slot, req.Share); err != nil {
-			return refuse(err)
-		}
+	if err := s.checkShare(t, b.Dose1.Slot, req.Share, ""); err != nil {
+		return refuse(err)
 	}
 	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
@@ -96,7 +94,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 			storecheck.DateText(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
-			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
 		if err == nil {
 			break
 		}
@@ -115,11 +113,6 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	if req.Share != nil {
-		if _, err := s.wc.ExecContext(t.stmtCtx, `UPDATE bookings SET share_key = ? WHERE number = ?`, req.Share.Key, b.Number); err != nil {
-			return booking.Booking{}, err
-		}
-	}
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
@@ -291,17 +284,21 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
 		return booking.Booking{}, err
 	}
+	if err := s.checkShare(t, req.NewDose1, req.Share, b.Number); err != nil {
+		return booking.Booking{}, err
+	}
 	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
 	if err != nil {
 		return booking.Booking{}, err
 	}
 	b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
 	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
+	b.ShareKey = storecheck.ShareKeyOf(req.Share)
 	b.UpdatedAt = now
 	n, err := t.exec(st.bookingMove,
 		b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 		b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
-		now.UnixNano(), b.Number)
+		now.UnixNano(), b.ShareKey, b.Number)
 	if err != nil {
 		return booking.Booking{}, err
 	}
@@ -609,7 +606,7 @@ func scanBooking(row *sql.Row) (booking.Booking, int, error) {
 	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
 		&birth, &b.BookedBy,
 		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &created, &updated)
+		&status, &supplyDoses, &created, &updated, &b.ShareKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return booking.Booking{}, 0, booking.ErrNotFound
 	}

@@ -59,6 +59,8 @@ func Run(t *testing.T, newStore func(t *testing.T) booking.Store) {
 		{"ClinicTokens", testClinicTokens},
 		{"Shares", testShares},
 		{"SharesConcurrent", testSharesConcurrent},
+		{"SharesChange", testSharesChange},
+		{"SharesChangeConcurrent", testSharesChangeConcurrent},
 		{"BadInput", testBadInput},
 		{"ContextCancelled", testContextCancelled},
 		{"ConcurrentSameSlot", testConcurrentSameSlot},

@@ -198,6 +198,7 @@ func NewBooking(req *booking.BookRequest, now time.Time) booking.Booking {
 	b := req.Booking
 	b.Status = booking.StatusBooked
 	b.Dose1 = booking.Appointment{Slot: b.Dose1.Slot, Dose: 1}
+	b.ShareKey = ShareKeyOf(req.Share)
 	if b.BookedBy == "" {
 		b.BookedBy = b.PersonKey
 	}
@@ -209,6 +210,15 @@ func NewBooking(req *booking.BookRequest, now time.Time) booking.Booking {
 	}
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	return b
+}
+
+// ShareKeyOf is the ShareKey of a booking made or moved with share sh:
+// "" without one.
+func ShareKeyOf(sh *booking.ShareLimit) string {
+	if sh == nil {
+		return ""
+	}
+	return sh.Key
 }
 
 // Replayed is the answer to a request whose idempotency key the store
