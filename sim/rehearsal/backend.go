@@ -42,7 +42,7 @@ type backend struct {
 // requests gives as well as all of them, at a cost independent of the
 // load. requestTimeout is the latency of a request that fails.
 const (
-	healthSamples  = 8
+	healthSamples  = 20
 	requestTimeout = 10 * time.Second
 )
 
@@ -100,19 +100,22 @@ func (b *backend) step(n int) {
 		return
 	}
 	// A request's latency is exponentially distributed, scaled so that its
-	// p95 is the model's: the k samples are its quantiles up to the 95th.
-	k := min(n, healthSamples)
-	b.errCarry += es * float64(k)
+	// p95 is the model's: the samples are its quantiles, the 95th the
+	// last but one (the window's p95 is then the model's).
+	b.errCarry += es * healthSamples
 	fail := int(b.errCarry)
 	b.errCarry -= float64(fail)
-	for i := range k {
+	for i := range healthSamples {
 		h := b.health[b.next%len(b.health)]
 		b.next++
 		if i < fail {
 			h.Observe(requestTimeout, true)
 			continue
 		}
-		u := 0.95 * float64(i+1) / float64(k)
+		u := 0.95 * float64(i+1) / (healthSamples - 1)
+		if i == healthSamples-1 {
+			u = 0.975
+		}
 		h.Observe(time.Duration(float64(p95)*math.Log(1/(1-u))/math.Log(20)), false)
 	}
 }

@@ -133,14 +133,14 @@ type Backend struct {
 	Sessions      int     `yaml:"sessions"`
 	LatencyGrowth float64 `yaml:"latency_growth"`
 	// Latency is the p95 of a request's latency while the backend is
-	// within Sessions (default 600ms).
+	// within Sessions (default 500ms).
 	Latency config.Duration `yaml:"latency"`
 	// CollapseAt: past this many times Sessions, requests fail (0: never).
 	CollapseAt float64 `yaml:"collapse_at"`
 }
 
 // DefaultBackendLatency is the unloaded p95 of a scenario that gives none.
-const DefaultBackendLatency = 600 * time.Millisecond
+const DefaultBackendLatency = 500 * time.Millisecond
 
 //go:embed scenarios/*.yaml
 var shipped embed.FS
