@@ -136,6 +136,19 @@ func TestScenarioStrict(t *testing.T) {
 	if _, err := ParseScenario([]byte(bad)); err == nil {
 		t.Error("zero arrivals accepted")
 	}
+	for _, extra := range []string{"nodes: 65", "nodes: -1"} {
+		if _, err := ParseScenario(append(b, []byte("\n"+extra+"\n")...)); err == nil {
+			t.Errorf("%s accepted", extra)
+		}
+	}
+	bad = strings.Replace(string(b), "latency_growth: 0", "latency_growth: 0\n  collapse_at: 0.5", 1)
+	if _, err := ParseScenario([]byte(bad)); err == nil {
+		t.Error("collapse_at below 1 accepted")
+	}
+	bad = strings.Replace(string(b), "min_poll: 1s", "min_poll: 1s\n  pacing: {mode: auto, max_rate: 300}", 1)
+	if sc, err := ParseScenario([]byte(bad)); err != nil || sc.Room.Pacing == nil || *sc.Room.Pacing.MaxRate != 300 {
+		t.Errorf("a pacing block: %v", err)
+	}
 	for _, name := range ShippedScenarios() {
 		if _, err := LoadScenario(name); err != nil {
 			t.Error(err)
