@@ -1,17 +1,21 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 
+	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim/rehearsal"
 )
 
 const simulateUsage = `Usage:
   sluice simulate [--scenario NAME|FILE] [--arrivals N] [--seed S] [--json FILE] [--report DIR]
-                  [--real]
+                  [--real] [--compare-rates R1,R2,...]
       Rehearse a night in virtual time: the real room (admission, lottery,
       capacity, rate, poll intervals, claim timeout, pass lifetime) on a
       manual clock and the real campaign rules and slot availability, driven
@@ -22,6 +26,12 @@ const simulateUsage = `Usage:
       --real also plays the scenario for real: journey clients against a
       demo server (child process) on the same arrivals, and prints both
       timelines side by side (for small scenarios such as real-check).
+      --compare-rates plays the night with the scenario's pacing made auto
+      and then at each fixed rate listed, everything else equal, and prints
+      one row per night with the best fixed rate marked: the most booked
+      among the rates that never took the modelled backend over the
+      pacing objective (e.g. --scenario 2021-07-19-auto
+      --compare-rates 600,900,1200,1500,2000); --json writes all the runs.
 
 Shipped scenarios: %s
 
@@ -41,6 +51,7 @@ func runSimulate(args []string, stdout, stderr io.Writer, getenv func(string) st
 	jsonFile := fs.String("json", "", "write the result as JSON to this file")
 	reportDir := fs.String("report", "", "write an HTML report (index.html) to this directory")
 	real := fs.Bool("real", false, "also run the scenario for real against a demo server and compare the timelines")
+	compare := fs.String("compare-rates", "", "comma-separated fixed rates to compare with auto pacing")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,6 +68,21 @@ func runSimulate(args []string, stdout, stderr io.Writer, getenv func(string) st
 		fmt.Fprintln(stderr, "sluice simulate:", err)
 		return 2
 	}
+	var rates []float64
+	if *compare != "" {
+		if *real {
+			fmt.Fprintln(stderr, "sluice simulate: --compare-rates and --real do not go together")
+			return 2
+		}
+		for _, f := range strings.Split(*compare, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || !(r >= room.MinRate && r <= room.MaxRate) {
+				fmt.Fprintf(stderr, "sluice simulate: --compare-rates: %q is not a rate (%v to %v admissions per second)\n", f, room.MinRate, room.MaxRate)
+				return 2
+			}
+			rates = append(rates, r)
+		}
+	}
 	opt := rehearsal.Options{Arrivals: *arrivals, Seed: *seed}
 	if isTerminal(stderr) {
 		opt.Progress = func(done, total int) {
@@ -64,6 +90,9 @@ func runSimulate(args []string, stdout, stderr io.Writer, getenv func(string) st
 			n := done * width / max(total, 1)
 			fmt.Fprintf(stderr, "\r\033[K[%s%s] %3d%% of the night", strings.Repeat("#", n), strings.Repeat(".", width-n), done*100/max(total, 1))
 		}
+	}
+	if rates != nil {
+		return runCompareRates(stdout, stderr, sc, opt, rates, *jsonFile)
 	}
 	res, err := rehearsal.Run(sc, opt)
 	if opt.Progress != nil {
@@ -89,6 +118,31 @@ func runSimulate(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if *real {
 		if err := runSimReal(stdout, stderr, getenv, sc, res, *seed); err != nil {
 			fmt.Fprintln(stderr, "sluice simulate --real:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// runCompareRates plays the night with auto pacing and at each fixed rate
+// and prints the comparison.
+func runCompareRates(stdout, stderr io.Writer, sc *rehearsal.Scenario, opt rehearsal.Options, rates []float64, jsonFile string) int {
+	runs, err := rehearsal.ComparePacing(sc, opt, rates)
+	if opt.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice simulate:", err)
+		return 1
+	}
+	rehearsal.PrintPacingComparison(stdout, runs)
+	if jsonFile != "" {
+		b, err := json.MarshalIndent(runs, "", "  ")
+		if err == nil {
+			err = os.WriteFile(jsonFile, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice simulate:", err)
 			return 1
 		}
 	}

@@ -37,11 +37,41 @@ func TestSimulate(t *testing.T) {
 	}
 }
 
+// TestSimulateCompareRates plays a small night with auto pacing and at
+// two fixed rates and checks the table and the JSON of the runs.
+func TestSimulateCompareRates(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "runs.json")
+	out := runOK(t, "simulate", "--scenario", "real-check", "--arrivals", "2000", "--compare-rates", "20,50", "--json", js)
+	for _, want := range []string{"pacing", "auto", "from 100", "over objective"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []struct {
+		Pacing string
+		Rate   float64
+		Result struct{ Arrivals int }
+	}
+	if err := json.Unmarshal(b, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 3 || runs[0].Pacing != "auto" || runs[1].Rate != 20 || runs[2].Result.Arrivals != 2000 {
+		t.Errorf("JSON runs: %+v", runs)
+	}
+}
+
 func TestSimulateFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"simulate", "--arrivals", "-1"},
 		{"simulate", "--scenario", "no-such-night"},
 		{"simulate", "extra"},
+		{"simulate", "--compare-rates", "100,fast"},
+		{"simulate", "--compare-rates", "0"},
+		{"simulate", "--compare-rates", "100", "--real"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr, os.Getenv); code != 2 {

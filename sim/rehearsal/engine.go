@@ -3,11 +3,13 @@ package rehearsal
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -56,9 +58,13 @@ type engine struct {
 	sc   *Scenario
 	seed uint64
 	clk  *clock.Manual
-	rm   *room.Room
-	bk   *booker
-	name string
+	rm   *room.Room // the first node: its counters are the timeline's
+	// nodes share the line (room.NewShared) when the scenario has several;
+	// otherwise it is rm alone, with its own line (room.New).
+	nodes []*room.Room
+	bk    *booker
+	be    *backend
+	name  string
 
 	t0       time.Time // virtual time of step 0
 	openStep int
@@ -80,6 +86,7 @@ type engine struct {
 	towner []uint32
 	tseq   []uint32
 	tflag  []uint8
+	tseen  []uint32 // several nodes: the position the tab was last shown
 
 	wheel [][]uint32 // per step: events
 	spare [][]uint32 // emptied steps' arrays, for reuse
@@ -101,6 +108,7 @@ type engine struct {
 	timeline       []Minute
 	minute         Minute
 	lastAdmissions uint64
+	lastWaiting    int // step at which somebody last waited, after opening
 }
 
 // Run plays the scenario and returns its result. The same scenario, options
@@ -149,12 +157,23 @@ func newEngine(sc *Scenario, opt Options) (*engine, error) {
 	s := room.Settings{Name: e.name, OpensAt: opens, PrequeueAt: opens.Add(-sc.Room.Prequeue.D()),
 		Capacity: sc.Room.Capacity, Rate: sc.Room.Rate, PassTTL: sc.Room.PassTTL.D(),
 		ClaimTimeout: sc.Room.ClaimTimeout.D(), PollBudget: sc.Room.PollBudget, MinPoll: sc.Room.MinPoll.D()}
-	if e.rm, err = room.New(s, keys, e.clk, nil); err != nil {
+	config.RoomTuning{Pacing: sc.Room.Pacing}.Apply(&s)
+	if err := e.newNodes(s, keys); err != nil {
 		return nil, fmt.Errorf("scenario %s: room: %w", sc.Name, err)
 	}
 	set := e.rm.Settings()
 	e.passTTL = int(set.PassTTL / step)
 	e.rate, e.capacity = set.Rate, set.Capacity
+	e.be = newBackend(sc, set.Pacing)
+	if set.Pacing.Auto() {
+		// A tab's place can come up no sooner than at the highest rate the
+		// pacer may choose.
+		e.rate = max(e.rate, set.Pacing.MaxRate)
+		for _, n := range e.nodes {
+			n.SetLog(slog.New(slog.DiscardHandler))
+			e.be.health = append(e.be.health, n.Health())
+		}
+	}
 	if e.bk, err = newBooker(sc, e.seed); err != nil {
 		return nil, err
 	}
@@ -207,9 +226,12 @@ func (e *engine) run(progress func(done, total int)) error {
 	every := max(1, e.steps/100)
 	for e.now = 0; e.now <= e.steps; e.now++ {
 		e.clk.Set(e.at(e.now))
+		e.be.step(e.inSession)
 		if e.now%e.tickEach == 0 || e.now == e.openStep {
-			if err := e.rm.Tick(); err != nil {
-				return fmt.Errorf("room tick: %w", err)
+			for _, n := range e.nodes {
+				if err := n.Tick(); err != nil {
+					return fmt.Errorf("room tick: %w", err)
+				}
 			}
 		}
 		for k := arr.upTo(e.now); next < k; next++ {
@@ -238,6 +260,9 @@ func (e *engine) run(progress func(done, total int)) error {
 			e.spare = append(e.spare, w[:0])
 		}
 		e.wheel[e.now] = nil
+		if e.waiting > 0 && e.now >= e.openStep {
+			e.lastWaiting = e.now
+		}
 		atOpen := e.now == e.openStep && e.openStep > 0
 		onMinute := e.now > e.openStep && (e.now-e.openStep)%(60*stepsPerSecond) == 0
 		if atOpen || onMinute || e.now == e.steps && e.minute.fromSec < e.now/stepsPerSecond {
@@ -270,7 +295,8 @@ func (e *engine) arrival(p uint32) error {
 // join gives the person a ticket (and a second one for some, first time).
 func (e *engine) join(p uint32, first bool) error {
 	e.request(false)
-	_, st, err := e.rm.Join()
+	node := e.joinNode(p)
+	_, st, err := node.Join()
 	if errors.Is(err, room.ErrNotYetOpen) {
 		// Told the booking room opens at 20:00: they come back then, within
 		// half a minute.
@@ -296,7 +322,7 @@ func (e *engine) join(p uint32, first bool) error {
 	}
 	if first && e.unit(p, 4) < e.sc.Tabs.SecondTab && e.pstate[p] == stWaiting {
 		e.request(false)
-		_, st2, err := e.rm.Join()
+		_, st2, err := node.Join()
 		if err != nil {
 			return fmt.Errorf("join: %w", err)
 		}
@@ -314,6 +340,9 @@ func (e *engine) newTicket(p uint32, t room.Ticket) uint32 {
 	e.towner = append(e.towner, p)
 	e.tseq = append(e.tseq, uint32(t.Seq))
 	e.tflag = append(e.tflag, f)
+	if len(e.nodes) > 1 {
+		e.tseen = append(e.tseen, 0)
+	}
 	e.tickets++
 	return k
 }
@@ -345,7 +374,7 @@ func (e *engine) poll(k uint32) error {
 		}
 	}
 	e.request(true)
-	st, err := e.rm.Status(e.ticket(k))
+	st, err := e.status(k)
 	if errors.Is(err, room.ErrTurnOver) {
 		e.tflag[k] |= tfDropped
 		e.finish(p, stMissedTurn)
@@ -360,6 +389,9 @@ func (e *engine) poll(k uint32) error {
 // handle acts on a status answer to ticket k.
 func (e *engine) handle(k uint32, st room.Status) error {
 	p := e.towner[k]
+	if e.tseen != nil && st.Position > 0 {
+		e.tseen[k] = uint32(st.Position)
+	}
 	switch st.State {
 	case room.StateAdmitted:
 		return e.claim(k, st)
@@ -430,7 +462,7 @@ func (e *engine) checkFIFO(k uint32) {
 // claim: a tab got its pass; the person books.
 func (e *engine) claim(k uint32, st room.Status) error {
 	p := e.towner[k]
-	pass, err := e.rm.VerifyPass(st.Pass)
+	pass, err := e.pollNode(k).VerifyPass(st.Pass)
 	if err != nil {
 		return fmt.Errorf("a pass just issued does not verify: %w", err)
 	}
@@ -448,10 +480,7 @@ func (e *engine) claim(k uint32, st room.Status) error {
 	var d time.Duration
 	if e.bk.eligible(e.birth(p), e.clk.Now()) {
 		lo, hi := e.sc.Booking.Min.D(), e.sc.Booking.Max.D()
-		d = lo + time.Duration(e.unit(p, 6)*float64(hi-lo))
-		if over := float64(e.inSession+1)/float64(e.sc.Backend.Sessions) - 1; over > 0 {
-			d = time.Duration(float64(d) * (1 + e.sc.Backend.LatencyGrowth*over))
-		}
+		d = e.be.bookingTime(lo+time.Duration(e.unit(p, 6)*float64(hi-lo)), e.inSession+1)
 	} else {
 		d = e.sc.Booking.Ineligible.D()
 	}
@@ -487,7 +516,7 @@ func (e *engine) personEvent(p uint32) error {
 		default:
 			e.finish(p, stNoSlot)
 		}
-		if err := e.rm.Leave(room.Pass{Room: e.name, Position: uint64(e.pos[p])}); err != nil {
+		if err := e.joinNode(p).Leave(room.Pass{Room: e.name, Position: uint64(e.pos[p])}); err != nil {
 			return fmt.Errorf("leave: %w", err)
 		}
 	}

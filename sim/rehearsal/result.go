@@ -23,31 +23,57 @@ type Minute struct {
 	FrontDoorPS    float64 `json:"front_door_requests_per_second"`
 	BookingsPS     float64 `json:"bookings_per_second"`
 	FreeSlots      int     `json:"free_slots"`
-	Bookings       int     `json:"-"`
-	fromSec        int
+	// The modelled backend over the minute: its worst p95 and share of
+	// failed requests, and the most people booking at once; the room's
+	// admission rate (the pacer's choice when auto) at the minute's end.
+	BackendP95Ms     float64 `json:"backend_p95_ms"`
+	BackendErrorRate float64 `json:"backend_error_rate"`
+	PeakSessions     int     `json:"peak_sessions"`
+	RateLimit        float64 `json:"admission_rate_limit"`
+	Bookings         int     `json:"-"`
+	fromSec          int
 }
 
 // Result of a rehearsal. The JSON keys named in issue 10 are kept as
 // written there.
 type Result struct {
-	Scenario          string   `json:"scenario"`
-	Seed              uint64   `json:"seed"`
-	Arrivals          int      `json:"arrivals"`
-	People            int      `json:"people"`
-	Tickets           int      `json:"tickets"`
-	Booked            int      `json:"booked"`
-	GaveUp            int      `json:"gave_up"`
-	TurnedAway        int      `json:"turned_away"`
-	StillWaiting      int      `json:"still_waiting"`
-	MissedTurn        int      `json:"missed_turn"`
-	SessionExpired    int      `json:"session_expired"`
-	NoSlot            int      `json:"no_slot"`
-	StillBooking      int      `json:"still_booking"`
-	WaitP50           float64  `json:"wait_p50_s"`
-	WaitP99           float64  `json:"wait_p99_s"`
-	ETAErrorP50       float64  `json:"eta_error_p50_s"`
-	ETAErrorP90       float64  `json:"eta_error_p90_s"`
-	FIFOInversions    int      `json:"fifo_inversions"`
+	Scenario       string  `json:"scenario"`
+	Seed           uint64  `json:"seed"`
+	Arrivals       int     `json:"arrivals"`
+	People         int     `json:"people"`
+	Tickets        int     `json:"tickets"`
+	Booked         int     `json:"booked"`
+	GaveUp         int     `json:"gave_up"`
+	TurnedAway     int     `json:"turned_away"`
+	StillWaiting   int     `json:"still_waiting"`
+	MissedTurn     int     `json:"missed_turn"`
+	SessionExpired int     `json:"session_expired"`
+	NoSlot         int     `json:"no_slot"`
+	StillBooking   int     `json:"still_booking"`
+	WaitP50        float64 `json:"wait_p50_s"`
+	WaitP99        float64 `json:"wait_p99_s"`
+	ETAErrorP50    float64 `json:"eta_error_p50_s"`
+	ETAErrorP90    float64 `json:"eta_error_p90_s"`
+	FIFOInversions int     `json:"fifo_inversions"`
+	// FIFOOvertakenMax: the most people who joined after someone (after
+	// opening) and got a place ahead of them; FIFOBound: the documented
+	// bound (room.LeaseBlock-1 per other node; 0 on one node).
+	FIFOOvertakenMax int `json:"fifo_overtaken_max"`
+	FIFOBound        int `json:"fifo_bound"`
+	Nodes            int `json:"nodes"`
+	// Pacing is the room's pacing ("fixed" or "auto"); PaceChanges the
+	// pacer's changes of rate over all nodes.
+	Pacing      string `json:"pacing"`
+	PaceChanges uint64 `json:"pace_changes"`
+	// The modelled backend: seconds over the pacing objective (p95 above
+	// target_p95 or errors above max_error_rate), its worst p95, and the
+	// most people booking at once.
+	BackendOverloadS float64 `json:"backend_overload_s"`
+	BackendP95MaxMs  float64 `json:"backend_p95_max_ms"`
+	PeakSessions     int     `json:"peak_sessions"`
+	// LineClearedS: seconds after opening until nobody waited any more (the
+	// whole night if somebody still waits at the end).
+	LineClearedS      float64  `json:"line_cleared_s"`
 	Overbooked        int      `json:"overbooked"`
 	WastedAdmissions  uint64   `json:"wasted_admissions"`
 	Admissions        uint64   `json:"admissions"`
@@ -110,6 +136,8 @@ func (e *engine) closeMinute() {
 	m.FrontDoorPS, m.StatusPS = round1(float64(fd)/secs), round1(float64(st)/secs)
 	m.BookingsPS = round1(float64(m.Bookings) / secs)
 	m.FreeSlots = e.bk.freeSlots(e.clk.Now())
+	m.BackendP95Ms, m.BackendErrorRate, m.PeakSessions = e.be.closeMinute()
+	m.RateLimit = c.Settings.Rate
 	e.timeline = append(e.timeline, *m)
 	e.minute = Minute{fromSec: sec}
 }
@@ -120,7 +148,16 @@ func (e *engine) result() *Result {
 	c := e.rm.Counters()
 	r := &Result{Scenario: e.sc.Name, Seed: e.seed, Arrivals: e.arrived, People: e.arrived, Tickets: e.tickets,
 		FIFOInversions: e.fifoInversions, Overbooked: e.overbooked, Admissions: c.Admissions,
-		Timeline: e.timeline}
+		Timeline: e.timeline, FIFOOvertakenMax: e.fifoOvertaken(), FIFOBound: e.fifoBound(), Nodes: len(e.nodes),
+		Pacing: c.Settings.Pacing.Mode, BackendOverloadS: float64(e.be.overloadSteps) / float64(stepsPerSecond),
+		BackendP95MaxMs: float64(e.be.maxP95.Milliseconds()), PeakSessions: e.be.peakSessions}
+	for _, n := range e.nodes {
+		r.PaceChanges += n.PaceChanges()
+	}
+	r.LineClearedS = float64(e.steps-e.openStep) / float64(stepsPerSecond)
+	if e.waiting == 0 {
+		r.LineClearedS = float64(max(0, e.lastWaiting+1-e.openStep)) / float64(stepsPerSecond)
+	}
 	for p := range e.arrived {
 		switch e.pstate[p] {
 		case stWaiting, stArriving:
@@ -181,6 +218,10 @@ func (r *Result) PrintSummary(w io.Writer) {
 		{"wait p50 / p99", fmt.Sprintf("%s\t%s", secs(r.WaitP50), secs(r.WaitP99))},
 		{"ETA error p50 / p90", fmt.Sprintf("%s\t%s", secs(r.ETAErrorP50), secs(r.ETAErrorP90))},
 		{"FIFO inversions", fmt.Sprintf("%d\t", r.FIFOInversions)},
+		{"nodes; most overtaken / bound", fmt.Sprintf("%d\t%d / %d", r.Nodes, r.FIFOOvertakenMax, r.FIFOBound)},
+		{"pacing; rate changes", fmt.Sprintf("%s\t%d", r.Pacing, r.PaceChanges)},
+		{"backend over objective; worst p95", fmt.Sprintf("%s\t%.0f ms", secs(r.BackendOverloadS), r.BackendP95MaxMs)},
+		{"peak booking at once; line cleared after", fmt.Sprintf("%d\t%s", r.PeakSessions, secs(r.LineClearedS))},
 		{"overbooked slots", fmt.Sprintf("%d\t", r.Overbooked)},
 		{"admissions / never claimed", fmt.Sprintf("%d\t%d", r.Admissions, r.WastedAdmissions)},
 		{"peak front door / status req/s", fmt.Sprintf("%d\t%d", r.PeakFrontDoorRPS, r.PeakStatusRPS)},
@@ -191,13 +232,13 @@ func (r *Result) PrintSummary(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "minute\tarrivals\twaiting\tsessions\tadmit/s\tstatus/s\tbook/s\tfree slots\t")
+	fmt.Fprintln(tw, "minute\tarrivals\twaiting\tsessions\tadmit/s\trate\tp95 ms\tstatus/s\tbook/s\tfree slots\t")
 	for i, m := range r.Timeline {
 		if i > 10 && i%10 != 0 && i != len(r.Timeline)-1 {
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%d\t\n", m.Minute, m.Arrivals, m.Waiting, m.ActiveSessions,
-			m.AdmissionsPS, m.StatusPS, m.BookingsPS, m.FreeSlots)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", m.Minute, m.Arrivals, m.Waiting, m.ActiveSessions,
+			m.AdmissionsPS, m.RateLimit, m.BackendP95Ms, m.StatusPS, m.BookingsPS, m.FreeSlots)
 	}
 	tw.Flush()
 }

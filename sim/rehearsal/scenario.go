@@ -54,6 +54,11 @@ type Scenario struct {
 	Duration config.Duration `yaml:"duration"`
 	// Tick is how often the room's manager ticks (room.Manager.Run).
 	Tick config.Duration `yaml:"tick"`
+	// Nodes is how many Sluice nodes share the line (room.NewShared on one
+	// room.NewMemShared; 0 or 1: one node with its own line, room.New).
+	// Each person joins on one node; every poll lands on a node drawn at
+	// random, with the position the tab was last shown (Room.StatusSeen).
+	Nodes int `yaml:"nodes"`
 }
 
 // RoomSettings are the room's settings in the scenario.
@@ -69,6 +74,9 @@ type RoomSettings struct {
 	ClaimTimeout config.Duration `yaml:"claim_timeout"`
 	PollBudget   float64         `yaml:"poll_budget"`
 	MinPoll      config.Duration `yaml:"min_poll"`
+	// Pacing is the room's pacing block as in the configuration file
+	// (docs/PACING.md); left out: fixed at rate.
+	Pacing *config.PacingTuning `yaml:"pacing"`
 }
 
 // CampaignRef names the campaign and the cohort of the night.
@@ -117,11 +125,22 @@ type Booking struct {
 	Ineligible config.Duration `yaml:"ineligible"` // time an ineligible person spends before being turned away
 }
 
-// Backend capacity.
+// Backend capacity. The backend serves Sessions people booking at once
+// at its unloaded latency; past that every request (and so every booking)
+// takes longer by LatencyGrowth per 100% over, and past CollapseAt times
+// Sessions the requests beyond what it serves time out (backend.go).
 type Backend struct {
 	Sessions      int     `yaml:"sessions"`
 	LatencyGrowth float64 `yaml:"latency_growth"`
+	// Latency is the p95 of a request's latency while the backend is
+	// within Sessions (default 500ms).
+	Latency config.Duration `yaml:"latency"`
+	// CollapseAt: past this many times Sessions, requests fail (0: never).
+	CollapseAt float64 `yaml:"collapse_at"`
 }
+
+// DefaultBackendLatency is the unloaded p95 of a scenario that gives none.
+const DefaultBackendLatency = 500 * time.Millisecond
 
 //go:embed scenarios/*.yaml
 var shipped embed.FS
@@ -191,6 +210,8 @@ func (s *Scenario) validate() error {
 	check(s.Booking.Min > 0 && s.Booking.Max >= s.Booking.Min, "booking.min must be positive and at most booking.max")
 	check(s.Booking.Ineligible > 0, "booking.ineligible must be positive")
 	check(s.Backend.Sessions > 0 && s.Backend.LatencyGrowth >= 0, "backend.sessions must be positive, latency_growth not negative")
+	check(s.Backend.Latency >= 0 && (s.Backend.CollapseAt == 0 || s.Backend.CollapseAt >= 1), "backend.latency must not be negative, backend.collapse_at 0 or at least 1")
+	check(s.Nodes >= 0 && s.Nodes <= 64, "nodes must be 0 to 64")
 	check(s.Duration.D() >= time.Minute && s.Duration.D() <= 24*time.Hour, "duration must be 1m to 24h")
 	check(s.Tick.D() >= step && s.Tick.D()%step == 0, "tick must be a multiple of 100ms")
 	check(s.Campaign.ID != "" && s.Campaign.Cohort != "", "campaign.id and campaign.cohort are required")
