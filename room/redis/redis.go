@@ -7,7 +7,7 @@
 //	                        numbers and their reservation marks, serving
 //	                        position, frozen flag and pre-queue size,
 //	                        joins/admissions/leaves/expired), the controls
-//	                        (paused, closed, capacity, rate, the operator's
+//	                        (paused, closed, capacity, rate, pacing, the operator's
 //	                        message and expected resume) and how often
 //	                        they were set, the lottery key id, the admission
 //	                        token bucket and the last tick's time
@@ -32,6 +32,7 @@ package redis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -124,6 +125,15 @@ func reportArg(r *room.LeaseReport) string {
 	return fmt.Sprintf("%d:%d:%d:%d", r.Node, r.Phase, r.From, r.Used)
 }
 
+// pacingArg is the line's pacing (ARGV[25]): JSON, "" when unset.
+func pacingArg(p room.Pacing) string {
+	if p == (room.Pacing{}) {
+		return ""
+	}
+	b, _ := json.Marshal(p) // plain numbers and a string: cannot fail
+	return string(b)
+}
+
 func optMillis(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -172,6 +182,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			reportArg(a.admit.Report),
 			strconv.FormatUint(a.node, 10),
 			strconv.FormatUint(a.set, 10),
+			pacingArg(a.controls.Pacing),
 		).Slice()
 		if err != nil {
 			msg := err.Error()
@@ -244,7 +255,7 @@ func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (st
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 24 {
+	if len(res) != 25 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -261,6 +272,7 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	v.Epoch = d.str()
 	v.Controls.Message = d.str()
 	resumeAt := d.str()
+	pacing := d.str()
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
 	}
@@ -276,6 +288,11 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	}
 	if v.Controls.Rate, err = strconv.ParseFloat(rate, 64); err != nil {
 		return 0, 0, room.View{}, fmt.Errorf("bad rate in reply: %w", err)
+	}
+	if pacing != "" {
+		if err := json.Unmarshal([]byte(pacing), &v.Controls.Pacing); err != nil {
+			return 0, 0, room.View{}, fmt.Errorf("bad pacing in reply: %w", err)
+		}
 	}
 	return r1, r2, v, nil
 }
