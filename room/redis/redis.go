@@ -1,7 +1,8 @@
 // Package redis keeps rooms' shared queue state (room.Shared) in Redis, so
 // that several sluice nodes serve one line.
 //
-// Per room it stores two hashes and nothing else:
+// Per room it stores two hashes, and a third that expires while the room's
+// pacing is auto (the nodes' pooled backend health, PaceSignals):
 //
 //	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
 //	                        numbers and their reservation marks, serving
@@ -13,6 +14,8 @@
 //	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
 //	                        one field per session: at most capacity of them
+//	<prefix>{<room>}:pace   node -> its backend health window, and the node
+//	                        leading the room's pacing (room/redis/pacing.go)
 //
 // That is, counters and at most `capacity` sessions per room, never anything
 // per waiting person: a ticket carries its own place in line. The hash tag
@@ -54,7 +57,10 @@ type Store struct {
 	prefix string
 }
 
-var _ room.Shared = (*Store)(nil)
+var (
+	_ room.Shared    = (*Store)(nil)
+	_ room.PaceBoard = (*Store)(nil)
+)
 
 // New returns a Store using client, with every key it writes starting with
 // prefix (for example "sluice:"). Close closes client.
