@@ -36,8 +36,8 @@ func (s *Store) SetControlsIf(ctx context.Context, name string, c room.Controls,
 const paceScript = `
 local key = KEYS[1]
 local node, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local until = string.format('%.0f', now + ttl)
-redis.call('HSET', key, 'n:' .. node, until .. '|' .. ARGV[4])
+local upto = string.format('%.0f', now + ttl)
+redis.call('HSET', key, 'n:' .. node, upto .. '|' .. ARGV[4])
 local out = {0}
 local lead, leadUntil = '', 0
 local h = redis.call('HGETALL', key)
@@ -56,7 +56,7 @@ for i = 1, #h, 2 do
 	end
 end
 if lead == node or leadUntil <= now then
-	redis.call('HSET', key, 'lead', node .. '|' .. until)
+	redis.call('HSET', key, 'lead', node .. '|' .. upto)
 	out[1] = 1
 end
 redis.call('PEXPIRE', key, ARGV[5])
