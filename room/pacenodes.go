@@ -34,6 +34,9 @@ const PaceTTL = 3 * PaceEvery
 func (r *Room) paceBoard(own HealthSummary, now time.Time) (HealthReading, bool, error) {
 	b, ok := r.shared.(PaceBoard)
 	if !ok {
+		r.pacing.mu.Lock()
+		r.pacing.nodes, r.pacing.lead = 1, true
+		r.pacing.mu.Unlock()
 		return own.Reading(), true, nil
 	}
 	r.pacing.idOnce.Do(func() { r.pacing.id = newEpoch() })
@@ -49,7 +52,7 @@ func (r *Room) paceBoard(own HealthSummary, now time.Time) (HealthReading, bool,
 		r.pacing.limiting = n
 		r.pacing.pacer.limitRef = 0
 	}
-	r.pacing.nodes = len(all)
+	r.pacing.nodes, r.pacing.lead = len(all), lead
 	r.pacing.mu.Unlock()
 	return m.Reading(), lead, nil
 }
@@ -72,4 +75,12 @@ func (r *Room) PaceNodes() int {
 	r.pacing.mu.Lock()
 	defer r.pacing.mu.Unlock()
 	return r.pacing.nodes
+}
+
+// PaceLead reports whether this node led the room's pacing at its last
+// step (always, without a PaceBoard, once the room paces).
+func (r *Room) PaceLead() bool {
+	r.pacing.mu.Lock()
+	defer r.pacing.mu.Unlock()
+	return r.pacing.lead
 }

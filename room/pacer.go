@@ -187,7 +187,8 @@ type pacing struct {
 	changes uint64
 	// next is when the node publishes its health next (pacenodes.go);
 	// id names it on the room's PaceBoard; nodes and limiting count the
-	// nodes of the last step's signal.
+	// nodes of the last step's signal; lead: this node decided.
+	lead     bool
 	next     time.Time
 	idOnce   sync.Once
 	id       string
