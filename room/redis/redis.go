@@ -19,7 +19,7 @@
 //
 // That is, counters and at most `capacity` sessions per room, never anything
 // per waiting person: a ticket carries its own place in line. The hash tag
-// {<room>} puts both keys of a room in one Redis Cluster slot.
+// {<room>} puts all keys of a room in one Redis Cluster slot.
 //
 // Every method is one atomic step, run as one Lua script (EVALSHA, falling
 // back to EVAL) that behaves exactly like room.MemShared. Times are the
