@@ -265,12 +265,32 @@ func bucketLatency(i int) time.Duration {
 }
 
 // Read returns the window as of now.
-func (h *Health) Read() HealthReading {
+func (h *Health) Read() HealthReading { return h.Summary().Reading() }
+
+// HealthSummary is a Health's window in a form that adds up over nodes
+// (MergeHealth): counts and the latency histogram rather than a p95, so
+// that the room's p95 is that of all its nodes' answers together. The
+// nodes of a room exchange them through the Shared (pacenodes.go).
+type HealthSummary struct {
+	Requests int  `json:"r,omitempty"`
+	Errors   int  `json:"e,omitempty"`
+	Busy     int  `json:"b,omitempty"`
+	InFlight int  `json:"f,omitempty"`
+	Stalled  bool `json:"s,omitempty"`
+	// Hist is the latency histogram, sparse: bucket index and count
+	// (see latBucket).
+	Hist    [][2]int `json:"h,omitempty"`
+	Limit   float64  `json:"l,omitempty"`
+	Probing bool     `json:"p,omitempty"`
+	Held    int      `json:"w,omitempty"`
+}
+
+// Summary returns the window as of now.
+func (h *Health) Summary() HealthSummary {
 	now := h.clock.Now()
 	from := now.Add(-HealthWindow).UnixNano()
 	var hist [latBuckets]uint32
-	var r HealthReading
-	var errs int
+	var r HealthSummary
 	h.mu.Lock()
 	for i := range h.slices {
 		s := &h.slices[i]
@@ -280,7 +300,7 @@ func (h *Health) Read() HealthReading {
 		}
 		r.Requests += int(s.requests)
 		r.Busy += int(s.busy)
-		errs += int(s.errors)
+		r.Errors += int(s.errors)
 		for j, n := range s.hist {
 			hist[j] += n
 		}
@@ -294,20 +314,65 @@ func (h *Health) Read() HealthReading {
 	}
 	r.Stalled = r.InFlight > 0 && now.Sub(h.lastDone) >= HealthWindow && now.Sub(oldest) >= HealthWindow
 	h.mu.Unlock()
+	for i, n := range hist {
+		if n > 0 {
+			r.Hist = append(r.Hist, [2]int{i, int(n)})
+		}
+	}
 	if h.limiting.Load() {
 		r.Limit, r.Probing = h.limit.current()
 		r.Held = int(h.held.Load())
 	}
+	return r
+}
+
+// MergeHealth adds up the windows of several nodes of a room: requests,
+// errors, refusals, histograms, requests in flight and held, and the
+// in-flight limits (each node bounds its own requests in flight to the
+// shared backend, so the room's limit is their sum). The room is stalled
+// if any node is (its requests to the backend get no answer), and its
+// limit is probing if any node's limit that saw answers is.
+func MergeHealth(all []HealthSummary) HealthSummary {
+	var m HealthSummary
+	var hist [latBuckets]int
+	for _, s := range all {
+		m.Requests += s.Requests
+		m.Errors += s.Errors
+		m.Busy += s.Busy
+		m.InFlight += s.InFlight
+		m.Held += s.Held
+		m.Limit += s.Limit
+		m.Stalled = m.Stalled || s.Stalled
+		m.Probing = m.Probing || s.Probing && s.Requests > 0
+		for _, b := range s.Hist {
+			if b[0] >= 0 && b[0] < latBuckets && b[1] > 0 {
+				hist[b[0]] += b[1]
+			}
+		}
+	}
+	for i, n := range hist {
+		if n > 0 {
+			m.Hist = append(m.Hist, [2]int{i, n})
+		}
+	}
+	return m
+}
+
+// Reading is the summary as the pacer reads it: with the p95 and the
+// error rate.
+func (s HealthSummary) Reading() HealthReading {
+	r := HealthReading{Requests: s.Requests, InFlight: s.InFlight, Stalled: s.Stalled,
+		Limit: s.Limit, Probing: s.Probing, Held: s.Held, Busy: s.Busy}
 	if r.Requests == 0 {
 		return r
 	}
-	r.ErrorRate = float64(errs) / float64(r.Requests)
+	r.ErrorRate = float64(s.Errors) / float64(r.Requests)
 	rank := int(math.Ceil(0.95 * float64(r.Requests)))
 	seen := 0
-	for i, n := range hist {
-		seen += int(n)
+	for _, b := range s.Hist {
+		seen += b[1]
 		if seen >= rank {
-			r.P95 = bucketLatency(i)
+			r.P95 = bucketLatency(b[0])
 			break
 		}
 	}

@@ -23,6 +23,9 @@ type MemShared struct {
 	// rarely), so that a step finds its line without a lock.
 	mu    sync.Mutex
 	lines atomic.Pointer[map[string]*lockedLine]
+
+	// boards are the rooms' pooled backend health (PaceSignals).
+	boards memBoards
 }
 
 type lockedLine struct {

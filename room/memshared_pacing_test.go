@@ -10,3 +10,7 @@ import (
 func TestMemSharedSetControlsIf(t *testing.T) {
 	sharedtest.RunConditionalControls(t, room.NewMemShared(), "pacing")
 }
+
+func TestMemSharedPaceBoard(t *testing.T) {
+	sharedtest.RunPaceBoard(t, room.NewMemShared(), "pacing")
+}

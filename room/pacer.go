@@ -185,6 +185,15 @@ type pacing struct {
 	pacer   Pacer
 	last    PaceChange
 	changes uint64
+	// next is when the node publishes its health next (pacenodes.go);
+	// id names it on the room's PaceBoard; nodes and limiting count the
+	// nodes of the last step's signal; lead: this node decided.
+	lead     bool
+	next     time.Time
+	idOnce   sync.Once
+	id       string
+	nodes    int
+	limiting int
 }
 
 // PaceChange is a change of rate the pacer made.
@@ -232,15 +241,33 @@ type conditionalControls interface {
 	SetControlsIf(ctx context.Context, room string, c Controls, set uint64) (v View, ok bool, err error)
 }
 
-// pace runs a pacing step after a tick whose view is v.
+// pace runs a pacing step after a tick whose view is v: once per
+// PaceEvery the node publishes its backend's health and, if it leads the
+// room's pacing, the pacer decides from all nodes' (pacenodes.go).
 func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	h := r.Health()
 	h.SetLimiting(s.Pacing.Auto())
 	if !s.Pacing.Auto() || s.Paused || closedAt(s, now) || r.Problem() != nil {
 		return nil
 	}
+	r.pacing.mu.Lock()
+	due := !now.Before(r.pacing.next)
+	if due {
+		r.pacing.next = now.Add(PaceEvery)
+	}
+	r.pacing.mu.Unlock()
+	if !due {
+		return nil
+	}
+	reading, lead, err := r.paceBoard(h.Summary(), now)
+	if err != nil {
+		return sharedErr(err)
+	}
+	if !lead {
+		return nil
+	}
 	waiting := v.N + v.PostSeq - min(v.Serving, v.N+v.PostSeq)
-	in := PaceInput{Pacing: s.Pacing, Rate: s.Rate, Health: h.Read(),
+	in := PaceInput{Pacing: s.Pacing, Rate: s.Rate, Health: reading,
 		Demand: v.Frozen && waiting > 0 && v.Active < s.Capacity}
 	r.pacing.mu.Lock()
 	rate, reason, ok := r.pacing.pacer.Step(now, in)

@@ -46,6 +46,9 @@ type Snapshot struct {
 	Rate            float64      `json:"rate"`
 	Message         string       `json:"message,omitempty"`
 	ResumeAt        time.Time    `json:"resume_at,omitzero"`
+	// Pacing is the line's pacing (zero in snapshots written before it
+	// was shared: the configuration's).
+	Pacing Pacing `json:"pacing,omitzero"`
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
@@ -124,7 +127,7 @@ func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 		PassedOver:      slices.Clone(l.passedOver),
 		Claimants:       slices.Clone(l.claimants),
 		Paused:          v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
-		Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt,
+		Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt, Pacing: v.Controls.Pacing,
 		LotteryKey: v.LotteryKey,
 		Configured: &l.saved.configured,
 		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
@@ -248,7 +251,7 @@ func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	v.Admissions = max(snap.Admissions, snap.Leaves+snap.Expired+uint64(len(l.slots)))
 
 	saved := Controls{Paused: snap.Paused, Closed: snap.Closed, Capacity: snap.Capacity, Rate: snap.Rate,
-		Message: snap.Message, ResumeAt: snap.ResumeAt}
+		Message: snap.Message, ResumeAt: snap.ResumeAt, Pacing: snap.Pacing}
 	was := snap.Configured
 	if was != nil && (was.Message != c.Message || !was.ResumeAt.Equal(c.ResumeAt)) {
 		saved.Message, saved.ResumeAt = c.Message, c.ResumeAt
@@ -264,6 +267,9 @@ func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	}
 	if !(saved.Rate > 0) || (was != nil && was.Rate != c.Rate) {
 		saved.Rate = c.Rate
+	}
+	if saved.Pacing.Mode == "" || (was != nil && was.Pacing != c.Pacing) {
+		saved.Pacing = c.Pacing
 	}
 	v.Controls, v.ControlsSet = saved, 1
 	l.tokens = bucketSize(saved.Rate)

@@ -752,3 +752,30 @@ func TestLeaveUnsaved(t *testing.T) {
 		t.Errorf("leaving again once the disk works: %v", err)
 	}
 }
+
+// TestRestartKeepsPacing: the pacing is one of the line's controls: an
+// operator's switch to auto survives a restart while the configuration
+// still says fixed; an edited pacing in the configuration wins.
+func TestRestartKeepsPacing(t *testing.T) {
+	store := newMemStore()
+	s := Settings{Capacity: 4, Rate: 100}
+	f := newFixture(t, s, store)
+	auto := Pacing{Mode: PacingAuto, TargetP95: 300 * time.Millisecond, MaxErrorRate: 0.02, MinRate: 2, MaxRate: 50}
+	if _, err := f.r.Update(func(s *Settings) { s.Pacing = auto }); err != nil {
+		t.Fatal(err)
+	}
+	f.tick()
+	if snap := store.snapshot(t, "vaccine"); snap.Pacing != auto {
+		t.Fatalf("snapshot's pacing %+v, want %+v", snap.Pacing, auto)
+	}
+	r2 := restart(t, s, testKeyring(t, "k1", 1), f.clk, store)
+	if got := r2.Settings().Pacing; got != auto {
+		t.Fatalf("after a restart: pacing %+v, want the operator's %+v", got, auto)
+	}
+	edited := s
+	edited.Pacing = Pacing{Mode: PacingAuto, TargetP95: time.Second, MaxErrorRate: 0.05, MinRate: 1, MaxRate: 10}
+	r3 := restart(t, edited, testKeyring(t, "k1", 1), f.clk, store)
+	if got := r3.Settings().Pacing; got != edited.Pacing {
+		t.Errorf("after a config edit: pacing %+v, want the config's %+v", got, edited.Pacing)
+	}
+}

@@ -86,8 +86,8 @@ type Shared interface {
 	// Leave ends pos's session at once and runs an admission step; it
 	// reports whether there was a session.
 	Leave(ctx context.Context, room string, pos uint64, now time.Time, a AdmitParams) (bool, View, error)
-	// SetControls changes pause, close, capacity, rate and the operator's
-	// message for every node.
+	// SetControls changes pause, close, capacity, rate, pacing and the
+	// operator's message for every node.
 	SetControls(ctx context.Context, room string, c Controls) (View, error)
 	// Uncertain records that the join numbers r may or may not be held by
 	// tickets (reserved by a node that stopped before it could say which
@@ -118,11 +118,15 @@ type Controls struct {
 	// ResumeAt is zero or UTC with millisecond precision.
 	Message  string    `json:"message,omitempty"`
 	ResumeAt time.Time `json:"resume_at,omitzero"`
+	// Pacing is how the rate is chosen (pacing.go), shared like the rate
+	// so that an operator's fixed rate on one node holds on all; zero in
+	// a line written before it was shared (each node keeps its own).
+	Pacing Pacing `json:"pacing,omitzero"`
 }
 
 // controlsOf returns the controls part of s.
 func controlsOf(s *Settings) Controls {
-	return Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate, Message: s.Message, ResumeAt: s.ResumeAt}
+	return Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate, Message: s.Message, ResumeAt: s.ResumeAt, Pacing: s.Pacing}
 }
 
 // AdmitParams are the room's settings an admission step needs.

@@ -104,6 +104,9 @@ func (r *Room) adoptControls(v *View) {
 	if c.Rate > 0 {
 		s.Rate = c.Rate
 	}
+	if c.Pacing.Mode != "" {
+		s.Pacing = c.Pacing
+	}
 	r.settings.Store(&s)
 }
 

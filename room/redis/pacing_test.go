@@ -9,3 +9,7 @@ import (
 func TestSetControlsIf(t *testing.T) {
 	sharedtest.RunConditionalControls(t, newStore(t), "pacing")
 }
+
+func TestPaceBoard(t *testing.T) {
+	sharedtest.RunPaceBoard(t, newStore(t), "pacing")
+}

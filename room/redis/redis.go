@@ -1,22 +1,25 @@
 // Package redis keeps rooms' shared queue state (room.Shared) in Redis, so
 // that several sluice nodes serve one line.
 //
-// Per room it stores two hashes and nothing else:
+// Per room it stores two hashes, and a third that expires while the room's
+// pacing is auto (the nodes' pooled backend health, PaceSignals):
 //
 //	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
 //	                        numbers and their reservation marks, serving
 //	                        position, frozen flag and pre-queue size,
 //	                        joins/admissions/leaves/expired), the controls
-//	                        (paused, closed, capacity, rate, the operator's
+//	                        (paused, closed, capacity, rate, pacing, the operator's
 //	                        message and expected resume) and how often
 //	                        they were set, the lottery key id, the admission
 //	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
 //	                        one field per session: at most capacity of them
+//	<prefix>{<room>}:pace   node -> its backend health window, and the node
+//	                        leading the room's pacing (room/redis/pacing.go)
 //
 // That is, counters and at most `capacity` sessions per room, never anything
 // per waiting person: a ticket carries its own place in line. The hash tag
-// {<room>} puts both keys of a room in one Redis Cluster slot.
+// {<room>} puts all keys of a room in one Redis Cluster slot.
 //
 // Every method is one atomic step, run as one Lua script (EVALSHA, falling
 // back to EVAL) that behaves exactly like room.MemShared. Times are the
@@ -32,6 +35,7 @@ package redis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -53,7 +57,10 @@ type Store struct {
 	prefix string
 }
 
-var _ room.Shared = (*Store)(nil)
+var (
+	_ room.Shared    = (*Store)(nil)
+	_ room.PaceBoard = (*Store)(nil)
+)
 
 // New returns a Store using client, with every key it writes starting with
 // prefix (for example "sluice:"). Close closes client.
@@ -124,6 +131,15 @@ func reportArg(r *room.LeaseReport) string {
 	return fmt.Sprintf("%d:%d:%d:%d", r.Node, r.Phase, r.From, r.Used)
 }
 
+// pacingArg is the line's pacing (ARGV[25]): JSON, "" when unset.
+func pacingArg(p room.Pacing) string {
+	if p == (room.Pacing{}) {
+		return ""
+	}
+	b, _ := json.Marshal(p) // plain numbers and a string: cannot fail
+	return string(b)
+}
+
 func optMillis(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -172,6 +188,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			reportArg(a.admit.Report),
 			strconv.FormatUint(a.node, 10),
 			strconv.FormatUint(a.set, 10),
+			pacingArg(a.controls.Pacing),
 		).Slice()
 		if err != nil {
 			msg := err.Error()
@@ -244,7 +261,7 @@ func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (st
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 24 {
+	if len(res) != 25 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -261,6 +278,7 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	v.Epoch = d.str()
 	v.Controls.Message = d.str()
 	resumeAt := d.str()
+	pacing := d.str()
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
 	}
@@ -276,6 +294,11 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	}
 	if v.Controls.Rate, err = strconv.ParseFloat(rate, 64); err != nil {
 		return 0, 0, room.View{}, fmt.Errorf("bad rate in reply: %w", err)
+	}
+	if pacing != "" {
+		if err := json.Unmarshal([]byte(pacing), &v.Controls.Pacing); err != nil {
+			return 0, 0, room.View{}, fmt.Errorf("bad pacing in reply: %w", err)
+		}
 	}
 	return r1, r2, v, nil
 }

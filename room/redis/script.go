@@ -32,6 +32,7 @@ package redis
 //	ARGV[23] lease: the node's id
 //	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
 //	         controls must still be at
+//	ARGV[25] the pacing (controls): room.Pacing as JSON, "" when unset
 //
 // The blocks of join numbers leased by nodes (room/lease.go) are the list
 // "le" in the state hash: "node:phase:from:to:used;...".
@@ -93,11 +94,11 @@ local function zero()
 	return {init = 0, ep = '', fr = 0, n = 0, pre = 0, post = 0, rp = 0, ro = 0, srv = 0,
 		paused = 0, closed = 0, cap = '0', rate = '0', cs = 0, lk = '', joins = 0,
 		adm = 0, lvs = 0, exp = 0, sk = 0, tok = 0, lt = ZERO_TIME, hold = 0, ls = 0, lu = 0,
-		us = '', up = '', po = '', cl = '', msg = '', ra = '', le = ''}
+		us = '', up = '', po = '', cl = '', msg = '', ra = '', le = '', pc = ''}
 end
 local S = zero()
 local STRINGS = {ep = true, cap = true, rate = true, lk = true, us = true, up = true, po = true, cl = true,
-	msg = true, ra = true, le = true}
+	msg = true, ra = true, le = true, pc = true}
 local h = redis.call('HGETALL', stateKey)
 for i = 1, #h, 2 do
 	local f, v = h[i], h[i + 1]
@@ -140,13 +141,13 @@ local function save()
 		'cap', S.cap, 'rate', S.rate, 'cs', fint(S.cs), 'lk', S.lk,
 		'joins', fint(S.joins), 'adm', fint(S.adm), 'lvs', fint(S.lvs), 'exp', fint(S.exp),
 		'sk', fint(S.sk), 'tok', fflt(S.tok), 'lt', fint(S.lt), 'ep', S.ep, 'hold', fint(S.hold),
-		'ls', fint(S.ls), 'lu', fint(S.lu), 'msg', S.msg, 'ra', S.ra,
+		'ls', fint(S.ls), 'lu', fint(S.lu), 'msg', S.msg, 'ra', S.ra, 'pc', S.pc,
 		'us', unlist(U.us), 'up', unlist(U.up), 'po', unlist(U.po), 'cl', unlist(U.cl), 'le', unlist(L))
 end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra, S.pc}
 end
 
 -- mergeSeq is mergeSeqs: adds numbers [from, to) of phase ph to the
@@ -224,7 +225,7 @@ end
 local function setControls()
 	S.paused, S.closed = tonumber(ARGV[8]), tonumber(ARGV[9])
 	S.cap, S.rate = ARGV[10], ARGV[11]
-	S.msg, S.ra = ARGV[13], ARGV[14]
+	S.msg, S.ra, S.pc = ARGV[13], ARGV[14], ARGV[25] or ''
 	S.cs = S.cs + 1
 end
 

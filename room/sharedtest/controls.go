@@ -20,6 +20,10 @@ func testSetControlsView(t *testing.T, h *harness) {
 		{Paused: true, Capacity: 3, Rate: 1000, Message: `서버 점검 중입니다 "곧" 재개 ' -- 'end`, ResumeAt: time.UnixMilli(1626699600123).UTC()},
 		{Paused: true, Capacity: 3, Rate: 1000, Message: "ResumeAt cleared"},
 		{Capacity: 3, Rate: 1000},
+		// The pacing is shared with the rate (docs/PACING.md).
+		{Capacity: 3, Rate: 12.5, Pacing: room.Pacing{Mode: room.PacingAuto, TargetP95: 750 * time.Millisecond, MaxErrorRate: 0.025, MinRate: 0.5, MaxRate: 333.25}},
+		{Capacity: 3, Rate: 40, Pacing: room.Pacing{Mode: room.PacingFixed, TargetP95: time.Second, MaxErrorRate: 0.01, MinRate: 1, MaxRate: 1000}},
+		{Capacity: 3, Rate: 1000},
 	} {
 		before := h.view().ControlsSet
 		if v := h.set(c); v.Controls != c || v.ControlsSet != before+1 {

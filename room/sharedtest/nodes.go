@@ -46,6 +46,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	}
 
 	runLeaseNodes(t, newShared, keys, t0)
+	runPacingNodes(t, newShared, keys, t0)
 
 	t.Run("same place on every node", func(t *testing.T) {
 		sh := newShared(t)
