@@ -118,16 +118,25 @@ func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
 	untilOpen := s.OpensAt.Sub(now)
 	count := r.preSeq.Load()
 	// Poll within the budget while the pre-queue fills; at opening, spread
-	// the first polls of the whole pre-queue over a short interval (by join
-	// sequence, which is unrelated to the drawn place) instead of letting
-	// everyone arrive in the same millisecond.
+	// the first polls of the whole pre-queue over a short interval instead
+	// of letting everyone arrive in the same millisecond. The offset is a
+	// stable hash of the join number (unrelated to the drawn place),
+	// uniform over the interval whenever the ticket asks: spreading by
+	// Seq/count with the count at the time of asking sent everyone whose
+	// only pre-queue poll was their join (Seq≈count) to the very end.
 	poll := pollInterval(s, t.Seq+1, count)
 	if poll >= untilOpen {
 		spread := min(time.Duration(float64(count)/s.PollBudget*float64(time.Second)), maxPrequeueSpread, s.ClaimTimeout/2)
-		poll = min(untilOpen+time.Duration(float64(spread)*float64(t.Seq)/float64(max(count, 1))), MaxPollAfter)
+		poll = min(untilOpen+time.Duration(float64(spread)*spreadFraction(t.Seq)), MaxPollAfter)
 	}
 	return Status{State: StatePrequeue, ETA: untilOpen.Round(time.Second), PollAfter: poll, OpensAt: s.OpensAt,
 		Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
+}
+
+// spreadFraction is a stable fraction in [0, 1) of a join number: the top
+// 53 bits of its splitmix64 mix.
+func spreadFraction(seq uint64) float64 {
+	return float64(mix64(seq+0x9e3779b97f4a7c15)>>11) / (1 << 53)
 }
 
 // pollInterval spaces polls so that a line of `waiting` people, each polling

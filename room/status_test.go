@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -477,6 +478,43 @@ func TestPrequeueSpreadsFirstPolls(t *testing.T) {
 	for sec, n := range at {
 		if n > 150 {
 			t.Errorf("%d of 1000 first polls in the second %v: not spread", n, sec)
+		}
+	}
+}
+
+// TestPrequeueSpreadIndependentOfCount: people whose only pre-queue poll
+// is their join (each asked at a different count, Seq≈count) are told to
+// come back spread near-uniformly over the window after opening, not all
+// at its end (the rehearsal's 2021 night: 619,489 status requests in the
+// second the window ended).
+func TestPrequeueSpreadIndependentOfCount(t *testing.T) {
+	const budget, n, buckets = 10, 3000, 6
+	open := t0.Add(time.Minute)
+	f := newFixture(t, Settings{PrequeueAt: t0, OpensAt: open, PollBudget: budget, ClaimTimeout: 10 * time.Minute}, nil)
+	f.clk.Set(open.Add(-time.Second))
+	var counts [buckets]int
+	measured := 0
+	for i := 0; i < n; i++ {
+		_, tk, st := f.join()
+		if st.State != StatePrequeue {
+			t.Fatalf("join %d: %+v", i, st)
+		}
+		back := f.clk.Now().Add(st.PollAfter)
+		if back.Before(open) || back.After(open.Add(maxPrequeueSpread)) {
+			t.Fatalf("ticket %d told to come back at %v (opening %v)", tk.Seq, back, open)
+		}
+		// From count budget*maxPrequeueSpread on, the window is the full
+		// maxPrequeueSpread whatever the count.
+		if tk.Seq+1 < uint64(budget*maxPrequeueSpread/time.Second) {
+			continue
+		}
+		measured++
+		counts[int(back.Sub(open)*buckets/maxPrequeueSpread)%buckets]++
+	}
+	want := float64(measured) / buckets
+	for b, c := range counts {
+		if math.Abs(float64(c)-want) > 0.2*want {
+			t.Errorf("bucket %d of the spread window: %d next polls of %d, want about %.0f: %v", b, c, measured, want, counts)
 		}
 	}
 }
