@@ -85,21 +85,17 @@ func TestHandoverBurst(t *testing.T) {
 	}
 }
 
-// runBurst sends people at base at once and returns how long until the
-// last has left, until the last had joined and until the first was
-// served.
-func runBurst(t *testing.T, base string, people int, longPoll bool) (elapsed, joined, firstServed time.Duration) {
-	tr := &http.Transport{MaxIdleConnsPerHost: people + 10, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: time.Minute}
-	api := base + "/.sluice/api/v1/rooms/shop"
-	get := func(method, url, bearer string, hdr string) (int, []byte, error) {
+// callWith returns a function that sends method to url through c, with a
+// ticket (Authorization: Bearer) and a pass (room.PassHeader) when given,
+// and reads the whole answer.
+func callWith(c *http.Client) func(method, url, bearer, pass string) (int, []byte, error) {
+	return func(method, url, bearer, pass string) (int, []byte, error) {
 		req, _ := http.NewRequest(method, url, nil)
 		if bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
-		if hdr != "" {
-			req.Header.Set(room.PassHeader, hdr)
+		if pass != "" {
+			req.Header.Set(room.PassHeader, pass)
 		}
 		resp, err := c.Do(req)
 		if err != nil {
@@ -109,6 +105,17 @@ func runBurst(t *testing.T, base string, people int, longPoll bool) (elapsed, jo
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, err
 	}
+}
+
+// runBurst sends people at base at once and returns how long until the
+// last has left, until the last had joined and until the first was
+// served.
+func runBurst(t *testing.T, base string, people int, longPoll bool) (elapsed, joined, firstServed time.Duration) {
+	tr := &http.Transport{MaxIdleConnsPerHost: people + 10, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: time.Minute}
+	api := base + "/.sluice/api/v1/rooms/shop"
+	get := callWith(c)
 	status := api + "/status"
 	if longPoll {
 		status += "?wait=10"

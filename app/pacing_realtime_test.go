@@ -90,22 +90,7 @@ func TestPacingRealBackend(t *testing.T) {
 	tr := &http.Transport{MaxIdleConnsPerHost: people + 10}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	call := func(method, u, bearer, pass string) (int, []byte, error) {
-		req, _ := http.NewRequest(method, u, nil)
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		if pass != "" {
-			req.Header.Set(room.PassHeader, pass)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
-	}
+	call := callWith(client)
 	start := time.Now()
 	type second struct {
 		ok, failed, busy int
