@@ -246,6 +246,11 @@ func (w *flowWorker) sleep(ctx context.Context, d time.Duration) bool {
 	if time.Now().Add(d).After(w.run.end) {
 		return false
 	}
+	return Sleep(ctx, d)
+}
+
+// Sleep waits d, or returns false if ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/sim"
 	"github.com/sluicehq/sluice/sim/rehearsal"
 )
 
@@ -181,14 +182,14 @@ func (rr *realRun) person(ctx context.Context, i uint64) {
 			break
 		}
 		rr.errs.Add(1)
-		if !sleepCtx(ctx, time.Second) {
+		if !sim.Sleep(ctx, time.Second) {
 			return
 		}
 	}
 	rr.joined.Add(1)
 	ticket := ans.Ticket
 	for ans.State != string(room.StateAdmitted) {
-		if !sleepCtx(ctx, time.Duration(max(ans.PollAfterMS, 100))*time.Millisecond) {
+		if !sim.Sleep(ctx, time.Duration(max(ans.PollAfterMS, 100))*time.Millisecond) {
 			return
 		}
 		rr.status[rr.sec()].Add(1)
@@ -211,7 +212,7 @@ func (rr *realRun) person(ctx context.Context, i uint64) {
 	rr.waits = append(rr.waits, time.Since(arrived).Seconds())
 	rr.mu.Unlock()
 	lo, hi := rr.sc.Booking.Min.D(), rr.sc.Booking.Max.D()
-	sleepCtx(ctx, lo+time.Duration(rng.Float64()*float64(hi-lo)))
+	sim.Sleep(ctx, lo+time.Duration(rng.Float64()*float64(hi-lo)))
 	rr.call(context.Background(), http.MethodPost, "/leave", ans.Pass, nil)
 	rr.left.Add(1)
 }
@@ -237,17 +238,6 @@ func (rr *realRun) call(ctx context.Context, method, path, bearer string, out *r
 		io.Copy(io.Discard, resp.Body)
 	}
 	return resp.StatusCode, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // print writes the two timelines side by side, minute by minute after the
