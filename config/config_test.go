@@ -238,6 +238,20 @@ func TestFromEnvRedisURL(t *testing.T) {
 	}
 }
 
+// validated is the configuration of the file yaml with the environment
+// env over it, and what Validate says of it.
+func validated(t *testing.T, yaml string, env map[string]string) (Config, error) {
+	t.Helper()
+	cfg := Default()
+	if err := Parse(strings.NewReader(yaml), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, cfg.Validate()
+}
+
 func TestBookingDatabaseURL(t *testing.T) {
 	for _, c := range []struct {
 		name, yaml string
@@ -253,14 +267,7 @@ func TestBookingDatabaseURL(t *testing.T) {
 		{name: "no host", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres:///sluice'}", wantErr: "needs a host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := Default()
-			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
-				t.Fatal(err)
-			}
-			err := cfg.Validate()
+			cfg, err := validated(t, c.yaml, c.env)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
@@ -425,14 +432,7 @@ func TestBookingCampaigns(t *testing.T) {
 		{name: "empty entry", yaml: "booking: {campaigns: ['']}", wantErr: "empty"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := Default()
-			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
-				t.Fatal(err)
-			}
-			err := cfg.Validate()
+			cfg, err := validated(t, c.yaml, c.env)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
