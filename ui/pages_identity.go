@@ -68,6 +68,17 @@ func readRRN(r *http.Request, l Lang) rrnForm {
 	return f
 }
 
+// refusedRRN answers a form whose registration number readRRN refused:
+// the form (pg.D) comes back with the box named, status 400.
+func (p *Pages) refusedRRN(w http.ResponseWriter, pg *page, name string, rrn rrnForm) bool {
+	if rrn.problem == nil {
+		return false
+	}
+	pg.Problem = rrn.problem
+	p.render(w, http.StatusBadRequest, name, pg)
+	return true
+}
+
 // rrnDigits keeps the digits of a box (full-width ones made ASCII); ok is
 // false if it holds anything but digits, blanks and dashes.
 func rrnDigits(s string) (string, bool) {
@@ -162,12 +173,7 @@ func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), RRN: rrn, Example: p.Demo}
 	// The form comes back with what was typed but the last 7 digits.
 	pg.Scripts, pg.D = []string{"book.js"}, form
-	if rrn.problem != nil {
-		pg.Problem = rrn.problem
-		p.render(w, http.StatusBadRequest, "verify", pg)
-		return
-	}
-	if p.refusedAsBusy(w, r, pg, "verify") {
+	if p.refusedRRN(w, pg, "verify", rrn) || p.refusedAsBusy(w, r, pg, "verify") {
 		return
 	}
 	v, err := p.Booking.StartVerification(r.Context(), name, rrn.rrn, phone)

@@ -75,9 +75,7 @@ func (p *Pages) proxySubmit(w http.ResponseWriter, r *http.Request) {
 	rrn := readRRN(r, pg.Lang)
 	d.Name, d.RRN = trimField(name, 100), rrn
 	pg.Scripts, pg.D = []string{"book.js"}, d
-	if rrn.problem != nil {
-		pg.Problem = rrn.problem
-		p.render(w, http.StatusBadRequest, "proxy", pg)
+	if p.refusedRRN(w, pg, "proxy", rrn) {
 		return
 	}
 	token, _, err := p.Booking.StartProxy(r.Context(), sess.ID, booking.PersonInput{Name: name, RRN: rrn.rrn})
