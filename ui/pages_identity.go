@@ -140,6 +140,16 @@ func (p *Pages) verified(w http.ResponseWriter, r *http.Request, pg *page) (book
 	return booking.Session{}, false
 }
 
+// verifiedStep is the page of a step of booking (step: its place in the
+// progress bar) for the verified person of the request; without one it
+// has answered (verified) and ok is false.
+func (p *Pages) verifiedStep(w http.ResponseWriter, r *http.Request, titleKey, back string, step int) (*page, booking.Session, bool) {
+	pg := p.newPage(w, r, titleKey, back)
+	pg.Step = step
+	sess, ok := p.verified(w, r, pg)
+	return pg, sess, ok
+}
+
 // GET /book: the identity form.
 func (p *Pages) bookStart(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "verify.h1", "/book")
@@ -240,9 +250,7 @@ type eligibilityData struct {
 
 // GET /book/eligibility
 func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "elig.h1", "/book/eligibility")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "elig.h1", "/book/eligibility", 2)
 	if !ok {
 		return
 	}

@@ -52,9 +52,7 @@ func (p *Pages) proxyFormData(l Lang, sess booking.Session) proxyData {
 
 // GET /book/for: whom the verified person books for.
 func (p *Pages) proxyForm(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "proxy.h1", "/book/for")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "proxy.h1", "/book/for", 2)
 	if !ok {
 		return
 	}
@@ -64,9 +62,7 @@ func (p *Pages) proxyForm(w http.ResponseWriter, r *http.Request) {
 
 // POST /book/for: check the other person; book for them from now on.
 func (p *Pages) proxySubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "proxy.h1", "/book/for")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "proxy.h1", "/book/for", 2)
 	if !ok {
 		return
 	}
