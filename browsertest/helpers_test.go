@@ -313,15 +313,26 @@ func read[T any](tb *tab, what, expr string) T {
 func readOf[T any](tb *tab, what, kind, text, fn string) T {
 	tb.t.Helper()
 	var v T
-	tb.step(what, func(ctx context.Context) error {
-		sel, err := tb.find(ctx, kind, text, "")
-		if err != nil {
-			return err
-		}
+	tb.stepOn(what, kind, text, "", func(ctx context.Context, sel string) error {
+		var err error
 		v, err = eval[T](ctx, fmt.Sprintf(`(%s)(document.querySelector(%s))`, fn, jsArgs(sel)))
 		return err
 	})
 	return v
+}
+
+// stepOn is a step called what on the element a finder of findJS finds
+// (kind "control", "button", "link": the one labelled or saying text,
+// within the CSS selector scope if not ""); f gets its CSS selector.
+func (tb *tab) stepOn(what, kind, text, scope string, f func(ctx context.Context, sel string) error) {
+	tb.t.Helper()
+	tb.step(what, func(ctx context.Context) error {
+		sel, err := tb.find(ctx, kind, text, scope)
+		if err != nil {
+			return err
+		}
+		return f(ctx, sel)
+	})
 }
 
 // retry calls f every 100 ms until it returns nil or ctx ends; the error
@@ -492,11 +503,7 @@ return out;
 // key by key, so the page's input masks run).
 func (tb *tab) fill(label, value string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("fill %q", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
+	tb.stepOn(fmt.Sprintf("fill %q", label), "control", label, "", func(ctx context.Context, sel string) error {
 		if _, err := eval[chromedp.Void](ctx, fmt.Sprintf(`document.querySelector(%s).value = ''`, jsArgs(sel))); err != nil {
 			return err
 		}
@@ -508,12 +515,8 @@ func (tb *tab) fill(label, value string) {
 // picker, which typing cannot fill the same way in every browser).
 func (tb *tab) setValue(label, value string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("set %q", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		_, err = eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
+	tb.stepOn(fmt.Sprintf("set %q", label), "control", label, "", func(ctx context.Context, sel string) error {
+		_, err := eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
 		return err
 	})
 }
@@ -545,12 +548,8 @@ func (tb *tab) value(label string) string {
 // choose picks the option with the text in the list labelled label.
 func (tb *tab) choose(label, option string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("choose %q in %q", option, label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		_, err = tb.find(ctx, "choose", sel, option)
+	tb.stepOn(fmt.Sprintf("choose %q in %q", option, label), "control", label, "", func(ctx context.Context, sel string) error {
+		_, err := tb.find(ctx, "choose", sel, option)
 		return err
 	})
 }
@@ -569,11 +568,7 @@ func (tb *tab) pressIn(scope, text string) { tb.t.Helper(); tb.clickAndWait("but
 
 func (tb *tab) clickAndWait(kind, text, scope string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("%s %q", map[string]string{"button": "press", "link": "follow"}[kind], text), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, kind, text, scope)
-		if err != nil {
-			return err
-		}
+	tb.stepOn(fmt.Sprintf("%s %q", map[string]string{"button": "press", "link": "follow"}[kind], text), kind, text, scope, func(ctx context.Context, sel string) error {
 		if err := markPage(ctx); err != nil {
 			return err
 		}
