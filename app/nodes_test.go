@@ -183,14 +183,7 @@ func TestSessionOutlivesARestart(t *testing.T) {
 	start := func() *app.App {
 		cfg := apptest.Config()
 		cfg.StateDir, cfg.Keys = dir, keys
-		a, err := app.New(cfg, app.Options{Demo: true, TickInterval: apptest.TickInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return apptest.Boot(t, cfg, app.Options{Demo: true})
 	}
 	a := start()
 	pass := admit(t, a.URL())

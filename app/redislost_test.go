@@ -40,14 +40,7 @@ func newRedisNode(t *testing.T, redisURL string, keys *room.Keyring, stateDir st
 
 func (n *redisNode) start() {
 	n.t.Helper()
-	a, err := app.New(n.cfg, app.Options{TickInterval: apptest.TickInterval})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		n.t.Fatal(err)
-	}
-	n.app = a
+	n.app = apptest.Boot(n.t, n.cfg, app.Options{})
 }
 
 func (n *redisNode) stop() {
