@@ -19,19 +19,6 @@ import (
 
 const adminToken = apptest.AdminToken
 
-type statusDoc struct {
-	Ticket      string  `json:"ticket"`
-	State       string  `json:"state"`
-	Position    *uint64 `json:"position"`
-	Ahead       *uint64 `json:"ahead"`
-	ETASeconds  *int64  `json:"eta_seconds"`
-	PollAfterMS int64   `json:"poll_after_ms"`
-	Pass        string  `json:"pass"`
-	QueueID     string  `json:"queue_id"`
-	Message     string  `json:"message"`
-	ResumeAt    string  `json:"resume_at"`
-}
-
 type problemDoc struct {
 	Status int    `json:"status"`
 	Code   string `json:"code"`
@@ -105,25 +92,25 @@ func decode[T any](t *testing.T, b []byte) T {
 	return v
 }
 
-func join(t *testing.T, base, roomName string) statusDoc {
+func join(t *testing.T, base, roomName string) web.StatusDocument {
 	t.Helper()
 	resp, b := do(t, "POST", base+"/api/v1/rooms/"+roomName+"/tickets", nil, "")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("join: %d %s", resp.StatusCode, b)
 	}
-	return decode[statusDoc](t, b)
+	return decode[web.StatusDocument](t, b)
 }
 
-func status(t *testing.T, base, roomName, ticket string) (int, statusDoc) {
+func status(t *testing.T, base, roomName, ticket string) (int, web.StatusDocument) {
 	t.Helper()
 	resp, b := do(t, "GET", base+"/api/v1/rooms/"+roomName+"/status", map[string]string{"Authorization": "Bearer " + ticket}, "")
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, statusDoc{}
+		return resp.StatusCode, web.StatusDocument{}
 	}
-	return resp.StatusCode, decode[statusDoc](t, b)
+	return resp.StatusCode, decode[web.StatusDocument](t, b)
 }
 
-func waitAdmitted(t *testing.T, base, roomName, ticket string) statusDoc {
+func waitAdmitted(t *testing.T, base, roomName, ticket string) web.StatusDocument {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -137,7 +124,7 @@ func waitAdmitted(t *testing.T, base, roomName, ticket string) statusDoc {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("not admitted within 5s")
-	return statusDoc{}
+	return web.StatusDocument{}
 }
 
 func TestWholeFlowOverHTTP(t *testing.T) {
@@ -156,7 +143,7 @@ func TestWholeFlowOverHTTP(t *testing.T) {
 	}
 	// Sending Bob's ticket again keeps exactly his place.
 	resp, b := do(t, "POST", base+"/api/v1/rooms/e2e/tickets", map[string]string{"Authorization": "Bearer " + bob.Ticket}, "")
-	again := decode[statusDoc](t, b)
+	again := decode[web.StatusDocument](t, b)
 	if resp.StatusCode != http.StatusOK || again.Ticket != bob.Ticket || *again.Position != 1 {
 		t.Fatalf("rejoin with ticket: %d %+v", resp.StatusCode, again)
 	}

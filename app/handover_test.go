@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // burstBackend serves any request in serviceTime and counts the requests
@@ -133,7 +134,7 @@ func runBurst(t *testing.T, base string, people int, longPoll bool) (elapsed, jo
 				}
 				for now, last := int64(time.Since(start)), lastJoin.Load(); now > last && !lastJoin.CompareAndSwap(last, now); last = lastJoin.Load() {
 				}
-				var st statusDoc
+				var st web.StatusDocument
 				json.Unmarshal(b, &st)
 				tok := st.Ticket
 				for st.State != "admitted" {
@@ -144,7 +145,7 @@ func runBurst(t *testing.T, base string, people int, longPoll bool) (elapsed, jo
 					if err != nil || code != http.StatusOK {
 						return fmt.Errorf("status: %d %s %v", code, b, err)
 					}
-					st = statusDoc{}
+					st = web.StatusDocument{}
 					json.Unmarshal(b, &st)
 				}
 				if code, b, err = get("GET", base+"/page", "", st.Pass); err != nil || code != http.StatusOK {

@@ -34,6 +34,13 @@ func TestLeftoverDosesOverHTTP(t *testing.T) {
 	if code, _ := postJSON(t, fmt.Sprintf("%s/api/v1/admin/clinics/%d/tokens", base, clinic), nil, nil); code != 401 {
 		t.Fatalf("issuing without the admin token: %d", code)
 	}
+	// A clinic id that is not a number names no clinic.
+	for _, target := range []string{"POST /api/v1/admin/clinics/x/tokens", "DELETE /api/v1/admin/clinics/x/tokens", "GET /api/v1/clinics/x"} {
+		method, path, _ := strings.Cut(target, " ")
+		if resp, b := do(t, method, base+path, map[string]string{"Authorization": admin["Authorization"], room.PassHeader: st.Pass}, ""); resp.StatusCode != 404 || !strings.Contains(string(b), "clinic_not_found") {
+			t.Errorf("%s: %d %s", target, resp.StatusCode, b)
+		}
+	}
 	clinicAuth := map[string]string{"Authorization": "Bearer " + issued.Token}
 	leftover := map[string]any{"vaccine_id": "pfizer", "doses": 2, "until": "2021-07-20T17:00:00+09:00"}
 	if code, b := postJSON(t, base+"/api/v1/clinic/leftovers", map[string]string{"Authorization": "Bearer sct_wrong"}, leftover); code != 401 || !strings.Contains(string(b), "clinic_token_invalid") {

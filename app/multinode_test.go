@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // TestTwoNodesOneLine runs two complete servers on one Redis, as two
@@ -45,19 +46,19 @@ func TestTwoNodesOneLine(t *testing.T) {
 		resp, b := do(t, method, url, h, "")
 		return resp.StatusCode, b
 	}
-	statusOn := func(a *app.App, ticket string) statusDoc {
+	statusOn := func(a *app.App, ticket string) web.StatusDocument {
 		t.Helper()
 		code, b := call("GET", a.URL()+"/api/v1/rooms/shop/status", ticket)
-		var d statusDoc
+		var d web.StatusDocument
 		if code != 200 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("status on %s: %d %s", a.URL(), code, b)
 		}
 		return d
 	}
-	join := func(a *app.App) statusDoc {
+	join := func(a *app.App) web.StatusDocument {
 		t.Helper()
 		code, b := call("POST", a.URL()+"/api/v1/rooms/shop/tickets", "")
-		var d statusDoc
+		var d web.StatusDocument
 		if code != 201 || json.Unmarshal(b, &d) != nil {
 			t.Fatalf("join on %s: %d %s", a.URL(), code, b)
 		}

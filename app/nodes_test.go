@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -182,14 +183,7 @@ func TestSessionOutlivesARestart(t *testing.T) {
 	start := func() *app.App {
 		cfg := apptest.Config()
 		cfg.StateDir, cfg.Keys = dir, keys
-		a, err := app.New(cfg, app.Options{Demo: true, TickInterval: apptest.TickInterval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return apptest.Boot(t, cfg, app.Options{Demo: true})
 	}
 	a := start()
 	pass := admit(t, a.URL())
@@ -365,20 +359,9 @@ func TestDatabaseStallAnsweredInTime(t *testing.T) {
 // answer sets, as a Cookie header value ("" if none).
 func postForm(t *testing.T, target string, form url.Values, headers map[string]string, name string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", target, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	maps.Copy(h, headers)
+	resp, _ := do(t, "POST", target, h, form.Encode())
 	for _, c := range resp.Cookies() {
 		if c.Name == name {
 			return resp.StatusCode, c.Name + "=" + c.Value

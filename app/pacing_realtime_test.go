@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // modelBackend is a real HTTP backend like issue 11's: it serves c
@@ -140,7 +141,7 @@ func TestPacingRealBackend(t *testing.T) {
 			if err != nil || code != http.StatusCreated {
 				return
 			}
-			var st statusDoc
+			var st web.StatusDocument
 			json.Unmarshal(b, &st)
 			tok := st.Ticket
 			for st.State != "admitted" {
@@ -157,7 +158,7 @@ func TestPacingRealBackend(t *testing.T) {
 					time.Sleep(time.Second)
 					continue
 				}
-				st = statusDoc{}
+				st = web.StatusDocument{}
 				json.Unmarshal(b, &st)
 			}
 			for left := requests; left > 0 && time.Now().Before(deadline); {

@@ -248,19 +248,13 @@ func TestDemoBrowserFlowWithoutJavaScript(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	started := make(chan struct{})
-	a, err := app.New(apptest.Config(), app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
+	a := apptest.Boot(t, apptest.Config(), app.Options{Routes: func(_ *web.Server, mux *http.ServeMux) {
 		mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 			close(started)
 			time.Sleep(300 * time.Millisecond)
 			io.WriteString(w, "done")
 		})
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
 	result := make(chan string, 1)
 	go func() {
 		resp, err := http.Get(a.URL() + "/slow")

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // redisNode is one server of a several-node test on a Redis of the test's
@@ -39,14 +40,7 @@ func newRedisNode(t *testing.T, redisURL string, keys *room.Keyring, stateDir st
 
 func (n *redisNode) start() {
 	n.t.Helper()
-	a, err := app.New(n.cfg, app.Options{TickInterval: apptest.TickInterval})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		n.t.Fatal(err)
-	}
-	n.app = a
+	n.app = apptest.Boot(n.t, n.cfg, app.Options{})
 }
 
 func (n *redisNode) stop() {
@@ -68,12 +62,12 @@ func (n *redisNode) restart() {
 // statusOf asks the node for the ticket's status: the HTTP status and the
 // document (zero unless 200). A 410 fails the test: no valid ticket may be
 // told its turn is over because Redis lost the line.
-func (n *redisNode) statusOf(ticket string) (int, statusDoc) {
+func (n *redisNode) statusOf(ticket string) (int, web.StatusDocument) {
 	n.t.Helper()
 	resp, b := do(n.t, "GET", n.app.URL()+"/api/v1/rooms/shop/status", map[string]string{"Authorization": "Bearer " + ticket}, "")
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return resp.StatusCode, decode[statusDoc](n.t, b)
+		return resp.StatusCode, decode[web.StatusDocument](n.t, b)
 	case http.StatusGone:
 		n.t.Fatalf("%s told a valid ticket: %d %s", n.app.URL(), resp.StatusCode, b)
 	case http.StatusServiceUnavailable:
@@ -81,16 +75,16 @@ func (n *redisNode) statusOf(ticket string) (int, statusDoc) {
 			n.t.Errorf("503 without Retry-After: %s", b)
 		}
 	}
-	return resp.StatusCode, statusDoc{}
+	return resp.StatusCode, web.StatusDocument{}
 }
 
 // settled polls until every ticket has an answer on every node (503s
 // while the line comes back are fine) and returns node 0's answers.
-func settled(t *testing.T, nodes []*redisNode, tickets []string) []statusDoc {
+func settled(t *testing.T, nodes []*redisNode, tickets []string) []web.StatusDocument {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var docs []statusDoc
+		var docs []web.StatusDocument
 		ok := true
 		for _, n := range nodes {
 			for _, tk := range tickets {

@@ -80,6 +80,36 @@ var english = texts{
 	lookupH1:      "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
 }
 
+// checkBirth asks the landing page whether who may book.
+func (tb *tab) checkBirth(tx texts, who person) {
+	tb.t.Helper()
+	tb.fill(tx.year, who.year)
+	tb.choose(tx.month, who.month)
+	tb.choose(tx.day, who.day)
+	tb.press(tx.check)
+}
+
+// verify fills the identity form as who and confirms with the code the
+// demo shows.
+func (tb *tab) verify(tx texts, who person) {
+	tb.t.Helper()
+	tb.fill(tx.name, who.name)
+	tb.fillRRN(tx, who.rrn)
+	tb.fill(tx.phone, who.phone)
+	tb.press(tx.sendCode)
+	tb.fill(tx.code, tb.text("#demo-code"))
+	tb.press(tx.confirmCode)
+}
+
+// searchGangnam searches the clinics of Gangnam-gu, Seoul, on 26 July.
+func (tb *tab) searchGangnam(tx texts) {
+	tb.t.Helper()
+	tb.choose(tx.region, tx.seoul)
+	tb.choose(tx.district, tx.gangnam) // the list follows the province
+	tb.choose(tx.date, tx.day26)
+	tb.press(tx.search)
+}
+
 var bookingNumber = regexp.MustCompile(`^[A-Z0-9]+(-[A-Z0-9]+)+$`)
 
 // digits is the first number in s ("1,234번째" -> 1234), -1 if none.
@@ -115,10 +145,7 @@ func TestBookInKorean(t *testing.T) {
 			t.Errorf("the landing's %q button is below the first screen of a phone", tx.check)
 		}
 	})
-	b.fill(tx.year, minsu.year)
-	b.choose(tx.month, minsu.month)
-	b.choose(tx.day, minsu.day)
-	b.press(tx.check)
+	b.checkBirth(tx, minsu)
 	b.see("#result", tx.canBook)
 	b.follow(tx.goBook)
 
@@ -187,10 +214,7 @@ func TestBookInKorean(t *testing.T) {
 	b.see("main", tx.eligible)
 	b.phoneShot("ko-05-eligibility")
 	b.follow(tx.findClinic)
-	b.choose(tx.region, tx.seoul)
-	b.choose(tx.district, tx.gangnam) // the list follows the province
-	b.choose(tx.date, tx.day26)
-	b.press(tx.search)
+	b.searchGangnam(tx)
 	b.see("#results", tx.gangnam)
 	// Near home: the district's neighbourhoods, nearest clinics first.
 	home := booking.Dongs("11680")[2]
@@ -280,10 +304,7 @@ func TestBookInEnglish(t *testing.T) {
 	b.follow("English")
 	b.expectEnglish()
 	b.phoneShot("en-01-landing")
-	b.fill(tx.year, jane.year)
-	b.choose(tx.month, jane.month)
-	b.choose(tx.day, jane.day)
-	b.press(tx.check)
+	b.checkBirth(tx, jane)
 	b.expectEnglish()
 	b.see("#result", tx.canBook)
 	b.follow(tx.goBook)
@@ -326,10 +347,7 @@ func TestBookInEnglish(t *testing.T) {
 	b.phoneShot("en-05-eligibility")
 	b.follow(tx.findClinic)
 	b.expectEnglish()
-	b.choose(tx.region, tx.seoul)
-	b.choose(tx.district, tx.gangnam)
-	b.choose(tx.date, tx.day26)
-	b.press(tx.search)
+	b.searchGangnam(tx)
 	b.see("#results", tx.gangnam, "Gangnam-gu, Seoul") // addresses in English
 	b.choose(tx.dong, booking.Dongs("11680")[2].NameEN)
 	b.press(tx.search)
@@ -356,10 +374,7 @@ func TestNotEligibleToday(t *testing.T) {
 	b.open("/")
 	// Born 1971: the 50-52 window opens on 20 July at 20:00 (the demo
 	// clock reads 19 July 21:00).
-	b.fill(tx.year, "1971")
-	b.choose(tx.month, "5")
-	b.choose(tx.day, "5")
-	b.press(tx.check)
+	b.checkBirth(tx, person{year: "1971", month: "5", day: "5"})
 	b.see("#result", "지금은 예약할 수 없습니다", "예약 시작: 7월 20일(화) 20:00", "다시 확인")
 	if got := b.text("#result"); strings.Contains(got, tx.goBook) {
 		t.Errorf("a person who may not book yet is offered the line: %q", got)

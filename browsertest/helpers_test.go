@@ -294,6 +294,47 @@ func eval[T any](ctx context.Context, expr string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 }
 
+// read is the value of a JavaScript expression in the page, read as a step
+// called what.
+func read[T any](tb *tab, what, expr string) T {
+	tb.t.Helper()
+	var v T
+	tb.step(what, func(ctx context.Context) error {
+		var err error
+		v, err = eval[T](ctx, expr)
+		return err
+	})
+	return v
+}
+
+// readOf is what the JavaScript function of an element fn returns for the
+// element a finder of findJS finds (kind "control", "button": the one
+// labelled or saying text), read as a step called what.
+func readOf[T any](tb *tab, what, kind, text, fn string) T {
+	tb.t.Helper()
+	var v T
+	tb.stepOn(what, kind, text, "", func(ctx context.Context, sel string) error {
+		var err error
+		v, err = eval[T](ctx, fmt.Sprintf(`(%s)(document.querySelector(%s))`, fn, jsArgs(sel)))
+		return err
+	})
+	return v
+}
+
+// stepOn is a step called what on the element a finder of findJS finds
+// (kind "control", "button", "link": the one labelled or saying text,
+// within the CSS selector scope if not ""); f gets its CSS selector.
+func (tb *tab) stepOn(what, kind, text, scope string, f func(ctx context.Context, sel string) error) {
+	tb.t.Helper()
+	tb.step(what, func(ctx context.Context) error {
+		sel, err := tb.find(ctx, kind, text, scope)
+		if err != nil {
+			return err
+		}
+		return f(ctx, sel)
+	})
+}
+
 // retry calls f every 100 ms until it returns nil or ctx ends; the error
 // is then f's last one.
 func retry(ctx context.Context, f func() error) error {
@@ -434,10 +475,7 @@ func (tb *tab) open(path string) {
 // audits the page with axe-core (audit).
 func (tb *tab) checkPage() {
 	tb.t.Helper()
-	var issues []string
-	tb.step("check the page", func(ctx context.Context) error {
-		var err error
-		issues, err = eval[[]string](ctx, `(() => {
+	issues := read[[]string](tb, "check the page", `(() => {
 const out = [];
 for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea, progress')) {
   if (e.labels.length === 0 && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
@@ -452,8 +490,6 @@ const h1 = document.querySelectorAll('h1').length;
 if (h1 !== 1) out.push(h1 + ' <h1> elements');
 return out;
 })()`)
-		return err
-	})
 	if len(issues) > 0 {
 		where, _ := chromedp.Run(tb.ctx, chromedp.Location())
 		for _, s := range issues {
@@ -467,11 +503,7 @@ return out;
 // key by key, so the page's input masks run).
 func (tb *tab) fill(label, value string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("fill %q", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
+	tb.stepOn(fmt.Sprintf("fill %q", label), "control", label, "", func(ctx context.Context, sel string) error {
 		if _, err := eval[chromedp.Void](ctx, fmt.Sprintf(`document.querySelector(%s).value = ''`, jsArgs(sel))); err != nil {
 			return err
 		}
@@ -483,12 +515,8 @@ func (tb *tab) fill(label, value string) {
 // picker, which typing cannot fill the same way in every browser).
 func (tb *tab) setValue(label, value string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("set %q", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		_, err = eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
+	tb.stepOn(fmt.Sprintf("set %q", label), "control", label, "", func(ctx context.Context, sel string) error {
+		_, err := eval[chromedp.Void](ctx, fmt.Sprintf(`(e => { e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); })(document.querySelector(%s))`, jsArgs(value), jsArgs(sel)))
 		return err
 	})
 }
@@ -506,43 +534,22 @@ func (tb *tab) fillRRN(tx texts, rrn string) {
 // it.
 func (tb *tab) masked(label string) bool {
 	tb.t.Helper()
-	var hidden bool
-	tb.step(fmt.Sprintf("see whether %q hides what is typed", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		hidden, err = eval[bool](ctx, fmt.Sprintf(`(e => e.type === 'password' || getComputedStyle(e).webkitTextSecurity === 'disc')(document.querySelector(%s))`, jsArgs(sel)))
-		return err
-	})
-	return hidden
+	return readOf[bool](tb, fmt.Sprintf("see whether %q hides what is typed", label), "control", label,
+		`e => e.type === 'password' || getComputedStyle(e).webkitTextSecurity === 'disc'`)
 }
 
 // value is the current value of the control labelled label (a field, a
 // list, a progress bar).
 func (tb *tab) value(label string) string {
 	tb.t.Helper()
-	var v string
-	tb.step(fmt.Sprintf("read the value of %q", label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		v, err = eval[string](ctx, fmt.Sprintf(`String(document.querySelector(%s).value)`, jsArgs(sel)))
-		return err
-	})
-	return v
+	return readOf[string](tb, fmt.Sprintf("read the value of %q", label), "control", label, `e => String(e.value)`)
 }
 
 // choose picks the option with the text in the list labelled label.
 func (tb *tab) choose(label, option string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("choose %q in %q", option, label), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "control", label, "")
-		if err != nil {
-			return err
-		}
-		_, err = tb.find(ctx, "choose", sel, option)
+	tb.stepOn(fmt.Sprintf("choose %q in %q", option, label), "control", label, "", func(ctx context.Context, sel string) error {
+		_, err := tb.find(ctx, "choose", sel, option)
 		return err
 	})
 }
@@ -561,11 +568,7 @@ func (tb *tab) pressIn(scope, text string) { tb.t.Helper(); tb.clickAndWait("but
 
 func (tb *tab) clickAndWait(kind, text, scope string) {
 	tb.t.Helper()
-	tb.step(fmt.Sprintf("%s %q", map[string]string{"button": "press", "link": "follow"}[kind], text), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, kind, text, scope)
-		if err != nil {
-			return err
-		}
+	tb.stepOn(fmt.Sprintf("%s %q", map[string]string{"button": "press", "link": "follow"}[kind], text), kind, text, scope, func(ctx context.Context, sel string) error {
 		if err := markPage(ctx); err != nil {
 			return err
 		}
@@ -673,13 +676,7 @@ func (tb *tab) waitTerm(term string, what string, ok func(string) bool) string {
 // lang is the page's language (<html lang>).
 func (tb *tab) lang() string {
 	tb.t.Helper()
-	var l string
-	tb.step("read the page language", func(ctx context.Context) error {
-		var err error
-		l, err = eval[string](ctx, `document.documentElement.lang`)
-		return err
-	})
-	return l
+	return read[string](tb, "read the page language", `document.documentElement.lang`)
 }
 
 var hangul = regexp.MustCompile(`\p{Hangul}`)
@@ -691,12 +688,7 @@ func (tb *tab) expectEnglish() {
 	if l := tb.lang(); l != "en" {
 		tb.t.Fatalf("%s: page language is %q, want en (%s)", tb.name, l, tb.text("h1"))
 	}
-	var heads []string
-	tb.step("read headings", func(ctx context.Context) error {
-		var err error
-		heads, err = eval[[]string](ctx, `[document.title, ...[...document.querySelectorAll('h1, h2, label, button')].map(e => e.innerText)]`)
-		return err
-	})
+	heads := read[[]string](tb, "read headings", `[document.title, ...[...document.querySelectorAll('h1, h2, label, button')].map(e => e.innerText)]`)
 	for _, h := range heads {
 		if hangul.MatchString(h) {
 			tb.t.Errorf("%s: Korean text on an English page: %q", tb.name, h)
@@ -750,41 +742,21 @@ func (tb *tab) onPhone(f func()) {
 // first screen of the page (scrolled to the top), without scrolling.
 func (tb *tab) onFirstScreen(button string) bool {
 	tb.t.Helper()
-	var ok bool
-	tb.step(fmt.Sprintf("see whether %q is on the first screen", button), func(ctx context.Context) error {
-		sel, err := tb.find(ctx, "button", button, "")
-		if err != nil {
-			return err
-		}
-		ok, err = eval[bool](ctx, fmt.Sprintf(`(() => { scrollTo(0, 0); const r = document.querySelector(%s).getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`, jsArgs(sel)))
-		return err
-	})
-	return ok
+	return readOf[bool](tb, fmt.Sprintf("see whether %q is on the first screen", button), "button", button,
+		`e => { scrollTo(0, 0); const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }`)
 }
 
 // shownTexts are the texts of the elements matching sel that are shown at
 // their full size (not hidden, not clipped to a pixel for screen readers).
 func (tb *tab) shownTexts(sel string) []string {
 	tb.t.Helper()
-	var out []string
-	tb.step("read what is shown of "+sel, func(ctx context.Context) error {
-		var err error
-		out, err = eval[[]string](ctx, fmt.Sprintf(`[...document.querySelectorAll(%s)].filter(e => e.offsetWidth > 2 && e.offsetHeight > 2 && getComputedStyle(e).visibility !== 'hidden').map(e => e.innerText.replace(/\s+/g, ' ').trim())`, jsArgs(sel)))
-		return err
-	})
-	return out
+	return read[[]string](tb, "read what is shown of "+sel, fmt.Sprintf(`[...document.querySelectorAll(%s)].filter(e => e.offsetWidth > 2 && e.offsetHeight > 2 && getComputedStyle(e).visibility !== 'hidden').map(e => e.innerText.replace(/\s+/g, ' ').trim())`, jsArgs(sel)))
 }
 
 // pageHeight is the height of the whole page in CSS pixels.
 func (tb *tab) pageHeight() int {
 	tb.t.Helper()
-	var h int
-	tb.step("measure the page", func(ctx context.Context) error {
-		var err error
-		h, err = eval[int](ctx, `document.documentElement.scrollHeight`)
-		return err
-	})
-	return h
+	return read[int](tb, "measure the page", `document.documentElement.scrollHeight`)
 }
 
 // --- screenshots -------------------------------------------------------------------

@@ -104,18 +104,12 @@ func via(base string) tabOption {
 // its cookie ("" where there is none).
 func (tb *tab) heldTicket() (stored, cookie string) {
 	tb.t.Helper()
-	tb.step("read the ticket", func(ctx context.Context) error {
-		v, err := eval[[]string](ctx, `(() => {
+	v := read[[]string](tb, "read the ticket", `(() => {
 const s = JSON.parse(localStorage.getItem('sluice_ticket_demo') || 'null');
 const c = document.cookie.split('; ').find(x => x.startsWith('sluice_ticket_demo='));
 return [s ? s.t : '', c ? c.slice('sluice_ticket_demo='.length) : ''];
 })()`)
-		if err == nil {
-			stored, cookie = v[0], v[1]
-		}
-		return err
-	})
-	return stored, cookie
+	return v[0], v[1]
 }
 
 // TestWaitingPageKeepsPlaceThroughTransientErrors: a person waits in line

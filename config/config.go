@@ -53,42 +53,40 @@ type RoomTuning struct {
 
 // Apply writes the settings t gives onto s; the others keep their values.
 func (t RoomTuning) Apply(s *room.Settings) {
-	set := func(dst *time.Duration, d *Duration) {
-		if d != nil {
-			*dst = d.D()
-		}
-	}
-	if t.Capacity != nil {
-		s.Capacity = *t.Capacity
-	}
-	if t.Rate != nil {
-		s.Rate = *t.Rate
-	}
-	set(&s.PassTTL, t.PassTTL)
-	set(&s.ClaimTimeout, t.ClaimTimeout)
-	if t.PollBudget != nil {
-		s.PollBudget = *t.PollBudget
-	}
-	set(&s.MinPoll, t.MinPoll)
+	setGiven(&s.Capacity, t.Capacity)
+	setGiven(&s.Rate, t.Rate)
+	setGivenDuration(&s.PassTTL, t.PassTTL)
+	setGivenDuration(&s.ClaimTimeout, t.ClaimTimeout)
+	setGiven(&s.PollBudget, t.PollBudget)
+	setGivenDuration(&s.MinPoll, t.MinPoll)
 	if t.Rate != nil && (t.Pacing == nil || t.Pacing.Mode == nil) {
 		s.Pacing.Mode = room.PacingFixed
 	}
 	t.Pacing.apply(&s.Pacing)
 }
 
+// setGiven writes a setting the person gave (v not nil) onto dst; one left
+// out keeps dst's value.
+func setGiven[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// setGivenDuration is setGiven for a duration as a person writes it.
+func setGivenDuration(dst *time.Duration, d *Duration) {
+	if d != nil {
+		*dst = d.D()
+	}
+}
+
 // Settings converts to room settings: the defaults of what c leaves out,
 // then what c gives, validated (room.Settings.Validate).
 func (c RoomConfig) Settings() (room.Settings, error) {
 	s := room.Settings{Name: c.Name, WaitingURL: c.WaitingURL, Paused: c.Paused}
-	if c.PrequeueAt != nil {
-		s.PrequeueAt = *c.PrequeueAt
-	}
-	if c.OpensAt != nil {
-		s.OpensAt = *c.OpensAt
-	}
-	if c.ClosesAt != nil {
-		s.ClosesAt = *c.ClosesAt
-	}
+	setGiven(&s.PrequeueAt, c.PrequeueAt)
+	setGiven(&s.OpensAt, c.OpensAt)
+	setGiven(&s.ClosesAt, c.ClosesAt)
 	s = s.WithDefaults()
 	c.RoomTuning.Apply(&s)
 	return s, s.Validate()

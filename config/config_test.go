@@ -238,6 +238,33 @@ func TestFromEnvRedisURL(t *testing.T) {
 	}
 }
 
+// validated is the configuration of the file yaml with the environment
+// env over it, and what Validate says of it.
+func validated(t *testing.T, yaml string, env map[string]string) (Config, error) {
+	t.Helper()
+	cfg := Default()
+	if err := Parse(strings.NewReader(yaml), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// refusedAsWanted reports whether a case wants Validate to refuse
+// (want != ""), failing the test unless err says want.
+func refusedAsWanted(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Validate: %v, want an error mentioning %q", err, want)
+	}
+	return true
+}
+
 func TestBookingDatabaseURL(t *testing.T) {
 	for _, c := range []struct {
 		name, yaml string
@@ -253,18 +280,8 @@ func TestBookingDatabaseURL(t *testing.T) {
 		{name: "no host", yaml: "booking: {campaign: 2021-07-50s, database: 'postgres:///sluice'}", wantErr: "needs a host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := Default()
-			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
-				t.Fatal(err)
-			}
-			err := cfg.Validate()
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
-				}
+			cfg, err := validated(t, c.yaml, c.env)
+			if refusedAsWanted(t, err, c.wantErr) {
 				if strings.Contains(err.Error(), "pw-in-file") {
 					t.Errorf("the error echoes the password: %v", err)
 				}
@@ -425,18 +442,8 @@ func TestBookingCampaigns(t *testing.T) {
 		{name: "empty entry", yaml: "booking: {campaigns: ['']}", wantErr: "empty"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := Default()
-			if err := Parse(strings.NewReader(c.yaml), &cfg); err != nil {
-				t.Fatal(err)
-			}
-			if err := cfg.FromEnv(func(k string) string { return c.env[k] }); err != nil {
-				t.Fatal(err)
-			}
-			err := cfg.Validate()
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("Validate: %v, want an error mentioning %q", err, c.wantErr)
-				}
+			cfg, err := validated(t, c.yaml, c.env)
+			if refusedAsWanted(t, err, c.wantErr) {
 				return
 			}
 			if err != nil || strings.Join(cfg.Booking.CampaignSources(), "|") != strings.Join(c.want, "|") {

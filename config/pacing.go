@@ -18,19 +18,9 @@ func (t *PacingTuning) apply(p *room.Pacing) {
 	if t == nil {
 		return
 	}
-	if t.Mode != nil {
-		p.Mode = *t.Mode
-	}
-	if t.TargetP95 != nil {
-		p.TargetP95 = t.TargetP95.D()
-	}
-	if t.MaxErrorRate != nil {
-		p.MaxErrorRate = *t.MaxErrorRate
-	}
-	if t.MinRate != nil {
-		p.MinRate = *t.MinRate
-	}
-	if t.MaxRate != nil {
-		p.MaxRate = *t.MaxRate
-	}
+	setGiven(&p.Mode, t.Mode)
+	setGivenDuration(&p.TargetP95, t.TargetP95)
+	setGiven(&p.MaxErrorRate, t.MaxErrorRate)
+	setGiven(&p.MinRate, t.MinRate)
+	setGiven(&p.MaxRate, t.MaxRate)
 }

@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/room"
 )
@@ -227,13 +228,7 @@ func haproxyEnv(t *testing.T, bind, admin string, nodes []string) []string {
 }
 
 func TestHAProxyConfigIsValid(t *testing.T) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal("haproxy is not installed (Debian: apt-get install haproxy); SLUICE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip("haproxy is not installed")
-	}
+	bin := testenv.LookPath(t, "haproxy", "Debian: apt-get install haproxy")
 	// The values of the default file, as the systemd drop-in gives them.
 	var env []string
 	f, err := os.Open("haproxy/sluice-haproxy.default")

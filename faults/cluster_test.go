@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/internal/redistest"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/internal/tcpproxy"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // cluster is what the suite runs: HAProxy (deploy/haproxy/sluice.cfg) in
@@ -87,18 +88,6 @@ func buildSluice(t *testing.T, dir string) string {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/sluice: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func needHAProxy(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			t.Fatal("haproxy is not installed (Debian: apt-get install haproxy); SLUICE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip("haproxy is not installed")
 	}
 	return bin
 }
@@ -185,7 +174,7 @@ func unitCredentials(t *testing.T, credDir string, secrets map[string]string) []
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	haproxy := needHAProxy(t)
+	haproxy := testenv.LookPath(t, "haproxy", "Debian: apt-get install haproxy")
 	c := &cluster{t: t, dir: t.TempDir(), secret: "faults-" + randomHex(24), timeout: requestTimeout}
 	t0 := time.Now()
 	c.bin = buildSluice(t, c.dir)

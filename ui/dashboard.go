@@ -2,6 +2,7 @@ package ui
 
 import (
 	"embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -158,26 +159,51 @@ func (v dashView) Entered(roomName, field string, current any) any {
 	return current
 }
 
-// dashPacingField is a field of the pacing form.
-type dashPacingField struct{ Name, Label, Mode, Value string }
+// dashFormField is an input of a room's settings or pacing form as the form
+// shows it (the template "dash-field"): the room's value, or what the
+// operator typed when the form was refused, with why.
+type dashFormField struct {
+	Room, Name, Label string
+	Type, Mode        string // the input's type and inputmode
+	Min, Max, Step    string // the form's own checks ("": none)
+	Value, Error      string
+}
 
-// PacingFields are the pacing form's fields with the room's values.
-func (v dashView) PacingFields(r dashRoom) []dashPacingField {
-	p := r.Pacing
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-	return []dashPacingField{
-		{"target_p95", "dash.pacing_target", "text", p.TargetP95.String()},
-		{"max_error_rate", "dash.pacing_errors", "decimal", f(p.MaxErrorRate)},
-		{"min_rate", "dash.pacing_min", "decimal", f(p.MinRate)},
-		{"max_rate", "dash.pacing_max", "decimal", f(p.MaxRate)},
+// field fills in f, an input of room r's forms whose value is current.
+func (v dashView) field(r dashRoom, f dashFormField, current any) dashFormField {
+	f.Room, f.Label = r.Room, v.T(f.Label)
+	f.Value = fmt.Sprint(v.Entered(r.Room, f.Name, current))
+	f.Error = v.FieldError(r.Room, f.Name)
+	return f
+}
+
+// SettingsFields are the settings form's fields, bounded as
+// room.Settings.Validate bounds them.
+func (v dashView) SettingsFields(r dashRoom) []dashFormField {
+	return []dashFormField{
+		v.field(r, dashFormField{Name: "capacity", Label: "dash.capacity_label", Type: "number", Mode: "numeric",
+			Min: fmt.Sprint(room.MinCapacity), Max: fmt.Sprint(room.MaxCapacity), Step: "1"}, r.Capacity),
+		v.field(r, dashFormField{Name: "rate", Label: "dash.rate_label", Type: "number", Mode: "decimal",
+			Min: fmt.Sprint(room.MinRate), Max: fmt.Sprint(room.MaxRate), Step: "any"}, r.Rate),
 	}
 }
 
-// Bounds are the bounds of the settings the dashboard changes
-// (room.Settings.Validate's), for the form's own checks.
-func (v dashView) Bounds() map[string]any {
-	return map[string]any{"MinCapacity": room.MinCapacity, "MaxCapacity": room.MaxCapacity, "MinRate": room.MinRate, "MaxRate": room.MaxRate, "MaxMessageLen": room.MaxMessageLen}
+// PacingFields are the pacing form's fields (the mode is a list of its
+// own).
+func (v dashView) PacingFields(r dashRoom) []dashFormField {
+	p := r.Pacing
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	return []dashFormField{
+		v.field(r, dashFormField{Name: "target_p95", Label: "dash.pacing_target", Type: "text", Mode: "text"}, p.TargetP95.String()),
+		v.field(r, dashFormField{Name: "max_error_rate", Label: "dash.pacing_errors", Type: "text", Mode: "decimal"}, f(p.MaxErrorRate)),
+		v.field(r, dashFormField{Name: "min_rate", Label: "dash.pacing_min", Type: "text", Mode: "decimal"}, f(p.MinRate)),
+		v.field(r, dashFormField{Name: "max_rate", Label: "dash.pacing_max", Type: "text", Mode: "decimal"}, f(p.MaxRate)),
+	}
 }
+
+// MaxMessageLen bounds the notice form's text as room.Settings.Validate
+// does.
+func (v dashView) MaxMessageLen() int { return room.MaxMessageLen }
 
 // T translates a catalogue key, formatted with args when there are any.
 func (v dashView) T(key string, args ...any) string { return v.Lang.T(key, args...) }

@@ -211,9 +211,7 @@ type doneData struct {
 // POST /book: book (once, whatever the number of submits: the form's
 // idempotency key), then show the booking number and both doses.
 func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "done.h1", "/book/clinics")
-	pg.Step = 4
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "done.h1", "/book/clinics", 4)
 	if !ok {
 		return
 	}

@@ -68,6 +68,17 @@ func readRRN(r *http.Request, l Lang) rrnForm {
 	return f
 }
 
+// refusedRRN answers a form whose registration number readRRN refused:
+// the form (pg.D) comes back with the box named, status 400.
+func (p *Pages) refusedRRN(w http.ResponseWriter, pg *page, name string, rrn rrnForm) bool {
+	if rrn.problem == nil {
+		return false
+	}
+	pg.Problem = rrn.problem
+	p.render(w, http.StatusBadRequest, name, pg)
+	return true
+}
+
 // rrnDigits keeps the digits of a box (full-width ones made ASCII); ok is
 // false if it holds anything but digits, blanks and dashes.
 func rrnDigits(s string) (string, bool) {
@@ -129,6 +140,16 @@ func (p *Pages) verified(w http.ResponseWriter, r *http.Request, pg *page) (book
 	return booking.Session{}, false
 }
 
+// verifiedStep is the page of a step of booking (step: its place in the
+// progress bar) for the verified person of the request; without one it
+// has answered (verified) and ok is false.
+func (p *Pages) verifiedStep(w http.ResponseWriter, r *http.Request, titleKey, back string, step int) (*page, booking.Session, bool) {
+	pg := p.newPage(w, r, titleKey, back)
+	pg.Step = step
+	sess, ok := p.verified(w, r, pg)
+	return pg, sess, ok
+}
+
 // GET /book: the identity form.
 func (p *Pages) bookStart(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(w, r, "verify.h1", "/book")
@@ -162,12 +183,7 @@ func (p *Pages) bookVerify(w http.ResponseWriter, r *http.Request) {
 	form := identityData{Name: trimField(name, 100), Phone: trimField(phone, 40), RRN: rrn, Example: p.Demo}
 	// The form comes back with what was typed but the last 7 digits.
 	pg.Scripts, pg.D = []string{"book.js"}, form
-	if rrn.problem != nil {
-		pg.Problem = rrn.problem
-		p.render(w, http.StatusBadRequest, "verify", pg)
-		return
-	}
-	if p.refusedAsBusy(w, r, pg, "verify") {
+	if p.refusedRRN(w, pg, "verify", rrn) || p.refusedAsBusy(w, r, pg, "verify") {
 		return
 	}
 	v, err := p.Booking.StartVerification(r.Context(), name, rrn.rrn, phone)
@@ -234,9 +250,7 @@ type eligibilityData struct {
 
 // GET /book/eligibility
 func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "elig.h1", "/book/eligibility")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "elig.h1", "/book/eligibility", 2)
 	if !ok {
 		return
 	}

@@ -58,9 +58,8 @@ func (p *Pages) leftoverRow(l Lang, x booking.Leftover) leftoverRow {
 // GET /book/leftovers[?district=CODE]: today's leftover doses near the
 // verified person, newest first.
 func (p *Pages) leftoversPage(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "left.h1", "/book/leftovers")
-	pg.Step = 3
-	if _, ok := p.verified(w, r, pg); !ok {
+	pg, _, ok := p.verifiedStep(w, r, "left.h1", "/book/leftovers", 3)
+	if !ok {
 		return
 	}
 	district := keepOnly(r.URL.Query().Get("district"), "0123456789", 5)
@@ -89,9 +88,7 @@ func (p *Pages) leftoversPage(w http.ResponseWriter, r *http.Request) {
 
 // POST /book/leftovers: book one leftover dose, first come, first served.
 func (p *Pages) leftoverSubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "left.h1", "/book/leftovers")
-	pg.Step = 4
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "left.h1", "/book/leftovers", 4)
 	if !ok {
 		return
 	}

@@ -38,12 +38,7 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	rrn := readRRN(r, pg.Lang)
 	form := lookupData{Name: trimField(name, 100), Number: trimField(number, 40), RRN: rrn}
 	pg.Scripts, pg.D = []string{"book.js"}, form
-	if rrn.problem != nil {
-		pg.Problem = rrn.problem
-		p.render(w, http.StatusBadRequest, "lookup", pg)
-		return
-	}
-	if p.refusedAsBusy(w, r, pg, "lookup") {
+	if p.refusedRRN(w, pg, "lookup", rrn) || p.refusedAsBusy(w, r, pg, "lookup") {
 		return
 	}
 	bk, err := p.Booking.Lookup(r.Context(), name, rrn.rrn, number)

@@ -52,9 +52,7 @@ func (p *Pages) proxyFormData(l Lang, sess booking.Session) proxyData {
 
 // GET /book/for: whom the verified person books for.
 func (p *Pages) proxyForm(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "proxy.h1", "/book/for")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "proxy.h1", "/book/for", 2)
 	if !ok {
 		return
 	}
@@ -64,9 +62,7 @@ func (p *Pages) proxyForm(w http.ResponseWriter, r *http.Request) {
 
 // POST /book/for: check the other person; book for them from now on.
 func (p *Pages) proxySubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "proxy.h1", "/book/for")
-	pg.Step = 2
-	sess, ok := p.verified(w, r, pg)
+	pg, sess, ok := p.verifiedStep(w, r, "proxy.h1", "/book/for", 2)
 	if !ok {
 		return
 	}
@@ -75,9 +71,7 @@ func (p *Pages) proxySubmit(w http.ResponseWriter, r *http.Request) {
 	rrn := readRRN(r, pg.Lang)
 	d.Name, d.RRN = trimField(name, 100), rrn
 	pg.Scripts, pg.D = []string{"book.js"}, d
-	if rrn.problem != nil {
-		pg.Problem = rrn.problem
-		p.render(w, http.StatusBadRequest, "proxy", pg)
+	if p.refusedRRN(w, pg, "proxy", rrn) {
 		return
 	}
 	token, _, err := p.Booking.StartProxy(r.Context(), sess.ID, booking.PersonInput{Name: name, RRN: rrn.rrn})

@@ -213,6 +213,25 @@ var (
 	statusBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 )
 
+// StatusDocument is the status document of docs/API.md (the answer to a
+// join and to a status check) as a Go client decodes it. The server does
+// not use it: appendStatusJSON writes the document by hand, and a test
+// checks the two byte for byte.
+type StatusDocument struct {
+	Ticket        string  `json:"ticket"`
+	State         string  `json:"state"`
+	Position      *uint64 `json:"position"`
+	Ahead         *uint64 `json:"ahead"`
+	ETASeconds    *int64  `json:"eta_seconds"`
+	PollAfterMS   int64   `json:"poll_after_ms"`
+	OpensAt       string  `json:"opens_at,omitempty"`
+	Pass          string  `json:"pass,omitempty"`
+	PassExpiresAt string  `json:"pass_expires_at,omitempty"`
+	QueueID       string  `json:"queue_id,omitempty"`
+	Message       string  `json:"message,omitempty"`
+	ResumeAt      string  `json:"resume_at,omitempty"`
+}
+
 // appendStatusJSON writes the status document by hand: it is the hottest
 // path of the server and encoding/json's reflection would cost more than
 // the rest of the request's own work.

@@ -378,11 +378,21 @@ func intParam(w http.ResponseWriter, s string, def, lo, hi int, name string) (in
 	return v, true
 }
 
-// GET /api/v1/clinics/{id}?from=YYYY-MM-DD&to=YYYY-MM-DD: free places per day.
-func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
+// clinicID is the clinic of the request's path ({id}); one that is not a
+// number is a clinic that does not exist, answered as such.
+func (b *BookingAPI) clinicID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		b.problem(w, booking.ErrClinicNotFound)
+		return 0, false
+	}
+	return id, true
+}
+
+// GET /api/v1/clinics/{id}?from=YYYY-MM-DD&to=YYYY-MM-DD: free places per day.
+func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
+	id, ok := b.clinicID(w, r)
+	if !ok {
 		return
 	}
 	c, ok := b.Service.Availability().Clinic(id)
@@ -392,6 +402,7 @@ func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
 	}
 	today := booking.DateOf(b.now())
 	from, to := today, today.AddDays(20)
+	var err error
 	if s := r.URL.Query().Get("from"); s != "" {
 		if from, err = booking.ParseDate(s); err != nil {
 			badRequest(w, "date_invalid", "from must be a date YYYY-MM-DD.", "날짜 형식이 올바르지 않습니다.")

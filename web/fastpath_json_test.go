@@ -11,30 +11,13 @@ import (
 	"github.com/sluicehq/sluice/room"
 )
 
-// statusDoc is the status document of docs/API.md as encoding/json writes
-// it: the reference the hand-written appendStatusJSON must match byte for
-// byte.
-type statusDoc struct {
-	Ticket        string  `json:"ticket"`
-	State         string  `json:"state"`
-	Position      *uint64 `json:"position"`
-	Ahead         *uint64 `json:"ahead"`
-	ETASeconds    *int64  `json:"eta_seconds"`
-	PollAfterMS   int64   `json:"poll_after_ms"`
-	OpensAt       string  `json:"opens_at,omitempty"`
-	Pass          string  `json:"pass,omitempty"`
-	PassExpiresAt string  `json:"pass_expires_at,omitempty"`
-	QueueID       string  `json:"queue_id,omitempty"`
-	Message       string  `json:"message,omitempty"`
-	ResumeAt      string  `json:"resume_at,omitempty"`
-}
-
-// referenceStatus applies docs/API.md's rules: position and ahead are
-// numbers while waiting or paused, 0 once admitted and null otherwise;
-// eta_seconds is null when it cannot be estimated (negative), paused or
+// referenceStatus is the status document as encoding/json writes it: the
+// reference appendStatusJSON must match byte for byte. It applies
+// docs/API.md's rules: position and ahead are numbers while waiting or
+// paused, 0 once admitted and null otherwise; eta_seconds is null when it cannot be estimated (negative), paused or
 // closed; opens_at when the room has one; pass and its expiry when given.
-func referenceStatus(tok string, st room.Status) statusDoc {
-	d := statusDoc{Ticket: tok, State: string(st.State), PollAfterMS: st.PollAfter.Milliseconds(), Pass: st.Pass}
+func referenceStatus(tok string, st room.Status) StatusDocument {
+	d := StatusDocument{Ticket: tok, State: string(st.State), PollAfterMS: st.PollAfter.Milliseconds(), Pass: st.Pass}
 	switch st.State {
 	case room.StateWaiting, room.StatePaused:
 		d.Position, d.Ahead = &st.Position, &st.Ahead

@@ -130,9 +130,8 @@ func (b *BookingAPI) handleClinicToday(w http.ResponseWriter, r *http.Request) {
 // POST /api/v1/admin/clinics/{id}/tokens: issue a clinic credential (shown
 // once).
 func (b *BookingAPI) handleIssueClinicToken(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		b.problem(w, booking.ErrClinicNotFound)
+	id, ok := b.clinicID(w, r)
+	if !ok {
 		return
 	}
 	token, err := b.Service.IssueClinicToken(r.Context(), id)
@@ -147,9 +146,8 @@ func (b *BookingAPI) handleIssueClinicToken(w http.ResponseWriter, r *http.Reque
 // DELETE /api/v1/admin/clinics/{id}/tokens: revoke every credential of a
 // clinic.
 func (b *BookingAPI) handleRevokeClinicTokens(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		b.problem(w, booking.ErrClinicNotFound)
+	id, ok := b.clinicID(w, r)
+	if !ok {
 		return
 	}
 	n, err := b.Service.RevokeClinicTokens(r.Context(), id)

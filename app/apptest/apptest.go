@@ -37,6 +37,19 @@ func Config() config.Config {
 // It fails the test if the app does not build or start.
 func Start(tb testing.TB, cfg config.Config, opts app.Options) *app.App {
 	tb.Helper()
+	a := Boot(tb, cfg, opts)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	return a
+}
+
+// Boot is Start without the shutdown: for a test that stops the app
+// itself (a restart, a graceful shutdown, a node lost).
+func Boot(tb testing.TB, cfg config.Config, opts app.Options) *app.App {
+	tb.Helper()
 	if opts.TickInterval == 0 {
 		opts.TickInterval = TickInterval
 	}
@@ -47,11 +60,6 @@ func Start(tb testing.TB, cfg config.Config, opts app.Options) *app.App {
 	if err := a.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
 	return a
 }
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/app"
-	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/sim"
 )
 
@@ -232,20 +232,10 @@ func TestFlowDoesNotFloodALongLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a demo server")
 	}
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.LogLevel = "error"
 	at, _ := time.Parse(time.RFC3339, flowClockDefault)
 	// The demo's booking room admits 10 people a second; 300 simulated
 	// people are ahead.
-	a, err := app.New(cfg, app.Options{Demo: true, DemoAt: at, Crowd: 300})
-	if err == nil {
-		err = a.Start()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
+	a := apptest.Start(t, apptest.Config(), app.Options{Demo: true, DemoAt: at, Crowd: 300})
 	const conns = 4
 	stats, _, err := sim.RunFlow(context.Background(), sim.FlowConfig{
 		Targets: []string{a.URL()}, Connections: conns, Duration: time.Second,

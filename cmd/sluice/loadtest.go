@@ -94,11 +94,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 	retryBudget := fs.Duration("retry-budget", 0, "--flow: how long a person keeps retrying through faults (0: a few retries per step)")
 	ackedFile := fs.String("acked", "", "--flow: write the acknowledged bookings, changes and cancellations here (JSON lines)")
 	profileDir := fs.String("profile", "", "--compare: write CPU profiles of the servers' first rounds here, cpu-SCENARIO.pprof (skews those rounds); --flow: profiles of the measured window, the child server's cpu-flow.pprof and the load generator's cpu-loadgen.pprof")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sluice loadtest: unexpected argument %q\n", fs.Arg(0))
+	if !parseFlags(fs, args) {
 		return 2
 	}
 	if *duration <= 0 || *duration > sim.MaxDuration || *conns < 1 || *conns > 10000 || *rounds < 1 || *rounds > 100 {

@@ -84,12 +84,25 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	return 2
 }
 
+// parseFlags parses a command's args into fs. Commands take flags only:
+// any other argument is refused, named on fs's output. false: exit 2.
+func parseFlags(fs *flag.FlagSet, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return false
+	}
+	return true
+}
+
 // runKeygen prints a new key with a dated id, ready for the environment.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sluice keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	session := fs.Bool("session", false, "a key for SLUICE_SESSION_KEYS (the encryption of sessions in the booking database) instead of a signing key")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if !parseFlags(fs, args) {
 		return 2
 	}
 	day := time.Now().UTC().Format("20060102")
@@ -112,11 +125,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default 2021-07-19T21:00:00+09:00, inside the 53-54 window)")
 	crowd := fs.Int("crowd", app.DefaultCrowd, "demo: simulated people put in line in the booking room ahead of visitors (0: none)")
 	cfg.Flags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sluice %s: unexpected argument %q\n", cmd, fs.Arg(0))
+	if !parseFlags(fs, args) {
 		return 2
 	}
 	// Precedence: defaults < file < environment < flags. The flags were

@@ -52,11 +52,7 @@ func runSimulate(args []string, stdout, stderr io.Writer, getenv func(string) st
 	reportDir := fs.String("report", "", "write an HTML report (index.html) to this directory")
 	real := fs.Bool("real", false, "also run the scenario for real against a demo server and compare the timelines")
 	compare := fs.String("compare-rates", "", "comma-separated fixed rates to compare with auto pacing")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sluice simulate: unexpected argument %q\n", fs.Arg(0))
+	if !parseFlags(fs, args) {
 		return 2
 	}
 	if *arrivals < 0 {

@@ -10,11 +10,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // DefaultURL is the test server when SLUICE_REDIS_URL is not set.
@@ -37,10 +40,7 @@ func Prefix(tb testing.TB) (url, prefix string) {
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("Redis at %s does not answer (%v); SLUICE_REQUIRE_SERVICES=1 forbids skipping", opts.Addr, err)
-		}
-		tb.Skipf("no Redis at %s (%v): set SLUICE_REDIS_URL to run this test", opts.Addr, err)
+		testenv.Missing(tb, fmt.Sprintf("Redis at %s does not answer (%v): set SLUICE_REDIS_URL to a server the tests may use", opts.Addr, err))
 	}
 	b := make([]byte, 6)
 	rand.Read(b)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // Server is a redis-server of the test's own, on a random port of
@@ -49,13 +50,7 @@ func NewPersistentServer(tb testing.TB) *Server {
 
 func newServer(tb testing.TB, persistent bool) *Server {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("SLUICE_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("redis-server is not installed; SLUICE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		tb.Skip("redis-server is not installed")
-	}
+	bin := testenv.LookPath(tb, "redis-server", "Debian: apt-get install redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
