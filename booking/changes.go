@@ -180,9 +180,7 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.avail.Add(got.Dose1.Slot, -1)
-		s.avail.Add(got.Dose2.Slot, -1)
-		s.shares.add(got.ShareKey, got.Dose1.Slot, -1)
+		s.countPlaces(got, -1)
 		s.gen.Add(1)
 		s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	}
@@ -261,12 +259,8 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.avail.Add(b.Dose1.Slot, -1)
-		s.avail.Add(b.Dose2.Slot, -1)
-		s.avail.Add(got.Dose1.Slot, 1)
-		s.avail.Add(got.Dose2.Slot, 1)
-		s.shares.add(b.ShareKey, b.Dose1.Slot, -1)
-		s.shares.add(got.ShareKey, got.Dose1.Slot, 1)
+		s.countPlaces(b, -1)
+		s.countPlaces(got, 1)
 		s.gen.Add(1)
 		s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())

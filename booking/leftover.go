@@ -303,8 +303,7 @@ func (s *Service) BookLeftover(ctx context.Context, sessionID string, leftoverID
 		}
 		return Booking{}, err
 	}
-	s.avail.Add(got.Dose1.Slot, 1)
-	s.avail.Add(got.Dose2.Slot, 1)
+	s.countPlaces(got, 1)
 	s.gen.Add(1)
 	s.log.Info("leftover booked", "number", got.Number, "clinic", clinic.ID, "leftover", l.ID)
 	return got, nil
