@@ -13,10 +13,10 @@ import (
 
 // Leftover doses and clinic credentials (booking.Store).
 
-// takeLeftover books one dose of leftover id, if some is left and its time
+// TakeLeftover books one dose of leftover id, if some is left and its time
 // is not over at now. The row's lock serialises the bookings of one offer.
-func takeLeftover(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE leftovers SET booked = booked + 1 WHERE id = $1 AND booked < doses AND until_at > $2`, id, now.UnixNano())
+func (p places) TakeLeftover(id int64, now time.Time) error {
+	tag, err := p.tx.Exec(p.ctx, `UPDATE leftovers SET booked = booked + 1 WHERE id = $1 AND booked < doses AND until_at > $2`, id, now.UnixNano())
 	if err != nil {
 		return err
 	}
@@ -25,10 +25,6 @@ func takeLeftover(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error
 	}
 	return nil
 }
-
-// beyondCapacity is the capacity a leftover first dose is counted against
-// at its slot: none to check.
-func beyondCapacity(booking.Slot) int { return 1 << 30 }
 
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {

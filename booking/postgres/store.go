@@ -56,8 +56,8 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		return prev, err // nothing written
 	}
 
-	refuse := func(err error) (booking.Booking, error) {
-		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+	refuse := func(err error) error {
+		return storecheck.Refusal(err, func() (bool, error) {
 			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.PersonKey).Scan, pgx.ErrNoRows)
 		})
 	}
@@ -67,34 +67,15 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	// the one taken is held until commit, so it is taken as late as possible.
 	limited, err := peekSupply(ctx, tx, b.VaccineID)
 	if err != nil {
-		return refuse(err)
+		return booking.Booking{}, refuse(err)
 	}
-	if req.LeftoverID != 0 {
-		// A leftover dose: one of the clinic's offer, counted at its
-		// slot beyond the slot's capacity.
-		if err := takeLeftover(ctx, tx, req.LeftoverID, b.CreatedAt); err != nil {
-			return refuse(err)
-		}
-		if err := takeSlot(ctx, tx, b.Dose1.Slot, beyondCapacity); err != nil {
-			return booking.Booking{}, err
-		}
-	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
-		return refuse(err)
+	if err := storecheck.HoldBooking(places{ctx, tx}, req, &b, refuse); err != nil {
+		return booking.Booking{}, err
 	}
-	// The slot's row is locked (takeSlot): the count sees every committed
-	// booking of the slot, and no other can commit meanwhile.
-	if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share, ""); err != nil {
-		return refuse(err)
-	}
-	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return refuse(err)
-	}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
 	var hold supplyHold
 	if limited {
 		if hold, err = takeSupply(ctx, tx, b.VaccineID); err != nil {
-			return refuse(err)
+			return booking.Booking{}, refuse(err)
 		}
 	}
 
@@ -141,23 +122,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return fail(ctx, "ping", s.pool.Ping(ctx))
 }
 
-// takeSlot holds one place at slot if it has fewer bookings than capacity.
-func takeSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot, capacity func(booking.Slot) int) error {
-	ok, err := tryTake(ctx, tx, slot, capacity(slot))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
-	}
-	return nil
+// places is storecheck.Places in transaction tx. A place taken locks the
+// slot's row until commit: the bookings of a slot are serialised, and a
+// count in the transaction (READ COMMITTED: a new snapshot) sees every one
+// committed before.
+type places struct {
+	ctx context.Context
+	tx  pgx.Tx
 }
 
-// tryTake holds one place at slot if it has fewer than c bookings.
-func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, error) {
+// TryTake holds one place at slot if it has fewer than c bookings.
+func (p places) TryTake(slot booking.Slot, c int) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
+	ctx, tx := p.ctx, p.tx
 	date, block := pgDate(slot.Date), int32(slot.Block)
 	for attempt := 0; ; attempt++ {
 		tag, err := tx.Exec(ctx, sqlSlotTake, slot.ClinicID, date, block, int64(c))
@@ -176,7 +155,7 @@ func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, er
 	}
 }
 
-// takeDose2 holds the first candidate with free capacity.
+// TakeDose2 holds the first candidate with free capacity.
 //
 // With several candidates, their counts are read first, in one query and
 // without locks, and only candidates that had room then are tried: this
@@ -190,7 +169,8 @@ func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, er
 // booking that prefers the candidates in the opposite order (bookings at
 // neighbouring blocks do), so the tries run after a savepoint, and a failed
 // try rolls back to it, which gives the lock back.
-func takeDose2(ctx context.Context, tx pgx.Tx, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+func (p places) TakeDose2(candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+	ctx, tx := p.ctx, p.tx
 	var booked map[booking.Slot]int64
 	several := len(candidates) > 1
 	if several {
@@ -204,7 +184,7 @@ func takeDose2(ctx context.Context, tx pgx.Tx, candidates []booking.Slot, capaci
 		if limit <= 0 || booked[c] >= int64(limit) {
 			continue
 		}
-		ok, err := tryTake(ctx, tx, c, limit)
+		ok, err := p.TryTake(c, limit)
 		if err != nil {
 			return booking.Slot{}, err
 		}
@@ -373,23 +353,12 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		if err := releaseDoses(ctx, tx, b); err != nil {
 			return err
 		}
-		if err := takeSlot(ctx, tx, req.NewDose1, req.SlotCapacity); err != nil {
-			return err
-		}
-		// The new slot's row is locked (takeSlot), as in Book: every
+		// The new slot's row is locked once taken, as in Book: every
 		// booking or move into it, and every move out of it or cancel
 		// (releaseDoses), waits for this transaction.
-		if err := checkShare(ctx, tx, req.NewDose1, req.Share, b.Number); err != nil {
+		if err := storecheck.HoldChange(places{ctx, tx}, &req, &b, now); err != nil {
 			return err
 		}
-		dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
-		if err != nil {
-			return err
-		}
-		b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
-		b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
-		b.ShareKey = storecheck.ShareKeyOf(req.Share)
-		b.UpdatedAt = now
 		tag, err := tx.Exec(ctx, sqlBookingMove,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),

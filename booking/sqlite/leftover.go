@@ -13,10 +13,10 @@ import (
 // next to bookings, so their statements are not prepared ahead, except
 // leftoverTake, which runs in the booking transaction.
 
-// takeLeftover books one dose of leftover id, if some is left and its
+// TakeLeftover books one dose of leftover id, if some is left and its
 // time is not over at now.
-func takeLeftover(t *wtx, st *writeStmts, id int64, now time.Time) error {
-	n, err := t.exec(st.leftoverTake, id, now.UnixNano())
+func (p places) TakeLeftover(id int64, now time.Time) error {
+	n, err := p.t.exec(p.s.ws.leftoverTake, id, now.UnixNano())
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,3 @@ func (s *Store) RevokeClinicTokens(ctx context.Context, clinicID int64, at time.
 	n, err := res.RowsAffected()
 	return int(n), fail(ctx, "revoke clinic tokens", err)
 }
-
-// beyondCapacity is the capacity a leftover first dose is counted against
-// at its slot: none to check.
-func beyondCapacity(booking.Slot) int { return 1 << 30 }

@@ -54,35 +54,18 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		}
 	}
 
-	refuse := func(err error) (booking.Booking, error) {
-		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+	refuse := func(err error) error {
+		return storecheck.Refusal(err, func() (bool, error) {
 			return storecheck.Found(t.row(st.personActive, b.PersonKey).Scan, sql.ErrNoRows)
 		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
 	if err != nil {
-		return refuse(err)
+		return booking.Booking{}, refuse(err)
 	}
-	if req.LeftoverID != 0 {
-		// A leftover dose: one of the clinic's offer, counted at its
-		// slot beyond the slot's capacity.
-		if err := takeLeftover(t, st, req.LeftoverID, b.CreatedAt); err != nil {
-			return refuse(err)
-		}
-		if err := takeSlot(t, st, b.Dose1.Slot, beyondCapacity); err != nil {
-			return booking.Booking{}, err
-		}
-	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
-		return refuse(err)
+	if err := storecheck.HoldBooking(places{s, t}, &req, &b, refuse); err != nil {
+		return booking.Booking{}, err
 	}
-	if err := s.checkShare(t, b.Dose1.Slot, req.Share, ""); err != nil {
-		return refuse(err)
-	}
-	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return refuse(err)
-	}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
 
 	generated := b.Number == ""
 	for attempt := 0; ; attempt++ {
@@ -149,31 +132,27 @@ func takeSupply(t *wtx, st *writeStmts, vaccineID string) (int, error) {
 	return 0, nil
 }
 
-// takeSlot holds one place at slot if it has fewer bookings than capacity.
-func takeSlot(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) error {
-	ok, err := tryTake(t, st, slot, capacity)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
-	}
-	return nil
+// places is storecheck.Places in write transaction t. The writer
+// connection is serial, so no booking can commit between a check and a
+// write.
+type places struct {
+	s *Store
+	t *wtx
 }
 
-func tryTake(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) (bool, error) {
-	c := capacity(slot)
+// TryTake holds one place at slot if it has fewer than c bookings.
+func (p places) TryTake(slot booking.Slot, c int) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
-	n, err := t.exec(st.slotTake, slot.ClinicID, slot.Date.String(), int64(slot.Block), c)
+	n, err := p.t.exec(p.s.ws.slotTake, slot.ClinicID, slot.Date.String(), int64(slot.Block), c)
 	return n == 1, err
 }
 
-// takeDose2 holds the first candidate with free capacity.
-func takeDose2(t *wtx, st *writeStmts, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+// TakeDose2 holds the first candidate with free capacity.
+func (p places) TakeDose2(candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
 	for _, c := range candidates {
-		ok, err := tryTake(t, st, c, capacity)
+		ok, err := p.TryTake(c, capacity(c))
 		if err != nil {
 			return booking.Slot{}, err
 		}
@@ -281,20 +260,9 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 	if err := releaseDoses(t, st, b); err != nil {
 		return booking.Booking{}, err
 	}
-	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
+	if err := storecheck.HoldChange(places{s, t}, &req, &b, now); err != nil {
 		return booking.Booking{}, err
 	}
-	if err := s.checkShare(t, req.NewDose1, req.Share, b.Number); err != nil {
-		return booking.Booking{}, err
-	}
-	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
-	b.ShareKey = storecheck.ShareKeyOf(req.Share)
-	b.UpdatedAt = now
 	n, err := t.exec(st.bookingMove,
 		b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 		b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
