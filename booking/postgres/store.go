@@ -79,33 +79,21 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		}
 	}
 
-	generated := b.Number == ""
-	for attempt := 0; ; attempt++ {
-		if generated {
-			b.Number = s.newNumber()
-		}
+	err = storecheck.InsertNumbered(&b, s.newNumber, func() (taken bool, err error) {
 		tag, err := tx.Exec(ctx, sqlBookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
 			nullDate(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
 			string(b.Status), int32(hold.doses), hold.shard, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
-		if err != nil {
-			if uniqueViolation(err, constraintOneActivePerPerson) {
-				return booking.Booking{}, booking.ErrAlreadyBooked
-			}
-			return booking.Booking{}, err
+		if uniqueViolation(err, constraintOneActivePerPerson) {
+			return false, booking.ErrAlreadyBooked
 		}
-		if tag.RowsAffected() == 1 {
-			break
-		}
-		// The number is taken.
-		if !generated {
-			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
-		}
-		if attempt >= 8 {
-			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts", attempt+1)
-		}
+		// ON CONFLICT (number) DO NOTHING: no row if the number is taken.
+		return err == nil && tag.RowsAffected() == 0, err
+	})
+	if err != nil {
+		return booking.Booking{}, err
 	}
 
 	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {

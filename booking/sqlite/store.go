@@ -67,33 +67,23 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		return booking.Booking{}, err
 	}
 
-	generated := b.Number == ""
-	for attempt := 0; ; attempt++ {
-		if generated {
-			b.Number = s.newNumber()
-		}
+	err = storecheck.InsertNumbered(&b, s.newNumber, func() (taken bool, err error) {
 		_, err = t.exec(st.bookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
 			storecheck.DateText(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
 			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
-		if err == nil {
-			break
-		}
 		switch sqliteCode(err) {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // bookings_one_active_per_person, the only UNIQUE index
-			return booking.Booking{}, booking.ErrAlreadyBooked
+			return false, booking.ErrAlreadyBooked
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: // the number is taken
-		default:
-			return booking.Booking{}, err
+			return true, nil
 		}
-		if !generated {
-			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
-		}
-		if attempt >= 8 {
-			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts: %w", attempt+1, err)
-		}
+		return false, err
+	})
+	if err != nil {
+		return booking.Booking{}, err
 	}
 
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {

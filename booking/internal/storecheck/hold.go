@@ -107,3 +107,26 @@ func HoldChange(p Places, req *booking.ChangeRequest, b *booking.Booking, now ti
 	b.UpdatedAt = now
 	return nil
 }
+
+// InsertNumbered inserts booking b with insert, which reports whether b's
+// number is taken already (inserting nothing). A number the store draws
+// (b.Number "" on entry, newNumber) is drawn again, up to nine times; a
+// number the caller chose that is taken is refused (ErrInvalid).
+func InsertNumbered(b *booking.Booking, newNumber func() string, insert func() (taken bool, err error)) error {
+	generated := b.Number == ""
+	for attempt := 1; ; attempt++ {
+		if generated {
+			b.Number = newNumber()
+		}
+		taken, err := insert()
+		if err != nil || !taken {
+			return err
+		}
+		if !generated {
+			return fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
+		}
+		if attempt >= 9 {
+			return fmt.Errorf("no unused booking number after %d attempts", attempt)
+		}
+	}
+}
