@@ -314,62 +314,30 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.ChangeHash(&req)
-	}
-
-	var out booking.Booking
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
-		if found || err != nil {
-			out = prev
-			return err
-		}
-		b, _, err := lockActiveBooking(ctx, tx, req.Number)
-		if err != nil {
-			return err
-		}
-		// Lock every slot the change may touch, in chronological order,
-		// before changing any: Book and Cancel lock a booking's slots first
-		// dose first, so a Change does not deadlock with them (or with
-		// another Change) whatever its new dates.
-		touched := append([]booking.Slot{b.Dose1.Slot, b.Dose2.Slot, req.NewDose1}, req.Dose2Candidates...)
-		if err := lockSlots(ctx, tx, touched); err != nil {
-			return err
-		}
-		if err := releaseDoses(ctx, tx, b); err != nil {
-			return err
-		}
-		// The new slot's row is locked once taken, as in Book: every
-		// booking or move into it, and every move out of it or cancel
-		// (releaseDoses), waits for this transaction.
-		if err := storecheck.HoldChange(places{ctx, tx}, &req, &b, now); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, sqlBookingMove,
-			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
-			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
-			now.UnixNano(), b.ShareKey, b.Number)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("booking %s changed under a row lock", b.Number)
-		}
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
-			return err
-		}
-		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
-			return err
-		}
-		out = b
-		return nil
-	})
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	return out, nil
+	return s.changeBooking(ctx, req.Number, req.IdempotencyKey, booking.ChangeHash(&req), now, req.Notice, "change",
+		func(tx pgx.Tx, b *booking.Booking, _ supplyHold) error {
+			// Lock every slot the change may touch, in chronological order,
+			// before changing any: Book and Cancel lock a booking's slots first
+			// dose first, so a Change does not deadlock with them (or with
+			// another Change) whatever its new dates.
+			touched := append([]booking.Slot{b.Dose1.Slot, b.Dose2.Slot, req.NewDose1}, req.Dose2Candidates...)
+			if err := lockSlots(ctx, tx, touched); err != nil {
+				return err
+			}
+			if err := releaseDoses(ctx, tx, *b); err != nil {
+				return err
+			}
+			// The new slot's row is locked once taken, as in Book: every
+			// booking or move into it, and every move out of it or cancel
+			// (releaseDoses), waits for this transaction.
+			if err := storecheck.HoldChange(places{ctx, tx}, &req, b, now); err != nil {
+				return err
+			}
+			return updateBooking(ctx, tx, sqlBookingMove, b.Number,
+				b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
+				b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
+				now.UnixNano(), b.ShareKey, b.Number)
+		})
 }
 
 // Cancel is booking.Store's Cancel, in one transaction that locks the
@@ -384,14 +352,36 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.CancelHash(number)
-	}
+	return s.changeBooking(ctx, number, req.IdempotencyKey, booking.CancelHash(number), now, req.Notice, "cancel",
+		func(tx pgx.Tx, b *booking.Booking, hold supplyHold) error {
+			if err := updateBooking(ctx, tx, sqlBookingCancel, number, now.UnixNano(), number); err != nil {
+				return err
+			}
+			if err := releaseDoses(ctx, tx, *b); err != nil {
+				return err
+			}
+			if hold.doses > 0 {
+				if err := giveSupply(ctx, tx, b.VaccineID, hold); err != nil {
+					return err
+				}
+			}
+			b.Status = booking.StatusCancelled
+			b.UpdatedAt = now
+			return nil
+		})
+}
 
+// changeBooking is the transaction of a Change or Cancel of booking
+// number. A request whose idempotency key the store holds is answered
+// from it (lockKey). Otherwise apply changes the booking, locked (and
+// ErrCancelled if it is cancelled), given the doses it holds of its
+// vaccine's supply, and the notice, as a message of kind, and the key are
+// written with the change.
+func (s *Store) changeBooking(ctx context.Context, number, key string, hash []byte, now time.Time, notice booking.Message, kind string,
+	apply func(tx pgx.Tx, b *booking.Booking, hold supplyHold) error) (booking.Booking, error) {
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
+		prev, found, err := lockKey(ctx, tx, key, hash)
 		if found || err != nil {
 			out = prev
 			return err
@@ -400,27 +390,13 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, sqlBookingCancel, now.UnixNano(), number)
-		if err != nil {
+		if err := apply(tx, &b, hold); err != nil {
 			return err
 		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("booking %s changed under a row lock", number)
-		}
-		if err := releaseDoses(ctx, tx, b); err != nil {
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
 			return err
 		}
-		if hold.doses > 0 {
-			if err := giveSupply(ctx, tx, b.VaccineID, hold); err != nil {
-				return err
-			}
-		}
-		b.Status = booking.StatusCancelled
-		b.UpdatedAt = now
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
-			return err
-		}
-		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
+		if err := putKey(ctx, tx, key, b.Number, hash, now); err != nil {
 			return err
 		}
 		out = b
@@ -430,6 +406,19 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		return booking.Booking{}, err
 	}
 	return out, nil
+}
+
+// updateBooking runs query, an UPDATE of active booking number, which the
+// transaction has locked.
+func updateBooking(ctx context.Context, tx pgx.Tx, query, number string, args ...any) error {
+	tag, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("booking %s changed under a row lock", number)
+	}
+	return nil
 }
 
 // SlotCounts lists every slot holding at least one booking.

@@ -228,51 +228,19 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-
-	t, err := s.begin(ctx)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	defer t.rollback()
-	st := &s.ws
-
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.ChangeHash(&req)
-		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
-			return prev, err
-		}
-	}
-	b, _, err := activeBooking(t, st, req.Number)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseDoses(t, st, b); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := storecheck.HoldChange(places{s, t}, &req, &b, now); err != nil {
-		return booking.Booking{}, err
-	}
-	n, err := t.exec(st.bookingMove,
-		b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
-		b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
-		now.UnixNano(), b.ShareKey, b.Number)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	if n != 1 {
-		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
-	}
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := t.commit(); err != nil {
-		return booking.Booking{}, err
-	}
-	return b, nil
+	return s.changeBooking(ctx, req.Number, req.IdempotencyKey, booking.ChangeHash(&req), now, req.Notice, "change",
+		func(t *wtx, st *writeStmts, b *booking.Booking, _ int) error {
+			if err := releaseDoses(t, st, *b); err != nil {
+				return err
+			}
+			if err := storecheck.HoldChange(places{s, t}, &req, b, now); err != nil {
+				return err
+			}
+			return updateBooking(t, st.bookingMove, b.Number,
+				b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
+				b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
+				now.UnixNano(), b.ShareKey, b.Number)
+		})
 }
 
 // Cancel is booking.Store's Cancel, in one write transaction.
@@ -286,18 +254,40 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
+	return s.changeBooking(ctx, number, req.IdempotencyKey, booking.CancelHash(number), now, req.Notice, "cancel",
+		func(t *wtx, st *writeStmts, b *booking.Booking, supplyDoses int) error {
+			if err := updateBooking(t, st.bookingCancel, number, now.UnixNano(), number); err != nil {
+				return err
+			}
+			if err := releaseDoses(t, st, *b); err != nil {
+				return err
+			}
+			if supplyDoses > 0 {
+				if _, err := t.exec(st.supplyGive, b.VaccineID, supplyDoses); err != nil {
+					return err
+				}
+			}
+			b.Status = booking.StatusCancelled
+			b.UpdatedAt = now
+			return nil
+		})
+}
 
+// changeBooking is the write transaction of a Change or Cancel of booking
+// number. A request whose idempotency key the store holds is answered
+// from it. Otherwise apply changes the booking (ErrCancelled if it is
+// cancelled), given the doses it holds of its vaccine's supply, and the
+// notice, as a message of kind, and the key are written with the change.
+func (s *Store) changeBooking(ctx context.Context, number, key string, hash []byte, now time.Time, notice booking.Message, kind string,
+	apply func(t *wtx, st *writeStmts, b *booking.Booking, supplyDoses int) error) (booking.Booking, error) {
 	t, err := s.begin(ctx)
 	if err != nil {
 		return booking.Booking{}, err
 	}
 	defer t.rollback()
 	st := &s.ws
-
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.CancelHash(number)
-		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+	if key != "" {
+		if prev, found, err := replayed(t, st, key, hash); found || err != nil {
 			return prev, err
 		}
 	}
@@ -305,33 +295,32 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 	if err != nil {
 		return booking.Booking{}, err
 	}
-	n, err := t.exec(st.bookingCancel, now.UnixNano(), number)
-	if err != nil {
+	if err := apply(t, st, &b, supplyDoses); err != nil {
 		return booking.Booking{}, err
 	}
-	if n != 1 {
-		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", number)
-	}
-	if err := releaseDoses(t, st, b); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
 		return booking.Booking{}, err
 	}
-	if supplyDoses > 0 {
-		if _, err := t.exec(st.supplyGive, b.VaccineID, supplyDoses); err != nil {
-			return booking.Booking{}, err
-		}
-	}
-	b.Status = booking.StatusCancelled
-	b.UpdatedAt = now
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
+	if err := putKey(t, st, key, b.Number, hash, now); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
 		return booking.Booking{}, err
 	}
 	return b, nil
+}
+
+// updateBooking runs stmt, an UPDATE of active booking number, which the
+// write transaction has read.
+func updateBooking(t *wtx, stmt *sql.Stmt, number string, args ...any) error {
+	n, err := t.exec(stmt, args...)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("booking %s changed under a write lock", number)
+	}
+	return nil
 }
 
 // replayed answers, in a write transaction, a change or cancel whose
