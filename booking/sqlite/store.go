@@ -40,17 +40,8 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	st := &s.ws
 
 	if req.IdempotencyKey != "" {
-		var number string
-		var stored []byte
-		switch err := t.row(st.idemGet, req.IdempotencyKey).Scan(&number, &stored); {
-		case err == nil:
-			// The transaction rolls back: nothing written.
-			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-				prev, _, err := scanBooking(t.row(st.bookingGet, number))
-				return prev, err
-			})
-		case !errors.Is(err, sql.ErrNoRows):
-			return booking.Booking{}, err
+		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+			return prev, err // the transaction rolls back: nothing written
 		}
 	}
 
@@ -89,10 +80,8 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
-	if req.IdempotencyKey != "" {
-		if _, err := t.exec(st.idemPut, req.IdempotencyKey, b.Number, hash, b.CreatedAt.UnixNano()); err != nil {
-			return booking.Booking{}, err
-		}
+	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, b.CreatedAt); err != nil {
+		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
 		return booking.Booking{}, err
