@@ -131,13 +131,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
 		Share:           share,
-		Confirmation: Message{
-			BookingNumber: number,
-			Kind:          "confirmation",
-			To:            p.phone,
-			Body:          s.confirmationText(number, clinic, v, dose1),
-			CreatedAt:     now,
-		},
+		Confirmation:    messageAbout(b, "confirmation", s.confirmationText(number, clinic, v, dose1), now),
 	}
 	if in.IdempotencyKey != "" {
 		req.IdempotencyKey = scopedKey(sess.PersonKey, in.IdempotencyKey)

@@ -165,14 +165,8 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 		return b, err
 	}
 	got, err := s.store.Cancel(ctx, CancelRequest{
-		Number: b.Number,
-		Notice: Message{
-			BookingNumber: b.Number,
-			Kind:          "cancel",
-			To:            b.Phone,
-			Body:          s.cancelText(b),
-			CreatedAt:     now,
-		},
+		Number:         b.Number,
+		Notice:         messageAbout(b, "cancel", s.cancelText(b), now),
 		Now:            now,
 		IdempotencyKey: key.scoped,
 	})
@@ -245,15 +239,9 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
 		Share:           share,
-		Notice: Message{
-			BookingNumber: b.Number,
-			Kind:          "change",
-			To:            b.Phone,
-			Body:          s.changeText(b.Number, clinic, v, dose1),
-			CreatedAt:     now,
-		},
-		Now:            now,
-		IdempotencyKey: key.scoped,
+		Notice:          messageAbout(b, "change", s.changeText(b.Number, clinic, v, dose1), now),
+		Now:             now,
+		IdempotencyKey:  key.scoped,
 	})
 	if err != nil {
 		return Booking{}, err
