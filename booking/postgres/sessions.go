@@ -82,7 +82,7 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (booking.
 	if err != nil {
 		return booking.SessionRecord{}, fail(ctx, "session", err)
 	}
-	r.LockedUntil, r.Expires = fromNanos(locked), fromNanos(expires)
+	r.LockedUntil, r.Expires = storecheck.FromNanos(locked), storecheck.FromNanos(expires)
 	return r, nil
 }
 

@@ -3,9 +3,8 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ShareBooked counts the active bookings at slot in share key, other than
@@ -26,20 +25,9 @@ func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
 		return nil, fail(ctx, "share counts", err)
 	}
 	defer rows.Close()
-	var out []booking.ShareCount
-	for rows.Next() {
-		var c booking.ShareCount
-		var date pgtype.Date
-		var block int32
-		var n int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &c.Key, &n); err != nil {
-			return nil, fail(ctx, "share counts", err)
-		}
-		if c.Date, err = fromDate(date); err != nil {
-			return nil, fail(ctx, "share counts", err)
-		}
-		c.Block, c.Booked = booking.TimeBlock(block), int(n)
-		out = append(out, c)
-	}
-	return out, fail(ctx, "share counts", rows.Err())
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.ShareCount, err error) {
+		c.Slot, err = scanSlot(r, &c.Key, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "share counts", err)
 }

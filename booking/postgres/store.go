@@ -207,17 +207,11 @@ func savepointAndPeek(ctx context.Context, tx pgx.Tx, candidates []booking.Slot)
 	defer rows.Close()
 	out := make(map[booking.Slot]int64, len(candidates))
 	for rows.Next() {
-		var sl booking.Slot
-		var date pgtype.Date
-		var block int32
 		var n int64
-		if err := rows.Scan(&sl.ClinicID, &date, &block, &n); err != nil {
+		sl, err := scanSlot(rows, &n)
+		if err != nil {
 			return nil, err
 		}
-		if sl.Date, err = fromDate(date); err != nil {
-			return nil, err
-		}
-		sl.Block = booking.TimeBlock(block)
 		out[sl] = n
 	}
 	if err := rows.Err(); err != nil {
@@ -428,26 +422,28 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	defer rows.Close()
-	var out []booking.SlotCount
-	for rows.Next() {
-		var c booking.SlotCount
-		var date pgtype.Date
-		var block int32
-		var booked int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &booked); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		if c.Date, err = fromDate(date); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		c.Block = booking.TimeBlock(block)
-		c.Booked = int(booked)
-		out = append(out, c)
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
+		c.Slot, err = scanSlot(r, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "slot counts", err)
+}
+
+// scanSlot reads a row that starts with a slot (clinic id, date, block),
+// and the columns after it into rest.
+func scanSlot(rows storecheck.Rows, rest ...any) (booking.Slot, error) {
+	var sl booking.Slot
+	var date pgtype.Date
+	var block int32
+	if err := rows.Scan(append([]any{&sl.ClinicID, &date, &block}, rest...)...); err != nil {
+		return booking.Slot{}, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "slot counts", err)
+	var err error
+	if sl.Date, err = fromDate(date); err != nil {
+		return booking.Slot{}, err
 	}
-	return out, nil
+	sl.Block = booking.TimeBlock(block)
+	return sl, nil
 }
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
@@ -460,24 +456,8 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 		return nil, fail(ctx, "pending messages", err)
 	}
 	defer rows.Close()
-	var out []booking.Message
-	for rows.Next() {
-		var m booking.Message
-		var number *string
-		var created int64
-		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
-			return nil, fail(ctx, "pending messages", err)
-		}
-		if number != nil {
-			m.BookingNumber = *number
-		}
-		m.CreatedAt = fromNanos(created)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	return out, fail(ctx, "pending messages", err)
 }
 
 // MarkSent records that message id was delivered at at. Marking a message
@@ -512,20 +492,8 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
-	for rows.Next() {
-		var campaign, cohort, vaccine string
-		var n int64
-		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
-			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-		}
-		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += int(n)
-		out.ByVaccine[vaccine] += int(n)
-	}
-	if err := rows.Err(); err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	return out, nil
+	out, err := storecheck.BookingCounts(rows)
+	return out, fail(ctx, "count bookings", err)
 }
 
 // scanBooking reads one bookings row (bookingColumns) and also returns the
@@ -559,11 +527,9 @@ func scanBooking(row pgx.Row) (booking.Booking, supplyHold, error) {
 	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
 	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
 	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
+	b.CreatedAt, b.UpdatedAt = storecheck.FromNanos(created), storecheck.FromNanos(updated)
 	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, nil
 }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // pgDate is the PostgreSQL date of a calendar date.
 func pgDate(d booking.Date) pgtype.Date {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // ShareBooked counts the active bookings at slot in share key, other than
@@ -23,19 +24,9 @@ func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
 		return nil, fail(ctx, "share counts", err)
 	}
 	defer done()
-	var out []booking.ShareCount
-	for rows.Next() {
-		var c booking.ShareCount
-		var date string
-		var block int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &c.Key, &c.Booked); err != nil {
-			return nil, fail(ctx, "share counts", err)
-		}
-		if c.Date, err = booking.ParseDate(date); err != nil {
-			return nil, fail(ctx, "share counts", err)
-		}
-		c.Block = booking.TimeBlock(block)
-		out = append(out, c)
-	}
-	return out, fail(ctx, "share counts", rows.Err())
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.ShareCount, err error) {
+		c.Slot, err = scanSlot(r, &c.Key, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "share counts", err)
 }

@@ -387,24 +387,28 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	defer rows.Close()
-	var out []booking.SlotCount
-	for rows.Next() {
-		var c booking.SlotCount
-		var date string
-		var block int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &c.Booked); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		if c.Date, err = booking.ParseDate(date); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		c.Block = booking.TimeBlock(block)
-		out = append(out, c)
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
+		c.Slot, err = scanSlot(r, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "slot counts", err)
+}
+
+// scanSlot reads a row that starts with a slot (clinic id, date, block),
+// and the columns after it into rest.
+func scanSlot(rows storecheck.Rows, rest ...any) (booking.Slot, error) {
+	var sl booking.Slot
+	var date string
+	var block int64
+	if err := rows.Scan(append([]any{&sl.ClinicID, &date, &block}, rest...)...); err != nil {
+		return booking.Slot{}, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "slot counts", err)
+	var err error
+	if sl.Date, err = booking.ParseDate(date); err != nil {
+		return booking.Slot{}, err
 	}
-	return out, nil
+	sl.Block = booking.TimeBlock(block)
+	return sl, nil
 }
 
 // SetSupply sets the dose allocation of a vaccine, keeping the count of doses
@@ -457,22 +461,8 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 		return nil, fail(ctx, "pending messages", err)
 	}
 	defer rows.Close()
-	var out []booking.Message
-	for rows.Next() {
-		var m booking.Message
-		var number sql.NullString
-		var created int64
-		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
-			return nil, fail(ctx, "pending messages", err)
-		}
-		m.BookingNumber = number.String
-		m.CreatedAt = fromNanos(created)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	return out, fail(ctx, "pending messages", err)
 }
 
 // MarkSent records that message id was delivered at at. Marking a message
@@ -516,20 +506,8 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
-	for rows.Next() {
-		var campaign, cohort, vaccine string
-		var n int
-		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
-			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-		}
-		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += n
-		out.ByVaccine[vaccine] += n
-	}
-	if err := rows.Err(); err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	return out, nil
+	out, err := storecheck.BookingCounts(rows)
+	return out, fail(ctx, "count bookings", err)
 }
 
 // scanBooking reads one bookings row (bookingColumns) and also returns the
@@ -563,11 +541,9 @@ func scanBooking(row *sql.Row) (booking.Booking, int, error) {
 	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
 	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
 	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
+	b.CreatedAt, b.UpdatedAt = storecheck.FromNanos(created), storecheck.FromNanos(updated)
 	return b, supplyDoses, nil
 }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
 func NewNumber() string { return booking.NewBookingNumber() }
