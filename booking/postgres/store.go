@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -208,7 +207,7 @@ func savepointAndPeek(ctx context.Context, tx pgx.Tx, candidates []booking.Slot)
 	out := make(map[booking.Slot]int64, len(candidates))
 	for rows.Next() {
 		var n int64
-		sl, err := scanSlot(rows, &n)
+		sl, err := storecheck.ScanSlot(rows, &n)
 		if err != nil {
 			return nil, err
 		}
@@ -423,27 +422,10 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 	}
 	defer rows.Close()
 	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
-		c.Slot, err = scanSlot(r, &c.Booked)
+		c.Slot, err = storecheck.ScanSlot(r, &c.Booked)
 		return c, err
 	})
 	return out, fail(ctx, "slot counts", err)
-}
-
-// scanSlot reads a row that starts with a slot (clinic id, date, block),
-// and the columns after it into rest.
-func scanSlot(rows storecheck.Rows, rest ...any) (booking.Slot, error) {
-	var sl booking.Slot
-	var date pgtype.Date
-	var block int32
-	if err := rows.Scan(append([]any{&sl.ClinicID, &date, &block}, rest...)...); err != nil {
-		return booking.Slot{}, err
-	}
-	var err error
-	if sl.Date, err = fromDate(date); err != nil {
-		return booking.Slot{}, err
-	}
-	sl.Block = booking.TimeBlock(block)
-	return sl, nil
 }
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
@@ -499,36 +481,10 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 // scanBooking reads one bookings row (bookingColumns) and also returns the
 // doses it holds against the vaccine supply, and where.
 func scanBooking(row pgx.Row) (booking.Booking, supplyHold, error) {
-	var b booking.Booking
-	var birth, d1date, d2date pgtype.Date
-	var status string
-	var d1block, d2block, supplyDoses int32
+	var supplyDoses int32
 	var supplyShard *int32
-	var created, updated int64
-	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
-		&birth, &b.BookedBy,
-		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &supplyShard, &created, &updated, &b.ShareKey)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, supplyHold{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, supplyHold{}, err
-	}
-	if b.BirthDate, err = fromDate(birth); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
-	}
-	if b.Dose1.Date, err = fromDate(d1date); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
-	}
-	if b.Dose2.Date, err = fromDate(d2date); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
-	}
-	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
-	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
-	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = storecheck.FromNanos(created), storecheck.FromNanos(updated)
-	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, nil
+	b, err := storecheck.ScanBooking(row.Scan, pgx.ErrNoRows, &supplyDoses, &supplyShard)
+	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, err
 }
 
 // pgDate is the PostgreSQL date of a calendar date.
@@ -542,18 +498,6 @@ func nullDate(d booking.Date) pgtype.Date {
 		return pgtype.Date{}
 	}
 	return pgDate(d)
-}
-
-// fromDate is the calendar date of a PostgreSQL date; NULL is the zero Date.
-func fromDate(v pgtype.Date) (booking.Date, error) {
-	if !v.Valid {
-		return booking.Date{}, nil
-	}
-	if v.InfinityModifier != pgtype.Finite {
-		return booking.Date{}, fmt.Errorf("date is %v", v.InfinityModifier)
-	}
-	t := v.Time
-	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 }
 
 // checkChange checks the booking number, the idempotency key and the

@@ -25,7 +25,7 @@ func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
 	}
 	defer done()
 	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.ShareCount, err error) {
-		c.Slot, err = scanSlot(r, &c.Key, &c.Booked)
+		c.Slot, err = storecheck.ScanSlot(r, &c.Key, &c.Booked)
 		return c, err
 	})
 	return out, fail(ctx, "share counts", err)

@@ -388,27 +388,10 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 	}
 	defer rows.Close()
 	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
-		c.Slot, err = scanSlot(r, &c.Booked)
+		c.Slot, err = storecheck.ScanSlot(r, &c.Booked)
 		return c, err
 	})
 	return out, fail(ctx, "slot counts", err)
-}
-
-// scanSlot reads a row that starts with a slot (clinic id, date, block),
-// and the columns after it into rest.
-func scanSlot(rows storecheck.Rows, rest ...any) (booking.Slot, error) {
-	var sl booking.Slot
-	var date string
-	var block int64
-	if err := rows.Scan(append([]any{&sl.ClinicID, &date, &block}, rest...)...); err != nil {
-		return booking.Slot{}, err
-	}
-	var err error
-	if sl.Date, err = booking.ParseDate(date); err != nil {
-		return booking.Slot{}, err
-	}
-	sl.Block = booking.TimeBlock(block)
-	return sl, nil
 }
 
 // SetSupply sets the dose allocation of a vaccine, keeping the count of doses
@@ -513,36 +496,9 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 // scanBooking reads one bookings row (bookingColumns) and also returns the
 // doses it holds against the vaccine supply.
 func scanBooking(row *sql.Row) (booking.Booking, int, error) {
-	var b booking.Booking
-	var birth, d1date, d2date, status string
-	var d1block, d2block, created, updated int64
 	var supplyDoses int
-	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
-		&birth, &b.BookedBy,
-		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &created, &updated, &b.ShareKey)
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Booking{}, 0, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, 0, err
-	}
-	if birth != "" {
-		if b.BirthDate, err = booking.ParseDate(birth); err != nil {
-			return booking.Booking{}, 0, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
-		}
-	}
-	if b.Dose1.Date, err = booking.ParseDate(d1date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
-	}
-	if b.Dose2.Date, err = booking.ParseDate(d2date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
-	}
-	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
-	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
-	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = storecheck.FromNanos(created), storecheck.FromNanos(updated)
-	return b, supplyDoses, nil
+	b, err := storecheck.ScanBooking(row.Scan, sql.ErrNoRows, &supplyDoses)
+	return b, supplyDoses, err
 }
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).

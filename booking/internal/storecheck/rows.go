@@ -3,6 +3,8 @@ package storecheck
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -99,4 +101,70 @@ func GetAll(ctx context.Context, numbers []string, get func(context.Context, str
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// dateColumn scans a date column into d: text YYYY-MM-DD (SQLite), a
+// time (a PostgreSQL date, through database/sql's Scanner), or NULL or ""
+// for the zero Date (no birth date given).
+type dateColumn struct{ d *booking.Date }
+
+func (c dateColumn) Scan(src any) (err error) {
+	switch v := src.(type) {
+	case nil:
+		*c.d = booking.Date{}
+	case string:
+		if v == "" {
+			*c.d = booking.Date{}
+			return nil
+		}
+		*c.d, err = booking.ParseDate(v)
+	case []byte:
+		return c.Scan(string(v))
+	case time.Time:
+		*c.d = booking.Date{Year: v.Year(), Month: v.Month(), Day: v.Day()}
+	default:
+		return fmt.Errorf("date column holds %T", src)
+	}
+	return err
+}
+
+// ScanSlot reads a row that starts with a slot (clinic id, date, block),
+// and the columns after it into rest.
+func ScanSlot(rows Rows, rest ...any) (booking.Slot, error) {
+	var sl booking.Slot
+	var block int64
+	if err := rows.Scan(append([]any{&sl.ClinicID, dateColumn{&sl.Date}, &block}, rest...)...); err != nil {
+		return booking.Slot{}, err
+	}
+	sl.Block = booking.TimeBlock(block)
+	return sl, nil
+}
+
+// ScanBooking reads a bookings row of the stores' booking columns: number,
+// campaign, cohort and vaccine ids, person key, name, phone, birth date,
+// booked by, each dose's clinic, date and block, status, then the store's
+// supply columns (into supply), created and updated at in Unix
+// nanoseconds, and share key. scan is the row's Scan, noRows the driver's
+// error for no row (booking.ErrNotFound).
+func ScanBooking(scan func(dest ...any) error, noRows error, supply ...any) (booking.Booking, error) {
+	var b booking.Booking
+	var status string
+	var d1block, d2block, created, updated int64
+	dest := []any{&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
+		dateColumn{&b.BirthDate}, &b.BookedBy,
+		&b.Dose1.ClinicID, dateColumn{&b.Dose1.Date}, &d1block, &b.Dose2.ClinicID, dateColumn{&b.Dose2.Date}, &d2block,
+		&status}
+	dest = append(dest, supply...)
+	err := scan(append(dest, &created, &updated, &b.ShareKey)...)
+	if errors.Is(err, noRows) {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
+	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
+	b.Status = booking.Status(status)
+	b.CreatedAt, b.UpdatedAt = FromNanos(created), FromNanos(updated)
+	return b, nil
 }
