@@ -174,16 +174,7 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	if err := storecheck.CheckNumber(number); err != nil {
 		return booking.Booking{}, fail(ctx, "get", err)
 	}
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "get", err)
-	}
-	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "get", err)
-	}
-	return b, nil
+	return s.readBooking(ctx, "get", s.rs.bookingGet, number)
 }
 
 // ActiveBooking returns the person's booking that is not cancelled, in any
@@ -192,16 +183,19 @@ func (s *Store) ActiveBooking(ctx context.Context, personKey string) (booking.Bo
 	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
+	return s.readBooking(ctx, "active booking", s.rs.bookingActive, personKey)
+}
+
+// readBooking reads the booking read statement stmt finds by key
+// (ErrNotFound if none), for operation op.
+func (s *Store) readBooking(ctx context.Context, op string, stmt *sql.Stmt, key string) (booking.Booking, error) {
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
-		return booking.Booking{}, fail(ctx, "active booking", err)
+		return booking.Booking{}, fail(ctx, op, err)
 	}
 	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, personKey))
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "active booking", err)
-	}
-	return b, nil
+	b, _, err := scanBooking(stmt.QueryRowContext(ctx, key))
+	return b, fail(ctx, op, err)
 }
 
 // Change is booking.Store's Change, in one write transaction.
