@@ -40,7 +40,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	st := &s.ws
 
 	if req.IdempotencyKey != "" {
-		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+		if prev, found, err := replayed(t.row, st.idemGet, st.bookingGet, req.IdempotencyKey, hash); found || err != nil {
 			return prev, err // the transaction rolls back: nothing written
 		}
 	}
@@ -270,7 +270,7 @@ func (s *Store) changeBooking(ctx context.Context, number, key string, hash []by
 	defer t.rollback()
 	st := &s.ws
 	if key != "" {
-		if prev, found, err := replayed(t, st, key, hash); found || err != nil {
+		if prev, found, err := replayed(t.row, st.idemGet, st.bookingGet, key, hash); found || err != nil {
 			return prev, err
 		}
 	}
@@ -306,19 +306,20 @@ func updateBooking(t *wtx, stmt *sql.Stmt, number string, args ...any) error {
 	return nil
 }
 
-// replayed answers, in a write transaction, a change or cancel whose
-// idempotency key the store holds (found), from the booking as it is.
-func replayed(t *wtx, st *writeStmts, key string, hash []byte) (booking.Booking, bool, error) {
+// replayed answers a request whose idempotency key the store holds
+// (found), from the booking as it is; query runs idemGet and bookingGet,
+// the read or the write transaction's statements.
+func replayed(query func(*sql.Stmt, ...any) *sql.Row, idemGet, bookingGet *sql.Stmt, key string, hash []byte) (booking.Booking, bool, error) {
 	var number string
 	var stored []byte
-	switch err := t.row(st.idemGet, key).Scan(&number, &stored); {
+	switch err := query(idemGet, key).Scan(&number, &stored); {
 	case errors.Is(err, sql.ErrNoRows):
 		return booking.Booking{}, false, nil
 	case err != nil:
 		return booking.Booking{}, false, err
 	}
 	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-		b, _, err := scanBooking(t.row(st.bookingGet, number))
+		b, _, err := scanBooking(query(bookingGet, number))
 		return b, err
 	})
 	return b, err == nil, err
@@ -340,22 +341,9 @@ func (s *Store) Replay(ctx context.Context, key string, hash []byte) (booking.Bo
 		return booking.Booking{}, false, fail(ctx, "replay", err)
 	}
 	defer unlock()
-	var number string
-	var stored []byte
-	switch err := s.rs.idemGet.QueryRowContext(ctx, key).Scan(&number, &stored); {
-	case errors.Is(err, sql.ErrNoRows):
-		return booking.Booking{}, false, nil
-	case err != nil:
-		return booking.Booking{}, false, fail(ctx, "replay", err)
-	}
-	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-		b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
-		return b, err
-	})
-	if err != nil {
-		return booking.Booking{}, false, fail(ctx, "replay", err)
-	}
-	return b, true, nil
+	query := func(st *sql.Stmt, args ...any) *sql.Row { return st.QueryRowContext(ctx, args...) }
+	b, found, err := replayed(query, s.rs.idemGet, s.rs.bookingGet, key, hash)
+	return b, found, fail(ctx, "replay", err)
 }
 
 // Ping checks that a read answers.
