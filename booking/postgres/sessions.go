@@ -49,22 +49,14 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlChallengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), int32(req.MaxAttempts))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return booking.ErrChallengeExpired
-		}
-		tag, err = tx.Exec(ctx, sqlSessionOpen, r.PersonKey, r.ID, r.Sealed,
-			r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return booking.ErrSessionHeld
-		}
-		return nil
+		return storecheck.OpenSession(func() (int64, error) {
+			tag, err := tx.Exec(ctx, sqlChallengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), int32(req.MaxAttempts))
+			return tag.RowsAffected(), err
+		}, func() (int64, error) {
+			tag, err := tx.Exec(ctx, sqlSessionOpen, r.PersonKey, r.ID, r.Sealed,
+				r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
+			return tag.RowsAffected(), err
+		})
 	}))
 }
 
@@ -73,17 +65,8 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (booking.
 	if !storable(id) {
 		return booking.SessionRecord{}, booking.ErrSessionExpired
 	}
-	r := booking.SessionRecord{ID: id}
-	var locked, expires int64
-	err := s.pool.QueryRow(ctx, sqlSessionGet, id, now.UnixNano()).Scan(&r.PersonKey, &r.Sealed, &locked, &expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.SessionRecord{}, booking.ErrSessionExpired
-	}
-	if err != nil {
-		return booking.SessionRecord{}, fail(ctx, "session", err)
-	}
-	r.LockedUntil, r.Expires = storecheck.FromNanos(locked), storecheck.FromNanos(expires)
-	return r, nil
+	r, err := storecheck.ScanSession(s.pool.QueryRow(ctx, sqlSessionGet, id, now.UnixNano()).Scan, pgx.ErrNoRows, id)
+	return r, fail(ctx, "session", err)
 }
 
 // EndSession ends a session.

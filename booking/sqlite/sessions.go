@@ -42,21 +42,11 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.write(ctx, func(t *wtx) error {
-		n, err := t.exec(s.ws.challengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), req.MaxAttempts)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return booking.ErrChallengeExpired
-		}
-		n, err = t.exec(s.ws.sessionOpen, r.PersonKey, r.ID, r.Sealed, r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return booking.ErrSessionHeld
-		}
-		return nil
+		return storecheck.OpenSession(func() (int64, error) {
+			return t.exec(s.ws.challengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), req.MaxAttempts)
+		}, func() (int64, error) {
+			return t.exec(s.ws.sessionOpen, r.PersonKey, r.ID, r.Sealed, r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
+		})
 	}))
 }
 
@@ -67,17 +57,8 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (booking.
 		return booking.SessionRecord{}, fail(ctx, "session", err)
 	}
 	defer unlock()
-	r := booking.SessionRecord{ID: id}
-	var locked, expires int64
-	err = s.rs.sessionGet.QueryRowContext(ctx, id, now.UnixNano()).Scan(&r.PersonKey, &r.Sealed, &locked, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.SessionRecord{}, booking.ErrSessionExpired
-	}
-	if err != nil {
-		return booking.SessionRecord{}, fail(ctx, "session", err)
-	}
-	r.LockedUntil, r.Expires = storecheck.FromNanos(locked), storecheck.FromNanos(expires)
-	return r, nil
+	r, err := storecheck.ScanSession(s.rs.sessionGet.QueryRowContext(ctx, id, now.UnixNano()).Scan, sql.ErrNoRows, id)
+	return r, fail(ctx, "session", err)
 }
 
 // EndSession ends a session.

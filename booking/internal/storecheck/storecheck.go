@@ -348,3 +348,41 @@ func CheckSchemaVersion(newest int, ms []Migration) error {
 	}
 	return nil
 }
+
+// OpenSession is OpenSession's two writes, in the caller's transaction,
+// each returning the rows it changed: useChallenge uses the challenge up
+// (none: booking.ErrChallengeExpired), then open opens the session (none:
+// the identity's session is held, booking.ErrSessionHeld).
+func OpenSession(useChallenge, open func() (int64, error)) error {
+	n, err := useChallenge()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return booking.ErrChallengeExpired
+	}
+	if n, err = open(); err != nil {
+		return err
+	}
+	if n == 0 {
+		return booking.ErrSessionHeld
+	}
+	return nil
+}
+
+// ScanSession reads session id's row of (person key, sealed, locked until
+// and expires in Unix nanoseconds); scan is the row's Scan, noRows the
+// driver's error for no row (booking.ErrSessionExpired).
+func ScanSession(scan func(dest ...any) error, noRows error, id string) (booking.SessionRecord, error) {
+	r := booking.SessionRecord{ID: id}
+	var locked, expires int64
+	err := scan(&r.PersonKey, &r.Sealed, &locked, &expires)
+	if errors.Is(err, noRows) {
+		return booking.SessionRecord{}, booking.ErrSessionExpired
+	}
+	if err != nil {
+		return booking.SessionRecord{}, err
+	}
+	r.LockedUntil, r.Expires = FromNanos(locked), FromNanos(expires)
+	return r, nil
+}
