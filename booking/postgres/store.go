@@ -445,25 +445,14 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 // MarkSent records that message id was delivered at at. Marking a message
 // that is already marked keeps the first time; an unknown id is ErrNotFound.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	if at.IsZero() {
-		at = s.now()
-	}
-	tag, err := s.pool.Exec(ctx, sqlOutboxMark, at.UnixNano(), id)
-	if err != nil {
-		return fail(ctx, "mark sent", err)
-	}
-	if tag.RowsAffected() == 0 {
-		// Already marked (the first time stands), or no such message;
-		// messages are never deleted, so the answer cannot change.
-		var exists bool
-		if err := s.pool.QueryRow(ctx, sqlOutboxIs, id).Scan(&exists); err != nil {
-			return fail(ctx, "mark sent", err)
-		}
-		if !exists {
-			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
-		}
-	}
-	return nil
+	at = storecheck.At(at, s.now)
+	return fail(ctx, "mark sent", storecheck.MarkSent(id, func() (int64, error) {
+		tag, err := s.pool.Exec(ctx, sqlOutboxMark, at.UnixNano(), id)
+		return tag.RowsAffected(), err
+	}, func() (exists bool, err error) {
+		err = s.pool.QueryRow(ctx, sqlOutboxIs, id).Scan(&exists)
+		return exists, err
+	}))
 }
 
 // CountBookings returns the number of active bookings per cohort and per

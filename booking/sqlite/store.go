@@ -433,27 +433,21 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 // MarkSent records that message id was delivered at at. Marking a message
 // that is already marked keeps the first time; an unknown id is ErrNotFound.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	if at.IsZero() {
-		at = s.now()
-	}
+	at = storecheck.At(at, s.now)
 	t, err := s.begin(ctx)
 	if err != nil {
 		return fail(ctx, "mark sent", err)
 	}
 	defer t.rollback()
-	n, err := t.exec(s.ws.outboxMark, at.UnixNano(), id)
+	err = storecheck.MarkSent(id, func() (int64, error) {
+		return t.exec(s.ws.outboxMark, at.UnixNano(), id)
+	}, func() (bool, error) {
+		var exists int
+		err := t.row(s.ws.outboxIs, id).Scan(&exists)
+		return exists != 0, err
+	})
 	if err != nil {
 		return fail(ctx, "mark sent", err)
-	}
-	if n == 0 {
-		var exists int
-		if err := t.row(s.ws.outboxIs, id).Scan(&exists); err != nil {
-			return fail(ctx, "mark sent", err)
-		}
-		if exists == 0 {
-			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
-		}
-		return nil
 	}
 	return fail(ctx, "mark sent", t.commit())
 }

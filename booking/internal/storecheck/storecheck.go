@@ -386,3 +386,22 @@ func ScanSession(scan func(dest ...any) error, noRows error, id string) (booking
 	r.LockedUntil, r.Expires = FromNanos(locked), FromNanos(expires)
 	return r, nil
 }
+
+// MarkSent is MarkSent once mark has run: a message it changed no row of
+// was marked already, and the first time stands, or does not exist
+// (booking.ErrNotFound), which exists tells. Messages are never deleted, so
+// the answer cannot change between the two.
+func MarkSent(id int64, mark func() (int64, error), exists func() (bool, error)) error {
+	n, err := mark()
+	if err != nil || n > 0 {
+		return err
+	}
+	ok, err := exists()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
+	}
+	return nil
+}
