@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,8 +20,8 @@ import (
 // CountAttempt counts a wrong code tried against a challenge: one upsert,
 // atomic on its own.
 func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
-	if id == "" {
-		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
+	if err := storecheck.CheckChallengeID(id); err != nil {
+		return 0, fail(ctx, "count attempt", err)
 	}
 	if !storable(id) {
 		return 0, booking.ErrChallengeExpired
@@ -110,8 +109,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 // limit of each; each kind in a statement of its own (no transaction:
 // nothing ties them).
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, fail(ctx, "purge", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return 0, fail(ctx, "purge", err)
 	}
 	deleted := 0
 	for _, q := range []string{sqlPurgeChallenges, sqlPurgeSessions, sqlPurgeGrants} {

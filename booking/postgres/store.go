@@ -430,8 +430,8 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
 func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
-	if limit <= 0 {
-		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return nil, fail(ctx, "pending messages", err)
 	}
 	rows, err := s.pool.Query(ctx, sqlPending, int64(limit))
 	if err != nil {

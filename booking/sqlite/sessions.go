@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -17,8 +16,8 @@ import (
 
 // CountAttempt counts a wrong code tried against a challenge.
 func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
-	if id == "" {
-		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
+	if err := storecheck.CheckChallengeID(id); err != nil {
+		return 0, fail(ctx, "count attempt", err)
 	}
 	var n int
 	err := s.write(ctx, func(t *wtx) error {
@@ -101,8 +100,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 // PurgeExpired deletes expired challenges, sessions and look-ups, at most
 // limit of each, in one write transaction.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, fail(ctx, "purge", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return 0, fail(ctx, "purge", err)
 	}
 	deleted := 0
 	err := s.write(ctx, func(t *wtx) error {

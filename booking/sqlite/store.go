@@ -413,8 +413,8 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
 func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
-	if limit <= 0 {
-		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return nil, fail(ctx, "pending messages", err)
 	}
 	unlock, err := s.lockReader(ctx)
 	if err != nil {

@@ -300,6 +300,23 @@ func CheckNumber(number string) error {
 	return nil
 }
 
+// CheckLimit refuses (ErrInvalid) a limit on the rows one call reads or
+// deletes that is not positive.
+func CheckLimit(limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("%w: limit %d", ErrInvalid, limit)
+	}
+	return nil
+}
+
+// CheckChallengeID refuses (ErrInvalid) an empty challenge id.
+func CheckChallengeID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty challenge id", ErrInvalid)
+	}
+	return nil
+}
+
 // At is the instant a change is recorded at: at, or clock() if at is zero,
 // in UTC.
 func At(at time.Time, clock func() time.Time) time.Time {
