@@ -576,30 +576,23 @@ func avtBenchIndex(b *testing.B) *Availability {
 	return avtBench
 }
 
-func BenchmarkSearchDistrict(b *testing.B) {
+func BenchmarkSearch(b *testing.B) {
 	a := avtBenchIndex(b)
-	q := SearchQuery{RegionCode: "11", DistrictCode: "11680", Date: avtMon.AddDays(1), OnlyFree: true}
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Search(q)
-	}
-}
-
-func BenchmarkSearchRegion(b *testing.B) {
-	a := avtBenchIndex(b)
-	q := SearchQuery{RegionCode: "41", Date: avtMon.AddDays(1), OnlyFree: true}
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Search(q)
-	}
-}
-
-func BenchmarkSearchRegionVaccinePage(b *testing.B) {
-	a := avtBenchIndex(b)
-	q := SearchQuery{RegionCode: "41", Date: avtMon.AddDays(1), Vaccine: "pfizer", OnlyFree: true, Limit: 100, Offset: 200}
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Search(q)
+	day := avtMon.AddDays(1)
+	for _, bm := range []struct {
+		name string
+		q    SearchQuery
+	}{
+		{"District", SearchQuery{RegionCode: "11", DistrictCode: "11680", Date: day, OnlyFree: true}},
+		{"Region", SearchQuery{RegionCode: "41", Date: day, OnlyFree: true}},
+		{"RegionVaccinePage", SearchQuery{RegionCode: "41", Date: day, Vaccine: "pfizer", OnlyFree: true, Limit: 100, Offset: 200}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.Search(bm.q)
+			}
+		})
 	}
 }
 

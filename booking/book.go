@@ -131,13 +131,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
 		Share:           share,
-		Confirmation: Message{
-			BookingNumber: number,
-			Kind:          "confirmation",
-			To:            p.phone,
-			Body:          s.confirmationText(number, clinic, v, dose1),
-			CreatedAt:     now,
-		},
+		Confirmation:    messageAbout(b, "confirmation", s.confirmationText(number, clinic, v, dose1), now),
 	}
 	if in.IdempotencyKey != "" {
 		req.IdempotencyKey = scopedKey(sess.PersonKey, in.IdempotencyKey)
@@ -154,9 +148,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
-		s.shares.add(got.ShareKey, got.Dose1.Slot, 1)
-		s.avail.Add(got.Dose1.Slot, 1)
-		s.avail.Add(got.Dose2.Slot, 1)
+		s.countPlaces(got, 1)
 		s.gen.Add(1)
 		s.log.Info("booked", "number", got.Number, "cohort", got.CohortID, "vaccine", got.VaccineID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String(),
@@ -287,3 +279,12 @@ func (s *Service) BookableDates(now time.Time) []Date {
 
 // BlockStart returns the instant block b starts on date d (Seoul).
 func BlockStart(d Date, b TimeBlock) time.Time { return d.At(FirstBlockHour+int(b), 0) }
+
+// countPlaces moves the availability index and the share counts by n (1:
+// booked, -1: given back) at the places booking b holds: both doses, and
+// the place in its share of the first dose's slot if it has one.
+func (s *Service) countPlaces(b Booking, n int) {
+	s.avail.Add(b.Dose1.Slot, n)
+	s.avail.Add(b.Dose2.Slot, n)
+	s.shares.add(b.ShareKey, b.Dose1.Slot, n)
+}

@@ -165,14 +165,8 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 		return b, err
 	}
 	got, err := s.store.Cancel(ctx, CancelRequest{
-		Number: b.Number,
-		Notice: Message{
-			BookingNumber: b.Number,
-			Kind:          "cancel",
-			To:            b.Phone,
-			Body:          s.cancelText(b),
-			CreatedAt:     now,
-		},
+		Number:         b.Number,
+		Notice:         messageAbout(b, "cancel", s.cancelText(b), now),
 		Now:            now,
 		IdempotencyKey: key.scoped,
 	})
@@ -180,9 +174,7 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.avail.Add(got.Dose1.Slot, -1)
-		s.avail.Add(got.Dose2.Slot, -1)
-		s.shares.add(got.ShareKey, got.Dose1.Slot, -1)
+		s.countPlaces(got, -1)
 		s.gen.Add(1)
 		s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	}
@@ -247,26 +239,16 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		Dose2Candidates: cands,
 		SlotCapacity:    s.avail.Capacity,
 		Share:           share,
-		Notice: Message{
-			BookingNumber: b.Number,
-			Kind:          "change",
-			To:            b.Phone,
-			Body:          s.changeText(b.Number, clinic, v, dose1),
-			CreatedAt:     now,
-		},
-		Now:            now,
-		IdempotencyKey: key.scoped,
+		Notice:          messageAbout(b, "change", s.changeText(b.Number, clinic, v, dose1), now),
+		Now:             now,
+		IdempotencyKey:  key.scoped,
 	})
 	if err != nil {
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.avail.Add(b.Dose1.Slot, -1)
-		s.avail.Add(b.Dose2.Slot, -1)
-		s.avail.Add(got.Dose1.Slot, 1)
-		s.avail.Add(got.Dose2.Slot, 1)
-		s.shares.add(b.ShareKey, b.Dose1.Slot, -1)
-		s.shares.add(got.ShareKey, got.Dose1.Slot, 1)
+		s.countPlaces(b, -1)
+		s.countPlaces(got, 1)
 		s.gen.Add(1)
 		s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())

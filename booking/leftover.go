@@ -293,8 +293,7 @@ func (s *Service) BookLeftover(ctx context.Context, sessionID string, leftoverID
 		Name: sess.Name, Phone: sess.Phone, BirthDate: sess.BirthDate, BookedBy: sess.PersonKey,
 		Dose1: Appointment{Slot: dose1, Dose: 1}, CreatedAt: now, UpdatedAt: now}
 	got, err := s.store.Book(ctx, BookRequest{Booking: b, Dose2Candidates: cands, SlotCapacity: s.avail.Capacity, LeftoverID: l.ID,
-		Confirmation: Message{BookingNumber: number, Kind: "confirmation", To: sess.Phone,
-			Body: s.confirmationText(number, clinic, v, dose1), CreatedAt: now}})
+		Confirmation: messageAbout(b, "confirmation", s.confirmationText(number, clinic, v, dose1), now)})
 	if err != nil {
 		if errors.Is(err, ErrAlreadyBooked) {
 			if prev, perr := s.store.ActiveBooking(ctx, sess.PersonKey); perr == nil {
@@ -303,8 +302,7 @@ func (s *Service) BookLeftover(ctx context.Context, sessionID string, leftoverID
 		}
 		return Booking{}, err
 	}
-	s.avail.Add(got.Dose1.Slot, 1)
-	s.avail.Add(got.Dose2.Slot, 1)
+	s.countPlaces(got, 1)
 	s.gen.Add(1)
 	s.log.Info("leftover booked", "number", got.Number, "clinic", clinic.ID, "leftover", l.ID)
 	return got, nil

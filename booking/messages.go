@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Dose2Placeholder stands in a message body for the second-dose appointment,
@@ -19,6 +20,12 @@ func FillDose2(m Message, b Booking) Message {
 		m.Body = strings.ReplaceAll(m.Body, Dose2Placeholder, AppointmentText(b.Dose2.Date, b.Dose2.Block))
 	}
 	return m
+}
+
+// messageAbout is the message of kind about booking b, written at now, to
+// the booking's phone.
+func messageAbout(b Booking, kind, body string, now time.Time) Message {
+	return Message{BookingNumber: b.Number, Kind: kind, To: b.Phone, Body: body, CreatedAt: now}
 }
 
 var koWeekdays = [7]string{"일", "월", "화", "수", "목", "금", "토"}

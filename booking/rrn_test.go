@@ -315,24 +315,32 @@ func TestParsePhone(t *testing.T) {
 		{"018-234-5678", "0182345678"},
 		{"019-9876-5432", "01998765432"},
 	}
+	testParser(t, ParsePhone, ErrPhone, valid, []string{
+		"", "010", "010-1234-567", "010-1234-56789", "010-123-4567", "02-1234-5678", "031-123-4567",
+		"012-1234-5678", "015-1234-5678", "1012345678", "+1 415 555 1234", "+82 2 1234 5678",
+		"010-1234-567a", "010_1234_5678", "010-0123-4567", "82-10-1234-5678", "010-1234-5678+",
+		"++821012345678", strings.Repeat("0", 100),
+	})
+}
+
+// testParser checks a parser of text a person types: each valid input
+// gives its normal form, each invalid one sentinel, no text and a message
+// the person can read.
+func testParser(t *testing.T, parse func(string) (string, error), sentinel error, valid []struct{ in, want string }, invalid []string) {
+	t.Helper()
 	for _, tt := range valid {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParsePhone(tt.in)
+			got, err := parse(tt.in)
 			if err != nil || got != tt.want {
 				t.Errorf("got %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}
-	for _, in := range []string{
-		"", "010", "010-1234-567", "010-1234-56789", "010-123-4567", "02-1234-5678", "031-123-4567",
-		"012-1234-5678", "015-1234-5678", "1012345678", "+1 415 555 1234", "+82 2 1234 5678",
-		"010-1234-567a", "010_1234_5678", "010-0123-4567", "82-10-1234-5678", "010-1234-5678+",
-		"++821012345678", strings.Repeat("0", 100),
-	} {
+	for _, in := range invalid {
 		t.Run("invalid "+in, func(t *testing.T) {
-			got, err := ParsePhone(in)
-			if !errors.Is(err, ErrPhone) || got != "" {
-				t.Fatalf("got %q, %v; want ErrPhone", got, err)
+			got, err := parse(in)
+			if !errors.Is(err, sentinel) || got != "" {
+				t.Fatalf("got %q, %v; want %v", got, err, sentinel)
 			}
 			if ko, en := ErrorMessage(err); ko == "" || en == "" {
 				t.Error("no message")
@@ -358,28 +366,10 @@ func TestValidName(t *testing.T) {
 		{"김", "김"},
 		{strings.Repeat("가", 50), strings.Repeat("가", 50)},
 	}
-	for _, tt := range valid {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ValidName(tt.in)
-			if err != nil || got != tt.want {
-				t.Errorf("got %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-	for _, in := range []string{
+	testParser(t, ValidName, ErrName, valid, []string{
 		"", "   ", strings.Repeat("가", 51), "홍길동1", "홍길동\x00", "홍\n길동\x07", "홍길동\u200e", "<script>",
 		"Robert'); DROP TABLE", "-홍길동", "홍길동-", "홍--길동", "😀", "홍길동!", "a@b", "\xff\xfe",
-	} {
-		t.Run("invalid "+in, func(t *testing.T) {
-			got, err := ValidName(in)
-			if !errors.Is(err, ErrName) || got != "" {
-				t.Fatalf("got %q, %v; want ErrName", got, err)
-			}
-			if ko, en := ErrorMessage(err); ko == "" || en == "" {
-				t.Error("no message")
-			}
-		})
-	}
+	})
 }
 
 func FuzzParseRRN(f *testing.F) {

@@ -9,14 +9,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // Leftover doses and clinic credentials (booking.Store).
 
-// takeLeftover books one dose of leftover id, if some is left and its time
+// TakeLeftover books one dose of leftover id, if some is left and its time
 // is not over at now. The row's lock serialises the bookings of one offer.
-func takeLeftover(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE leftovers SET booked = booked + 1 WHERE id = $1 AND booked < doses AND until_at > $2`, id, now.UnixNano())
+func (p places) TakeLeftover(id int64, now time.Time) error {
+	tag, err := p.tx.Exec(p.ctx, `UPDATE leftovers SET booked = booked + 1 WHERE id = $1 AND booked < doses AND until_at > $2`, id, now.UnixNano())
 	if err != nil {
 		return err
 	}
@@ -25,10 +26,6 @@ func takeLeftover(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error
 	}
 	return nil
 }
-
-// beyondCapacity is the capacity a leftover first dose is counted against
-// at its slot: none to check.
-func beyondCapacity(booking.Slot) int { return 1 << 30 }
 
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
@@ -52,19 +49,8 @@ func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Left
 		return nil, fail(ctx, "leftovers", err)
 	}
 	defer rows.Close()
-	var out []booking.Leftover
-	for rows.Next() {
-		l := booking.Leftover{Date: day}
-		var doses, booked int32
-		var until, posted int64
-		if err := rows.Scan(&l.ID, &l.ClinicID, &l.VaccineID, &doses, &booked, &until, &posted); err != nil {
-			return nil, fail(ctx, "leftovers", err)
-		}
-		l.Doses, l.Booked = int(doses), int(booked)
-		l.Until, l.PostedAt = time.Unix(0, until).In(booking.Seoul), time.Unix(0, posted).In(booking.Seoul)
-		out = append(out, l)
-	}
-	return out, fail(ctx, "leftovers", rows.Err())
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
+	return out, fail(ctx, "leftovers", err)
 }
 
 // BookingsAt is booking.Store's BookingsAt.
@@ -74,19 +60,11 @@ func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date
 	if err != nil {
 		return nil, fail(ctx, "bookings at", err)
 	}
-	numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	numbers, err := storecheck.Collect(rows, storecheck.ScanString)
 	if err != nil {
 		return nil, fail(ctx, "bookings at", err)
 	}
-	out := make([]booking.Booking, 0, len(numbers))
-	for _, n := range numbers {
-		b, err := s.Get(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return storecheck.GetAll(ctx, numbers, s.Get)
 }
 
 // PutClinicToken is booking.Store's PutClinicToken.

@@ -25,7 +25,7 @@
 // for the first to commit or roll back and then sees its count; the lock is
 // held until commit, so the count and the booking row become visible
 // together. Second-dose candidates are read first (one query, no locks)
-// and only those with room are tried (see takeDose2). One active booking
+// and only those with room are tried (see places.TakeDose2). One active booking
 // per person is the partial unique index: a concurrent insert of the same
 // person waits for the first and then fails with a unique violation, mapped
 // to booking.ErrAlreadyBooked. Concurrent Book calls with the same idempotency
@@ -45,7 +45,7 @@
 // takes its locks in chronological order of the slots wherever it can: Book
 // and Cancel take the first dose's slot before the second's, and the
 // vaccine supply after both; Book does not keep a full second-dose candidate
-// locked while it tries the next (see takeDose2); Change locks every slot it
+// locked while it tries the next (see places.TakeDose2); Change locks every slot it
 // may touch at once, ordered by date and block, before changing any. The
 // supply's own locks follow one order too (below). What remains (a booking
 // whose second dose comes before its first, a Change racing the very first

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,8 +20,8 @@ import (
 // CountAttempt counts a wrong code tried against a challenge: one upsert,
 // atomic on its own.
 func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
-	if id == "" {
-		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
+	if err := storecheck.CheckChallengeID(id); err != nil {
+		return 0, fail(ctx, "count attempt", err)
 	}
 	if !storable(id) {
 		return 0, booking.ErrChallengeExpired
@@ -49,22 +48,14 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlChallengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), int32(req.MaxAttempts))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return booking.ErrChallengeExpired
-		}
-		tag, err = tx.Exec(ctx, sqlSessionOpen, r.PersonKey, r.ID, r.Sealed,
-			r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return booking.ErrSessionHeld
-		}
-		return nil
+		return storecheck.OpenSession(func() (int64, error) {
+			tag, err := tx.Exec(ctx, sqlChallengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), int32(req.MaxAttempts))
+			return tag.RowsAffected(), err
+		}, func() (int64, error) {
+			tag, err := tx.Exec(ctx, sqlSessionOpen, r.PersonKey, r.ID, r.Sealed,
+				r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
+			return tag.RowsAffected(), err
+		})
 	}))
 }
 
@@ -73,17 +64,8 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (booking.
 	if !storable(id) {
 		return booking.SessionRecord{}, booking.ErrSessionExpired
 	}
-	r := booking.SessionRecord{ID: id}
-	var locked, expires int64
-	err := s.pool.QueryRow(ctx, sqlSessionGet, id, now.UnixNano()).Scan(&r.PersonKey, &r.Sealed, &locked, &expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.SessionRecord{}, booking.ErrSessionExpired
-	}
-	if err != nil {
-		return booking.SessionRecord{}, fail(ctx, "session", err)
-	}
-	r.LockedUntil, r.Expires = fromNanos(locked), fromNanos(expires)
-	return r, nil
+	r, err := storecheck.ScanSession(s.pool.QueryRow(ctx, sqlSessionGet, id, now.UnixNano()).Scan, pgx.ErrNoRows, id)
+	return r, fail(ctx, "session", err)
 }
 
 // EndSession ends a session.
@@ -127,8 +109,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 // limit of each; each kind in a statement of its own (no transaction:
 // nothing ties them).
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, fail(ctx, "purge", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return 0, fail(ctx, "purge", err)
 	}
 	deleted := 0
 	for _, q := range []string{sqlPurgeChallenges, sqlPurgeSessions, sqlPurgeGrants} {

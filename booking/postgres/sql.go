@@ -104,7 +104,7 @@ const (
 	// takes queue on the row and none can pass the capacity. A slot already
 	// full when the statement starts is passed over without waiting or
 	// locking; one that fills up while the statement waits stays locked
-	// until the transaction ends (see takeDose2).
+	// until the transaction ends (see places.TakeDose2).
 	sqlSlotTake = `UPDATE slots SET booked = booked + 1
 		WHERE clinic_id = $1 AND date = $2 AND block = $3 AND booked < $4`
 	// sqlSlotFirst creates the row of a slot not booked before, with its
@@ -114,7 +114,7 @@ const (
 	// sqlSlotPeek reads the counts of the given slots, without locking.
 	sqlSlotPeek = `SELECT clinic_id, date, block, booked FROM slots
 		WHERE (clinic_id, date, block) IN (SELECT * FROM unnest($1::bigint[], $2::date[], $3::integer[]))`
-	// The savepoint before the tries of dose-2 candidates (see takeDose2).
+	// The savepoint before the tries of dose-2 candidates (see places.TakeDose2).
 	sqlSavepointDose2 = `SAVEPOINT dose2`
 	sqlRollbackDose2  = `ROLLBACK TO SAVEPOINT dose2`
 	// sqlSlotLock locks the existing rows of the given slots in

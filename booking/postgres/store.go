@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -56,8 +55,8 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		return prev, err // nothing written
 	}
 
-	refuse := func(err error) (booking.Booking, error) {
-		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+	refuse := func(err error) error {
+		return storecheck.Refusal(err, func() (bool, error) {
 			return storecheck.Found(tx.QueryRow(ctx, sqlPersonActive, b.PersonKey).Scan, pgx.ErrNoRows)
 		})
 	}
@@ -67,64 +66,33 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 	// the one taken is held until commit, so it is taken as late as possible.
 	limited, err := peekSupply(ctx, tx, b.VaccineID)
 	if err != nil {
-		return refuse(err)
+		return booking.Booking{}, refuse(err)
 	}
-	if req.LeftoverID != 0 {
-		// A leftover dose: one of the clinic's offer, counted at its
-		// slot beyond the slot's capacity.
-		if err := takeLeftover(ctx, tx, req.LeftoverID, b.CreatedAt); err != nil {
-			return refuse(err)
-		}
-		if err := takeSlot(ctx, tx, b.Dose1.Slot, beyondCapacity); err != nil {
-			return booking.Booking{}, err
-		}
-	} else if err := takeSlot(ctx, tx, b.Dose1.Slot, req.SlotCapacity); err != nil {
-		return refuse(err)
+	if err := storecheck.HoldBooking(places{ctx, tx}, req, &b, refuse); err != nil {
+		return booking.Booking{}, err
 	}
-	// The slot's row is locked (takeSlot): the count sees every committed
-	// booking of the slot, and no other can commit meanwhile.
-	if err := checkShare(ctx, tx, b.Dose1.Slot, req.Share, ""); err != nil {
-		return refuse(err)
-	}
-	dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return refuse(err)
-	}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
 	var hold supplyHold
 	if limited {
 		if hold, err = takeSupply(ctx, tx, b.VaccineID); err != nil {
-			return refuse(err)
+			return booking.Booking{}, refuse(err)
 		}
 	}
 
-	generated := b.Number == ""
-	for attempt := 0; ; attempt++ {
-		if generated {
-			b.Number = s.newNumber()
-		}
+	err = storecheck.InsertNumbered(&b, s.newNumber, func() (taken bool, err error) {
 		tag, err := tx.Exec(ctx, sqlBookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
 			nullDate(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
 			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
 			string(b.Status), int32(hold.doses), hold.shard, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
-		if err != nil {
-			if uniqueViolation(err, constraintOneActivePerPerson) {
-				return booking.Booking{}, booking.ErrAlreadyBooked
-			}
-			return booking.Booking{}, err
+		if uniqueViolation(err, constraintOneActivePerPerson) {
+			return false, booking.ErrAlreadyBooked
 		}
-		if tag.RowsAffected() == 1 {
-			break
-		}
-		// The number is taken.
-		if !generated {
-			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
-		}
-		if attempt >= 8 {
-			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts", attempt+1)
-		}
+		// ON CONFLICT (number) DO NOTHING: no row if the number is taken.
+		return err == nil && tag.RowsAffected() == 0, err
+	})
+	if err != nil {
+		return booking.Booking{}, err
 	}
 
 	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
@@ -141,23 +109,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return fail(ctx, "ping", s.pool.Ping(ctx))
 }
 
-// takeSlot holds one place at slot if it has fewer bookings than capacity.
-func takeSlot(ctx context.Context, tx pgx.Tx, slot booking.Slot, capacity func(booking.Slot) int) error {
-	ok, err := tryTake(ctx, tx, slot, capacity(slot))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
-	}
-	return nil
+// places is storecheck.Places in transaction tx. A place taken locks the
+// slot's row until commit: the bookings of a slot are serialised, and a
+// count in the transaction (READ COMMITTED: a new snapshot) sees every one
+// committed before.
+type places struct {
+	ctx context.Context
+	tx  pgx.Tx
 }
 
-// tryTake holds one place at slot if it has fewer than c bookings.
-func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, error) {
+// TryTake holds one place at slot if it has fewer than c bookings.
+func (p places) TryTake(slot booking.Slot, c int) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
+	ctx, tx := p.ctx, p.tx
 	date, block := pgDate(slot.Date), int32(slot.Block)
 	for attempt := 0; ; attempt++ {
 		tag, err := tx.Exec(ctx, sqlSlotTake, slot.ClinicID, date, block, int64(c))
@@ -176,7 +142,7 @@ func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, er
 	}
 }
 
-// takeDose2 holds the first candidate with free capacity.
+// TakeDose2 holds the first candidate with free capacity.
 //
 // With several candidates, their counts are read first, in one query and
 // without locks, and only candidates that had room then are tried: this
@@ -190,7 +156,8 @@ func tryTake(ctx context.Context, tx pgx.Tx, slot booking.Slot, c int) (bool, er
 // booking that prefers the candidates in the opposite order (bookings at
 // neighbouring blocks do), so the tries run after a savepoint, and a failed
 // try rolls back to it, which gives the lock back.
-func takeDose2(ctx context.Context, tx pgx.Tx, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+func (p places) TakeDose2(candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+	ctx, tx := p.ctx, p.tx
 	var booked map[booking.Slot]int64
 	several := len(candidates) > 1
 	if several {
@@ -204,7 +171,7 @@ func takeDose2(ctx context.Context, tx pgx.Tx, candidates []booking.Slot, capaci
 		if limit <= 0 || booked[c] >= int64(limit) {
 			continue
 		}
-		ok, err := tryTake(ctx, tx, c, limit)
+		ok, err := p.TryTake(c, limit)
 		if err != nil {
 			return booking.Slot{}, err
 		}
@@ -239,17 +206,11 @@ func savepointAndPeek(ctx context.Context, tx pgx.Tx, candidates []booking.Slot)
 	defer rows.Close()
 	out := make(map[booking.Slot]int64, len(candidates))
 	for rows.Next() {
-		var sl booking.Slot
-		var date pgtype.Date
-		var block int32
 		var n int64
-		if err := rows.Scan(&sl.ClinicID, &date, &block, &n); err != nil {
+		sl, err := storecheck.ScanSlot(rows, &n)
+		if err != nil {
 			return nil, err
 		}
-		if sl.Date, err = fromDate(date); err != nil {
-			return nil, err
-		}
-		sl.Block = booking.TimeBlock(block)
 		out[sl] = n
 	}
 	if err := rows.Err(); err != nil {
@@ -346,73 +307,30 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.ChangeHash(&req)
-	}
-
-	var out booking.Booking
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
-		if found || err != nil {
-			out = prev
-			return err
-		}
-		b, _, err := lockActiveBooking(ctx, tx, req.Number)
-		if err != nil {
-			return err
-		}
-		// Lock every slot the change may touch, in chronological order,
-		// before changing any: Book and Cancel lock a booking's slots first
-		// dose first, so a Change does not deadlock with them (or with
-		// another Change) whatever its new dates.
-		touched := append([]booking.Slot{b.Dose1.Slot, b.Dose2.Slot, req.NewDose1}, req.Dose2Candidates...)
-		if err := lockSlots(ctx, tx, touched); err != nil {
-			return err
-		}
-		if err := releaseDoses(ctx, tx, b); err != nil {
-			return err
-		}
-		if err := takeSlot(ctx, tx, req.NewDose1, req.SlotCapacity); err != nil {
-			return err
-		}
-		// The new slot's row is locked (takeSlot), as in Book: every
-		// booking or move into it, and every move out of it or cancel
-		// (releaseDoses), waits for this transaction.
-		if err := checkShare(ctx, tx, req.NewDose1, req.Share, b.Number); err != nil {
-			return err
-		}
-		dose2, err := takeDose2(ctx, tx, req.Dose2Candidates, req.SlotCapacity)
-		if err != nil {
-			return err
-		}
-		b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
-		b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
-		b.ShareKey = storecheck.ShareKeyOf(req.Share)
-		b.UpdatedAt = now
-		tag, err := tx.Exec(ctx, sqlBookingMove,
-			b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
-			b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
-			now.UnixNano(), b.ShareKey, b.Number)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("booking %s changed under a row lock", b.Number)
-		}
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
-			return err
-		}
-		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
-			return err
-		}
-		out = b
-		return nil
-	})
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	return out, nil
+	return s.changeBooking(ctx, req.Number, req.IdempotencyKey, booking.ChangeHash(&req), now, req.Notice, "change",
+		func(tx pgx.Tx, b *booking.Booking, _ supplyHold) error {
+			// Lock every slot the change may touch, in chronological order,
+			// before changing any: Book and Cancel lock a booking's slots first
+			// dose first, so a Change does not deadlock with them (or with
+			// another Change) whatever its new dates.
+			touched := append([]booking.Slot{b.Dose1.Slot, b.Dose2.Slot, req.NewDose1}, req.Dose2Candidates...)
+			if err := lockSlots(ctx, tx, touched); err != nil {
+				return err
+			}
+			if err := releaseDoses(ctx, tx, *b); err != nil {
+				return err
+			}
+			// The new slot's row is locked once taken, as in Book: every
+			// booking or move into it, and every move out of it or cancel
+			// (releaseDoses), waits for this transaction.
+			if err := storecheck.HoldChange(places{ctx, tx}, &req, b, now); err != nil {
+				return err
+			}
+			return updateBooking(ctx, tx, sqlBookingMove, b.Number,
+				b.Dose1.ClinicID, pgDate(b.Dose1.Date), int32(b.Dose1.Block),
+				b.Dose2.ClinicID, pgDate(b.Dose2.Date), int32(b.Dose2.Block),
+				now.UnixNano(), b.ShareKey, b.Number)
+		})
 }
 
 // Cancel is booking.Store's Cancel, in one transaction that locks the
@@ -427,14 +345,36 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.CancelHash(number)
-	}
+	return s.changeBooking(ctx, number, req.IdempotencyKey, booking.CancelHash(number), now, req.Notice, "cancel",
+		func(tx pgx.Tx, b *booking.Booking, hold supplyHold) error {
+			if err := updateBooking(ctx, tx, sqlBookingCancel, number, now.UnixNano(), number); err != nil {
+				return err
+			}
+			if err := releaseDoses(ctx, tx, *b); err != nil {
+				return err
+			}
+			if hold.doses > 0 {
+				if err := giveSupply(ctx, tx, b.VaccineID, hold); err != nil {
+					return err
+				}
+			}
+			b.Status = booking.StatusCancelled
+			b.UpdatedAt = now
+			return nil
+		})
+}
 
+// changeBooking is the transaction of a Change or Cancel of booking
+// number. A request whose idempotency key the store holds is answered
+// from it (lockKey). Otherwise apply changes the booking, locked (and
+// ErrCancelled if it is cancelled), given the doses it holds of its
+// vaccine's supply, and the notice, as a message of kind, and the key are
+// written with the change.
+func (s *Store) changeBooking(ctx context.Context, number, key string, hash []byte, now time.Time, notice booking.Message, kind string,
+	apply func(tx pgx.Tx, b *booking.Booking, hold supplyHold) error) (booking.Booking, error) {
 	var out booking.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		prev, found, err := lockKey(ctx, tx, req.IdempotencyKey, hash)
+		prev, found, err := lockKey(ctx, tx, key, hash)
 		if found || err != nil {
 			out = prev
 			return err
@@ -443,27 +383,13 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, sqlBookingCancel, now.UnixNano(), number)
-		if err != nil {
+		if err := apply(tx, &b, hold); err != nil {
 			return err
 		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("booking %s changed under a row lock", number)
-		}
-		if err := releaseDoses(ctx, tx, b); err != nil {
+		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
 			return err
 		}
-		if hold.doses > 0 {
-			if err := giveSupply(ctx, tx, b.VaccineID, hold); err != nil {
-				return err
-			}
-		}
-		b.Status = booking.StatusCancelled
-		b.UpdatedAt = now
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
-			return err
-		}
-		if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, now); err != nil {
+		if err := putKey(ctx, tx, key, b.Number, hash, now); err != nil {
 			return err
 		}
 		out = b
@@ -475,6 +401,19 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 	return out, nil
 }
 
+// updateBooking runs query, an UPDATE of active booking number, which the
+// transaction has locked.
+func updateBooking(ctx context.Context, tx pgx.Tx, query, number string, args ...any) error {
+	tag, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("booking %s changed under a row lock", number)
+	}
+	return nil
+}
+
 // SlotCounts lists every slot holding at least one booking.
 func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 	rows, err := s.pool.Query(ctx, sqlSlotCounts)
@@ -482,80 +421,38 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	defer rows.Close()
-	var out []booking.SlotCount
-	for rows.Next() {
-		var c booking.SlotCount
-		var date pgtype.Date
-		var block int32
-		var booked int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &booked); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		if c.Date, err = fromDate(date); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		c.Block = booking.TimeBlock(block)
-		c.Booked = int(booked)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "slot counts", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
+		c.Slot, err = storecheck.ScanSlot(r, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "slot counts", err)
 }
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
 func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
-	if limit <= 0 {
-		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return nil, fail(ctx, "pending messages", err)
 	}
 	rows, err := s.pool.Query(ctx, sqlPending, int64(limit))
 	if err != nil {
 		return nil, fail(ctx, "pending messages", err)
 	}
 	defer rows.Close()
-	var out []booking.Message
-	for rows.Next() {
-		var m booking.Message
-		var number *string
-		var created int64
-		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
-			return nil, fail(ctx, "pending messages", err)
-		}
-		if number != nil {
-			m.BookingNumber = *number
-		}
-		m.CreatedAt = fromNanos(created)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	return out, fail(ctx, "pending messages", err)
 }
 
 // MarkSent records that message id was delivered at at. Marking a message
 // that is already marked keeps the first time; an unknown id is ErrNotFound.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	if at.IsZero() {
-		at = s.now()
-	}
-	tag, err := s.pool.Exec(ctx, sqlOutboxMark, at.UnixNano(), id)
-	if err != nil {
-		return fail(ctx, "mark sent", err)
-	}
-	if tag.RowsAffected() == 0 {
-		// Already marked (the first time stands), or no such message;
-		// messages are never deleted, so the answer cannot change.
-		var exists bool
-		if err := s.pool.QueryRow(ctx, sqlOutboxIs, id).Scan(&exists); err != nil {
-			return fail(ctx, "mark sent", err)
-		}
-		if !exists {
-			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
-		}
-	}
-	return nil
+	at = storecheck.At(at, s.now)
+	return fail(ctx, "mark sent", storecheck.MarkSent(id, func() (int64, error) {
+		tag, err := s.pool.Exec(ctx, sqlOutboxMark, at.UnixNano(), id)
+		return tag.RowsAffected(), err
+	}, func() (exists bool, err error) {
+		err = s.pool.QueryRow(ctx, sqlOutboxIs, id).Scan(&exists)
+		return exists, err
+	}))
 }
 
 // CountBookings returns the number of active bookings per cohort and per
@@ -566,58 +463,18 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
-	for rows.Next() {
-		var campaign, cohort, vaccine string
-		var n int64
-		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
-			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-		}
-		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += int(n)
-		out.ByVaccine[vaccine] += int(n)
-	}
-	if err := rows.Err(); err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	return out, nil
+	out, err := storecheck.BookingCounts(rows)
+	return out, fail(ctx, "count bookings", err)
 }
 
 // scanBooking reads one bookings row (bookingColumns) and also returns the
 // doses it holds against the vaccine supply, and where.
 func scanBooking(row pgx.Row) (booking.Booking, supplyHold, error) {
-	var b booking.Booking
-	var birth, d1date, d2date pgtype.Date
-	var status string
-	var d1block, d2block, supplyDoses int32
+	var supplyDoses int32
 	var supplyShard *int32
-	var created, updated int64
-	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
-		&birth, &b.BookedBy,
-		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &supplyShard, &created, &updated, &b.ShareKey)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, supplyHold{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, supplyHold{}, err
-	}
-	if b.BirthDate, err = fromDate(birth); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
-	}
-	if b.Dose1.Date, err = fromDate(d1date); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
-	}
-	if b.Dose2.Date, err = fromDate(d2date); err != nil {
-		return booking.Booking{}, supplyHold{}, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
-	}
-	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
-	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
-	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
-	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, nil
+	b, err := storecheck.ScanBooking(row.Scan, pgx.ErrNoRows, &supplyDoses, &supplyShard)
+	return b, supplyHold{doses: int(supplyDoses), shard: supplyShard}, err
 }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // pgDate is the PostgreSQL date of a calendar date.
 func pgDate(d booking.Date) pgtype.Date {
@@ -630,18 +487,6 @@ func nullDate(d booking.Date) pgtype.Date {
 		return pgtype.Date{}
 	}
 	return pgDate(d)
-}
-
-// fromDate is the calendar date of a PostgreSQL date; NULL is the zero Date.
-func fromDate(v pgtype.Date) (booking.Date, error) {
-	if !v.Valid {
-		return booking.Date{}, nil
-	}
-	if v.InfinityModifier != pgtype.Finite {
-		return booking.Date{}, fmt.Errorf("date is %v", v.InfinityModifier)
-	}
-	t := v.Time
-	return booking.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 }
 
 // checkChange checks the booking number, the idempotency key and the

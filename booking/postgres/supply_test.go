@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/booking/storetest"
 )
 
@@ -169,17 +170,24 @@ func deadlocks(t *testing.T, conn *pgx.Conn) int64 {
 	return n
 }
 
+// openSupplied opens a store on a schema of its own with doses of pfizer,
+// and a connection to look at its rows.
+func openSupplied(t *testing.T, doses int) (*postgres.Store, *pgx.Conn) {
+	t.Helper()
+	u := freshSchema(t)
+	s, conn := open(t, u), connect(t, u)
+	if err := s.SetSupply(context.Background(), "pfizer", doses); err != nil {
+		t.Fatal(err)
+	}
+	return s, conn
+}
+
 // 32 goroutines make 200 bookings of a vaccine with doses for 50: exactly 50
 // succeed, every other is refused as supply exhausted, and no shard gives
 // more than it has.
 func TestSupplyConcurrentExhaustion(t *testing.T) {
-	u := freshSchema(t)
-	s := open(t, u)
-	conn := connect(t, u)
+	s, conn := openSupplied(t, 100)
 	ctx := context.Background()
-	if err := s.SetSupply(ctx, "pfizer", 100); err != nil {
-		t.Fatal(err)
-	}
 	st := checkSupply(t, conn, "pfizer")
 	if st.room != 100 || st.debt != 0 {
 		t.Fatalf("after SetSupply(100): room %d, debt %d", st.room, st.debt)
@@ -255,13 +263,8 @@ func shardOf(t *testing.T, conn *pgx.Conn, number string) int {
 // A cancel gives the doses back to the shard they came from, and a new
 // booking can then use them.
 func TestSupplyCancelSameShard(t *testing.T) {
-	u := freshSchema(t)
-	s := open(t, u)
-	conn := connect(t, u)
+	s, conn := openSupplied(t, 2*shardCount*2) // two bookings per shard
 	ctx := context.Background()
-	if err := s.SetSupply(ctx, "pfizer", 2*shardCount*2); err != nil { // two bookings per shard
-		t.Fatal(err)
-	}
 	var numbers []string
 	for k := range 2 * shardCount {
 		b, err := s.Book(ctx, supplyReq("pfizer", fmt.Sprint("p", k), k))
@@ -448,13 +451,8 @@ func TestSupplySetConcurrent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress test")
 	}
-	u := freshSchema(t)
-	s := open(t, u)
-	conn := connect(t, u)
+	s, conn := openSupplied(t, 60)
 	ctx := context.Background()
-	if err := s.SetSupply(ctx, "pfizer", 60); err != nil {
-		t.Fatal(err)
-	}
 	dl := deadlocks(t, conn)
 	allocations := []int{40, 10, 100, 0, 61, 7, 30, 2, 90, 50}
 	var maxAllocated atomic.Int64

@@ -51,8 +51,33 @@ func benchPersonKey(i int) string { return fmt.Sprintf("%064x", i) }
 
 // newBare returns one bare booking transaction per call, on a database file
 // with the store's schema and the store's writer pragmas.
-func newBare(tb testing.TB, dir string) func(i int) error {
-	path := filepath.Join(dir, "bare.db")
+// The bare booking transaction's two statements, and the values they take
+// for commit i.
+const (
+	bareSlotUpsert = `INSERT INTO slots (clinic_id, date, block, booked) VALUES (?1, ?2, ?3, 1)
+		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`
+	bareBookingInsert = `INSERT INTO bookings (` + bookingColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func bareSlotArgs() []any {
+	d1 := benchDose1
+	return []any{d1.ClinicID, d1.Date.String(), int64(d1.Block), benchCapacity}
+}
+
+func bareBookingArgs(i int) []any {
+	d1, d2 := benchDose1, benchDose2
+	now := time.Now().UnixNano()
+	pk := benchPersonKey(i)
+	return []any{NewNumber(), "c", "18-49", "pfizer", pk, "Name", "01012345678", "1985-03-09", pk,
+		d1.ClinicID, d1.Date.String(), int64(d1.Block), d2.ClinicID, d2.Date.String(), int64(d2.Block),
+		"booked", 2, now, now, ""}
+}
+
+// openBare opens a database file named name in dir with the store's schema,
+// through one connection with the store's writer pragmas.
+func openBare(tb testing.TB, dir, name string) *sql.DB {
+	path := filepath.Join(dir, name)
 	s, err := Open(path) // same schema
 	if err != nil {
 		tb.Fatal(err)
@@ -64,37 +89,34 @@ func newBare(tb testing.TB, dir string) func(i int) error {
 	}
 	tb.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
-	upsert, err := db.Prepare(`INSERT INTO slots (clinic_id, date, block, booked) VALUES (?1, ?2, ?3, 1)
-		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`)
+	return db
+}
+
+func newBare(tb testing.TB, dir string) func(i int) error {
+	db := openBare(tb, dir, "bare.db")
+	upsert, err := db.Prepare(bareSlotUpsert)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	insert, err := db.Prepare(`INSERT INTO bookings (` + bookingColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := db.Prepare(bareBookingInsert)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	d1, d2 := benchDose1, benchDose2
 	return func(i int) error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
-		res, err := tx.StmtContext(ctx, upsert).ExecContext(ctx, d1.ClinicID, d1.Date.String(), int64(d1.Block), benchCapacity)
+		res, err := tx.StmtContext(ctx, upsert).ExecContext(ctx, bareSlotArgs()...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return booking.ErrSlotFull
 		}
-		now := time.Now().UnixNano()
-		pk := benchPersonKey(i)
-		if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx,
-			NewNumber(), "c", "18-49", "pfizer", pk, "Name", "01012345678", "1985-03-09", pk,
-			d1.ClinicID, d1.Date.String(), int64(d1.Block), d2.ClinicID, d2.Date.String(), int64(d2.Block),
-			"booked", 2, now, now); err != nil {
+		if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, bareBookingArgs(i)...); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -105,18 +127,7 @@ func newBare(tb testing.TB, dir string) func(i int) error {
 // connection with BEGIN IMMEDIATE and COMMIT prepared once instead of
 // database/sql's Tx. It is the stricter floor, logged by the ratio test.
 func newBareConn(tb testing.TB, dir string) func(i int) error {
-	path := filepath.Join(dir, "bareconn.db")
-	s, err := Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.Close()
-	db, err := sql.Open("sqlite", writerDSN(path))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	db.SetMaxOpenConns(1)
+	db := openBare(tb, dir, "bareconn.db")
 	ctx := context.Background()
 	c, err := db.Conn(ctx)
 	if err != nil {
@@ -131,11 +142,7 @@ func newBareConn(tb testing.TB, dir string) func(i int) error {
 		return st
 	}
 	begin, commit, rollback := prep("BEGIN IMMEDIATE"), prep("COMMIT"), prep("ROLLBACK")
-	upsert := prep(`INSERT INTO slots (clinic_id, date, block, booked) VALUES (?1, ?2, ?3, 1)
-		ON CONFLICT (clinic_id, date, block) DO UPDATE SET booked = booked + 1 WHERE booked < ?4`)
-	insert := prep(`INSERT INTO bookings (` + bookingColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	d1, d2 := benchDose1, benchDose2
+	upsert, insert := prep(bareSlotUpsert), prep(bareBookingInsert)
 	return func(i int) (err error) {
 		if _, err := begin.ExecContext(ctx); err != nil {
 			return err
@@ -145,19 +152,14 @@ func newBareConn(tb testing.TB, dir string) func(i int) error {
 				rollback.ExecContext(ctx)
 			}
 		}()
-		res, err := upsert.ExecContext(ctx, d1.ClinicID, d1.Date.String(), int64(d1.Block), benchCapacity)
+		res, err := upsert.ExecContext(ctx, bareSlotArgs()...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return booking.ErrSlotFull
 		}
-		now := time.Now().UnixNano()
-		pk := benchPersonKey(i)
-		if _, err := insert.ExecContext(ctx,
-			NewNumber(), "c", "18-49", "pfizer", pk, "Name", "01012345678", "1985-03-09", pk,
-			d1.ClinicID, d1.Date.String(), int64(d1.Block), d2.ClinicID, d2.Date.String(), int64(d2.Block),
-			"booked", 2, now, now); err != nil {
+		if _, err := insert.ExecContext(ctx, bareBookingArgs(i)...); err != nil {
 			return err
 		}
 		_, err = commit.ExecContext(ctx)

@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 // Leftover doses and clinic credentials (booking.Store). They are rare
 // next to bookings, so their statements are not prepared ahead, except
 // leftoverTake, which runs in the booking transaction.
 
-// takeLeftover books one dose of leftover id, if some is left and its
+// TakeLeftover books one dose of leftover id, if some is left and its
 // time is not over at now.
-func takeLeftover(t *wtx, st *writeStmts, id int64, now time.Time) error {
-	n, err := t.exec(st.leftoverTake, id, now.UnixNano())
+func (p places) TakeLeftover(id int64, now time.Time) error {
+	n, err := p.t.exec(p.s.ws.leftoverTake, id, now.UnixNano())
 	if err != nil {
 		return err
 	}
@@ -84,17 +85,8 @@ func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Left
 		return nil, fail(ctx, "leftovers", err)
 	}
 	defer done()
-	var out []booking.Leftover
-	for rows.Next() {
-		l := booking.Leftover{Date: day}
-		var until, posted int64
-		if err := rows.Scan(&l.ID, &l.ClinicID, &l.VaccineID, &l.Doses, &l.Booked, &until, &posted); err != nil {
-			return nil, fail(ctx, "leftovers", err)
-		}
-		l.Until, l.PostedAt = time.Unix(0, until).In(booking.Seoul), time.Unix(0, posted).In(booking.Seoul)
-		out = append(out, l)
-	}
-	return out, fail(ctx, "leftovers", rows.Err())
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
+	return out, fail(ctx, "leftovers", err)
 }
 
 // BookingsAt is booking.Store's BookingsAt.
@@ -104,29 +96,12 @@ func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date
 	if err != nil {
 		return nil, fail(ctx, "bookings at", err)
 	}
-	var numbers []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			done()
-			return nil, fail(ctx, "bookings at", err)
-		}
-		numbers = append(numbers, n)
-	}
-	err = rows.Err()
-	done()
+	numbers, err := storecheck.Collect(rows, storecheck.ScanString)
+	done() // Get takes the reader again
 	if err != nil {
 		return nil, fail(ctx, "bookings at", err)
 	}
-	out := make([]booking.Booking, 0, len(numbers))
-	for _, n := range numbers {
-		b, err := s.Get(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return storecheck.GetAll(ctx, numbers, s.Get)
 }
 
 // PutClinicToken is booking.Store's PutClinicToken.
@@ -178,7 +153,3 @@ func (s *Store) RevokeClinicTokens(ctx context.Context, clinicID int64, at time.
 	n, err := res.RowsAffected()
 	return int(n), fail(ctx, "revoke clinic tokens", err)
 }
-
-// beyondCapacity is the capacity a leftover first dose is counted against
-// at its slot: none to check.
-func beyondCapacity(booking.Slot) int { return 1 << 30 }

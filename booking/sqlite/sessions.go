@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -17,8 +16,8 @@ import (
 
 // CountAttempt counts a wrong code tried against a challenge.
 func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, maxAttempts int) (int, error) {
-	if id == "" {
-		return 0, fail(ctx, "count attempt", fmt.Errorf("%w: empty challenge id", ErrInvalid))
+	if err := storecheck.CheckChallengeID(id); err != nil {
+		return 0, fail(ctx, "count attempt", err)
 	}
 	var n int
 	err := s.write(ctx, func(t *wtx) error {
@@ -42,21 +41,11 @@ func (s *Store) OpenSession(ctx context.Context, req booking.OpenSessionRequest)
 		return fail(ctx, "open session", err)
 	}
 	return fail(ctx, "open session", s.write(ctx, func(t *wtx) error {
-		n, err := t.exec(s.ws.challengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), req.MaxAttempts)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return booking.ErrChallengeExpired
-		}
-		n, err = t.exec(s.ws.sessionOpen, r.PersonKey, r.ID, r.Sealed, r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return booking.ErrSessionHeld
-		}
-		return nil
+		return storecheck.OpenSession(func() (int64, error) {
+			return t.exec(s.ws.challengeUse, req.ChallengeID, req.ChallengeExpires.UnixNano(), req.MaxAttempts)
+		}, func() (int64, error) {
+			return t.exec(s.ws.sessionOpen, r.PersonKey, r.ID, r.Sealed, r.LockedUntil.UnixNano(), r.Expires.UnixNano(), req.Now.UnixNano())
+		})
 	}))
 }
 
@@ -67,17 +56,8 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (booking.
 		return booking.SessionRecord{}, fail(ctx, "session", err)
 	}
 	defer unlock()
-	r := booking.SessionRecord{ID: id}
-	var locked, expires int64
-	err = s.rs.sessionGet.QueryRowContext(ctx, id, now.UnixNano()).Scan(&r.PersonKey, &r.Sealed, &locked, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.SessionRecord{}, booking.ErrSessionExpired
-	}
-	if err != nil {
-		return booking.SessionRecord{}, fail(ctx, "session", err)
-	}
-	r.LockedUntil, r.Expires = fromNanos(locked), fromNanos(expires)
-	return r, nil
+	r, err := storecheck.ScanSession(s.rs.sessionGet.QueryRowContext(ctx, id, now.UnixNano()).Scan, sql.ErrNoRows, id)
+	return r, fail(ctx, "session", err)
 }
 
 // EndSession ends a session.
@@ -120,8 +100,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 // PurgeExpired deletes expired challenges, sessions and look-ups, at most
 // limit of each, in one write transaction.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, fail(ctx, "purge", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return 0, fail(ctx, "purge", err)
 	}
 	deleted := 0
 	err := s.write(ctx, func(t *wtx) error {

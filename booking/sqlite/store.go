@@ -40,86 +40,48 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 	st := &s.ws
 
 	if req.IdempotencyKey != "" {
-		var number string
-		var stored []byte
-		switch err := t.row(st.idemGet, req.IdempotencyKey).Scan(&number, &stored); {
-		case err == nil:
-			// The transaction rolls back: nothing written.
-			return storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-				prev, _, err := scanBooking(t.row(st.bookingGet, number))
-				return prev, err
-			})
-		case !errors.Is(err, sql.ErrNoRows):
-			return booking.Booking{}, err
+		if prev, found, err := replayed(t.row, st.idemGet, st.bookingGet, req.IdempotencyKey, hash); found || err != nil {
+			return prev, err // the transaction rolls back: nothing written
 		}
 	}
 
-	refuse := func(err error) (booking.Booking, error) {
-		return booking.Booking{}, storecheck.Refusal(err, func() (bool, error) {
+	refuse := func(err error) error {
+		return storecheck.Refusal(err, func() (bool, error) {
 			return storecheck.Found(t.row(st.personActive, b.PersonKey).Scan, sql.ErrNoRows)
 		})
 	}
 	supplyDoses, err := takeSupply(t, st, b.VaccineID)
 	if err != nil {
-		return refuse(err)
+		return booking.Booking{}, refuse(err)
 	}
-	if req.LeftoverID != 0 {
-		// A leftover dose: one of the clinic's offer, counted at its
-		// slot beyond the slot's capacity.
-		if err := takeLeftover(t, st, req.LeftoverID, b.CreatedAt); err != nil {
-			return refuse(err)
-		}
-		if err := takeSlot(t, st, b.Dose1.Slot, beyondCapacity); err != nil {
-			return booking.Booking{}, err
-		}
-	} else if err := takeSlot(t, st, b.Dose1.Slot, req.SlotCapacity); err != nil {
-		return refuse(err)
+	if err := storecheck.HoldBooking(places{s, t}, &req, &b, refuse); err != nil {
+		return booking.Booking{}, err
 	}
-	if err := s.checkShare(t, b.Dose1.Slot, req.Share, ""); err != nil {
-		return refuse(err)
-	}
-	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return refuse(err)
-	}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
 
-	generated := b.Number == ""
-	for attempt := 0; ; attempt++ {
-		if generated {
-			b.Number = s.newNumber()
-		}
+	err = storecheck.InsertNumbered(&b, s.newNumber, func() (taken bool, err error) {
 		_, err = t.exec(st.bookingInsert,
 			b.Number, b.CampaignID, b.CohortID, b.VaccineID, b.PersonKey, b.Name, b.Phone,
 			storecheck.DateText(b.BirthDate), b.BookedBy,
 			b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
 			b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
 			string(b.Status), supplyDoses, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), b.ShareKey)
-		if err == nil {
-			break
-		}
 		switch sqliteCode(err) {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // bookings_one_active_per_person, the only UNIQUE index
-			return booking.Booking{}, booking.ErrAlreadyBooked
+			return false, booking.ErrAlreadyBooked
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: // the number is taken
-		default:
-			return booking.Booking{}, err
+			return true, nil
 		}
-		if !generated {
-			return booking.Booking{}, fmt.Errorf("%w: booking number %q already exists", ErrInvalid, b.Number)
-		}
-		if attempt >= 8 {
-			return booking.Booking{}, fmt.Errorf("no unused booking number after %d attempts: %w", attempt+1, err)
-		}
+		return false, err
+	})
+	if err != nil {
+		return booking.Booking{}, err
 	}
 
 	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
 		return booking.Booking{}, err
 	}
-	if req.IdempotencyKey != "" {
-		if _, err := t.exec(st.idemPut, req.IdempotencyKey, b.Number, hash, b.CreatedAt.UnixNano()); err != nil {
-			return booking.Booking{}, err
-		}
+	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, b.CreatedAt); err != nil {
+		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
 		return booking.Booking{}, err
@@ -149,31 +111,27 @@ func takeSupply(t *wtx, st *writeStmts, vaccineID string) (int, error) {
 	return 0, nil
 }
 
-// takeSlot holds one place at slot if it has fewer bookings than capacity.
-func takeSlot(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) error {
-	ok, err := tryTake(t, st, slot, capacity)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s: %w", slot, booking.ErrSlotFull)
-	}
-	return nil
+// places is storecheck.Places in write transaction t. The writer
+// connection is serial, so no booking can commit between a check and a
+// write.
+type places struct {
+	s *Store
+	t *wtx
 }
 
-func tryTake(t *wtx, st *writeStmts, slot booking.Slot, capacity func(booking.Slot) int) (bool, error) {
-	c := capacity(slot)
+// TryTake holds one place at slot if it has fewer than c bookings.
+func (p places) TryTake(slot booking.Slot, c int) (bool, error) {
 	if c <= 0 {
 		return false, nil
 	}
-	n, err := t.exec(st.slotTake, slot.ClinicID, slot.Date.String(), int64(slot.Block), c)
+	n, err := p.t.exec(p.s.ws.slotTake, slot.ClinicID, slot.Date.String(), int64(slot.Block), c)
 	return n == 1, err
 }
 
-// takeDose2 holds the first candidate with free capacity.
-func takeDose2(t *wtx, st *writeStmts, candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
+// TakeDose2 holds the first candidate with free capacity.
+func (p places) TakeDose2(candidates []booking.Slot, capacity func(booking.Slot) int) (booking.Slot, error) {
 	for _, c := range candidates {
-		ok, err := tryTake(t, st, c, capacity)
+		ok, err := p.TryTake(c, capacity(c))
 		if err != nil {
 			return booking.Slot{}, err
 		}
@@ -216,16 +174,7 @@ func (s *Store) Get(ctx context.Context, number string) (booking.Booking, error)
 	if err := storecheck.CheckNumber(number); err != nil {
 		return booking.Booking{}, fail(ctx, "get", err)
 	}
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "get", err)
-	}
-	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "get", err)
-	}
-	return b, nil
+	return s.readBooking(ctx, "get", s.rs.bookingGet, number)
 }
 
 // ActiveBooking returns the person's booking that is not cancelled, in any
@@ -234,16 +183,19 @@ func (s *Store) ActiveBooking(ctx context.Context, personKey string) (booking.Bo
 	if err := storecheck.CheckPersonKey("person key", personKey); err != nil {
 		return booking.Booking{}, fail(ctx, "active booking", err)
 	}
+	return s.readBooking(ctx, "active booking", s.rs.bookingActive, personKey)
+}
+
+// readBooking reads the booking read statement stmt finds by key
+// (ErrNotFound if none), for operation op.
+func (s *Store) readBooking(ctx context.Context, op string, stmt *sql.Stmt, key string) (booking.Booking, error) {
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
-		return booking.Booking{}, fail(ctx, "active booking", err)
+		return booking.Booking{}, fail(ctx, op, err)
 	}
 	defer unlock()
-	b, _, err := scanBooking(s.rs.bookingActive.QueryRowContext(ctx, personKey))
-	if err != nil {
-		return booking.Booking{}, fail(ctx, "active booking", err)
-	}
-	return b, nil
+	b, _, err := scanBooking(stmt.QueryRowContext(ctx, key))
+	return b, fail(ctx, op, err)
 }
 
 // Change is booking.Store's Change, in one write transaction.
@@ -259,62 +211,19 @@ func (s *Store) change(ctx context.Context, req booking.ChangeRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
-
-	t, err := s.begin(ctx)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	defer t.rollback()
-	st := &s.ws
-
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.ChangeHash(&req)
-		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
-			return prev, err
-		}
-	}
-	b, _, err := activeBooking(t, st, req.Number)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	if err := releaseDoses(t, st, b); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := takeSlot(t, st, req.NewDose1, req.SlotCapacity); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := s.checkShare(t, req.NewDose1, req.Share, b.Number); err != nil {
-		return booking.Booking{}, err
-	}
-	dose2, err := takeDose2(t, st, req.Dose2Candidates, req.SlotCapacity)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	b.Dose1 = booking.Appointment{Slot: req.NewDose1, Dose: 1}
-	b.Dose2 = booking.Appointment{Slot: dose2, Dose: 2}
-	b.ShareKey = storecheck.ShareKeyOf(req.Share)
-	b.UpdatedAt = now
-	n, err := t.exec(st.bookingMove,
-		b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
-		b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
-		now.UnixNano(), b.ShareKey, b.Number)
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	if n != 1 {
-		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", b.Number)
-	}
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "change", now)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := t.commit(); err != nil {
-		return booking.Booking{}, err
-	}
-	return b, nil
+	return s.changeBooking(ctx, req.Number, req.IdempotencyKey, booking.ChangeHash(&req), now, req.Notice, "change",
+		func(t *wtx, st *writeStmts, b *booking.Booking, _ int) error {
+			if err := releaseDoses(t, st, *b); err != nil {
+				return err
+			}
+			if err := storecheck.HoldChange(places{s, t}, &req, b, now); err != nil {
+				return err
+			}
+			return updateBooking(t, st.bookingMove, b.Number,
+				b.Dose1.ClinicID, b.Dose1.Date.String(), int64(b.Dose1.Block),
+				b.Dose2.ClinicID, b.Dose2.Date.String(), int64(b.Dose2.Block),
+				now.UnixNano(), b.ShareKey, b.Number)
+		})
 }
 
 // Cancel is booking.Store's Cancel, in one write transaction.
@@ -328,18 +237,40 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 		return booking.Booking{}, err
 	}
 	now := storecheck.At(req.Now, s.now)
+	return s.changeBooking(ctx, number, req.IdempotencyKey, booking.CancelHash(number), now, req.Notice, "cancel",
+		func(t *wtx, st *writeStmts, b *booking.Booking, supplyDoses int) error {
+			if err := updateBooking(t, st.bookingCancel, number, now.UnixNano(), number); err != nil {
+				return err
+			}
+			if err := releaseDoses(t, st, *b); err != nil {
+				return err
+			}
+			if supplyDoses > 0 {
+				if _, err := t.exec(st.supplyGive, b.VaccineID, supplyDoses); err != nil {
+					return err
+				}
+			}
+			b.Status = booking.StatusCancelled
+			b.UpdatedAt = now
+			return nil
+		})
+}
 
+// changeBooking is the write transaction of a Change or Cancel of booking
+// number. A request whose idempotency key the store holds is answered
+// from it. Otherwise apply changes the booking (ErrCancelled if it is
+// cancelled), given the doses it holds of its vaccine's supply, and the
+// notice, as a message of kind, and the key are written with the change.
+func (s *Store) changeBooking(ctx context.Context, number, key string, hash []byte, now time.Time, notice booking.Message, kind string,
+	apply func(t *wtx, st *writeStmts, b *booking.Booking, supplyDoses int) error) (booking.Booking, error) {
 	t, err := s.begin(ctx)
 	if err != nil {
 		return booking.Booking{}, err
 	}
 	defer t.rollback()
 	st := &s.ws
-
-	var hash []byte
-	if req.IdempotencyKey != "" {
-		hash = booking.CancelHash(number)
-		if prev, found, err := replayed(t, st, req.IdempotencyKey, hash); found || err != nil {
+	if key != "" {
+		if prev, found, err := replayed(t.row, st.idemGet, st.bookingGet, key, hash); found || err != nil {
 			return prev, err
 		}
 	}
@@ -347,27 +278,13 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 	if err != nil {
 		return booking.Booking{}, err
 	}
-	n, err := t.exec(st.bookingCancel, now.UnixNano(), number)
-	if err != nil {
+	if err := apply(t, st, &b, supplyDoses); err != nil {
 		return booking.Booking{}, err
 	}
-	if n != 1 {
-		return booking.Booking{}, fmt.Errorf("booking %s changed under a write lock", number)
-	}
-	if err := releaseDoses(t, st, b); err != nil {
+	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
 		return booking.Booking{}, err
 	}
-	if supplyDoses > 0 {
-		if _, err := t.exec(st.supplyGive, b.VaccineID, supplyDoses); err != nil {
-			return booking.Booking{}, err
-		}
-	}
-	b.Status = booking.StatusCancelled
-	b.UpdatedAt = now
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Notice, &b, "cancel", now)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, now); err != nil {
+	if err := putKey(t, st, key, b.Number, hash, now); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -376,19 +293,33 @@ func (s *Store) cancel(ctx context.Context, req booking.CancelRequest) (booking.
 	return b, nil
 }
 
-// replayed answers, in a write transaction, a change or cancel whose
-// idempotency key the store holds (found), from the booking as it is.
-func replayed(t *wtx, st *writeStmts, key string, hash []byte) (booking.Booking, bool, error) {
+// updateBooking runs stmt, an UPDATE of active booking number, which the
+// write transaction has read.
+func updateBooking(t *wtx, stmt *sql.Stmt, number string, args ...any) error {
+	n, err := t.exec(stmt, args...)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("booking %s changed under a write lock", number)
+	}
+	return nil
+}
+
+// replayed answers a request whose idempotency key the store holds
+// (found), from the booking as it is; query runs idemGet and bookingGet,
+// the read or the write transaction's statements.
+func replayed(query func(*sql.Stmt, ...any) *sql.Row, idemGet, bookingGet *sql.Stmt, key string, hash []byte) (booking.Booking, bool, error) {
 	var number string
 	var stored []byte
-	switch err := t.row(st.idemGet, key).Scan(&number, &stored); {
+	switch err := query(idemGet, key).Scan(&number, &stored); {
 	case errors.Is(err, sql.ErrNoRows):
 		return booking.Booking{}, false, nil
 	case err != nil:
 		return booking.Booking{}, false, err
 	}
 	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-		b, _, err := scanBooking(t.row(st.bookingGet, number))
+		b, _, err := scanBooking(query(bookingGet, number))
 		return b, err
 	})
 	return b, err == nil, err
@@ -410,22 +341,9 @@ func (s *Store) Replay(ctx context.Context, key string, hash []byte) (booking.Bo
 		return booking.Booking{}, false, fail(ctx, "replay", err)
 	}
 	defer unlock()
-	var number string
-	var stored []byte
-	switch err := s.rs.idemGet.QueryRowContext(ctx, key).Scan(&number, &stored); {
-	case errors.Is(err, sql.ErrNoRows):
-		return booking.Booking{}, false, nil
-	case err != nil:
-		return booking.Booking{}, false, fail(ctx, "replay", err)
-	}
-	b, err := storecheck.Replayed(stored, hash, func() (booking.Booking, error) {
-		b, _, err := scanBooking(s.rs.bookingGet.QueryRowContext(ctx, number))
-		return b, err
-	})
-	if err != nil {
-		return booking.Booking{}, false, fail(ctx, "replay", err)
-	}
-	return b, true, nil
+	query := func(st *sql.Stmt, args ...any) *sql.Row { return st.QueryRowContext(ctx, args...) }
+	b, found, err := replayed(query, s.rs.idemGet, s.rs.bookingGet, key, hash)
+	return b, found, fail(ctx, "replay", err)
 }
 
 // Ping checks that a read answers.
@@ -451,24 +369,11 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	defer rows.Close()
-	var out []booking.SlotCount
-	for rows.Next() {
-		var c booking.SlotCount
-		var date string
-		var block int64
-		if err := rows.Scan(&c.ClinicID, &date, &block, &c.Booked); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		if c.Date, err = booking.ParseDate(date); err != nil {
-			return nil, fail(ctx, "slot counts", err)
-		}
-		c.Block = booking.TimeBlock(block)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "slot counts", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
+		c.Slot, err = storecheck.ScanSlot(r, &c.Booked)
+		return c, err
+	})
+	return out, fail(ctx, "slot counts", err)
 }
 
 // SetSupply sets the dose allocation of a vaccine, keeping the count of doses
@@ -508,8 +413,8 @@ func (s *Store) Supply(ctx context.Context, vaccineID string) (allocated, used i
 
 // PendingMessages returns up to limit unsent outbox messages, oldest first.
 func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Message, error) {
-	if limit <= 0 {
-		return nil, fail(ctx, "pending messages", fmt.Errorf("%w: limit %d", ErrInvalid, limit))
+	if err := storecheck.CheckLimit(limit); err != nil {
+		return nil, fail(ctx, "pending messages", err)
 	}
 	unlock, err := s.lockReader(ctx)
 	if err != nil {
@@ -521,48 +426,28 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 		return nil, fail(ctx, "pending messages", err)
 	}
 	defer rows.Close()
-	var out []booking.Message
-	for rows.Next() {
-		var m booking.Message
-		var number sql.NullString
-		var created int64
-		if err := rows.Scan(&m.ID, &number, &m.Kind, &m.To, &m.Body, &created); err != nil {
-			return nil, fail(ctx, "pending messages", err)
-		}
-		m.BookingNumber = number.String
-		m.CreatedAt = fromNanos(created)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	return out, nil
+	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	return out, fail(ctx, "pending messages", err)
 }
 
 // MarkSent records that message id was delivered at at. Marking a message
 // that is already marked keeps the first time; an unknown id is ErrNotFound.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	if at.IsZero() {
-		at = s.now()
-	}
+	at = storecheck.At(at, s.now)
 	t, err := s.begin(ctx)
 	if err != nil {
 		return fail(ctx, "mark sent", err)
 	}
 	defer t.rollback()
-	n, err := t.exec(s.ws.outboxMark, at.UnixNano(), id)
+	err = storecheck.MarkSent(id, func() (int64, error) {
+		return t.exec(s.ws.outboxMark, at.UnixNano(), id)
+	}, func() (bool, error) {
+		var exists int
+		err := t.row(s.ws.outboxIs, id).Scan(&exists)
+		return exists != 0, err
+	})
 	if err != nil {
 		return fail(ctx, "mark sent", err)
-	}
-	if n == 0 {
-		var exists int
-		if err := t.row(s.ws.outboxIs, id).Scan(&exists); err != nil {
-			return fail(ctx, "mark sent", err)
-		}
-		if exists == 0 {
-			return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
-		}
-		return nil
 	}
 	return fail(ctx, "mark sent", t.commit())
 }
@@ -580,58 +465,17 @@ func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error
 		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
 	}
 	defer rows.Close()
-	out := booking.BookingCounts{ByCohort: map[booking.CohortKey]int{}, ByVaccine: map[string]int{}}
-	for rows.Next() {
-		var campaign, cohort, vaccine string
-		var n int
-		if err := rows.Scan(&campaign, &cohort, &vaccine, &n); err != nil {
-			return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-		}
-		out.ByCohort[booking.CohortKey{Campaign: campaign, Cohort: cohort}] += n
-		out.ByVaccine[vaccine] += n
-	}
-	if err := rows.Err(); err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	return out, nil
+	out, err := storecheck.BookingCounts(rows)
+	return out, fail(ctx, "count bookings", err)
 }
 
 // scanBooking reads one bookings row (bookingColumns) and also returns the
 // doses it holds against the vaccine supply.
 func scanBooking(row *sql.Row) (booking.Booking, int, error) {
-	var b booking.Booking
-	var birth, d1date, d2date, status string
-	var d1block, d2block, created, updated int64
 	var supplyDoses int
-	err := row.Scan(&b.Number, &b.CampaignID, &b.CohortID, &b.VaccineID, &b.PersonKey, &b.Name, &b.Phone,
-		&birth, &b.BookedBy,
-		&b.Dose1.ClinicID, &d1date, &d1block, &b.Dose2.ClinicID, &d2date, &d2block,
-		&status, &supplyDoses, &created, &updated, &b.ShareKey)
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Booking{}, 0, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, 0, err
-	}
-	if birth != "" {
-		if b.BirthDate, err = booking.ParseDate(birth); err != nil {
-			return booking.Booking{}, 0, fmt.Errorf("booking %s: birth date: %w", b.Number, err)
-		}
-	}
-	if b.Dose1.Date, err = booking.ParseDate(d1date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 1: %w", b.Number, err)
-	}
-	if b.Dose2.Date, err = booking.ParseDate(d2date); err != nil {
-		return booking.Booking{}, 0, fmt.Errorf("booking %s: dose 2: %w", b.Number, err)
-	}
-	b.Dose1.Block, b.Dose1.Dose = booking.TimeBlock(d1block), 1
-	b.Dose2.Block, b.Dose2.Dose = booking.TimeBlock(d2block), 2
-	b.Status = booking.Status(status)
-	b.CreatedAt, b.UpdatedAt = fromNanos(created), fromNanos(updated)
-	return b, supplyDoses, nil
+	b, err := storecheck.ScanBooking(row.Scan, sql.ErrNoRows, &supplyDoses)
+	return b, supplyDoses, err
 }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // NewNumber returns a random booking number "SLC-XXXX-XXXX" (40 bits).
 func NewNumber() string { return booking.NewBookingNumber() }

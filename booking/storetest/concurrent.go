@@ -14,43 +14,58 @@ import (
 // Concurrent callers: what the database's locks and constraints must
 // decide, not the caller.
 
-func testConcurrentSameSlot(t *testing.T, s booking.Store) {
-	const people, capacity = 50, 7
-	d1 := slot(21, day1, 0)
-	caps := capacities(1000, map[booking.Slot]int{d1: capacity})
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		won     []string
-		refused int
-		other   []error
-	)
+// atOnce runs call(0) ... call(n-1) in n goroutines released together and
+// returns their errors, errs[i] that of call(i).
+func atOnce(n int, call func(i int) error) (errs []error) {
+	errs = make([]error, n)
+	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for i := range people {
-		r := request(fmt.Sprint("crowd", i), d1, slot(21, day2, 0), slot(21, day2.AddDays(1), 0))
-		r.SlotCapacity = caps
+	for i := range n {
 		wg.Go(func() {
 			<-start
-			b, err := s.Book(ctx, r)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won = append(won, b.Number)
-			case errors.Is(err, booking.ErrSlotFull):
-				refused++
-			default:
-				other = append(other, err)
-			}
+			errs[i] = call(i)
 		})
 	}
 	close(start)
 	wg.Wait()
-	if len(other) > 0 {
-		t.Fatalf("unexpected errors: %v", other)
+	return errs
+}
+
+// succeeded counts the calls of atOnce that succeeded, and fails the test
+// for an error other than refused, the one the race may end in.
+func succeeded(t *testing.T, what string, errs []error, refused error) (n int) {
+	t.Helper()
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, refused):
+			t.Errorf("%s %d: %v", what, i, err)
+		}
 	}
-	if len(won) != capacity || refused != people-capacity {
-		t.Fatalf("%d booked, %d refused; want %d and %d", len(won), refused, capacity, people-capacity)
+	return n
+}
+
+func testConcurrentSameSlot(t *testing.T, s booking.Store) {
+	const people, capacity = 50, 7
+	d1 := slot(21, day1, 0)
+	caps := capacities(1000, map[booking.Slot]int{d1: capacity})
+	numbers := make([]string, people)
+	errs := atOnce(people, func(i int) error {
+		r := request(fmt.Sprint("crowd", i), d1, slot(21, day2, 0), slot(21, day2.AddDays(1), 0))
+		r.SlotCapacity = caps
+		b, err := s.Book(ctx, r)
+		numbers[i] = b.Number
+		return err
+	})
+	if n := succeeded(t, "booking", errs, booking.ErrSlotFull); n != capacity {
+		t.Fatalf("%d of %d booked; want %d", n, people, capacity)
+	}
+	var won []string
+	for _, n := range numbers {
+		if n != "" {
+			won = append(won, n)
+		}
 	}
 	c := counts(t, s)
 	if c[d1] != capacity {
@@ -71,36 +86,15 @@ func testConcurrentSameSlot(t *testing.T, s booking.Store) {
 
 func testConcurrentSamePerson(t *testing.T, s booking.Store) {
 	const tries = 20
-	var (
-		wg               sync.WaitGroup
-		mu               sync.Mutex
-		won, dup, others int
-	)
-	start := make(chan struct{})
-	for i := range tries {
+	errs := atOnce(tries, func(i int) error {
 		// Each device picks a different slot.
 		r := request("twin", slot(22, day1, i%booking.BlocksPerDay), slot(22, day2, 0))
 		r.Booking.Dose1.Date = day1.AddDays(i / booking.BlocksPerDay)
-		wg.Go(func() {
-			<-start
-			_, err := s.Book(ctx, r)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, booking.ErrAlreadyBooked):
-				dup++
-			default:
-				others++
-				t.Errorf("unexpected error: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if won != 1 || dup != tries-1 {
-		t.Fatalf("%d booked, %d already booked, %d other; want 1 and %d", won, dup, others, tries-1)
+		_, err := s.Book(ctx, r)
+		return err
+	})
+	if won := succeeded(t, "device", errs, booking.ErrAlreadyBooked); won != 1 {
+		t.Fatalf("%d of %d devices of one person booked; want 1", won, tries)
 	}
 	total := 0
 	for _, n := range counts(t, s) {
@@ -117,24 +111,19 @@ func testConcurrentIdempotent(t *testing.T, s booking.Store) {
 	const tries = 10
 	req := request("retry", slot(23, day1, 0), slot(23, day2, 0))
 	req.IdempotencyKey = "idem-retry"
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		numbers = map[string]int{}
-	)
-	for range tries {
-		wg.Go(func() {
-			b, err := s.Book(ctx, req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				t.Errorf("Book: %v", err)
-				return
-			}
-			numbers[b.Number]++
-		})
+	got := make([]string, tries)
+	errs := atOnce(tries, func(i int) error {
+		b, err := s.Book(ctx, req)
+		got[i] = b.Number
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("Book: %v", err)
 	}
-	wg.Wait()
+	numbers := map[string]int{}
+	for _, n := range got {
+		numbers[n]++
+	}
 	if len(numbers) != 1 {
 		t.Fatalf("retries got numbers %v, want one", numbers)
 	}

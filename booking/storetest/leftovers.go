@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -79,26 +78,11 @@ func testLeftoverConcurrent(t *testing.T, s booking.Store) {
 	at := day1.Time().Add(10 * time.Hour)
 	l := postLeftover(t, s, 41, 3, day1.Time().Add(18*time.Hour), at)
 	const n = 12
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	booked := 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.Book(ctx, leftoverRequest("rush-"+string(rune('a'+i)), l, at))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				booked++
-			case err != booking.ErrLeftoverGone:
-				t.Errorf("booking a leftover: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if booked != 3 {
+	errs := atOnce(n, func(i int) error {
+		_, err := s.Book(ctx, leftoverRequest("rush-"+string(rune('a'+i)), l, at))
+		return err
+	})
+	if booked := succeeded(t, "booking a leftover", errs, booking.ErrLeftoverGone); booked != 3 {
 		t.Fatalf("%d of %d people booked 3 leftover doses", booked, n)
 	}
 }

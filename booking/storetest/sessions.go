@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,34 +68,23 @@ func testChallenges(t *testing.T, s booking.Store) {
 // Guesses sent at once, wrong ones counted with CountAttempt and right
 // ones with OpenSession: at most maxAttempts of them count between them.
 func testChallengeAttemptsConcurrent(t *testing.T, s booking.Store) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	counted, seen := 0, map[int]bool{}
-	for i := range 20 {
-		wg.Go(func() {
-			var n int
-			var err error
-			if i%4 == 0 { // a right guess
-				err = openSessionMax(s, "ch-race", 5, sessionRecord(fmt.Sprint("s-race-", i), fmt.Sprint("racer", i), openedAt), openedAt)
-			} else {
-				n, err = s.CountAttempt(ctx, "ch-race", challengeExpires, 5)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				counted++
-				if n > 0 && seen[n] {
-					t.Errorf("attempt %d counted twice", n)
-				}
-				seen[n] = true
-			case !errors.Is(err, booking.ErrChallengeExpired):
-				t.Errorf("guess %d: %v", i, err)
-			}
-		})
+	attempt := make([]int, 20) // the count of a wrong guess that counted
+	errs := atOnce(20, func(i int) error {
+		if i%4 == 0 { // a right guess
+			return openSessionMax(s, "ch-race", 5, sessionRecord(fmt.Sprint("s-race-", i), fmt.Sprint("racer", i), openedAt), openedAt)
+		}
+		var err error
+		attempt[i], err = s.CountAttempt(ctx, "ch-race", challengeExpires, 5)
+		return err
+	})
+	seen := map[int]bool{}
+	for _, n := range attempt {
+		if n > 0 && seen[n] {
+			t.Errorf("attempt %d counted twice", n)
+		}
+		seen[n] = true
 	}
-	wg.Wait()
-	if counted > 5 || counted == 0 {
+	if counted := succeeded(t, "guess", errs, booking.ErrChallengeExpired); counted > 5 || counted == 0 {
 		t.Errorf("%d of 20 guesses sent at once counted, want at most 5 (and some)", counted)
 	}
 	if _, err := s.CountAttempt(ctx, "ch-race", challengeExpires, 5); !errors.Is(err, booking.ErrChallengeExpired) {
@@ -168,24 +156,10 @@ func testSessions(t *testing.T, s booking.Store) {
 // Concurrent verifications of one identity: one session opens.
 func testOneSessionConcurrent(t *testing.T, s booking.Store) {
 	const n = 8
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = openSession(s, fmt.Sprint("race-", i), sessionRecord(fmt.Sprint("s-race-", i), "xavier", openedAt), openedAt)
-		})
-	}
-	wg.Wait()
-	opened := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			opened++
-		case !errors.Is(err, booking.ErrSessionHeld):
-			t.Errorf("session %d: %v, want nil or ErrSessionHeld", i, err)
-		}
-	}
-	if opened != 1 {
+	errs := atOnce(n, func(i int) error {
+		return openSession(s, fmt.Sprint("race-", i), sessionRecord(fmt.Sprint("s-race-", i), "xavier", openedAt), openedAt)
+	})
+	if opened := succeeded(t, "session", errs, booking.ErrSessionHeld); opened != 1 {
 		t.Errorf("%d of %d concurrent sessions of one identity opened, want 1", opened, n)
 	}
 }

@@ -1,11 +1,9 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,26 +57,11 @@ func testShares(t *testing.T, s booking.Store) {
 func testSharesConcurrent(t *testing.T, s booking.Store) {
 	d1 := slot(52, day1, 2)
 	const n, share = 10, 3
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	booked := 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.Book(ctx, shareRequest(fmt.Sprintf("share-rush-%d", i), d1, "c/day-11", share))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				booked++
-			case !errors.Is(err, booking.ErrSlotFull):
-				t.Errorf("booking in a share: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if booked != share {
+	errs := atOnce(n, func(i int) error {
+		_, err := s.Book(ctx, shareRequest(fmt.Sprintf("share-rush-%d", i), d1, "c/day-11", share))
+		return err
+	})
+	if booked := succeeded(t, "booking in a share", errs, booking.ErrSlotFull); booked != share {
 		t.Fatalf("%d of %d people booked a share of %d", booked, n, share)
 	}
 }
@@ -204,43 +187,22 @@ func testSharesChangeConcurrent(t *testing.T, s booking.Store) {
 		b := mustBook(t, s, shareRequest(fmt.Sprintf("race-mover-%d", i), slot(55+int64(i), day1, i%booking.BlocksPerDay), k, 1))
 		numbers = append(numbers, b.Number)
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		moved []string
-		won   int
-	)
-	start := make(chan struct{})
-	record := func(what string, err error, number string) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case err == nil:
-			won++
-			if number != "" {
-				moved = append(moved, number)
-			}
-		case !errors.Is(err, booking.ErrSlotFull):
-			t.Errorf("%s: %v", what, err)
+	// Calls 0 to movers-1 change the movers' bookings, the others book.
+	errs := atOnce(movers+bookers, func(i int) error {
+		if i < movers {
+			_, err := s.Change(ctx, shareChange(numbers[i], target, k, share))
+			return err
+		}
+		_, err := s.Book(ctx, shareRequest(fmt.Sprintf("race-booker-%d", i-movers), target, k, share))
+		return err
+	})
+	var moved []string
+	for i, n := range numbers {
+		if errs[i] == nil {
+			moved = append(moved, n)
 		}
 	}
-	for _, n := range numbers {
-		wg.Go(func() {
-			<-start
-			_, err := s.Change(ctx, shareChange(n, target, k, share))
-			record("change into a share", err, n)
-		})
-	}
-	for i := range bookers {
-		wg.Go(func() {
-			<-start
-			_, err := s.Book(ctx, shareRequest(fmt.Sprintf("race-booker-%d", i), target, k, share))
-			record("booking into a share", err, "")
-		})
-	}
-	close(start)
-	wg.Wait()
-	if won != share-1 {
+	if won := succeeded(t, "change or booking into a share", errs, booking.ErrSlotFull); won != share-1 {
 		t.Fatalf("%d changes and bookings into a share with %d free places held one", won, share-1)
 	}
 	got, err := s.ShareCounts(ctx)

@@ -300,6 +300,23 @@ func CheckNumber(number string) error {
 	return nil
 }
 
+// CheckLimit refuses (ErrInvalid) a limit on the rows one call reads or
+// deletes that is not positive.
+func CheckLimit(limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("%w: limit %d", ErrInvalid, limit)
+	}
+	return nil
+}
+
+// CheckChallengeID refuses (ErrInvalid) an empty challenge id.
+func CheckChallengeID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty challenge id", ErrInvalid)
+	}
+	return nil
+}
+
 // At is the instant a change is recorded at: at, or clock() if at is zero,
 // in UTC.
 func At(at time.Time, clock func() time.Time) time.Time {
@@ -345,6 +362,63 @@ func Migrations(fsys fs.FS) (ms []Migration, err error) {
 func CheckSchemaVersion(newest int, ms []Migration) error {
 	if len(ms) > 0 && newest > ms[len(ms)-1].Version {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", newest, ms[len(ms)-1].Version)
+	}
+	return nil
+}
+
+// OpenSession is OpenSession's two writes, in the caller's transaction,
+// each returning the rows it changed: useChallenge uses the challenge up
+// (none: booking.ErrChallengeExpired), then open opens the session (none:
+// the identity's session is held, booking.ErrSessionHeld).
+func OpenSession(useChallenge, open func() (int64, error)) error {
+	n, err := useChallenge()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return booking.ErrChallengeExpired
+	}
+	if n, err = open(); err != nil {
+		return err
+	}
+	if n == 0 {
+		return booking.ErrSessionHeld
+	}
+	return nil
+}
+
+// ScanSession reads session id's row of (person key, sealed, locked until
+// and expires in Unix nanoseconds); scan is the row's Scan, noRows the
+// driver's error for no row (booking.ErrSessionExpired).
+func ScanSession(scan func(dest ...any) error, noRows error, id string) (booking.SessionRecord, error) {
+	r := booking.SessionRecord{ID: id}
+	var locked, expires int64
+	err := scan(&r.PersonKey, &r.Sealed, &locked, &expires)
+	if errors.Is(err, noRows) {
+		return booking.SessionRecord{}, booking.ErrSessionExpired
+	}
+	if err != nil {
+		return booking.SessionRecord{}, err
+	}
+	r.LockedUntil, r.Expires = FromNanos(locked), FromNanos(expires)
+	return r, nil
+}
+
+// MarkSent is MarkSent once mark has run: a message it changed no row of
+// was marked already, and the first time stands, or does not exist
+// (booking.ErrNotFound), which exists tells. Messages are never deleted, so
+// the answer cannot change between the two.
+func MarkSent(id int64, mark func() (int64, error), exists func() (bool, error)) error {
+	n, err := mark()
+	if err != nil || n > 0 {
+		return err
+	}
+	ok, err := exists()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("message %d: %w", id, booking.ErrNotFound)
 	}
 	return nil
 }
