@@ -24,21 +24,23 @@ import (
 //   - Admission admits the places of reported numbers like any other.
 //     When it reaches a number of a block that its node has not reported
 //     handed out, it waits there (FIFO: nobody behind the number goes in
-//     ahead of its holder) until the node has had its chance to report
-//     it: the node's next report (it reports on every tick, and admission
-//     runs more often than that), or LeaseGrace without a report (the
-//     node is dead or cut off). A report that hands the number out lets
-//     admission go on; a report after admission reached the number that
-//     still has not handed it out, or the grace running out, cuts the
-//     block there: its unreported numbers become uncertain (uncertain.go),
-//     passed over without a session. A holder who turns up (the node
-//     handed the number out after that report, before it learned of the
-//     cut) claims the place within the claim timeout and goes in first:
-//     the node hands out a number only while admission has not passed it
-//     in its view (Room.passed), and once passed, a block stays passed.
-//     So a live node's numbers are never passed over while it may still
-//     hand them out, and a dead node stalls the line for LeaseGrace at
-//     most.
+//     ahead of its holder) until the node has had its chance to hand it
+//     out: a whole tick interval between two of its reports (it reports
+//     on every tick; admission runs more often than that), or LeaseGrace
+//     without a report (the node is dead or cut off). A report that hands
+//     the number out lets admission go on. The second report after
+//     admission reached the number that still has not handed it out (the
+//     node had a tick's time since the first and handed out nothing), or
+//     the grace running out, cuts the block there: its unreported numbers
+//     become uncertain (uncertain.go), passed over without a session. A
+//     holder who turns up (the node handed the number out after that
+//     report, before it learned of the cut) claims the place within the
+//     claim timeout and goes in first: the node hands out a number only
+//     while admission has not passed it in its view (Room.passed), once
+//     passed a block stays passed, and so every number handed out after
+//     the report is in the uncertain range. So a node that hands out at
+//     least one number a tick never has one passed over, an idle one
+//     holds up the line for two ticks, and a dead one for LeaseGrace.
 //   - A cut block's entry stays (leaseCut) until its node's final report:
 //     a report the node makes once it has seen the block passed, after
 //     which it hands out nothing more of it (Room.passed never goes back).
@@ -91,12 +93,14 @@ type LeaseState uint8
 const (
 	// LeaseLive: admission has not reached them since the last report.
 	LeaseLive LeaseState = iota
-	// LeaseReached: admission waits at number Used for the node's next
-	// report.
+	// LeaseReached: admission waits at number Used for the node's
+	// reports.
 	LeaseReached
-	// LeaseDue: the node reported after admission reached number Used
-	// and had still not handed it out: the block is cut when admission
-	// is there.
+	// LeaseReportedOnce: the node reported once since then and had not
+	// handed number Used out; admission waits for one more report.
+	LeaseReportedOnce
+	// LeaseDue: it reported a second time and still had not: the block
+	// is cut when admission is there.
 	LeaseDue
 	// LeaseCut: the block was cut at Used; kept for the node's final
 	// report.
@@ -109,7 +113,7 @@ const (
 // (a slow call to Redis, a pause, clocks of nodes a little apart) reports
 // before it, while a dead node holds up the line for a quarter of a
 // second. A live node that reports is not waited for that long: its
-// first report after admission reached its number settles it.
+// second report after admission reached its number settles it.
 const LeaseGrace = 250 * time.Millisecond
 
 // LeaseReport is a node's word on its block: the numbers before Used
@@ -139,8 +143,8 @@ func (l *line) report(r *LeaseReport, now time.Time) {
 			if b.State != LeaseCut {
 				b.State = LeaseLive
 			}
-		} else if b.State == LeaseReached {
-			b.State = LeaseDue
+		} else if b.State == LeaseReached || b.State == LeaseReportedOnce {
+			b.State++
 		}
 		switch {
 		case b.State != LeaseCut:
@@ -252,7 +256,7 @@ func (l *line) leaseAt(p uint64) int {
 func (l *line) waitLease(i int, now time.Time, a AdmitParams) bool {
 	b := &l.leases[i]
 	if b.State != LeaseDue && now.Sub(b.Seen) < LeaseGrace {
-		if b.State != LeaseReached {
+		if b.State == LeaseLive {
 			b.State = LeaseReached
 			l.changed()
 		}

@@ -143,7 +143,7 @@ for _, b in ipairs(L) do
 	b[6], b[7] = b[6] or 0, b[7] or 0
 end
 -- room.LeaseState, and leaseGrace in ms.
-local LIVE, REACHED, DUE, CUT = 0, 1, 2, 3
+local LIVE, REACHED, ONCE, DUE, CUT = 0, 1, 2, 3, 4
 local LEASE_GRACE_MS = 250
 
 local function save()
@@ -273,8 +273,8 @@ local function report(now)
 				S.joins = S.joins + (used - b[5])
 				b[5] = used
 				if b[7] ~= CUT then b[7] = LIVE end
-			elseif b[7] == REACHED then
-				b[7] = DUE
+			elseif b[7] == REACHED or b[7] == ONCE then
+				b[7] = b[7] + 1
 			end
 			if b[7] ~= CUT then
 				if now > b[6] then b[6] = now end
@@ -315,7 +315,7 @@ end
 local function waitLease(i, now)
 	local b = L[i]
 	if b[7] ~= DUE and now - b[6] < LEASE_GRACE_MS then
-		b[7] = REACHED
+		if b[7] == LIVE then b[7] = REACHED end
 		return true
 	end
 	b[7], b[6] = CUT, now
