@@ -368,6 +368,29 @@ func (r *Room) reportLease() *LeaseReport {
 	return &LeaseReport{Node: nl.id, Phase: nl.b.Phase, From: nl.b.From, Used: nl.b.Used, Final: r.passed(&nl.b)}
 }
 
+// reportAtHead reports the node's block at once when open-phase number
+// seq, just handed out of it, is the next place admission waits at in the
+// node's view (the room admits everyone as they come): one call to the
+// line, so that its holder is admitted in the answer to their join
+// instead of at their next poll (poll_after, a second or more). Further
+// back in the line the tick's report is soon enough. An error is left
+// to the tick, which reports the same.
+func (r *Room) reportAtHead(s *Settings, seq uint64, now time.Time) {
+	if r.n.Load()+seq != r.serving.Load() {
+		return
+	}
+	before := r.marks()
+	a := r.admitParams(s)
+	a.Report = r.leaseReport()
+	v, err := r.shared.Tick(bg, r.name, now, a)
+	if err != nil {
+		return
+	}
+	if r.accept(&v, before) == nil {
+		r.wake()
+	}
+}
+
 // leaseReport is the report a tick carries.
 func (r *Room) leaseReport() *LeaseReport {
 	r.lease.mu.Lock()
