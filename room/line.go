@@ -178,8 +178,10 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 			break
 		}
 		if i := l.leaseAt(next); i >= 0 {
-			l.cutLease(i, a) // its numbers from next on are uncertain now
-			continue
+			if l.waitLease(i, now, a) {
+				break
+			}
+			continue // its numbers from next on are uncertain now
 		}
 		l.v.Serving++
 		l.slots[l.v.Serving] = slot{expires: now.Add(a.ClaimTimeout)}
@@ -209,10 +211,11 @@ func (l *line) freezeAt(now time.Time, a AdmitParams) {
 }
 
 func (l *line) tick(now time.Time, a AdmitParams) {
-	l.report(a.Report)
+	l.report(a.Report, now)
 	l.freezeAt(now, a)
 	l.sweep(now)
 	l.sweepUncertain(now)
+	l.sweepLeases(now, a)
 	l.admit(now, a)
 }
 

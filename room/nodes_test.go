@@ -170,3 +170,24 @@ func TestTickFailureLoggedOnce(t *testing.T) {
 		t.Errorf("the recovery line does not count the 500 failed ticks:\n%s", buf.String())
 	}
 }
+
+// TestJoinAtHeadAdmitted: on a shared line that admits everyone as they
+// come, a join is admitted in its own answer, also when its number comes
+// out of the node's block (the node reports it at once) rather than from
+// a lease, and not at the person's next poll.
+func TestJoinAtHeadAdmitted(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	r, err := room.NewShared(room.Settings{Name: "head", Capacity: 100, Rate: 1000}, room.GenerateKeyring("k1"), clk, room.NewMemShared(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blocks of 1, 2, 4, 8: joins 3, 5-7 and 9-12 come out of a block.
+	for i := range 12 {
+		if _, st, err := r.Join(); err != nil || st.State != room.StateAdmitted {
+			t.Fatalf("join %d: %+v %v, want admitted", i+1, st, err)
+		}
+	}
+	if c := r.Counters(); c.Skipped != 0 {
+		t.Errorf("%d places passed over", c.Skipped)
+	}
+}

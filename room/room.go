@@ -221,6 +221,9 @@ func (r *Room) Join() (string, Status, error) {
 	if err != nil {
 		return "", Status{}, err
 	}
+	if phase == PhaseOpen && !r.ownsLine {
+		r.reportAtHead(s, seq, now)
+	}
 	t := Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
 	tok := r.keys.IssueTicket(t)
 	st, err := r.status(t, r.settings.Load(), now)

@@ -190,6 +190,24 @@ func (l *line) sweepUncertain(now time.Time) {
 	}
 }
 
+// dropPassedOver forgets the passed-over places in r: nobody holds them.
+func (l *line) dropPassedOver(r PlaceRange) {
+	out := make([]PassedOver, 0, len(l.passedOver)+1)
+	for _, x := range l.passedOver {
+		if x.To <= r.From || r.To <= x.From {
+			out = append(out, x)
+			continue
+		}
+		if x.From < r.From {
+			out = append(out, PassedOver{x.From, r.From, x.Until})
+		}
+		if r.To < x.To {
+			out = append(out, PassedOver{r.To, x.To, x.Until})
+		}
+	}
+	l.passedOver = out
+}
+
 // mergeSeqs adds r to the sorted, disjoint ranges rs (per phase, pre-queue
 // first), joining ranges that touch.
 func mergeSeqs(rs []SeqRange, r SeqRange) []SeqRange {

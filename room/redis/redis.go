@@ -128,7 +128,11 @@ func reportArg(r *room.LeaseReport) string {
 	if r == nil {
 		return ""
 	}
-	return fmt.Sprintf("%d:%d:%d:%d", r.Node, r.Phase, r.From, r.Used)
+	final := 0
+	if r.Final {
+		final = 1
+	}
+	return fmt.Sprintf("%d:%d:%d:%d:%d", r.Node, r.Phase, r.From, r.Used, final)
 }
 
 // pacingArg is the line's pacing (ARGV[25]): JSON, "" when unset.

@@ -236,14 +236,16 @@ func TestDifferential(t *testing.T) {
 	// blocks are the last blocks of join numbers leased, per room and node.
 	blocks := map[string]map[uint64]room.SeqRange{}
 	// report is a node's report on its last block, about as far as it got
-	// (sometimes beyond, or of a block long cut).
+	// (sometimes beyond, or of a block long cut), sometimes final (the
+	// node saw the block passed): admission waits at, cuts, and drops the
+	// passed-over places of blocks as both must.
 	report := func(r string) *room.LeaseReport {
 		node := uint64(1 + rng.IntN(3))
 		b, ok := blocks[r][node]
 		if !ok || rng.IntN(4) == 0 {
 			return nil
 		}
-		return &room.LeaseReport{Node: node, Phase: b.Phase, From: b.From, Used: b.From + uint64(rng.IntN(int(b.To-b.From)+2))}
+		return &room.LeaseReport{Node: node, Phase: b.Phase, From: b.From, Used: b.From + uint64(rng.IntN(int(b.To-b.From)+2)), Final: rng.IntN(3) == 0}
 	}
 	const steps = 8000
 	ops := map[string]int{}

@@ -28,14 +28,20 @@ package redis
 //	ARGV[20] restore: the lottery key the node saw
 //	ARGV[21] restore: how long the line is held, ms
 //	ARGV[22] tick and lease: the node's report on its block of join
-//	         numbers "node:phase:from:used" ("" when none; room/lease.go)
+//	         numbers "node:phase:from:used:final" ("" when none; final is
+//	         0|1, absent from an older node's report; room/lease.go)
 //	ARGV[23] lease: the node's id
 //	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
 //	         controls must still be at
 //	ARGV[25] the pacing (controls): room.Pacing as JSON, "" when unset
 //
 // The blocks of join numbers leased by nodes (room/lease.go) are the list
-// "le" in the state hash: "node:phase:from:to:used;...".
+// "le" in the state hash: "node:phase:from:to:used:seenMs:state;...", state
+// room.LeaseState. An entry of an older script has no seenMs and state: it
+// reads as a live block last seen at time 0, which admission cuts when it
+// reaches it, as that script did. (An older script reading this list takes
+// a cut block for a live one and cuts it again: its numbers are uncertain
+// already and behind serving, so nothing changes but the entry.)
 //
 // Uncertain places (room/uncertain.go) are four lists in the state hash:
 // "us" join numbers "phase:from:to;...", "up" places not reached
@@ -130,8 +136,15 @@ local function unlist(l)
 end
 -- The uncertain places' lists (see uncertain.go).
 local U = {us = list(S.us), up = list(S.up), po = list(S.po), cl = list(S.cl)}
--- The nodes' blocks of join numbers, {node, phase, from, to, used}.
+-- The nodes' blocks of join numbers, {node, phase, from, to, used,
+-- seenMs, state}.
 local L = list(S.le)
+for _, b in ipairs(L) do
+	b[6], b[7] = b[6] or 0, b[7] or 0
+end
+-- room.LeaseState, and leaseGrace in ms.
+local LIVE, REACHED, ONCE, DUE, CUT = 0, 1, 2, 3, 4
+local LEASE_GRACE_MS = 250
 
 local function save()
 	redis.call('HSET', stateKey, 'init', fint(S.init),
@@ -235,16 +248,39 @@ local function slot(v)
 	return tonumber(e), c == '1'
 end
 
+-- dropPassedOver is line.dropPassedOver.
+local function dropPassedOver(from, to)
+	local out = {}
+	for _, x in ipairs(U.po) do
+		if x[2] <= from or to <= x[1] then
+			out[#out + 1] = x
+		else
+			if x[1] < from then out[#out + 1] = {x[1], from, x[3]} end
+			if to < x[2] then out[#out + 1] = {to, x[2], x[3]} end
+		end
+	end
+	U.po = out
+end
+
 -- report is line.report (ARGV[22]).
-local function report()
+local function report(now)
 	local r = list(ARGV[22] or '')[1]
 	if r == nil then return end
-	for _, b in ipairs(L) do
+	for i, b in ipairs(L) do
 		if b[1] == r[1] and b[2] == r[2] and b[3] == r[3] then
 			local used = math.min(r[4], b[4])
 			if used > b[5] then
 				S.joins = S.joins + (used - b[5])
 				b[5] = used
+				if b[7] ~= CUT then b[7] = LIVE end
+			elseif b[7] == REACHED or b[7] == ONCE then
+				b[7] = b[7] + 1
+			end
+			if b[7] ~= CUT then
+				if now > b[6] then b[6] = now end
+			elseif r[5] == 1 then
+				dropPassedOver(S.n + b[5] + 1, S.n + b[4] + 1)
+				table.remove(L, i)
 			end
 			return
 		end
@@ -270,9 +306,31 @@ local function leaseAt(p)
 	if #L == 0 or p <= S.n then return 0 end
 	local s = p - S.n - 1
 	for i, b in ipairs(L) do
-		if b[2] == 1 and b[5] <= s and s < b[4] then return i end
+		if b[2] == 1 and b[7] ~= CUT and b[5] <= s and s < b[4] then return i end
 	end
 	return 0
+end
+
+-- waitLease is line.waitLease (settled by the caller).
+local function waitLease(i, now)
+	local b = L[i]
+	if b[7] ~= DUE and now - b[6] < LEASE_GRACE_MS then
+		if b[7] == LIVE then b[7] = REACHED end
+		return true
+	end
+	b[7], b[6] = CUT, now
+	U.us = mergeSeq(U.us, b[2], b[5], b[4])
+	return false
+end
+
+-- sweepLeases is line.sweepLeases.
+local function sweepLeases(now)
+	local ct = tonumber(ARGV[6])
+	local le = {}
+	for _, b in ipairs(L) do
+		if b[7] ~= CUT or now < b[6] + ct then le[#le + 1] = b end
+	end
+	L = le
 end
 
 local function freeze()
@@ -346,7 +404,7 @@ local function admit(now)
 			if active + S.ls >= cap or S.tok < 1 then break end
 			local li = leaseAt(nxt)
 			if li > 0 then
-				cutLease(li)
+				if waitLease(li, now) then break end
 				settle()
 			else
 			S.srv = nxt
@@ -417,7 +475,7 @@ end
 -- A node's report on its block comes first; a step that freezes the
 -- pre-queue cuts its blocks first, so that the places of their unreported
 -- numbers are drawn below.
-if op == 'tick' or (op == 'lease' and now >= S.hold) then report() end
+if op == 'tick' or (op == 'lease' and now >= S.hold) then report(now) end
 local freezes = S.fr ~= 1 and (op == 'join' or op == 'freeze' or op == 'tick' or op == 'lease') and (optnum(ARGV[4]) == nil or now >= optnum(ARGV[4])) and now >= S.hold
 if freezes then cutPrequeueLeases() end
 if hasPrequeueSeqs() then
@@ -489,7 +547,13 @@ elseif op == 'lease' then
 	if S.fr ~= 1 and opensAt ~= nil and now < opensAt then ph = 0 else freeze() end
 	local i = 1
 	while i <= #L do
-		if L[i][1] == node then cutLease(i) else i = i + 1 end
+		if L[i][1] ~= node then
+			i = i + 1
+		elseif L[i][7] == CUT then
+			table.remove(L, i)
+		else
+			cutLease(i)
+		end
 	end
 	settle()
 	local from
@@ -502,7 +566,7 @@ elseif op == 'lease' then
 		S.post = S.post + n
 		if S.post > S.ro then S.ro = S.post end
 	end
-	L[#L + 1] = {node, ph, from, from + n, from + 1}
+	L[#L + 1] = {node, ph, from, from + n, from + 1, now, LIVE}
 	S.joins = S.joins + 1
 	if ph == 1 then admit(now) end
 	save()
@@ -523,6 +587,7 @@ elseif op == 'freeze' or op == 'tick' then
 		end
 	end
 	sweepUncertain(now)
+	sweepLeases(now)
 	admit(now)
 	save()
 	return view(0, 0)

@@ -1,6 +1,7 @@
 package sharedtest
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,80 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 			t.Errorf("someone was overtaken by %d people who joined after them; the bound is %d", worst, bound)
 		}
 		t.Logf("most overtaken: %d (bound %d)", worst, (nodes-1)*(room.LeaseBlock-1))
+	})
+
+	t.Run("a live node's numbers are not passed over", func(t *testing.T) {
+		sh := newShared(t)
+		clk := clock.NewManual(t0)
+		s := room.Settings{Name: "live", Capacity: 10000, Rate: 100000, ClaimTimeout: time.Minute, PassTTL: time.Minute}
+		var ns []*room.Room
+		for range 3 {
+			r, err := room.NewShared(s, keys, clk, sh, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns = append(ns, r)
+		}
+		rng := rand.New(rand.NewPCG(15, 3))
+		var toks []string
+		seen := map[string]uint64{}
+		// Every node hands out a few numbers between two of its ticks (a
+		// busy node), so admission reaches numbers a node has not
+		// reported yet at every step, and waits for them.
+		for round := range 60 {
+			for _, r := range ns {
+				for range 1 + rng.IntN(4) {
+					tok, _, err := r.Join()
+					if err != nil {
+						t.Fatalf("round %d: join: %v", round, err)
+					}
+					toks = append(toks, tok)
+				}
+			}
+			for _, r := range ns {
+				if err := r.Tick(); err != nil {
+					t.Fatalf("round %d: tick: %v", round, err)
+				}
+			}
+			clk.Advance(50 * time.Millisecond)
+			v, err := sh.View(context.Background(), s.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Skipped != 0 {
+				t.Fatalf("round %d: %d places passed over (%d reached of %d numbers leased)", round, v.Skipped, v.Serving, v.PostSeq)
+			}
+			for _, tok := range toks[max(0, len(toks)-20):] {
+				r := ns[rng.IntN(len(ns))]
+				tk, _ := r.VerifyTicket(tok)
+				st, err := r.StatusSeen(tk, seen[tok])
+				if err != nil {
+					t.Fatalf("round %d: status: %v", round, err)
+				}
+				if was := seen[tok]; st.State == room.StateWaiting && was != 0 && st.Position > was {
+					t.Fatalf("round %d: ticket %d at position %d after %d", round, tk.Seq, st.Position, was)
+				}
+				if st.State == room.StateWaiting {
+					seen[tok] = st.Position
+				}
+			}
+		}
+		// The nodes go quiet: their blocks' last numbers are cut on their
+		// next reports, and everyone who joined is in.
+		for range 3 {
+			for _, r := range ns {
+				if err := r.Tick(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(50 * time.Millisecond)
+		}
+		for _, tok := range toks {
+			tk, _ := ns[0].VerifyTicket(tok)
+			if st, err := ns[0].Status(tk); err != nil || st.State != room.StateAdmitted {
+				t.Fatalf("ticket %d after the line went quiet: %+v %v, want admitted", tk.Seq, st, err)
+			}
+		}
 	})
 
 	t.Run("positions never rise across nodes", func(t *testing.T) {

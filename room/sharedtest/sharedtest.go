@@ -101,7 +101,9 @@ var suite = []struct {
 	}},
 	{"Lease", []contractTest{
 		{"Blocks", testLeaseBlocks},
-		{"PassedOver", testLeasePassedOver},
+		{"WaitsForLiveNode", testLeaseWaitsForLiveNode},
+		{"IdleNodeCut", testLeaseIdleNodeCut},
+		{"DeadNodeCut", testLeaseDeadNodeCut},
 		{"Prequeue", testLeasePrequeue},
 	}},
 	{"Restore", []contractTest{
