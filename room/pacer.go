@@ -27,6 +27,10 @@ import (
 //   - the in-flight limit falls below paceLimitFall of what it was
 //     lately: the backend lost capacity, and the rate is cut in
 //     proportion at once (at most to paceDeepCut of itself);
+//   - p95 past paceHeadroom of the objective and admissions above the
+//     rate at which the line's places end: the rate is cut to that rate,
+//     so that the sessions, which lead the latency, stop growing
+//     (sessions.go);
 //   - all well (p95 under paceHeadroom of the objective, errors within
 //     it, nothing held at the gate) and people waiting whom the rate
 //     holds back: below the remembered good rate the rate grows by
