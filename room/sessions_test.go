@@ -3,6 +3,7 @@ package room
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 )
@@ -106,6 +107,30 @@ func TestAutoPollsAssumeMaxRate(t *testing.T) {
 		soonest := time.Duration(float64(st.Ahead+1)/1000*float64(time.Second)) + s.ClaimTimeout/2
 		if auto := mode == PacingAuto; auto != (st.PollAfter <= soonest+time.Millisecond) {
 			t.Errorf("%s: %d ahead told to poll after %v; at max_rate their turn may come after %v", mode, st.Ahead, st.PollAfter, soonest-s.ClaimTimeout/2)
+		}
+	}
+}
+
+// The sessions rule as a table: near the objective a rate above the rate
+// places end is cut to it; within the headroom, or with admissions and
+// ends within the slack, nothing changes.
+func TestPacerHoldsSessions(t *testing.T) {
+	cfg := Pacing{Mode: PacingAuto, TargetP95: 800 * time.Millisecond, MaxErrorRate: 0.01, MinRate: 1, MaxRate: 1000}
+	for _, tc := range []struct {
+		name  string
+		p95   time.Duration
+		ended uint64 // in the last 10 s
+		want  float64
+	}{
+		{"near the objective, sessions growing: cut to the ends", 700 * time.Millisecond, 500, 50},
+		{"near the objective, ends within the slack: holds", 700 * time.Millisecond, 950, 100},
+		{"within the headroom: grows", 300 * time.Millisecond, 500, 104},
+	} {
+		p := Pacer{ends: []endSample{{at: t0.Add(-paceEndWindow), ended: 1000}}}
+		in := PaceInput{Pacing: cfg, Rate: 100, Demand: true, Active: 5000, Ended: 1000 + tc.ended,
+			Health: HealthReading{P95: tc.p95, Requests: 100}}
+		if rate, reason, _ := p.Step(t0, in); math.Abs(rate-tc.want) > 0.01 {
+			t.Errorf("%s: rate %v (%q), want %v", tc.name, rate, reason, tc.want)
 		}
 	}
 }
