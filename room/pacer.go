@@ -27,6 +27,10 @@ import (
 //   - the in-flight limit falls below paceLimitFall of what it was
 //     lately: the backend lost capacity, and the rate is cut in
 //     proportion at once (at most to paceDeepCut of itself);
+//   - p95 past paceHeadroom of the objective and admissions above the
+//     rate at which the line's places end: the rate is cut to that rate,
+//     so that the sessions, which lead the latency, stop growing
+//     (sessions.go);
 //   - all well (p95 under paceHeadroom of the objective, errors within
 //     it, nothing held at the gate) and people waiting whom the rate
 //     holds back: below the remembered good rate the rate grows by
@@ -53,6 +57,9 @@ type Pacer struct {
 	// a limit that falls well below it says the backend lost capacity,
 	// before its latency can show through the people already admitted.
 	limitRef float64
+	// ends are the line's ended places (left or expired) at the last
+	// steps, oldest first: the departure rate (sessions.go).
+	ends []endSample
 }
 
 // Constants of the pacer (docs/PACING.md).
@@ -84,6 +91,11 @@ type PaceInput struct {
 	// Demand: people are waiting and the rate, not the capacity, holds
 	// them back.
 	Demand bool
+	// Active counts the admitted places not ended yet (collected or not)
+	// and Ended the places ended so far (left or expired), from the line:
+	// the sessions signal (sessions.go).
+	Active int
+	Ended  uint64
 }
 
 // Step returns the rate the room should admit at from now on and why; ok
@@ -95,6 +107,7 @@ func (p *Pacer) Step(now time.Time, in PaceInput) (rate float64, reason string, 
 	p.next = now.Add(PaceEvery)
 	c, h := in.Pacing, in.Health
 	rate = min(max(in.Rate, c.MinRate), c.MaxRate)
+	departures := p.departures(now, in.Ended)
 	if !h.Stalled && h.ErrorRate < paceFailing && !h.Probing {
 		defer func() { p.limitRef = max(h.Limit, p.limitRef*paceLimitDecay) }()
 	}
@@ -152,6 +165,11 @@ func (p *Pacer) Step(now time.Time, in PaceInput) (rate float64, reason string, 
 		return cut(paceHeldCut, fmt.Sprintf("%d requests held at the gate for a place in flight (limit %.0f): more people admitted than the backend takes", h.Held, h.Limit))
 	case h.Busy > 0:
 		return cut(paceCut, fmt.Sprintf("%d requests found no place in flight (limit %.0f): backend saturated", h.Busy, h.Limit))
+	case enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95)) && departures > 0 && in.Active > 0 && rate > (1+paceHoldSlack)*departures:
+		// Near the objective, a rate above the departures still adds
+		// sessions, and the latency follows them: hold the sessions, not
+		// the rate.
+		return cut(departures/rate, fmt.Sprintf("p95 %v near the objective %v and admissions at %.0f/s above the %.0f/s of sessions ending: the sessions (%d) would keep growing", h.P95, c.TargetP95, rate, departures, in.Active))
 	case h.Held > 0 || !in.Demand || rate >= c.MaxRate || enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95)):
 		return bounds()
 	}
@@ -268,7 +286,8 @@ func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	}
 	waiting := v.N + v.PostSeq - min(v.Serving, v.N+v.PostSeq)
 	in := PaceInput{Pacing: s.Pacing, Rate: s.Rate, Health: reading,
-		Demand: v.Frozen && waiting > 0 && v.Active < s.Capacity}
+		Demand: v.Frozen && waiting > 0 && v.Active < s.Capacity,
+		Active: v.Active, Ended: v.Leaves + v.Expired}
 	r.pacing.mu.Lock()
 	rate, reason, ok := r.pacing.pacer.Step(now, in)
 	log := r.pacing.log
