@@ -412,8 +412,13 @@ func (w *flowWorker) admission(ctx context.Context) (string, error) {
 			return "", errRunOver
 		}
 		ticket := t.Ticket
+		// As the waiting page's script does (docs/API.md, "Long poll"): a
+		// ticket within reach of the front is answered when its turn comes.
+		// The hold stays within half the request timeout, so that a held
+		// answer is never taken for a lost one.
+		wait := strconv.FormatFloat(min(10, w.plan.cfg.RequestTimeout.Seconds()/2), 'f', -1, 64)
 		if err := w.patient(ctx, StepStatus, func() Request {
-			return Request{Method: "GET", Host: w.t.host, Path: w.t.prefix + "/api/v1/rooms/" + room + "/status",
+			return Request{Method: "GET", Host: w.t.host, Path: w.t.prefix + "/api/v1/rooms/" + room + "/status?wait=" + wait,
 				Header: []string{"Authorization: Bearer " + ticket}}
 		}, 200, &t); err != nil {
 			return "", err
