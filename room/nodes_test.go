@@ -191,3 +191,37 @@ func TestJoinAtHeadAdmitted(t *testing.T) {
 		t.Errorf("%d places passed over", c.Skipped)
 	}
 }
+
+// A join behind another node's number that the node has not reported yet
+// waits for that node's next report, not for the line: it is asked back
+// within LeaseGrace rather than after MinPoll.
+func TestJoinBehindUnreportedAskedBackSoon(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	line := room.NewMemShared()
+	set := room.Settings{Name: "soon", Capacity: 100, Rate: 1000}
+	a, err := room.NewShared(set, room.GenerateKeyring("k1"), clk, line, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := room.NewShared(set, room.GenerateKeyring("k1"), clk, line, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a's blocks: [0,1), then [1,3) of which it hands out 1; 2 is a's, not
+	// handed out, ahead of b's number.
+	for i := range 2 {
+		if _, st, err := a.Join(); err != nil || st.State != room.StateAdmitted {
+			t.Fatalf("join %d on a: %+v %v, want admitted", i+1, st, err)
+		}
+	}
+	_, st, err := b.Join()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != room.StateWaiting {
+		t.Fatalf("join on b: %+v, want waiting behind a's unreported number", st)
+	}
+	if st.PollAfter > room.LeaseGrace {
+		t.Errorf("join on b asked back after %v, want at most LeaseGrace (%v)", st.PollAfter, room.LeaseGrace)
+	}
+}

@@ -227,6 +227,13 @@ func (r *Room) Join() (string, Status, error) {
 	t := Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
 	tok := r.keys.IssueTicket(t)
 	st, err := r.status(t, r.settings.Load(), now)
+	// On a shared line a join at the front may wait only for a node's next
+	// report of its block (at most LeaseGrace, lease.go), not for the line:
+	// the joiner is asked back then rather than after MinPoll. One early
+	// poll per joiner near the front; the poll budget is about the line.
+	if err == nil && !r.ownsLine && st.State == StateWaiting && st.ETA <= time.Second && st.PollAfter > LeaseGrace {
+		st.PollAfter = LeaseGrace
+	}
 	return tok, st, err
 }
 
