@@ -1,5 +1,11 @@
 package redis
 
+// This file is over 700 lines on purpose: it is one Lua program (a Go
+// string), loaded into Redis as a unit; its functions call one another and
+// share the state they parse, so splitting the string would only scatter
+// one flow across files. Its Go twin is room's line (line.go, lease.go,
+// uncertain.go), checked against it by the differential tests.
+
 // script is the whole of room.Shared as one Lua script, so that every method
 // is one atomic step on the room's two keys (KEYS[1] the state hash, KEYS[2]
 // the slots hash). ARGV[1] names the operation; the other arguments have
