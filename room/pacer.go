@@ -112,6 +112,7 @@ func (p *Pacer) Step(now time.Time, in PaceInput) (rate float64, reason string, 
 		defer func() { p.limitRef = max(h.Limit, p.limitRef*paceLimitDecay) }()
 	}
 	enough := h.Requests >= paceMinSamples
+	nearObjective := enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95))
 	bounds := func() (float64, string, bool) { return rate, "bounds", rate != in.Rate }
 	cut := func(factor float64, why string) (float64, string, bool) {
 		// One cut per settling time, and then another only if things got
@@ -165,12 +166,12 @@ func (p *Pacer) Step(now time.Time, in PaceInput) (rate float64, reason string, 
 		return cut(paceHeldCut, fmt.Sprintf("%d requests held at the gate for a place in flight (limit %.0f): more people admitted than the backend takes", h.Held, h.Limit))
 	case h.Busy > 0:
 		return cut(paceCut, fmt.Sprintf("%d requests found no place in flight (limit %.0f): backend saturated", h.Busy, h.Limit))
-	case enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95)) && departures > 0 && in.Active > 0 && rate > (1+paceHoldSlack)*departures:
+	case nearObjective && departures > 0 && in.Active > 0 && rate > (1+paceHoldSlack)*departures:
 		// Near the objective, a rate above the departures still adds
 		// sessions, and the latency follows them: hold the sessions, not
 		// the rate.
 		return cut(departures/rate, fmt.Sprintf("p95 %v near the objective %v and admissions at %.0f/s above the %.0f/s of sessions ending: the sessions (%d) would keep growing", h.P95, c.TargetP95, rate, departures, in.Active))
-	case h.Held > 0 || !in.Demand || rate >= c.MaxRate || enough && h.P95 > time.Duration(paceHeadroom*float64(c.TargetP95)):
+	case h.Held > 0 || !in.Demand || rate >= c.MaxRate || nearObjective:
 		return bounds()
 	}
 	util := 0.0

@@ -108,18 +108,16 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	// obeyed would come back after their turn and its claim timeout. A
 	// person told so is at or near the front when they return, so this adds
 	// about one poll per admission rather than breaking the budget.
-	if wait < st.PollAfter {
-		st.PollAfter = max(wait, s.MinPoll).Round(time.Millisecond)
-	}
 	// While the pacer chooses the rate it may raise it to max_rate before
 	// the person asks again: the earliest their turn can come is at that
 	// rate, and asking back later than that plus the claim timeout would
 	// lose them their place.
+	soonest := wait
 	if s.Pacing.Auto() && s.Pacing.MaxRate > e.rate {
-		soonest := capped(float64(p-min(e.serving, p-1))/s.Pacing.MaxRate, MaxETA) + s.ClaimTimeout/2
-		if soonest < st.PollAfter {
-			st.PollAfter = max(soonest, s.MinPoll).Round(time.Millisecond)
-		}
+		soonest = min(soonest, capped(float64(p-min(e.serving, p-1))/s.Pacing.MaxRate, MaxETA)+s.ClaimTimeout/2)
+	}
+	if soonest < st.PollAfter {
+		st.PollAfter = max(soonest, s.MinPoll).Round(time.Millisecond)
 	}
 	return st, nil
 }
