@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +27,8 @@ func (p places) TakeLeftover(id int64, now time.Time) error {
 
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
-	if l.ClinicID <= 0 || l.VaccineID == "" || l.Doses <= 0 || l.Date.IsZero() {
-		return booking.Leftover{}, fail(ctx, "post leftover", fmt.Errorf("%w: leftover %+v", ErrInvalid, l))
+	if err := storecheck.CheckLeftover(l); err != nil {
+		return booking.Leftover{}, fail(ctx, "post leftover", err)
 	}
 	l.Booked = 0
 	err := s.pool.QueryRow(ctx, `INSERT INTO leftovers (clinic_id, vaccine_id, date, doses, until_at, posted_at)
@@ -69,36 +67,19 @@ func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date
 
 // PutClinicToken is booking.Store's PutClinicToken.
 func (s *Store) PutClinicToken(ctx context.Context, t booking.ClinicToken) error {
-	if len(t.Hash) != 64 || t.ClinicID <= 0 {
-		return fail(ctx, "put clinic token", fmt.Errorf("%w: clinic token", ErrInvalid))
-	}
-	var revoked *int64
-	if !t.RevokedAt.IsZero() {
-		r := t.RevokedAt.UnixNano()
-		revoked = &r
+	if err := storecheck.CheckClinicToken(t); err != nil {
+		return fail(ctx, "put clinic token", err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO clinic_tokens (hash, clinic_id, created_at, revoked_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), revoked)
+		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), storecheck.NanosOrNull(t.RevokedAt))
 	return fail(ctx, "put clinic token", err)
 }
 
 // ClinicToken is booking.Store's ClinicToken.
 func (s *Store) ClinicToken(ctx context.Context, hash string) (booking.ClinicToken, error) {
-	t := booking.ClinicToken{Hash: hash}
-	var created int64
-	var revoked *int64
-	err := s.pool.QueryRow(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = $1`, hash).Scan(&t.ClinicID, &created, &revoked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.ClinicToken{}, booking.ErrClinicToken
-	}
-	if err != nil {
-		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
-	}
-	t.CreatedAt = time.Unix(0, created).In(booking.Seoul)
-	if revoked != nil {
-		t.RevokedAt = time.Unix(0, *revoked).In(booking.Seoul)
-	}
-	return t, nil
+	row := s.pool.QueryRow(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = $1`, hash)
+	t, err := storecheck.ScanClinicToken(row.Scan, pgx.ErrNoRows, hash)
+	return t, fail(ctx, "clinic token", err)
 }
 
 // RevokeClinicTokens is booking.Store's RevokeClinicTokens.

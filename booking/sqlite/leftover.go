@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -60,10 +59,23 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return rows, func() { rows.Close(); unlock() }, nil
 }
 
+// queryRow runs a read of one row; done releases the reader once the row
+// is scanned.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (row *sql.Row, done func(), err error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.r != nil {
+		return s.r.QueryRowContext(ctx, query, args...), unlock, nil
+	}
+	return s.wc.QueryRowContext(ctx, query, args...), unlock, nil
+}
+
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
-	if l.ClinicID <= 0 || l.VaccineID == "" || l.Doses <= 0 || l.Date.IsZero() {
-		return booking.Leftover{}, fail(ctx, "post leftover", fmt.Errorf("%w: leftover %+v", ErrInvalid, l))
+	if err := storecheck.CheckLeftover(l); err != nil {
+		return booking.Leftover{}, fail(ctx, "post leftover", err)
 	}
 	l.Booked = 0
 	res, err := s.execWrite(ctx, `INSERT INTO leftovers (clinic_id, vaccine_id, date, doses, until_at, posted_at)
@@ -106,42 +118,23 @@ func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date
 
 // PutClinicToken is booking.Store's PutClinicToken.
 func (s *Store) PutClinicToken(ctx context.Context, t booking.ClinicToken) error {
-	if len(t.Hash) != 64 || t.ClinicID <= 0 {
-		return fail(ctx, "put clinic token", fmt.Errorf("%w: clinic token", ErrInvalid))
-	}
-	var revoked any
-	if !t.RevokedAt.IsZero() {
-		revoked = t.RevokedAt.UnixNano()
+	if err := storecheck.CheckClinicToken(t); err != nil {
+		return fail(ctx, "put clinic token", err)
 	}
 	_, err := s.execWrite(ctx, `INSERT INTO clinic_tokens (hash, clinic_id, created_at, revoked_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), revoked)
+		ON CONFLICT (hash) DO UPDATE SET revoked_at = excluded.revoked_at`, t.Hash, t.ClinicID, t.CreatedAt.UnixNano(), storecheck.NanosOrNull(t.RevokedAt))
 	return fail(ctx, "put clinic token", err)
 }
 
 // ClinicToken is booking.Store's ClinicToken.
 func (s *Store) ClinicToken(ctx context.Context, hash string) (booking.ClinicToken, error) {
-	rows, done, err := s.query(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = ?`, hash)
+	row, done, err := s.queryRow(ctx, `SELECT clinic_id, created_at, revoked_at FROM clinic_tokens WHERE hash = ?`, hash)
 	if err != nil {
 		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
 	}
 	defer done()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return booking.ClinicToken{}, fail(ctx, "clinic token", err)
-		}
-		return booking.ClinicToken{}, booking.ErrClinicToken
-	}
-	t := booking.ClinicToken{Hash: hash}
-	var created int64
-	var revoked sql.NullInt64
-	if err := rows.Scan(&t.ClinicID, &created, &revoked); err != nil {
-		return booking.ClinicToken{}, fail(ctx, "clinic token", err)
-	}
-	t.CreatedAt = time.Unix(0, created).In(booking.Seoul)
-	if revoked.Valid {
-		t.RevokedAt = time.Unix(0, revoked.Int64).In(booking.Seoul)
-	}
-	return t, nil
+	t, err := storecheck.ScanClinicToken(row.Scan, sql.ErrNoRows, hash)
+	return t, fail(ctx, "clinic token", err)
 }
 
 // RevokeClinicTokens is booking.Store's RevokeClinicTokens.

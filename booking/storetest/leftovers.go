@@ -112,6 +112,14 @@ func testClinicTokens(t *testing.T, s booking.Store) {
 	if got, err := s.ClinicToken(ctx, h3); err != nil || !got.RevokedAt.IsZero() {
 		t.Fatalf("another clinic's token = %+v, %v", got, err)
 	}
+	h4 := booking.HashClinicToken("sct_four")
+	revoked := booking.ClinicToken{Hash: h4, ClinicID: 7, CreatedAt: openedAt, RevokedAt: openedAt.Add(time.Minute)}
+	if err := s.PutClinicToken(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClinicToken(ctx, h4); err != nil || got.ClinicID != 7 || !got.RevokedAt.Equal(revoked.RevokedAt) {
+		t.Fatalf("token put revoked = %+v, %v", got, err)
+	}
 	if err := s.PutClinicToken(ctx, booking.ClinicToken{Hash: "sct_in_clear", ClinicID: 5}); err == nil {
 		t.Error("a token in clear was stored")
 	}
