@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,15 +25,9 @@ func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, 
 	if !storable(id) {
 		return 0, booking.ErrChallengeExpired
 	}
-	var n int32
-	err := s.pool.QueryRow(ctx, sqlChallengeCount, id, expires.UnixNano(), int32(maxAttempts)).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, booking.ErrChallengeExpired
-	}
-	if err != nil {
-		return 0, fail(ctx, "count attempt", err)
-	}
-	return int(n), nil
+	row := s.pool.QueryRow(ctx, sqlChallengeCount, id, expires.UnixNano(), int32(maxAttempts))
+	n, err := storecheck.ScanAttempts(row.Scan, pgx.ErrNoRows)
+	return n, fail(ctx, "count attempt", err)
 }
 
 // OpenSession uses the challenge up and opens the session in one
@@ -94,15 +87,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 	if !storable(id) {
 		return nil, booking.ErrLookupExpired
 	}
-	var sealed []byte
-	err := s.pool.QueryRow(ctx, sqlGrantGet, id, now.UnixNano()).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, booking.ErrLookupExpired
-	}
-	if err != nil {
-		return nil, fail(ctx, "look-up", err)
-	}
-	return sealed, nil
+	sealed, err := storecheck.ScanGrant(s.pool.QueryRow(ctx, sqlGrantGet, id, now.UnixNano()).Scan, pgx.ErrNoRows)
+	return sealed, fail(ctx, "look-up", err)
 }
 
 // PurgeExpired deletes expired challenges, sessions and look-ups, at most

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -21,10 +20,8 @@ func (s *Store) CountAttempt(ctx context.Context, id string, expires time.Time, 
 	}
 	var n int
 	err := s.write(ctx, func(t *wtx) error {
-		err := t.row(s.ws.challengeCount, id, expires.UnixNano(), maxAttempts).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) {
-			return booking.ErrChallengeExpired
-		}
+		var err error
+		n, err = storecheck.ScanAttempts(t.row(s.ws.challengeCount, id, expires.UnixNano(), maxAttempts).Scan, sql.ErrNoRows)
 		return err
 	})
 	if err != nil {
@@ -86,15 +83,8 @@ func (s *Store) LookupGrant(ctx context.Context, id string, now time.Time) ([]by
 		return nil, fail(ctx, "look-up", err)
 	}
 	defer unlock()
-	var sealed []byte
-	err = s.rs.grantGet.QueryRowContext(ctx, id, now.UnixNano()).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, booking.ErrLookupExpired
-	}
-	if err != nil {
-		return nil, fail(ctx, "look-up", err)
-	}
-	return sealed, nil
+	sealed, err := storecheck.ScanGrant(s.rs.grantGet.QueryRowContext(ctx, id, now.UnixNano()).Scan, sql.ErrNoRows)
+	return sealed, fail(ctx, "look-up", err)
 }
 
 // PurgeExpired deletes expired challenges, sessions and look-ups, at most

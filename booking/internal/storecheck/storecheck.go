@@ -404,6 +404,36 @@ func ScanSession(scan func(dest ...any) error, noRows error, id string) (booking
 	return r, nil
 }
 
+// ScanAttempts reads the count of wrong codes a challenge's upsert
+// returned; scan is the row's Scan, noRows the driver's error for no row:
+// the upsert changed none, the challenge has had its most attempts
+// (booking.ErrChallengeExpired).
+func ScanAttempts(scan func(dest ...any) error, noRows error) (int, error) {
+	var n int64
+	err := scan(&n)
+	switch {
+	case errors.Is(err, noRows):
+		return 0, booking.ErrChallengeExpired
+	case err != nil:
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// ScanGrant reads a look-up grant's sealed record; scan is the row's Scan,
+// noRows the driver's error for no row (booking.ErrLookupExpired).
+func ScanGrant(scan func(dest ...any) error, noRows error) ([]byte, error) {
+	var sealed []byte
+	err := scan(&sealed)
+	switch {
+	case errors.Is(err, noRows):
+		return nil, booking.ErrLookupExpired
+	case err != nil:
+		return nil, err
+	}
+	return sealed, nil
+}
+
 // MarkSent is MarkSent once mark has run: a message it changed no row of
 // was marked already, and the first time stands, or does not exist
 // (booking.ErrNotFound), which exists tells. Messages are never deleted, so
