@@ -55,12 +55,9 @@ func replayed(ctx context.Context, q interface {
 	return b, err == nil, err
 }
 
-// putKey records the idempotency key of a request ("": none).
-func putKey(ctx context.Context, tx pgx.Tx, key, number string, hash []byte, at time.Time) error {
-	if key == "" {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, sqlIdemPut, key, number, hash, at.UnixNano()); err != nil {
+// PutKey records the idempotency key of a request.
+func (r records) PutKey(key, number string, hash []byte, at time.Time) error {
+	if _, err := r.tx.Exec(r.ctx, sqlIdemPut, key, number, hash, at.UnixNano()); err != nil {
 		if uniqueViolation(err, constraintIdempotencyKey) {
 			// Cannot happen under the advisory lock; if it does, the
 			// next attempt finds the key and answers from it.

@@ -95,10 +95,7 @@ func (s *Store) bookTx(ctx context.Context, tx pgx.Tx, req *booking.BookRequest,
 		return booking.Booking{}, err
 	}
 
-	if err := insertMessage(ctx, tx, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(ctx, tx, req.IdempotencyKey, b.Number, hash, b.CreatedAt); err != nil {
+	if err := storecheck.Record(records{ctx, tx}, &b, req.Confirmation, "confirmation", b.CreatedAt, req.IdempotencyKey, hash); err != nil {
 		return booking.Booking{}, err
 	}
 	return b, nil
@@ -258,10 +255,15 @@ func lockActiveBooking(ctx context.Context, tx pgx.Tx, number string) (b booking
 	return b, hold, err
 }
 
-// insertMessage writes m to the outbox, in the transaction of the change
-// it tells about.
-func insertMessage(ctx context.Context, tx pgx.Tx, m booking.Message) error {
-	_, err := tx.Exec(ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
+// records is storecheck.Records in transaction tx.
+type records struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+// InsertMessage writes m to the outbox.
+func (r records) InsertMessage(m booking.Message) error {
+	_, err := r.tx.Exec(r.ctx, sqlOutboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
 	return err
 }
 
@@ -386,10 +388,7 @@ func (s *Store) changeBooking(ctx context.Context, number, key string, hash []by
 		if err := apply(tx, &b, hold); err != nil {
 			return err
 		}
-		if err := insertMessage(ctx, tx, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
-			return err
-		}
-		if err := putKey(ctx, tx, key, b.Number, hash, now); err != nil {
+		if err := storecheck.Record(records{ctx, tx}, &b, notice, kind, now, key, hash); err != nil {
 			return err
 		}
 		out = b

@@ -77,10 +77,7 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 		return booking.Booking{}, err
 	}
 
-	if err := insertMessage(t, st, storecheck.OutboxMessage(req.Confirmation, &b, "confirmation", b.CreatedAt)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, req.IdempotencyKey, b.Number, hash, b.CreatedAt); err != nil {
+	if err := storecheck.Record(records{t, st}, &b, req.Confirmation, "confirmation", b.CreatedAt, req.IdempotencyKey, hash); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -162,10 +159,15 @@ func activeBooking(t *wtx, st *writeStmts, number string) (b booking.Booking, su
 	return b, supplyDoses, err
 }
 
-// insertMessage writes m to the outbox, in the transaction of the change
-// it tells about.
-func insertMessage(t *wtx, st *writeStmts, m booking.Message) error {
-	_, err := t.exec(st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
+// records is storecheck.Records in write transaction t.
+type records struct {
+	t  *wtx
+	st *writeStmts
+}
+
+// InsertMessage writes m to the outbox.
+func (r records) InsertMessage(m booking.Message) error {
+	_, err := r.t.exec(r.st.outboxInsert, m.BookingNumber, m.Kind, m.To, m.Body, m.CreatedAt.UnixNano())
 	return err
 }
 
@@ -281,10 +283,7 @@ func (s *Store) changeBooking(ctx context.Context, number, key string, hash []by
 	if err := apply(t, st, &b, supplyDoses); err != nil {
 		return booking.Booking{}, err
 	}
-	if err := insertMessage(t, st, storecheck.OutboxMessage(notice, &b, kind, now)); err != nil {
-		return booking.Booking{}, err
-	}
-	if err := putKey(t, st, key, b.Number, hash, now); err != nil {
+	if err := storecheck.Record(records{t, st}, &b, notice, kind, now, key, hash); err != nil {
 		return booking.Booking{}, err
 	}
 	if err := t.commit(); err != nil {
@@ -325,12 +324,9 @@ func replayed(query func(*sql.Stmt, ...any) *sql.Row, idemGet, bookingGet *sql.S
 	return b, err == nil, err
 }
 
-// putKey records the idempotency key of a request ("" : none).
-func putKey(t *wtx, st *writeStmts, key, number string, hash []byte, at time.Time) error {
-	if key == "" {
-		return nil
-	}
-	_, err := t.exec(st.idemPut, key, number, hash, at.UnixNano())
+// PutKey records the idempotency key of a request.
+func (r records) PutKey(key, number string, hash []byte, at time.Time) error {
+	_, err := r.t.exec(r.st.idemPut, key, number, hash, at.UnixNano())
 	return err
 }
 

@@ -50,6 +50,31 @@ func OutboxMessage(m booking.Message, b *booking.Booking, kind string, at time.T
 	return booking.FillDose2(m, *b)
 }
 
+// Records is where a store writes, in the transaction of a booking or a
+// change, what goes with the booking row.
+type Records interface {
+	// InsertMessage writes m to the outbox.
+	InsertMessage(m booking.Message) error
+	// PutKey keeps a request's idempotency key with the request hash
+	// and the booking number it answers with.
+	PutKey(key, number string, hash []byte, at time.Time) error
+}
+
+// Record writes, in the transaction that books or changes booking b at
+// at, its message m as a message of kind (OutboxMessage), and the
+// request's idempotency key with its hash (key "": none). Both commit with
+// the booking row or not at all: the message goes out only for a change
+// that was made, and a request sent again is answered from its key.
+func Record(r Records, b *booking.Booking, m booking.Message, kind string, at time.Time, key string, hash []byte) error {
+	if err := r.InsertMessage(OutboxMessage(m, b, kind, at)); err != nil {
+		return err
+	}
+	if key == "" {
+		return nil
+	}
+	return r.PutKey(key, b.Number, hash, at)
+}
+
 // ValidateBookRequest refuses (ErrInvalid) a Book request no store may
 // accept.
 func ValidateBookRequest(req *booking.BookRequest) error {
