@@ -148,8 +148,7 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 		return Booking{}, err
 	}
 	if got.Number == number { // not the replay of an earlier request
-		s.countPlaces(got, 1)
-		s.gen.Add(1)
+		s.placesMoved(Booking{}, got)
 		s.log.Info("booked", "number", got.Number, "cohort", got.CohortID, "vaccine", got.VaccineID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String(),
 			"proxy", got.BookedBy != got.PersonKey)
@@ -279,6 +278,20 @@ func (s *Service) BookableDates(now time.Time) []Date {
 
 // BlockStart returns the instant block b starts on date d (Seoul).
 func BlockStart(d Date, b TimeBlock) time.Time { return d.At(FirstBlockHour+int(b), 0) }
+
+// placesMoved records in memory a change of places this node committed:
+// the places booking from held are given back and those to holds are
+// taken (a zero Booking: none), and the statistics cached from the old
+// counts are stale.
+func (s *Service) placesMoved(from, to Booking) {
+	if from.Number != "" {
+		s.countPlaces(from, -1)
+	}
+	if to.Number != "" {
+		s.countPlaces(to, 1)
+	}
+	s.gen.Add(1)
+}
 
 // countPlaces moves the availability index and the share counts by n (1:
 // booked, -1: given back) at the places booking b holds: both doses, and

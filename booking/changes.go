@@ -174,8 +174,7 @@ func (s *Service) Cancel(ctx context.Context, ref BookingRef, idempotencyKey str
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.countPlaces(got, -1)
-		s.gen.Add(1)
+		s.placesMoved(got, Booking{})
 		s.log.Info("cancelled", "number", got.Number, "cohort", got.CohortID)
 	}
 	return got, nil
@@ -247,9 +246,7 @@ func (s *Service) Change(ctx context.Context, ref BookingRef, to Slot, idempoten
 		return Booking{}, err
 	}
 	if got.UpdatedAt.Equal(now) { // not the replay of a concurrent request
-		s.countPlaces(b, -1)
-		s.countPlaces(got, 1)
-		s.gen.Add(1)
+		s.placesMoved(b, got)
 		s.log.Info("changed", "number", got.Number, "cohort", got.CohortID,
 			"clinic", got.Dose1.ClinicID, "dose1", got.Dose1.Date.String(), "dose2", got.Dose2.Date.String())
 	}

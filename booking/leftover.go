@@ -302,8 +302,7 @@ func (s *Service) BookLeftover(ctx context.Context, sessionID string, leftoverID
 		}
 		return Booking{}, err
 	}
-	s.countPlaces(got, 1)
-	s.gen.Add(1)
+	s.placesMoved(Booking{}, got)
 	s.log.Info("leftover booked", "number", got.Number, "clinic", clinic.ID, "leftover", l.ID)
 	return got, nil
 }
