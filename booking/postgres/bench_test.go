@@ -3,10 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/internal/pgtest"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // The booking commit benchmark compares Store.Book with a bare PostgreSQL
@@ -237,17 +236,9 @@ func measure(op bookOp, workers int, d time.Duration) (float64, error) {
 // SLUICE_BENCH_ROUNDS sets the number of rounds (default 5),
 // SLUICE_BENCH_ROUND the duration of one kind's run in a round (default 2s).
 func TestBookingCommitRatio(t *testing.T) {
-	if testing.Short() || os.Getenv("SLUICE_BENCH") == "" {
-		t.Skip("benchmark; set SLUICE_BENCH=1 to run")
-	}
-	rounds := 5
-	if v, err := strconv.Atoi(os.Getenv("SLUICE_BENCH_ROUNDS")); err == nil && v > 0 {
-		rounds = v
-	}
-	round := 2 * time.Second
-	if v, err := time.ParseDuration(os.Getenv("SLUICE_BENCH_ROUND")); err == nil && v > 0 {
-		round = v
-	}
+	testenv.Bench(t)
+	rounds := testenv.PositiveInt("SLUICE_BENCH_ROUNDS", 5)
+	round := testenv.PositiveDuration("SLUICE_BENCH_ROUND", 2*time.Second)
 	base := pgtest.ServerURL(t)
 	var version, syncCommit string
 	conn := connect(t, base)

@@ -4,14 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // The booking commit benchmark compares Store.Book with a bare SQLite
@@ -215,13 +214,8 @@ func newStoreOp(tb testing.TB, dir string, idempotent bool) func(i int) error {
 //
 // SLUICE_BENCH_N sets the number of commits of each kind (default 3000).
 func TestBookingCommitRatio(t *testing.T) {
-	if testing.Short() || os.Getenv("SLUICE_BENCH") == "" {
-		t.Skip("benchmark; set SLUICE_BENCH=1 to run")
-	}
-	n := 3000
-	if v, err := strconv.Atoi(os.Getenv("SLUICE_BENCH_N")); err == nil && v > 0 {
-		n = v
-	}
+	testenv.Bench(t)
+	n := testenv.PositiveInt("SLUICE_BENCH_N", 3000)
 	defer func(old string) { synchronous = old }(synchronous)
 	const block = 100
 	for _, mode := range []string{"FULL", "NORMAL"} {

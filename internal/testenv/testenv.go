@@ -7,7 +7,9 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // Missing ends the test for want of what msg names: it fails when
@@ -29,4 +31,32 @@ func LookPath(tb testing.TB, name, install string) string {
 		Missing(tb, name+" is not installed ("+install+")")
 	}
 	return bin
+}
+
+// Bench lets a measuring test (one that times and logs, asserting nothing
+// about the times) run only when asked for: with SLUICE_BENCH set and
+// without -short. Its numbers mean something only on a quiet machine.
+func Bench(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() || os.Getenv("SLUICE_BENCH") == "" {
+		tb.Skip("benchmark; set SLUICE_BENCH=1 to run")
+	}
+}
+
+// PositiveInt is the environment variable name read as a whole number
+// above zero, or def when it is unset or not one.
+func PositiveInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// PositiveDuration is the environment variable name read as a duration
+// above zero (time.ParseDuration), or def when it is unset or not one.
+func PositiveDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

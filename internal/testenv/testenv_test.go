@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ending records how a test ended, as Fatal and Skip end it (Goexit).
@@ -54,5 +55,31 @@ func TestLookPath(t *testing.T) {
 				t.Errorf("go: %q, fatal %q, skip %q", bin, e.fatal, e.skip)
 			}
 		})
+	}
+}
+
+// A measuring test runs only with SLUICE_BENCH set; its settings are read
+// only when they are above zero.
+func TestBenchSettings(t *testing.T) {
+	t.Setenv("SLUICE_BENCH", "")
+	if e := run(func(tb testing.TB) { Bench(tb) }); e.skip == "" {
+		t.Error("a benchmark ran without SLUICE_BENCH")
+	}
+	for _, tc := range []struct {
+		v    string
+		want int
+	}{{"", 7}, {"x", 7}, {"0", 7}, {"-3", 7}, {"12", 12}} {
+		t.Setenv("SLUICE_TESTENV_N", tc.v)
+		if got := PositiveInt("SLUICE_TESTENV_N", 7); got != tc.want {
+			t.Errorf("PositiveInt(%q) = %d, want %d", tc.v, got, tc.want)
+		}
+	}
+	t.Setenv("SLUICE_TESTENV_D", "-1s")
+	if got := PositiveDuration("SLUICE_TESTENV_D", time.Second); got != time.Second {
+		t.Errorf("PositiveDuration(-1s) = %v, want the default", got)
+	}
+	t.Setenv("SLUICE_TESTENV_D", "250ms")
+	if got := PositiveDuration("SLUICE_TESTENV_D", time.Second); got != 250*time.Millisecond {
+		t.Errorf("PositiveDuration(250ms) = %v", got)
 	}
 }
