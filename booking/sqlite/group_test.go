@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -51,17 +50,6 @@ func queueBehindWriter(t *testing.T, s *Store, leaving map[int]context.CancelFun
 	<-s.wsem
 	wg.Wait()
 	return errs
-}
-
-func openFile(t *testing.T) (*Store, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "sluice.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
 }
 
 // Transactions waiting for the writer share one COMMIT; one that fails,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,12 +16,7 @@ import (
 // busy timeout), reads go on, and once the lock is released the same
 // request books.
 func TestWriteLockHeldElsewhere(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sluice.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := openFile(t)
 	ctx := context.Background()
 	first, err := s.Book(ctx, storetest.Request("first"))
 	if err != nil {

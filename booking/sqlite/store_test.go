@@ -26,20 +26,26 @@ func TestContractMemory(t *testing.T) {
 
 func TestContractFile(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) booking.Store {
-		s, err := Open(filepath.Join(t.TempDir(), "sluice.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, _ := openFile(t)
 		return s
 	})
 }
 
-func TestOpenMigratesOnceAndReopens(t *testing.T) {
+// openFile opens a store in a file of its own, closed when the test ends,
+// and returns it with the file's path.
+func openFile(t *testing.T) (*Store, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestOpenMigratesOnceAndReopens(t *testing.T) {
+	s, path := openFile(t)
 	b, err := s.Book(context.Background(), storetest.Request("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -208,11 +214,7 @@ func crashChild(path string) {
 // In-process variant: the store is dropped without Close and the file is
 // opened again while the first handle is still open.
 func TestReopenWithoutClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sluice.db")
-	s1, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, path := openFile(t)
 	b, err := s1.Book(context.Background(), storetest.Request("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,6 @@ func TestReopenWithoutClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	defer s1.Close()
 	got, err := s2.Get(context.Background(), b.Number)
 	if err != nil || got.Number != b.Number {
 		t.Fatalf("Get after reopen: %+v, %v", got, err)
