@@ -25,9 +25,6 @@ func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
 		return nil, fail(ctx, "share counts", err)
 	}
 	defer rows.Close()
-	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.ShareCount, err error) {
-		c.Slot, err = storecheck.ScanSlot(r, &c.Key, &c.Booked)
-		return c, err
-	})
+	out, err := storecheck.Collect(rows, storecheck.ScanShareCount)
 	return out, fail(ctx, "share counts", err)
 }

@@ -365,10 +365,7 @@ func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
 		return nil, fail(ctx, "slot counts", err)
 	}
 	defer rows.Close()
-	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (c booking.SlotCount, err error) {
-		c.Slot, err = storecheck.ScanSlot(r, &c.Booked)
-		return c, err
-	})
+	out, err := storecheck.Collect(rows, storecheck.ScanSlotCount)
 	return out, fail(ctx, "slot counts", err)
 }
 

@@ -140,6 +140,19 @@ func ScanSlot(rows Rows, rest ...any) (booking.Slot, error) {
 	return sl, nil
 }
 
+// ScanSlotCount reads a row of (slot, bookings held there).
+func ScanSlotCount(rows Rows) (c booking.SlotCount, err error) {
+	c.Slot, err = ScanSlot(rows, &c.Booked)
+	return c, err
+}
+
+// ScanShareCount reads a row of (first-dose slot, share key, active
+// bookings in that share there).
+func ScanShareCount(rows Rows) (c booking.ShareCount, err error) {
+	c.Slot, err = ScanSlot(rows, &c.Key, &c.Booked)
+	return c, err
+}
+
 // ScanBooking reads a bookings row of the stores' booking columns: number,
 // campaign, cohort and vaccine ids, person key, name, phone, birth date,
 // booked by, each dose's clinic, date and block, status, then the store's
