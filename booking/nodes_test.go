@@ -154,10 +154,7 @@ func TestStateAtRestIsSealed(t *testing.T) {
 	}
 	e := newEnv(t, "2021-07-50s", t0, nil, func(c *booking.ServiceConfig) { c.Store = st })
 	p := person{name: "홍길동", rrn: rrn(date(1968, 3, 9), true, 12345), phone: "010-9876-5432"}
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone) // a challenge tried once, left open
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(p) // a challenge tried once, left open
 	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, "x"); !errors.Is(err, booking.ErrWrongCode) {
 		t.Fatal(err)
 	}
@@ -399,9 +396,7 @@ func TestPurgeExpired(t *testing.T) {
 	}
 	for i := range 10 {
 		p := newPerson(100+i, date(1967, 3, 4))
-		if _, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone); err != nil {
-			t.Fatal(err)
-		}
+		e.start(p)
 	}
 	if n, err := e.svc.PurgeExpired(ctx); err != nil || n != 0 {
 		t.Fatalf("purge before anything expired: %d, %v", n, err)
@@ -422,10 +417,7 @@ func TestPurgeExpired(t *testing.T) {
 func TestVerificationCodeNotKept(t *testing.T) {
 	e := newEnv(t, "2021-07-50s", t0, nil)
 	p := newPerson(1, date(1967, 3, 3))
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(p)
 	recent := e.sender.Recent()
 	if len(recent) != 1 || recent[0].Kind != "verification" {
 		t.Fatalf("recent messages %+v, want the verification", recent)
@@ -466,10 +458,7 @@ func TestOutboxLockFailuresLoggedAsAnOutage(t *testing.T) {
 func FuzzChallengeID(f *testing.F) {
 	e := newEnv(f, "2021-07-50s", t0, nil)
 	p := newPerson(1, date(1967, 3, 3))
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
-	if err != nil {
-		f.Fatal(err)
-	}
+	vs := e.start(p)
 	f.Add(vs.ChallengeID, "000000")
 	f.Add(vs.ChallengeID[:len(vs.ChallengeID)-2], vs.DemoCode)
 	f.Add("", "")

@@ -155,6 +155,17 @@ func (e *env) verify(p person) booking.Session {
 	return sess
 }
 
+// start starts p's identity check: the code is sent, and the test fails if
+// it cannot be.
+func (e *env) start(p person) booking.VerificationStarted {
+	e.t.Helper()
+	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
+	if err != nil {
+		e.t.Fatalf("start verification of %s: %v", p.name, err)
+	}
+	return vs
+}
+
 func (e *env) tryVerify(p person) (booking.Session, error) {
 	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
 	if err != nil {
@@ -239,10 +250,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	e := newEnv(t, "2021-07-50s", t0, nil)
 	hong := person{name: " 홍길동 ", rrn: rrn(date(1968, 3, 9), true, 12345), phone: "010-1234-5678"}
 
-	vs, err := e.svc.StartVerification(ctx, hong.name, hong.rrn, hong.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(hong)
 	if len(vs.DemoCode) != 6 || strings.Trim(vs.DemoCode, "0123456789") != "" {
 		t.Fatalf("demo code %q, want 6 digits", vs.DemoCode)
 	}
@@ -960,10 +968,7 @@ func TestStartVerificationErrors(t *testing.T) {
 func TestVerificationAttemptsAndExpiry(t *testing.T) {
 	e := newEnv(t, "2021-07-50s", t0, nil)
 	p := newPerson(1, date(1967, 1, 1))
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(p)
 	wrong := "000000"
 	if vs.DemoCode == wrong {
 		wrong = "111111"
@@ -976,15 +981,12 @@ func TestVerificationAttemptsAndExpiry(t *testing.T) {
 			t.Errorf("wrong code %d: %v, want %d tries left", i, err, booking.MaxCodeAttempts-i)
 		}
 	}
-	_, err = e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
+	_, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
 	wantErr(t, "last wrong code", err, booking.ErrTooManyAttempts)
 	_, err = e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
 	wantErr(t, "right code after too many", err, booking.ErrChallengeExpired)
 
-	vs, err = e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs = e.start(p)
 	e.clk.Advance(booking.ChallengeTTL)
 	_, err = e.svc.CompleteVerification(ctx, vs.ChallengeID, vs.DemoCode)
 	wantErr(t, "expired code", err, booking.ErrChallengeExpired)
@@ -1017,10 +1019,7 @@ func TestDemoCodeOnlyInDemoMode(t *testing.T) {
 		})
 	})
 	p := newPerson(1, date(1967, 1, 1))
-	vs, err := e.svc.StartVerification(ctx, p.name, p.rrn, p.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(p)
 	if vs.DemoCode != "" {
 		t.Fatalf("demo code %q given out outside demo mode", vs.DemoCode)
 	}

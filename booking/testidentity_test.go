@@ -34,10 +34,7 @@ func TestTestIdentity(t *testing.T) {
 	testPerson.phone = "010-1234-0001"
 	realPerson := newPerson(2, date(1967, 1, 2))
 
-	vs, err := e.svc.StartVerification(ctx, testPerson.name, testPerson.rrn, testPerson.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := e.start(testPerson)
 	if vs.DemoCode != "" {
 		t.Errorf("the test code was given out: %q", vs.DemoCode)
 	}
@@ -49,7 +46,7 @@ func TestTestIdentity(t *testing.T) {
 	if code == wrong {
 		wrong = "111111"
 	}
-	_, err = e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
+	_, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, wrong)
 	wantErr(t, "wrong code", err, booking.ErrWrongCode)
 	if _, err := e.svc.CompleteVerification(ctx, vs.ChallengeID, code); err != nil {
 		t.Fatalf("derived code: %v", err)
@@ -61,10 +58,7 @@ func TestTestIdentity(t *testing.T) {
 	mu.Unlock()
 
 	// A real phone: the real provider sends its code; the derived one fails.
-	vs, err = e.svc.StartVerification(ctx, realPerson.name, realPerson.rrn, realPerson.phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs = e.start(realPerson)
 	mu.Lock()
 	n := len(sent)
 	mu.Unlock()
