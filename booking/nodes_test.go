@@ -233,9 +233,7 @@ func TestProxyBookingForOneselfRefused(t *testing.T) {
 	_, err := e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicSmall, Date: date(2021, 7, 26),
 		ForPerson: &booking.PersonInput{Name: p.name, RRN: p.rrn, Phone: "010-5555-0000"}})
 	wantErr(t, "for_person naming oneself", err, booking.ErrProxySelf)
-	if ms := e.pending(); len(ms) != 0 {
-		t.Errorf("%d messages written for a refused booking", len(ms))
-	}
+	e.wantPending(0, "none for a refused booking")
 	if _, err := e.svc.BookingOf(ctx, sess.ID); !errors.Is(err, booking.ErrNotFound) {
 		t.Errorf("a booking exists after the refusal: %v", err)
 	}
@@ -263,9 +261,7 @@ func TestIdempotencyKeyOutlivesAPhoneChange(t *testing.T) {
 	if again.Number != first.Number {
 		t.Errorf("replay booked %s, first %s", again.Number, first.Number)
 	}
-	if ms := e.pending(); len(ms) != 1 {
-		t.Errorf("%d messages, want the one confirmation", len(ms))
-	}
+	e.wantPending(1, "the one confirmation")
 }
 
 // A person whose answer was lost and who sent no key is told their
@@ -350,9 +346,7 @@ func TestChangeAndCancelSentAgain(t *testing.T) {
 	_, err = e.svc.Cancel(ctx, ref(p.name, p.rrn, b.Number), "")
 	wantErr(t, "a cancel without a key", err, booking.ErrCancelled)
 	e.wantBooked(c1.Dose1.Slot, 0)
-	if ms := e.pending(); len(ms) != 3 {
-		t.Errorf("%d messages, want confirmation, change, cancel", len(ms))
-	}
+	e.wantPending(3, "confirmation, change, cancel")
 }
 
 // A look-up grant stands for name and RRN in the pages' change and

@@ -192,6 +192,15 @@ func (e *env) pending() []booking.Message {
 	return ms
 }
 
+// wantPending checks that the outbox holds n undelivered messages; want
+// says which ones.
+func (e *env) wantPending(n int, want string) {
+	e.t.Helper()
+	if ms := e.pending(); len(ms) != n {
+		e.t.Errorf("%d messages pending, want %d: %s", len(ms), n, want)
+	}
+}
+
 func (e *env) storeCount(s booking.Slot) int {
 	e.t.Helper()
 	counts, err := e.store.SlotCounts(ctx)
@@ -465,9 +474,7 @@ func TestBookNotEligible(t *testing.T) {
 		})
 	}
 	e.wantBooked(slot(clinicSmall, date(2021, 7, 26), 0), 0)
-	if p := e.pending(); len(p) != 0 {
-		t.Errorf("%d messages for refused bookings", len(p))
-	}
+	e.wantPending(0, "none for refused bookings")
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -517,9 +524,7 @@ func TestProxyBooking(t *testing.T) {
 		if b.VaccineID != "pfizer" || b.CohortID != "18-49" {
 			t.Errorf("own booking %+v", b)
 		}
-		if p := e.pending(); len(p) != 1 {
-			t.Errorf("%d messages, want 1", len(p))
-		}
+		e.wantPending(1, "the confirmation")
 	})
 }
 
@@ -670,9 +675,7 @@ func TestAlreadyBookedAndIdempotency(t *testing.T) {
 		t.Fatalf("other person with the same key: %v, %s", err, ob.Number)
 	}
 
-	if p := e.pending(); len(p) != 2 {
-		t.Errorf("%d messages, want 2", len(p))
-	}
+	e.wantPending(2, "2 confirmations")
 	_, err = e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicSmall, Date: d1, IdempotencyKey: strings.Repeat("k", 300)})
 	wantErr(t, "over-long key", err, booking.ErrInvalidRequest)
 }
@@ -870,9 +873,7 @@ func TestNoSecondDose(t *testing.T) {
 		_, err := e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicWed, Date: d1.Date, Block: d1.Block})
 		wantErr(t, "book", err, booking.ErrNoSecondDose)
 		e.wantBooked(d1, 0) // nothing held
-		if p := e.pending(); len(p) != 16 {
-			t.Errorf("%d messages, want the 16 fillers'", len(p))
-		}
+		e.wantPending(16, "the 16 fillers'")
 		st, _ := e.svc.Stats(ctx)
 		if st.Vaccines[0].Used != 0 {
 			t.Errorf("moderna used %d, want 0", st.Vaccines[0].Used)
@@ -1271,9 +1272,7 @@ func TestChangeRefusals(t *testing.T) {
 	}
 	e.wantBooked(b.Dose1.Slot, 1)
 	e.wantBooked(full.Dose1.Slot, 1)
-	if p := e.pending(); len(p) != 2 {
-		t.Errorf("%d messages, want the 2 confirmations", len(p))
-	}
+	e.wantPending(2, "the 2 confirmations")
 	// Changing to the same slot is allowed (it frees its own place first).
 	if _, err := e.svc.Change(ctx, ref(p.name, p.rrn, b.Number), slot(clinicSmall, date(2021, 7, 26), 0), ""); err != nil {
 		t.Errorf("change to the same slot: %v", err)
