@@ -1,10 +1,10 @@
 package app_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
-	"io"
 	"runtime"
 	"strings"
 	"testing"
