@@ -70,8 +70,12 @@ func limiting(all []HealthSummary) int {
 }
 
 // PaceNodes reports how many nodes' health the room's pacing last
-// decided from (1 without a PaceBoard; 0 before the first step).
+// decided from (1 without a PaceBoard; 0 before the first step and while
+// the room does not pace).
 func (r *Room) PaceNodes() int {
+	if !r.pacesAt(r.settings.Load(), r.clock.Now()) {
+		return 0
+	}
 	r.pacing.mu.Lock()
 	defer r.pacing.mu.Unlock()
 	return r.pacing.nodes

@@ -210,10 +210,11 @@ func dashChartPointsTo(age, vals []float64, window, top float64) (line, area str
 
 // paceLeaderText says which node chooses the room's rate, as this node
 // knows it: itself or another (nodes are not named), of how many; none
-// while the room does not pace or before its first pacing step.
+// while the room does not pace or before its first pacing step (no nodes:
+// room.Room.PaceNodes).
 func paceLeaderText(lang Lang, v dashRoom) string {
 	switch {
-	case !v.Pacing.Auto() || v.State != room.StateOpen || v.PacingNodes == 0:
+	case v.PacingNodes == 0:
 		return lang.T("dash.pace_leader_none")
 	case v.PacingLeader:
 		return lang.T("dash.pace_leader_here", lang.Num(int64(v.PacingNodes)))
