@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/clock"
 )
 
 // The admin API sets a room's pacing (PATCH "pacing"), checks it with
@@ -73,6 +76,72 @@ func TestStatusWaitParameter(t *testing.T) {
 		}
 		if code == 400 && !strings.Contains(string(b), `"bad_wait"`) {
 			t.Errorf("status%s: %s, want bad_wait", q, b)
+		}
+	}
+}
+
+// The pacer's leading signal is visible where the operator looks: the
+// admin API's settings.pacing says the rate at which the line's places end
+// (end_rate) and whether this node's pacer leads the room (leader), and
+// /metrics exports both (sluice_pacing_end_rate, sluice_pacing_leader).
+// The room's clock is driven: four places end, then two seconds pass, so
+// the end rate is 2 per second.
+func TestPacingSignalExported(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC))
+	a := startServer(t, clk)
+	base := a.URL()
+	admin := map[string]string{"Authorization": "Bearer " + adminToken}
+	path := base + "/api/v1/admin/rooms/other"
+	pacing := func() map[string]any {
+		t.Helper()
+		resp, b := do(t, "GET", path, admin, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET room: %d %s", resp.StatusCode, b)
+		}
+		return decode[map[string]any](t, b)["settings"].(map[string]any)["pacing"].(map[string]any)
+	}
+	metric := func(want ...string) {
+		t.Helper()
+		_, b := do(t, "GET", base+"/metrics", admin, "")
+		for _, w := range want {
+			if !strings.Contains(string(b), "\n"+w+"\n") {
+				t.Errorf("/metrics lacks %q", w)
+			}
+		}
+	}
+	if p := pacing(); p["end_rate"] != 0.0 || p["leader"] != false {
+		t.Fatalf("a fixed room's pacing: %v, want end_rate 0 and leader false", p)
+	}
+	metric(`sluice_pacing_end_rate{room="other"} 0`, `sluice_pacing_leader{room="other"} 0`)
+
+	if resp, b := do(t, "PATCH", path, admin, `{"pacing":{"mode":"auto"}}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH pacing: %d %s", resp.StatusCode, b)
+	}
+	// The node's next tick runs a pacing step, alone: it leads.
+	until(t, "this node leads the room's pacing", func() bool { return pacing()["leader"] == true })
+	// Four people come and go on the stopped clock: the first step saw
+	// none ended; the next, two seconds later, sees four.
+	for range 4 {
+		st := waitAdmitted(t, base, "other", join(t, base, "other").Ticket)
+		if resp, b := do(t, "POST", base+"/api/v1/rooms/other/leave", map[string]string{"Authorization": "Bearer " + st.Pass}, ""); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("leave: %d %s", resp.StatusCode, b)
+		}
+	}
+	clk.Advance(2 * time.Second)
+	until(t, "end_rate 2 per second", func() bool { return pacing()["end_rate"] == 2.0 })
+	if p := pacing(); p["leader"] != true || p["mode"] != "auto" {
+		t.Errorf("pacing: %v", p)
+	}
+	metric(`sluice_pacing_end_rate{room="other"} 2`, `sluice_pacing_leader{room="other"} 1`, `sluice_pacing_leader{room="e2e"} 0`)
+}
+
+// until waits for cond, a state the server reaches by itself (its ticks
+// run on their own), failing the test if it never does.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
 		}
 	}
 }

@@ -39,6 +39,7 @@ type collector struct {
 	pacingAuto, pacingTarget, pacingMaxErr, pacingMin, pacingMax *prometheus.Desc
 	backendP95, backendErrRate, backendInFlight, backendLimit    *prometheus.Desc
 	backendHeld, backendBusy, backendRequests, pacingChanges     *prometheus.Desc
+	pacingEndRate, pacingLeader                                  *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -73,6 +74,8 @@ func newCollector(src Sources) *collector {
 		pacingMin:       d("pacing_min_rate", "Lowest admission rate auto pacing may choose (pacing.min_rate)."),
 		pacingMax:       d("pacing_max_rate", "Highest admission rate auto pacing may choose (pacing.max_rate)."),
 		pacingChanges:   d("pacing_rate_changes_total", "Changes of the admission rate this node's pacer made (each logged with its reason)."),
+		pacingEndRate:   d("pacing_end_rate", "Rate at which the line's places end (left or expired), per second over the last 10 s: the pacer's sessions signal, measured on every node (0 while the room does not pace)."),
+		pacingLeader:    d("pacing_leader", "1 while this node's pacer leads the room's pacing (chooses the rate for every node), 0 otherwise or while the room does not pace."),
 		backendP95:      d("backend_latency_p95_seconds", "p95 latency of the protected backend's answers over the last window, as this node's gate saw them (held at the gate included)."),
 		backendErrRate:  d("backend_error_rate", "Share of the protected backend's answers over the last window that were 5xx or did not come."),
 		backendInFlight: d("backend_in_flight", "Requests this node's gate has let through to the backend and not yet seen answered."),
@@ -87,7 +90,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.joins, c.admissions, c.leaves, c.expired, c.skipped, c.active, c.waiting, c.state, c.capacity, c.rate, c.measured, c.rejections,
 		c.cohortBooked, c.cohortPop, c.cohortRate, c.supplyUsed, c.supplyAlloc, c.dayBooked, c.dayFree,
 		c.pacingAuto, c.pacingTarget, c.pacingMaxErr, c.pacingMin, c.pacingMax,
-		c.backendP95, c.backendErrRate, c.backendInFlight, c.backendLimit, c.backendHeld, c.backendBusy, c.backendRequests, c.pacingChanges} {
+		c.backendP95, c.backendErrRate, c.backendInFlight, c.backendLimit, c.backendHeld, c.backendBusy, c.backendRequests, c.pacingChanges,
+		c.pacingEndRate, c.pacingLeader} {
 		ch <- d
 	}
 }
@@ -164,6 +168,12 @@ func (c *collector) collectPacing(ch chan<- prometheus.Metric, r *room.Room, p r
 	g(c.pacingMin, p.MinRate)
 	g(c.pacingMax, p.MaxRate)
 	ch <- prometheus.MustNewConstMetric(c.pacingChanges, prometheus.CounterValue, float64(r.PaceChanges()), n)
+	g(c.pacingEndRate, r.PaceEndRate())
+	lead := 0.0
+	if r.PaceLead() {
+		lead = 1
+	}
+	g(c.pacingLeader, lead)
 	h := r.Health().Read()
 	g(c.backendP95, h.P95.Seconds())
 	g(c.backendErrRate, h.ErrorRate)

@@ -72,7 +72,7 @@ func (r *Room) wake() {
 func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration, seen uint64) (Status, error) {
 	st, err := r.StatusSeen(t, seen)
 	wait = min(wait, MaxStatusWait)
-	if err != nil || wait <= 0 || st.State != StateWaiting || st.ETA > wait {
+	if err != nil || wait <= 0 || !st.WithinReach(wait) {
 		return st, err
 	}
 	w := &waiter{pos: r.position(t), ch: make(chan struct{})}
@@ -96,8 +96,23 @@ func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration, see
 	st, err = r.StatusSeen(t, seen)
 	// Still within reach: ask again at once, to be held again (one
 	// request per wait, fewer than the polls it replaces).
-	if err == nil && st.State == StateWaiting && st.ETA <= wait {
+	if err == nil && st.WithinReach(wait) {
 		st.PollAfter = 0
 	}
 	return st, err
+}
+
+// WithinReach reports whether a status request for st, held up to wait,
+// is held (StatusWait): the ticket is waiting and its turn is expected
+// within wait.
+func (st Status) WithinReach(wait time.Duration) bool {
+	return st.State == StateWaiting && st.ETA <= wait
+}
+
+// HeldStatuses counts the status requests held for their turn now
+// (StatusWait).
+func (r *Room) HeldStatuses() int {
+	r.handover.mu.Lock()
+	defer r.handover.mu.Unlock()
+	return r.handover.waiting.Len()
 }

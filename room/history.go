@@ -45,11 +45,14 @@ type Sample struct {
 	// below zero).
 	BookingRate float64 `json:"bookings_per_minute"`
 	// Pacing (docs/PACING.md): the chosen rate, whether the pacer chose
-	// it, the objective and the measured p95 of the backend.
+	// it, the objective and the measured p95 of the backend, and the rate
+	// at which the line's places end (the sessions rule's signal,
+	// Room.PaceEndRate).
 	Rate        float64 `json:"rate"`
 	PacingAuto  bool    `json:"pacing_auto"`
 	TargetP95Ms float64 `json:"target_p95_ms"`
 	P95Ms       float64 `json:"p95_ms"`
+	EndRate     float64 `json:"end_rate"`
 }
 
 // History keeps a bounded ring of samples per room: size samples, one per
@@ -171,6 +174,7 @@ func (h *History) read(rm *Room, el time.Duration, extra func(string) map[string
 		Rate: c.Settings.Rate, PacingAuto: c.Settings.Pacing.Auto(),
 		TargetP95Ms: float64(c.Settings.Pacing.TargetP95) / float64(time.Millisecond),
 		P95Ms:       float64(rm.Health().Read().P95) / float64(time.Millisecond),
+		EndRate:     rm.PaceEndRate(),
 	}
 	if extra != nil {
 		for k, v := range extra(c.Room) {

@@ -70,17 +70,39 @@ func limiting(all []HealthSummary) int {
 }
 
 // PaceNodes reports how many nodes' health the room's pacing last
-// decided from (1 without a PaceBoard; 0 before the first step).
+// decided from (1 without a PaceBoard; 0 before the first step and while
+// the room does not pace).
 func (r *Room) PaceNodes() int {
+	if !r.pacesAt(r.settings.Load(), r.clock.Now()) {
+		return 0
+	}
 	r.pacing.mu.Lock()
 	defer r.pacing.mu.Unlock()
 	return r.pacing.nodes
 }
 
 // PaceLead reports whether this node led the room's pacing at its last
-// step (always, without a PaceBoard, once the room paces).
+// step (always, without a PaceBoard, once the room paces); false while
+// the room does not pace (fixed, paused, closed, its line lost).
 func (r *Room) PaceLead() bool {
+	if !r.pacesAt(r.settings.Load(), r.clock.Now()) {
+		return false
+	}
 	r.pacing.mu.Lock()
 	defer r.pacing.mu.Unlock()
 	return r.pacing.lead
+}
+
+// PaceEndRate reports the rate, per second, at which the line's places
+// ended (left or expired) over the last paceEndWindow as this node's last
+// pacing step measured it: the signal of the pacer's sessions rule
+// (sessions.go), measured on every node whether it leads or not. 0 while
+// the room does not pace and until paceEndMinSpan has been covered.
+func (r *Room) PaceEndRate() float64 {
+	if !r.pacesAt(r.settings.Load(), r.clock.Now()) {
+		return 0
+	}
+	r.pacing.mu.Lock()
+	defer r.pacing.mu.Unlock()
+	return r.pacing.pacer.endRate
 }

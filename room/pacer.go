@@ -58,8 +58,10 @@ type Pacer struct {
 	// before its latency can show through the people already admitted.
 	limitRef float64
 	// ends are the line's ended places (left or expired) at the last
-	// steps, oldest first: the departure rate (sessions.go).
-	ends []endSample
+	// steps, oldest first: the departure rate (sessions.go); endRate is
+	// the last rate measured from them.
+	ends    []endSample
+	endRate float64
 }
 
 // Constants of the pacer (docs/PACING.md).
@@ -266,7 +268,7 @@ type conditionalControls interface {
 func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	h := r.Health()
 	h.SetLimiting(s.Pacing.Auto())
-	if !s.Pacing.Auto() || s.Paused || closedAt(s, now) || r.Problem() != nil {
+	if !r.pacesAt(s, now) {
 		return nil
 	}
 	r.pacing.mu.Lock()
@@ -283,6 +285,12 @@ func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 		return sharedErr(err)
 	}
 	if !lead {
+		// The sessions signal is measured on every node, so that its
+		// figure shows wherever it is read and a node taking the lead
+		// has it at once (the line's counters are the same on all).
+		r.pacing.mu.Lock()
+		r.pacing.pacer.departures(now, v.Leaves+v.Expired)
+		r.pacing.mu.Unlock()
 		return nil
 	}
 	waiting := v.N + v.PostSeq - min(v.Serving, v.N+v.PostSeq)
@@ -311,6 +319,12 @@ func (r *Room) pace(s *Settings, v *View, now time.Time) error {
 	log.Info("pacing: admission rate changed", "room", r.name, "from", ch.From, "to", ch.To, "reason", reason,
 		"p95", in.Health.P95, "error_rate", in.Health.ErrorRate, "in_flight", in.Health.InFlight)
 	return nil
+}
+
+// pacesAt reports whether the room's pacer runs at now under settings s:
+// pacing auto, the room admitting (not paused or closed), its line sound.
+func (r *Room) pacesAt(s *Settings, now time.Time) bool {
+	return s.Pacing.Auto() && !s.Paused && !closedAt(s, now) && r.Problem() == nil
 }
 
 // setPacedRate writes the pacer's rate into the line's controls, on the

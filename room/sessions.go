@@ -28,8 +28,9 @@ type endSample struct {
 
 // departures records the line's count of ended places at now and returns
 // the rate at which places ended over the last paceEndWindow (0 until
-// paceEndMinSpan is covered).
-func (p *Pacer) departures(now time.Time, ended uint64) float64 {
+// paceEndMinSpan is covered), which it also keeps as p.endRate.
+func (p *Pacer) departures(now time.Time, ended uint64) (rate float64) {
+	defer func() { p.endRate = rate }()
 	if n := len(p.ends); n > 0 && ended < p.ends[n-1].ended {
 		p.ends = p.ends[:0] // another line (restored): start again
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/clock"
 )
 
 // sessionNight drives the pacer alone against a backend whose load is
@@ -131,6 +133,73 @@ func TestPacerHoldsSessions(t *testing.T) {
 			Health: HealthReading{P95: tc.p95, Requests: 100}}
 		if rate, reason, _ := p.Step(t0, in); math.Abs(rate-tc.want) > 0.01 {
 			t.Errorf("%s: rate %v (%q), want %v", tc.name, rate, reason, tc.want)
+		}
+	}
+}
+
+// Every node of a room measures the rate at which the line's places end,
+// whether its pacer leads or not (the figure it exports, and the one a
+// node taking the lead starts from); one node leads. Nothing is reported
+// while the room does not pace.
+func TestEndRateOnEveryNode(t *testing.T) {
+	clk := clock.NewManual(t0)
+	sh := NewMemShared()
+	keys := testKeyring(t, "k1", 1)
+	s := Settings{Name: "ends", Capacity: 10, Rate: 1000, Pacing: Pacing{Mode: PacingAuto}}
+	var ns []*Room
+	for range 2 {
+		r, err := NewShared(s, keys, clk, sh, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetLog(slog.New(slog.DiscardHandler))
+		ns = append(ns, r)
+	}
+	tickAll := func() {
+		t.Helper()
+		for _, r := range ns {
+			if err := r.Tick(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tickAll() // the first pacing step: no place has ended
+	// Four people come and go (through node 0) on the stopped clock; two
+	// seconds later the next step sees four places ended.
+	for _, tk := range joinTickets(t, ns[0], 4) {
+		st, err := ns[0].Status(tk)
+		if err != nil || st.State != StateAdmitted {
+			t.Fatalf("status: %+v %v", st, err)
+		}
+		p, err := ns[0].VerifyPass(st.Pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ns[0].Leave(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(paceEndMinSpan)
+	tickAll()
+	leaders := 0
+	for i, r := range ns {
+		if got := r.PaceEndRate(); got != 2 {
+			t.Errorf("node %d: end rate %v, want 2 per second", i, got)
+		}
+		if r.PaceLead() {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d nodes lead the room's pacing, want 1", leaders)
+	}
+	if _, err := ns[1].Update(func(s *Settings) { s.Paused = true }); err != nil {
+		t.Fatal(err)
+	}
+	tickAll()
+	for i, r := range ns {
+		if r.PaceEndRate() != 0 || r.PaceLead() {
+			t.Errorf("node %d while paused: end rate %v, lead %v, want neither", i, r.PaceEndRate(), r.PaceLead())
 		}
 	}
 }

@@ -101,6 +101,7 @@ var catalogue = map[string]Text{
 	"wait.updated":          {KO: "마지막 업데이트", EN: "Last update"},
 	"wait.keep":             {KO: "이 페이지를 열어 두세요. 새로고침하거나, 창을 닫았다 다시 열거나, 잠시 연결이 끊겨도 순서는 그대로입니다. 차례가 되면 자동으로 다음 화면으로 넘어갑니다.", EN: "Keep this page open. Your place is kept if you refresh, close and reopen the page, or lose the connection for a while. When your turn comes, you move on by yourself."},
 	"wait.noscript":         {KO: "이 페이지는 %d초마다 자동으로 새로고침됩니다.", EN: "This page refreshes itself every %d seconds."},
+	"wait.noscript.hold":    {KO: "차례가 가까워졌습니다. 차례가 오면 이 페이지가 바로 알려 드립니다.", EN: "Your turn is near: this page shows it the moment it comes."},
 	"wait.refresh":          {KO: "지금 새로고침", EN: "Refresh now"},
 	"wait.reconnecting":     {KO: "연결이 끊겼습니다. 다시 연결하는 중… 순서는 그대로 유지됩니다.", EN: "Connection lost. Reconnecting… Your place is kept."},
 	"wait.unsure":           {KO: "대기실 서버가 지금 제대로 답하지 못하고 있습니다. 이 페이지가 자동으로 다시 확인합니다. 순서는 그대로 유지됩니다.", EN: "The waiting room's server cannot answer properly right now. This page keeps asking; your place is kept."},
@@ -516,6 +517,10 @@ var catalogue = map[string]Text{
 	"dash.chart_pacing":          {KO: "백엔드 p95 (ms)", EN: "Backend p95 (ms)"},
 	"dash.chart_objective":       {KO: "목표", EN: "objective"},
 	"dash.chart_rate":            {KO: "정한 입장 속도 (명/초)", EN: "chosen rate (per second)"},
+	"dash.chart_end_rate":        {KO: "세션 종료 속도 (명/초)", EN: "sessions ending (per second)"},
+	"dash.pace_leader_here":      {KO: "속도를 정하는 노드: 이 노드 (전체 노드 %s개)", EN: "Rate chosen by: this node (nodes: %s)"},
+	"dash.pace_leader_other":     {KO: "속도를 정하는 노드: 다른 노드 (전체 노드 %s개)", EN: "Rate chosen by: another node (nodes: %s)"},
+	"dash.pace_leader_none":      {KO: "속도를 정하는 노드: 없음 (지금은 조절하지 않음)", EN: "Rate chosen by: no node (not pacing now)"},
 	"dash.chart_joins":           {KO: "신규 대기 (명/초)", EN: "Joins per second"},
 	"dash.chart_bookings":        {KO: "예약 (명/분)", EN: "Bookings per minute"},
 }

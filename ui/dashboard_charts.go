@@ -24,10 +24,12 @@ type dashSeries struct {
 	Bookings   []float64 `json:"bookings_per_minute,omitempty"`
 	Rejections []float64 `json:"gate_rejections_total"`
 	// Pacing, while the room's rate is chosen from the backend's health
-	// (docs/PACING.md): measured p95, objective, chosen rate.
-	P95    []float64 `json:"p95_ms,omitempty"`
-	Target []float64 `json:"target_p95_ms,omitempty"`
-	Rate   []float64 `json:"rate,omitempty"`
+	// (docs/PACING.md): measured p95, objective, chosen rate, and the
+	// rate at which the line's places end (the sessions rule's signal).
+	P95     []float64 `json:"p95_ms,omitempty"`
+	Target  []float64 `json:"target_p95_ms,omitempty"`
+	Rate    []float64 `json:"rate,omitempty"`
+	EndRate []float64 `json:"end_rate,omitempty"`
 }
 
 type dashChart struct {
@@ -37,12 +39,18 @@ type dashChart struct {
 	// Overlays are more lines on the chart: on its scale (Shared) or on
 	// one of their own.
 	Overlays []dashOverlay
+	// Note is a line of text under the chart's figures (the pacing
+	// chart: which node chooses the rate).
+	Note string
 }
 
-// dashOverlay is a line drawn over a chart.
+// dashOverlay is a line drawn over a chart: on the chart's scale
+// (Shared), on one it shares with the other overlays of the same Scale,
+// or on its own.
 type dashOverlay struct {
 	Key, Class, Label, Now string
 	Shared                 bool
+	Scale                  string
 	Line                   string
 }
 
@@ -69,6 +77,7 @@ func (d *Dashboard) series(samples []room.Sample) dashSeries {
 			s.P95 = append(s.P95, math.Round(x.P95Ms))
 			s.Target = append(s.Target, math.Round(x.TargetP95Ms))
 			s.Rate = append(s.Rate, dashRound2(x.Rate))
+			s.EndRate = append(s.EndRate, dashRound2(x.EndRate))
 		}
 	}
 	return s
@@ -129,19 +138,26 @@ func (d *Dashboard) charts(lang Lang, roomName string, v dashRoom, window float6
 		line, area, top := dashChartPoints(v.Series.Age, vals, window)
 		ch := dashChart{Key: def.key, Label: lang.T(def.label), ID: roomName + "." + def.key, Line: line, Area: area}
 		if def.key == "p95_ms" {
-			// Measured p95 and the objective on one scale, the chosen
-			// rate on its own.
+			// Measured p95 and the objective on one scale; the chosen
+			// rate and the rate sessions end on another, so that the
+			// two compare.
 			top = max(top, slices.Max(v.Series.Target))
 			line, area, _ = dashChartPointsTo(v.Series.Age, vals, window, top)
 			ch.Line, ch.Area = line, area
 			target, _, _ := dashChartPointsTo(v.Series.Age, v.Series.Target, window, top)
-			rate, _, _ := dashChartPoints(v.Series.Age, v.Series.Rate, window)
+			perSecond := max(slices.Max(v.Series.Rate), slices.Max(v.Series.EndRate))
+			rate, _, _ := dashChartPointsTo(v.Series.Age, v.Series.Rate, window, perSecond)
+			ends, _, _ := dashChartPointsTo(v.Series.Age, v.Series.EndRate, window, perSecond)
+			newest := len(vals) - 1
 			ch.Overlays = []dashOverlay{
 				{Key: "target_p95_ms", Class: "objective", Label: lang.T("dash.chart_objective"), Shared: true, Line: target,
-					Now: lang.Round(v.Series.Target[len(v.Series.Target)-1])},
-				{Key: "rate", Class: "rate", Label: lang.T("dash.chart_rate"), Line: rate,
-					Now: lang.Decimal(v.Series.Rate[len(v.Series.Rate)-1])},
+					Now: lang.Round(v.Series.Target[newest])},
+				{Key: "rate", Class: "rate", Label: lang.T("dash.chart_rate"), Scale: "per_second", Line: rate,
+					Now: lang.Decimal(v.Series.Rate[newest])},
+				{Key: "end_rate", Class: "ends", Label: lang.T("dash.chart_end_rate"), Scale: "per_second", Line: ends,
+					Now: lang.Decimal(v.Series.EndRate[newest])},
 			}
+			ch.Note = paceLeaderText(lang, v)
 		}
 		last := 0.0
 		if len(vals) > 0 {
@@ -190,4 +206,18 @@ func dashChartPointsTo(age, vals []float64, window, top float64) (line, area str
 		area = fmt.Sprintf("%.1f,%d %s %.1f,%d", firstX, dashChartHeight, line, lastX, dashChartHeight)
 	}
 	return line, area, top
+}
+
+// paceLeaderText says which node chooses the room's rate, as this node
+// knows it: itself or another (nodes are not named), of how many; none
+// while the room does not pace or before its first pacing step (no nodes:
+// room.Room.PaceNodes).
+func paceLeaderText(lang Lang, v dashRoom) string {
+	switch {
+	case v.PacingNodes == 0:
+		return lang.T("dash.pace_leader_none")
+	case v.PacingLeader:
+		return lang.T("dash.pace_leader_here", lang.Num(int64(v.PacingNodes)))
+	}
+	return lang.T("dash.pace_leader_other", lang.Num(int64(v.PacingNodes)))
 }

@@ -62,8 +62,12 @@ type dashRoom struct {
 	// Pacing is how the rate is chosen (docs/PACING.md), for the pacing
 	// form.
 	Pacing room.Pacing `json:"-"`
-	Series dashSeries  `json:"series"`
-	Charts []dashChart `json:"-"`
+	// PacingLeader: this node's pacer chooses the room's rate, from the
+	// health of PacingNodes nodes (docs/PACING.md, "Several nodes").
+	PacingLeader bool        `json:"pacing_leader"`
+	PacingNodes  int         `json:"pacing_nodes"`
+	Series       dashSeries  `json:"series"`
+	Charts       []dashChart `json:"-"`
 }
 
 type dashBooking struct {
@@ -209,6 +213,7 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		v.ClearSeconds = clearSeconds(v.Waiting, c.AdmitRate, stopped)
 		v.Message, v.ResumeAt = c.Settings.Message, c.Settings.ResumeAt
 		v.Pacing = c.Settings.Pacing
+		v.PacingLeader, v.PacingNodes = rm.PaceLead(), rm.PaceNodes()
 		if !v.ResumeAt.IsZero() {
 			v.ResumeInput = v.ResumeAt.In(d.location()).Format(dashResumeLayout)
 		}
@@ -237,6 +242,12 @@ func (d *Dashboard) live(ctx context.Context, lang Lang) *dashLive {
 		txt[name+".backend"] = lang.T("dash.backend_" + cmp.Or(v.Backend, "none"))
 		for _, ch := range v.Charts {
 			txt[ch.ID+".now"], txt[ch.ID+".max"] = ch.Now, ch.Max
+			for _, o := range ch.Overlays {
+				txt[ch.ID+"."+o.Key+".now"] = o.Now
+			}
+			if ch.Note != "" {
+				txt[ch.ID+".note"] = ch.Note
+			}
 		}
 	}
 	// The room that matters first: the one in front of the booking

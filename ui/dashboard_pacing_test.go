@@ -54,8 +54,36 @@ func TestDashboardPacing(t *testing.T) {
 	}
 	page := e.do(t, "GET", "/admin?lang=en", nil, cookie).body
 	if !strings.Contains(page, `data-key="p95_ms"`) || !strings.Contains(page, `class="overlay objective" data-key="target_p95_ms" data-shared="1"`) ||
-		!strings.Contains(page, `class="overlay rate" data-key="rate"`) {
+		!strings.Contains(page, `class="overlay rate" data-key="rate" data-scale="per_second"`) {
 		t.Errorf("no pacing chart for a room in auto")
+	}
+	// Beside the chosen rate, on its scale, the rate at which sessions
+	// end (the sessions rule's signal); under the chart, which node
+	// chooses the rate: none before the room's first pacing step, then
+	// this one (alone).
+	for _, want := range []string{`class="overlay ends" data-key="end_rate" data-scale="per_second"`, "sessions ending (per second)",
+		`data-v="demo.p95_ms.note">Rate chosen by: no node (not pacing now)<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("pacing chart lacks %q", want)
+		}
+	}
+	if err := rm.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if page := e.do(t, "GET", "/admin?lang=en", nil, cookie).body; !strings.Contains(page, `data-v="demo.p95_ms.note">Rate chosen by: this node (nodes: 1)<`) {
+		t.Errorf("pacing chart does not say this node chooses the rate")
+	}
+	page = e.do(t, "GET", "/admin", nil, cookie).body
+	for _, want := range []string{"세션 종료 속도 (명/초)", "속도를 정하는 노드: 이 노드 (전체 노드 1개)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Korean pacing chart lacks %q", want)
+		}
+	}
+	live := e.do(t, "GET", "/admin/api/live?lang=en", nil, cookie).body
+	for _, want := range []string{`"end_rate":[`, `"pacing_leader":true`, `"pacing_nodes":1`, `"demo.p95_ms.end_rate.now":"0.0"`, `"demo.p95_ms.note":"Rate chosen by: this node (nodes: 1)"`} {
+		if !strings.Contains(live, want) {
+			t.Errorf("live figures lack %s", want)
+		}
 	}
 	r = e.do(t, "POST", "/admin/rooms/demo/settings", url.Values{"capacity": {"7"}, "rate": {"3.5"}, "confirm": {"yes"}}, cookie)
 	if st := rm.Settings(); r.StatusCode != http.StatusSeeOther || st.Pacing.Mode != room.PacingFixed || st.Rate != 3.5 {

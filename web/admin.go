@@ -111,13 +111,18 @@ type settingsView struct {
 	Pacing       pacingView `json:"pacing"`
 }
 
-// pacingView is a room's pacing as the configuration writes it.
+// pacingView is a room's pacing as the configuration writes it, and what
+// the pacer reads that no setting says: the rate at which the line's
+// places end (its sessions signal) and whether this node's pacer leads
+// the room (docs/PACING.md).
 type pacingView struct {
 	Mode         string  `json:"mode"`
 	TargetP95    string  `json:"target_p95"`
 	MaxErrorRate float64 `json:"max_error_rate"`
 	MinRate      float64 `json:"min_rate"`
 	MaxRate      float64 `json:"max_rate"`
+	EndRate      float64 `json:"end_rate"`
+	Leader       bool    `json:"leader"`
 }
 
 func tp(t time.Time) *time.Time {
@@ -137,7 +142,7 @@ func (s *Server) view(rm *room.Room) roomView {
 		WaitingURL: st.WaitingURL, Paused: st.Paused, Closed: st.Closed,
 		Message: st.Message, ResumeAt: tp(st.ResumeAt),
 		Pacing: pacingView{Mode: st.Pacing.Mode, TargetP95: st.Pacing.TargetP95.String(), MaxErrorRate: st.Pacing.MaxErrorRate,
-			MinRate: st.Pacing.MinRate, MaxRate: st.Pacing.MaxRate},
+			MinRate: st.Pacing.MinRate, MaxRate: st.Pacing.MaxRate, EndRate: rm.PaceEndRate(), Leader: rm.PaceLead()},
 	}, Backend: rm.Health().Read()}
 	if ch := rm.LastPaceChange(); !ch.At.IsZero() {
 		v.LastPacing = &ch

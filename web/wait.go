@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -75,7 +76,14 @@ type WaitView struct {
 	PollAfter time.Duration
 	// Refresh is the meta-refresh interval in seconds for browsers without
 	// JavaScript (0: do not refresh).
-	Refresh   int
+	Refresh int
+	// HoldURL, when set, is where a browser without JavaScript refreshes
+	// to at once instead of after Refresh: the page with ?wait=, which the
+	// server holds until the ticket's turn comes or the wait ends (the
+	// status API's long poll, docs/API.md). Set while the ticket's turn
+	// is expected within room.MaxStatusWait, so that the person learns of
+	// it at once; the server, not the browser, does the waiting.
+	HoldURL   string
 	PassUntil time.Time
 	// Message is a plain detail for State error (bilingual).
 	Message string
@@ -149,6 +157,10 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rejoin := q.Get("rejoin") != ""
+	// ?wait=S holds the page as the status API's long poll holds its
+	// answer (HoldURL); a value the API would refuse holds nothing here,
+	// so that no address of the page stops working.
+	hold, _ := statusWait(r)
 	var st room.Status
 	var err error
 	if c, cerr := r.Cookie(TicketCookie(name)); cerr == nil && !rejoin {
@@ -156,7 +168,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case verr == nil:
 			v.Ticket = c.Value
-			st, err = s.ticketStatusSeen(w, r, rm, t, 0)
+			st, err = s.ticketStatusSeen(w, r, rm, t, hold)
 		case !FinalTicketError(verr):
 			// This node cannot tell (it lacks the key the ticket was
 			// signed with): the ticket is kept, and the page tries again.
@@ -238,6 +250,9 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				v.Moved = v.First - st.Position
 				v.Progress = int(100 * float64(v.Moved) / float64(v.First))
 			}
+			if st.WithinReach(room.MaxStatusWait) {
+				v.HoldURL = s.waitHoldURL(name, ret)
+			}
 		case room.StateAdmitted:
 			s.setPassCookie(w, r, st.Pass, int(st.PassUntil.Sub(now).Seconds())+1)
 			v.Refresh, v.PassUntil = 0, st.PassUntil
@@ -248,6 +263,16 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderWait(w, r, v)
+}
+
+// waitHoldURL is the waiting page's address that the server holds for up
+// to room.MaxStatusWait until the ticket's turn (WaitView.HoldURL).
+func (s *Server) waitHoldURL(roomName, ret string) string {
+	q := url.Values{"wait": {strconv.Itoa(int(room.MaxStatusWait / time.Second))}}
+	if ret != "" {
+		q.Set("return", ret)
+	}
+	return s.Path("/wait/" + roomName + "?" + q.Encode())
 }
 
 func (s *Server) renderWait(w http.ResponseWriter, r *http.Request, v WaitView) {

@@ -137,3 +137,25 @@ func TestBuiltInWaitingPageUnderPrefix(t *testing.T) {
 		t.Errorf("leave form posts to %q, read as %v", action[1], u)
 	}
 }
+
+// The built-in page (no pages of the server's own) refreshes at once to
+// the held address near the front, as the citizen page does.
+func TestPlainWaitingPageRefreshesToHold(t *testing.T) {
+	s, _ := waitServer(t)
+	if _, err := s.Rooms.Add(room.Settings{Name: "one", Capacity: 1, Rate: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	visit := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/wait/one?return=/next", nil))
+		return w
+	}
+	if w := visit(); w.Code != http.StatusSeeOther {
+		t.Fatalf("first visitor: %d, want 303 (admitted)", w.Code)
+	}
+	want := `<meta http-equiv="refresh" content="0; url=/wait/one?return=%2Fnext&amp;wait=10">`
+	if w := visit(); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("next in line: %d, want the page with %s:\n%s", w.Code, want, w.Body)
+	}
+}

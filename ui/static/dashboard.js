@@ -69,18 +69,28 @@
       var vals = r.series[svg.getAttribute('data-key')] || [];
       var age = r.series.age_seconds || [], win = data.window_seconds || 3600;
       // Overlays marked shared (the pacing objective) share the chart's
-      // scale; the others (the chosen rate) have their own.
-      var top = 0;
-      var shared = svg.querySelectorAll('polyline.overlay[data-shared]');
-      vals.concat.apply(vals, Array.prototype.map.call(shared, function (o) {
-        return r.series[o.getAttribute('data-key')] || [];
-      })).forEach(function (v) { top = Math.max(top, v); });
+      // scale; those of one data-scale (the chosen rate and the rate
+      // sessions end) share theirs; any other has its own.
+      function topOf(sel, start) {
+        var t = 0;
+        start.concat.apply(start, Array.prototype.map.call(svg.querySelectorAll(sel), function (o) {
+          return r.series[o.getAttribute('data-key')] || [];
+        })).forEach(function (v) { t = Math.max(t, v); });
+        return t;
+      }
+      var top = topOf('polyline.overlay[data-shared]', vals);
       var p = points(age, vals, win, top);
       svg.querySelector('polyline.line').setAttribute('points', p.line);
       svg.querySelector('polygon.area').setAttribute('points', p.area);
       svg.querySelectorAll('polyline.overlay').forEach(function (o) {
         var ov = r.series[o.getAttribute('data-key')] || [];
-        o.setAttribute('points', points(age, ov, win, o.hasAttribute('data-shared') ? top : undefined).line);
+        var scale = o.getAttribute('data-scale'), t;
+        if (o.hasAttribute('data-shared')) {
+          t = top;
+        } else if (scale) {
+          t = topOf('polyline.overlay[data-scale="' + scale + '"]', []);
+        }
+        o.setAttribute('points', points(age, ov, win, t).line);
       });
     });
   }
