@@ -415,6 +415,16 @@ func TestOperatorPausesRoom(t *testing.T) {
 	if n := citizen.term(korean.ahead); n != "0명" {
 		t.Errorf("people ahead %q, want 0명", n)
 	}
+	// The browser without scripts joins far enough back that its turn is
+	// not within a long poll's reach: its page then refreshes itself on a
+	// timer instead of being held for the turn (that hold is
+	// app.TestNoScriptPageHeldUntilTurn's), and this test reads it.
+	rm, _ := a.Rooms.Get(bookingRoom)
+	for range 200 {
+		if _, _, err := rm.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	plain := newTab(t, a, "citizen-nojs", noScript)
 	plain.open("/wait/" + bookingRoom + "?return=/book")
 	plain.seeHeading(korean.waitH1)
