@@ -66,12 +66,14 @@ func tooManyRequests(w http.ResponseWriter, wait time.Duration, code, en, ko str
 		Extra: map[string]any{"retry_after_seconds": secs}})
 }
 
-// handleJoin: POST /api/v1/rooms/{room}/tickets
-func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
-	s.join(w, r, r.PathValue("room"))
+// namedByPath serves h for the room named by the {room} path value: join
+// and status take the name, because fastRoutes reads it from the path
+// itself and calls them directly.
+func namedByPath(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { h(w, r, r.PathValue("room")) }
 }
 
-// join serves handleJoin for the named room (fastRoutes calls it directly).
+// join: POST /api/v1/rooms/{room}/tickets (namedByPath, or fastRoutes).
 func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 	rm, ok := s.roomNamed(w, roomName)
 	if !ok {
@@ -95,13 +97,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 	s.writeStatus(w, http.StatusCreated, tok, st, err)
 }
 
-// handleStatus: GET /api/v1/rooms/{room}/status
-func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	s.status(w, r, r.PathValue("room"))
-}
-
-// status serves handleStatus for the named room (fastRoutes calls it
-// directly).
+// status: GET /api/v1/rooms/{room}/status (namedByPath, or fastRoutes).
 func (s *Server) status(w http.ResponseWriter, r *http.Request, roomName string) {
 	rm, ok := s.roomNamed(w, roomName)
 	if !ok {

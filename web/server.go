@@ -144,8 +144,8 @@ func (s *Server) Handler() http.Handler {
 			problem(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+methods+".", "허용되지 않는 요청 방식입니다.")
 		})
 	}
-	api("/api/v1/rooms/{room}/tickets", "POST", s.handleJoin)
-	api("/api/v1/rooms/{room}/status", "GET", s.handleStatus)
+	api("/api/v1/rooms/{room}/tickets", "POST", namedByPath(s.join))
+	api("/api/v1/rooms/{room}/status", "GET", namedByPath(s.status))
 	api("/api/v1/rooms/{room}/leave", "POST", s.handleLeave)
 	api("/api/v1/admin/rooms", "GET", s.admin(s.handleAdminList))
 	api("/api/v1/admin/rooms/{room}", "GET,PUT,PATCH", s.admin(s.handleAdminRoom))
