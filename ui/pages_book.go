@@ -137,9 +137,7 @@ func cohortVaccineIDs(c *booking.Campaign, co *booking.Cohort) []string {
 
 // GET /book/confirm?clinic=&date=&block=&vaccine=
 func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "confirm.h1", "/book/clinics")
-	pg.Step = 4
-	sess, e, ok := p.eligibleSession(w, r, pg)
+	pg, sess, e, ok := p.eligibleStep(w, r, "confirm.h1", "/book/clinics", 4)
 	if !ok {
 		return
 	}

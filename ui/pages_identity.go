@@ -277,15 +277,15 @@ func (p *Pages) bookEligibility(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "eligibility", pg)
 }
 
-// eligibleSession returns the verified person of a booking step and the
-// eligibility of the person being booked: the verified person's own, or,
+// eligibleStep is verifiedStep for a step that books someone: with the
+// eligibility of the person being booked, the verified person's own, or,
 // while they book for someone else (ProxyCookie), that person's (then
 // sess.ProxyFor names them). If that person may not book now it answers
-// the request itself.
-func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page) (bookerSession, booking.Eligibility, bool) {
-	sess, ok := p.verified(w, r, pg)
+// the request itself and ok is false.
+func (p *Pages) eligibleStep(w http.ResponseWriter, r *http.Request, titleKey, back string, step int) (*page, bookerSession, booking.Eligibility, bool) {
+	pg, sess, ok := p.verifiedStep(w, r, titleKey, back, step)
 	if !ok {
-		return bookerSession{}, booking.Eligibility{}, false
+		return pg, bookerSession{}, booking.Eligibility{}, false
 	}
 	bs := bookerSession{Session: sess}
 	if c, err := r.Cookie(ProxyCookie); err == nil && c.Value != "" {
@@ -294,15 +294,15 @@ func (p *Pages) eligibleSession(w http.ResponseWriter, r *http.Request, pg *page
 			bs.proxyFor, bs.proxyToken = &in, c.Value
 			if !e.Eligible {
 				http.Redirect(w, r, "/book/for", http.StatusSeeOther)
-				return bs, e, false
+				return pg, bs, e, false
 			}
-			return bs, e, true
+			return pg, bs, e, true
 		}
 	}
 	e := p.Booking.Programme().Eligibility(sess.BirthDate, pg.Now)
 	if !e.Eligible {
 		http.Redirect(w, r, "/book/eligibility", http.StatusSeeOther)
-		return bs, e, false
+		return pg, bs, e, false
 	}
-	return bs, e, true
+	return pg, bs, e, true
 }

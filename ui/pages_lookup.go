@@ -59,10 +59,11 @@ func (p *Pages) lookupSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/booking/view", http.StatusSeeOther)
 }
 
-// looked returns the look-up grant of the request's recent look-up and
-// its booking, read again (fresh status), or answers the request itself.
-func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (booking.BookingRef, booking.Booking, bool) {
-	var ref booking.BookingRef
+// looked is the page (newPage) of a step on the request's recent look-up,
+// with its look-up grant and its booking, read again (fresh status); if
+// there is none it has answered the request itself and ok is false.
+func (p *Pages) looked(w http.ResponseWriter, r *http.Request, titleKey, back string) (pg *page, ref booking.BookingRef, bk booking.Booking, ok bool) {
+	pg = p.newPage(w, r, titleKey, back)
 	if c, err := r.Cookie(LookupCookie); err == nil {
 		ref.Grant = c.Value
 	}
@@ -72,14 +73,14 @@ func (p *Pages) looked(w http.ResponseWriter, r *http.Request, pg *page) (bookin
 		pg.Title, pg.Problem = pg.T("lookup.h1"), &problem{Text: pg.T("error.lookup_expired")}
 		pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
 		p.render(w, http.StatusUnauthorized, "lookup", pg)
-		return ref, bk, false
+		return pg, ref, bk, false
 	case err != nil:
 		pr, status := problemOf(pg.Lang, err, "/booking/change")
 		pr.Link, pr.LinkText = "/booking", pg.T("next.lookup_again")
 		p.renderMessage(w, status, pg, pg.T("view.h1"), pr)
-		return ref, bk, false
+		return pg, ref, bk, false
 	}
-	return ref, bk, true
+	return pg, ref, bk, true
 }
 
 type bookingPage struct {
@@ -93,8 +94,7 @@ type bookingPage struct {
 
 // GET /booking/view
 func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "view.h1", "/booking")
-	_, bk, ok := p.looked(w, r, pg)
+	pg, _, bk, ok := p.looked(w, r, "view.h1", "/booking")
 	if !ok {
 		return
 	}
@@ -104,8 +104,7 @@ func (p *Pages) lookupView(w http.ResponseWriter, r *http.Request) {
 
 // GET /booking/calendar.ics: the looked-up booking as a calendar file.
 func (p *Pages) lookupCalendar(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "view.h1", "/booking/view")
-	_, bk, ok := p.looked(w, r, pg)
+	pg, _, bk, ok := p.looked(w, r, "view.h1", "/booking/view")
 	if !ok {
 		return
 	}
@@ -118,8 +117,7 @@ func (p *Pages) lookupCalendar(w http.ResponseWriter, r *http.Request) {
 
 // GET /booking/cancel: are you sure?
 func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "cancel.h1", "/booking/view")
-	_, v, ok := p.changeable(w, r, pg)
+	pg, _, v, ok := p.changeable(w, r, "cancel.h1", "/booking/view")
 	if !ok {
 		return
 	}
@@ -127,19 +125,20 @@ func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "cancel", pg)
 }
 
-// changeable returns the looked-up booking if it may still be changed or
-// cancelled online; otherwise it has answered (look up again, or why not).
-func (p *Pages) changeable(w http.ResponseWriter, r *http.Request, pg *page) (booking.Booking, bookingView, bool) {
-	_, bk, ok := p.looked(w, r, pg)
+// changeable is looked for a step that changes or cancels the booking: ok
+// only if it may still be changed or cancelled online; otherwise it has
+// answered (look up again, or why not).
+func (p *Pages) changeable(w http.ResponseWriter, r *http.Request, titleKey, back string) (*page, booking.Booking, bookingView, bool) {
+	pg, _, bk, ok := p.looked(w, r, titleKey, back)
 	if !ok {
-		return booking.Booking{}, bookingView{}, false
+		return pg, booking.Booking{}, bookingView{}, false
 	}
 	v := p.viewBooking(pg.Lang, bk)
 	if !v.CanChange {
 		p.cannotChange(w, pg, v)
-		return booking.Booking{}, bookingView{}, false
+		return pg, booking.Booking{}, bookingView{}, false
 	}
-	return bk, v, true
+	return pg, bk, v, true
 }
 
 // cannotChange shows the booking with why it cannot be changed online.
@@ -157,8 +156,7 @@ func (p *Pages) cannotChange(w http.ResponseWriter, pg *page, v bookingView) {
 
 // POST /booking/cancel
 func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "cancelled.h1", "/booking/view")
-	ref, _, ok := p.looked(w, r, pg)
+	pg, ref, _, ok := p.looked(w, r, "cancelled.h1", "/booking/view")
 	if !ok {
 		return
 	}
@@ -173,8 +171,7 @@ func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
 
 // GET /booking/change: choose a new first-dose slot.
 func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "change.h1", "/booking/view")
-	bk, v, ok := p.changeable(w, r, pg)
+	pg, bk, v, ok := p.changeable(w, r, "change.h1", "/booking/view")
 	if !ok {
 		return
 	}
@@ -191,8 +188,7 @@ func (p *Pages) changeSearch(w http.ResponseWriter, r *http.Request) {
 
 // GET /booking/change/confirm?clinic=&date=&block=
 func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "change.confirm.h1", "/booking/change")
-	bk, v, ok := p.changeable(w, r, pg)
+	pg, bk, v, ok := p.changeable(w, r, "change.confirm.h1", "/booking/change")
 	if !ok {
 		return
 	}
@@ -222,8 +218,7 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 
 // POST /booking/change
 func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "changed.h1", "/booking/view")
-	ref, _, ok := p.looked(w, r, pg)
+	pg, ref, _, ok := p.looked(w, r, "changed.h1", "/booking/view")
 	if !ok {
 		return
 	}

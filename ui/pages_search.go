@@ -251,9 +251,7 @@ func searchURL(action string, c *booking.Clinic, date, vaccine string) string {
 
 // GET /book/clinics
 func (p *Pages) bookClinics(w http.ResponseWriter, r *http.Request) {
-	pg := p.newPage(w, r, "search.h1", "/book/clinics")
-	pg.Step = 3
-	_, e, ok := p.eligibleSession(w, r, pg)
+	pg, _, e, ok := p.eligibleStep(w, r, "search.h1", "/book/clinics", 3)
 	if !ok {
 		return
 	}
