@@ -199,6 +199,29 @@ func (pg *page) With(key string) struct {
 	}{pg, key}
 }
 
+// selectField is a labelled select box of a form (the "select" template).
+type selectField struct {
+	ID, Label    string // ID is also the form field's name
+	Options      []option
+	Autocomplete string
+	Choose       string // the label of a first, empty option ("" for none)
+	Invalid      bool   // the page's problem is about it
+}
+
+// Select is a select box whose label is the catalogue's labelKey.
+func (pg *page) Select(id, labelKey string, options []option) selectField {
+	return selectField{ID: id, Label: pg.T(labelKey), Options: options}
+}
+
+// BirthSelect is the select box of a part of a birth date (autocomplete:
+// "bday-month", ...): it starts empty ("choose") and is marked when the
+// page's problem is about it.
+func (pg *page) BirthSelect(id, labelKey, autocomplete string, options []option) selectField {
+	f := pg.Select(id, labelKey, options)
+	f.Autocomplete, f.Choose, f.Invalid = autocomplete, pg.T("check.choose"), pg.Invalid(id)
+	return f
+}
+
 // PassLeft is the time left on the booking pages, in words ("18분").
 func (pg *page) PassLeft() string {
 	return pg.Lang.Dur(pg.PassUntil.Sub(pg.Now).Truncate(time.Minute))
