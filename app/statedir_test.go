@@ -22,13 +22,7 @@ func TestStateDirOneProcess(t *testing.T) {
 	cfg.StateDir = dir
 	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(10.0)}}}
 
-	first, err := app.New(cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
+	first := apptest.Boot(t, cfg, app.Options{})
 	if _, err := app.New(cfg, app.Options{}); err == nil || !strings.Contains(err.Error(), "in use by another sluice process") {
 		t.Fatalf("second server on the same state_dir: %v, want an 'in use' error", err)
 	}
@@ -37,12 +31,5 @@ func TestStateDirOneProcess(t *testing.T) {
 	if err := first.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	second, err := app.New(cfg, app.Options{})
-	if err != nil {
-		t.Fatalf("after the first shut down: %v", err)
-	}
-	if err := second.Start(); err != nil {
-		t.Fatal(err)
-	}
-	second.Shutdown(ctx)
+	apptest.Start(t, cfg, app.Options{}) // the directory is free again
 }
