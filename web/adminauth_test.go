@@ -1,7 +1,6 @@
 package web
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -63,7 +62,7 @@ func TestAuthFailures(t *testing.T) {
 func TestAdminAPIBlocksGuessing(t *testing.T) {
 	keys := room.GenerateKeyring("k1")
 	m := room.NewManager(keys, nil, nil, nil)
-	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Limiter: NewLimiter(DefaultLimits()), AdminToken: "right-admin-token-0123456789"}
 	h := s.Handler()
 	call := func(tok string) *httptest.ResponseRecorder {

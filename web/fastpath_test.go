@@ -18,7 +18,7 @@ import (
 // must give byte-identical answers.
 func twinServer(t *testing.T, keys *room.Keyring, at time.Time, fast bool) http.Handler {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	clk := clock.NewManual(at)
 	m := room.NewManager(keys, clk, nil, log)
 	for _, name := range []string{"bench", "demo_2-x"} {
@@ -166,7 +166,7 @@ func TestPlainRoomPath(t *testing.T) {
 
 // A route that claims one of the two paths turns the shortcut off.
 func TestFastRoutesYieldToClaimingRoutes(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	keys := room.GenerateKeyring("k1")
 	m := room.NewManager(keys, nil, nil, log)
 	if _, err := m.Add(room.Settings{Name: "vip"}); err != nil {

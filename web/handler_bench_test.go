@@ -1,7 +1,6 @@
 package web
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -36,11 +35,11 @@ func (w *discardWriter) reset() {
 
 func benchServer(b *testing.B) (*Server, http.Handler) {
 	keys := room.GenerateKeyring("bench")
-	m := room.NewManager(keys, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := room.NewManager(keys, nil, nil, slog.New(slog.DiscardHandler))
 	if _, err := m.Add(room.Settings{Name: "bench", Capacity: 1, Rate: 1}); err != nil {
 		b.Fatal(err)
 	}
-	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Limiter: NewLimiter(DefaultLimits())}
 	return s, s.Handler()
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,7 @@ import (
 // further back than the one shown last: the cookie sluice_seen_<room>
 // (or ?seen=) makes a node whose view is behind bring it up to date.
 func TestSeenKeepsPositionsFromRising(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	clk := clock.NewManual(time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC))
 	keys := room.GenerateKeyring("k1")
 	sh := room.NewMemShared()
