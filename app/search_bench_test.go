@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
 )
@@ -22,9 +22,7 @@ import (
 //
 //	SLUICE_BENCH=1 go test -run TestClinicSearchThroughputRatio -v ./app/
 func TestClinicSearchThroughputRatio(t *testing.T) {
-	if testing.Short() || os.Getenv("SLUICE_BENCH") == "" {
-		t.Skip("benchmark: set SLUICE_BENCH=1 to run")
-	}
+	testenv.Bench(t)
 	a := startDemo(t)
 	st := waitAdmitted(t, a.URL(), "vaccine", join(t, a.URL(), "vaccine").Ticket)
 
