@@ -1,7 +1,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -60,10 +59,8 @@ func TestAuthFailures(t *testing.T) {
 // TestAdminAPIBlocksGuessing: after AdminMaxFailures wrong tokens the admin
 // API answers 429 without checking the token, even a right one.
 func TestAdminAPIBlocksGuessing(t *testing.T) {
-	keys := room.GenerateKeyring("k1")
-	m := room.NewManager(keys, nil, nil, nil)
-	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.DiscardHandler),
-		Limiter: NewLimiter(DefaultLimits()), AdminToken: "right-admin-token-0123456789"}
+	s := testServer(t, room.GenerateKeyring("k1"), nil)
+	s.Limiter, s.AdminToken = NewLimiter(DefaultLimits()), "right-admin-token-0123456789"
 	h := s.Handler()
 	call := func(tok string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("GET", "/api/v1/admin/rooms", nil)

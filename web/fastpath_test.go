@@ -2,7 +2,6 @@ package web
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,16 +17,9 @@ import (
 // must give byte-identical answers.
 func twinServer(t *testing.T, keys *room.Keyring, at time.Time, fast bool) http.Handler {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
 	clk := clock.NewManual(at)
-	m := room.NewManager(keys, clk, nil, log)
-	for _, name := range []string{"bench", "demo_2-x"} {
-		if _, err := m.Add(room.Settings{Name: name, Capacity: 1, Rate: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := &Server{Rooms: m, Keys: keys, Clock: clk, Log: log,
-		Limiter: NewLimiter(Limits{JoinRate: 1, JoinBurst: 1, StatusRate: 1, StatusBurst: 2})}
+	s := testServer(t, keys, clk, room.Settings{Name: "bench", Capacity: 1, Rate: 1}, room.Settings{Name: "demo_2-x", Capacity: 1, Rate: 1})
+	s.Limiter = NewLimiter(Limits{JoinRate: 1, JoinBurst: 1, StatusRate: 1, StatusBurst: 2})
 	s.Limiter.now = clk.Now
 	fastPathOff = !fast
 	defer func() { fastPathOff = false }()
@@ -166,18 +158,13 @@ func TestPlainRoomPath(t *testing.T) {
 
 // A route that claims one of the two paths turns the shortcut off.
 func TestFastRoutesYieldToClaimingRoutes(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	keys := room.GenerateKeyring("k1")
-	m := room.NewManager(keys, nil, nil, log)
-	if _, err := m.Add(room.Settings{Name: "vip"}); err != nil {
-		t.Fatal(err)
+	s := testServer(t, room.GenerateKeyring("k1"), nil, room.Settings{Name: "vip"})
+	s.Limiter = NewLimiter(DefaultLimits())
+	s.Routes = func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /api/v1/rooms/vip/tickets", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusTeapot)
+		})
 	}
-	s := &Server{Rooms: m, Keys: keys, Log: log, Limiter: NewLimiter(DefaultLimits()),
-		Routes: func(mux *http.ServeMux) {
-			mux.HandleFunc("POST /api/v1/rooms/vip/tickets", func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(http.StatusTeapot)
-			})
-		}}
 	h := s.Handler()
 	r := httptest.NewRequest("POST", "/api/v1/rooms/vip/tickets", nil)
 	r.RemoteAddr = "127.0.0.1:1"

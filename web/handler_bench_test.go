@@ -1,7 +1,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,13 +33,8 @@ func (w *discardWriter) reset() {
 }
 
 func benchServer(b *testing.B) (*Server, http.Handler) {
-	keys := room.GenerateKeyring("bench")
-	m := room.NewManager(keys, nil, nil, slog.New(slog.DiscardHandler))
-	if _, err := m.Add(room.Settings{Name: "bench", Capacity: 1, Rate: 1}); err != nil {
-		b.Fatal(err)
-	}
-	s := &Server{Rooms: m, Keys: keys, Log: slog.New(slog.DiscardHandler),
-		Limiter: NewLimiter(DefaultLimits())}
+	s := testServer(b, room.GenerateKeyring("bench"), nil, room.Settings{Name: "bench", Capacity: 1, Rate: 1})
+	s.Limiter = NewLimiter(DefaultLimits())
 	return s, s.Handler()
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,15 +18,10 @@ import (
 // once, on a clock that stands still.
 func waitServer(t *testing.T) (*Server, *room.Room) {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
 	clk := clock.NewManual(time.Date(2021, 7, 19, 20, 0, 0, 0, time.UTC))
-	keys := room.GenerateKeyring("k1")
-	m := room.NewManager(keys, clk, nil, log)
-	rm, err := m.Add(room.Settings{Name: "shop", Capacity: 10_000, Rate: 1_000_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Server{Rooms: m, Keys: keys, Clock: clk, Log: log}, rm
+	s := testServer(t, room.GenerateKeyring("k1"), clk, room.Settings{Name: "shop", Capacity: 10_000, Rate: 1_000_000})
+	rm, _ := s.Rooms.Get("shop")
+	return s, rm
 }
 
 // An admitted browser is sent on to its return path only when a browser
