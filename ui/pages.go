@@ -222,6 +222,25 @@ func (pg *page) BirthSelect(id, labelKey, autocomplete string, options []option)
 	return f
 }
 
+// nameField is the name box of a form that names a person (the
+// "name-field" template).
+type nameField struct {
+	Label, Hint  string
+	Autocomplete string // "name" for one's own name, "off" for another's
+	Value        string
+	Invalid      bool // the page's problem is about it
+}
+
+// NameField is the name box labelled labelKey (with the hint hintKey, if
+// not ""), holding value.
+func (pg *page) NameField(labelKey, hintKey, autocomplete, value string) nameField {
+	f := nameField{Label: pg.T(labelKey), Autocomplete: autocomplete, Value: value, Invalid: pg.Invalid("name")}
+	if hintKey != "" {
+		f.Hint = pg.T(hintKey)
+	}
+	return f
+}
+
 // PassLeft is the time left on the booking pages, in words ("18분").
 func (pg *page) PassLeft() string {
 	return pg.Lang.Dur(pg.PassUntil.Sub(pg.Now).Truncate(time.Minute))
