@@ -216,8 +216,10 @@ func (r *Room) measure(v View, now time.Time) {
 	m.serving = max(m.serving, v.Serving)
 	m.joined, m.controls = max(m.joined, joined), v.ControlsSet
 	m.record(now, admitted, backlogged)
+	e := etaBase{rate: rate, serving: v.Serving}
+	r.promised.note(now, e, v.Serving, joined, s.Paused)
 	r.mu.Unlock()
-	r.eta.Store(&etaBase{rate: rate, serving: v.Serving})
+	r.eta.Store(&e)
 }
 
 // etaBase is what waiting people's estimates are computed from: the rate
