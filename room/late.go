@@ -88,7 +88,7 @@ type promiseMark struct {
 	from       time.Time
 	serving    uint64 // the lowest the node's view showed
 	etaServing uint64
-	rate       float64 // the ETA rate
+	rate       float64 // the lower of the ETA rate and the pace
 	joined     uint64  // the most joined (pre-queue and open phase)
 	paused     bool
 }
@@ -107,7 +107,8 @@ type promiseMarks []promiseMark
 // note records that answers from now on are computed from e, the node's
 // view showing serving of joined, paused or not.
 func (ms *promiseMarks) note(now time.Time, e etaBase, serving, joined uint64, paused bool) {
-	m := promiseMark{from: now, serving: serving, etaServing: e.serving, rate: e.rate, joined: joined, paused: paused}
+	rate := min(e.rate, e.pace) // the slower, the later an answer's turn
+	m := promiseMark{from: now, serving: serving, etaServing: e.serving, rate: rate, joined: joined, paused: paused}
 	if n := len(*ms); n > 0 {
 		last := &(*ms)[n-1]
 		// Answers until now used the previous view, with up to this many
@@ -116,7 +117,7 @@ func (ms *promiseMarks) note(now time.Time, e etaBase, serving, joined uint64, p
 		if now.Sub(last.from) < markStep {
 			last.serving = min(last.serving, serving)
 			last.etaServing = min(last.etaServing, e.serving)
-			last.rate = min(last.rate, e.rate)
+			last.rate = min(last.rate, rate)
 			last.paused = last.paused || paused
 			return
 		}

@@ -159,7 +159,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	}
 	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
-	e := etaBase{rate: r.settings.Load().Rate, serving: v.Serving}
+	e := etaBase{rate: r.settings.Load().Rate, pace: r.settings.Load().Rate, serving: v.Serving}
 	r.promised.note(now, e, v.Serving, v.N+v.PostSeq, v.Controls.Paused)
 	r.eta.Store(&e)
 	return r, nil

@@ -102,17 +102,20 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	wait := capped(float64(p-min(e.serving, p-1))/e.rate, MaxETA)
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
-	// Nobody is asked back later than their expected turn: when the line
-	// moves faster than the poll budget spaces polls (rate*H(waiting) >
-	// PollBudget), d*H/budget is longer than d/rate, and someone who
-	// obeyed would come back after their turn and its claim timeout. A
-	// person told so is at or near the front when they return, so this adds
-	// about one poll per admission rather than breaking the budget. Should
-	// the rate rise before they ask again (a pacer in auto), their turn may
-	// come and go before; the room then keeps their place for them when
-	// they come back as told (late.go).
-	if wait < st.PollAfter {
-		st.PollAfter = max(wait, s.MinPoll).Round(time.Millisecond)
+	// Nobody is asked back later than their expected turn at the pace the
+	// line moves now (etaBase.pace): when the line moves faster than the
+	// poll budget spaces polls (rate*H(waiting) > PollBudget), d*H/budget
+	// is longer than d/rate, and someone who obeyed would come back after
+	// their turn and its claim timeout. A person told so is at or near the
+	// front when they return. Should the rate rise before they ask again (a
+	// pacer in auto), their turn may come and go before; the room then
+	// keeps their place for them when they come back as told (late.go).
+	turn := wait
+	if e.pace != e.rate {
+		turn = capped(float64(p-min(e.serving, p-1))/e.pace, MaxETA)
+	}
+	if turn < st.PollAfter {
+		st.PollAfter = max(turn, s.MinPoll).Round(time.Millisecond)
 	}
 	return st, nil
 }
