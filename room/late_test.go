@@ -170,3 +170,26 @@ func TestAutoPollsWithinBudget(t *testing.T) {
 		t.Errorf("a line of %d in auto polls %.0f/s, budget %v", W, sum, s.PollBudget)
 	}
 }
+
+// When the line slows (capacity full, or a pacer cutting the rate), the
+// ETA rate may fall only as fast as the line moves; polls are capped at
+// the turn at the pace the line moves now instead, or a line told to come
+// back at the old rate would poll several times per place it moves.
+func TestPollsCappedAtThePace(t *testing.T) {
+	s := Settings{Capacity: 5000, Rate: 1000, PollBudget: 500, ClaimTimeout: 30 * time.Second}
+	f := newFixture(t, s, nil)
+	addWaiting(f.r, 100_000)
+	for range 120 { // a minute: 5,000 in, then a place per 6 ms as places time out
+		f.advance(500 * time.Millisecond)
+	}
+	e := f.r.eta.Load()
+	if e.rate < 2*e.pace {
+		t.Fatalf("ETA rate %.0f, pace %.0f: the test wants the line slower than its estimate", e.rate, e.pace)
+	}
+	serving := f.r.Counters().Serving
+	st := f.status(Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: serving + 20_000 - 1})
+	atRate := time.Duration(float64(20_000) / e.rate * float64(time.Second))
+	if st.PollAfter < 2*atRate {
+		t.Errorf("20,000 ahead, pace %.0f/s: asked back after %v, the turn at the ETA rate %.0f/s", e.pace, st.PollAfter, e.rate)
+	}
+}
