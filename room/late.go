@@ -36,7 +36,9 @@ import (
 // allows for that (lateSlack). A node started after an answer was given
 // does not know of it (its marks begin at its start), nor does a line
 // restored from a saved copy keep its marks: such late claims are refused,
-// as they were before.
+// as they were before. The bound takes the room's poll settings as they
+// are when the claim comes: an operator who lowered poll_budget or raised
+// min_poll since widens it, the other way narrows it.
 
 // lateWindow is how far behind the line's front a place may still be
 // claimed late; the line forgets older marks.
@@ -91,6 +93,7 @@ type promiseMark struct {
 	rate       float64 // the lower of the ETA rate and the pace
 	joined     uint64  // the most joined (pre-queue and open phase)
 	paused     bool
+	closed     bool
 }
 
 const (
@@ -105,10 +108,10 @@ const (
 type promiseMarks []promiseMark
 
 // note records that answers from now on are computed from e, the node's
-// view showing serving of joined, paused or not.
-func (ms *promiseMarks) note(now time.Time, e etaBase, serving, joined uint64, paused bool) {
+// view showing serving of joined, the room paused or closed or not.
+func (ms *promiseMarks) note(now time.Time, e etaBase, serving, joined uint64, paused, closed bool) {
 	rate := min(e.rate, e.pace) // the slower, the later an answer's turn
-	m := promiseMark{from: now, serving: serving, etaServing: e.serving, rate: rate, joined: joined, paused: paused}
+	m := promiseMark{from: now, serving: serving, etaServing: e.serving, rate: rate, joined: joined, paused: paused, closed: closed}
 	if n := len(*ms); n > 0 {
 		last := &(*ms)[n-1]
 		// Answers until now used the previous view, with up to this many
@@ -119,6 +122,7 @@ func (ms *promiseMarks) note(now time.Time, e etaBase, serving, joined uint64, p
 			last.etaServing = min(last.etaServing, e.serving)
 			last.rate = min(last.rate, rate)
 			last.paused = last.paused || paused
+			last.closed = last.closed || closed
 			return
 		}
 	}
@@ -155,10 +159,13 @@ func (ms promiseMarks) promisedUntil(p uint64, s *Settings, now time.Time) time.
 // pollAfter is the longest poll interval status (status.go) could have
 // given place p from the mark's view: the poll budget's spacing at p's
 // distance in a line of the most people joined, capped at p's expected
-// turn unless the room was paused.
+// turn unless the room was paused or closed.
 func (m *promiseMark) pollAfter(p uint64, s *Settings) time.Duration {
 	d := pollInterval(s, p-m.serving, max(m.joined, p)-m.serving)
-	if m.paused {
+	switch {
+	case m.closed:
+		return max(d, pausedMinPoll, closedPollAfter)
+	case m.paused:
 		return max(d, pausedMinPoll)
 	}
 	wait := capped(float64(p-min(m.etaServing, p-1))/m.rate, MaxETA)

@@ -160,7 +160,7 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
 	e := etaBase{rate: r.settings.Load().Rate, pace: r.settings.Load().Rate, serving: v.Serving}
-	r.promised.note(now, e, v.Serving, v.N+v.PostSeq, v.Controls.Paused)
+	r.promised.note(now, e, v.Serving, v.N+v.PostSeq, v.Controls.Paused, closedAt(r.settings.Load(), now))
 	r.eta.Store(&e)
 	return r, nil
 }

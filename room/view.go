@@ -221,7 +221,7 @@ func (r *Room) measure(v View, now time.Time) {
 	m.joined, m.controls = max(m.joined, joined), v.ControlsSet
 	m.record(now, admitted, backlogged)
 	e := etaBase{rate: rate, pace: pace, serving: v.Serving}
-	r.promised.note(now, e, v.Serving, joined, s.Paused)
+	r.promised.note(now, e, v.Serving, joined, s.Paused, closedAt(s, now))
 	r.mu.Unlock()
 	r.eta.Store(&e)
 }
