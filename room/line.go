@@ -20,6 +20,9 @@ type line struct {
 	uncertain     []PlaceRange
 	passedOver    []PassedOver
 	claimants     []Claimant
+	// uncollected marks the places admitted in line order whose session
+	// was never collected (late.go).
+	uncollected placeBits
 	// leases are the blocks of join numbers nodes hand out (lease.go).
 	leases []Lease
 	// held: until then no number is handed out and the pre-queue is not
@@ -185,6 +188,7 @@ func (l *line) admit(now time.Time, a AdmitParams) {
 		}
 		l.v.Serving++
 		l.slots[l.v.Serving] = slot{expires: now.Add(a.ClaimTimeout)}
+		l.uncollected.set(l.v.Serving)
 		l.tokens--
 		l.v.Admissions++
 		l.changed()
@@ -240,6 +244,7 @@ func (l *line) claim(pos uint64, now time.Time, passTTL time.Duration, a AdmitPa
 	}
 	if !sl.claimed {
 		l.changed()
+		l.uncollected.clear(pos)
 		sl = slot{claimed: true, expires: now.Add(passTTL), change: l.changesMade()}
 		l.slots[pos] = sl
 	}

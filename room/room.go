@@ -71,6 +71,8 @@ type Room struct {
 	// room was created (see Snapshot.Configured).
 	configured Controls
 	rate       rateMeter
+	// promised is what status answers were computed from (late.go).
+	promised promiseMarks
 
 	// pacing is the backend's health and the pacer (pacer.go); handover
 	// the status requests held for their turn (handover.go).
@@ -157,7 +159,9 @@ func newRoom(s Settings, keys *Keyring, clk clock.Clock, sh Shared, ownsLine boo
 	}
 	r.rate.start(&v, now)
 	// Until there is a measurement, ETAs assume the configured rate.
-	r.eta.Store(&etaBase{rate: r.settings.Load().Rate, serving: v.Serving})
+	e := etaBase{rate: r.settings.Load().Rate, pace: r.settings.Load().Rate, serving: v.Serving}
+	r.promised.note(now, e, v.Serving, v.N+v.PostSeq, v.Controls.Paused, closedAt(r.settings.Load(), now))
+	r.eta.Store(&e)
 	return r, nil
 }
 

@@ -2,7 +2,6 @@ package room
 
 import (
 	"fmt"
-	"log/slog"
 	"math"
 	"testing"
 	"time"
@@ -90,26 +89,6 @@ func TestPacerSessionsLeadLatency(t *testing.T) {
 				t.Errorf("%.0f%% of the backend used in steady state, want at least 90%%", 100*used)
 			}
 		})
-	}
-}
-
-// While the pacer chooses the rate, a person is asked back no later than
-// their place could come at max_rate, plus half the claim timeout: a rate
-// that rises while they wait does not make them miss their turn. In fixed
-// mode the same person is asked back at the pace of the rate as it is.
-func TestAutoPollsAssumeMaxRate(t *testing.T) {
-	for _, mode := range []string{PacingAuto, PacingFixed} {
-		s := Settings{Capacity: 100_000, Rate: 10, ClaimTimeout: 30 * time.Second, PollBudget: 50,
-			Pacing: Pacing{Mode: mode, MaxRate: 1000}}
-		f := newFixture(t, s, nil)
-		f.r.SetLog(slog.New(slog.DiscardHandler))
-		tickets := f.joinN(20_000)
-		f.advance(5 * time.Second)
-		st := f.status(tickets[len(tickets)-1])
-		soonest := time.Duration(float64(st.Ahead+1)/1000*float64(time.Second)) + s.ClaimTimeout/2
-		if auto := mode == PacingAuto; auto != (st.PollAfter <= soonest+time.Millisecond) {
-			t.Errorf("%s: %d ahead told to poll after %v; at max_rate their turn may come after %v", mode, st.Ahead, st.PollAfter, soonest-s.ClaimTimeout/2)
-		}
 	}
 }
 

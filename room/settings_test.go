@@ -104,7 +104,7 @@ func TestStatusExtremes(t *testing.T) {
 			f := newFixture(t, tc.s, nil)
 			addWaiting(f.r, math.MaxUint64/2)
 			serving := f.r.Counters().Serving
-			f.r.eta.Store(&etaBase{rate: tc.rate, serving: serving})
+			f.r.eta.Store(&etaBase{rate: tc.rate, pace: tc.rate, serving: serving})
 			var prevETA, prevPoll time.Duration
 			for _, d := range []uint64{1, 2, 9, 10, 11, 1000, 1e6, 1e9, 1e12, 1e15, 1e18, math.MaxUint64/2 - serving - 1} {
 				st := f.status(Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: serving + d - 1})

@@ -79,7 +79,11 @@ type Shared interface {
 	// a.ClaimTimeout of being passed over: its holder is admitted before
 	// anyone else when capacity and the rate allow (an admission step
 	// runs), and until then Claim fails with ErrClaimWait, which a claim
-	// within a.ClaimTimeout keeps up.
+	// within a.ClaimTimeout keeps up. So may a place admitted in line
+	// order whose session ended uncollected, while now is before
+	// a.LateUntil (the node vouches that it asked this place's holder
+	// back so late; late.go): once, and only if no session of it was
+	// ever collected.
 	Claim(ctx context.Context, room string, pos uint64, now time.Time, passTTL time.Duration, a AdmitParams) (expires time.Time, ok bool, v View, err error)
 	// Active reports whether pos holds a collected, unexpired session.
 	Active(ctx context.Context, room string, pos uint64, now time.Time) (bool, error)
@@ -145,6 +149,9 @@ type AdmitParams struct {
 	// Report is the calling node's word on its block of join numbers
 	// (lease.go), taken by Tick and Lease; nil: none.
 	Report *LeaseReport
+	// LateUntil, for Claim: until when the place may be claimed late, its
+	// session having ended uncollected (late.go); zero: it may not.
+	LateUntil time.Time
 }
 
 // View is a room's line as of one atomic step.

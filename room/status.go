@@ -102,22 +102,20 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	wait := capped(float64(p-min(e.serving, p-1))/e.rate, MaxETA)
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
-	// Nobody is asked back later than their expected turn: when the line
-	// moves faster than the poll budget spaces polls (rate*H(waiting) >
-	// PollBudget), d*H/budget is longer than d/rate, and someone who
-	// obeyed would come back after their turn and its claim timeout. A
-	// person told so is at or near the front when they return, so this adds
-	// about one poll per admission rather than breaking the budget.
-	// While the pacer chooses the rate it may raise it to max_rate before
-	// the person asks again: the earliest their turn can come is at that
-	// rate, and asking back later than that plus the claim timeout would
-	// lose them their place.
-	soonest := wait
-	if s.Pacing.Auto() && s.Pacing.MaxRate > e.rate {
-		soonest = min(soonest, capped(float64(p-min(e.serving, p-1))/s.Pacing.MaxRate, MaxETA)+s.ClaimTimeout/2)
+	// Nobody is asked back later than their expected turn at the pace the
+	// line moves now (etaBase.pace): when the line moves faster than the
+	// poll budget spaces polls (rate*H(waiting) > PollBudget), d*H/budget
+	// is longer than d/rate, and someone who obeyed would come back after
+	// their turn and its claim timeout. A person told so is at or near the
+	// front when they return. Should the rate rise before they ask again (a
+	// pacer in auto), their turn may come and go before; the room then
+	// keeps their place for them when they come back as told (late.go).
+	turn := wait
+	if e.pace != e.rate {
+		turn = capped(float64(p-min(e.serving, p-1))/e.pace, MaxETA)
 	}
-	if soonest < st.PollAfter {
-		st.PollAfter = max(soonest, s.MinPoll).Round(time.Millisecond)
+	if turn < st.PollAfter {
+		st.PollAfter = max(turn, s.MinPoll).Round(time.Millisecond)
 	}
 	return st, nil
 }
@@ -211,21 +209,40 @@ func (r *Room) position(t Ticket) uint64 {
 	return r.n.Load() + t.Seq + 1
 }
 
+// claim collects the admitted place p for its holder. A place whose
+// session ended uncollected is claimed late if this node could have asked
+// its holder back so late (late.go): asked only then, so that the marks
+// are read on this rare path alone.
 func (r *Room) claim(p uint64, s *Settings, now time.Time) (Status, error) {
-	before := r.marks()
-	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL, r.admitParams(s))
-	if err != nil && !errors.Is(err, ErrClaimWait) {
-		return Status{}, r.fail(err)
+	a := r.admitParams(s)
+	expires, ok, err := r.claimStep(p, s, now, a)
+	if err == nil && !ok {
+		if a.LateUntil = r.lateUntil(p, s, now); a.LateUntil.After(now) {
+			expires, ok, err = r.claimStep(p, s, now, a)
+		}
 	}
-	if err := r.accept(&v, before); err != nil {
-		return Status{}, err
+	if errors.Is(err, ErrClaimWait) {
+		return r.next(s, now), nil
 	}
 	if err != nil {
-		return r.next(s, now), nil
+		return Status{}, err
 	}
 	if !ok {
 		return Status{}, ErrTurnOver
 	}
 	pass := r.keys.IssuePass(Pass{Room: s.Name, Position: p, Issued: now, Expires: expires})
 	return Status{State: StateAdmitted, Pass: pass, PassUntil: expires, PollAfter: s.PassTTL / 2, OpensAt: s.OpensAt}, nil
+}
+
+// claimStep is one Claim on the line, its view applied.
+func (r *Room) claimStep(p uint64, s *Settings, now time.Time, a AdmitParams) (time.Time, bool, error) {
+	before := r.marks()
+	expires, ok, v, err := r.shared.Claim(bg, r.name, p, now, s.PassTTL, a)
+	if err != nil && !errors.Is(err, ErrClaimWait) {
+		return time.Time{}, false, r.fail(err)
+	}
+	if err := r.accept(&v, before); err != nil {
+		return time.Time{}, false, err
+	}
+	return expires, ok, err
 }

@@ -151,26 +151,32 @@ func (l *line) admitClaimants(now time.Time, a AdmitParams) {
 }
 
 // claimLate is a claim of place pos that has no session: if pos was passed
-// over and its time to claim has not run out, its holder becomes a
-// claimant (or stays one, for another claim timeout) and an admission step
-// runs. It reports whether pos may still be claimed.
+// over and its time to claim has not run out, or its session ended
+// uncollected and the node vouches for a late claim (late.go), its holder
+// becomes a claimant (or stays one, for another claim timeout) and an
+// admission step runs. It reports whether pos may still be claimed.
 func (l *line) claimLate(pos uint64, now time.Time, a AdmitParams) bool {
 	i, found := slices.BinarySearchFunc(l.claimants, pos, func(c Claimant, p uint64) int { return cmp.Compare(c.Place, p) })
 	if !found {
 		j := slices.IndexFunc(l.passedOver, func(r PassedOver) bool { return pos >= r.From && pos < r.To })
-		if j < 0 || !now.Before(l.passedOver[j].Until) {
+		switch {
+		case j >= 0 && now.Before(l.passedOver[j].Until):
+			r := l.passedOver[j]
+			// Split the range around pos: nobody else may claim it again.
+			rest := []PassedOver{}
+			if r.From < pos {
+				rest = append(rest, PassedOver{r.From, pos, r.Until})
+			}
+			if pos+1 < r.To {
+				rest = append(rest, PassedOver{pos + 1, r.To, r.Until})
+			}
+			l.passedOver = slices.Replace(l.passedOver, j, j+1, rest...)
+		case l.lateClaimable(pos, now, a):
+			// Once: its mark goes with this claim.
+			l.uncollected.clear(pos)
+		default:
 			return false
 		}
-		r := l.passedOver[j]
-		// Split the range around pos: nobody else may claim it again.
-		rest := []PassedOver{}
-		if r.From < pos {
-			rest = append(rest, PassedOver{r.From, pos, r.Until})
-		}
-		if pos+1 < r.To {
-			rest = append(rest, PassedOver{pos + 1, r.To, r.Until})
-		}
-		l.passedOver = slices.Replace(l.passedOver, j, j+1, rest...)
 		l.claimants = slices.Insert(l.claimants, i, Claimant{Place: pos})
 	}
 	l.claimants[i].Until = now.Add(a.ClaimTimeout)

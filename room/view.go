@@ -204,9 +204,13 @@ func (r *Room) measure(v View, now time.Time) {
 	}
 	joined := v.N + v.PostSeq
 	backlogged := m.serving < joined
-	old := r.eta.Load().rate
+	prev := r.eta.Load()
+	old := prev.rate
 	s := r.settings.Load()
+	// The pace glides like the rate, without the floor below.
+	pace := m.smooth(prev.pace, s.Rate, r.frozen.Load(), now)
 	rate := m.smooth(old, s.Rate, r.frozen.Load(), now)
+	m.at = now
 	// While the line flows (and the operator changed nothing), nobody's
 	// estimate may rise.
 	if r.frozen.Load() && !s.Paused && !closedAt(s, now) && v.ControlsSet == m.controls {
@@ -216,16 +220,25 @@ func (r *Room) measure(v View, now time.Time) {
 	m.serving = max(m.serving, v.Serving)
 	m.joined, m.controls = max(m.joined, joined), v.ControlsSet
 	m.record(now, admitted, backlogged)
+	e := etaBase{rate: rate, pace: pace, serving: v.Serving}
+	r.promised.note(now, e, v.Serving, joined, s.Paused, closedAt(s, now))
 	r.mu.Unlock()
-	r.eta.Store(&etaBase{rate: rate, serving: v.Serving})
+	r.eta.Store(&e)
 }
 
 // etaBase is what waiting people's estimates are computed from: the rate
 // and how far the line had moved when it was set. An estimate counts the
 // people ahead from there, so that it changes only when the rate does,
 // together with the line (see floor), never between two measurements.
+//
+// pace is the measured rate smoothed alike but without the floor: how fast
+// the line moves now. Poll intervals are capped at the turn it gives
+// (status.go); a rate held up by the floor, long after the line slowed
+// (a pacer cutting the rate 5x), would ask the line back several times
+// over its poll budget.
 type etaBase struct {
 	rate    float64
+	pace    float64
 	serving uint64
 }
 
@@ -266,7 +279,8 @@ func (m *rateMeter) record(now time.Time, admitted uint32, backlogged bool) {
 // smooth returns the rate ETAs should use now. It glides towards the
 // measured rate (time constant etaSmoothing) so that estimates do not jump
 // when one second is unusual; a stateless ticket cannot smooth its own
-// ETA. Before opening it is the configured rate.
+// ETA. Before opening it is the configured rate. The caller moves m.at
+// to now.
 func (m *rateMeter) smooth(rate, configured float64, frozen bool, now time.Time) float64 {
 	if measured, ok := m.measured(now); ok {
 		if dt := now.Sub(m.at).Seconds(); dt > 0 {
@@ -275,7 +289,6 @@ func (m *rateMeter) smooth(rate, configured float64, frozen bool, now time.Time)
 	} else if !frozen {
 		rate = configured
 	}
-	m.at = now
 	return rate
 }
 

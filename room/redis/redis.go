@@ -1,8 +1,9 @@
 // Package redis keeps rooms' shared queue state (room.Shared) in Redis, so
 // that several sluice nodes serve one line.
 //
-// Per room it stores two hashes, and a third that expires while the room's
-// pacing is auto (the nodes' pooled backend health, PaceSignals):
+// Per room it stores two hashes and a bitmap, and a third hash that expires
+// while the room's pacing is auto (the nodes' pooled backend health,
+// PaceSignals):
 //
 //	<prefix>{<room>}:state  the counters (pre-queue and open-phase sequence
 //	                        numbers and their reservation marks, serving
@@ -14,11 +15,16 @@
 //	                        token bucket and the last tick's time
 //	<prefix>{<room>}:slots  position -> "expiresUnixMillis:claimed(0|1)",
 //	                        one field per session: at most capacity of them
+//	<prefix>{<room>}:late   a bitmap, bit p set while place p, admitted
+//	                        in line order, has never had its session
+//	                        collected (room/late.go): a bit per place
+//	                        admitted, 125 kB a million
 //	<prefix>{<room>}:pace   node -> its backend health window, and the node
 //	                        leading the room's pacing (room/redis/pacing.go)
 //
-// That is, counters and at most `capacity` sessions per room, never anything
-// per waiting person: a ticket carries its own place in line. The hash tag
+// That is, counters, at most `capacity` sessions and a bit per admitted
+// place per room, never anything per waiting person: a ticket carries its
+// own place in line. The hash tag
 // {<room>} puts all keys of a room in one Redis Cluster slot.
 //
 // Every method is one atomic step, run as one Lua script (EVALSHA, falling
@@ -103,7 +109,7 @@ func (s *Store) Close() error { return s.client.Close() }
 
 func (s *Store) keys(name string) []string {
 	tag := s.prefix + "{" + name + "}"
-	return []string{tag + ":state", tag + ":slots"}
+	return []string{tag + ":state", tag + ":slots", tag + ":late"}
 }
 
 // args are the script's arguments (see script.go).
@@ -193,6 +199,7 @@ func (s *Store) run(ctx context.Context, op, name string, a args) (r1, r2 int64,
 			strconv.FormatUint(a.node, 10),
 			strconv.FormatUint(a.set, 10),
 			pacingArg(a.controls.Pacing),
+			optMillis(a.admit.LateUntil),
 		).Slice()
 		if err != nil {
 			msg := err.Error()

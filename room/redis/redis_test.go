@@ -328,6 +328,10 @@ func TestDifferential(t *testing.T) {
 		case n < 72:
 			op = "claim"
 			ttl := time.Duration(rng.IntN(10000)) * time.Millisecond
+			if rng.IntN(3) == 0 { // a node vouching for a late claim, until a little before or after now
+				a.LateUntil = now.Add(time.Duration(rng.IntN(4000)-1000) * time.Millisecond)
+				op = "claim late"
+			}
 			em, okm, vm, errm := mem.Claim(ctx, r, pos, now, ttl, a)
 			er, okr, vr, err := st.Claim(ctx, r, pos, now, ttl, a)
 			if err != nil && !errors.Is(err, room.ErrClaimWait) {
@@ -336,6 +340,9 @@ func TestDifferential(t *testing.T) {
 			check(step, "Claim", []any{vr, errors.Is(err, room.ErrClaimWait)}, []any{vm, errors.Is(errm, room.ErrClaimWait)})
 			if err != nil {
 				ops["claim wait"]++
+			}
+			if op == "claim late" && (okm || errm != nil) {
+				ops["claim late taken"]++ // or a claimant asking again
 			}
 			if okr != okm || !er.Equal(em) || er.IsZero() != em.IsZero() {
 				t.Fatalf("step %d Claim(%d): redis %v %v, mem %v %v", step, pos, er, okr, em, okm)

@@ -7,9 +7,10 @@ package redis
 // uncertain.go), checked against it by the differential tests.
 
 // script is the whole of room.Shared as one Lua script, so that every method
-// is one atomic step on the room's two keys (KEYS[1] the state hash, KEYS[2]
-// the slots hash). ARGV[1] names the operation; the other arguments have
-// fixed places (filled in by Store.run):
+// is one atomic step on the room's keys (KEYS[1] the state hash, KEYS[2]
+// the slots hash, KEYS[3] the bitmap of places admitted in line order whose
+// session was never collected, room/late.go). ARGV[1] names the operation;
+// the other arguments have fixed places (filled in by Store.run):
 //
 //	ARGV[2]  now, Unix ms
 //	ARGV[3]  pos (for reserve: how many numbers)
@@ -40,6 +41,8 @@ package redis
 //	ARGV[24] setcontrolsif: the change number (View.ControlsSet) the
 //	         controls must still be at
 //	ARGV[25] the pacing (controls): room.Pacing as JSON, "" when unset
+//	ARGV[26] claim: until when the place may be claimed late, Unix ms
+//	         ("" when it may not; AdmitParams.LateUntil)
 //
 // The blocks of join numbers leased by nodes (room/lease.go) are the list
 // "le" in the state hash: "node:phase:from:to:used:seenMs:state;...", state
@@ -68,7 +71,7 @@ package redis
 // round-trip every double; rate and capacity are kept as the strings Go
 // sent and returned unchanged.
 const script = `
-local stateKey, slotsKey = KEYS[1], KEYS[2]
+local stateKey, slotsKey, lateKey = KEYS[1], KEYS[2], KEYS[3]
 local op = ARGV[1]
 
 -- time.Time{}.UnixMilli(): the last tick of a room nobody initialised.
@@ -148,6 +151,13 @@ local L = list(S.le)
 for _, b in ipairs(L) do
 	b[6], b[7] = b[6] or 0, b[7] or 0
 end
+-- lateWindow and maxMarkedPlace (room/late.go): a line written before
+-- lateKey existed has no marks, and nobody's place there is claimed late.
+local LATE_WINDOW, MAX_MARKED = 16777216, 4294967296
+local function unmark(p)
+	if p < MAX_MARKED and redis.call('GETBIT', lateKey, p) == 1 then redis.call('SETBIT', lateKey, p, 0) end
+end
+
 -- room.LeaseState, and leaseGrace in ms.
 local LIVE, REACHED, ONCE, DUE, CUT = 0, 1, 2, 3, 4
 local LEASE_GRACE_MS = 250
@@ -415,6 +425,7 @@ local function admit(now)
 			else
 			S.srv = nxt
 			redis.call('HSET', slotsKey, fint(S.srv), expires)
+			if S.srv < MAX_MARKED then redis.call('SETBIT', lateKey, S.srv, 1) end
 			active = active + 1
 			S.tok = S.tok - 1
 			S.adm = S.adm + 1
@@ -435,10 +446,19 @@ local function claimLate(pos, now)
 		for i, r in ipairs(U.po) do
 			if pos >= r[1] and pos < r[2] then j = i break end
 		end
-		if j == nil or not (now < U.po[j][3]) then return false end
-		local r = table.remove(U.po, j)
-		if pos + 1 < r[2] then table.insert(U.po, j, {pos + 1, r[2], r[3]}) end
-		if r[1] < pos then table.insert(U.po, j, {r[1], pos, r[3]}) end
+		if j ~= nil and now < U.po[j][3] then
+			local r = table.remove(U.po, j)
+			if pos + 1 < r[2] then table.insert(U.po, j, {pos + 1, r[2], r[3]}) end
+			if r[1] < pos then table.insert(U.po, j, {r[1], pos, r[3]}) end
+		else
+			-- line.lateClaimable: once, its mark goes with this claim.
+			local lateUntil = optnum(ARGV[26])
+			if lateUntil == nil or not (now < lateUntil) or pos > S.srv or pos + LATE_WINDOW <= S.srv
+				or pos >= MAX_MARKED or redis.call('GETBIT', lateKey, pos) ~= 1 then
+				return false
+			end
+			redis.call('SETBIT', lateKey, pos, 0)
+		end
 		table.insert(U.cl, at, {pos, 0})
 		ci = at
 	end
@@ -618,6 +638,7 @@ elseif op == 'claim' then
 	if not claimed then
 		e = now + tonumber(ARGV[15])
 		redis.call('HSET', slotsKey, pos, fint(e) .. ':1')
+		unmark(tonumber(pos))
 	end
 	return view(1, e)
 elseif op == 'active' then
@@ -644,7 +665,7 @@ elseif op == 'restore' then
 	local created = 0
 	if S.init == 1 and S.ep ~= ep then
 		if S.joins ~= 0 then return redis.error_reply('sluice: line reset') end
-		redis.call('DEL', slotsKey)
+		redis.call('DEL', slotsKey, lateKey)
 		S = zero()
 		U = {us = {}, up = {}, po = {}, cl = {}}
 		L = {}

@@ -5,7 +5,7 @@
 // (creating a line), phases.go (join numbers, pre-queue, opening),
 // reserve.go (reservations), lease.go (nodes' blocks of numbers), admission.go (capacity, rate, stops, clock),
 // sessions.go (claim, active, expiry, leave), uncertain.go (places passed
-// over), restore.go (a lost line rebuilt), controls.go (operator controls
+// over), late.go (late claims), restore.go (a lost line rebuilt), controls.go (operator controls
 // and the view), concurrency.go, nodes.go.
 //
 // Every time the suite passes is a whole number of milliseconds after one
@@ -98,6 +98,10 @@ var suite = []struct {
 		{"ClaimantKeeps", testUncertainClaimantKeeps},
 		{"Prequeue", testUncertainPrequeue},
 		{"OpenBeforeDraw", testUncertainOpenBeforeDraw},
+	}},
+	{"LateClaim", []contractTest{
+		{"ClaimantOnce", testLateClaim},
+		{"AdmitsAtOnce", testLateClaimAdmitsAtOnce},
 	}},
 	{"Lease", []contractTest{
 		{"Blocks", testLeaseBlocks},

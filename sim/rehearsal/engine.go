@@ -398,7 +398,9 @@ func (e *engine) handle(k uint32, st room.Status) error {
 	case room.StatePrequeue:
 		e.again(k, st.PollAfter, 0)
 	case room.StateWaiting, room.StatePaused:
-		e.checkFIFO(k)
+		if st.Position > 1 {
+			e.checkFIFO(k)
+		}
 		if e.etaAt[p] < 0 && st.ETA > 0 {
 			e.etaAt[p], e.eta[p] = int32(e.now), int32(st.ETA/time.Second)
 		}
@@ -448,7 +450,10 @@ func (e *engine) again(k uint32, d time.Duration, ahead uint64) {
 
 // checkFIFO counts a tab still waiting after a tab that joined later got
 // its pass: among tabs that joined after opening, by join number, and any
-// tab of the pre-queue (all joined before opening) against them.
+// tab of the pre-queue (all joined before opening) against them. A tab
+// told it is next (position 1) is not asked: that is also where the holder
+// of a place reached while they were away waits to claim it (a late claim,
+// room/late.go, or an uncertain place), their place having come in order.
 func (e *engine) checkFIFO(k uint32) {
 	if e.tflag[k]&tfInverted != 0 || e.maxClaimedSeq < 0 {
 		return
