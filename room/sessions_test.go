@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"testing"
 	"time"
