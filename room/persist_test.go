@@ -435,7 +435,7 @@ func TestFileStore(t *testing.T) {
 	}
 	want := &Snapshot{Version: 1, SavedAt: t0.UTC(), Frozen: true, N: 7, PreSeq: 7, ResvPre: 7, PostSeq: 3, ResvPost: 256,
 		Serving: 5, Slots: []SlotState{{Position: 5, Expires: t0.Add(time.Minute).UTC(), Claimed: true}},
-		Uncertain: []SeqRange{{PhaseOpen, 3, 256}}, Capacity: 2, Rate: 1.5, LotteryKey: "k1"}
+		Uncertain: []SeqRange{{PhaseOpen, 3, 256}}, Controls: Controls{Capacity: 2, Rate: 1.5}, LotteryKey: "k1"}
 	for i := 0; i < 3; i++ { // replaces
 		if err := fs.Save("vaccine", want); err != nil {
 			t.Fatal(err)
