@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/atomicfile"
 )
 
 // Persister keeps a single node's lines across restarts (see MemShared).
@@ -313,29 +315,5 @@ func (f *FileStore) Save(room string, s *Snapshot) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(f.Dir, ".room-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), f.path(room)); err != nil {
-		return err
-	}
-	d, err := os.Open(f.Dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(f.path(room), b)
 }
