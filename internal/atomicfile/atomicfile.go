@@ -1,7 +1,9 @@
 // Package atomicfile writes a file whole or not at all, so that a crash
 // (kill -9, power loss) leaves either the old file or the new one, never a
 // part: a temporary file in the same directory, fsync, rename over the
-// file, fsync of the directory so the rename itself is durable.
+// file, fsync of the directory so the rename itself is durable. It is
+// tested through its callers: room's FileStore tests (round trip, a crash
+// between saves, no temporary file left behind).
 package atomicfile
 
 import (
