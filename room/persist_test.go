@@ -200,14 +200,7 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 			if err := r2.Tick(); err != nil {
 				t.Fatal(err)
 			}
-			seen := map[uint64]int{}
-			for i, tk := range append(tickets, more...) {
-				p := r2.position(tk)
-				if j, dup := seen[p]; dup {
-					t.Fatalf("place %d given to ticket %d and ticket %d", p, j, i)
-				}
-				seen[p] = i
-			}
+			requireOnePlaceEach(t, r2, append(tickets, more...))
 			// Places reserved but maybe never issued are passed over.
 			clk.Advance(time.Second)
 			r2.Tick()
