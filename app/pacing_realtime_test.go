@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/pacereport"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -74,10 +73,7 @@ func TestPacingRealBackend(t *testing.T) {
 		think    = 300 * time.Millisecond
 		people   = 2500
 	)
-	phases := []struct {
-		at time.Duration
-		c  int // 0: failing
-	}{{0, c}, {20 * time.Second, c / 2}, {40 * time.Second, 0}, {50 * time.Second, c}}
+	phases := []pacereport.Phase{{At: 0, C: c}, {At: 20 * time.Second, C: c / 2}, {At: 40 * time.Second, C: 0}, {At: 50 * time.Second, C: c}}
 	total := 70 * time.Second
 	be := newModelBackend(t, base)
 	be.c.Store(c)
@@ -93,33 +89,28 @@ func TestPacingRealBackend(t *testing.T) {
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 	call := callWith(client)
 	start := time.Now()
-	type second struct {
-		ok, failed, busy int
-		lat              []time.Duration
-		rate, limit      float64
-	}
 	var mu sync.Mutex
-	stats := make([]second, int(total/time.Second)+2)
+	stats := make([]pacereport.Second, int(total/time.Second)+2)
 	record := func(code int, lat time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		s := &stats[min(int(time.Since(start)/time.Second), len(stats)-1)]
 		switch {
 		case code == http.StatusOK:
-			s.ok++
-			s.lat = append(s.lat, lat)
+			s.OK++
+			s.Latencies = append(s.Latencies, lat)
 		case code == http.StatusServiceUnavailable && lat < 0:
-			s.busy++
+			s.Busy++
 		default:
-			s.failed++
+			s.Failed++
 		}
 	}
 	go func() {
 		for _, ph := range phases {
-			time.Sleep(time.Until(start.Add(ph.at)))
-			be.failing.Store(ph.c == 0)
-			if ph.c > 0 {
-				be.c.Store(int64(ph.c))
+			time.Sleep(time.Until(start.Add(ph.At)))
+			be.failing.Store(ph.C == 0)
+			if ph.C > 0 {
+				be.c.Store(int64(ph.C))
 			}
 		}
 	}()
@@ -128,7 +119,10 @@ func TestPacingRealBackend(t *testing.T) {
 		for s := range stats {
 			time.Sleep(time.Until(start.Add(time.Duration(s)*time.Second + 900*time.Millisecond)))
 			mu.Lock()
-			stats[s].rate, stats[s].limit = rm.Settings().Rate, rm.Health().Read().Limit
+			stats[s].Rate, stats[s].Limit = rm.Settings().Rate, rm.Health().Read().Limit
+			if !be.failing.Load() {
+				stats[s].C = int(be.c.Load())
+			}
 			mu.Unlock()
 		}
 	}()
@@ -188,43 +182,12 @@ func TestPacingRealBackend(t *testing.T) {
 	if n := lost.Load(); n != 0 {
 		t.Errorf("%d people in line lost their place", n)
 	}
-	for i, ph := range phases {
-		from := int(ph.at / time.Second)
-		to := int(total / time.Second)
-		if i+1 < len(phases) {
-			to = int(phases[i+1].at / time.Second)
-		}
-		recovered := 0
-		for s := from; s < to; s++ {
-			if p95Of(stats[s].lat) > target {
-				recovered = s - from + 1
-			}
-		}
-		var ok, busy int
-		steady := to - (to-from)/3
-		for s := steady; s < to; s++ {
-			ok += stats[s].ok
-			busy += stats[s].busy
-		}
-		used := 0.0
-		if ph.c > 0 {
-			used = float64(ok) / float64(to-steady) / (float64(ph.c) / base.Seconds())
-		}
-		t.Logf("phase %d (from %v, capacity %d in flight): p95 back under %v after %ds; steady state %.0f%% of capacity used, %d refused busy",
-			i, ph.at, ph.c, target, recovered, 100*used, busy)
+	for i, res := range pacereport.Judge(phases, total, base, target, stats) {
+		t.Logf("phase %d %v", i, res)
 	}
 	if testing.Verbose() {
 		for s, st := range stats {
-			fmt.Printf("%3ds ok=%4d failed=%3d busy=%3d p95=%v rate=%.1f limit=%.1f\n", s, st.ok, st.failed, st.busy, p95Of(st.lat), st.rate, st.limit)
+			fmt.Printf("%3ds %v\n", s, st)
 		}
 	}
-}
-
-func p95Of(l []time.Duration) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	l = slices.Clone(l)
-	slices.Sort(l)
-	return l[int(math.Ceil(0.95*float64(len(l))))-1]
 }

@@ -299,18 +299,14 @@ func contestDistrict(t *testing.T, c *cluster) string {
 		return ""
 	}
 	defer resp.Body.Close()
-	var regions struct {
-		Regions []struct {
-			Districts []struct {
-				Code string `json:"code"`
-			} `json:"districts"`
-		} `json:"regions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&regions); err != nil || len(regions.Regions) == 0 || len(regions.Regions[0].Districts) == 0 {
+	var regions sim.Regions
+	err = json.NewDecoder(resp.Body).Decode(&regions)
+	codes := regions.DistrictCodes()
+	if err != nil || len(codes) == 0 {
 		t.Errorf("regions: %v", err)
 		return ""
 	}
-	return regions.Regions[0].Districts[0].Code
+	return codes[0]
 }
 
 func readAcked(t *testing.T, path string) []sim.Acked {

@@ -203,11 +203,18 @@ func snapshotOf(v *View, now time.Time) *Snapshot {
 	return &Snapshot{
 		Version: 1, SavedAt: now, Epoch: v.Epoch,
 		Frozen: v.Frozen, N: v.N, PreSeq: v.PreSeq, ResvPre: v.ResvPre, PostSeq: v.PostSeq, ResvPost: v.ResvPost,
-		Serving: v.Serving, Paused: v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity,
-		Rate: v.Controls.Rate, Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt,
+		Serving: v.Serving, Controls: recordedControls(v.Controls),
 		ControlsSet: v.ControlsSet, LotteryKey: v.LotteryKey,
 		Joins: v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
 	}
+}
+
+// recordedControls are the controls a node's record keeps: all but the
+// pacing, which records have never carried (a line restored from them
+// has the zero pacing: each node keeps its own).
+func recordedControls(c Controls) Controls {
+	c.Pacing = Pacing{}
+	return c
 }
 
 // viewOf is a node's record as the view it saw.
@@ -215,7 +222,7 @@ func viewOf(s *Snapshot) View {
 	return View{
 		Epoch: s.Epoch, Frozen: s.Frozen, N: s.N, PreSeq: s.PreSeq, ResvPre: s.ResvPre, PostSeq: s.PostSeq, ResvPost: s.ResvPost,
 		Serving:     s.Serving,
-		Controls:    Controls{Paused: s.Paused, Closed: s.Closed, Capacity: s.Capacity, Rate: s.Rate, Message: s.Message, ResumeAt: s.ResumeAt},
+		Controls:    recordedControls(s.Controls),
 		ControlsSet: max(s.ControlsSet, 1),
 		LotteryKey:  s.LotteryKey, Joins: s.Joins, Admissions: s.Admissions, Leaves: s.Leaves, Expired: s.Expired, Skipped: s.Skipped,
 	}

@@ -68,14 +68,7 @@ func TestNodesRestartedWhileLineLost(t *testing.T) {
 	}
 	clk.Advance(RestoreHold)
 	more := joinTickets(t, b, 5)
-	seen := map[uint64]int{}
-	for i, tk := range append(tickets, more...) {
-		p := a.position(tk)
-		if j, dup := seen[p]; dup {
-			t.Fatalf("place %d given to ticket %d and ticket %d", p, j, i)
-		}
-		seen[p] = i
-	}
+	requireOnePlaceEach(t, a, append(tickets, more...))
 }
 
 // TestNodeRefusesAnotherLine: a node restarted without records while the

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/atomicfile"
 )
 
 // Persister keeps a single node's lines across restarts (see MemShared).
@@ -40,15 +42,11 @@ type Snapshot struct {
 	UncertainPlaces []PlaceRange `json:"uncertain_places,omitempty"`
 	PassedOver      []PassedOver `json:"passed_over,omitempty"`
 	Claimants       []Claimant   `json:"claimants,omitempty"`
-	Paused          bool         `json:"paused"`
-	Closed          bool         `json:"closed"`
-	Capacity        int          `json:"capacity"`
-	Rate            float64      `json:"rate"`
-	Message         string       `json:"message,omitempty"`
-	ResumeAt        time.Time    `json:"resume_at,omitzero"`
-	// Pacing is the line's pacing (zero in snapshots written before it
-	// was shared: the configuration's).
-	Pacing Pacing `json:"pacing,omitzero"`
+	// Controls are the line's controls, their JSON fields inline
+	// ("paused", "closed", "capacity", "rate", "message", "resume_at",
+	// "pacing"); pacing is zero in snapshots written before it was shared
+	// (the configuration's).
+	Controls
 	// LotteryKey is the id of the signing key the lottery was derived from
 	// (empty in snapshots written before it was recorded: current key).
 	LotteryKey string `json:"lottery_key,omitempty"`
@@ -126,11 +124,10 @@ func (l *line) snapshot(now time.Time) (*Snapshot, uint64) {
 		UncertainPlaces: slices.Clone(l.uncertain),
 		PassedOver:      slices.Clone(l.passedOver),
 		Claimants:       slices.Clone(l.claimants),
-		Paused:          v.Controls.Paused, Closed: v.Controls.Closed, Capacity: v.Controls.Capacity, Rate: v.Controls.Rate,
-		Message: v.Controls.Message, ResumeAt: v.Controls.ResumeAt, Pacing: v.Controls.Pacing,
-		LotteryKey: v.LotteryKey,
-		Configured: &l.saved.configured,
-		Joins:      v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
+		Controls:        v.Controls,
+		LotteryKey:      v.LotteryKey,
+		Configured:      &l.saved.configured,
+		Joins:           v.Joins, Admissions: v.Admissions, Leaves: v.Leaves, Expired: v.Expired, Skipped: v.Skipped,
 	}
 	for p, sl := range l.slots {
 		snap.Slots = append(snap.Slots, SlotState{Position: p, Expires: sl.expires, Claimed: sl.claimed})
@@ -250,8 +247,7 @@ func restoreLine(snap *Snapshot, c Controls, now time.Time) *line {
 	// admitted, so that admissions = leaves + expired + active holds.
 	v.Admissions = max(snap.Admissions, snap.Leaves+snap.Expired+uint64(len(l.slots)))
 
-	saved := Controls{Paused: snap.Paused, Closed: snap.Closed, Capacity: snap.Capacity, Rate: snap.Rate,
-		Message: snap.Message, ResumeAt: snap.ResumeAt, Pacing: snap.Pacing}
+	saved := snap.Controls
 	was := snap.Configured
 	if was != nil && (was.Message != c.Message || !was.ResumeAt.Equal(c.ResumeAt)) {
 		saved.Message, saved.ResumeAt = c.Message, c.ResumeAt
@@ -319,29 +315,5 @@ func (f *FileStore) Save(room string, s *Snapshot) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(f.Dir, ".room-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), f.path(room)); err != nil {
-		return err
-	}
-	d, err := os.Open(f.Dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(f.path(room), b)
 }

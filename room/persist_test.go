@@ -200,14 +200,7 @@ func TestCrashNeverReissuesPlaces(t *testing.T) {
 			if err := r2.Tick(); err != nil {
 				t.Fatal(err)
 			}
-			seen := map[uint64]int{}
-			for i, tk := range append(tickets, more...) {
-				p := r2.position(tk)
-				if j, dup := seen[p]; dup {
-					t.Fatalf("place %d given to ticket %d and ticket %d", p, j, i)
-				}
-				seen[p] = i
-			}
+			requireOnePlaceEach(t, r2, append(tickets, more...))
 			// Places reserved but maybe never issued are passed over.
 			clk.Advance(time.Second)
 			r2.Tick()
@@ -435,7 +428,7 @@ func TestFileStore(t *testing.T) {
 	}
 	want := &Snapshot{Version: 1, SavedAt: t0.UTC(), Frozen: true, N: 7, PreSeq: 7, ResvPre: 7, PostSeq: 3, ResvPost: 256,
 		Serving: 5, Slots: []SlotState{{Position: 5, Expires: t0.Add(time.Minute).UTC(), Claimed: true}},
-		Uncertain: []SeqRange{{PhaseOpen, 3, 256}}, Capacity: 2, Rate: 1.5, LotteryKey: "k1"}
+		Uncertain: []SeqRange{{PhaseOpen, 3, 256}}, Controls: Controls{Capacity: 2, Rate: 1.5}, LotteryKey: "k1"}
 	for i := 0; i < 3; i++ { // replaces
 		if err := fs.Save("vaccine", want); err != nil {
 			t.Fatal(err)

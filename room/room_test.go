@@ -73,6 +73,21 @@ func joinTickets(t testing.TB, r *Room, n int) []Ticket {
 	return tickets
 }
 
+// requireOnePlaceEach fails the test unless no two of the tickets hold the
+// same place in r's line: a place is never given twice (after a crash, a
+// restart, a lost shared line).
+func requireOnePlaceEach(t testing.TB, r *Room, tickets []Ticket) {
+	t.Helper()
+	seen := map[uint64]int{}
+	for i, tk := range tickets {
+		p := r.position(tk)
+		if j, dup := seen[p]; dup {
+			t.Fatalf("place %d given to ticket %d and ticket %d", p, j, i)
+		}
+		seen[p] = i
+	}
+}
+
 func (f *fixture) status(tk Ticket) Status {
 	f.t.Helper()
 	st, err := f.r.Status(tk)

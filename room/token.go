@@ -69,11 +69,8 @@ type Pass struct {
 	Expires  time.Time
 }
 
-// Key is one signing key.
-type Key struct {
-	ID     string
-	Secret []byte
-}
+// Key is one signing key: an id and a secret.
+type Key = keyspec.Key
 
 // Keyring holds the current signing key and older keys that still verify,
 // so keys can be rotated without invalidating tickets in flight.
@@ -115,36 +112,27 @@ const MinSecretLen = 32
 // NewKeyring builds a keyring that signs with current and verifies with
 // current and all of older.
 func NewKeyring(current Key, older ...Key) (*Keyring, error) {
-	kr := &Keyring{byID: map[string]*keyEntry{}}
-	for i, k := range append([]Key{current}, older...) {
+	cur, byID, err := keyspec.Index(append([]Key{current}, older...), func(i int, k Key) (*keyEntry, error) {
 		if k.ID == "" || len(k.ID) > maxKeyID || strings.ContainsAny(k.ID, ":, \t\n") {
-			return nil, fmt.Errorf("signing key %d: id must be 1-%d characters without ':', ',' or spaces", i+1, maxKeyID)
+			return nil, fmt.Errorf("key %d: id must be 1-%d characters without ':', ',' or spaces", i+1, maxKeyID)
 		}
 		if len(k.Secret) < MinSecretLen {
-			return nil, fmt.Errorf("signing key %q: secret must be at least %d bytes", k.ID, MinSecretLen)
+			return nil, fmt.Errorf("key %q: secret must be at least %d bytes", k.ID, MinSecretLen)
 		}
-		if _, dup := kr.byID[k.ID]; dup {
-			return nil, fmt.Errorf("signing key %q listed twice", k.ID)
-		}
-		e := &keyEntry{id: k.ID, secret: append([]byte(nil), k.Secret...)}
-		kr.byID[k.ID] = e
-		if i == 0 {
-			kr.current = e
-		}
+		return &keyEntry{id: k.ID, secret: append([]byte(nil), k.Secret...)}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing %w", err) // "signing key …"
 	}
-	return kr, nil
+	return &Keyring{current: cur, byID: byID}, nil
 }
 
 // ParseKeys parses a key list as internal/keyspec reads it ("id:secret,
 // id:secret", each secret base64 or hex). The first key signs; all verify.
 func ParseKeys(spec string) (*Keyring, error) {
-	parsed, err := keyspec.Parse(spec)
+	keys, err := keyspec.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	keys := make([]Key, len(parsed))
-	for i, k := range parsed {
-		keys[i] = Key{ID: k.ID, Secret: k.Secret}
 	}
 	return NewKeyring(keys[0], keys[1:]...)
 }

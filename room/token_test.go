@@ -398,18 +398,18 @@ func TestNewKeyringValidation(t *testing.T) {
 		keys  []Key
 		valid bool
 	}{
-		{"ok", []Key{{"k", good}}, true},
-		{"ok max id", []Key{{strings.Repeat("k", maxKeyID), good}}, true},
-		{"two keys", []Key{{"a", good}, {"b", testSecret(2)}}, true},
-		{"empty id", []Key{{"", good}}, false},
-		{"long id", []Key{{strings.Repeat("k", maxKeyID+1), good}}, false},
-		{"id with colon", []Key{{"a:b", good}}, false},
-		{"id with comma", []Key{{"a,b", good}}, false},
-		{"id with space", []Key{{"a b", good}}, false},
-		{"short secret", []Key{{"k", good[:MinSecretLen-1]}}, false},
-		{"nil secret", []Key{{"k", nil}}, false},
-		{"duplicate id", []Key{{"k", good}, {"k", testSecret(2)}}, false},
-		{"bad older key", []Key{{"a", good}, {"b", []byte("short")}}, false},
+		{"ok", []Key{{ID: "k", Secret: good}}, true},
+		{"ok max id", []Key{{ID: strings.Repeat("k", maxKeyID), Secret: good}}, true},
+		{"two keys", []Key{{ID: "a", Secret: good}, {ID: "b", Secret: testSecret(2)}}, true},
+		{"empty id", []Key{{ID: "", Secret: good}}, false},
+		{"long id", []Key{{ID: strings.Repeat("k", maxKeyID+1), Secret: good}}, false},
+		{"id with colon", []Key{{ID: "a:b", Secret: good}}, false},
+		{"id with comma", []Key{{ID: "a,b", Secret: good}}, false},
+		{"id with space", []Key{{ID: "a b", Secret: good}}, false},
+		{"short secret", []Key{{ID: "k", Secret: good[:MinSecretLen-1]}}, false},
+		{"nil secret", []Key{{ID: "k", Secret: nil}}, false},
+		{"duplicate id", []Key{{ID: "k", Secret: good}, {ID: "k", Secret: testSecret(2)}}, false},
+		{"bad older key", []Key{{ID: "a", Secret: good}, {ID: "b", Secret: []byte("short")}}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -432,7 +432,7 @@ func TestNewKeyringValidation(t *testing.T) {
 	}
 	t.Run("secret is copied", func(t *testing.T) {
 		s := append([]byte(nil), good...)
-		kr, err := NewKeyring(Key{"k", s})
+		kr, err := NewKeyring(Key{ID: "k", Secret: s})
 		if err != nil {
 			t.Fatal(err)
 		}

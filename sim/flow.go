@@ -267,6 +267,27 @@ func parseTarget(s string) (flowTarget, error) {
 	return t, nil
 }
 
+// Regions is the answer of GET /api/v1/regions as far as a client of the
+// published API needs it: the districts' codes, region by region.
+type Regions struct {
+	Regions []struct {
+		Districts []struct {
+			Code string `json:"code"`
+		} `json:"districts"`
+	} `json:"regions"`
+}
+
+// DistrictCodes are the codes of all the districts, in the order listed.
+func (r Regions) DistrictCodes() []string {
+	var codes []string
+	for _, region := range r.Regions {
+		for _, d := range region.Districts {
+			codes = append(codes, d.Code)
+		}
+	}
+	return codes
+}
+
 // newFlowPlan reads the campaign and the regions from the first target:
 // the cohort's birth dates, whether its window is open now, the booking
 // room, the districts and the dates to book.
@@ -332,21 +353,11 @@ func newFlowPlan(ctx context.Context, cfg FlowConfig) (*flowPlan, error) {
 	if p.people, err = NewPeople(from, to, digit, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var regions struct {
-		Regions []struct {
-			Districts []struct {
-				Code string `json:"code"`
-			} `json:"districts"`
-		} `json:"regions"`
-	}
+	var regions Regions
 	if err := w.do(ctx, -1, w.get("/api/v1/regions"), 200, &regions); err != nil {
 		return nil, fmt.Errorf("reading the regions from %s: %w", cfg.Targets[0], err)
 	}
-	for _, r := range regions.Regions {
-		for _, d := range r.Districts {
-			p.districts = append(p.districts, d.Code)
-		}
-	}
+	p.districts = regions.DistrictCodes()
 	if len(cfg.Districts) > 0 {
 		for _, d := range cfg.Districts {
 			if !slices.Contains(p.districts, d) {

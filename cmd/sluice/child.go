@@ -17,7 +17,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
@@ -193,7 +192,7 @@ func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 		close(cmds)
 	}()
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, stopSignals...)
 	deadline := time.After(*lifetime)
 loop:
 	for {

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/atomicfile"
 	"github.com/sluicehq/sluice/internal/lockedio"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
@@ -276,7 +277,7 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(o.jsonFile, append(b, '\n')); err != nil {
+		if err := atomicfile.Write(o.jsonFile, append(b, '\n')); err != nil {
 			return err
 		}
 	}
@@ -331,28 +332,6 @@ func writeFlowReport(w io.Writer, r *sim.FlowReport, child bool) {
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-// writeFileAtomic writes a file whole or not at all (temporary file,
-// fsync, rename).
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // isTerminal reports whether w is a terminal (for a progress line).

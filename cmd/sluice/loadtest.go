@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/lockedio"
@@ -105,7 +103,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer, getenv func(string) st
 		fmt.Fprintln(stderr, "sluice loadtest: want --change-share and --cancel-share >= 0, adding up to at most 1")
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := untilStopped()
 	defer stop()
 	progress := isTerminal(stderr)
 	if _, ok := stderr.(*os.File); !ok {

@@ -59,6 +59,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
+// stopSignals stop the long-running commands gracefully: Ctrl-C, and SIGTERM
+// (systemd, docker stop).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// untilStopped is a context cancelled by the first of stopSignals.
+func untilStopped() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), stopSignals...)
+}
+
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -233,7 +242,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := untilStopped()
 	defer stop()
 	if err := a.Wait(ctx); err != nil {
 		a.Log.Error("server failed", "err", err)

@@ -59,10 +59,9 @@ func runSimReal(stdout, stderr io.Writer, getenv func(string) string, sc *rehear
 	cfg.Addr = "127.0.0.1:0"
 	cfg.LogLevel = "warn"
 	cfg.Keys = room.GenerateKeyring("real")
-	r := sc.Room
-	pass, claim, minPoll := config.Duration(r.PassTTL), config.Duration(r.ClaimTimeout), config.Duration(r.MinPoll)
-	cfg.Rooms = []config.RoomConfig{{Name: roomName, RoomTuning: config.RoomTuning{Capacity: &r.Capacity, Rate: &r.Rate,
-		PassTTL: &pass, ClaimTimeout: &claim, PollBudget: &r.PollBudget, MinPoll: &minPoll}}}
+	tuning := sc.Room.RoomTuning
+	tuning.Pacing = nil // the real run checks the model at a fixed rate: the scenario's
+	cfg.Rooms = []config.RoomConfig{{Name: roomName, RoomTuning: tuning}}
 	cfg.Booking = config.Booking{Campaign: sc.Campaign.ID, Database: filepath.Join(dir, "sluice.db"), Room: roomName}
 	cfg.PersonKeySecret = []byte(app.RandomToken(32))
 	cfg.SessionKeys = seal.Generate("real")

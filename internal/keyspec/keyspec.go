@@ -62,3 +62,26 @@ func DecodeSecret(s string) ([]byte, error) {
 	}
 	return nil, errors.New("secret is neither base64 nor hex")
 }
+
+// Index prepares every key with prepare, in order (prepare checks the key
+// and derives what it is used as), and indexes the results by id: the
+// first key's is current (it signs or seals), all are found by id (they
+// verify or open), so keys rotate without invalidating what is in flight.
+// An id listed twice is an error.
+func Index[E any](keys []Key, prepare func(i int, k Key) (E, error)) (current E, byID map[string]E, err error) {
+	byID = make(map[string]E, len(keys))
+	for i, k := range keys {
+		e, err := prepare(i, k)
+		if err != nil {
+			return current, nil, err
+		}
+		if _, dup := byID[k.ID]; dup {
+			return current, nil, fmt.Errorf("key %q listed twice", k.ID)
+		}
+		byID[k.ID] = e
+		if i == 0 {
+			current = e
+		}
+	}
+	return current, byID, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -58,4 +59,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %q quotes a bare secret", err)
 		}
 	})
+}
+
+// TestIndex: the first key is current, every key is found by its id, and
+// an id listed twice or a key its user refuses is an error.
+func TestIndex(t *testing.T) {
+	keys := []Key{{ID: "a", Secret: []byte{1}}, {ID: "b", Secret: []byte{2}}}
+	id := func(_ int, k Key) (string, error) { return k.ID, nil }
+	current, byID, err := Index(keys, id)
+	if err != nil || current != "a" || len(byID) != 2 || byID["b"] != "b" {
+		t.Errorf("Index = %q %v %v", current, byID, err)
+	}
+	if _, _, err := Index(append(keys, Key{ID: "a"}), id); err == nil {
+		t.Error("an id listed twice was accepted")
+	}
+	refuse := func(i int, k Key) (string, error) {
+		if i == 1 {
+			return "", errors.New("refused")
+		}
+		return k.ID, nil
+	}
+	if _, _, err := Index(keys, refuse); err == nil {
+		t.Error("a refused key was accepted")
+	}
 }

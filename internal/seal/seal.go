@@ -52,10 +52,7 @@ var (
 )
 
 // Key is one key: an id, written into the records it seals, and a secret.
-type Key struct {
-	ID     string
-	Secret []byte
-}
+type Key = keyspec.Key
 
 // Sealer seals with its current key and opens with any of its keys. It is
 // safe for concurrent use.
@@ -73,16 +70,12 @@ type key struct {
 // New returns a Sealer that seals with current and opens with current and
 // every one of older.
 func New(current Key, older ...Key) (*Sealer, error) {
-	s := &Sealer{byID: map[string]*key{}}
-	for i, k := range append([]Key{current}, older...) {
+	cur, byID, err := keyspec.Index(append([]Key{current}, older...), func(i int, k Key) (*key, error) {
 		if !validID(k.ID) {
 			return nil, fmt.Errorf("key %d: id must be 1-%d characters of A-Z a-z 0-9 . _ -", i+1, maxKeyID)
 		}
 		if len(k.Secret) < MinSecretLen {
 			return nil, fmt.Errorf("key %q: secret must be at least %d bytes", k.ID, MinSecretLen)
-		}
-		if _, dup := s.byID[k.ID]; dup {
-			return nil, fmt.Errorf("key %q listed twice", k.ID)
 		}
 		aesKey, err := hkdf.Key(sha256.New, k.Secret, nil, "sluice seal v1 "+k.ID, 32)
 		if err != nil {
@@ -96,26 +89,21 @@ func New(current Key, older ...Key) (*Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key %q: %w", k.ID, err)
 		}
-		e := &key{id: k.ID, header: append([]byte{version, byte(len(k.ID))}, k.ID...), aead: aead}
-		s.byID[k.ID] = e
-		if i == 0 {
-			s.current = e
-		}
+		return &key{id: k.ID, header: append([]byte{version, byte(len(k.ID))}, k.ID...), aead: aead}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &Sealer{current: cur, byID: byID}, nil
 }
 
 // Parse reads "id:secret[,id:secret...]" (newlines separate keys too),
 // each secret base64 (standard or URL alphabet, padding optional) or hex:
 // the format of SLUICE_SIGNING_KEYS. The first key seals.
 func Parse(spec string) (*Sealer, error) {
-	parsed, err := keyspec.Parse(spec)
+	keys, err := keyspec.Parse(spec)
 	if err != nil {
 		return nil, err
-	}
-	keys := make([]Key, len(parsed))
-	for i, k := range parsed {
-		keys[i] = Key{ID: k.ID, Secret: k.Secret}
 	}
 	return New(keys[0], keys[1:]...)
 }

@@ -35,7 +35,7 @@ func ComparePacing(sc *Scenario, opt Options, rates []float64) ([]PacingRun, err
 		}
 		p.Mode = &mode
 		s.Room.Pacing = &p
-		s.Room.Rate = rate
+		s.Room.Rate = &rate
 		res, err := Run(&s, opt)
 		if err != nil {
 			return fmt.Errorf("%s at %v: %w", mode, rate, err)
@@ -43,7 +43,11 @@ func ComparePacing(sc *Scenario, opt Options, rates []float64) ([]PacingRun, err
 		runs = append(runs, PacingRun{Pacing: mode, Rate: rate, Result: res})
 		return nil
 	}
-	if err := play(room.PacingAuto, sc.Room.Rate); err != nil {
+	var rate float64 // left out: the room's default
+	if sc.Room.Rate != nil {
+		rate = *sc.Room.Rate
+	}
+	if err := play(room.PacingAuto, rate); err != nil {
 		return nil, err
 	}
 	best := -1

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/clock"
-	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -154,10 +153,8 @@ func newEngine(sc *Scenario, opt Options) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := room.Settings{Name: e.name, OpensAt: opens, PrequeueAt: opens.Add(-sc.Room.Prequeue.D()),
-		Capacity: sc.Room.Capacity, Rate: sc.Room.Rate, PassTTL: sc.Room.PassTTL.D(),
-		ClaimTimeout: sc.Room.ClaimTimeout.D(), PollBudget: sc.Room.PollBudget, MinPoll: sc.Room.MinPoll.D()}
-	config.RoomTuning{Pacing: sc.Room.Pacing}.Apply(&s)
+	s := room.Settings{Name: e.name, OpensAt: opens, PrequeueAt: opens.Add(-sc.Room.Prequeue.D())}
+	sc.Room.Apply(&s)
 	if err := e.newNodes(s, keys); err != nil {
 		return nil, fmt.Errorf("scenario %s: room: %w", sc.Name, err)
 	}

@@ -23,13 +23,13 @@ func small(t *testing.T, name string, arrivals int) (*Scenario, Options) {
 		t.Fatal(err)
 	}
 	scale := float64(arrivals) / float64(sc.Arrivals.Count)
-	sc.Room.Capacity = max(10, int(float64(sc.Room.Capacity)*scale))
+	sc.Room.Capacity = new(max(10, int(float64(*sc.Room.Capacity)*scale)))
 	// A scaled-down line sees few joins and returns a second, which also
 	// admit: the manager's tick must keep the token bucket (a tenth of a
 	// second of the rate) flowing, as it does in the server.
 	sc.Tick = config.Duration(100 * time.Millisecond)
-	sc.Room.Rate = max(1, sc.Room.Rate*scale)
-	sc.Room.PollBudget = max(1, sc.Room.PollBudget*scale)
+	sc.Room.Rate = new(max(1, *sc.Room.Rate*scale))
+	sc.Room.PollBudget = new(max(1, *sc.Room.PollBudget*scale))
 	sc.Backend.Sessions = max(10, int(float64(sc.Backend.Sessions)*scale))
 	return sc, Options{Arrivals: arrivals, Seed: 7}
 }

@@ -67,16 +67,12 @@ type RoomSettings struct {
 	// Prequeue is how long before opening the pre-queue starts (0: no
 	// pre-queue, joins before opening are refused as not yet open and
 	// retried at opening).
-	Prequeue     config.Duration `yaml:"prequeue"`
-	Capacity     int             `yaml:"capacity"`
-	Rate         float64         `yaml:"rate"`
-	PassTTL      config.Duration `yaml:"pass_ttl"`
-	ClaimTimeout config.Duration `yaml:"claim_timeout"`
-	PollBudget   float64         `yaml:"poll_budget"`
-	MinPoll      config.Duration `yaml:"min_poll"`
-	// Pacing is the room's pacing block as in the configuration file
-	// (docs/PACING.md); left out: fixed at rate.
-	Pacing *config.PacingTuning `yaml:"pacing"`
+	Prequeue config.Duration `yaml:"prequeue"`
+	// The room's settings as a room of the configuration file writes them
+	// (capacity, rate, pass_ttl, claim_timeout, poll_budget, min_poll,
+	// pacing: docs/CONFIG.md, docs/PACING.md), read and applied alike;
+	// left out: the room's default (pacing: fixed at rate).
+	config.RoomTuning `yaml:",inline"`
 }
 
 // CampaignRef names the campaign and the cohort of the night.
