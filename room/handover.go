@@ -103,10 +103,11 @@ func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration, see
 }
 
 // WithinReach reports whether a status request for st, held up to wait,
-// is held (StatusWait): the ticket is waiting and its turn is expected
-// within wait.
+// is held (StatusWait): the ticket is waiting, the line has not reached its
+// place yet (a claimant waits for capacity, not for the line; see
+// Status.reached), and its turn is expected within wait.
 func (st Status) WithinReach(wait time.Duration) bool {
-	return st.State == StateWaiting && st.ETA <= wait
+	return st.State == StateWaiting && !st.reached && st.ETA <= wait
 }
 
 // HeldStatuses counts the status requests held for their turn now

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -191,5 +192,38 @@ func TestPollsCappedAtThePace(t *testing.T) {
 	atRate := time.Duration(float64(20_000) / e.rate * float64(time.Second))
 	if st.PollAfter < 2*atRate {
 		t.Errorf("20,000 ahead, pace %.0f/s: asked back after %v, the turn at the ETA rate %.0f/s", e.pace, st.PollAfter, e.rate)
+	}
+}
+
+// A claimant waiting for capacity is not held by a long poll: the line has
+// reached their place, so a held request would be woken at once and told
+// to ask again at once, a loop as fast as the client can go. They are
+// answered at once and asked back after min_poll.
+func TestClaimantNotHeld(t *testing.T) {
+	f, tickets := lateFixture(t)
+	x := tickets[1499]
+	st := f.status(x)
+	told := f.clk.Now().Add(st.PollAfter)
+	raiseRate(t, f, 250)
+	runUntil(f, told)
+	f.tick()
+	v, err := f.r.shared.View(bg, f.r.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.Update(func(s *Settings) { s.Capacity = v.Active }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		st, err := f.r.StatusWait(context.Background(), x, MaxStatusWait, 0)
+		if err != nil || st.State != StateWaiting || st.Position != 1 {
+			t.Fatalf("claim %d with capacity full: %+v %v, want next", i, st, err)
+		}
+		if st.WithinReach(MaxStatusWait) || st.PollAfter < f.r.Settings().MinPoll {
+			t.Fatalf("claim %d: held %v, asked back after %v, want not held and at least min_poll", i, st.WithinReach(MaxStatusWait), st.PollAfter)
+		}
+	}
+	if n := f.r.HeldStatuses(); n != 0 {
+		t.Errorf("%d status requests still held", n)
 	}
 }

@@ -25,6 +25,12 @@ type Status struct {
 	ResumeAt time.Time
 	// Ticket is the ticket the status is of (its QueueID).
 	Ticket Ticket
+	// reached: the line has reached the ticket's place and its holder
+	// waits as a claimant (next) for capacity and the rate. Nothing the
+	// line does next is theirs alone to be woken for, so their status is
+	// not held (WithinReach): held, it would answer at once, again and
+	// again.
+	reached bool
 }
 
 const (
@@ -188,7 +194,7 @@ var smallHarmonic = func() (t [64]float64) {
 // rate allow, and keep their claim by asking again within the claim
 // timeout.
 func (r *Room) next(s *Settings, now time.Time) Status {
-	st := Status{State: StateWaiting, Position: 1, PollAfter: s.MinPoll, OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt}
+	st := Status{State: StateWaiting, Position: 1, PollAfter: s.MinPoll, OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt, reached: true}
 	switch {
 	case closedAt(s, now):
 		st.State, st.Position, st.ETA, st.PollAfter = StateClosed, 0, -1, closedPollAfter
