@@ -630,3 +630,26 @@ func TestETANeverRisesWhileTheLineFlows(t *testing.T) {
 		check(600 + step)
 	}
 }
+
+// When the operator (or the pacer) lowers a line's rate, the estimate
+// follows at once: the line moves no faster than its rate. (The estimate
+// glided down from the rate of before, or kept it with nothing to measure,
+// telling the person next "1 second" for a minute or more.)
+func TestETAFollowsALoweredRateWithNothingToMeasure(t *testing.T) {
+	f := newFixture(t, Settings{Capacity: 1, Rate: 10}, nil)
+	f.join() // holds the only place, and never leaves
+	_, next, _ := f.join()
+	for range 10 {
+		f.advance(500 * time.Millisecond)
+	}
+	if st := f.status(next); st.ETA > 2*time.Second {
+		t.Fatalf("before the change: ETA %v, want the rate of 10/s's", st.ETA)
+	}
+	if _, err := f.r.Update(func(s *Settings) { s.Rate = 0.01 }); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(500 * time.Millisecond)
+	if st := f.status(next); st.ETA < 100*time.Second {
+		t.Errorf("next in line at 0.01/s told %v", st.ETA)
+	}
+}

@@ -209,7 +209,12 @@ func (r *Room) measure(v View, now time.Time) {
 	s := r.settings.Load()
 	// The pace glides like the rate, without the floor below.
 	pace := m.smooth(prev.pace, s.Rate, r.frozen.Load(), now)
-	rate := m.smooth(old, s.Rate, r.frozen.Load(), now)
+	// Nobody is told a wait shorter than the line's rate allows, which an
+	// operator or the pacer may just have lowered: gliding down from the
+	// rate of before (or kept, with nothing to measure), a line whose
+	// rate was cut from 10/s to 0.01/s told the person next "1 second"
+	// for a minute or more.
+	rate := min(m.smooth(old, s.Rate, r.frozen.Load(), now), s.Rate)
 	m.at = now
 	// While the line flows (and the operator changed nothing), nobody's
 	// estimate may rise.
