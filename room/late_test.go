@@ -105,14 +105,14 @@ func TestLateClaimRefused(t *testing.T) {
 	}
 }
 
-// Two claims of one late place while capacity is full: the holder waits
-// at the head of the line (next) and keeps the claim; a second late claim
-// after the session was collected is refused.
-func TestLateClaimWaitsForCapacity(t *testing.T) {
+// lateWithCapacityFull is lateFixture at the moment x, asked back at the
+// pace of rate 10, comes back as told after the rate rose 25x and their
+// place expired, with every place of the room's capacity taken.
+func lateWithCapacityFull(t *testing.T) (f *fixture, x Ticket, active int) {
+	t.Helper()
 	f, tickets := lateFixture(t)
-	x := tickets[1499]
-	st := f.status(x)
-	told := f.clk.Now().Add(st.PollAfter)
+	x = tickets[1499]
+	told := f.clk.Now().Add(f.status(x).PollAfter)
 	raiseRate(t, f, 250)
 	runUntil(f, told)
 	f.tick()
@@ -123,14 +123,22 @@ func TestLateClaimWaitsForCapacity(t *testing.T) {
 	if _, err := f.r.Update(func(s *Settings) { s.Capacity = v.Active }); err != nil {
 		t.Fatal(err)
 	}
-	st, err = f.r.Status(x)
+	return f, x, v.Active
+}
+
+// Two claims of one late place while capacity is full: the holder waits
+// at the head of the line (next) and keeps the claim; a second late claim
+// after the session was collected is refused.
+func TestLateClaimWaitsForCapacity(t *testing.T) {
+	f, x, active := lateWithCapacityFull(t)
+	st, err := f.r.Status(x)
 	if err != nil || st.State != StateWaiting || st.Position != 1 {
 		t.Fatalf("late claim with capacity full: %+v %v, want next (position 1)", st, err)
 	}
 	if st, err = f.r.Status(x); err != nil || st.Position != 1 {
 		t.Fatalf("asked again: %+v %v, want still next", st, err)
 	}
-	if _, err := f.r.Update(func(s *Settings) { s.Capacity = v.Active + 1 }); err != nil {
+	if _, err := f.r.Update(func(s *Settings) { s.Capacity = active + 1 }); err != nil {
 		t.Fatal(err)
 	}
 	f.advance(100 * time.Millisecond)
@@ -200,20 +208,7 @@ func TestPollsCappedAtThePace(t *testing.T) {
 // to ask again at once, a loop as fast as the client can go. They are
 // answered at once and asked back after min_poll.
 func TestClaimantNotHeld(t *testing.T) {
-	f, tickets := lateFixture(t)
-	x := tickets[1499]
-	st := f.status(x)
-	told := f.clk.Now().Add(st.PollAfter)
-	raiseRate(t, f, 250)
-	runUntil(f, told)
-	f.tick()
-	v, err := f.r.shared.View(bg, f.r.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.r.Update(func(s *Settings) { s.Capacity = v.Active }); err != nil {
-		t.Fatal(err)
-	}
+	f, x, _ := lateWithCapacityFull(t)
 	for i := range 3 {
 		st, err := f.r.StatusWait(context.Background(), x, MaxStatusWait, 0)
 		if err != nil || st.State != StateWaiting || st.Position != 1 {
