@@ -212,20 +212,13 @@ func Parse(input string, base *URL) (*URL, error) {
 			u.Host, u.HasHost, u.Port = base.Host, base.HasHost, base.Port
 			u.Path = append([]string(nil), base.Path...)
 			u.Query = cloneStr(base.Query)
-			switch c {
-			case '?':
-				u.Query = new(string)
-				st = query
-			case '#':
-				u.Fragment = new(string)
-				st = fragment
-			case eof:
-			default:
-				u.Query = nil
-				u.shorten()
-				st = path
-				p--
+			if u.startQueryOrFragment(c, &st) || c == eof {
+				break
 			}
+			u.Query = nil
+			u.shorten()
+			st = path
+			p--
 		case relativeSlash:
 			if u.Special() && (c == '/' || c == '\\') {
 				st = specialAuthorityIgnoreSlashes
@@ -329,12 +322,7 @@ func Parse(input string, base *URL) (*URL, error) {
 				if c != '/' && c != '\\' {
 					p--
 				}
-			case c == '?':
-				u.Query = new(string)
-				st = query
-			case c == '#':
-				u.Fragment = new(string)
-				st = fragment
+			case u.startQueryOrFragment(c, &st):
 			case c != eof:
 				st = path
 				if c != '/' {
@@ -359,27 +347,12 @@ func Parse(input string, base *URL) (*URL, error) {
 					u.Path = append(u.Path, seg)
 				}
 				buf = nil
-				if c == '?' {
-					u.Query = new(string)
-					st = query
-				}
-				if c == '#' {
-					u.Fragment = new(string)
-					st = fragment
-				}
+				u.startQueryOrFragment(c, &st)
 			} else {
 				buf = append(buf, []rune(percentEncode(c, pathSet))...)
 			}
 		case opaquePath:
-			switch c {
-			case '?':
-				u.Query = new(string)
-				st = query
-			case '#':
-				u.Fragment = new(string)
-				st = fragment
-			case eof:
-			default:
+			if !u.startQueryOrFragment(c, &st) && c != eof {
 				u.Opaque += percentEncode(c, "")
 			}
 		case query:
@@ -394,10 +367,7 @@ func Parse(input string, base *URL) (*URL, error) {
 				}
 				*u.Query += b.String()
 				buf = nil
-				if c == '#' {
-					u.Fragment = new(string)
-					st = fragment
-				}
+				u.startQueryOrFragment(c, &st) // c is '#' or the end
 			} else {
 				buf = append(buf, c)
 			}
@@ -419,6 +389,23 @@ func Parse(input string, base *URL) (*URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// startQueryOrFragment is the standard's step, in several states, on a
+// '?' (the query starts, empty) or a '#' (the fragment starts, empty); it
+// reports whether c was one of them.
+func (u *URL) startQueryOrFragment(c rune, st *state) bool {
+	switch c {
+	case '?':
+		u.Query = new(string)
+		*st = query
+	case '#':
+		u.Fragment = new(string)
+		*st = fragment
+	default:
+		return false
+	}
+	return true
 }
 
 func (u *URL) shorten() {
