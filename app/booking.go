@@ -14,6 +14,7 @@ import (
 	bsqlite "github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/every"
 	"github.com/sluicehq/sluice/internal/outage"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
@@ -223,23 +224,14 @@ const purgeInterval = time.Minute
 
 func (p *bookingParts) run(ctx context.Context, log *slog.Logger) {
 	if p.shared {
-		go func() {
-			t := time.NewTicker(availabilityResync)
-			defer t.Stop()
-			failing := &outage.Log{Logger: log, What: "clinic search seeing other nodes' bookings"}
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-				if err := p.service.ResyncAvailability(ctx); err != nil && ctx.Err() == nil {
-					failing.Failed(err)
-				} else {
-					failing.Succeeded()
-				}
+		failing := &outage.Log{Logger: log, What: "clinic search seeing other nodes' bookings"}
+		go every.Interval(ctx, availabilityResync, func() {
+			if err := p.service.ResyncAvailability(ctx); err != nil && ctx.Err() == nil {
+				failing.Failed(err)
+			} else {
+				failing.Succeeded()
 			}
-		}()
+		})
 	}
 	go p.service.RunPurge(ctx, purgeInterval)
 	p.service.RunOutbox(ctx, 200*time.Millisecond)

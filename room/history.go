@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/every"
 )
 
 // Keys of the extra figures a History sampler may add to a room's sample
@@ -237,14 +239,5 @@ func (h *History) Last(roomName string) (Sample, bool) {
 // Run samples at once and then every interval until ctx ends.
 func (h *History) Run(ctx context.Context, extra func(room string) map[string]float64) {
 	h.Sample(extra)
-	t := time.NewTicker(h.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			h.Sample(extra)
-		}
-	}
+	every.Interval(ctx, h.interval, func() { h.Sample(extra) })
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/every"
 )
 
 // Manager holds the rooms of one server and drives their admission ticks.
@@ -156,15 +157,6 @@ func (m *Manager) noteTick(name string, err error) {
 
 // Run ticks every room at the interval until ctx ends, then saves once more.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			m.TickAll()
-			return
-		case <-t.C:
-			m.TickAll()
-		}
-	}
+	every.Interval(ctx, interval, m.TickAll)
+	m.TickAll()
 }

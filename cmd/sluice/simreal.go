@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/every"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
@@ -118,19 +119,12 @@ func (rr *realRun) run(offsets []time.Duration, stderr io.Writer) {
 	gauges := make(chan struct{})
 	go func() { // gauges at each minute's end
 		defer close(gauges)
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				adm := rr.admitted.Load()
-				rr.waiting = append(rr.waiting, rr.joined.Load()-adm-rr.missed.Load())
-				rr.sessions = append(rr.sessions, adm-rr.left.Load())
-				fmt.Fprintf(stderr, "real run: minute %d, %d joined, %d admitted, %d left\n", len(rr.waiting), rr.joined.Load(), adm, rr.left.Load())
-			}
-		}
+		every.Interval(ctx, time.Minute, func() {
+			adm := rr.admitted.Load()
+			rr.waiting = append(rr.waiting, rr.joined.Load()-adm-rr.missed.Load())
+			rr.sessions = append(rr.sessions, adm-rr.left.Load())
+			fmt.Fprintf(stderr, "real run: minute %d, %d joined, %d admitted, %d left\n", len(rr.waiting), rr.joined.Load(), adm, rr.left.Load())
+		})
 	}()
 	for i, off := range offsets {
 		if d := time.Until(rr.start.Add(off)); d > 0 {
