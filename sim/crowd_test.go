@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/every"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -31,19 +32,12 @@ func TestCrowdGoesThrough(t *testing.T) {
 	var maxActive int
 	tickCtx, stopTick := context.WithCancel(ctx)
 	wg.Go(func() {
-		tk := time.NewTicker(2 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-tickCtx.Done():
-				return
-			case <-tk.C:
-				rm.Tick()
-				if a := rm.Counters().Active; a > maxActive {
-					maxActive = a
-				}
+		every.Interval(tickCtx, 2*time.Millisecond, func() {
+			rm.Tick()
+			if a := rm.Counters().Active; a > maxActive {
+				maxActive = a
 			}
-		}
+		})
 	})
 	c.Run(ctx) // returns when everyone has left
 	stopTick()
