@@ -84,14 +84,7 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "live", Capacity: 10000, Rate: 100000, ClaimTimeout: time.Minute, PassTTL: time.Minute}
-		var ns []*room.Room
-		for range 3 {
-			r, err := room.NewShared(s, keys, clk, sh, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ns = append(ns, r)
-		}
+		ns := newNodes(t, keys, sh, clk, s, 3)
 		rng := rand.New(rand.NewPCG(15, 3))
 		var toks []string
 		seen := map[string]uint64{}
@@ -160,18 +153,11 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 		s := room.Settings{Name: "monotonic", Capacity: 4, Rate: 5, ClaimTimeout: time.Minute, PassTTL: time.Minute}
 		// The nodes, replaced when they restart.
 		var mu sync.Mutex
-		var ns []*room.Room
+		ns := newNodes(t, keys, sh, clk, s, 3)
 		node := func(i int) *room.Room {
 			mu.Lock()
 			defer mu.Unlock()
 			return ns[i]
-		}
-		for range 3 {
-			r, err := room.NewShared(s, keys, clk, sh, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ns = append(ns, r)
 		}
 		// Meanwhile people join and nodes tick, two at a time.
 		stop := make(chan struct{})

@@ -20,30 +20,6 @@ import (
 func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(t *testing.T, sh room.Shared, room string)) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	keys := room.GenerateKeyring("k1")
-	nodes := func(t *testing.T, sh room.Shared, clk clock.Clock, s room.Settings, n int) []*room.Room {
-		t.Helper()
-		var out []*room.Room
-		for i := 0; i < n; i++ {
-			r, err := room.NewShared(s, keys, clk, sh, nil)
-			if err != nil {
-				t.Fatalf("node %d: %v", i, err)
-			}
-			out = append(out, r)
-		}
-		return out
-	}
-	status := func(t *testing.T, r *room.Room, tok string) room.Status {
-		t.Helper()
-		tk, err := r.VerifyTicket(tok)
-		if err != nil {
-			t.Fatalf("VerifyTicket: %v", err)
-		}
-		st, err := r.Status(tk)
-		if err != nil {
-			t.Fatalf("Status: %v", err)
-		}
-		return st
-	}
 
 	runLeaseNodes(t, newShared, keys, t0)
 	runPacingNodes(t, newShared, keys, t0)
@@ -51,7 +27,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	t.Run("same place on every node", func(t *testing.T) {
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
-		ns := nodes(t, sh, clk, room.Settings{Name: "same-place", Capacity: 2, Rate: 100}, 3)
+		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "same-place", Capacity: 2, Rate: 100}, 3)
 		var toks []string
 		for i := 0; i < 12; i++ {
 			tok, _, err := ns[i%3].Join() // joins spread over the nodes
@@ -60,7 +36,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 			}
 			toks = append(toks, tok)
 		}
-		seen := map[uint64]bool{}
+		var sts []room.Status
 		for i, tok := range toks {
 			a := status(t, ns[0], tok)
 			for j, n := range ns[1:] {
@@ -69,13 +45,9 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 					t.Errorf("ticket %d: node 0 says %s/%d, node %d says %s/%d", i, a.State, a.Position, j+1, b.State, b.Position)
 				}
 			}
-			if a.State == room.StateWaiting {
-				if seen[a.Position] {
-					t.Errorf("ticket %d: position %d given twice", i, a.Position)
-				}
-				seen[a.Position] = true
-			}
+			sts = append(sts, a)
 		}
+		distinctPositions(t, sts)
 		// The first two are in (capacity 2): the pass issued on one node
 		// opens the gate on another, and a place returned on a third lets
 		// the next person in at once.
@@ -108,7 +80,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "prequeue", Capacity: 1, Rate: 1, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
-		ns := nodes(t, sh, clk, s, 2)
+		ns := newNodes(t, keys, sh, clk, s, 2)
 		var pre []string
 		for i := 0; i < 20; i++ {
 			tok, st, err := ns[i%2].Join()
@@ -165,7 +137,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
 		const capacity = 3
-		ns := nodes(t, sh, clk, room.Settings{Name: "capacity", Capacity: capacity, Rate: 1000}, 4)
+		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "capacity", Capacity: capacity, Rate: 1000}, 4)
 		var wg sync.WaitGroup
 		errs := make(chan error, 64)
 		for i, n := range ns {
@@ -222,7 +194,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "lost", Capacity: 2, Rate: 100, ClaimTimeout: time.Minute, PassTTL: 10 * time.Minute}
-		ns := nodes(t, sh, clk, s, 2)
+		ns := newNodes(t, keys, sh, clk, s, 2)
 		var toks []string
 		for i := 0; i < 10; i++ {
 			tok, _, err := ns[i%2].Join()
@@ -292,23 +264,17 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 			}
 			toks = append(toks, tok)
 		}
-		positions := map[uint64]int{}
-		for i, tok := range toks {
-			st := status(t, ns[1], tok)
-			if st.State != room.StateWaiting {
-				continue
-			}
-			if j, dup := positions[st.Position]; dup {
-				t.Errorf("tickets %d and %d both at position %d", j, i, st.Position)
-			}
-			positions[st.Position] = i
+		var sts []room.Status
+		for _, tok := range toks {
+			sts = append(sts, status(t, ns[1], tok))
 		}
+		distinctPositions(t, sts)
 	})
 
 	t.Run("operator change on one node holds on all", func(t *testing.T) {
 		sh := newShared(t)
 		clk := clock.NewManual(t0)
-		ns := nodes(t, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
+		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
 		resume := t0.Add(30 * time.Minute)
 		const message = "서버 점검 중입니다. 21:30에 다시 시작합니다."
 		if _, err := ns[0].Update(func(s *room.Settings) { s.Paused, s.Capacity, s.Message, s.ResumeAt = true, 7, message, resume }); err != nil {
@@ -329,7 +295,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		}
 		// A node started later adopts the shared controls, not its own
 		// configuration's.
-		late := nodes(t, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 1)[0]
+		late := newNodes(t, keys, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 1)[0]
 		if s := late.Settings(); !s.Paused || s.Capacity != 7 {
 			t.Errorf("node started later: paused %v capacity %d, want the shared true/7", s.Paused, s.Capacity)
 		}
@@ -357,4 +323,49 @@ func placeOf(st room.Status, r *room.Room) uint64 {
 		return 0
 	}
 	return st.Position + r.Counters().Serving
+}
+
+// newNodes starts n nodes of the room s on sh, each a room.Room of its own
+// with the same keys.
+func newNodes(t *testing.T, keys *room.Keyring, sh room.Shared, clk clock.Clock, s room.Settings, n int) []*room.Room {
+	t.Helper()
+	var out []*room.Room
+	for i := 0; i < n; i++ {
+		r, err := room.NewShared(s, keys, clk, sh, nil)
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// status is the status of the ticket tok on the node r.
+func status(t *testing.T, r *room.Room, tok string) room.Status {
+	t.Helper()
+	tk, err := r.VerifyTicket(tok)
+	if err != nil {
+		t.Fatalf("VerifyTicket: %v", err)
+	}
+	st, err := r.Status(tk)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	return st
+}
+
+// distinctPositions fails t if two of the tickets whose statuses are sts
+// wait at the same position.
+func distinctPositions(t *testing.T, sts []room.Status) {
+	t.Helper()
+	positions := map[uint64]int{}
+	for i, st := range sts {
+		if st.State != room.StateWaiting {
+			continue
+		}
+		if j, dup := positions[st.Position]; dup {
+			t.Errorf("tickets %d and %d both at position %d", j, i, st.Position)
+		}
+		positions[st.Position] = i
+	}
 }

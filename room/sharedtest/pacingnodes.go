@@ -21,14 +21,7 @@ func runPacingNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys
 		}
 		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "pacing-nodes", Capacity: 1000, Rate: 100}
-		var ns []*room.Room
-		for i := 0; i < 3; i++ {
-			r, err := room.NewShared(s, keys, clk, sh, nil)
-			if err != nil {
-				t.Fatalf("node %d: %v", i, err)
-			}
-			ns = append(ns, r)
-		}
+		ns := newNodes(t, keys, sh, clk, s, 3)
 		tickAll := func() {
 			t.Helper()
 			for i, r := range ns {
