@@ -263,11 +263,9 @@ func Parse(input string, base *URL) (*URL, error) {
 				if len(buf) == 0 {
 					return nil, ErrFailure
 				}
-				h, err := parseHost(string(buf), u.Special())
-				if err != nil {
+				if err := u.setHost(string(buf)); err != nil {
 					return nil, err
 				}
-				u.Host, u.HasHost = h, true
 				buf = nil
 				st = port
 			case c == eof || c == '/' || c == '?' || c == '#' || u.Special() && c == '\\':
@@ -275,11 +273,9 @@ func Parse(input string, base *URL) (*URL, error) {
 				if u.Special() && len(buf) == 0 {
 					return nil, ErrFailure
 				}
-				h, err := parseHost(string(buf), u.Special())
-				if err != nil {
+				if err := u.setHost(string(buf)); err != nil {
 					return nil, err
 				}
-				u.Host, u.HasHost = h, true
 				buf = nil
 				st = pathStart
 			default:
@@ -389,6 +385,17 @@ func Parse(input string, base *URL) (*URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// setHost is the host state's step at the end of the host: s, host-parsed,
+// is the URL's host.
+func (u *URL) setHost(s string) error {
+	h, err := parseHost(s, u.Special())
+	if err != nil {
+		return err
+	}
+	u.Host, u.HasHost = h, true
+	return nil
 }
 
 // startQueryOrFragment is the standard's step, in several states, on a
