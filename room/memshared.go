@@ -155,10 +155,17 @@ func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitP
 	}
 	l.mu.Lock()
 	l.tick(now, a)
+	return l.unlockSaved(now)
+}
+
+// unlockSaved ends a step made under the line's lock: it takes the line's
+// view and the count of its changes, unlocks the line and returns once
+// those changes are saved (fsync is slow: written outside the line's lock,
+// see saving). now is the time the snapshot is taken at.
+func (l *lockedLine) unlockSaved(now time.Time) (View, error) {
 	v := l.view()
 	upTo := l.changesMade()
 	l.mu.Unlock()
-	// fsync is slow: written outside the line's lock (see saving).
 	return v, unsaved(l.durable(upTo, now))
 }
 
@@ -209,12 +216,10 @@ func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.T
 	}
 	l.mu.Lock()
 	ok := l.leave(pos, now, a)
-	v := l.view()
-	upTo := l.changesMade()
-	l.mu.Unlock()
 	// A returned pass must not come back after a crash: saved before the
 	// leave is acknowledged (leaving twice waits for the first leave too).
-	return ok, v, unsaved(l.durable(upTo, now))
+	v, err := l.unlockSaved(now)
+	return ok, v, err
 }
 
 func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (View, error) {
@@ -224,11 +229,8 @@ func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (Vie
 	}
 	l.mu.Lock()
 	l.setControls(c)
-	v := l.view()
-	upTo, at := l.changesMade(), l.lastTick
-	l.mu.Unlock()
 	// An operator's change holds after a crash once acknowledged.
-	return v, unsaved(l.durable(upTo, at))
+	return l.unlockSaved(l.lastTick)
 }
 
 func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now time.Time, a AdmitParams) (View, error) {
@@ -238,10 +240,7 @@ func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now ti
 	}
 	l.mu.Lock()
 	l.addUncertain(r, a)
-	v := l.view()
-	upTo := l.changesMade()
-	l.mu.Unlock()
-	return v, unsaved(l.durable(upTo, now))
+	return l.unlockSaved(now)
 }
 
 func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error) {
@@ -270,10 +269,7 @@ func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsF
 	}
 	m.mu.Unlock()
 	l.restore(&seen, sessionsFrom, now, a)
-	v := l.view()
-	upTo := l.changesMade()
-	l.mu.Unlock()
-	return v, unsaved(l.durable(upTo, now))
+	return l.unlockSaved(now)
 }
 
 func (m *MemShared) Lease(_ context.Context, name string, node, n uint64, now time.Time, a AdmitParams) (SeqRange, View, error) {

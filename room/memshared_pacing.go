@@ -21,10 +21,8 @@ func (m *MemShared) SetControlsIf(_ context.Context, name string, c Controls, se
 		return v, false, nil
 	}
 	l.setControls(c)
-	v := l.view()
-	upTo, at := l.changesMade(), l.lastTick
-	l.mu.Unlock()
-	return v, true, unsaved(l.durable(upTo, at))
+	v, err := l.unlockSaved(l.lastTick)
+	return v, true, err
 }
 
 var _ PaceBoard = (*MemShared)(nil)
