@@ -40,29 +40,6 @@ func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.R
 	return res, t.commit()
 }
 
-// query is the storecheck.Query of a read that is not prepared ahead.
-func (s *Store) query(ctx context.Context, query string, args ...any) storecheck.Query {
-	return s.read(ctx, func() (*sql.Rows, error) {
-		if s.r != nil {
-			return s.r.QueryContext(ctx, query, args...)
-		}
-		return s.wc.QueryContext(ctx, query, args...)
-	})
-}
-
-// queryRow runs a read of one row; done releases the reader once the row
-// is scanned.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) (row *sql.Row, done func(), err error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.r != nil {
-		return s.r.QueryRowContext(ctx, query, args...), unlock, nil
-	}
-	return s.wc.QueryRowContext(ctx, query, args...), unlock, nil
-}
-
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
 	if err := storecheck.CheckLeftover(l); err != nil {

@@ -447,3 +447,26 @@ func (s *Store) read(ctx context.Context, open func() (*sql.Rows, error)) storec
 func (s *Store) queryStmt(ctx context.Context, st *sql.Stmt, args ...any) storecheck.Query {
 	return s.read(ctx, func() (*sql.Rows, error) { return st.QueryContext(ctx, args...) })
 }
+
+// query is the storecheck.Query of a read that is not prepared ahead.
+func (s *Store) query(ctx context.Context, query string, args ...any) storecheck.Query {
+	return s.read(ctx, func() (*sql.Rows, error) {
+		if s.r != nil {
+			return s.r.QueryContext(ctx, query, args...)
+		}
+		return s.wc.QueryContext(ctx, query, args...)
+	})
+}
+
+// queryRow runs a read of one row; done releases the reader once the row
+// is scanned.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (row *sql.Row, done func(), err error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.r != nil {
+		return s.r.QueryRowContext(ctx, query, args...), unlock, nil
+	}
+	return s.wc.QueryRowContext(ctx, query, args...), unlock, nil
+}
