@@ -59,22 +59,13 @@ const readyTimeout = 2 * time.Second
 // outages (a line when a component starts failing, then every
 // outage.DefaultEvery, and one when it works again).
 type readiness struct {
-	mu   sync.Mutex
-	logs map[string]*outage.Log
+	logs byName[*outage.Log]
 }
 
 func (rd *readiness) outage(log *slog.Logger, name string) *outage.Log {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
-	if rd.logs == nil {
-		rd.logs = map[string]*outage.Log{}
-	}
-	l, ok := rd.logs[name]
-	if !ok {
-		l = &outage.Log{Logger: log, What: "readiness: " + name}
-		rd.logs[name] = l
-	}
-	return l
+	return rd.logs.get(name, func() *outage.Log {
+		return &outage.Log{Logger: log, What: "readiness: " + name}
+	})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {

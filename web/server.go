@@ -55,8 +55,8 @@ type Server struct {
 	// nil: made on first use).
 	AdminFailures *AuthFailures
 
-	mu    sync.Mutex
-	gates map[string]*room.Gate
+	mu    sync.Mutex // guards the making of AdminFailures
+	gates byName[*room.Gate]
 	ready readiness
 }
 
@@ -81,14 +81,8 @@ func (s *Server) WaitURL(roomName, ret string) string {
 
 // Gate returns the gate guarding backends of the named room.
 func (s *Server) Gate(roomName string) *room.Gate {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gates == nil {
-		s.gates = map[string]*room.Gate{}
-	}
-	g, ok := s.gates[roomName]
-	if !ok {
-		g = &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: s.Path("/wait/" + roomName),
+	return s.gates.get(roomName, func() *room.Gate {
+		g := &room.Gate{Verifier: lazyRoomVerifier{s.Rooms, roomName}, WaitingURL: s.Path("/wait/" + roomName),
 			Health: func() *room.Health {
 				if rm, ok := s.Rooms.Get(roomName); ok {
 					return rm.Health()
@@ -98,9 +92,8 @@ func (s *Server) Gate(roomName string) *room.Gate {
 		if rm, ok := s.Rooms.Get(roomName); ok {
 			g.WaitingURL = rm.Settings().WaitingURL
 		}
-		s.gates[roomName] = g
-	}
-	return g
+		return g
+	})
 }
 
 // lazyRoomVerifier looks the room up at request time; an unknown room means
@@ -120,12 +113,10 @@ func (v lazyRoomVerifier) VerifyPass(tok string) (room.Pass, error) {
 
 // GateRejections returns rejection counts by room and reason.
 func (s *Server) GateRejections() map[string]map[string]uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := map[string]map[string]uint64{}
-	for name, g := range s.gates {
+	s.gates.each(func(name string, g *room.Gate) {
 		out[name] = g.Rejections()
-	}
+	})
 	return out
 }
 

@@ -41,28 +41,17 @@ func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.L
 
 // Leftovers is booking.Store's Leftovers.
 func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Leftover, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
-		FROM leftovers WHERE date = $1 ORDER BY posted_at DESC, id DESC`, pgDate(day))
-	if err != nil {
-		return nil, fail(ctx, "leftovers", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
+	out, err := storecheck.ReadAll(s.query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
+		FROM leftovers WHERE date = $1 ORDER BY posted_at DESC, id DESC`, pgDate(day)),
+		func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
 	return out, fail(ctx, "leftovers", err)
 }
 
 // BookingsAt is booking.Store's BookingsAt.
 func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date) ([]booking.Booking, error) {
-	rows, err := s.pool.Query(ctx, `SELECT number FROM bookings
-		WHERE dose1_clinic = $1 AND dose1_date = $2 AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, pgDate(day))
-	if err != nil {
-		return nil, fail(ctx, "bookings at", err)
-	}
-	numbers, err := storecheck.Collect(rows, storecheck.ScanString)
-	if err != nil {
-		return nil, fail(ctx, "bookings at", err)
-	}
-	return storecheck.GetAll(ctx, numbers, s.Get)
+	return storecheck.GetAll(ctx, s.query(ctx, `SELECT number FROM bookings
+		WHERE dose1_clinic = $1 AND dose1_date = $2 AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, pgDate(day)),
+		s.Get, func(err error) error { return fail(ctx, "bookings at", err) })
 }
 
 // PutClinicToken is booking.Store's PutClinicToken.

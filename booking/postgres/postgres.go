@@ -443,6 +443,18 @@ func applyMigration(ctx context.Context, pool *pgxpool.Pool, m storecheck.Migrat
 	})
 }
 
+// query is the storecheck.Query of a read on the pool, outside any
+// transaction.
+func (s *Store) query(ctx context.Context, sql string, args ...any) storecheck.Query {
+	return func() (storecheck.Rows, func(), error) {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rows, rows.Close, nil
+	}
+}
+
 // errRetry asks inTx to run the transaction again.
 var errRetry = errors.New("retry")
 

@@ -19,12 +19,7 @@ func (p places) ShareBooked(slot booking.Slot, key, except string) (int, error) 
 
 // ShareCounts is booking.Store's ShareCounts.
 func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT dose1_clinic, dose1_date, dose1_block, share_key, count(*) FROM bookings
-		WHERE status = 'booked' AND share_key <> '' GROUP BY dose1_clinic, dose1_date, dose1_block, share_key`)
-	if err != nil {
-		return nil, fail(ctx, "share counts", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, storecheck.ScanShareCount)
+	out, err := storecheck.ReadAll(s.query(ctx, `SELECT dose1_clinic, dose1_date, dose1_block, share_key, count(*) FROM bookings
+		WHERE status = 'booked' AND share_key <> '' GROUP BY dose1_clinic, dose1_date, dose1_block, share_key`), storecheck.ScanShareCount)
 	return out, fail(ctx, "share counts", err)
 }

@@ -415,12 +415,7 @@ func updateBooking(ctx context.Context, tx pgx.Tx, query, number string, args ..
 
 // SlotCounts lists every slot holding at least one booking.
 func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
-	rows, err := s.pool.Query(ctx, sqlSlotCounts)
-	if err != nil {
-		return nil, fail(ctx, "slot counts", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, storecheck.ScanSlotCount)
+	out, err := storecheck.ReadAll(s.query(ctx, sqlSlotCounts), storecheck.ScanSlotCount)
 	return out, fail(ctx, "slot counts", err)
 }
 
@@ -429,12 +424,7 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 	if err := storecheck.CheckLimit(limit); err != nil {
 		return nil, fail(ctx, "pending messages", err)
 	}
-	rows, err := s.pool.Query(ctx, sqlPending, int64(limit))
-	if err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	out, err := storecheck.ReadAll(s.query(ctx, sqlPending, int64(limit)), storecheck.ScanMessage)
 	return out, fail(ctx, "pending messages", err)
 }
 
@@ -454,12 +444,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 // CountBookings returns the number of active bookings per cohort and per
 // vaccine.
 func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error) {
-	rows, err := s.pool.Query(ctx, sqlCountBookings)
-	if err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.BookingCounts(rows)
+	out, err := storecheck.Read(s.query(ctx, sqlCountBookings), storecheck.BookingCounts)
 	return out, fail(ctx, "count bookings", err)
 }
 

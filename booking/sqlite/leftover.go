@@ -40,38 +40,6 @@ func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.R
 	return res, t.commit()
 }
 
-// query runs a read.
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, func(), error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var rows *sql.Rows
-	if s.r != nil {
-		rows, err = s.r.QueryContext(ctx, query, args...)
-	} else {
-		rows, err = s.wc.QueryContext(ctx, query, args...)
-	}
-	if err != nil {
-		unlock()
-		return nil, nil, err
-	}
-	return rows, func() { rows.Close(); unlock() }, nil
-}
-
-// queryRow runs a read of one row; done releases the reader once the row
-// is scanned.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) (row *sql.Row, done func(), err error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.r != nil {
-		return s.r.QueryRowContext(ctx, query, args...), unlock, nil
-	}
-	return s.wc.QueryRowContext(ctx, query, args...), unlock, nil
-}
-
 // PostLeftover is booking.Store's PostLeftover.
 func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.Leftover, error) {
 	if err := storecheck.CheckLeftover(l); err != nil {
@@ -91,29 +59,17 @@ func (s *Store) PostLeftover(ctx context.Context, l booking.Leftover) (booking.L
 
 // Leftovers is booking.Store's Leftovers.
 func (s *Store) Leftovers(ctx context.Context, day booking.Date) ([]booking.Leftover, error) {
-	rows, done, err := s.query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
-		FROM leftovers WHERE date = ? ORDER BY posted_at DESC, id DESC`, day.String())
-	if err != nil {
-		return nil, fail(ctx, "leftovers", err)
-	}
-	defer done()
-	out, err := storecheck.Collect(rows, func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
+	out, err := storecheck.ReadAll(s.query(ctx, `SELECT id, clinic_id, vaccine_id, doses, booked, until_at, posted_at
+		FROM leftovers WHERE date = ? ORDER BY posted_at DESC, id DESC`, day.String()),
+		func(r storecheck.Rows) (booking.Leftover, error) { return storecheck.ScanLeftover(r, day) })
 	return out, fail(ctx, "leftovers", err)
 }
 
 // BookingsAt is booking.Store's BookingsAt.
 func (s *Store) BookingsAt(ctx context.Context, clinicID int64, day booking.Date) ([]booking.Booking, error) {
-	rows, done, err := s.query(ctx, `SELECT number FROM bookings
-		WHERE dose1_clinic = ? AND dose1_date = ? AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, day.String())
-	if err != nil {
-		return nil, fail(ctx, "bookings at", err)
-	}
-	numbers, err := storecheck.Collect(rows, storecheck.ScanString)
-	done() // Get takes the reader again
-	if err != nil {
-		return nil, fail(ctx, "bookings at", err)
-	}
-	return storecheck.GetAll(ctx, numbers, s.Get)
+	return storecheck.GetAll(ctx, s.query(ctx, `SELECT number FROM bookings
+		WHERE dose1_clinic = ? AND dose1_date = ? AND status = 'booked' ORDER BY dose1_block, created_at`, clinicID, day.String()),
+		s.Get, func(err error) error { return fail(ctx, "bookings at", err) })
 }
 
 // PutClinicToken is booking.Store's PutClinicToken.

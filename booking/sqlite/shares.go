@@ -18,12 +18,7 @@ func (p places) ShareBooked(slot booking.Slot, key, except string) (n int, err e
 
 // ShareCounts is booking.Store's ShareCounts.
 func (s *Store) ShareCounts(ctx context.Context) ([]booking.ShareCount, error) {
-	rows, done, err := s.query(ctx, `SELECT dose1_clinic, dose1_date, dose1_block, share_key, count(*) FROM bookings
-		WHERE status = 'booked' AND share_key <> '' GROUP BY dose1_clinic, dose1_date, dose1_block, share_key`)
-	if err != nil {
-		return nil, fail(ctx, "share counts", err)
-	}
-	defer done()
-	out, err := storecheck.Collect(rows, storecheck.ScanShareCount)
+	out, err := storecheck.ReadAll(s.query(ctx, `SELECT dose1_clinic, dose1_date, dose1_block, share_key, count(*) FROM bookings
+		WHERE status = 'booked' AND share_key <> '' GROUP BY dose1_clinic, dose1_date, dose1_block, share_key`), storecheck.ScanShareCount)
 	return out, fail(ctx, "share counts", err)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
 const bookingColumns = `number, campaign_id, cohort_id, vaccine_id, person_key, name, phone, birth_date, booked_by,
@@ -422,4 +424,49 @@ func (s *Store) lockReader(ctx context.Context) (unlock func(), err error) {
 		return nil, err
 	}
 	return s.unlockWriter, nil
+}
+
+// read is the storecheck.Query of a read that open starts, run while
+// lockReader holds.
+func (s *Store) read(ctx context.Context, open func() (*sql.Rows, error)) storecheck.Query {
+	return func() (storecheck.Rows, func(), error) {
+		unlock, err := s.lockReader(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := open()
+		if err != nil {
+			unlock()
+			return nil, nil, err
+		}
+		return rows, func() { rows.Close(); unlock() }, nil
+	}
+}
+
+// queryStmt is the storecheck.Query of prepared read statement st.
+func (s *Store) queryStmt(ctx context.Context, st *sql.Stmt, args ...any) storecheck.Query {
+	return s.read(ctx, func() (*sql.Rows, error) { return st.QueryContext(ctx, args...) })
+}
+
+// query is the storecheck.Query of a read that is not prepared ahead.
+func (s *Store) query(ctx context.Context, query string, args ...any) storecheck.Query {
+	return s.read(ctx, func() (*sql.Rows, error) {
+		if s.r != nil {
+			return s.r.QueryContext(ctx, query, args...)
+		}
+		return s.wc.QueryContext(ctx, query, args...)
+	})
+}
+
+// queryRow runs a read of one row; done releases the reader once the row
+// is scanned.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (row *sql.Row, done func(), err error) {
+	unlock, err := s.lockReader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.r != nil {
+		return s.r.QueryRowContext(ctx, query, args...), unlock, nil
+	}
+	return s.wc.QueryRowContext(ctx, query, args...), unlock, nil
 }

@@ -355,17 +355,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // SlotCounts lists every slot holding at least one booking.
 func (s *Store) SlotCounts(ctx context.Context) ([]booking.SlotCount, error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return nil, fail(ctx, "slot counts", err)
-	}
-	defer unlock()
-	rows, err := s.rs.slotCounts.QueryContext(ctx)
-	if err != nil {
-		return nil, fail(ctx, "slot counts", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, storecheck.ScanSlotCount)
+	out, err := storecheck.ReadAll(s.queryStmt(ctx, s.rs.slotCounts), storecheck.ScanSlotCount)
 	return out, fail(ctx, "slot counts", err)
 }
 
@@ -409,17 +399,7 @@ func (s *Store) PendingMessages(ctx context.Context, limit int) ([]booking.Messa
 	if err := storecheck.CheckLimit(limit); err != nil {
 		return nil, fail(ctx, "pending messages", err)
 	}
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	defer unlock()
-	rows, err := s.rs.pending.QueryContext(ctx, limit)
-	if err != nil {
-		return nil, fail(ctx, "pending messages", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.Collect(rows, storecheck.ScanMessage)
+	out, err := storecheck.ReadAll(s.queryStmt(ctx, s.rs.pending, limit), storecheck.ScanMessage)
 	return out, fail(ctx, "pending messages", err)
 }
 
@@ -448,17 +428,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 // CountBookings returns the number of active bookings per cohort and per
 // vaccine.
 func (s *Store) CountBookings(ctx context.Context) (booking.BookingCounts, error) {
-	unlock, err := s.lockReader(ctx)
-	if err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	defer unlock()
-	rows, err := s.rs.countBookings.QueryContext(ctx)
-	if err != nil {
-		return booking.BookingCounts{}, fail(ctx, "count bookings", err)
-	}
-	defer rows.Close()
-	out, err := storecheck.BookingCounts(rows)
+	out, err := storecheck.Read(s.queryStmt(ctx, s.rs.countBookings), storecheck.BookingCounts)
 	return out, fail(ctx, "count bookings", err)
 }
 

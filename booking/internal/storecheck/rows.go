@@ -18,6 +18,28 @@ type Rows interface {
 	Err() error
 }
 
+// Query starts one of a store's reads: its rows, and done, which closes
+// them and gives back what the read holds (a connection, the reader lock).
+// Each store makes its reads' Query one way (its pool, its locks), and
+// Read runs any of them.
+type Query func() (rows Rows, done func(), err error)
+
+// Read runs q and reads its result with read, then closes it.
+func Read[T any](q Query, read func(Rows) (T, error)) (T, error) {
+	rows, done, err := q()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer done()
+	return read(rows)
+}
+
+// ReadAll runs q and reads every row of its result with scan (Collect).
+func ReadAll[T any](q Query, scan func(Rows) (T, error)) ([]T, error) {
+	return Read(q, func(rows Rows) ([]T, error) { return Collect(rows, scan) })
+}
+
 // Collect reads every row of rows with scan, which reads the current one.
 func Collect[T any](rows Rows, scan func(Rows) (T, error)) ([]T, error) {
 	var out []T
@@ -89,9 +111,16 @@ func ScanString(rows Rows) (string, error) {
 	return s, err
 }
 
-// GetAll gets the bookings numbered numbers, in their order, with get (a
-// store's Get).
-func GetAll(ctx context.Context, numbers []string, get func(context.Context, string) (booking.Booking, error)) ([]booking.Booking, error) {
+// GetAll gets the bookings whose numbers q reads, in their order, with get
+// (a store's Get), once q's read is over: a store whose reads share a lock
+// takes it again in get. An error of the read goes through fail, the
+// store's wrapping for its operation; get's errors are returned as they
+// are.
+func GetAll(ctx context.Context, q Query, get func(context.Context, string) (booking.Booking, error), fail func(error) error) ([]booking.Booking, error) {
+	numbers, err := ReadAll(q, ScanString)
+	if err != nil {
+		return nil, fail(err)
+	}
 	out := make([]booking.Booking, 0, len(numbers))
 	for _, n := range numbers {
 		b, err := get(ctx, n)
