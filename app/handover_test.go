@@ -6,9 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"regexp"
 	"runtime"
@@ -75,12 +73,11 @@ func TestHandoverBurst(t *testing.T) {
 	ideal := time.Duration(people/capacity) * service
 	for _, longPoll := range []bool{false, true} {
 		be := newBurstBackend(t, service)
-		u, _ := url.Parse(be.URL)
 		cfg := apptest.Config()
 		cfg.Limits = config.Limits{} // one client address for everybody: no per-client limits
 		cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(capacity), Rate: new(1000.0)}}}
 		// The production tick, not the tests' faster one.
-		a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 50 * time.Millisecond})
+		a := apptest.Proxy(t, cfg, be.URL, app.Options{TickInterval: 50 * time.Millisecond})
 		rm, _ := a.Rooms.Get("shop")
 		b := runBurst(t, a.URL(), rm, people, longPoll)
 		if got := be.served.Load(); got != int64(people) {
@@ -273,8 +270,7 @@ func TestNoScriptPageHeldUntilTurn(t *testing.T) {
 
 	// Bob has no JavaScript and is next: his page refreshes at once to
 	// the held address.
-	jar, _ := cookiejar.New(nil)
-	bob := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	bob := noRedirects(newBrowser())
 	resp, b := send(t, bob, "GET", base+"/wait/e2e?return=/protected", nil, "")
 	hold := `<meta http-equiv="refresh" content="0; url=/wait/e2e?return=%2Fprotected&amp;wait=10">`
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), hold) {
@@ -316,8 +312,7 @@ func TestNoScriptPageHeldUntilTurn(t *testing.T) {
 	if st := join(t, base, "slow"); st.State != "admitted" {
 		t.Fatalf("the slow room's first: %+v", st)
 	}
-	jar, _ = cookiejar.New(nil)
-	carol := &http.Client{Jar: jar}
+	carol := newBrowser()
 	send(t, carol, "GET", base+"/wait/slow", nil, "") // joins
 	done := make(chan struct{})
 	held := false

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -77,12 +76,11 @@ func TestPacingRealBackend(t *testing.T) {
 	total := 70 * time.Second
 	be := newModelBackend(t, base)
 	be.c.Store(c)
-	u, _ := url.Parse(be.URL)
 	cfg := apptest.Config()
 	cfg.Limits = config.Limits{}
 	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(100_000), Rate: new(5.0),
 		Pacing: &config.PacingTuning{Mode: new("auto"), TargetP95: new(config.Duration(target)), MaxRate: new(200.0)}}}}
-	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 50 * time.Millisecond})
+	a := apptest.Proxy(t, cfg, be.URL, app.Options{TickInterval: 50 * time.Millisecond})
 	api := a.URL() + "/.sluice/api/v1/rooms/shop"
 	tr := &http.Transport{MaxIdleConnsPerHost: people + 10}
 	defer tr.CloseIdleConnections()
