@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
@@ -231,15 +229,11 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 
 // countRows returns a function running a count query on the database.
 func countRows(t *testing.T, dbURL, query string, args ...any) func() int {
+	conn := pgtest.Connect(t, dbURL)
 	return func() int {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
 		var n int
 		if err := conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 			t.Fatal(err)

@@ -282,11 +282,7 @@ func TestDatabaseStallAnsweredInTime(t *testing.T) {
 	searchGangnam(t, node.URL(), pass)
 
 	ctx := context.Background()
-	lock, err := pgx.Connect(ctx, c.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close(ctx)
+	lock := pgtest.Connect(t, c.dbURL)
 	tx, err := lock.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
