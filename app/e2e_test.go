@@ -54,7 +54,14 @@ func do(t *testing.T, method, url string, headers map[string]string, body string
 	return send(t, apiClient, method, url, headers, body)
 }
 
-var apiClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+var apiClient = noRedirects(&http.Client{})
+
+// noRedirects makes c hand back a redirect as the answer instead of
+// following it.
+func noRedirects(c *http.Client) *http.Client {
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
 
 // newBrowser is a browser without JavaScript: a cookie jar, following
 // redirects.

@@ -6,9 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"regexp"
 	"runtime"
@@ -27,20 +25,38 @@ import (
 	"github.com/sluicehq/sluice/web"
 )
 
-// burstBackend serves any request in serviceTime and counts the requests
-// in flight, remembering the most.
-type burstBackend struct {
+// backend is a real HTTP backend like issue 11's, for the tests of
+// `sluice proxy` under load: it serves c requests in flight at base
+// latency and slows down past c as (n/c)² (with c 0, never); while failing
+// it answers 503 at once. It counts the requests it served, the most it
+// had in flight and the requests without a pass.
+type backend struct {
 	*httptest.Server
-	inFlight, most, served atomic.Int64
+	c, inFlight, most, served, noPass atomic.Int64
+	failing                           atomic.Bool
 }
 
-func newBurstBackend(t *testing.T, serviceTime time.Duration) *burstBackend {
-	b := &burstBackend{}
+func newBackend(t *testing.T, base time.Duration, c int64) *backend {
+	b := &backend{}
+	b.c.Store(c)
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(room.PassHeader) == "" {
+			b.noPass.Add(1)
+		}
+		if b.failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		n := b.inFlight.Add(1)
 		for m := b.most.Load(); n > m && !b.most.CompareAndSwap(m, n); m = b.most.Load() {
 		}
-		time.Sleep(serviceTime)
+		over := 1.0
+		if c := b.c.Load(); c > 0 {
+			over = max(1, float64(n)/float64(c))
+		}
+		time.Sleep(time.Duration(float64(base) * over * over))
+		// Out of flight before the answer: the person answered may leave
+		// and let the next one in at once.
 		b.inFlight.Add(-1)
 		b.served.Add(1)
 		io.WriteString(w, "ok")
@@ -74,13 +90,12 @@ func TestHandoverBurst(t *testing.T) {
 	const capacity, service = 50, 100 * time.Millisecond
 	ideal := time.Duration(people/capacity) * service
 	for _, longPoll := range []bool{false, true} {
-		be := newBurstBackend(t, service)
-		u, _ := url.Parse(be.URL)
+		be := newBackend(t, service, 0)
 		cfg := apptest.Config()
 		cfg.Limits = config.Limits{} // one client address for everybody: no per-client limits
 		cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(capacity), Rate: new(1000.0)}}}
 		// The production tick, not the tests' faster one.
-		a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 50 * time.Millisecond})
+		a := apptest.Proxy(t, cfg, be.URL, app.Options{TickInterval: 50 * time.Millisecond})
 		rm, _ := a.Rooms.Get("shop")
 		b := runBurst(t, a.URL(), rm, people, longPoll)
 		if got := be.served.Load(); got != int64(people) {
@@ -273,8 +288,7 @@ func TestNoScriptPageHeldUntilTurn(t *testing.T) {
 
 	// Bob has no JavaScript and is next: his page refreshes at once to
 	// the held address.
-	jar, _ := cookiejar.New(nil)
-	bob := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	bob := noRedirects(newBrowser())
 	resp, b := send(t, bob, "GET", base+"/wait/e2e?return=/protected", nil, "")
 	hold := `<meta http-equiv="refresh" content="0; url=/wait/e2e?return=%2Fprotected&amp;wait=10">`
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), hold) {
@@ -316,8 +330,7 @@ func TestNoScriptPageHeldUntilTurn(t *testing.T) {
 	if st := join(t, base, "slow"); st.State != "admitted" {
 		t.Fatalf("the slow room's first: %+v", st)
 	}
-	jar, _ = cookiejar.New(nil)
-	carol := &http.Client{Jar: jar}
+	carol := newBrowser()
 	send(t, carol, "GET", base+"/wait/slow", nil, "") // joins
 	done := make(chan struct{})
 	held := false

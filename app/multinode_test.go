@@ -7,14 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/pgtest"
 	"github.com/sluicehq/sluice/internal/redistest"
-	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
@@ -130,20 +127,8 @@ func TestTwoNodesOneLine(t *testing.T) {
 // the second node sees the booking and the person's session, its search
 // catches up, and the confirmation goes out once, not once per node.
 func TestTwoNodesOneBookingDatabase(t *testing.T) {
-	redisURL, prefix := redistest.Prefix(t)
-	dbURL := pgtest.Schema(t, "sluicetest_app")
-	keys := room.GenerateKeyring("k1")
-	sessionKeys := seal.Generate("s1")
-	start := func() *app.App {
-		cfg := apptest.Config()
-		cfg.Keys = keys
-		cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
-		cfg.Booking = config.Booking{Campaign: "2021-07-50s", Database: dbURL}
-		cfg.PersonKeySecret = []byte(strings.Repeat("p", 32))
-		cfg.SessionKeys = sessionKeys
-		return apptest.Start(t, cfg, app.Options{Demo: true})
-	}
-	nodeA, nodeB := start(), start()
+	c := newCluster(t)
+	nodeA, nodeB := c.node(t), c.node(t)
 
 	// Queue on A, collect the pass on B.
 	st := waitAdmitted(t, nodeB.URL(), "vaccine", join(t, nodeA.URL(), "vaccine").Ticket)
@@ -210,8 +195,8 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 
 	// Exactly one node holds the outbox lock (a PostgreSQL advisory lock
 	// keyed by the schema), so only one delivers.
-	holders := countRows(t, dbURL, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-		AND ((classid::bigint << 32) | objid::bigint) = hashtext($1 || ':sluice-outbox')::bigint`, pgtest.SchemaOf(dbURL))
+	holders := countRows(t, c.dbURL, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+		AND ((classid::bigint << 32) | objid::bigint) = hashtext($1 || ':sluice-outbox')::bigint`, pgtest.SchemaOf(c.dbURL))
 	if n := holders(); n != 1 {
 		t.Errorf("%d nodes hold the outbox lock, want exactly 1", n)
 	}
@@ -229,7 +214,7 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 	// Once the database records every message as sent, no node can send
 	// one again (a node sends only what it reads as pending): the count
 	// is final.
-	pending := countRows(t, dbURL, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`)
+	pending := countRows(t, c.dbURL, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`)
 	deadline = time.Now().Add(10 * time.Second)
 	for pending() > 0 {
 		if time.Now().After(deadline) {
@@ -244,15 +229,11 @@ func TestTwoNodesOneBookingDatabase(t *testing.T) {
 
 // countRows returns a function running a count query on the database.
 func countRows(t *testing.T, dbURL, query string, args ...any) func() int {
+	conn := pgtest.Connect(t, dbURL)
 	return func() int {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
 		var n int
 		if err := conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 			t.Fatal(err)

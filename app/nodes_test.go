@@ -180,24 +180,19 @@ func TestSessionOutlivesItsNode(t *testing.T) {
 func TestSessionOutlivesARestart(t *testing.T) {
 	dir := t.TempDir()
 	keys := room.GenerateKeyring("k1") // the pass outlives the restart too
-	start := func() *app.App {
+	start := func(run func(testing.TB, config.Config, app.Options) *app.App) *app.App {
 		cfg := apptest.Config()
 		cfg.StateDir, cfg.Keys = dir, keys
-		return apptest.Boot(t, cfg, app.Options{Demo: true})
+		return run(t, cfg, app.Options{Demo: true})
 	}
-	a := start()
+	a := start(apptest.Boot)
 	pass := admit(t, a.URL())
 	p := newPerson("김민수", "680315-1234567", "010-1234-5678")
 	if code, b := p.verify(t, pass, a.URL(), a.URL()); code != 200 {
 		t.Fatalf("verify: %d %s", code, b)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a = start()
-	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	apptest.Stop(t, a)
+	a = start(apptest.Start)
 	if code, b := p.book(t, a.URL(), 2, "form-1"); code != 201 {
 		t.Fatalf("booking after the restart: %d %s", code, b)
 	}
@@ -287,11 +282,7 @@ func TestDatabaseStallAnsweredInTime(t *testing.T) {
 	searchGangnam(t, node.URL(), pass)
 
 	ctx := context.Background()
-	lock, err := pgx.Connect(ctx, c.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close(ctx)
+	lock := pgtest.Connect(t, c.dbURL)
 	tx, err := lock.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -18,40 +15,8 @@ import (
 	"github.com/sluicehq/sluice/app/apptest"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/pacereport"
-	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/web"
 )
-
-// modelBackend is a real HTTP backend like issue 11's: it serves c
-// requests in flight at base latency and slows down past c as (n/c)²;
-// while failing it answers 503 at once. It counts requests without a pass.
-type modelBackend struct {
-	*httptest.Server
-	c        atomic.Int64
-	failing  atomic.Bool
-	inFlight atomic.Int64
-	noPass   atomic.Int64
-}
-
-func newModelBackend(t *testing.T, base time.Duration) *modelBackend {
-	b := &modelBackend{}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(room.PassHeader) == "" {
-			b.noPass.Add(1)
-		}
-		if b.failing.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		n := b.inFlight.Add(1)
-		defer b.inFlight.Add(-1)
-		over := max(1, float64(n)/float64(b.c.Load()))
-		time.Sleep(time.Duration(float64(base) * over * over))
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(b.Close)
-	return b
-}
 
 // TestPacingRealBackend runs the closed loop in real time: `sluice proxy`
 // with auto pacing in front of a real HTTP backend whose capacity halves,
@@ -75,14 +40,12 @@ func TestPacingRealBackend(t *testing.T) {
 	)
 	phases := []pacereport.Phase{{At: 0, C: c}, {At: 20 * time.Second, C: c / 2}, {At: 40 * time.Second, C: 0}, {At: 50 * time.Second, C: c}}
 	total := 70 * time.Second
-	be := newModelBackend(t, base)
-	be.c.Store(c)
-	u, _ := url.Parse(be.URL)
+	be := newBackend(t, base, c)
 	cfg := apptest.Config()
 	cfg.Limits = config.Limits{}
 	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(100_000), Rate: new(5.0),
 		Pacing: &config.PacingTuning{Mode: new("auto"), TargetP95: new(config.Duration(target)), MaxRate: new(200.0)}}}}
-	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop", TickInterval: 50 * time.Millisecond})
+	a := apptest.Proxy(t, cfg, be.URL, app.Options{TickInterval: 50 * time.Millisecond})
 	api := a.URL() + "/.sluice/api/v1/rooms/shop"
 	tr := &http.Transport{MaxIdleConnsPerHost: people + 10}
 	defer tr.CloseIdleConnections()

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -51,8 +50,7 @@ func newUpstream(t *testing.T) *recordingUpstream {
 }
 
 func startProxy(t *testing.T, up *recordingUpstream) *app.App {
-	u, _ := url.Parse(up.URL)
-	return apptest.Start(t, apptest.Config(), app.Options{Upstream: u, ProxyRoom: "shop"})
+	return apptest.Proxy(t, apptest.Config(), up.URL, app.Options{})
 }
 
 // In proxy mode every path but those under /.sluice/ is the protected
@@ -194,10 +192,9 @@ func TestProxyBrowserFlow(t *testing.T) {
 // The prefix is configurable (proxy_prefix, --prefix).
 func TestProxyPrefixConfigured(t *testing.T) {
 	up := newUpstream(t)
-	u, _ := url.Parse(up.URL)
 	cfg := apptest.Config()
 	cfg.ProxyPrefix = "/_queue/"
-	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop"})
+	a := apptest.Proxy(t, cfg, up.URL, app.Options{})
 	if resp, _ := do(t, "GET", a.URL()+"/_queue/healthz", nil, ""); resp.StatusCode != 200 {
 		t.Errorf("/_queue/healthz: %d", resp.StatusCode)
 	}
@@ -267,11 +264,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		result <- string(b)
 	}()
 	<-started
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	apptest.Stop(t, a)
 	if got := <-result; got != "done" {
 		t.Fatalf("in-flight request got %q", got)
 	}

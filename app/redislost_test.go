@@ -3,7 +3,6 @@
 package app_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,9 +46,7 @@ func (n *redisNode) stop() {
 	if n.app == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n.app.Shutdown(ctx)
+	apptest.Stop(n.t, n.app)
 	n.app = nil
 }
 

@@ -3,10 +3,8 @@
 package app_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
@@ -26,10 +24,6 @@ func TestStateDirOneProcess(t *testing.T) {
 	if _, err := app.New(cfg, app.Options{}); err == nil || !strings.Contains(err.Error(), "in use by another sluice process") {
 		t.Fatalf("second server on the same state_dir: %v, want an 'in use' error", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := first.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	apptest.Stop(t, first)
 	apptest.Start(t, cfg, app.Options{}) // the directory is free again
 }

@@ -29,11 +29,10 @@ func TestProxyWaitingPage(t *testing.T) {
 		fmt.Fprintf(w, "<!doctype html><html lang=en><title>Shop</title><h1>Shop page %s</h1>", r.URL.Path)
 	}))
 	defer site.Close()
-	u, _ := url.Parse(site.URL)
 	cfg := apptest.Config()
 	cfg.LogLevel = "error"
 	cfg.Rooms = []config.RoomConfig{{Name: "shop", RoomTuning: config.RoomTuning{Capacity: new(1), Rate: new(1000.0)}}}
-	a := apptest.Start(t, cfg, app.Options{Upstream: u, ProxyRoom: "shop"})
+	a := apptest.Proxy(t, cfg, site.URL, app.Options{})
 
 	// Someone is inside, holding the only place.
 	code, out := api(t, a, "POST", "/.sluice/api/v1/rooms/shop/tickets", "", nil)

@@ -20,9 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/pgtest"
 	"github.com/sluicehq/sluice/sim"
 )
 
@@ -339,8 +338,7 @@ func (c *cluster) checkAcked(t *testing.T, acked []sim.Acked) int {
 	for _, a := range acked {
 		forms[a.Number] = append(forms[a.Number], a)
 	}
-	conn := c.db(t)
-	defer conn.Close(context.Background())
+	conn := pgtest.Connect(t, c.pgURL)
 	lost := 0
 	for number, fs := range forms {
 		var got sim.Acked
@@ -388,8 +386,7 @@ func (c *cluster) checkSlots(t *testing.T) (slots, full, overbooked, drift int) 
 	for _, cl := range booking.DefaultClinics() {
 		clinics[cl.ID] = cl
 	}
-	conn := c.db(t)
-	defer conn.Close(context.Background())
+	conn := pgtest.Connect(t, c.pgURL)
 	rows, err := conn.Query(context.Background(), `
 		WITH doses AS (
 			SELECT dose1_clinic AS clinic, dose1_date AS date, dose1_block AS block FROM bookings WHERE status = 'booked'
@@ -436,17 +433,6 @@ func (c *cluster) checkSlots(t *testing.T) (slots, full, overbooked, drift int) 
 		t.Fatal(err)
 	}
 	return slots, full, overbooked, drift
-}
-
-func (c *cluster) db(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conn
 }
 
 // gateProbes sends booking API requests without a valid pass through

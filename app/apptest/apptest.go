@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -38,12 +39,36 @@ func Config() config.Config {
 func Start(tb testing.TB, cfg config.Config, opts app.Options) *app.App {
 	tb.Helper()
 	a := Boot(tb, cfg, opts)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+	tb.Cleanup(func() { shutdown(a) })
 	return a
+}
+
+// Stop shuts down an app the test started with Boot, failing the test if
+// the shutdown does not finish (in-flight requests answered) within the
+// time Start's cleanup gives it.
+func Stop(tb testing.TB, a *app.App) {
+	tb.Helper()
+	if err := shutdown(a); err != nil {
+		tb.Fatalf("shutdown: %v", err)
+	}
+}
+
+func shutdown(a *app.App) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return a.Shutdown(ctx)
+}
+
+// Proxy starts `sluice proxy`'s app of cfg and opts in front of the site
+// at siteURL, gated by the room "shop", like Start.
+func Proxy(tb testing.TB, cfg config.Config, siteURL string, opts app.Options) *app.App {
+	tb.Helper()
+	u, err := url.Parse(siteURL)
+	if err != nil {
+		tb.Fatalf("site URL: %v", err)
+	}
+	opts.Upstream, opts.ProxyRoom = u, "shop"
+	return Start(tb, cfg, opts)
 }
 
 // Boot is Start without the shutdown: for a test that stops the app

@@ -241,7 +241,7 @@ func TestBookingCommitRatio(t *testing.T) {
 	round := testenv.PositiveDuration("SLUICE_BENCH_ROUND", 2*time.Second)
 	base := pgtest.ServerURL(t)
 	var version, syncCommit string
-	conn := connect(t, base)
+	conn := pgtest.Connect(t, base)
 	ctx := context.Background()
 	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('synchronous_commit')`).
 		Scan(&version, &syncCommit); err != nil {

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
 // TestOutboxLock: one node at a time holds the outbox lock of a schema;
@@ -39,7 +41,7 @@ func TestOutboxLock(t *testing.T) {
 	}
 	// Node b's connection dies (as when the node does): the session ends
 	// and the lock with it.
-	conn := connect(t, u)
+	conn := pgtest.Connect(t, u)
 	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted`); err != nil {
 		t.Fatal(err)
 	}

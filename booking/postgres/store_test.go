@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluicehq/sluice/booking"
@@ -38,17 +37,6 @@ func open(t *testing.T, dbURL string) *postgres.Store {
 	return s
 }
 
-// connect opens a plain connection (in the test schema) for checks in SQL.
-func connect(t *testing.T, dbURL string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 func TestContract(t *testing.T) {
 	pgtest.ServerURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) booking.Store {
@@ -62,7 +50,7 @@ func TestContract(t *testing.T) {
 
 func wantMigrations(t *testing.T, dbURL string) {
 	t.Helper()
-	conn := connect(t, dbURL)
+	conn := pgtest.Connect(t, dbURL)
 	rows, err := conn.Query(context.Background(), `SELECT version, name FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +157,7 @@ func TestOpenRejectsNewerSchema(t *testing.T) {
 func TestRRNRefused(t *testing.T) {
 	u := freshSchema(t)
 	open(t, u)
-	conn := connect(t, u)
+	conn := pgtest.Connect(t, u)
 	ctx := context.Background()
 	isCheckViolation := func(err error) bool {
 		var pe *pgconn.PgError
@@ -338,7 +326,7 @@ func TestTwoNodesChurn(t *testing.T) {
 	if len(unexpected) > 0 {
 		t.Fatalf("%d unexpected errors, first: %v", len(unexpected), unexpected[0])
 	}
-	conn := connect(t, u)
+	conn := pgtest.Connect(t, u)
 	var mismatched int
 	err := conn.QueryRow(ctx, `
 		WITH held AS (

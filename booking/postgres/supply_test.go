@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/booking/storetest"
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
 // The tests of the striped vaccine supply (see "Vaccine supply" in the
@@ -175,7 +176,7 @@ func deadlocks(t *testing.T, conn *pgx.Conn) int64 {
 func openSupplied(t *testing.T, doses int) (*postgres.Store, *pgx.Conn) {
 	t.Helper()
 	u := freshSchema(t)
-	s, conn := open(t, u), connect(t, u)
+	s, conn := open(t, u), pgtest.Connect(t, u)
 	if err := s.SetSupply(context.Background(), "pfizer", doses); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func (m *supplyModel) book() (doses int, ok bool) {
 func TestSupplySetMidway(t *testing.T) {
 	u := freshSchema(t)
 	s := open(t, u)
-	conn := connect(t, u)
+	conn := pgtest.Connect(t, u)
 	ctx := context.Background()
 	var m supplyModel
 	type held struct {
@@ -562,7 +563,7 @@ func TestSupplySetConcurrent(t *testing.T) {
 func TestMigrateSupplyShards(t *testing.T) {
 	u := freshSchema(t)
 	ctx := context.Background()
-	conn := connect(t, u)
+	conn := pgtest.Connect(t, u)
 	init, err := os.ReadFile("migrations/001_init.sql")
 	if err != nil {
 		t.Fatal(err)

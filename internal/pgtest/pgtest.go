@@ -68,16 +68,34 @@ func Redacted(raw string) string {
 // Exec runs SQL on a connection of its own to the server at dbURL.
 func Exec(tb testing.TB, dbURL, sql string) {
 	tb.Helper()
+	conn := dial(tb, dbURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Connect opens a connection of the test's own to dbURL (in the schema
+// of a URL from Schema), for checks in SQL; it is closed when the test
+// ends.
+func Connect(tb testing.TB, dbURL string) *pgx.Conn {
+	tb.Helper()
+	conn := dial(tb, dbURL)
+	tb.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func dial(tb testing.TB, dbURL string) *pgx.Conn {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		tb.Fatalf("connect to %s: %v", Redacted(dbURL), err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
+	return conn
 }
 
 // Schema creates an empty schema named prefix_<random hex>, dropped with
