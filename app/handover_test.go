@@ -111,6 +111,8 @@ func TestHandoverBurst(t *testing.T) {
 		t.Logf("long poll %-5v: turn-notice delay of the %d who waited: p50 %v, p90 %v, max %v; %d within the watcher's lag (admissions read from the line every 1 ms)",
 			longPoll, len(b.notice), p50.Round(100*time.Microsecond), p90.Round(100*time.Microsecond), quantile(b.notice, 1).Round(100*time.Microsecond),
 			b.unseen)
+		t.Logf("long poll %-5v: %d status requests, %.0f/s over the burst (the room's poll budget %.0f/s), %.1f a person",
+			longPoll, b.statuses, float64(b.statuses)/b.elapsed.Seconds(), rm.Settings().PollBudget, float64(b.statuses)/float64(people))
 	}
 }
 
@@ -147,6 +149,9 @@ type burst struct {
 	// unseen counts the people who learned of their turn before the
 	// watcher saw it (their delay, counted as 0, is within its lag).
 	unseen int
+	// statuses counts the status requests (joins not included): P8 wants
+	// the handover within the room's poll budget.
+	statuses int64
 }
 
 // runBurst sends people at base, in front of the room rm, at once. The
@@ -166,7 +171,7 @@ func runBurst(t *testing.T, base string, rm *room.Room, people int, longPoll boo
 	var wg sync.WaitGroup
 	errs := make(chan error, people)
 	start := time.Now()
-	var lastJoin, firstServe atomic.Int64
+	var lastJoin, firstServe, statuses atomic.Int64
 	// admittedAt[p] and learnedAt[p]: when place p (1-based) was admitted
 	// and when its holder learned it, since start (0: not yet, or at once
 	// in the join's answer).
@@ -216,6 +221,7 @@ func runBurst(t *testing.T, base string, rm *room.Room, people int, longPoll boo
 					// As advised: with the long poll, 0 near the front (the
 					// next request is held), the advised interval farther back.
 					time.Sleep(time.Duration(st.PollAfterMS) * time.Millisecond)
+					statuses.Add(1)
 					code, b, err = get("GET", status, tok, "")
 					if err != nil || code != http.StatusOK {
 						return fmt.Errorf("status: %d %s %v", code, b, err)
@@ -241,7 +247,7 @@ func runBurst(t *testing.T, base string, rm *room.Room, people int, longPoll boo
 		})
 	}
 	wg.Wait()
-	b := burst{elapsed: time.Since(start), joined: time.Duration(lastJoin.Load()), firstServed: time.Duration(firstServe.Load())}
+	b := burst{elapsed: time.Since(start), joined: time.Duration(lastJoin.Load()), firstServed: time.Duration(firstServe.Load()), statuses: statuses.Load()}
 	close(stop)
 	<-watched
 	close(errs)
