@@ -222,3 +222,75 @@ func TestClaimantNotHeld(t *testing.T) {
 		t.Errorf("%d status requests still held", n)
 	}
 }
+
+// When the rate is cut (the pacer cutting it 3-5x), the pace polls are
+// capped at follows at once: the measured pace takes a minute to fall,
+// and everybody asked back meanwhile at their turn at the old pace came
+// back early, again and again.
+func TestPaceFollowsACutAtOnce(t *testing.T) {
+	s := Settings{Capacity: 1_000_000, Rate: 1000, PollBudget: 500, ClaimTimeout: 30 * time.Second}
+	f := newFixture(t, s, nil)
+	addWaiting(f.r, 200_000)
+	for range 600 { // a minute at 1,000/s (the bucket holds a tenth of a second's)
+		f.advance(100 * time.Millisecond)
+	}
+	if e := f.r.eta.Load(); e.pace < 900 {
+		t.Fatalf("pace %.0f/s after a minute at 1,000/s", e.pace)
+	}
+	if _, err := f.r.Update(func(s *Settings) { s.Rate = 100 }); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(100 * time.Millisecond)
+	serving := f.r.Counters().Serving
+	st := f.status(Ticket{Room: "vaccine", Phase: PhaseOpen, Seq: serving + 20_000 - 1})
+	// 20,000 ahead: the turn at 100/s is 200 s (at the old pace, 20 s).
+	if want := 190 * time.Second; st.PollAfter < want {
+		t.Errorf("20,000 ahead just after a cut to 100/s: asked back after %v, want at least %v", st.PollAfter, want)
+	}
+}
+
+// Claimants (told next, waiting for capacity) ask at most half the poll
+// budget a second in all, however many they are, never more often than
+// min_poll, and within half the claim timeout, which keeps their claim.
+func TestClaimantPoll(t *testing.T) {
+	s := &Settings{PollBudget: 5000, MinPoll: 2 * time.Second, ClaimTimeout: 30 * time.Second}
+	for _, tc := range []struct {
+		claimants int64
+		want      time.Duration
+	}{
+		{0, 2 * time.Second},
+		{1, 2 * time.Second},
+		{5000, 2 * time.Second},
+		{20_000, 8 * time.Second},
+		{37_500, 15 * time.Second},
+		{1_000_000, 15 * time.Second}, // within the claim timeout before the budget
+	} {
+		if got := claimantPoll(s, tc.claimants); got != tc.want {
+			t.Errorf("%d claimants: asked back after %v, want %v", tc.claimants, got, tc.want)
+		}
+	}
+}
+
+// A claimant's answer is spaced by the claimants of the node's view: 50
+// late claims with capacity full ask back later than one.
+func TestClaimantAnswerSpacedByClaimants(t *testing.T) {
+	f, x, _ := lateWithCapacityFull(t)
+	one := f.status(x)
+	if one.Position != 1 || f.r.claimants.Load() != 1 {
+		t.Fatalf("late claim with capacity full: %+v, %d claimants in the view; want next and 1", one, f.r.claimants.Load())
+	}
+	var st Status
+	for seq := x.Seq - 49; seq < x.Seq; seq++ {
+		st = f.status(Ticket{Room: x.Room, Phase: x.Phase, Seq: seq})
+		if st.Position != 1 {
+			t.Fatalf("late claim of seq %d with capacity full: %+v, want next", seq, st)
+		}
+	}
+	s := f.r.Settings()
+	if n := f.r.claimants.Load(); n != 50 {
+		t.Fatalf("%d claimants in the view, want 50", n)
+	}
+	if want := claimantPoll(&s, 50); st.PollAfter != want || want <= one.PollAfter {
+		t.Errorf("one of 50 claimants is asked back after %v, want %v (one alone: %v)", st.PollAfter, want, one.PollAfter)
+	}
+}

@@ -65,6 +65,7 @@ func newLine(c Controls, epoch string, now time.Time) *line {
 func (l *line) view() View {
 	v := l.v
 	v.Active = len(l.slots)
+	v.Claimants = len(l.claimants)
 	return v
 }
 

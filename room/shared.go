@@ -177,6 +177,11 @@ type View struct {
 	// Skipped counts the uncertain places admission passed over without a
 	// session (see Uncertain); a holder who claims one later is admitted.
 	Skipped uint64
+	// Claimants counts the holders waiting, as claimants, for capacity and
+	// the rate (passed-over places claimed, late claims): they are admitted
+	// before anyone else, and their polls are spaced by how many they are
+	// (claimantPoll).
+	Claimants int
 }
 
 // SharedTimeout bounds each call a node makes to a Shared kept outside

@@ -194,7 +194,7 @@ var smallHarmonic = func() (t [64]float64) {
 // rate allow, and keep their claim by asking again within the claim
 // timeout.
 func (r *Room) next(s *Settings, now time.Time) Status {
-	st := Status{State: StateWaiting, Position: 1, PollAfter: s.MinPoll, OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt, reached: true}
+	st := Status{State: StateWaiting, Position: 1, PollAfter: claimantPoll(s, r.claimants.Load()), OpensAt: s.OpensAt, Message: s.Message, ResumeAt: s.ResumeAt, reached: true}
 	switch {
 	case closedAt(s, now):
 		st.State, st.Position, st.ETA, st.PollAfter = StateClosed, 0, -1, closedPollAfter
@@ -205,6 +205,18 @@ func (r *Room) next(s *Settings, now time.Time) Status {
 		st.ETA = max(wait.Round(time.Second), time.Second)
 	}
 	return st
+}
+
+// claimantPoll spaces the polls of the claimants (next): however many
+// they are, they ask at most half the poll budget a second in all (n/d <=
+// budget/2), never more often than min_poll, and always within half the
+// claim timeout, which keeps their claim (each asks again in time, once
+// admitted too: their session waits a claim timeout for them). Asked back
+// every min_poll, the tens of thousands who come back late after the
+// pacer raised the rate (late.go) asked several times the whole budget.
+func claimantPoll(s *Settings, claimants int64) time.Duration {
+	d := time.Duration(2 * float64(claimants) / s.PollBudget * float64(time.Second))
+	return min(max(d, s.MinPoll), max(s.ClaimTimeout/2, s.MinPoll)).Round(time.Millisecond)
 }
 
 // position is the ticket's place in line, counting from 1.

@@ -27,6 +27,9 @@ type view struct {
 
 	joins, admissions, leaves, expired, skipped atomic.Uint64
 	controlsSet                                 atomic.Uint64
+	// claimants is the latest view's View.Claimants: a count that falls as
+	// well as rises, so the last view applied holds rather than the most.
+	claimants atomic.Int64
 }
 
 // raise sets a to x if x is larger.
@@ -60,6 +63,7 @@ func (r *Room) apply(v *View) error {
 	raise(&r.admissions, v.Admissions)
 	raise(&r.joins, v.Joins)
 	raise(&r.skipped, v.Skipped)
+	r.claimants.Store(int64(v.Claimants))
 	if v.ControlsSet > r.controlsSet.Load() {
 		r.adoptControls(v)
 	}
@@ -207,8 +211,14 @@ func (r *Room) measure(v View, now time.Time) {
 	prev := r.eta.Load()
 	old := prev.rate
 	s := r.settings.Load()
-	// The pace glides like the rate, without the floor below.
-	pace := m.smooth(prev.pace, s.Rate, r.frozen.Load(), now)
+	// The pace glides like the rate, without the floor below, and is
+	// never above the rate the room has now: when the pacer cuts the rate
+	// 3-5x, the measured pace follows only over a minute, and everybody
+	// asked back meanwhile at their turn at the old pace came back early,
+	// again and again (several times the poll budget on the auto night).
+	// A pace too low after a rise costs nothing but a late return, and
+	// the room keeps the place of whoever comes back when told (late.go).
+	pace := min(m.smooth(prev.pace, s.Rate, r.frozen.Load(), now), s.Rate)
 	// Nobody is told a wait shorter than the line's rate allows, which an
 	// operator or the pacer may just have lowered: gliding down from the
 	// rate of before (or kept, with nothing to measure), a line whose

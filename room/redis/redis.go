@@ -272,7 +272,7 @@ func drawPlaces(draw func(string, uint64) (*room.Lottery, bool), req string) (st
 
 // decode reads the script's reply {r1, r2, view...}.
 func decode(res []any) (r1, r2 int64, v room.View, err error) {
-	if len(res) != 25 {
+	if len(res) != 26 {
 		return 0, 0, v, fmt.Errorf("unexpected reply of %d values", len(res))
 	}
 	d := decoder{res: res}
@@ -290,6 +290,7 @@ func decode(res []any) (r1, r2 int64, v room.View, err error) {
 	v.Controls.Message = d.str()
 	resumeAt := d.str()
 	pacing := d.str()
+	v.Claimants = int(d.int())
 	if d.err != nil {
 		return 0, 0, room.View{}, d.err
 	}

@@ -176,7 +176,7 @@ end
 
 local function view(r1, r2)
 	return {r1, r2, S.fr, S.n, S.pre, S.post, S.rp, S.ro, S.srv, redis.call('HLEN', slotsKey),
-		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra, S.pc}
+		S.paused, S.closed, S.cap, S.rate, S.cs, S.lk, S.joins, S.adm, S.lvs, S.exp, S.sk, S.ep, S.msg, S.ra, S.pc, #U.cl}
 end
 
 -- mergeSeq is mergeSeqs: adds numbers [from, to) of phase ph to the

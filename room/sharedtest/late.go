@@ -52,10 +52,13 @@ func testLateClaim(t *testing.T, h *harness) {
 			t.Fatalf("late Claim(2) at %d with capacity full: %v %v, want ErrClaimWait", now, ok, err)
 		}
 	}
+	if v := h.view(); v.Claimants != 1 {
+		t.Fatalf("with the holder of place 2 waiting: %d claimants in the view, want 1", v.Claimants)
+	}
 	// A place frees: 2 goes in before 6, the next in line.
 	h.leave(4, at(26_000), a)
-	if v := h.view(); v.Serving != 5 || v.Active != 2 || v.Admissions != 6 {
-		t.Fatalf("after a leave with place 2 waiting: %+v, want place 2 admitted and serving still 5", v)
+	if v := h.view(); v.Serving != 5 || v.Active != 2 || v.Admissions != 6 || v.Claimants != 0 {
+		t.Fatalf("after a leave with place 2 waiting: %+v, want place 2 admitted, serving still 5 and no claimant", v)
 	}
 	if _, ok := h.claim(2, at(26_100), time.Minute); !ok {
 		t.Fatal("Claim(2) once admitted failed")
@@ -69,7 +72,12 @@ func testLateClaim(t *testing.T, h *harness) {
 	if ok, err := h.lateClaim(3, at(26_300), at(60_000), a); ok || !errors.Is(err, room.ErrClaimWait) {
 		t.Fatalf("late Claim(3) with capacity full: %v %v, want ErrClaimWait", ok, err)
 	}
-	h.tick(at(36_300), a)
+	if v := h.view(); v.Claimants != 1 {
+		t.Fatalf("with the holder of place 3 waiting: %d claimants in the view, want 1", v.Claimants)
+	}
+	if v := h.tick(at(36_300), a); v.Claimants != 0 {
+		t.Fatalf("after the claim of place 3 lapsed: %d claimants in the view, want 0", v.Claimants)
+	}
 	if ok, err := h.lateClaim(3, at(36_400), at(60_000), a); ok || err != nil {
 		t.Errorf("late Claim(3) after its claim lapsed: %v %v, want refused", ok, err)
 	}
