@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/every"
 	"github.com/sluicehq/sluice/internal/outage"
 )
 
@@ -292,19 +293,12 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 // sharing a store may run it: deleting what another node deleted is
 // nothing.
 func (s *Service) RunPurge(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	failing := &outage.Log{Logger: s.log, What: "deleting expired sessions", Now: s.clock.Now}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Interval(ctx, interval, func() {
 		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 			failing.Failed(err)
 		} else {
 			failing.Succeeded()
 		}
-	}
+	})
 }
