@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sluicehq/sluice/booking/postgres"
 	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
@@ -40,10 +41,21 @@ func TestOutboxLock(t *testing.T) {
 		t.Fatalf("node b after node a released: %v %v", ok, err)
 	}
 	// Node b's connection dies (as when the node does): the session ends
-	// and the lock with it.
+	// and the lock with it. Only the session holding this schema's outbox
+	// lock is ended: the database is shared with the other packages'
+	// tests, run at the same time, which hold advisory locks of their own
+	// (a bigint key shows in pg_locks as classid, its high 32 bits, and
+	// objid, its low 32 bits).
 	conn := pgtest.Connect(t, u)
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted`); err != nil {
+	var ended int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l,
+		(SELECT (`+postgres.OutboxLockKey+`)::bigint AS k) x
+		WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.pid <> pg_backend_pid()
+		AND l.classid = ((x.k >> 32) & 4294967295)::oid AND l.objid = (x.k & 4294967295)::oid`).Scan(&ended); err != nil {
 		t.Fatal(err)
+	}
+	if ended != 1 {
+		t.Fatalf("ended %d sessions holding the outbox lock, want node b's", ended)
 	}
 	if lb.Held(ctx) {
 		t.Error("the lease says held after its connection was terminated")
