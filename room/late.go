@@ -168,8 +168,7 @@ func (m *promiseMark) pollAfter(p uint64, s *Settings) time.Duration {
 	case m.paused:
 		return max(d, pausedMinPoll)
 	}
-	wait := capped(float64(p-min(m.etaServing, p-1))/m.rate, MaxETA)
-	return min(d, max(wait, s.MinPoll)+time.Millisecond)
+	return cappedAtTurn(s, d, turnAt(p, m.etaServing, m.rate))
 }
 
 // lateSlack widens a poll interval this node computed to what another

@@ -105,7 +105,7 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 		return st, nil
 	}
 	e := r.eta.Load()
-	wait := capped(float64(p-min(e.serving, p-1))/e.rate, MaxETA)
+	wait := turnAt(p, e.serving, e.rate)
 	// Someone still waiting is never told "0 seconds", however fast the line.
 	st.ETA = max(wait.Round(time.Second), time.Second)
 	// Nobody is asked back later than their expected turn at the pace the
@@ -118,12 +118,27 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	// keeps their place for them when they come back as told (late.go).
 	turn := wait
 	if e.pace != e.rate {
-		turn = capped(float64(p-min(e.serving, p-1))/e.pace, MaxETA)
+		turn = turnAt(p, e.serving, e.pace)
 	}
-	if turn < st.PollAfter {
-		st.PollAfter = max(turn, s.MinPoll).Round(time.Millisecond)
-	}
+	st.PollAfter = cappedAtTurn(s, st.PollAfter, turn)
 	return st, nil
+}
+
+// turnAt is the expected wait of place p, counted from serving (the line
+// as it was when rate was set) at rate.
+func turnAt(p, serving uint64, rate float64) time.Duration {
+	return capped(float64(p-min(serving, p-1))/rate, MaxETA)
+}
+
+// cappedAtTurn is the poll interval a waiting person is given: the poll
+// budget's spacing, but never later than their turn (nor sooner than
+// min_poll). Status gives it, and a late claim's bound (late.go) replays
+// it from what each answer was computed from.
+func cappedAtTurn(s *Settings, spacing, turn time.Duration) time.Duration {
+	if turn < spacing {
+		return max(turn, s.MinPoll).Round(time.Millisecond)
+	}
+	return spacing
 }
 
 func (r *Room) prequeueStatus(t Ticket, s *Settings, now time.Time) Status {
