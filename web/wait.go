@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -268,11 +267,11 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 // waitHoldURL is the waiting page's address that the server holds for up
 // to room.MaxStatusWait until the ticket's turn (WaitView.HoldURL).
 func (s *Server) waitHoldURL(roomName, ret string) string {
-	q := url.Values{"wait": {strconv.Itoa(int(room.MaxStatusWait / time.Second))}}
+	sep := "?"
 	if ret != "" {
-		q.Set("return", ret)
+		sep = "&"
 	}
-	return s.Path("/wait/" + roomName + "?" + q.Encode())
+	return s.WaitURL(roomName, ret) + sep + "wait=" + strconv.Itoa(int(room.MaxStatusWait/time.Second))
 }
 
 func (s *Server) renderWait(w http.ResponseWriter, r *http.Request, v WaitView) {
