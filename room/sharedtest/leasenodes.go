@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -16,12 +15,10 @@ import (
 // leased blocks (room/lease.go): the order of joins is kept up to one
 // block per other node, and nobody's position rises from one node to the
 // next, through concurrent joins, polls, ticks and restarts of nodes.
-func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys *room.Keyring, t0 time.Time) {
+func runLeaseNodes(t *testing.T, rig nodesRig) {
 	t.Run("joins keep their order up to a block per other node", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
-		s := room.Settings{Name: "fifo", Capacity: 1, Rate: 1}
 		const nodes, joins = 3, 700
+		_, _, ns := rig.start(t, room.Settings{Name: "fifo", Capacity: 1, Rate: 1}, nodes)
 		type join struct {
 			node       int
 			start, end int64
@@ -30,11 +27,7 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 		var order atomic.Int64
 		got := make([][]join, nodes)
 		var wg sync.WaitGroup
-		for i := range nodes {
-			r, err := room.NewShared(s, keys, clk, sh, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for i, r := range ns {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -81,10 +74,8 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 	})
 
 	t.Run("a live node's numbers are not passed over", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "live", Capacity: 10000, Rate: 100000, ClaimTimeout: time.Minute, PassTTL: time.Minute}
-		ns := newNodes(t, keys, sh, clk, s, 3)
+		sh, clk, ns := rig.start(t, s, 3)
 		rng := rand.New(rand.NewPCG(15, 3))
 		var toks []string
 		seen := map[string]uint64{}
@@ -148,12 +139,10 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 	})
 
 	t.Run("positions never rise across nodes", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
 		s := room.Settings{Name: "monotonic", Capacity: 4, Rate: 5, ClaimTimeout: time.Minute, PassTTL: time.Minute}
 		// The nodes, replaced when they restart.
 		var mu sync.Mutex
-		ns := newNodes(t, keys, sh, clk, s, 3)
+		sh, clk, ns := rig.start(t, s, 3)
 		node := func(i int) *room.Room {
 			mu.Lock()
 			defer mu.Unlock()
@@ -205,7 +194,7 @@ func runLeaseNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys 
 			case k < 50:
 				clk.Advance(time.Duration(rng.IntN(400)) * time.Millisecond)
 			case k < 51: // a node restarts (its block is left in the line)
-				r, err := room.NewShared(s, keys, clk, sh, nil)
+				r, err := room.NewShared(s, rig.keys, clk, sh, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -19,15 +19,13 @@ import (
 // from the Shared, as a Redis restarted without persistence does.
 func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(t *testing.T, sh room.Shared, room string)) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	keys := room.GenerateKeyring("k1")
+	rig := nodesRig{newShared: newShared, keys: room.GenerateKeyring("k1"), t0: t0}
 
-	runLeaseNodes(t, newShared, keys, t0)
-	runPacingNodes(t, newShared, keys, t0)
+	runLeaseNodes(t, rig)
+	runPacingNodes(t, rig)
 
 	t.Run("same place on every node", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
-		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "same-place", Capacity: 2, Rate: 100}, 3)
+		_, clk, ns := rig.start(t, room.Settings{Name: "same-place", Capacity: 2, Rate: 100}, 3)
 		var toks []string
 		for i := 0; i < 12; i++ {
 			tok, _, err := ns[i%3].Join() // joins spread over the nodes
@@ -77,10 +75,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	})
 
 	t.Run("pre-queue drawn once for all nodes", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
-		s := room.Settings{Name: "prequeue", Capacity: 1, Rate: 1, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}
-		ns := newNodes(t, keys, sh, clk, s, 2)
+		_, clk, ns := rig.start(t, room.Settings{Name: "prequeue", Capacity: 1, Rate: 1, PrequeueAt: t0, OpensAt: t0.Add(time.Minute)}, 2)
 		var pre []string
 		for i := 0; i < 20; i++ {
 			tok, st, err := ns[i%2].Join()
@@ -134,10 +129,8 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	})
 
 	t.Run("capacity holds across nodes", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
 		const capacity = 3
-		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "capacity", Capacity: capacity, Rate: 1000}, 4)
+		_, _, ns := rig.start(t, room.Settings{Name: "capacity", Capacity: capacity, Rate: 1000}, 4)
 		var wg sync.WaitGroup
 		errs := make(chan error, 64)
 		for i, n := range ns {
@@ -191,10 +184,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	})
 
 	t.Run("a lost line is restored from what the nodes saw", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
-		s := room.Settings{Name: "lost", Capacity: 2, Rate: 100, ClaimTimeout: time.Minute, PassTTL: 10 * time.Minute}
-		ns := newNodes(t, keys, sh, clk, s, 2)
+		sh, clk, ns := rig.start(t, room.Settings{Name: "lost", Capacity: 2, Rate: 100, ClaimTimeout: time.Minute, PassTTL: 10 * time.Minute}, 2)
 		var toks []string
 		for i := 0; i < 10; i++ {
 			tok, _, err := ns[i%2].Join()
@@ -272,9 +262,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 	})
 
 	t.Run("operator change on one node holds on all", func(t *testing.T) {
-		sh := newShared(t)
-		clk := clock.NewManual(t0)
-		ns := newNodes(t, keys, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
+		sh, clk, ns := rig.start(t, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 2)
 		resume := t0.Add(30 * time.Minute)
 		const message = "서버 점검 중입니다. 21:30에 다시 시작합니다."
 		if _, err := ns[0].Update(func(s *room.Settings) { s.Paused, s.Capacity, s.Message, s.ResumeAt = true, 7, message, resume }); err != nil {
@@ -295,7 +283,7 @@ func RunNodes(t *testing.T, newShared func(t *testing.T) room.Shared, lose func(
 		}
 		// A node started later adopts the shared controls, not its own
 		// configuration's.
-		late := newNodes(t, keys, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 1)[0]
+		late := newNodes(t, rig.keys, sh, clk, room.Settings{Name: "controls", Capacity: 1, Rate: 100}, 1)[0]
 		if s := late.Settings(); !s.Paused || s.Capacity != 7 {
 			t.Errorf("node started later: paused %v capacity %d, want the shared true/7", s.Paused, s.Capacity)
 		}
@@ -323,6 +311,24 @@ func placeOf(st room.Status, r *room.Room) uint64 {
 		return 0
 	}
 	return st.Position + r.Counters().Serving
+}
+
+// nodesRig is what the node tests start their nodes from: a new Shared
+// for each test, the keys every node signs with, and the time the tests'
+// clocks start at.
+type nodesRig struct {
+	newShared func(t *testing.T) room.Shared
+	keys      *room.Keyring
+	t0        time.Time
+}
+
+// start starts n nodes of the room s on a new Shared, on a manual clock
+// at the rig's t0.
+func (g nodesRig) start(t *testing.T, s room.Settings, n int) (room.Shared, *clock.Manual, []*room.Room) {
+	t.Helper()
+	sh := g.newShared(t)
+	clk := clock.NewManual(g.t0)
+	return sh, clk, newNodes(t, g.keys, sh, clk, s, n)
 }
 
 // newNodes starts n nodes of the room s on sh, each a room.Room of its own

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -13,15 +12,12 @@ import (
 // still slows the room, by one decision per pacing step for the room
 // (not one per node); and an operator's fixed rate set on one node holds
 // on the others, whose pacers leave it alone.
-func runPacingNodes(t *testing.T, newShared func(t *testing.T) room.Shared, keys *room.Keyring, t0 time.Time) {
+func runPacingNodes(t *testing.T, rig nodesRig) {
 	t.Run("pacing from all nodes' signals", func(t *testing.T) {
-		sh := newShared(t)
+		sh, clk, ns := rig.start(t, room.Settings{Name: "pacing-nodes", Capacity: 1000, Rate: 100}, 3)
 		if _, ok := sh.(room.PaceBoard); !ok {
 			t.Skip("this Shared pools no health (room.PaceBoard)")
 		}
-		clk := clock.NewManual(t0)
-		s := room.Settings{Name: "pacing-nodes", Capacity: 1000, Rate: 100}
-		ns := newNodes(t, keys, sh, clk, s, 3)
 		tickAll := func() {
 			t.Helper()
 			for i, r := range ns {
