@@ -643,24 +643,53 @@ func TestConcurrentLastPlaces(t *testing.T) {
 
 // --- uniqueness and idempotency --------------------------------------------------------
 
-func TestAlreadyBookedAndIdempotency(t *testing.T) {
+// A retried request (the same idempotency key) gets the booking the first
+// one made and counts it once, with one confirmation; also when that
+// booking took the last place (the index pre-check must not answer
+// "full").
+func TestIdempotentRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		clinic int64
+		day    booking.Date
+		block  booking.TimeBlock
+		last   bool // the first request takes the slot's last place
+	}{
+		{"places left", clinicSmall, date(2021, 7, 26), 4, false},
+		{"the last place", clinicWed, date(2021, 7, 28), 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "2021-07-50s", t0, nil)
+			sess := e.verify(newPerson(1, date(1967, 3, 3)))
+			in := booking.BookInput{SessionID: sess.ID, ClinicID: tc.clinic, Date: tc.day, Block: tc.block, IdempotencyKey: "try-1"}
+			first, err := e.svc.Book(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := e.avail.Free(first.Dose1.Slot) == 0; full != tc.last {
+				t.Fatalf("test setup: slot full %v after the first request, want %v", full, tc.last)
+			}
+			retry, err := e.svc.Book(ctx, in)
+			if err != nil || retry.Number != first.Number {
+				t.Fatalf("retry: %v, %s (first %s)", err, retry.Number, first.Number)
+			}
+			e.wantBooked(first.Dose1.Slot, 1) // the retry did not count twice
+			e.wantBooked(first.Dose2.Slot, 1)
+			e.wantPending(1, "1 confirmation")
+		})
+	}
+}
+
+// Booked once, a person is refused another booking, without the key or
+// with it for another slot; another person's same key string is theirs.
+func TestAlreadyBooked(t *testing.T) {
 	e := newEnv(t, "2021-07-50s", t0, nil)
 	d1 := date(2021, 7, 26)
 	sess := e.verify(newPerson(1, date(1967, 3, 3)))
-	in := booking.BookInput{SessionID: sess.ID, ClinicID: clinicSmall, Date: d1, Block: 4, IdempotencyKey: "try-1"}
-	first, err := e.svc.Book(ctx, in)
+	first, err := e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicSmall, Date: d1, Block: 4, IdempotencyKey: "try-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	retry, err := e.svc.Book(ctx, in)
-	if err != nil {
-		t.Fatalf("retry: %v", err)
-	}
-	if retry.Number != first.Number {
-		t.Fatalf("retry got %s, first %s", retry.Number, first.Number)
-	}
-	e.wantBooked(first.Dose1.Slot, 1) // the retry did not count twice
-	e.wantBooked(first.Dose2.Slot, 1)
 
 	// The same person again, without the key or with another slot.
 	_, err = e.svc.Book(ctx, booking.BookInput{SessionID: sess.ID, ClinicID: clinicSmall, Date: d1, Block: 5})
@@ -703,27 +732,6 @@ func TestBookingOfSession(t *testing.T) {
 	}
 	_, err = e.svc.BookingOf(ctx, sess.ID)
 	wantErr(t, "cancelled", err, booking.ErrNotFound)
-}
-
-// A retried request must get its booking even when that booking took the
-// last place (the index pre-check must not answer "full").
-func TestIdempotentRetryOfLastPlace(t *testing.T) {
-	e := newEnv(t, "2021-07-50s", t0, nil)
-	d1 := date(2021, 7, 28)
-	sess := e.verify(newPerson(1, date(1967, 3, 3)))
-	in := booking.BookInput{SessionID: sess.ID, ClinicID: clinicWed, Date: d1, Block: 0, IdempotencyKey: "k"}
-	first, err := e.svc.Book(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.avail.Free(first.Dose1.Slot) != 0 {
-		t.Fatal("test setup: the slot should be full now")
-	}
-	retry, err := e.svc.Book(ctx, in)
-	if err != nil || retry.Number != first.Number {
-		t.Fatalf("retry: %v, %s (first %s)", err, retry.Number, first.Number)
-	}
-	e.wantBooked(first.Dose1.Slot, 1)
 }
 
 // --- slot checks ---------------------------------------------------------------------
