@@ -149,12 +149,18 @@ func (m *MemShared) Freeze(_ context.Context, name string, now time.Time, a Admi
 }
 
 func (m *MemShared) Tick(_ context.Context, name string, now time.Time, a AdmitParams) (View, error) {
+	return m.savedStep(name, now, func(l *lockedLine) { l.tick(now, a) })
+}
+
+// savedStep makes step on the room's line under the line's lock and
+// returns the line's view once the step is saved (unlockSaved).
+func (m *MemShared) savedStep(name string, now time.Time, step func(l *lockedLine)) (View, error) {
 	l, err := m.line(name)
 	if err != nil {
 		return View{}, err
 	}
 	l.mu.Lock()
-	l.tick(now, a)
+	step(l)
 	return l.unlockSaved(now)
 }
 
@@ -210,15 +216,10 @@ func (m *MemShared) Active(_ context.Context, name string, pos uint64, now time.
 }
 
 func (m *MemShared) Leave(_ context.Context, name string, pos uint64, now time.Time, a AdmitParams) (bool, View, error) {
-	l, err := m.line(name)
-	if err != nil {
-		return false, View{}, err
-	}
-	l.mu.Lock()
-	ok := l.leave(pos, now, a)
 	// A returned pass must not come back after a crash: saved before the
 	// leave is acknowledged (leaving twice waits for the first leave too).
-	v, err := l.unlockSaved(now)
+	var ok bool
+	v, err := m.savedStep(name, now, func(l *lockedLine) { ok = l.leave(pos, now, a) })
 	return ok, v, err
 }
 
@@ -234,13 +235,7 @@ func (m *MemShared) SetControls(_ context.Context, name string, c Controls) (Vie
 }
 
 func (m *MemShared) Uncertain(_ context.Context, name string, r SeqRange, now time.Time, a AdmitParams) (View, error) {
-	l, err := m.line(name)
-	if err != nil {
-		return View{}, err
-	}
-	l.mu.Lock()
-	l.addUncertain(r, a)
-	return l.unlockSaved(now)
+	return m.savedStep(name, now, func(l *lockedLine) { l.addUncertain(r, a) })
 }
 
 func (m *MemShared) Restore(_ context.Context, name string, seen View, sessionsFrom uint64, now time.Time, a AdmitParams) (View, error) {
