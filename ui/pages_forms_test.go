@@ -4,6 +4,9 @@ import (
 	"html"
 	"net/url"
 	"testing"
+
+	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/web"
 )
 
 // The change and cancel forms carry a key of their own, made when the
@@ -72,11 +75,13 @@ func TestChangeStepsWithoutALookUp(t *testing.T) {
 	a := citizenApp(t)
 	b := newCitBrowser(t, a.URL())
 	b.get("/book") // through the waiting room
+	// The status and the sentence are the API's (web.BookingProblem).
+	api := web.BookingProblem(booking.ErrLookupExpired)
 	for _, path := range []string{"/booking/view", "/booking/cancel", "/booking/change"} {
 		p := b.get(path)
-		if p.status != 401 {
-			t.Errorf("%s without a look-up: %d, want 401 and the look-up form", path, p.status)
+		if p.status != api.Status {
+			t.Errorf("%s without a look-up: %d, want %d and the look-up form", path, p.status, api.Status)
 		}
-		mustContain(t, path, p, `action="/booking"`)
+		mustContain(t, path, p, `action="/booking"`, api.DetailKO)
 	}
 }

@@ -70,9 +70,13 @@ func (p *Pages) looked(w http.ResponseWriter, r *http.Request, titleKey, back st
 	bk, err := p.Booking.Granted(r.Context(), ref.Grant)
 	switch {
 	case errors.Is(err, booking.ErrLookupExpired):
-		pg.Title, pg.Problem = pg.T("lookup.h1"), &problem{Text: pg.T("error.lookup_expired")}
+		// The look-up form, under the error's status and sentence from
+		// the table the API answers with; the form itself is the next step.
+		pr, status := problemOf(pg.Lang, err, "/booking")
+		pr.Link, pr.LinkText = "", ""
+		pg.Title, pg.Problem = pg.T("lookup.h1"), pr
 		pg.Scripts, pg.D = []string{"book.js"}, lookupData{}
-		p.render(w, http.StatusUnauthorized, "lookup", pg)
+		p.render(w, status, "lookup", pg)
 		return pg, ref, bk, false
 	case err != nil:
 		pr, status := problemOf(pg.Lang, err, "/booking/change")
