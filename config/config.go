@@ -1,3 +1,7 @@
+// Package config reads Sluice's configuration from a YAML file, the
+// environment (SLUICE_*) and flags, in that order of precedence (flags win).
+// Secrets (signing keys, admin token) come only from the environment or from
+// files named there, never from flags or the command line.
 package config
 
 import (
@@ -16,81 +20,19 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/roomspec"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
 
-// RoomConfig is a room as written in the YAML file; the admin API takes
-// the same fields in JSON (PUT /api/v1/admin/rooms/{room}).
-type RoomConfig struct {
-	Name       string     `yaml:"name" json:"name"`
-	PrequeueAt *time.Time `yaml:"prequeue_at" json:"prequeue_at"`
-	OpensAt    *time.Time `yaml:"opens_at" json:"opens_at"`
-	ClosesAt   *time.Time `yaml:"closes_at" json:"closes_at"`
-	RoomTuning `yaml:",inline"`
-	WaitingURL string `yaml:"waiting_url" json:"waiting_url"`
-	Paused     bool   `yaml:"paused" json:"paused"`
-}
-
-// RoomTuning are a room's numeric settings as a person writes them. A
-// setting left out (nil) is unset: a new room takes its default, a change
-// (PATCH) leaves it as it is. A setting written as 0 is 0, which
-// room.Settings.Validate refuses like any other value out of bounds: zero
-// never means "the default" (an operator who writes capacity 0 to stop
-// admissions must not get 100).
-type RoomTuning struct {
-	Capacity     *int      `yaml:"capacity" json:"capacity"`
-	Rate         *float64  `yaml:"rate" json:"rate"`
-	PassTTL      *Duration `yaml:"pass_ttl" json:"pass_ttl"`
-	ClaimTimeout *Duration `yaml:"claim_timeout" json:"claim_timeout"`
-	PollBudget   *float64  `yaml:"poll_budget" json:"poll_budget"`
-	MinPoll      *Duration `yaml:"min_poll" json:"min_poll"`
-	// Pacing is how the rate is chosen (config/pacing.go). A rate given
-	// without a pacing mode is the operator's: the room admits at it,
-	// fixed.
-	Pacing *PacingTuning `yaml:"pacing" json:"pacing"`
-}
-
-// Apply writes the settings t gives onto s; the others keep their values.
-func (t RoomTuning) Apply(s *room.Settings) {
-	setGiven(&s.Capacity, t.Capacity)
-	setGiven(&s.Rate, t.Rate)
-	setGivenDuration(&s.PassTTL, t.PassTTL)
-	setGivenDuration(&s.ClaimTimeout, t.ClaimTimeout)
-	setGiven(&s.PollBudget, t.PollBudget)
-	setGivenDuration(&s.MinPoll, t.MinPoll)
-	if t.Rate != nil && (t.Pacing == nil || t.Pacing.Mode == nil) {
-		s.Pacing.Mode = room.PacingFixed
-	}
-	t.Pacing.apply(&s.Pacing)
-}
-
-// setGiven writes a setting the person gave (v not nil) onto dst; one left
-// out keeps dst's value.
-func setGiven[T any](dst, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-// setGivenDuration is setGiven for a duration as a person writes it.
-func setGivenDuration(dst *time.Duration, d *Duration) {
-	if d != nil {
-		*dst = d.D()
-	}
-}
-
-// Settings converts to room settings: the defaults of what c leaves out,
-// then what c gives, validated (room.Settings.Validate).
-func (c RoomConfig) Settings() (room.Settings, error) {
-	s := room.Settings{Name: c.Name, WaitingURL: c.WaitingURL, Paused: c.Paused}
-	setGiven(&s.PrequeueAt, c.PrequeueAt)
-	setGiven(&s.OpensAt, c.OpensAt)
-	setGiven(&s.ClosesAt, c.ClosesAt)
-	s = s.WithDefaults()
-	c.RoomTuning.Apply(&s)
-	return s, s.Validate()
-}
+// The rooms of the file are written as the admin API takes them: one
+// declaration of each, in internal/roomspec.
+type (
+	RoomConfig   = roomspec.RoomConfig
+	RoomTuning   = roomspec.RoomTuning
+	PacingTuning = roomspec.PacingTuning
+	Duration     = roomspec.Duration
+)
 
 // Limits configures per-client abuse limits.
 type Limits struct {
@@ -345,7 +287,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	if v := getenv("SLUICE_REQUEST_TIMEOUT"); v != "" {
-		if err := c.RequestTimeout.parse(v); err != nil {
+		if err := c.RequestTimeout.Parse(v); err != nil {
 			return fmt.Errorf("SLUICE_REQUEST_TIMEOUT: %w", err)
 		}
 	}

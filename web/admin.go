@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/roomspec"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -15,12 +15,12 @@ import (
 // PATCH (change while running) and POST .../{action}.
 
 // roomBody is a room as the admin API takes it (PUT): a room of the
-// configuration file (config.RoomConfig, docs/CONFIG.md) in JSON, "closed",
+// configuration file (roomspec.RoomConfig, docs/CONFIG.md) in JSON, "closed",
 // and the operator's "message" and "resume_at". Durations are written as people write them ("90s", "10m") or
 // in seconds; a setting left out takes its default, one written as 0 is
 // refused.
 type roomBody struct {
-	config.RoomConfig
+	roomspec.RoomConfig
 	Closed bool `json:"closed"`
 	roomWords
 }
@@ -43,7 +43,7 @@ func (b roomBody) settings() (room.Settings, error) {
 // closes_at and the operator's word to the line; a field left out keeps
 // its value.
 type roomPatch struct {
-	config.RoomTuning
+	roomspec.RoomTuning
 	ClosesAt *time.Time `json:"closes_at"`
 	roomWords
 }
