@@ -226,6 +226,12 @@ type WindowInfo struct {
 	TextEN         string // e.g. "Born 1967-1968: 20:00 on 19 July to 18:00 on 20 July"
 }
 
+// OpenAt reports whether the window is open at instant t (Window.OpenAt).
+func (wi WindowInfo) OpenAt(t time.Time) bool {
+	w := Window{Opens: wi.Opens, Closes: wi.Closes}
+	return w.OpenAt(t)
+}
+
 // WindowsOn returns the windows open at any moment of the given Seoul day,
 // ordered by opening time (then campaign order). A window shared by two
 // cohorts appears once per cohort.

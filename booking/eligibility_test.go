@@ -550,6 +550,31 @@ func TestWindowsOn(t *testing.T) {
 	}
 }
 
+// A window described for a landing page is open from its opening
+// instant to just before its closing one, as the window itself.
+func TestWindowInfoOpenAt(t *testing.T) {
+	ws := shipped(t, "2021-07-50s").WindowsOn(Date{2021, 7, 20})
+	if len(ws) == 0 {
+		t.Fatal("no windows on 2021-07-20")
+	}
+	for _, wi := range ws {
+		for _, tc := range []struct {
+			at   time.Time
+			open bool
+		}{
+			{wi.Opens.Add(-time.Nanosecond), false},
+			{wi.Opens, true},
+			{wi.Opens.UTC(), true},
+			{wi.Closes.Add(-time.Nanosecond), true},
+			{wi.Closes, false},
+		} {
+			if got := wi.OpenAt(tc.at); got != tc.open {
+				t.Errorf("%s/%s at %v: open %v, want %v", wi.CohortID, wi.WindowID, tc.at, got, tc.open)
+			}
+		}
+	}
+}
+
 func TestNextWindow(t *testing.T) {
 	c50 := shipped(t, "2021-07-50s")
 	c18 := shipped(t, "2021-08-18-49")

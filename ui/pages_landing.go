@@ -66,10 +66,10 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 	for _, wi := range camp.WindowsOn(booking.DateOf(now)) {
 		row := windowRow{Text: l.Pick(wi.Text, wi.TextEN), Opens: wi.Opens, Closes: wi.Closes, State: "later"}
 		switch {
+		case wi.OpenAt(now):
+			row.State, d.AnyOpen = "open", true
 		case !now.Before(wi.Closes):
 			row.State = "closed"
-		case !now.Before(wi.Opens):
-			row.State, d.AnyOpen = "open", true
 		}
 		d.Windows = append(d.Windows, row)
 	}

@@ -175,7 +175,7 @@ type windowDoc struct {
 func windowJSON(wi booking.WindowInfo, now time.Time) windowDoc {
 	return windowDoc{wi.CampaignID, wi.CohortID, wi.Label, wi.LabelEN, wi.Opens.In(booking.Seoul).Format(time.RFC3339),
 		wi.Closes.In(booking.Seoul).Format(time.RFC3339), wi.Text, wi.TextEN,
-		!now.Before(wi.Opens) && now.Before(wi.Closes), wi.BirthDayDigit}
+		wi.OpenAt(now), wi.BirthDayDigit}
 }
 
 // GET /api/v1/campaign: the programme's campaigns and their cohorts,
