@@ -185,7 +185,6 @@ var catalogue = map[string]Text{
 	"next.lookup_again":     {KO: "다시 조회하기", EN: "Look it up again"},
 	"error.session_missing": {KO: "먼저 본인확인을 해 주세요.", EN: "Please verify your identity first."},
 	"error.busy":            {KO: "요청이 너무 많습니다. %d초 뒤에 다시 시도해 주세요.", EN: "Too many requests. Please try again in %d seconds."},
-	"error.slot_invalid":    {KO: "선택한 접종기관이나 시간이 올바르지 않습니다.", EN: "The clinic or time chosen is not valid."},
 
 	// Booking steps
 	"steps.label":            {KO: "예약 단계", EN: "Booking steps"},

@@ -57,23 +57,22 @@ func (s slotChoice) sharedFree(share func(*booking.ClinicAvailability)) int {
 	return ca.Free[s.block]
 }
 
-func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) {
+func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, error) {
 	var s slotChoice
-	id, err := strconv.ParseInt(v.Get("clinic"), 10, 64)
-	if err != nil {
-		return s, false
-	}
+	// An id that is not a number names no clinic, as in the API.
+	id, _ := strconv.ParseInt(v.Get("clinic"), 10, 64)
 	c, ok := p.Booking.Availability().Clinic(id)
 	if !ok {
-		return s, false
+		return s, booking.ErrClinicNotFound
 	}
 	s.clinic = c
+	var err error
 	if s.date, err = booking.ParseDate(v.Get("date")); err != nil {
-		return s, false
+		return s, booking.ErrInvalidSlot
 	}
 	b, err := strconv.Atoi(v.Get("block"))
 	if err != nil || b < 0 || b >= booking.BlocksPerDay {
-		return s, false
+		return s, booking.ErrInvalidSlot
 	}
 	s.block = booking.TimeBlock(b)
 	want := v.Get("vaccine")
@@ -84,10 +83,10 @@ func (p *Pages) parseSlot(v url.Values, vaccineIDs []string) (slotChoice, bool) 
 		}
 	}
 	if s.vaccine == nil {
-		return s, false
+		return s, booking.ErrVaccineNotOffered
 	}
 	s.free = p.Booking.Availability().Free(booking.Slot{ClinicID: c.ID, Date: s.date, Block: s.block})
-	return s, true
+	return s, nil
 }
 
 // postedSlot is the first-dose slot a confirmation form sends back.
@@ -142,10 +141,10 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s, ok := p.parseSlot(q, cohortVaccineIDs(e.Campaign, e.Cohort))
+	s, err := p.parseSlot(q, cohortVaccineIDs(e.Campaign, e.Cohort))
 	back := searchURL("/book/clinics", s.clinic, q.Get("date"), q.Get("vaccine"))
-	if !ok {
-		p.renderSlotInvalid(w, pg, "confirm.h1", back)
+	if err != nil {
+		p.renderError(w, pg, "confirm.h1", err, back)
 		return
 	}
 	if share := p.Booking.ShareView(e, pg.Now); share != nil {
@@ -215,12 +214,13 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s := p.postedSlot(r)
 	back := searchURL("/book/clinics", s.clinic, r.PostFormValue("date"), r.PostFormValue("vaccine"))
-	if s.clinic == nil || !s.ok {
-		p.renderSlotInvalid(w, pg, "confirm.h1", back)
+	if !s.ok {
+		p.renderError(w, pg, "confirm.h1", booking.ErrInvalidSlot, back)
 		return
 	}
+	// The service says whether the clinic exists (ErrClinicNotFound).
 	in := booking.BookInput{
-		SessionID: sess.ID, ClinicID: s.clinic.ID, Date: s.date, Block: s.block,
+		SessionID: sess.ID, ClinicID: s.clinicID, Date: s.date, Block: s.block,
 		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
 	}
 	if c, err := r.Cookie(ProxyCookie); err == nil && c.Value != "" {

@@ -38,12 +38,6 @@ func (p *Pages) renderFormError(w http.ResponseWriter, pg *page, name string, er
 	p.render(w, status, name, pg)
 }
 
-// renderSlotInvalid answers a confirmation step whose clinic, date or time
-// does not parse, with the way back to the search.
-func (p *Pages) renderSlotInvalid(w http.ResponseWriter, pg *page, h1Key, back string) {
-	p.renderMessage(w, http.StatusBadRequest, pg, pg.T(h1Key), &problem{Text: pg.T("error.slot_invalid"), Link: back, LinkText: pg.T("next.search")})
-}
-
 // refusedAsBusy answers a form that starts expensive work (a text message,
 // a look-up) with the form page again, saying when to try again, if the
 // join limiter refuses the request; pg.D already holds the form.

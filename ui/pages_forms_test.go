@@ -85,3 +85,60 @@ func TestChangeStepsWithoutALookUp(t *testing.T) {
 		mustContain(t, path, p, `action="/booking"`, api.DetailKO)
 	}
 }
+
+// A confirmation step naming a clinic that does not exist, a time that
+// does not, or a vaccine the clinic does not offer answers with the
+// status and sentence the API answers the same booking error with
+// (web.BookingProblem), and the way back to the search.
+func TestConfirmStepsAnswerAsTheAPI(t *testing.T) {
+	a := citizenApp(t)
+	b := newCitBrowser(t, a.URL())
+	b.get("/book")
+	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
+		t.Fatalf("verify: %d at %s", p.status, p.url)
+	}
+	links := citConfirmRE.FindAllStringSubmatch(b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer").body, -1)
+	if len(links) == 0 {
+		t.Fatal("no slot to book")
+	}
+	link, err := url.Parse(html.UnescapeString(links[0][1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := citHidden(b.get(link.String()).body)
+	check := func(name string, p citPage, want error) {
+		t.Helper()
+		api := web.BookingProblem(want)
+		if p.status != api.Status {
+			t.Errorf("%s: %d, want %d as the API answers %s", name, p.status, api.Status, api.Code)
+		}
+		mustContain(t, name, p, html.EscapeString(api.DetailKO), `href="/book/clinics`)
+	}
+	for _, tc := range []struct {
+		field, value string
+		want         error
+	}{
+		{"clinic", "999999999", booking.ErrClinicNotFound},
+		{"clinic", "abc", booking.ErrClinicNotFound},
+		{"block", "99", booking.ErrInvalidSlot},
+		{"vaccine", "no-such-vaccine", booking.ErrVaccineNotOffered},
+	} {
+		q := link.Query()
+		q.Set(tc.field, tc.value)
+		check("GET confirm with "+tc.field+"="+tc.value, b.get(link.Path+"?"+q.Encode()), tc.want)
+	}
+	for _, tc := range []struct {
+		field, value string
+		want         error
+	}{
+		{"clinic", "999999999", booking.ErrClinicNotFound},
+		{"block", "x", booking.ErrInvalidSlot},
+	} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set(tc.field, tc.value)
+		check("POST /book with "+tc.field+"="+tc.value, b.post("/book", f), tc.want)
+	}
+}

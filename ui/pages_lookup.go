@@ -198,10 +198,10 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	q.Set("vaccine", bk.VaccineID)
-	s, ok := p.parseSlot(q, []string{bk.VaccineID})
+	s, err := p.parseSlot(q, []string{bk.VaccineID})
 	back := searchURL("/booking/change", s.clinic, q.Get("date"), "")
-	if !ok {
-		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
+	if err != nil {
+		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return
 	}
 	if share := p.Booking.ChangeShareView(bk, pg.Now); share != nil {
@@ -229,7 +229,7 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 	s := p.postedSlot(r)
 	back := searchURL("/booking/change", s.clinic, r.PostFormValue("date"), "")
 	if !s.ok {
-		p.renderSlotInvalid(w, pg, "change.confirm.h1", back)
+		p.renderError(w, pg, "change.confirm.h1", booking.ErrInvalidSlot, back)
 		return
 	}
 	bk, err := p.Booking.Change(r.Context(), ref, booking.Slot{ClinicID: s.clinicID, Date: s.date, Block: s.block},
