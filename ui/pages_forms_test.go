@@ -9,23 +9,28 @@ import (
 	"github.com/sluicehq/sluice/web"
 )
 
+// verifiedSlot takes b through the waiting room and verifies 김민수, and
+// returns the address of the confirmation step of a free slot.
+func verifiedSlot(t *testing.T, b *citBrowser) string {
+	t.Helper()
+	b.get("/book")
+	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
+		t.Fatalf("verify: %d at %s", p.status, p.url)
+	}
+	links := citConfirmRE.FindAllStringSubmatch(b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer").body, -1)
+	if len(links) == 0 {
+		t.Fatal("no slot to book")
+	}
+	return html.UnescapeString(links[0][1])
+}
+
 // The change and cancel forms carry a key of their own, made when the
 // form is rendered: sent twice (a double click, or again after a lost
 // answer), a change changes once and a cancel answers as cancelled, not
 // as an error.
 func TestChangeAndCancelFormsSentTwice(t *testing.T) {
-	a := citizenApp(t)
-	b := newCitBrowser(t, a.URL())
-	b.get("/book")
-	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
-		t.Fatalf("verify: %d at %s", p.status, p.url)
-	}
-	p := b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer")
-	links := citConfirmRE.FindAllStringSubmatch(p.body, -1)
-	if len(links) == 0 {
-		t.Fatal("no slot to book")
-	}
-	p = b.post("/book", citHidden(b.get(html.UnescapeString(links[0][1])).body))
+	b := newCitBrowser(t, citizenApp(t).URL())
+	p := b.post("/book", citHidden(b.get(verifiedSlot(t, b)).body))
 	number := citNumberRE.FindStringSubmatch(p.body)
 	if number == nil {
 		t.Fatalf("booking: %d\n%s", p.status, p.body)
@@ -91,17 +96,8 @@ func TestChangeStepsWithoutALookUp(t *testing.T) {
 // status and sentence the API answers the same booking error with
 // (web.BookingProblem), and the way back to the search.
 func TestConfirmStepsAnswerAsTheAPI(t *testing.T) {
-	a := citizenApp(t)
-	b := newCitBrowser(t, a.URL())
-	b.get("/book")
-	if p := b.verify("김민수", "680315-1234567", "010-1234-5678"); p.url != "/book/eligibility" {
-		t.Fatalf("verify: %d at %s", p.status, p.url)
-	}
-	links := citConfirmRE.FindAllStringSubmatch(b.get("/book/clinics?region=11&district=11680&date=2021-07-26&vaccine=pfizer").body, -1)
-	if len(links) == 0 {
-		t.Fatal("no slot to book")
-	}
-	link, err := url.Parse(html.UnescapeString(links[0][1]))
+	b := newCitBrowser(t, citizenApp(t).URL())
+	link, err := url.Parse(verifiedSlot(t, b))
 	if err != nil {
 		t.Fatal(err)
 	}
