@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/internal/roomspec"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // The rooms of the file are written as the admin API takes them: one
@@ -188,9 +189,12 @@ func IsPostgresURL(db string) bool {
 
 // Default returns the built-in configuration.
 func Default() Config {
+	// The limits' defaults are the web server's own (web.DefaultLimits), so
+	// a library user without a file and the binary limit alike.
+	l := web.DefaultLimits()
 	return Config{
 		Addr: "127.0.0.1:8080", LogLevel: "info", LogFormat: "text", RedisPrefix: "sluice:",
-		Limits:         Limits{JoinsPerSecond: 20, JoinBurst: 60, StatusPerSecond: 50, StatusBurst: 150},
+		Limits:         Limits{JoinsPerSecond: l.JoinRate, JoinBurst: l.JoinBurst, StatusPerSecond: l.StatusRate, StatusBurst: l.StatusBurst},
 		ShutdownGrace:  Duration(15 * time.Second),
 		ProxyPrefix:    DefaultProxyPrefix,
 		RequestTimeout: Duration(DefaultRequestTimeout),
