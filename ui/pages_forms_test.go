@@ -138,3 +138,32 @@ func TestConfirmStepsAnswerAsTheAPI(t *testing.T) {
 		check("POST /book with "+tc.field+"="+tc.value, b.post("/book", f), tc.want)
 	}
 }
+
+// The change flow's confirmation step answers a slot that does not exist
+// as the API does, with web's table's status and sentence.
+func TestChangeConfirmAnswersAsTheAPI(t *testing.T) {
+	b := newCitBrowser(t, citizenApp(t).URL())
+	p := b.post("/book", citHidden(b.get(verifiedSlot(t, b)).body))
+	number := citNumberRE.FindStringSubmatch(p.body)
+	if number == nil {
+		t.Fatalf("booking: %d\n%s", p.status, p.body)
+	}
+	if p = b.post("/booking", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number[1]}}); p.url != "/booking/view" {
+		t.Fatalf("look-up: %d at %s", p.status, p.url)
+	}
+	for _, tc := range []struct {
+		query string
+		want  error
+	}{
+		{"clinic=999999999&date=2021-07-27&block=0", booking.ErrClinicNotFound},
+		{"clinic=abc&date=2021-07-27&block=0", booking.ErrClinicNotFound},
+		{"clinic=1&date=2021-07-27&block=99", booking.ErrInvalidSlot},
+	} {
+		p := b.get("/booking/change/confirm?" + tc.query)
+		api := web.BookingProblem(tc.want)
+		if p.status != api.Status {
+			t.Errorf("%s: %d, want %d as the API answers %s", tc.query, p.status, api.Status, api.Code)
+		}
+		mustContain(t, tc.query, p, html.EscapeString(api.DetailKO))
+	}
+}
