@@ -24,12 +24,11 @@ func verifiedSlot(t *testing.T, b *citBrowser) string {
 	return html.UnescapeString(links[0][1])
 }
 
-// The change and cancel forms carry a key of their own, made when the
-// form is rendered: sent twice (a double click, or again after a lost
-// answer), a change changes once and a cancel answers as cancelled, not
-// as an error.
-func TestChangeAndCancelFormsSentTwice(t *testing.T) {
-	b := newCitBrowser(t, citizenApp(t).URL())
+// bookedAndLookedUp books verifiedSlot's slot for 김민수 and looks the
+// booking up, so b stands on the booking's page; it returns the booking
+// number.
+func bookedAndLookedUp(t *testing.T, b *citBrowser) string {
+	t.Helper()
 	p := b.post("/book", citHidden(b.get(verifiedSlot(t, b)).body))
 	number := citNumberRE.FindStringSubmatch(p.body)
 	if number == nil {
@@ -38,8 +37,18 @@ func TestChangeAndCancelFormsSentTwice(t *testing.T) {
 	if p = b.post("/booking", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number[1]}}); p.url != "/booking/view" {
 		t.Fatalf("look-up: %d at %s", p.status, p.url)
 	}
+	return number[1]
+}
 
-	p = b.get("/booking/change?region=26&date=2021-07-27")
+// The change and cancel forms carry a key of their own, made when the
+// form is rendered: sent twice (a double click, or again after a lost
+// answer), a change changes once and a cancel answers as cancelled, not
+// as an error.
+func TestChangeAndCancelFormsSentTwice(t *testing.T) {
+	b := newCitBrowser(t, citizenApp(t).URL())
+	number := bookedAndLookedUp(t, b)
+
+	p := b.get("/booking/change?region=26&date=2021-07-27")
 	ch := citChangeRE.FindStringSubmatch(p.body)
 	if ch == nil {
 		t.Fatalf("no change links:\n%s", p.body)
@@ -51,7 +60,7 @@ func TestChangeAndCancelFormsSentTwice(t *testing.T) {
 	for i := range 2 {
 		p = b.post("/booking/change", form)
 		checkCitizenPage(t, "changed", p, "ko")
-		mustContain(t, "changed", p, number[1], "2021년 7월 27일(화)")
+		mustContain(t, "changed", p, number, "2021년 7월 27일(화)")
 		if p.status != 200 {
 			t.Fatalf("change sent %d times: %d", i+1, p.status)
 		}
@@ -66,7 +75,7 @@ func TestChangeAndCancelFormsSentTwice(t *testing.T) {
 		if p.status != 200 {
 			t.Fatalf("cancel sent %d times: %d\n%s", i+1, p.status, p.body)
 		}
-		mustContain(t, "cancelled", p, "예약이 취소되었습니다", number[1])
+		mustContain(t, "cancelled", p, "예약이 취소되었습니다", number)
 	}
 	// A new cancel form: the booking is cancelled already, and says so.
 	if p = b.post("/booking/cancel", citHidden(b.get("/booking/cancel").body)); p.status == 200 {
@@ -143,14 +152,7 @@ func TestConfirmStepsAnswerAsTheAPI(t *testing.T) {
 // as the API does, with web's table's status and sentence.
 func TestChangeConfirmAnswersAsTheAPI(t *testing.T) {
 	b := newCitBrowser(t, citizenApp(t).URL())
-	p := b.post("/book", citHidden(b.get(verifiedSlot(t, b)).body))
-	number := citNumberRE.FindStringSubmatch(p.body)
-	if number == nil {
-		t.Fatalf("booking: %d\n%s", p.status, p.body)
-	}
-	if p = b.post("/booking", url.Values{"name": {"김민수"}, "rrn": {"680315-1234567"}, "number": {number[1]}}); p.url != "/booking/view" {
-		t.Fatalf("look-up: %d at %s", p.status, p.url)
-	}
+	bookedAndLookedUp(t, b)
 	for _, tc := range []struct {
 		query string
 		want  error
