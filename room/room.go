@@ -249,7 +249,7 @@ func (r *Room) join() (Ticket, Status, error) {
 		r.reportAtHead(s, seq, now)
 	}
 	t := Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
-	st, err := r.status(t, r.settings.Load(), now)
+	st, err := r.status(t, r.settings.Load(), readAt(now))
 	// On a shared line a join at the front may wait only for a node's next
 	// report of its block (at most LeaseGrace, lease.go), not for the line:
 	// the joiner is asked back then rather than after MinPoll. One early

@@ -152,7 +152,8 @@ func (s *Server) ticketStatus(w http.ResponseWriter, r *http.Request, rm *room.R
 		WriteProblem(w, ticketProblem(err))
 		return
 	}
-	st, err := s.ticketStatusSeen(w, r, rm, t, wait)
+	var st room.Status
+	err = s.ticketStatusSeen(&st, w, r, rm, t, wait)
 	s.writeStatus(w, http.StatusOK, tok, &st, err)
 }
 
