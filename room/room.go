@@ -222,8 +222,9 @@ func (r *Room) Join() (string, Status, error) {
 
 // AppendJoin is Join appending the new ticket's text to b rather than
 // returning it as a string (web's join writes it into its answer).
-func (r *Room) AppendJoin(b []byte) ([]byte, Status, error) {
-	t, st, err := r.join()
+func (r *Room) AppendJoin(b []byte) (_ []byte, st Status, err error) {
+	var t Ticket
+	t, st, err = r.join()
 	if t.Room != "" {
 		b = r.keys.AppendTicket(b, t)
 	}
@@ -232,7 +233,7 @@ func (r *Room) AppendJoin(b []byte) ([]byte, Status, error) {
 
 // join takes the next place in line and returns its ticket, not yet
 // signed (the zero Ticket if none was issued), and its status.
-func (r *Room) join() (Ticket, Status, error) {
+func (r *Room) join() (t Ticket, st Status, err error) {
 	now := r.clock.Now()
 	s := r.settings.Load()
 	switch r.stateAt(s, now) {
@@ -248,8 +249,8 @@ func (r *Room) join() (Ticket, Status, error) {
 	if phase == PhaseOpen && !r.ownsLine {
 		r.reportAtHead(s, seq, now)
 	}
-	t := Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
-	st, err := r.status(t, r.settings.Load(), readAt(now))
+	t = Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
+	st, err = r.status(t, r.settings.Load(), readAt(now))
 	// On a shared line a join at the front may wait only for a node's next
 	// report of its block (at most LeaseGrace, lease.go), not for the line:
 	// the joiner is asked back then rather than after MinPoll. One early
