@@ -23,23 +23,23 @@ const ViewFresh = time.Second
 
 // StatusSeen is Status for a holder who was last shown position seen (0:
 // unknown); the position it answers is never above seen.
-func (r *Room) StatusSeen(t Ticket, seen uint64) (Status, error) {
-	now := r.clock.Now()
-	if !r.ownsLine && time.Duration(now.UnixNano()-r.seenAt.Load()) >= ViewFresh {
+func (r *Room) StatusSeen(t Ticket, seen uint64) (st Status, err error) {
+	at := instant{clock: r.clock}
+	if !r.ownsLine && time.Duration(at.now().UnixNano()-r.seenAt.Load()) >= ViewFresh {
 		if err := r.refresh(); err != nil {
 			return Status{}, err
 		}
 	} else if err := r.lostErr(); err != nil {
 		return Status{}, err
 	}
-	st, err := r.status(t, r.settings.Load(), now)
+	st, err = r.status(t, r.settings.Load(), &at)
 	if err != nil || seen == 0 || st.Position <= seen || r.ownsLine {
 		return st, err
 	}
 	if err := r.refresh(); err != nil {
 		return Status{}, err
 	}
-	if st, err = r.status(t, r.settings.Load(), r.clock.Now()); err != nil {
+	if st, err = r.status(t, r.settings.Load(), &instant{clock: r.clock}); err != nil {
 		return st, err
 	}
 	if st.Position > seen {

@@ -69,8 +69,8 @@ func (r *Room) wake() {
 // learns of their turn at once instead of at their next poll. Anyone
 // farther back, or not waiting, is answered at once as by Status. ctx
 // ending answers at once too.
-func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration, seen uint64) (Status, error) {
-	st, err := r.StatusSeen(t, seen)
+func (r *Room) StatusWait(ctx context.Context, t Ticket, wait time.Duration, seen uint64) (st Status, err error) {
+	st, err = r.StatusSeen(t, seen)
 	wait = min(wait, MaxStatusWait)
 	if err != nil || wait <= 0 || !st.WithinReach(wait) {
 		return st, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
@@ -23,8 +25,12 @@ type Manager struct {
 	records   Persister
 	log       *slog.Logger
 
-	mu    sync.RWMutex
-	rooms map[string]*Room
+	// mu serialises Add; rooms is read without it. A room is never
+	// removed, so Add publishes a copy of the map with the new room: every
+	// request looks its room up (Get), and a read lock was two atomic
+	// writes to one cache line shared by all of them.
+	mu    sync.Mutex
+	rooms atomic.Pointer[map[string]*Room]
 
 	// failing tracks rooms whose ticks fail, so that an outage is logged
 	// when it starts, every tickLogEvery while it lasts and when it ends,
@@ -65,7 +71,9 @@ func newManager(keys *Keyring, clk clock.Clock, sh Shared, log *slog.Logger) *Ma
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{keys: keys, clock: clk, shared: sh, log: log, rooms: map[string]*Room{}}
+	m := &Manager{keys: keys, clock: clk, shared: sh, log: log}
+	m.rooms.Store(&map[string]*Room{})
+	return m
 }
 
 // Keys returns the keyring that signs tickets and passes.
@@ -78,7 +86,8 @@ func (m *Manager) Clock() clock.Clock { return m.clock }
 func (m *Manager) Add(s Settings) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.rooms[s.Name]; ok {
+	old := *m.rooms.Load()
+	if _, ok := old[s.Name]; ok {
 		return nil, fmt.Errorf("room %q already exists", s.Name)
 	}
 	r, err := newRoom(s, m.keys, m.clock, m.shared, m.ownsLines, m.records)
@@ -86,26 +95,25 @@ func (m *Manager) Add(s Settings) (*Room, error) {
 		return nil, err
 	}
 	r.SetLog(m.log)
-	m.rooms[s.Name] = r
+	rooms := maps.Clone(old)
+	rooms[s.Name] = r
+	m.rooms.Store(&rooms)
 	return r, nil
 }
 
 // Get returns a room by name.
 func (m *Manager) Get(name string) (*Room, bool) {
-	m.mu.RLock()
-	r, ok := m.rooms[name]
-	m.mu.RUnlock()
+	r, ok := (*m.rooms.Load())[name]
 	return r, ok
 }
 
 // Rooms returns all rooms sorted by name.
 func (m *Manager) Rooms() []*Room {
-	m.mu.RLock()
-	out := make([]*Room, 0, len(m.rooms))
-	for _, r := range m.rooms {
+	rooms := *m.rooms.Load()
+	out := make([]*Room, 0, len(rooms))
+	for _, r := range rooms {
 		out = append(out, r)
 	}
-	m.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
 }

@@ -469,7 +469,7 @@ func TestStoreFailures(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	m := NewManager(f.keys, f.clk, store, slog.New(slog.NewTextHandler(&logs, nil)))
-	m.rooms["vaccine"] = f.r
+	m.rooms.Store(&map[string]*Room{"vaccine": f.r})
 	m.TickAll()
 	if !strings.Contains(logs.String(), "disk full") {
 		t.Errorf("TickAll did not log the failure: %q", logs.String())

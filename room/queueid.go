@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"math/bits"
 	"strings"
 )
 
@@ -50,21 +51,22 @@ func AppendQueueID(b []byte, t Ticket) []byte {
 	// The number seq*2+phase has up to 65 bits: 13 digits of 5 bits, the
 	// last of them (the most significant) holding bits 60..64.
 	lo, hi := t.Seq<<1|uint64(t.Phase&1), t.Seq>>63
+	// As many digits as the number's bits need, at least minQueueDigits
+	// (bit 64, in hi, needs them all).
+	n := max(minQueueDigits, (bits.Len64(lo)+4)/5)
+	if hi != 0 {
+		n = queueDigits
+	}
 	var d [queueDigits + 1]byte
-	n := minQueueDigits
-	for i := range queueDigits {
+	for i := range n {
 		x := byte(lo >> (5 * i) & 31)
 		if i == queueDigits-1 {
 			x = byte(lo>>60) | byte(hi)<<4
 		}
-		d[queueDigits-1-i] = x
-		if x != 0 {
-			n = max(n, i+1)
-		}
+		d[n-1-i] = x
 	}
-	digits := d[queueDigits-n : queueDigits]
-	all := append(digits, luhn32(digits))
-	for i, x := range all {
+	d[n] = luhn32(d[:n])
+	for i, x := range d[:n+1] {
 		if i > 0 && i%3 == 0 {
 			b = append(b, '-')
 		}

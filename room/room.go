@@ -213,24 +213,44 @@ func (r *Room) drawLottery(keyID string, n uint64) (*Lottery, bool) {
 
 // Join issues a new ticket.
 func (r *Room) Join() (string, Status, error) {
+	t, st, err := r.join()
+	if t.Room == "" {
+		return "", st, err
+	}
+	return r.keys.IssueTicket(t), st, err
+}
+
+// AppendJoin is Join appending the new ticket's text to b rather than
+// returning it as a string (web's join writes it into its answer).
+func (r *Room) AppendJoin(b []byte) (_ []byte, st Status, err error) {
+	var t Ticket
+	t, st, err = r.join()
+	if t.Room != "" {
+		b = r.keys.AppendTicket(b, t)
+	}
+	return b, st, err
+}
+
+// join takes the next place in line and returns its ticket, not yet
+// signed (the zero Ticket if none was issued), and its status.
+func (r *Room) join() (t Ticket, st Status, err error) {
 	now := r.clock.Now()
 	s := r.settings.Load()
 	switch r.stateAt(s, now) {
 	case StateScheduled:
-		return "", Status{OpensAt: s.OpensAt}, ErrNotYetOpen
+		return Ticket{}, Status{OpensAt: s.OpensAt}, ErrNotYetOpen
 	case StateClosed:
-		return "", Status{}, ErrRoomClosed
+		return Ticket{}, Status{}, ErrRoomClosed
 	}
 	phase, seq, err := r.take(s, now)
 	if err != nil {
-		return "", Status{}, err
+		return Ticket{}, Status{}, err
 	}
 	if phase == PhaseOpen && !r.ownsLine {
 		r.reportAtHead(s, seq, now)
 	}
-	t := Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
-	tok := r.keys.IssueTicket(t)
-	st, err := r.status(t, r.settings.Load(), now)
+	t = Ticket{Room: s.Name, Phase: phase, Seq: seq, Issued: now}
+	st, err = r.status(t, r.settings.Load(), readAt(now))
 	// On a shared line a join at the front may wait only for a node's next
 	// report of its block (at most LeaseGrace, lease.go), not for the line:
 	// the joiner is asked back then rather than after MinPoll. One early
@@ -238,7 +258,7 @@ func (r *Room) Join() (string, Status, error) {
 	if err == nil && !r.ownsLine && st.State == StateWaiting && st.ETA <= time.Second && st.PollAfter > LeaseGrace {
 		st.PollAfter = LeaseGrace
 	}
-	return tok, st, err
+	return t, st, err
 }
 
 // take hands out the next join number: on a shared line from the node's

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/sluicehq/sluice/clock"
 )
 
 // Status is what a ticket holder is told.
@@ -58,13 +60,43 @@ func capped(secs float64, limit time.Duration) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
+// instant is the time a status is computed at, read from the clock when
+// the computation first needs it: the status of a ticket waiting in an
+// open room without a closing time does not, and reading the clock was a
+// tenth of the cost of a status check.
+type instant struct {
+	clock clock.Clock
+	t     time.Time
+	read  bool
+}
+
+// readAt is an instant already read: t.
+func readAt(t time.Time) *instant { return &instant{t: t, read: true} }
+
+func (i *instant) now() time.Time {
+	if !i.read {
+		i.t, i.read = i.clock.Now(), true
+	}
+	return i.t
+}
+
+// closed is closedAt(s, i.now()), reading the clock only for a room with
+// a closing time.
+func (i *instant) closed(s *Settings) bool {
+	if s.ClosesAt.IsZero() {
+		return s.Closed
+	}
+	return closedAt(s, i.now())
+}
+
 // status computes a ticket's status from the node's view of the line. For
 // a ticket still waiting it reads only atomics; it takes a step on the line
 // only to draw the pre-queue at opening and to collect a pass. Every answer
 // carries the ticket, and every answer to somebody not admitted the
 // operator's message.
-func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
+func (r *Room) status(t Ticket, s *Settings, at *instant) (st Status, err error) {
 	if t.Phase == PhasePrequeue && !r.frozen.Load() {
+		now := at.now()
 		if now.Before(s.OpensAt) && !closedAt(s, now) {
 			return r.prequeueStatus(t, s, now), nil
 		}
@@ -88,15 +120,15 @@ func (r *Room) status(t Ticket, s *Settings, now time.Time) (Status, error) {
 	p := r.position(t)
 	serving := r.serving.Load()
 	if p <= serving {
-		st, err := r.claim(p, s, now)
+		st, err = r.claim(p, s, at.now())
 		st.Ticket = t
 		return st, err
 	}
-	if closedAt(s, now) {
+	if at.closed(s) {
 		return Status{State: StateClosed, ETA: -1, PollAfter: closedPollAfter, Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}, nil
 	}
 	ahead := p - serving - 1
-	st := Status{State: StateWaiting, Position: ahead + 1, Ahead: ahead, OpensAt: s.OpensAt, Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
+	st = Status{State: StateWaiting, Position: ahead + 1, Ahead: ahead, OpensAt: s.OpensAt, Ticket: t, Message: s.Message, ResumeAt: s.ResumeAt}
 	waiting := r.n.Load() + r.postSeq.Load() - serving
 	st.PollAfter = pollInterval(s, ahead+1, waiting)
 	if s.Paused {

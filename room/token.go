@@ -103,8 +103,9 @@ func (k *keyEntry) mac() *macState {
 	return &macState{h: hmac.New(sha256.New, k.secret)}
 }
 
-// tokenBufs holds decoding buffers for tokens being verified.
-var tokenBufs = sync.Pool{New: func() any { return new([MaxTokenLen]byte) }}
+// maxDecodedLen is the most bytes a token of MaxTokenLen characters
+// decodes to: tokens are verified in a buffer of this size on the stack.
+const maxDecodedLen = MaxTokenLen * 6 / 8
 
 // MinSecretLen is the shortest signing secret accepted (256 bits).
 const MinSecretLen = 32
@@ -190,9 +191,7 @@ func appendHeader(b []byte, kind byte, kid, room string) []byte {
 
 // seal signs payload, which was built in m.payload, and returns the token.
 func (kr *Keyring) seal(m *macState, payload []byte) string {
-	m.h.Write(payload)
-	mac := m.h.Sum(m.sum[:0])
-	payload = append(payload, mac[:macLen]...)
+	payload = signed(m, payload)
 	var tok string
 	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n <= len(m.text) {
 		base64.RawURLEncoding.Encode(m.text[:n], payload)
@@ -204,14 +203,35 @@ func (kr *Keyring) seal(m *macState, payload []byte) string {
 	return tok
 }
 
-// IssueTicket signs a ticket.
-func (kr *Keyring) IssueTicket(t Ticket) string {
-	m := kr.current.mac()
+// signed appends payload's MAC to it.
+func signed(m *macState, payload []byte) []byte {
+	m.h.Write(payload)
+	mac := m.h.Sum(m.sum[:0])
+	return append(payload, mac[:macLen]...)
+}
+
+// ticketPayload writes ticket t's payload in m.payload.
+func (kr *Keyring) ticketPayload(m *macState, t Ticket) []byte {
 	b := appendHeader(m.payload[:0], kindTicket, kr.current.id, t.Room)
 	b = append(b, byte(t.Phase))
 	b = binary.AppendUvarint(b, t.Seq)
-	b = binary.AppendVarint(b, t.Issued.Unix())
-	return kr.seal(m, b)
+	return binary.AppendVarint(b, t.Issued.Unix())
+}
+
+// IssueTicket signs a ticket.
+func (kr *Keyring) IssueTicket(t Ticket) string {
+	m := kr.current.mac()
+	return kr.seal(m, kr.ticketPayload(m, t))
+}
+
+// AppendTicket appends the text of ticket t, signed, to b: IssueTicket
+// without a string of its own, for an answer that writes the ticket into
+// its buffer (web's join).
+func (kr *Keyring) AppendTicket(b []byte, t Ticket) []byte {
+	m := kr.current.mac()
+	b = base64.RawURLEncoding.AppendEncode(b, signed(m, kr.ticketPayload(m, t)))
+	kr.current.pool.Put(m)
+	return b
 }
 
 // IssuePass signs a pass.
@@ -254,7 +274,13 @@ func (kr *Keyring) open(tok string, buf []byte) (kind byte, room, body []byte, e
 		return 0, nil, nil, ErrUnknownKey
 	}
 	m := k.mac()
-	m.h.Write(payload)
+	// Hashed from the state's own buffer: buf, handed to the hash.Hash,
+	// would have to live on the heap.
+	for p := payload; len(p) > 0; {
+		n := copy(m.payload[:], p)
+		m.h.Write(m.payload[:n])
+		p = p[n:]
+	}
 	ok = hmac.Equal(m.h.Sum(m.sum[:0])[:macLen], mac)
 	k.pool.Put(m)
 	if !ok {
@@ -317,8 +343,7 @@ func (f *fields) complete() bool { return !f.bad && len(f.b) == 0 }
 // VerifyTicket checks a ticket's signature and room. Tickets do not expire:
 // a place in line is kept for as long as the room exists.
 func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
-	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
-	defer tokenBufs.Put(buf)
+	var buf [maxDecodedLen]byte
 	body, err := kr.openAs(tok, room, kindTicket, buf[:])
 	if err != nil {
 		return Ticket{}, err
@@ -336,8 +361,7 @@ func (kr *Keyring) VerifyTicket(tok, room string) (Ticket, error) {
 
 // VerifyPass checks a pass's signature, room and expiry at time now.
 func (kr *Keyring) VerifyPass(tok, room string, now time.Time) (Pass, error) {
-	buf := tokenBufs.Get().(*[MaxTokenLen]byte)
-	defer tokenBufs.Put(buf)
+	var buf [maxDecodedLen]byte
 	body, err := kr.openAs(tok, room, kindPass, buf[:])
 	if err != nil {
 		return Pass{}, err

@@ -90,11 +90,18 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, roomName string) {
 	if s.limited(w, r, kindJoin) {
 		return
 	}
-	tok, st, err := rm.Join()
+	// The new ticket is written straight into the answer's buffer.
+	bp := statusBufs.Get().(*[]byte)
+	buf, st, err := rm.AppendJoin(append((*bp)[:0], ticketField...))
 	if err == nil && len(r.Header["Cookie"]) > 0 {
 		s.noteSeen(w, r, rm, st)
 	}
-	s.writeStatus(w, http.StatusCreated, tok, st, err)
+	if err != nil {
+		putStatusBuf(bp, buf)
+		s.writeStatusProblem(w, &st, err)
+		return
+	}
+	writeStatusBuf(w, http.StatusCreated, bp, appendStatusFields(buf, &st))
 }
 
 // status: GET /api/v1/rooms/{room}/status (namedByPath, or fastRoutes).
@@ -145,8 +152,9 @@ func (s *Server) ticketStatus(w http.ResponseWriter, r *http.Request, rm *room.R
 		WriteProblem(w, ticketProblem(err))
 		return
 	}
-	st, err := s.ticketStatusSeen(w, r, rm, t, wait)
-	s.writeStatus(w, http.StatusOK, tok, st, err)
+	var st room.Status
+	err = s.ticketStatusSeen(&st, w, r, rm, t, wait)
+	s.writeStatus(w, http.StatusOK, tok, &st, err)
 }
 
 // handleLeave: POST /api/v1/rooms/{room}/leave
@@ -176,25 +184,41 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) writeStatus(w http.ResponseWriter, code int, tok string, st room.Status, err error) {
+func (s *Server) writeStatus(w http.ResponseWriter, code int, tok string, st *room.Status, err error) {
 	if err != nil {
-		p, internal := roomProblem(err, st.OpensAt)
-		if internal {
-			s.Log.Error("status failed", "err", err)
-		}
-		if p.Status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "2")
-		}
-		WriteProblem(w, p)
+		s.writeStatusProblem(w, st, err)
 		return
 	}
 	bp := statusBufs.Get().(*[]byte)
-	buf := appendStatusJSON((*bp)[:0], tok, st)
+	writeStatusBuf(w, code, bp, appendStatusJSON((*bp)[:0], tok, st))
+}
+
+// writeStatusProblem answers the error of a join or status check.
+func (s *Server) writeStatusProblem(w http.ResponseWriter, st *room.Status, err error) {
+	p, internal := roomProblem(err, st.OpensAt)
+	if internal {
+		s.Log.Error("status failed", "err", err)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	WriteProblem(w, p)
+}
+
+// writeStatusBuf answers code with the status document buf, written in
+// the pooled buffer bp, and gives the buffer back to the pool.
+func writeStatusBuf(w http.ResponseWriter, code int, bp *[]byte, buf []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
 	w.WriteHeader(code)
 	w.Write(buf) // writers must not retain buf (io.Writer), so it can be reused
+	putStatusBuf(bp, buf)
+}
+
+// putStatusBuf gives a status buffer back to the pool, unless it grew
+// large.
+func putStatusBuf(bp *[]byte, buf []byte) {
 	if cap(buf) <= 4096 {
 		*bp = buf[:0]
 		statusBufs.Put(bp)
@@ -231,9 +255,18 @@ type StatusDocument struct {
 // appendStatusJSON writes the status document by hand: it is the hottest
 // path of the server and encoding/json's reflection would cost more than
 // the rest of the request's own work.
-func appendStatusJSON(b []byte, tok string, st room.Status) []byte {
-	b = append(b, `{"ticket":"`...)
+func appendStatusJSON(b []byte, tok string, st *room.Status) []byte {
+	b = append(b, ticketField...)
 	b = append(b, tok...) // base64url: no escaping needed
+	return appendStatusFields(b, st)
+}
+
+// ticketField begins the status document; the ticket's text follows.
+const ticketField = `{"ticket":"`
+
+// appendStatusFields writes the rest of the status document after the
+// ticket's text.
+func appendStatusFields(b []byte, st *room.Status) []byte {
 	b = append(b, `","state":"`...)
 	b = append(b, st.State...)
 	b = append(b, `","position":`...)

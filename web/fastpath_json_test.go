@@ -76,7 +76,7 @@ func TestStatusJSONMatchesEncodingJSON(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := appendStatusJSON(nil, ticket, st)
+				got := appendStatusJSON(nil, ticket, &st)
 				if !bytes.Equal(got, want) {
 					t.Errorf("%+v:\nhand-written %s\nencoding/json %s", st, got, want)
 				}

@@ -46,21 +46,23 @@ func seenOf(r *http.Request, rm *room.Room, t room.Ticket) uint64 {
 	return n
 }
 
-// ticketStatusSeen is the status of t, held up to wait for its turn
-// (room.StatusWait); in a room on several nodes never further back than
-// the position its holder was last shown, and the position shown is
-// remembered in the cookie.
-func (s *Server) ticketStatusSeen(w http.ResponseWriter, r *http.Request, rm *room.Room, t room.Ticket, wait time.Duration) (room.Status, error) {
+// ticketStatusSeen sets st to the status of t, held up to wait for its
+// turn (room.StatusWait); in a room on several nodes never further back
+// than the position its holder was last shown, and the position shown is
+// remembered in the cookie. (st is the caller's: the status is not copied
+// on its way out.)
+func (s *Server) ticketStatusSeen(st *room.Status, w http.ResponseWriter, r *http.Request, rm *room.Room, t room.Ticket, wait time.Duration) error {
 	shared := rm.SharesLine()
 	var seen uint64
 	if shared {
 		seen = seenOf(r, rm, t)
 	}
-	st, err := rm.StatusWait(r.Context(), t, wait, seen)
+	var err error
+	*st, err = rm.StatusWait(r.Context(), t, wait, seen)
 	if shared && err == nil && st.Position != seen && len(r.Header["Cookie"]) > 0 {
-		s.noteSeen(w, r, rm, st)
+		s.noteSeen(w, r, rm, *st)
 	}
-	return st, err
+	return err
 }
 
 // noteSeen remembers the position st shows in the cookie, for a room on

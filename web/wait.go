@@ -167,7 +167,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case verr == nil:
 			v.Ticket = c.Value
-			st, err = s.ticketStatusSeen(w, r, rm, t, hold)
+			err = s.ticketStatusSeen(&st, w, r, rm, t, hold)
 		case !FinalTicketError(verr):
 			// This node cannot tell (it lacks the key the ticket was
 			// signed with): the ticket is kept, and the page tries again.
