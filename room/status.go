@@ -81,10 +81,10 @@ func (i *instant) now() time.Time {
 }
 
 // closed is closedAt(s, i.now()), reading the clock only for a room with
-// a closing time.
+// a closing time: without one, closedAt does not look at the time.
 func (i *instant) closed(s *Settings) bool {
 	if s.ClosesAt.IsZero() {
-		return s.Closed
+		return closedAt(s, time.Time{})
 	}
 	return closedAt(s, i.now())
 }
