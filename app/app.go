@@ -141,11 +141,8 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		}
 	}
 	a.Keys = cfg.Keys
-	if a.Keys == nil {
-		if !opts.Demo {
-			return nil, errors.New("no signing keys: set SLUICE_SIGNING_KEYS (id:base64secret[,id:secret...]) or SLUICE_SIGNING_KEYS_FILE; `sluice keygen` makes one")
-		}
-		a.Keys = room.GenerateKeyring("demo")
+	if a.Keys == nil && !opts.Demo {
+		return nil, errors.New("no signing keys: set SLUICE_SIGNING_KEYS (id:base64secret[,id:secret...]) or SLUICE_SIGNING_KEYS_FILE; `sluice keygen` makes one")
 	}
 	if a.Cfg.AdminToken == "" && opts.Demo {
 		a.Cfg.AdminToken = RandomToken(18)
@@ -163,6 +160,18 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 			return nil, err
 		}
 		a.stateStore, store = fs, fs
+	}
+	if a.Keys == nil {
+		// The demo signs with a key of its own, kept in the state
+		// directory (taken above) when there is one: the line survives a
+		// restart there, and so must the tickets that hold its places.
+		secret, err := a.demoSecret("signing-key")
+		if err != nil {
+			return nil, err
+		}
+		if a.Keys, err = room.NewKeyring(room.Key{ID: "demo", Secret: secret}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.RedisURL != "" {
 		// Several nodes serve one line: the rooms' lines live in Redis.

@@ -14,6 +14,7 @@ import (
 	bsqlite "github.com/sluicehq/sluice/booking/sqlite"
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/atomicfile"
 	"github.com/sluicehq/sluice/internal/every"
 	"github.com/sluicehq/sluice/internal/outage"
 	"github.com/sluicehq/sluice/internal/seal"
@@ -196,8 +197,10 @@ func (a *App) setupBooking() error {
 }
 
 // demoSecret makes a secret for the demo (32 random bytes). With a state
-// directory it is kept there under name, next to the database, so that
-// look-ups and sessions keep working across demo restarts.
+// directory it is kept there under name, next to the database and the
+// rooms' lines, so that tickets, look-ups and sessions keep working across
+// demo restarts; it is on disk whole (atomicfile) before anything is
+// signed or sealed with it, so a kill -9 cannot leave a key cut short.
 func (a *App) demoSecret(name string) ([]byte, error) {
 	if a.Cfg.StateDir == "" {
 		return seal.RandomSecret(), nil
@@ -210,7 +213,7 @@ func (a *App) demoSecret(name string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return b, os.WriteFile(path, b, 0o600)
+	return b, atomicfile.Write(path, b)
 }
 
 // run delivers outbox messages until ctx ends.
