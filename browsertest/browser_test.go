@@ -44,40 +44,81 @@ type texts struct {
 	lookupH1, lookupNumber, lookupBtn, viewH1      string
 }
 
-var korean = texts{
-	year: "태어난 해 (4자리)", month: "월", day: "일", check: "확인하기", canBook: "지금 예약할 수 있습니다", goBook: "예약하러 가기",
-	waitH1: "예약 대기실", ahead: "내 앞 대기 인원", progress: "진행 상황", eta: "예상 대기 시간", rate: "입장 속도",
-	session: "차례가 되면 20분 동안", movedOne: "처음보다 1명 줄었습니다", perMinute: "1분에",
-	verifyH1: "본인확인", verifyH1Step: "본인확인", doneStep: "완료", name: "이름", rrnFront: "앞 6자리", rrnBack: "뒤 7자리", phone: "휴대전화 번호", sendCode: "인증번호 받기",
-	demoCode: "데모용 인증번호", code: "인증번호 6자리", confirmCode: "확인",
-	eligible: "지금 예약할 수 있습니다", findClinic: "접종기관 찾기",
-	region: "시·도", seoul: "서울특별시", district: "시·군·구", gangnam: "강남구", date: "접종 날짜", day26: "7월 26일",
-	dong: "동네", nearFirst: "에서 가까운 순", away: "거리",
-	search: "빈자리 찾기", block: "10:00~11:00", confirmH1: "예약 내용 확인", dose1: "1차 접종", dose2: "2차 접종", bookIt: "이대로 예약하기",
-	doneH1: "예약이 완료되었습니다", number: "예약번호", lookUp: "예약 조회하기", bring: "신분증", calendar: "캘린더에 추가",
-	book: "예약하기", booked: "이미 예약하셨습니다", lookupNav: "예약 조회·변경·취소",
-	frontCount: "지금 5자리를 입력했습니다", triesLeft: "4번 더", lostNumber: "본인확인으로 내 예약 찾기",
-	change: "날짜·기관 변경", changeConfirm: "변경 내용 확인", changeIt: "이대로 변경하기", cancelYes: "예, 취소합니다",
-	cancelledNote: "취소된 예약입니다",
-	lookupH1:      "예약 조회", lookupNumber: "예약번호", lookupBtn: "조회하기", viewH1: "예약 내용",
-}
+// korean and english are what the person reads and presses in each
+// language. Each phrase is written beside its translation, as in ui's
+// catalogue, so that neither language can be given a field the other
+// lacks (a missing one would be "", which every text contains).
+var korean, english = inBothLanguages(func(say func(ko, en string) string) texts {
+	return texts{
+		year:          say("태어난 해 (4자리)", "Year (4 digits)"),
+		month:         say("월", "Month"),
+		day:           say("일", "Day"),
+		check:         say("확인하기", "Check"),
+		canBook:       say("지금 예약할 수 있습니다", "Yes, you can book now"),
+		goBook:        say("예약하러 가기", "Go to booking"),
+		waitH1:        say("예약 대기실", "Booking waiting room"),
+		ahead:         say("내 앞 대기 인원", "People ahead of you"),
+		progress:      say("진행 상황", "Progress"),
+		eta:           say("예상 대기 시간", "Estimated wait"),
+		rate:          say("입장 속도", "Admission rate"),
+		session:       say("차례가 되면 20분 동안", "you have 20 min on the booking pages"),
+		movedOne:      say("처음보다 1명 줄었습니다", "1 fewer ahead"),
+		perMinute:     say("1분에", "a minute"),
+		verifyH1:      say("본인확인", "Verify your identity"),
+		verifyH1Step:  say("본인확인", "Verify"),
+		doneStep:      say("완료", "Done"),
+		name:          say("이름", "Name"),
+		rrnFront:      say("앞 6자리", "First 6 digits"),
+		rrnBack:       say("뒤 7자리", "Last 7 digits"),
+		phone:         say("휴대전화 번호", "Mobile phone number"),
+		sendCode:      say("인증번호 받기", "Text me a code"),
+		demoCode:      say("데모용 인증번호", "Demo code"),
+		code:          say("인증번호 6자리", "6-digit code"),
+		confirmCode:   say("확인", "Confirm"),
+		eligible:      say("지금 예약할 수 있습니다", "You can book now"),
+		findClinic:    say("접종기관 찾기", "Find a clinic"),
+		region:        say("시·도", "Province or city"),
+		seoul:         say("서울특별시", "Seoul"),
+		district:      say("시·군·구", "District"),
+		gangnam:       say("강남구", "Gangnam-gu"),
+		date:          say("접종 날짜", "Date"),
+		day26:         say("7월 26일", "26 July"),
+		dong:          say("동네", "Neighbourhood"),
+		nearFirst:     say("에서 가까운 순", " first"),
+		away:          say("거리", "away"),
+		search:        say("빈자리 찾기", "Find free places"),
+		block:         say("10:00~11:00", "10:00–11:00"),
+		confirmH1:     say("예약 내용 확인", "Check your booking"),
+		dose1:         say("1차 접종", "First dose"),
+		dose2:         say("2차 접종", "Second dose"),
+		bookIt:        say("이대로 예약하기", "Book this"),
+		doneH1:        say("예약이 완료되었습니다", "You are booked"),
+		number:        say("예약번호", "Booking number"),
+		lookUp:        say("예약 조회하기", "Look up your booking"),
+		bring:         say("신분증", "identity document"),
+		calendar:      say("캘린더에 추가", "Add to your phone"),
+		book:          say("예약하기", "Book"),
+		booked:        say("이미 예약하셨습니다", "You are already booked"),
+		lookupNav:     say("예약 조회·변경·취소", "Look up, change or cancel"),
+		frontCount:    say("지금 5자리를 입력했습니다", "You entered 5"),
+		triesLeft:     say("4번 더", "4 more tries"),
+		lostNumber:    say("본인확인으로 내 예약 찾기", "Find my booking by verifying my identity"),
+		change:        say("날짜·기관 변경", "Change date or clinic"),
+		changeConfirm: say("변경 내용 확인", "Check the change"),
+		changeIt:      say("이대로 변경하기", "Change to this"),
+		cancelYes:     say("예, 취소합니다", "Yes, cancel it"),
+		cancelledNote: say("취소된 예약입니다", "This booking is cancelled"),
+		lookupH1:      say("예약 조회", "Look up a booking"),
+		lookupNumber:  say("예약번호", "Booking number"),
+		lookupBtn:     say("조회하기", "Look up"),
+		viewH1:        say("예약 내용", "Your booking"),
+	}
+})
 
-var english = texts{
-	year: "Year (4 digits)", month: "Month", day: "Day", check: "Check", canBook: "Yes, you can book now", goBook: "Go to booking",
-	waitH1: "Booking waiting room", ahead: "People ahead of you", progress: "Progress", eta: "Estimated wait", rate: "Admission rate",
-	session: "you have 20 min on the booking pages", movedOne: "1 fewer ahead", perMinute: "a minute",
-	verifyH1: "Verify your identity", verifyH1Step: "Verify", doneStep: "Done", name: "Name", rrnFront: "First 6 digits", rrnBack: "Last 7 digits", phone: "Mobile phone number", sendCode: "Text me a code",
-	demoCode: "Demo code", code: "6-digit code", confirmCode: "Confirm",
-	eligible: "You can book now", findClinic: "Find a clinic",
-	region: "Province or city", seoul: "Seoul", district: "District", gangnam: "Gangnam-gu", date: "Date", day26: "26 July",
-	dong: "Neighbourhood", nearFirst: " first", away: "away",
-	search: "Find free places", block: "10:00–11:00", confirmH1: "Check your booking", dose1: "First dose", dose2: "Second dose", bookIt: "Book this",
-	doneH1: "You are booked", number: "Booking number", lookUp: "Look up your booking", bring: "identity document", calendar: "Add to your phone",
-	book: "Book", booked: "You are already booked", lookupNav: "Look up, change or cancel",
-	frontCount: "You entered 5", triesLeft: "4 more tries", lostNumber: "Find my booking by verifying my identity",
-	change: "Change date or clinic", changeConfirm: "Check the change", changeIt: "Change to this", cancelYes: "Yes, cancel it",
-	cancelledNote: "This booking is cancelled",
-	lookupH1:      "Look up a booking", lookupNumber: "Booking number", lookupBtn: "Look up", viewH1: "Your booking",
+// inBothLanguages builds texts twice from phrases: once with the Korean
+// of each pair, once with the English.
+func inBothLanguages(phrases func(say func(ko, en string) string) texts) (ko, en texts) {
+	return phrases(func(ko, _ string) string { return ko }), phrases(func(_, en string) string { return en })
 }
 
 // checkBirth asks the landing page whether who may book.
