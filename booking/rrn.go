@@ -165,6 +165,29 @@ func FormatRRN(birth Date, male bool, serial int) string {
 	return string(d[:6]) + "-" + string(d[6:])
 }
 
+// RRNDigits returns the digits of s, a registration number or a part of
+// one as typed in a form's box (full-width digits made ASCII), and whether
+// s holds nothing but digits and the dashes and blanks ParseRRN accepts
+// (where the dashes go is ParseRRN's to check), within ParseRRN's length.
+func RRNDigits(s string) (string, bool) {
+	if len(s) > maxRRNInput {
+		return "", false
+	}
+	b := make([]byte, 0, 13)
+	for _, r := range s {
+		switch {
+		case '0' <= r && r <= '9':
+			b = append(b, byte(r))
+		case '０' <= r && r <= '９':
+			b = append(b, byte('0'+(r-'０')))
+		case isDashRune(r) || isBlankRune(r):
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
 func isDashRune(r rune) bool {
 	switch r {
 	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uFE63', '\uFF0D':

@@ -99,6 +99,10 @@ func TestParseRRNForms(t *testing.T) {
 			if r.Digits() != want {
 				t.Errorf("%q", r.Digits())
 			}
+			// A form's box takes what ParseRRN takes (ui reads boxes with it).
+			if d, ok := RRNDigits(in); !ok || d != want {
+				t.Errorf("RRNDigits: %q, %v", d, ok)
+			}
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/booking"
@@ -83,6 +85,26 @@ func TestPageStatuses(t *testing.T) {
 	} {
 		if _, status := problemOf(LangKO, tc.err, "/book/clinics"); status != tc.want {
 			t.Errorf("%v: %d, want %d", tc.err, status, tc.want)
+		}
+	}
+}
+
+// TestPagesReadTheRRNAsTheAPI: a registration number pasted whole into the
+// first box, with any dash or blank booking.ParseRRN (the API) accepts,
+// is read by the pages too rather than refused as "digits only" (the
+// pages kept their own, shorter list: no minus sign, em dash, tab or
+// no-break space).
+func TestPagesReadTheRRNAsTheAPI(t *testing.T) {
+	for _, in := range []string{"680101-1234561", "680101–1234561", "680101—1234561", "680101‐1234561",
+		"680101−1234561", "680101－1234561", "６８０１０１－１２３４５６１", "\t680101-1234561\u00a0", "\ufeff680101\u3000-1234561"} {
+		if _, err := booking.ParseRRN(in); err != nil {
+			t.Fatalf("%q: the API refuses it: %v", in, err)
+		}
+		r, _ := http.NewRequest(http.MethodPost, "/book/verify", strings.NewReader(url.Values{"rrn1": {in}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		f := readRRN(r, LangKO)
+		if f.problem != nil || f.rrn != "6801011234561" {
+			t.Errorf("%q: the pages read %q (problem %+v)", in, f.rrn, f.problem)
 		}
 	}
 }

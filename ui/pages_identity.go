@@ -40,8 +40,8 @@ func readRRN(r *http.Request, l Lang) rrnForm {
 	if strings.TrimSpace(front) == "" && strings.TrimSpace(back) == "" {
 		return rrnForm{rrn: r.PostFormValue("rrn")}
 	}
-	fd, fok := rrnDigits(front)
-	bd, bok := rrnDigits(back)
+	fd, fok := booking.RRNDigits(front)
+	bd, bok := booking.RRNDigits(back)
 	f := rrnForm{Front: fd[:min(len(fd), 6)], Cleared: back != ""}
 	bad := func(field, key string, args ...any) rrnForm {
 		f.problem = &problem{Text: l.T(key, args...), Next: l.T("next.fix"), Field: field}
@@ -77,20 +77,6 @@ func (p *Pages) refusedRRN(w http.ResponseWriter, pg *page, name string, rrn rrn
 	pg.Problem = rrn.problem
 	p.render(w, http.StatusBadRequest, name, pg)
 	return true
-}
-
-// rrnDigits keeps the digits of a box (full-width ones made ASCII); ok is
-// false if it holds anything but digits, blanks and dashes.
-func rrnDigits(s string) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= '０' && c <= '９' || c == '-' || c == '－' || c == '–' || c == ' ') {
-			return "", false
-		}
-	}
-	return asciiDigits(s), true
 }
 
 // rrnField is the box a booking error about the registration number
