@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// dosesPerBooking: a booking holds a first and a second dose.
-const dosesPerBooking = 2
+// DosesPerBooking is what a booking holds, a first and a second dose, and
+// so what it takes from its vaccine's supply (the stores count with it).
+const DosesPerBooking = 2
 
 // statsTTL is how long Stats may serve a cached answer when nothing was
 // booked, changed or cancelled through this service meanwhile.
@@ -116,7 +117,7 @@ func (s *Service) Stats(ctx context.Context) (_ ProgrammeStats, err error) {
 		if allocated > 0 {
 			vs.Remaining = max(allocated-used, 0)
 		} else {
-			vs.Used = dosesPerBooking * counts.ByVaccine[v.ID]
+			vs.Used = DosesPerBooking * counts.ByVaccine[v.ID]
 		}
 		st.Vaccines = append(st.Vaccines, vs)
 	}

@@ -15,9 +15,6 @@ import (
 // The vaccine supply, striped: see "Vaccine supply" in the package comment
 // and migrations/002_supply_shards.sql.
 
-// dosesPerPerson is what one booking takes from a vaccine's supply.
-const dosesPerPerson = 2
-
 // supplyShards is the number of rows (shards) a vaccine's dose count is
 // spread over. SetSupply creates the shards a vaccine lacks and spreads the
 // room over every shard it finds, so a different number takes effect at the
@@ -45,7 +42,7 @@ type supplyHold struct {
 func peekSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (limited bool, err error) {
 	var allocated int64
 	var room bool
-	switch err := tx.QueryRow(ctx, sqlSupplyPeek, vaccineID, int64(dosesPerPerson)).Scan(&allocated, &room); {
+	switch err := tx.QueryRow(ctx, sqlSupplyPeek, vaccineID, int64(booking.DosesPerBooking)).Scan(&allocated, &room); {
 	case errors.Is(err, pgx.ErrNoRows):
 		return false, nil
 	case err != nil:
@@ -88,16 +85,16 @@ func peekSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (limited bool,
 func takeSupply(ctx context.Context, tx pgx.Tx, vaccineID string) (supplyHold, error) {
 	start := int32(rand.IntN(supplyShards))
 	shard, ok, err := takeShard(ctx, tx, sqlSavepointSupply,
-		sqlShardTakeSkip, vaccineID, start, int64(dosesPerPerson), int32(supplyShards))
+		sqlShardTakeSkip, vaccineID, start, int64(booking.DosesPerBooking), int32(supplyShards))
 	if err == nil && !ok {
 		shard, ok, err = takeShard(ctx, tx, sqlRollbackSupply,
-			sqlShardTakeWait, vaccineID, int64(dosesPerPerson))
+			sqlShardTakeWait, vaccineID, int64(booking.DosesPerBooking))
 	}
 	switch {
 	case err != nil:
 		return supplyHold{}, err
 	case ok:
-		return supplyHold{doses: dosesPerPerson, shard: &shard}, nil
+		return supplyHold{doses: booking.DosesPerBooking, shard: &shard}, nil
 	}
 	return takeSupplyLocked(ctx, tx, vaccineID)
 }
@@ -154,17 +151,17 @@ func takeSupplyLocked(ctx context.Context, tx pgx.Tx, vaccineID string) (supplyH
 		return supplyHold{}, nil // the limit was lifted since peekSupply
 	}
 	for _, sh := range shards {
-		if sh.used+dosesPerPerson > sh.allocated {
+		if sh.used+booking.DosesPerBooking > sh.allocated {
 			continue
 		}
-		tag, err := tx.Exec(ctx, sqlShardTake, vaccineID, sh.shard, int64(dosesPerPerson))
+		tag, err := tx.Exec(ctx, sqlShardTake, vaccineID, sh.shard, int64(booking.DosesPerBooking))
 		if err != nil {
 			return supplyHold{}, err
 		}
 		if tag.RowsAffected() != 1 {
 			return supplyHold{}, fmt.Errorf("vaccine %q: supply shard %d changed under a row lock", vaccineID, sh.shard)
 		}
-		return supplyHold{doses: dosesPerPerson, shard: &sh.shard}, nil
+		return supplyHold{doses: booking.DosesPerBooking, shard: &sh.shard}, nil
 	}
 	return supplyHold{}, fmt.Errorf("vaccine %q: %w", vaccineID, booking.ErrSupplyExhausted)
 }
@@ -306,7 +303,7 @@ func (s *Store) SetSupply(ctx context.Context, vaccineID string, doses int) erro
 //
 //   - total 0 (no limit): no room, no debt;
 //   - total at least the doses used: the room a single counter would have,
-//     as many whole bookings as fit (dosesPerPerson doses each), spread
+//     as many whole bookings as fit (booking.DosesPerBooking doses each), spread
 //     evenly over the shards (the first shards get one booking more if
 //     they do not divide evenly); no debt;
 //   - total below the doses used: no room, and a debt of the doses that
@@ -324,16 +321,16 @@ func spreadSupply(total int64, used []int64) (allocated []int64, debt int64) {
 	switch {
 	case total == 0 || n == 0:
 	case total >= sum:
-		bookings := (total - sum) / dosesPerPerson
+		bookings := (total - sum) / booking.DosesPerBooking
 		for i := range allocated {
 			extra := bookings / n
 			if int64(i) < bookings%n {
 				extra++
 			}
-			allocated[i] += dosesPerPerson * extra
+			allocated[i] += booking.DosesPerBooking * extra
 		}
 	default:
-		debt = dosesPerPerson * ((sum - total + dosesPerPerson - 1) / dosesPerPerson)
+		debt = booking.DosesPerBooking * ((sum - total + booking.DosesPerBooking - 1) / booking.DosesPerBooking)
 	}
 	return allocated, debt
 }

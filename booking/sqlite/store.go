@@ -13,9 +13,6 @@ import (
 	"github.com/sluicehq/sluice/booking/internal/storecheck"
 )
 
-// dosesPerPerson is what one booking takes from a vaccine's supply.
-const dosesPerPerson = 2
-
 // Book is booking.Store's Book, in one write transaction: the single
 // writer connection makes it serial, so no check can race another.
 func (s *Store) Book(ctx context.Context, req booking.BookRequest) (booking.Booking, error) {
@@ -89,12 +86,12 @@ func (s *Store) book(ctx context.Context, req booking.BookRequest) (booking.Book
 // takeSupply counts two doses against the vaccine's allocation if it has one
 // and returns the number of doses taken (0 if the vaccine is not limited).
 func takeSupply(t *wtx, st *writeStmts, vaccineID string) (int, error) {
-	n, err := t.exec(st.supplyTake, vaccineID, dosesPerPerson)
+	n, err := t.exec(st.supplyTake, vaccineID, booking.DosesPerBooking)
 	if err != nil {
 		return 0, err
 	}
 	if n == 1 {
-		return dosesPerPerson, nil
+		return booking.DosesPerBooking, nil
 	}
 	var allocated int64
 	switch err := t.row(st.supplyGet, vaccineID).Scan(&allocated); {
