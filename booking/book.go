@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -261,19 +262,26 @@ func (s *Service) anyFree(cands []Slot, freed Slot) bool {
 // without Sundays, when no clinic vaccinates. Book refuses any other date
 // (ErrPastDate, ErrBeyondHorizon, ErrClinicClosed).
 func (s *Service) BookableDates(now time.Time) []Date {
+	return AppendBookableDates(nil, now, s.horizonDays)
+}
+
+// AppendBookableDates appends to dst the dates BookableDates gives at now
+// for a booking horizon of horizonDays: the one rule, which the rehearsal
+// (sim/rehearsal) replays without a Service.
+func AppendBookableDates(dst []Date, now time.Time, horizonDays int) []Date {
 	today := DateOf(now)
 	first := today
 	if !BlockStart(today, BlocksPerDay-1).After(now) {
 		first = today.AddDays(1)
 	}
-	last := today.AddDays(s.horizonDays)
-	out := make([]Date, 0, first.DaysUntil(last)+1)
+	last := today.AddDays(horizonDays)
+	dst = slices.Grow(dst, max(first.DaysUntil(last)+1, 0))
 	for d := first; !d.After(last); d = d.AddDays(1) {
 		if d.Weekday() != time.Sunday {
-			out = append(out, d)
+			dst = append(dst, d)
 		}
 	}
-	return out
+	return dst
 }
 
 // BlockStart returns the instant block b starts on date d (Seoul).

@@ -110,24 +110,14 @@ func (b *booker) eligible(birth booking.Date, now time.Time) bool {
 	return m.ok
 }
 
-// bookableDates are the first-dose dates at now: as booking.Service's
-// BookableDates, from today while a block of today is ahead, to the
-// horizon, without Sundays.
+// bookableDates are the first-dose dates at now (booking.Service's
+// BookableDates), kept for the day.
 func (b *booker) bookableDates(now time.Time) []booking.Date {
 	today := booking.DateOf(now)
 	if today == b.datesOf && b.dates != nil {
 		return b.dates
 	}
-	first := today
-	if !booking.BlockStart(today, booking.BlocksPerDay-1).After(now) {
-		first = today.AddDays(1)
-	}
-	b.dates = b.dates[:0]
-	for d := first; !d.After(today.AddDays(b.horizon)); d = d.AddDays(1) {
-		if d.Weekday() != time.Sunday {
-			b.dates = append(b.dates, d)
-		}
-	}
+	b.dates = booking.AppendBookableDates(b.dates[:0], now, b.horizon)
 	b.datesOf = today
 	return b.dates
 }
