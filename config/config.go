@@ -173,10 +173,12 @@ type Config struct {
 }
 
 // HTTP server timeouts (docs/CONFIG.md) and the bounds of request_timeout,
-// which must leave a request the time to be answered.
+// which must leave a request the time to be answered. The default is the
+// web server's own (web.DefaultRequestTimeout), so a library user without
+// a file and the binary wait alike.
 const (
 	WriteTimeout          = 30 * time.Second
-	DefaultRequestTimeout = 10 * time.Second
+	DefaultRequestTimeout = web.DefaultRequestTimeout
 	MinRequestTimeout     = 500 * time.Millisecond
 	MaxRequestTimeout     = 20 * time.Second
 )
