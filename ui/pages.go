@@ -29,8 +29,8 @@ import (
 // HttpOnly).
 const (
 	// SessionCookie holds the booking session id after identity
-	// verification.
-	SessionCookie = "sluice_session"
+	// verification; the booking API reads it too (web.SessionCookie).
+	SessionCookie = web.SessionCookie
 	// LookupCookie holds the token of a recent look-up
 	// (booking.Service.GrantLookup), which the change and cancel steps act
 	// on (the RRN is never put in a page or a cookie).

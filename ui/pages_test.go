@@ -403,6 +403,10 @@ func TestBookingFlowThroughTheForms(t *testing.T) {
 	if b.cookie(ui.SessionCookie) == "" {
 		t.Fatal("no session cookie")
 	}
+	// The JSON API takes the pages' session cookie for its header.
+	if s := b.get("/api/v1/session"); s.status != http.StatusOK || !strings.Contains(s.body, `"eligibility"`) {
+		t.Fatalf("the API with the pages' session cookie: %d\n%s", s.status, s.body)
+	}
 	checkCitizenPage(t, "eligibility", p, "ko")
 	mustContain(t, "eligibility", p, "김민수님", "지금 예약할 수 있습니다", "53~54세", `href="/book/clinics"`)
 

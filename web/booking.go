@@ -17,6 +17,10 @@ import (
 // SessionHeader carries a verified person's booking session id.
 const SessionHeader = "Sluice-Session"
 
+// SessionCookie carries it too: the citizen pages (ui) set it after
+// identity verification, and the API takes it when there is no header.
+const SessionCookie = "sluice_session"
+
 // BookingAPI serves the booking backend's JSON API. Every endpoint that
 // touches identity, clinics or bookings is behind the gate of the booking
 // room: no valid pass, no access. Eligibility, the campaign and the region

@@ -61,7 +61,7 @@ func (b *BookingAPI) handleConfirm(w http.ResponseWriter, r *http.Request) {
 func (b *BookingAPI) sessionID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := strings.TrimSpace(r.Header.Get(SessionHeader))
 	if id == "" {
-		if c, err := r.Cookie("sluice_session"); err == nil {
+		if c, err := r.Cookie(SessionCookie); err == nil {
 			id = c.Value
 		}
 	}
