@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -61,7 +62,9 @@ const (
 	DefaultMinPoll      = time.Second
 )
 
-var roomNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+// roomNameRE allows names of up to MaxRoomName bytes, the most a token
+// carries.
+var roomNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,` + strconv.Itoa(MaxRoomName-1) + `}$`)
 
 // ValidRoomName reports whether s is a usable room name: lower-case letters,
 // digits, '-' and '_', 1-64 characters, starting with a letter or digit.

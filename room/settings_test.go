@@ -122,3 +122,19 @@ func TestStatusExtremes(t *testing.T) {
 		})
 	}
 }
+
+// A room name is valid up to MaxRoomName bytes, the most a ticket carries
+// (the room's tickets verify), and not one byte more.
+func TestRoomNameFitsInATicket(t *testing.T) {
+	kr := testKeyring(t, "k1", 1)
+	longest := strings.Repeat("x", MaxRoomName)
+	if !ValidRoomName(longest) {
+		t.Fatalf("a name of MaxRoomName (%d) bytes is refused", MaxRoomName)
+	}
+	if _, err := kr.VerifyTicket(kr.IssueTicket(Ticket{Room: longest, Phase: PhaseOpen, Seq: 1, Issued: t0}), longest); err != nil {
+		t.Fatalf("the longest valid name's ticket: %v", err)
+	}
+	if ValidRoomName(longest + "x") {
+		t.Fatalf("a name of %d bytes is valid; tickets carry at most %d", MaxRoomName+1, MaxRoomName)
+	}
+}

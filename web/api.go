@@ -33,7 +33,7 @@ func (s *Server) roomOf(w http.ResponseWriter, r *http.Request) (*room.Room, boo
 func (s *Server) roomNamed(w http.ResponseWriter, name string) (*room.Room, bool) {
 	rm, ok := s.Rooms.Get(name)
 	if !ok {
-		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+strconv.Quote(trunc(name, 64))+".", "해당 대기실이 없습니다.")
+		problem(w, http.StatusNotFound, "room_not_found", "There is no waiting room named "+strconv.Quote(trunc(name, room.MaxRoomName))+".", "해당 대기실이 없습니다.")
 		return nil, false
 	}
 	return rm, true
