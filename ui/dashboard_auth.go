@@ -99,7 +99,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusUnauthorized
 	switch res {
 	case web.AdminBlocked:
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		web.SetRetryAfter(w, wait)
 		v.Error, status = "dash.login_blocked", http.StatusTooManyRequests
 	case web.AdminDisabled:
 		v.Error = "dash.login_disabled"

@@ -57,13 +57,23 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, kind int) bool 
 	return true
 }
 
-// tooManyRequests answers 429 with Retry-After: wait rounded up to whole
-// seconds, also given in the problem document.
+// tooManyRequests answers 429 with Retry-After (SetRetryAfter), also given
+// in the problem document.
 func tooManyRequests(w http.ResponseWriter, wait time.Duration, code, en, ko string) {
-	secs := int(wait/time.Second) + 1
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	secs := SetRetryAfter(w, wait)
 	WriteProblem(w, Problem{Status: http.StatusTooManyRequests, Code: code, Detail: en, DetailKO: ko,
 		Extra: map[string]any{"retry_after_seconds": secs}})
+}
+
+// SetRetryAfter sets the Retry-After of a refusal (429) that may be tried
+// again after wait: the whole seconds of wait plus one, so that a client
+// that waits that long is not refused again. It returns the seconds, for
+// the answer to repeat (a problem document, a page's refresh). The JSON
+// API, the waiting page and the dashboard's sign-in all say it this way.
+func SetRetryAfter(w http.ResponseWriter, wait time.Duration) int {
+	secs := int(wait/time.Second) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
 }
 
 // namedByPath serves h for the room named by the {room} path value: join

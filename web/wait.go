@@ -177,8 +177,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.Ticket == "" {
 		if ok, wait := s.AllowJoin(r); !ok {
-			secs := int(wait/time.Second) + 1
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			secs := SetRetryAfter(w, wait)
 			v.State, v.Code, v.Refresh = WaitBusy, http.StatusTooManyRequests, secs
 			s.renderWait(w, r, v)
 			return
