@@ -186,8 +186,8 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	// An expired pass has already freed its place; leaving is still fine.
 	if err := rm.Leave(p); err != nil {
 		s.Log.Warn("leave failed", "room", rm.Name(), "err", err)
-		w.Header().Set("Retry-After", "2")
-		problem(w, http.StatusServiceUnavailable, "unavailable", "The place could not be returned right now; it is freed when the pass expires. Try again in a few seconds.", "잠시 후 다시 시도하세요.")
+		WriteProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: RetryUnavailable,
+			Detail: "The place could not be returned right now; it is freed when the pass expires. Try again in a few seconds.", DetailKO: "잠시 후 다시 시도하세요."})
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -210,7 +210,7 @@ func (s *Server) writeStatusProblem(w http.ResponseWriter, st *room.Status, err 
 		s.Log.Error("status failed", "err", err)
 	}
 	if p.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
+		p.RetryAfter = RetryUnavailable
 	}
 	WriteProblem(w, p)
 }

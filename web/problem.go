@@ -111,7 +111,7 @@ func ticketProblem(err error) Problem {
 // roomProblem is the answer to an error of Room.Join or Room.Status;
 // opensAt is the room's opening (st.OpensAt). internal reports an error
 // that is none of the room's (the caller logs it). A 503 asks the client to
-// come back in 2 seconds (the caller sets Retry-After).
+// come back after RetryUnavailable (the caller sets RetryAfter).
 func roomProblem(err error, opensAt time.Time) (p Problem, internal bool) {
 	switch {
 	case errors.Is(err, room.ErrNotYetOpen):
@@ -145,8 +145,8 @@ func settingsProblem(w http.ResponseWriter, err error) {
 		WriteProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_settings", Detail: err.Error(),
 			DetailKO: "설정 값이 허용 범위를 벗어났습니다: " + se.Field, Extra: map[string]any{"field": se.Field}})
 	case errors.Is(err, room.ErrPersist):
-		w.Header().Set("Retry-After", "2")
-		problem(w, http.StatusServiceUnavailable, "unavailable", "The change could not be recorded right now; nothing changed. Try again in a few seconds.", "잠시 후 다시 시도하세요. 바뀐 것은 없습니다.")
+		WriteProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: RetryUnavailable,
+			Detail: "The change could not be recorded right now; nothing changed. Try again in a few seconds.", DetailKO: "잠시 후 다시 시도하세요. 바뀐 것은 없습니다."})
 	default:
 		problem(w, http.StatusBadRequest, "invalid_settings", err.Error(), "설정 값이 올바르지 않습니다.")
 	}
@@ -193,8 +193,8 @@ var bookingStatuses = map[string]int{
 	"lookup_expired":         http.StatusUnauthorized,
 }
 
-// RetryUnavailable is the Retry-After of a 503: the booking database did
-// not answer in time.
+// RetryUnavailable is the Retry-After of a 503: the booking database, or
+// the line's shared state (Redis), did not answer in time.
 const RetryUnavailable = 2 * time.Second
 
 // BookingProblem is the answer to an error of the booking service: its
