@@ -27,6 +27,10 @@ const (
 	maxIdempotencyKeyLen      = 256
 )
 
+// MinPersonKeySecret is the shortest PersonKeySecret NewService accepts
+// (256 bits); the configuration checks SLUICE_PERSON_KEY_SECRET with it.
+const MinPersonKeySecret = 32
+
 // ServiceConfig configures a Service. Programme, Store, Availability,
 // PersonKeySecret and Sealer are required.
 type ServiceConfig struct {
@@ -37,8 +41,8 @@ type ServiceConfig struct {
 	Availability *Availability
 	// Clock is the server clock every rule reads (default clock.System).
 	Clock clock.Clock
-	// PersonKeySecret is the HMAC key of PersonKey: random, at least 32
-	// bytes, kept out of the database. Changing it orphans every booking
+	// PersonKeySecret is the HMAC key of PersonKey: random, at least
+	// MinPersonKeySecret bytes, kept out of the database. Changing it orphans every booking
 	// (look-ups would no longer match).
 	PersonKeySecret []byte
 	// Sealer encrypts what the store keeps about a person in the middle of
@@ -118,8 +122,8 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Availability == nil {
 		problems = append(problems, "Availability is required")
 	}
-	if len(cfg.PersonKeySecret) < 32 {
-		problems = append(problems, fmt.Sprintf("PersonKeySecret must be at least 32 bytes (have %d)", len(cfg.PersonKeySecret)))
+	if len(cfg.PersonKeySecret) < MinPersonKeySecret {
+		problems = append(problems, fmt.Sprintf("PersonKeySecret must be at least %d bytes (have %d)", MinPersonKeySecret, len(cfg.PersonKeySecret)))
 	}
 	if cfg.Sealer == nil {
 		problems = append(problems, "Sealer is required (the keys of the per-person state in the store)")

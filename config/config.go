@@ -280,8 +280,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		return err
 	}
 	if pks != "" {
-		if len(pks) < 32 {
-			return errors.New("SLUICE_PERSON_KEY_SECRET must be at least 32 characters")
+		if len(pks) < booking.MinPersonKeySecret {
+			return fmt.Errorf("SLUICE_PERSON_KEY_SECRET must be at least %d characters", booking.MinPersonKeySecret)
 		}
 		c.PersonKeySecret = []byte(pks)
 	}
