@@ -284,15 +284,8 @@ func (a *App) Start() error {
 		return fmt.Errorf("listen on %s: %w", a.Cfg.Addr, err)
 	}
 	a.ln = ln
-	a.http = &http.Server{
-		Handler:           a.Server.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      config.WriteTimeout,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
-	}
+	a.http = web.NewHTTPServer(a.Server.Handler())
+	a.http.ErrorLog = slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.done = make(chan struct{})

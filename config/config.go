@@ -177,7 +177,7 @@ type Config struct {
 // web server's own (web.DefaultRequestTimeout), so a library user without
 // a file and the binary wait alike.
 const (
-	WriteTimeout          = 30 * time.Second
+	WriteTimeout          = web.WriteTimeout
 	DefaultRequestTimeout = web.DefaultRequestTimeout
 	MinRequestTimeout     = 500 * time.Millisecond
 	MaxRequestTimeout     = 20 * time.Second

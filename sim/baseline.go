@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/web"
 )
 
 // BaselineBody is what the baseline handler answers: a constant JSON
@@ -25,18 +27,9 @@ func BaselineHandler() http.Handler {
 }
 
 // NewServer returns an http.Server with the settings Sluice's own server
-// uses (app.App.Start): the same timeouts and header limit, so that the
-// baseline differs from Sluice only in the handler.
-func NewServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-}
+// uses (web.NewHTTPServer, as app.App.Start): the same timeouts and header
+// limit, so that the baseline differs from Sluice only in the handler.
+func NewServer(h http.Handler) *http.Server { return web.NewHTTPServer(h) }
 
 // Scenario names.
 const (

@@ -66,6 +66,26 @@ const MaxHeaderBytes = 16 << 10
 // MaxBodyBytes bounds request bodies of the JSON API.
 const MaxBodyBytes = 64 << 10
 
+// WriteTimeout is the write timeout of the HTTP server (NewHTTPServer): a
+// request's deadline (RequestTimeout) must end well within it.
+const WriteTimeout = 30 * time.Second
+
+// NewHTTPServer returns the http.Server Sluice serves h with: its timeouts
+// and a header limit above MaxHeaderBytes, so that oversized headers are
+// answered by the handler, in a problem document. The load generator's
+// baseline server (sim.NewServer) is made here too, so that it differs
+// from Sluice's only in the handler.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // Path is the URL path of one of Sluice's own routes (given as
 // registered, "/wait/shop"), under the Prefix.
 func (s *Server) Path(p string) string { return s.Prefix + p }
