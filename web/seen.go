@@ -72,5 +72,5 @@ func (s *Server) noteSeen(w http.ResponseWriter, r *http.Request, rm *room.Room,
 		return
 	}
 	t := st.Ticket
-	s.setCookie(w, r, SeenCookie(rm.Name()), strconv.Itoa(int(t.Phase))+"."+strconv.FormatUint(t.Seq, 10)+"."+strconv.FormatUint(st.Position, 10), 86400)
+	s.setCookie(w, r, SeenCookie(rm.Name()), strconv.Itoa(int(t.Phase))+"."+strconv.FormatUint(t.Seq, 10)+"."+strconv.FormatUint(st.Position, 10), waitCookieAge)
 }

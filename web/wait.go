@@ -109,6 +109,11 @@ func formatWait(d time.Duration) string {
 	return fmt.Sprintf("%d초 (%ds)", s, s)
 }
 
+// waitCookieAge is how long the waiting page's cookies (ticket, first
+// place, seen) are kept, in seconds: a day, longer than any night's line
+// (ui/static/wait.js keeps the ones it writes as long).
+const waitCookieAge = 86400
+
 // setCookie sets a cookie of the waiting page (ticket, first place): only
 // Sluice's own pages need it, so it is kept to the Prefix (sluice proxy
 // sends none of them to the protected site).
@@ -185,7 +190,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 		var tok string
 		tok, st, err = rm.Join()
 		if err == nil {
-			s.setCookie(w, r, TicketCookie(name), tok, 86400)
+			s.setCookie(w, r, TicketCookie(name), tok, waitCookieAge)
 			s.noteSeen(w, r, rm, st)
 			if rejoin {
 				// Drop ?rejoin from the address, or every refresh of the
@@ -242,7 +247,7 @@ func (s *Server) handleWaitPage(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if v.First == st.Position {
-				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), 86400)
+				s.setCookie(w, r, FirstCookie(name), strconv.FormatUint(v.First, 10), waitCookieAge)
 			}
 			if v.First > 0 {
 				v.Moved = v.First - st.Position
