@@ -3,10 +3,9 @@ package app
 import (
 	"context"
 	"sync"
-	"time"
 
-	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
+	"github.com/sluicehq/sluice/ui"
 )
 
 // DefaultCrowd is how many simulated people `sluice demo` puts in line in
@@ -45,25 +44,6 @@ func (a *App) runBackground(ctx context.Context) {
 	if a.crowd != nil {
 		wg.Go(func() { a.crowd.Run(ctx) })
 	}
-	a.History.Run(ctx, a.historyExtra)
+	a.History.Run(ctx, ui.HistoryExtra(a.Server, a.Booking(), a.bookingRoomName()))
 	wg.Wait()
-}
-
-// historyExtra adds a room's gate rejections and, for the booking room, the
-// number of bookings to its history samples.
-func (a *App) historyExtra(name string) map[string]float64 {
-	out := map[string]float64{}
-	var rej uint64
-	for _, n := range a.Server.GateRejections()[name] {
-		rej += n
-	}
-	out[room.ExtraGateRejections] = float64(rej)
-	if name == a.bookingRoomName() && name != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if st, err := a.booking.service.Stats(ctx); err == nil {
-			out[room.ExtraBookings] = float64(st.Booked)
-		}
-	}
-	return out
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
+	"github.com/sluicehq/sluice/web"
 )
 
 // dashLive is the live picture: the JSON of /admin/api/live and the data of
@@ -110,22 +111,27 @@ type dashNotice struct {
 	Body    string `json:"body"`
 }
 
-// extra is the dashboard's own history sampler's source of gate rejections
-// and bookings (used only when no History was given).
-func (d *Dashboard) extra(name string) map[string]float64 {
-	var rejected uint64
-	for _, c := range d.Server.GateRejections()[name] {
-		rejected += c
-	}
-	out := map[string]float64{room.ExtraGateRejections: float64(rejected)}
-	if d.Booking != nil && name == d.BookingRoom && name != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if st, err := d.Booking.Stats(ctx); err == nil {
-			out[room.ExtraBookings] = float64(st.Booked)
+// HistoryExtra is the source of a room's extra history figures
+// (room.History's Run and Sample): the total of its gate rejections on srv
+// and, for bookingRoom when svc is not nil, the number of bookings. The
+// app's history sampler and the dashboard's own (without a History given)
+// both sample with it.
+func HistoryExtra(srv *web.Server, svc *booking.Service, bookingRoom string) func(name string) map[string]float64 {
+	return func(name string) map[string]float64 {
+		var rejected uint64
+		for _, c := range srv.GateRejections()[name] {
+			rejected += c
 		}
+		out := map[string]float64{room.ExtraGateRejections: float64(rejected)}
+		if svc != nil && name == bookingRoom && name != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if st, err := svc.Stats(ctx); err == nil {
+				out[room.ExtraBookings] = float64(st.Booked)
+			}
+		}
+		return out
 	}
-	return out
 }
 
 // maybeSample feeds the dashboard's own history when it has one.
@@ -137,7 +143,7 @@ func (d *Dashboard) maybeSample() {
 	defer d.sampleMu.Unlock()
 	for _, rm := range d.Rooms.Rooms() {
 		if s, ok := d.History.Last(rm.Name()); !ok || d.History.Elapsed()-s.Elapsed >= d.History.Interval() {
-			d.History.Sample(d.extra)
+			d.History.Sample(HistoryExtra(d.Server, d.Booking, d.BookingRoom))
 			return
 		}
 	}
