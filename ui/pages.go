@@ -344,6 +344,13 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// idempotencyKey is the key a booking, change or cancel form carries (the
+// form's own randomToken, made when it was rendered), bounded like any
+// form value.
+func idempotencyKey(r *http.Request) string {
+	return trimField(r.PostFormValue("idempotency_key"), 200)
+}
+
 // trimField bounds a form value echoed back into a form.
 func trimField(s string, n int) string {
 	s = strings.TrimSpace(s)

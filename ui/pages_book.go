@@ -221,7 +221,7 @@ func (p *Pages) bookSubmit(w http.ResponseWriter, r *http.Request) {
 	// The service says whether the clinic exists (ErrClinicNotFound).
 	in := booking.BookInput{
 		SessionID: sess.ID, ClinicID: s.clinicID, Date: s.date, Block: s.block,
-		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: trimField(r.PostFormValue("idempotency_key"), 200),
+		VaccineID: r.PostFormValue("vaccine"), IdempotencyKey: idempotencyKey(r),
 	}
 	if c, err := r.Cookie(ProxyCookie); err == nil && c.Value != "" {
 		// Booking for someone else: the person the cookie names, or

@@ -164,7 +164,7 @@ func (p *Pages) cancelSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	bk, err := p.Booking.Cancel(r.Context(), ref, trimField(r.PostFormValue("idempotency_key"), 200))
+	bk, err := p.Booking.Cancel(r.Context(), ref, idempotencyKey(r))
 	if err != nil {
 		p.renderError(w, pg, "view.cancel", err, "/booking/change")
 		return
@@ -233,7 +233,7 @@ func (p *Pages) changeSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bk, err := p.Booking.Change(r.Context(), ref, booking.Slot{ClinicID: s.clinicID, Date: s.date, Block: s.block},
-		trimField(r.PostFormValue("idempotency_key"), 200))
+		idempotencyKey(r))
 	if err != nil {
 		p.renderError(w, pg, "change.confirm.h1", err, back)
 		return
