@@ -219,7 +219,7 @@ func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, 
 	case "rate":
 		e.Text = v.T("dash.err_rate", strconv.FormatFloat(room.MinRate, 'f', -1, 64), v.Lang.Num(room.MaxRate)) + zero(e.Entered["rate"])
 	case "message":
-		e.Text = v.T("dash.err_message")
+		e.Text = v.T("dash.err_message", room.MaxMessageLen)
 	case "resume_at":
 		e.Text = v.T("dash.err_resume")
 	case "mode", "target_p95", "max_error_rate", "min_rate", "max_rate":

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
@@ -392,7 +393,7 @@ func TestDashboardControls(t *testing.T) {
 		id, errID, say string
 	}{
 		{url.Values{"message": {"two\nlines"}}, "message-text-demo", "message-error-demo", "one line"},
-		{url.Values{"message": {strings.Repeat("가", 301)}}, "message-text-demo", "message-error-demo", "300 characters"},
+		{url.Values{"message": {strings.Repeat("가", room.MaxMessageLen+1)}}, "message-text-demo", "message-error-demo", fmt.Sprintf("at most %d characters", room.MaxMessageLen)},
 		{url.Values{"message": {"x"}, "resume_at": {"tomorrow"}}, "resume-demo", "resume-error-demo", "date and time"},
 		{url.Values{"message": {"x"}, "resume_at": {"0202-07-19T22:00"}}, "resume-demo", "resume-error-demo", "from 2000 to 2099"},
 	} {
