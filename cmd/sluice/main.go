@@ -131,7 +131,7 @@ func runServer(cmd string, args []string, stdout, stderr io.Writer, getenv func(
 	upstream := fs.String("upstream", "", "proxy: URL of the site to protect")
 	roomName := fs.String("room", "site", "proxy: name of the room guarding the upstream")
 	prefix := fs.String("prefix", "", "proxy: path under which Sluice's own routes are served, so the site keeps every other path (default "+config.DefaultProxyPrefix+"; yaml proxy_prefix, env SLUICE_PROXY_PREFIX)")
-	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default 2021-07-19T21:00:00+09:00, inside the 53-54 window)")
+	demoAt := fs.String("at", "", "demo: where the demo clock starts, RFC 3339 (default "+app.DemoStart.Format(time.RFC3339)+", inside the 53-54 window)")
 	crowd := fs.Int("crowd", app.DefaultCrowd, "demo: simulated people put in line in the booking room ahead of visitors (0: none)")
 	cfg.Flags(fs)
 	if !parseFlags(fs, args) {
