@@ -464,7 +464,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Booking.HorizonDays < 0 || c.Booking.HorizonDays > maxHorizonDays {
-		return fmt.Errorf("booking.horizon_days %d: want 1 to %d days (0 or unset: the default, 42)", c.Booking.HorizonDays, maxHorizonDays)
+		return fmt.Errorf("booking.horizon_days %d: want 1 to %d days (0 or unset: the default, %d)", c.Booking.HorizonDays, maxHorizonDays, booking.DefaultBookingHorizonDays)
 	}
 	if c.Booking.Room != "" && !room.ValidRoomName(c.Booking.Room) {
 		return fmt.Errorf("booking.room %q: not a valid room name", c.Booking.Room)
