@@ -358,13 +358,16 @@ const maxNameRunes = 50
 // from some systems) composed into syllables. Letters of any script
 // (Hangul, Latin, ...) and spaces are allowed, plus the hyphen, apostrophe,
 // period and middle dot found in foreign names ("Jean-Luc", "O'Brien",
-// "존·스미스") between letters. 1 to 50 characters.
+// "존·스미스") between letters. 1 to maxNameRunes characters.
 func ValidName(s string) (string, error) {
 	bad := func(ko, en string) (string, error) {
 		return "", inputErr(ErrName, "name", ko, en)
 	}
+	tooLong := func() (string, error) {
+		return bad(fmt.Sprintf("이름이 너무 깁니다 (%d자 이하).", maxNameRunes), fmt.Sprintf("The name is too long (%d characters at most).", maxNameRunes))
+	}
 	if len(s) > 1024 {
-		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
+		return tooLong()
 	}
 	if !utf8.ValidString(s) {
 		return bad("이름에 쓸 수 없는 문자가 있습니다.", "The name contains characters that cannot be used.")
@@ -405,7 +408,7 @@ func ValidName(s string) (string, error) {
 		return bad("이름은 글자로 시작하고 끝나야 합니다.", "A name must end with a letter.")
 	}
 	if n := utf8.RuneCountInString(out); n > maxNameRunes {
-		return bad("이름이 너무 깁니다 (50자 이하).", "The name is too long (50 characters at most).")
+		return tooLong()
 	}
 	return out, nil
 }
