@@ -3,12 +3,14 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/app/apptest"
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
@@ -121,6 +123,23 @@ func TestBookingFlowOverHTTPThroughTheGate(t *testing.T) {
 		t.Fatalf("no clinic found: %+v", found)
 	}
 	clinic := found[0].Clinic.ID
+
+	// A clinic's dates: a range of at most booking.MaxFreeDatesSpan days,
+	// from and to both counted, is answered whole; a longer one is
+	// refused rather than cut short.
+	for _, tc := range []struct {
+		to   string
+		want int
+	}{{"2022-07-26", 200}, {"2022-07-27", 400}} { // 366 and 367 days, from 2021-07-26 on
+		resp, b := do(t, "GET", base+"/api/v1/clinics/"+strconv.FormatInt(clinic, 10)+"?from=2021-07-26&to="+tc.to, pass, "")
+		var got struct {
+			Days []json.RawMessage `json:"days"`
+		}
+		json.Unmarshal(b, &got)
+		if resp.StatusCode != tc.want || tc.want == 200 && len(got.Days) != booking.MaxFreeDatesSpan {
+			t.Fatalf("dates to %s: %d with %d days, want %d (at most %d days)", tc.to, resp.StatusCode, len(got.Days), tc.want, booking.MaxFreeDatesSpan)
+		}
+	}
 
 	// Book; a retry with the same Idempotency-Key returns the same booking.
 	bookReq := map[string]any{"clinic_id": clinic, "date": "2021-07-26", "block": 2, "vaccine_id": "pfizer"}

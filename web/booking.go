@@ -419,7 +419,9 @@ func (b *BookingAPI) handleClinic(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if to.Before(from) || from.DaysUntil(to) > booking.MaxFreeDatesSpan {
+	// from and to count both: the range holds DaysUntil+1 days, and
+	// FreeDates answers at most MaxFreeDatesSpan of them.
+	if to.Before(from) || from.DaysUntil(to)+1 > booking.MaxFreeDatesSpan {
 		badRequest(w, "range_invalid", "from must not be after to, and the range at most a year.", "기간이 올바르지 않습니다.")
 		return
 	}
