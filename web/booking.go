@@ -315,7 +315,7 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	sq.Date = d
 	var ok bool
-	if sq.Limit, ok = intParam(w, q.Get("limit"), 20, 1, booking.MaxSearchLimit, "limit"); !ok {
+	if sq.Limit, ok = intParam(w, q.Get("limit"), booking.DefaultSearchLimit, 1, booking.MaxSearchLimit, "limit"); !ok {
 		return
 	}
 	if sq.Offset, ok = intParam(w, q.Get("offset"), 0, 0, 1_000_000, "offset"); !ok {
