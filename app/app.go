@@ -5,8 +5,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/randid"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/room"
 	roomredis "github.com/sluicehq/sluice/room/redis"
@@ -95,11 +94,7 @@ func NewLogger(cfg config.Config) *slog.Logger {
 }
 
 // RandomToken returns a URL-safe random token of n bytes of entropy.
-func RandomToken(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func RandomToken(n int) string { return randid.New(n) }
 
 // New builds the app without starting it.
 func New(cfg config.Config, opts Options) (app *App, err error) {

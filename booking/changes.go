@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 // Lookup returns a booking of this campaign by number, if name and RRN
@@ -54,7 +56,7 @@ type grantData struct {
 // token (only its hash) nor the RRN (only the person key, sealed).
 func (s *Service) GrantLookup(ctx context.Context, b Booking) (token string, expires time.Time, err error) {
 	defer s.noteStore(&err)
-	token = randomID(24)
+	token = randid.New(24)
 	id := StateID("lookup", token)
 	expires = s.clock.Now().Add(LookupGrantTTL)
 	sealed, err := s.sealJSON("lookup", id, "", grantData{PersonKey: b.PersonKey, Number: b.Number})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/clock"
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 const (
@@ -103,7 +103,7 @@ func (d *DemoIdentity) Start(ctx context.Context, req VerifyStart) (Challenge, e
 			return Challenge{}, fmt.Errorf("demo identity: send code: %w", err)
 		}
 	}
-	return Challenge{ID: randomID(16), State: []byte(code), DemoCode: code}, nil
+	return Challenge{ID: randid.New(16), State: []byte(code), DemoCode: code}, nil
 }
 
 // Check tells whether code is the one Start sent.
@@ -127,11 +127,4 @@ func randomCode() string {
 			return fmt.Sprintf("%06d", v%1_000_000)
 		}
 	}
-}
-
-// randomID returns n random bytes as unpadded base64url.
-func randomID(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

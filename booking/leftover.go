@@ -2,15 +2,15 @@ package booking
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 // Leftover doses (잔여백신): from late May 2021 a clinic with doses left at
@@ -67,9 +67,7 @@ func (s *Service) IssueClinicToken(ctx context.Context, clinicID int64) (_ strin
 	if _, ok := s.avail.Clinic(clinicID); !ok {
 		return "", ErrClinicNotFound
 	}
-	var r [24]byte
-	rand.Read(r[:])
-	token := clinicTokenPrefix + base64.RawURLEncoding.EncodeToString(r[:])
+	token := clinicTokenPrefix + randid.New(24)
 	if err := s.store.PutClinicToken(ctx, ClinicToken{Hash: HashClinicToken(token), ClinicID: clinicID, CreatedAt: s.clock.Now()}); err != nil {
 		return "", err
 	}

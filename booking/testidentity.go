@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 // TestPhonePrefix starts the phone numbers of test identities:
@@ -73,7 +75,7 @@ func (t *TestIdentity) Start(ctx context.Context, req VerifyStart) (Challenge, e
 	if err := ctx.Err(); err != nil {
 		return Challenge{}, err
 	}
-	return Challenge{ID: testChallengePrefix + randomID(16)}, nil
+	return Challenge{ID: testChallengePrefix + randid.New(16)}, nil
 }
 
 // Check checks a code against the provider that started the challenge. A

@@ -7,9 +7,7 @@ package ui
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -336,12 +334,6 @@ func (p *Pages) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	p.renderMessage(w, http.StatusForbidden, pg, pg.T("csrf.h"), &problem{
 		Text: pg.T("csrf.text"), Link: "/", LinkText: pg.T("wait.home"),
 	})
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // idempotencyKey is the key a booking, change or cancel form carries (the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 type doseRow struct {
@@ -158,7 +159,7 @@ func (p *Pages) bookConfirm(w http.ResponseWriter, r *http.Request) {
 	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("confirm.h1"), Intro: l.T("confirm.intro"), Action: "/book", Submit: l.T("confirm.submit"), Back: back,
 		Person: sess.bookee(), Vaccine: l.Pick(s.vaccine.Name, s.vaccine.NameEN), VaccineID: s.vaccine.ID,
-		Idempotency: randomToken(18), ProxyFor: proxyNote(l, sess),
+		Idempotency: randid.New(18), ProxyFor: proxyNote(l, sess),
 	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }

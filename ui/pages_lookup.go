@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
+	"github.com/sluicehq/sluice/internal/randid"
 )
 
 type lookupData struct {
@@ -125,7 +126,7 @@ func (p *Pages) cancelConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v, Idempotency: randomToken(18)}
+	pg.D = bookingPage{H1: pg.T("cancel.h1"), Text: pg.T("cancel.warn"), B: v, Idempotency: randid.New(18)}
 	p.render(w, http.StatusOK, "cancel", pg)
 }
 
@@ -215,7 +216,7 @@ func (p *Pages) changeConfirm(w http.ResponseWriter, r *http.Request) {
 	pg.D = confirmSlot(l, s, confirmData{
 		H1: l.T("change.confirm.h1"), Action: "/booking/change", Submit: l.T("change.submit"), Back: back,
 		Person: bk.Name, Vaccine: v.Vaccine, Old: v.Doses, VaccineID: bk.VaccineID,
-		Idempotency: randomToken(18),
+		Idempotency: randid.New(18),
 	})
 	p.render(w, http.StatusOK, "confirm", pg)
 }
