@@ -46,6 +46,16 @@ func TestLeftoverDosesOverHTTP(t *testing.T) {
 	if code, b := postJSON(t, base+"/api/v1/clinic/leftovers", map[string]string{"Authorization": "Bearer sct_wrong"}, leftover); code != 401 || !strings.Contains(string(b), "clinic_token_invalid") {
 		t.Fatalf("a wrong clinic token: %d %s", code, b)
 	}
+	// The token is read as every bearer token is (the scheme in any case,
+	// and nothing without it).
+	for _, tc := range []struct {
+		scheme string
+		want   int
+	}{{"bearer ", 200}, {"BEARER ", 200}, {"", 401}} {
+		if resp, b := do(t, "GET", base+"/api/v1/clinic/today", map[string]string{"Authorization": tc.scheme + issued.Token}, ""); resp.StatusCode != tc.want {
+			t.Fatalf("clinic today with Authorization %q<token>: %d %s, want %d", tc.scheme, resp.StatusCode, b, tc.want)
+		}
+	}
 	if code, b := postJSON(t, base+"/api/v1/clinic/leftovers", clinicAuth, map[string]any{"vaccine_id": "pfizer", "doses": 2, "until": "2021-07-21T17:00:00+09:00"}); code != 400 {
 		t.Fatalf("leftovers for tomorrow: %d %s", code, b)
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/booking"
@@ -86,12 +85,6 @@ func (b *BookingAPI) handleBookLeftover(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusCreated, b.view(bk))
 }
 
-// clinicToken is the credential of a clinic request: Authorization: Bearer.
-func clinicToken(r *http.Request) string {
-	t, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return strings.TrimSpace(t)
-}
-
 // POST /api/v1/clinic/leftovers {"vaccine_id","doses","until"}: a clinic
 // posts leftover doses for today.
 func (b *BookingAPI) handlePostLeftover(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +92,7 @@ func (b *BookingAPI) handlePostLeftover(w http.ResponseWriter, r *http.Request) 
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	l, err := b.Service.PostLeftover(r.Context(), clinicToken(r), in)
+	l, err := b.Service.PostLeftover(r.Context(), bearer(r), in)
 	if err != nil {
 		b.problem(w, err)
 		return
@@ -110,7 +103,7 @@ func (b *BookingAPI) handlePostLeftover(w http.ResponseWriter, r *http.Request) 
 // GET /api/v1/clinic/today: the clinic's leftover offers and who is coming
 // for a first dose today.
 func (b *BookingAPI) handleClinicToday(w http.ResponseWriter, r *http.Request) {
-	d, err := b.Service.ClinicToday(r.Context(), clinicToken(r))
+	d, err := b.Service.ClinicToday(r.Context(), bearer(r))
 	if err != nil {
 		b.problem(w, err)
 		return
