@@ -130,11 +130,17 @@ const (
 	minClaimPolls = 2
 )
 
-// The operator's expected resume, when set, is a time of this century:
-// any other year is a mistyped one (0202 for 2021).
+// The operator's expected resume, when set, is a time of the years
+// MinResumeYear to MaxResumeYear (UTC), this century: any other year is a
+// mistyped one (0202 for 2021).
+const (
+	MinResumeYear = 2000
+	MaxResumeYear = 2099
+)
+
 var (
-	minResumeAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxResumeAt = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	minResumeAt = time.Date(MinResumeYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxResumeAt = time.Date(MaxResumeYear+1, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 // SettingError is a setting Validate refuses. Field is its name in the
@@ -182,7 +188,7 @@ func (s Settings) Validate() error {
 	case strings.ContainsFunc(s.Message, unicode.IsControl):
 		return bad("message", "must be one line of text, without control characters")
 	case !s.ResumeAt.IsZero() && (s.ResumeAt.Before(minResumeAt) || !s.ResumeAt.Before(maxResumeAt)):
-		return bad("resume_at", "must be a time from 2000 to 2099, got %s", s.ResumeAt.Format(time.RFC3339))
+		return bad("resume_at", "must be a time from %d to %d, got %s", MinResumeYear, MaxResumeYear, s.ResumeAt.Format(time.RFC3339))
 	}
 	return s.Pacing.validate(bad)
 }

@@ -431,7 +431,7 @@ var catalogue = map[string]Text{
 	"dash.confirm_message_clear": {KO: "%s 대기실의 줄에서 안내를 지울까요?", EN: "Remove the message from the line of room %s?"},
 	"dash.done_message":          {KO: "%s 대기실의 줄에 보이는 안내를 바꿨습니다.", EN: "Room %s: the line's message is updated."},
 	"dash.err_message":           {KO: "안내는 줄바꿈 없는 한 줄, %d자 이하로 써 주세요.", EN: "Write the message as one line of at most %d characters."},
-	"dash.err_resume":            {KO: "재개 예정 시각을 2000년부터 2099년 사이의 날짜와 시각으로 골라 주세요.", EN: "Choose the expected resume as a date and time from 2000 to 2099."},
+	"dash.err_resume":            {KO: "재개 예정 시각을 %d년부터 %d년 사이의 날짜와 시각으로 골라 주세요.", EN: "Choose the expected resume as a date and time from %d to %d."},
 	"dash.notice":                {KO: "줄에 보이는 안내", EN: "Message to the line"},
 	"dash.notice_none":           {KO: "없음", EN: "None"},
 	"dash.notice_set":            {KO: "대기열 안내 (줄에 선 사람들의 대기실 화면에 그대로 보입니다)", EN: "Message to the line (shown as written on the waiting page of everybody in it)"},

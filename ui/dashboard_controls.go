@@ -221,7 +221,7 @@ func (d *Dashboard) formError(w http.ResponseWriter, r *http.Request, roomName, 
 	case "message":
 		e.Text = v.T("dash.err_message", room.MaxMessageLen)
 	case "resume_at":
-		e.Text = v.T("dash.err_resume")
+		e.Text = v.T("dash.err_resume", room.MinResumeYear, room.MaxResumeYear)
 	case "mode", "target_p95", "max_error_rate", "min_rate", "max_rate":
 		e.Text = v.T(dashPacingErrors[field])
 	default:

@@ -395,7 +395,7 @@ func TestDashboardControls(t *testing.T) {
 		{url.Values{"message": {"two\nlines"}}, "message-text-demo", "message-error-demo", "one line"},
 		{url.Values{"message": {strings.Repeat("가", room.MaxMessageLen+1)}}, "message-text-demo", "message-error-demo", fmt.Sprintf("at most %d characters", room.MaxMessageLen)},
 		{url.Values{"message": {"x"}, "resume_at": {"tomorrow"}}, "resume-demo", "resume-error-demo", "date and time"},
-		{url.Values{"message": {"x"}, "resume_at": {"0202-07-19T22:00"}}, "resume-demo", "resume-error-demo", "from 2000 to 2099"},
+		{url.Values{"message": {"x"}, "resume_at": {"0202-07-19T22:00"}}, "resume-demo", "resume-error-demo", fmt.Sprintf("from %d to %d", room.MinResumeYear, room.MaxResumeYear)},
 	} {
 		tc.form.Set("confirm", "yes")
 		r := e.do(t, "POST", "/admin/rooms/demo/message?lang=en", tc.form, cookie)
