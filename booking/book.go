@@ -91,8 +91,8 @@ func (s *Service) Book(ctx context.Context, in BookInput) (_ Booking, err error)
 	if err != nil {
 		return Booking{}, err
 	}
-	if len(in.IdempotencyKey) > maxIdempotencyKeyLen {
-		return Booking{}, fmt.Errorf("%w: idempotency key longer than %d bytes", ErrInvalidRequest, maxIdempotencyKeyLen)
+	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
+		return Booking{}, err
 	}
 	dose1 := Slot{ClinicID: clinic.ID, Date: in.Date, Block: in.Block}
 	cands := s.dose2Candidates(clinic, v, dose1)

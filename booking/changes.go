@@ -270,8 +270,8 @@ type idempotency struct {
 // (ErrCancelled) and before ChangeDeadline (ErrTooLate).
 func (s *Service) openForChange(ctx context.Context, ref BookingRef, idempotencyKey string, hash func(number string) []byte) (b Booking, key idempotency, now time.Time, unlock func(), err error) {
 	unlock = func() {}
-	if len(idempotencyKey) > maxIdempotencyKeyLen {
-		return Booking{}, key, now, unlock, fmt.Errorf("%w: idempotency key longer than %d bytes", ErrInvalidRequest, maxIdempotencyKeyLen)
+	if err := checkIdempotencyKey(idempotencyKey); err != nil {
+		return Booking{}, key, now, unlock, err
 	}
 	o, err := s.owner(ctx, ref)
 	if err != nil {

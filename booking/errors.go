@@ -3,6 +3,7 @@ package booking
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Every error the booking service returns to a caller is one of these (test
@@ -131,9 +132,13 @@ var (
 	ErrSupplyExhausted = def("supply_exhausted", "vaccine supply exhausted",
 		"이 백신의 예약이 마감되었습니다.",
 		"Booking for this vaccine has closed: the supply is used up.")
+	// ErrSessionHeld: another device verified this person less than their
+	// cohort's session lock ago. CompleteVerification returns it as a
+	// *SessionHeldError, whose sentences say how long the lock lasts
+	// (the cohort's, not a fixed ten minutes).
 	ErrSessionHeld = def("session_held", "identity in use by another session",
-		"다른 기기에서 같은 분의 예약이 진행 중입니다. 10분 후 다시 시도해 주세요.",
-		"A booking for this person is in progress on another device. Please try again in 10 minutes.")
+		"다른 기기에서 같은 분의 예약이 진행 중입니다. 잠시 후 다시 시도해 주세요.",
+		"A booking for this person is in progress on another device. Please try again later.")
 	ErrCancelled = def("cancelled", "booking is cancelled",
 		"이미 취소된 예약입니다.",
 		"This booking has been cancelled.")
@@ -237,6 +242,12 @@ func ErrorMessage(err error) (ko, en string) {
 	case errors.As(err, &ie):
 		return ie.Message, ie.MessageEN
 	}
+	var he *SessionHeldError
+	if errors.As(err, &he) {
+		m := he.minutes()
+		return fmt.Sprintf("다른 기기에서 같은 분의 예약이 진행 중입니다. 늦어도 %d분 후에는 다시 시도할 수 있습니다.", m),
+			fmt.Sprintf("A booking for this person is in progress on another device. You can try again in %d minutes at the latest.", m)
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.ko, e.en
@@ -271,6 +282,27 @@ func (e *WrongCodeError) Error() string {
 
 // Unwrap returns ErrWrongCode.
 func (e *WrongCodeError) Unwrap() error { return ErrWrongCode }
+
+// SessionHeldError is returned (as an error matching ErrSessionHeld) when
+// another device holds this person's session: Lock is how long a session
+// holds its person (the cohort's SessionLock), so the other device's hold
+// ends within it.
+type SessionHeldError struct {
+	Lock time.Duration
+}
+
+func (e *SessionHeldError) Error() string {
+	return fmt.Sprintf("%v (held for up to %v)", ErrSessionHeld, e.Lock)
+}
+
+// Unwrap returns ErrSessionHeld.
+func (e *SessionHeldError) Unwrap() error { return ErrSessionHeld }
+
+// minutes is Lock in whole minutes, rounded up: a person told "in 2
+// minutes" for a lock of 90 s is not turned away again.
+func (e *SessionHeldError) minutes() int {
+	return int((e.Lock + time.Minute - 1) / time.Minute)
+}
 
 // InputError is a precise, displayable validation error. It never contains
 // the rejected input itself (it may be personal data).

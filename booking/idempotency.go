@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
 )
 
@@ -52,6 +53,16 @@ func CancelHash(number string) []byte {
 	h := newRequestHash("sluice cancel v1")
 	h.str(number)
 	return h.sum()
+}
+
+// checkIdempotencyKey refuses a key longer than maxIdempotencyKeyLen
+// (ErrInvalidRequest), for a booking as for a change or a cancellation.
+// Any bytes are allowed: the store keeps only scopedKey's hash of it.
+func checkIdempotencyKey(key string) error {
+	if len(key) > maxIdempotencyKeyLen {
+		return fmt.Errorf("%w: idempotency key longer than %d bytes", ErrInvalidRequest, maxIdempotencyKeyLen)
+	}
+	return nil
 }
 
 // scopedKey namespaces an idempotency key by the person who sends it, so

@@ -530,6 +530,44 @@ func TestProxyBooking(t *testing.T) {
 
 // --- session lock --------------------------------------------------------------------
 
+// TestSessionHeldTellsTheCohortsLock: a cohort that sets its own session
+// lock (campaign file: session_lock) refuses a second device for that
+// long, and the refusal says that lock, rounded up to whole minutes.
+func TestSessionHeldTellsTheCohortsLock(t *testing.T) {
+	for _, tc := range []struct {
+		lock   time.Duration
+		ko, en string
+	}{
+		{3 * time.Minute, "3분", "3 minutes"},
+		{90 * time.Second, "2분", "2 minutes"},
+	} {
+		t.Run(tc.lock.String(), func(t *testing.T) {
+			e := newEnv(t, "2021-07-50s", t0, nil, func(cfg *booking.ServiceConfig) {
+				for _, c := range cfg.Programme.Campaigns() {
+					for i := range c.Cohorts {
+						c.Cohorts[i].SessionLock = tc.lock
+					}
+				}
+			})
+			p := newPerson(1, date(1967, 7, 7))
+			e.verify(p)
+			e.clk.Advance(tc.lock - time.Second)
+			_, err := e.tryVerify(p)
+			var held *booking.SessionHeldError
+			if !errors.As(err, &held) || held.Lock != tc.lock {
+				t.Fatalf("second device: %v, want a *SessionHeldError of %v", err, tc.lock)
+			}
+			if ko, en := booking.ErrorMessage(err); !strings.Contains(ko, tc.ko) || !strings.Contains(en, tc.en) {
+				t.Errorf("refusal says %q / %q, want %s", ko, en, tc.en)
+			}
+			e.clk.Advance(time.Second)
+			if _, err := e.tryVerify(p); err != nil {
+				t.Errorf("after the lock: %v", err)
+			}
+		})
+	}
+}
+
 func TestSessionLock(t *testing.T) {
 	e := newEnv(t, "2021-07-50s", t0, nil)
 	p := newPerson(1, date(1967, 7, 7))
@@ -539,6 +577,14 @@ func TestSessionLock(t *testing.T) {
 	e.clk.Advance(10*time.Minute - time.Second)
 	_, err := e.tryVerify(p)
 	wantErr(t, "second device within 10 minutes", err, booking.ErrSessionHeld)
+	// The refusal tells the lock the cohort has, not a fixed figure.
+	var held *booking.SessionHeldError
+	if !errors.As(err, &held) || held.Lock != 10*time.Minute {
+		t.Fatalf("refusal %#v: want a *SessionHeldError with the cohort's 10 min lock", err)
+	}
+	if ko, en := booking.ErrorMessage(err); !strings.Contains(ko, "10분") || !strings.Contains(en, "10 minutes") {
+		t.Errorf("refusal says %q / %q, want the lock's 10 minutes", ko, en)
+	}
 	if _, err := e.svc.Session(ctx, first.ID); err != nil {
 		t.Fatalf("the refused device ended the first session: %v", err)
 	}

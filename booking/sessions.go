@@ -114,7 +114,7 @@ const MaxChallengeIDLen = 2048
 //
 // Errors: ErrChallengeExpired, ErrWrongCode (a *WrongCodeError, which says
 // how many tries are left: the challenge stays open), ErrTooManyAttempts,
-// ErrSessionHeld.
+// ErrSessionHeld (a *SessionHeldError, which says how long the lock lasts).
 func (s *Service) CompleteVerification(ctx context.Context, challengeID, code string) (_ Session, err error) {
 	defer s.noteStore(&err)
 	now := s.clock.Now()
@@ -177,6 +177,9 @@ func (s *Service) CompleteVerification(ctx context.Context, challengeID, code st
 			return s.session(sessionID, rec.PersonKey, c.Person, rec.Expires), nil
 		}
 	}
+	if errors.Is(err, ErrSessionHeld) {
+		return Session{}, &SessionHeldError{Lock: lock}
+	}
 	if err != nil {
 		return Session{}, err
 	}
@@ -232,8 +235,8 @@ func (s *Service) EndSession(ctx context.Context, id string) (err error) {
 	return s.store.EndSession(ctx, StateID("session", id))
 }
 
-// maxTokenLen bounds a session id, challenge id or look-up token as sent:
-// longer ones are nobody's and are not hashed.
+// maxTokenLen bounds a session id or a look-up grant as sent (challenge ids,
+// longer, have MaxChallengeIDLen): longer ones are nobody's and are not hashed.
 const maxTokenLen = 200
 
 // sealJSON seals v as JSON for a record of kind with the given id, bound

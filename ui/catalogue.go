@@ -371,7 +371,7 @@ var catalogue = map[string]Text{
 	"dash.token_hint":            {KO: "서버를 시작할 때 출력되었거나 SLUICE_ADMIN_TOKEN에 설정된 토큰입니다.", EN: "The token printed when the server started, or set in SLUICE_ADMIN_TOKEN."},
 	"dash.login_button":          {KO: "로그인", EN: "Sign in"},
 	"dash.login_wrong":           {KO: "토큰이 맞지 않습니다. 확인하고 다시 입력해 주세요.", EN: "That token is not right. Check it and try again."},
-	"dash.login_blocked":         {KO: "잘못된 토큰이 너무 많이 입력되었습니다. 10분 후 다시 시도해 주세요.", EN: "Too many wrong tokens from your address. Try again in 10 minutes."},
+	"dash.login_blocked":         {KO: "잘못된 토큰이 너무 많이 입력되었습니다. %s 후 다시 시도해 주세요.", EN: "Too many wrong tokens from your address. Try again in %s."},
 	"dash.login_disabled":        {KO: "관리자 토큰이 설정되지 않아 대시보드를 쓸 수 없습니다. SLUICE_ADMIN_TOKEN을 설정하고 서버를 다시 시작하세요.", EN: "No admin token is configured, so the dashboard is off. Set SLUICE_ADMIN_TOKEN and restart the server."},
 	"dash.signed_out":            {KO: "로그인이 필요합니다. 다시 로그인한 뒤 시도해 주세요.", EN: "You are signed out. Sign in again, then retry."},
 	"dash.logout":                {KO: "로그아웃", EN: "Sign out"},

@@ -122,9 +122,12 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 
 // dashView is what every dashboard page template gets.
 type dashView struct {
-	Lang         Lang
-	TitleKey     string
-	Error        string // catalogue key
+	Lang     Lang
+	TitleKey string
+	Error    string // catalogue key
+	// ErrorWait, when not "", is the argument of Error's text: how long a
+	// blocked sign-in has left to wait (Lang.Dur).
+	ErrorWait    string
 	Flash        string // already translated
 	Live         *dashLive
 	Confirm      *dashConfirm

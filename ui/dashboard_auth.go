@@ -101,6 +101,9 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case web.AdminBlocked:
 		web.SetRetryAfter(w, wait)
 		v.Error, status = "dash.login_blocked", http.StatusTooManyRequests
+		// The wait left, not the window's full length: told "10 minutes"
+		// nine minutes in, an operator would wait nine for nothing.
+		v.ErrorWait = v.Lang.Dur(wait)
 	case web.AdminDisabled:
 		v.Error = "dash.login_disabled"
 	default:

@@ -29,8 +29,9 @@ const dashToken = "dash-test-token-0123456789"
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type dashEnv struct {
-	ts    *httptest.Server
-	rooms *room.Manager
+	ts       *httptest.Server
+	rooms    *room.Manager
+	failures *web.AuthFailures // the admin check's throttle
 }
 
 func newDashEnv(t *testing.T) *dashEnv {
@@ -42,13 +43,14 @@ func newDashEnv(t *testing.T) *dashEnv {
 			t.Fatal(err)
 		}
 	}
-	srv := &web.Server{Rooms: m, Keys: keys, Clock: clock.System{}, Log: quiet, AdminToken: dashToken, AdminFailures: &web.AuthFailures{}}
+	failures := &web.AuthFailures{}
+	srv := &web.Server{Rooms: m, Keys: keys, Clock: clock.System{}, Log: quiet, AdminToken: dashToken, AdminFailures: failures}
 	d := &ui.Dashboard{Server: srv, Rooms: m, Clock: clock.System{}}
 	mux := http.NewServeMux()
 	d.Register(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	return &dashEnv{ts: ts, rooms: m}
+	return &dashEnv{ts: ts, rooms: m, failures: failures}
 }
 
 type reply struct {
@@ -649,16 +651,21 @@ func TestDashboardWithBooking(t *testing.T) {
 // tokens the sign-in answers 429 without checking, even the right token.
 func TestDashboardLoginBlocksGuessing(t *testing.T) {
 	e := newDashEnv(t)
+	clk := clock.NewManual(time.Date(2021, 7, 19, 20, 0, 0, 0, time.UTC))
+	e.failures.Now = clk.Now
 	for i := range web.AdminMaxFailures {
 		if r := e.do(t, "POST", "/admin/login", url.Values{"token": {"wrong-guess"}}, nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong token %d: %d", i+1, r.StatusCode)
 		}
 	}
+	// Seven and a half of the window's ten minutes later, the page tells
+	// the wait left (as Lang.Dur writes it), not the window's length.
+	clk.Advance(7*time.Minute + 30*time.Second)
 	r := e.do(t, "POST", "/admin/login", url.Values{"token": {dashToken}}, nil)
-	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("right token after the wrong ones: %d (Retry-After %q), want 429", r.StatusCode, r.Header.Get("Retry-After"))
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "151" {
+		t.Fatalf("right token after the wrong ones: %d (Retry-After %q), want 429 and 151", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	if !strings.Contains(r.body, "10분 후") || r.Header.Get("Set-Cookie") != "" {
+	if !strings.Contains(r.body, "2분 30초 후 다시") || r.Header.Get("Set-Cookie") != "" {
 		t.Errorf("blocked sign-in page: %s (Set-Cookie %q)", r.body, r.Header.Get("Set-Cookie"))
 	}
 }
