@@ -35,6 +35,13 @@ const (
 	BlocksPerDay   = 8 // 09:00-17:00
 )
 
+// Hours are the hours block b covers, as every text writes them (the
+// messages, the pages, the API's statistics): "09:00" and "10:00".
+func (b TimeBlock) Hours() (start, end string) {
+	h := FirstBlockHour + int(b)
+	return fmt.Sprintf("%02d:00", h), fmt.Sprintf("%02d:00", h+1)
+}
+
 // Slot identifies one bookable unit of capacity: a clinic, a date, a block.
 type Slot struct {
 	ClinicID int64

@@ -71,6 +71,18 @@ func (d Date) IsZero() bool { return d == Date{} }
 // Weekday of the date.
 func (d Date) Weekday() time.Weekday { return d.Time().Weekday() }
 
+// koWeekdays are the weekdays as Korean dates write them in brackets.
+var koWeekdays = [7]string{"일", "월", "화", "수", "목", "금", "토"}
+
+// KoreanWeekday is d's weekday as a Korean date writes it: "월".
+func (d Date) KoreanWeekday() string { return koWeekdays[d.Weekday()] }
+
+// Korean writes d as Korean texts do, the messages as the pages:
+// "2021년 7월 26일(월)".
+func (d Date) Korean() string {
+	return fmt.Sprintf("%d년 %d월 %d일(%s)", d.Year, int(d.Month), d.Day, d.KoreanWeekday())
+}
+
 // String formats as YYYY-MM-DD. (It is on the hot path: the stores write
 // every slot's date as text.)
 func (d Date) String() string {

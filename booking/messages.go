@@ -1,7 +1,6 @@
 package booking
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +27,10 @@ func messageAbout(b Booking, kind, body string, now time.Time) Message {
 	return Message{BookingNumber: b.Number, Kind: kind, To: b.Phone, Body: body, CreatedAt: now}
 }
 
-var koWeekdays = [7]string{"일", "월", "화", "수", "목", "금", "토"}
-
 // AppointmentText formats a slot in Korean: "2021년 7월 26일(월) 09:00~10:00".
 func AppointmentText(d Date, b TimeBlock) string {
-	h := FirstBlockHour + int(b)
-	return fmt.Sprintf("%d년 %d월 %d일(%s) %02d:00~%02d:00", d.Year, int(d.Month), d.Day,
-		koWeekdays[d.Weekday()], h, h+1)
+	start, end := b.Hours()
+	return d.Korean() + " " + start + "~" + end
 }
 
 // confirmationText is the message of a new booking.

@@ -183,15 +183,13 @@ func (s *Service) ClinicDayStats(clinicID int64, date Date) (ClinicDayStats, err
 		Blocks: make([]BlockStats, 0, BlocksPerDay)}
 	for b := TimeBlock(0); b < BlocksPerDay; b++ {
 		sl := Slot{ClinicID: c.ID, Date: date, Block: b}
-		h := FirstBlockHour + int(b)
 		bs := BlockStats{
 			Block:    b,
-			Start:    fmt.Sprintf("%02d:00", h),
-			End:      fmt.Sprintf("%02d:00", h+1),
 			Capacity: s.avail.Capacity(sl),
 			Booked:   s.avail.Booked(sl),
 			Free:     s.avail.Free(sl),
 		}
+		bs.Start, bs.End = b.Hours()
 		out.Capacity += bs.Capacity
 		out.Booked += bs.Booked
 		out.Free += bs.Free

@@ -116,17 +116,14 @@ func (l Lang) Percent(v float64) string {
 	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
 }
 
-var (
-	koWeekday = [7]string{"일", "월", "화", "수", "목", "금", "토"}
-	enWeekday = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-)
+var enWeekday = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
 // Date formats a calendar date: "2021년 7월 26일(월)", "Mon 26 July 2021".
 func (l Lang) Date(d booking.Date) string {
 	if l == LangEN {
 		return fmt.Sprintf("%s %d %s %d", enWeekday[d.Weekday()], d.Day, d.Month, d.Year)
 	}
-	return fmt.Sprintf("%d년 %d월 %d일(%s)", d.Year, int(d.Month), d.Day, koWeekday[d.Weekday()])
+	return d.Korean() // as the text messages write it
 }
 
 // ShortDate formats a date without the year: "7월 26일(월)", "Mon 26 July".
@@ -134,7 +131,7 @@ func (l Lang) ShortDate(d booking.Date) string {
 	if l == LangEN {
 		return fmt.Sprintf("%s %d %s", enWeekday[d.Weekday()], d.Day, d.Month)
 	}
-	return fmt.Sprintf("%d월 %d일(%s)", int(d.Month), d.Day, koWeekday[d.Weekday()])
+	return fmt.Sprintf("%d월 %d일(%s)", int(d.Month), d.Day, d.KoreanWeekday())
 }
 
 // When formats an instant in Korea time: "7월 19일(월) 20:00",
@@ -167,12 +164,11 @@ func (l Lang) Block(b booking.TimeBlock) string {
 
 // BlockStartEnd is Block in two parts: "09:00" and "~10:00".
 func (l Lang) BlockStartEnd(b booking.TimeBlock) (string, string) {
-	h := booking.FirstBlockHour + int(b)
-	sep := "~"
+	start, end := b.Hours()
 	if l == LangEN {
-		sep = "–"
+		return start, "–" + end
 	}
-	return fmt.Sprintf("%02d:00", h), fmt.Sprintf("%s%02d:00", sep, h+1)
+	return start, "~" + end
 }
 
 // Distance formats metres: "350m", "1.2km" ("350 m", "1.2 km").

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/room"
 )
 
@@ -36,5 +37,27 @@ func TestPerMinuteAndDistance(t *testing.T) {
 		if got := LangKO.Distance(m); got != want {
 			t.Errorf("Distance(%d) = %q, want %q", m, got, want)
 		}
+	}
+}
+
+// TestPagesWriteAppointmentsAsTheMessages: the Korean page shows a slot as
+// the text message about it writes it (booking.AppointmentText), so what a
+// person reads on the page and in the message is the same, every weekday
+// and every block.
+func TestPagesWriteAppointmentsAsTheMessages(t *testing.T) {
+	first, _ := booking.NewDate(2021, time.July, 25) // a Sunday
+	for i := range 7 {
+		d := first.AddDays(i)
+		for b := booking.TimeBlock(0); b < booking.BlocksPerDay; b++ {
+			if page, msg := LangKO.Date(d)+" "+LangKO.Block(b), booking.AppointmentText(d, b); page != msg {
+				t.Errorf("%v block %d: the page writes %q, the message %q", d, b, page, msg)
+			}
+		}
+	}
+	if got := LangKO.Date(first) + " " + LangKO.Block(0); got != "2021년 7월 25일(일) 09:00~10:00" {
+		t.Errorf("Korean slot text %q", got)
+	}
+	if start, end := LangEN.BlockStartEnd(booking.BlocksPerDay - 1); start != "16:00" || end != "–17:00" {
+		t.Errorf("last block in English: %q %q", start, end)
 	}
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -364,8 +363,8 @@ func (b *BookingAPI) handleSearch(w http.ResponseWriter, r *http.Request) {
 func blockTimes() []string {
 	out := make([]string, booking.BlocksPerDay)
 	for i := range out {
-		h := booking.FirstBlockHour + i
-		out[i] = fmt.Sprintf("%02d:00-%02d:00", h, h+1)
+		start, end := booking.TimeBlock(i).Hours()
+		out[i] = start + "-" + end
 	}
 	return out
 }
