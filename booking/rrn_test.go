@@ -397,6 +397,11 @@ func FuzzParseRRN(f *testing.F) {
 		if len(d) != 13 || strings.Trim(d, "0123456789") != "" {
 			t.Fatalf("digits %q", d)
 		}
+		// The pages read the box with RRNDigits: whatever the API accepts,
+		// they accept too, as the same digits.
+		if pd, ok := RRNDigits(s); !ok || pd != d {
+			t.Fatalf("RRNDigits(%q) = %q, %v; ParseRRN read %q", s, pd, ok, d)
+		}
 		if _, ok := NewDate(r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day); !ok {
 			t.Fatalf("birth date %v does not exist", r.BirthDate)
 		}
