@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -225,34 +226,35 @@ func chooseVaccine(c *Campaign, co *Cohort, clinic *Clinic, id string) (*Vaccine
 }
 
 // dose2Candidates lists the second-dose slots for a first dose, in order of
-// preference (AppendDose2Candidates).
+// preference (Dose2Candidates).
 func (s *Service) dose2Candidates(clinic *Clinic, v *Vaccine, dose1 Slot) []Slot {
-	return AppendDose2Candidates(nil, clinic, v, dose1)
+	return slices.Collect(Dose2Candidates(clinic, v, dose1))
 }
 
-// AppendDose2Candidates appends to dst the second-dose slots for a first
-// dose at clinic, in the order booking takes the first free one: the dates
-// of v's interval (SecondDoseDates) the clinic is open, on each the first
-// dose's block, then the blocks ever further from it, later first. From
-// static data only (dates, opening days, capacity). The rehearsal
-// (sim/rehearsal) books second doses in this order too.
-func AppendDose2Candidates(dst []Slot, clinic *Clinic, v *Vaccine, dose1 Slot) []Slot {
-	dates := v.SecondDoseDates(dose1.Date)
-	dst = slices.Grow(dst, len(dates)*BlocksPerDay)
-	for _, d := range dates {
-		if clinic.DayCapacity(d) <= 0 {
-			continue
-		}
-		dst = append(dst, Slot{ClinicID: clinic.ID, Date: d, Block: dose1.Block})
-		for k := 1; k < BlocksPerDay; k++ {
-			for _, b := range [2]TimeBlock{dose1.Block + TimeBlock(k), dose1.Block - TimeBlock(k)} {
-				if b >= 0 && b < BlocksPerDay {
-					dst = append(dst, Slot{ClinicID: clinic.ID, Date: d, Block: b})
+// Dose2Candidates yields the second-dose slots for a first dose at clinic,
+// in the order booking takes the first free one: the dates of v's interval
+// (SecondDoseDates) the clinic is open, on each the first dose's block,
+// then the blocks ever further from it, later first. From static data only
+// (dates, opening days, capacity). The rehearsal (sim/rehearsal) books
+// second doses in this order too, stopping at the first free one.
+func Dose2Candidates(clinic *Clinic, v *Vaccine, dose1 Slot) iter.Seq[Slot] {
+	return func(yield func(Slot) bool) {
+		for _, d := range v.SecondDoseDates(dose1.Date) {
+			if clinic.DayCapacity(d) <= 0 {
+				continue
+			}
+			if !yield(Slot{ClinicID: clinic.ID, Date: d, Block: dose1.Block}) {
+				return
+			}
+			for k := 1; k < BlocksPerDay; k++ {
+				for _, b := range [2]TimeBlock{dose1.Block + TimeBlock(k), dose1.Block - TimeBlock(k)} {
+					if b >= 0 && b < BlocksPerDay && !yield(Slot{ClinicID: clinic.ID, Date: d, Block: b}) {
+						return
+					}
 				}
 			}
 		}
 	}
-	return dst
 }
 
 // anyFree reports whether the index shows a free place in some candidate;

@@ -11,7 +11,7 @@ import (
 // booker books through the real rules, in memory: eligibility by
 // booking.Campaign.Eligibility, clinics and free places by
 // booking.Availability.Search and Free, second doses by
-// booking.AppendDose2Candidates (the order booking.Service tries them), and
+// booking.Dose2Candidates (the order booking.Service tries them), and
 // both doses taken with Availability.Add. It does not go through
 // booking.Service (no store, no idempotency keys, no sessions, no vaccine
 // supply): the night's question is whether the places and the rules hold,
@@ -36,8 +36,6 @@ type booker struct {
 	// Free first-dose places over dates, as of freeOf.
 	freeOf booking.Date
 	free   int
-	// The second-dose candidates of the booking being taken (reused).
-	cands []booking.Slot
 }
 
 type eligMemo struct {
@@ -165,7 +163,7 @@ func (b *booker) book(h uint64, now time.Time) bool {
 
 // take books the first free block of a search result nearest the wanted
 // one, with a vaccine of the cohort the clinic gives and a second dose
-// in the first free place of its interval (AppendDose2Candidates), as
+// in the first free place of its interval (Dose2Candidates), as
 // booking.Service does.
 func (b *booker) take(ca booking.ClinicAvailability, want booking.TimeBlock) bool {
 	c := ca.Clinic
@@ -184,8 +182,7 @@ func (b *booker) take(ca booking.ClinicAvailability, want booking.TimeBlock) boo
 			continue
 		}
 		s1 := booking.Slot{ClinicID: c.ID, Date: ca.Date, Block: blk}
-		b.cands = booking.AppendDose2Candidates(b.cands[:0], c, v, s1)
-		for _, s2 := range b.cands {
+		for s2 := range booking.Dose2Candidates(c, v, s1) {
 			if b.av.Free(s2) > 0 {
 				b.take1(s1)
 				b.take1(s2)
