@@ -93,9 +93,6 @@ func NewLogger(cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// RandomToken returns a URL-safe random token of n bytes of entropy.
-func RandomToken(n int) string { return randid.New(n) }
-
 // New builds the app without starting it.
 func New(cfg config.Config, opts Options) (app *App, err error) {
 	if err := cfg.Validate(); err != nil {
@@ -140,7 +137,7 @@ func New(cfg config.Config, opts Options) (app *App, err error) {
 		return nil, errors.New("no signing keys: set SLUICE_SIGNING_KEYS (id:base64secret[,id:secret...]) or SLUICE_SIGNING_KEYS_FILE; `sluice keygen` makes one")
 	}
 	if a.Cfg.AdminToken == "" && opts.Demo {
-		a.Cfg.AdminToken = RandomToken(18)
+		a.Cfg.AdminToken = randid.New(18)
 	}
 	// The state directory keeps a single node's lines, or, with Redis,
 	// what this node saw of each shared line (so that a node restarted

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/app"
+	"github.com/sluicehq/sluice/internal/randid"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 )
@@ -57,9 +57,9 @@ type serveNode struct {
 func crashEnv() []string {
 	return []string{
 		"SLUICE_LOADTEST_TEST_CHILD=1",
-		"SLUICE_SIGNING_KEYS=k1:" + app.RandomToken(32),
+		"SLUICE_SIGNING_KEYS=k1:" + randid.New(32),
 		"SLUICE_ADMIN_TOKEN=" + crashAdminToken,
-		"SLUICE_PERSON_KEY_SECRET=" + app.RandomToken(32),
+		"SLUICE_PERSON_KEY_SECRET=" + randid.New(32),
 		"SLUICE_SESSION_KEYS=" + seal.FormatKey(seal.Key{ID: "crash", Secret: seal.RandomSecret()}),
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/atomicfile"
 	"github.com/sluicehq/sluice/internal/lockedio"
+	"github.com/sluicehq/sluice/internal/randid"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
@@ -58,7 +59,7 @@ func startFlowServer(addr string, at time.Time, secret []byte) (a *app.App, shut
 	cfg.Keys = room.GenerateKeyring("flow")
 	cfg.Rooms = []config.RoomConfig{{Name: flowRoom, RoomTuning: config.RoomTuning{Capacity: new(flowRoomCapacity), Rate: new(float64(flowRoomRate))}}}
 	cfg.Booking = config.Booking{Campaign: flowCampaign, Database: filepath.Join(dir, "sluice.db"), Room: flowRoom}
-	cfg.PersonKeySecret = []byte(app.RandomToken(32))
+	cfg.PersonKeySecret = []byte(randid.New(32))
 	cfg.SessionKeys = seal.Generate("flow")
 	cfg.TestIdentitySecret = secret
 	a, err = app.New(cfg, app.Options{Clock: clock.NewSettable(at)})
@@ -134,7 +135,7 @@ func runFlow(ctx context.Context, stdout, stderr io.Writer, getenv func(string) 
 	var srv *child
 	if o.targets == "" {
 		if secret == nil {
-			secret = []byte(app.RandomToken(32))
+			secret = []byte(randid.New(32))
 		}
 		srv, err = startChild(ctx, stderr, kindFlow, []string{"SLUICE_TEST_IDENTITY_SECRET=" + string(secret)}, "--at", o.at)
 		if err != nil {

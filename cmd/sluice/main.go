@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/app"
 	"github.com/sluicehq/sluice/booking"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/randid"
 	"github.com/sluicehq/sluice/internal/seal"
 )
 
@@ -119,7 +120,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "SLUICE_SESSION_KEYS=%s\n", seal.FormatKey(seal.Key{ID: "s" + day, Secret: seal.RandomSecret()}))
 		return 0
 	}
-	fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", day, app.RandomToken(32))
+	fmt.Fprintf(stdout, "SLUICE_SIGNING_KEYS=k%s:%s\n", day, randid.New(32))
 	return 0
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/clock"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/every"
+	"github.com/sluicehq/sluice/internal/randid"
 	"github.com/sluicehq/sluice/internal/seal"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
@@ -64,7 +65,7 @@ func runSimReal(stdout, stderr io.Writer, getenv func(string) string, sc *rehear
 	tuning.Pacing = nil // the real run checks the model at a fixed rate: the scenario's
 	cfg.Rooms = []config.RoomConfig{{Name: roomName, RoomTuning: tuning}}
 	cfg.Booking = config.Booking{Campaign: sc.Campaign.ID, Database: filepath.Join(dir, "sluice.db"), Room: roomName}
-	cfg.PersonKeySecret = []byte(app.RandomToken(32))
+	cfg.PersonKeySecret = []byte(randid.New(32))
 	cfg.SessionKeys = seal.Generate("real")
 	a, err := app.New(cfg, app.Options{Clock: clock.NewSettable(opens)})
 	if err != nil {
