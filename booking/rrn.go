@@ -56,15 +56,11 @@ func ParseRRN(s string) (RRN, error) {
 	var d [13]byte
 	n, dashes := 0, 0
 	for _, r := range s {
+		c, isDigit := digitOf(r)
 		switch {
-		case '0' <= r && r <= '9':
+		case isDigit:
 			if n < len(d) {
-				d[n] = byte(r)
-			}
-			n++
-		case '０' <= r && r <= '９':
-			if n < len(d) {
-				d[n] = byte('0' + (r - '０'))
+				d[n] = c
 			}
 			n++
 		case isDashRune(r):
@@ -175,17 +171,28 @@ func RRNDigits(s string) (string, bool) {
 	}
 	b := make([]byte, 0, 13)
 	for _, r := range s {
+		c, isDigit := digitOf(r)
 		switch {
-		case '0' <= r && r <= '9':
-			b = append(b, byte(r))
-		case '０' <= r && r <= '９':
-			b = append(b, byte('0'+(r-'０')))
+		case isDigit:
+			b = append(b, c)
 		case isDashRune(r) || isBlankRune(r):
 		default:
 			return "", false
 		}
 	}
 	return string(b), true
+}
+
+// digitOf is r as an ASCII digit, for r an ASCII or a full-width digit
+// (what a Korean keyboard in full-width mode types).
+func digitOf(r rune) (byte, bool) {
+	switch {
+	case '0' <= r && r <= '9':
+		return byte(r), true
+	case '０' <= r && r <= '９':
+		return byte('0' + (r - '０')), true
+	}
+	return 0, false
 }
 
 func isDashRune(r rune) bool {
