@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
+	"github.com/sluicehq/sluice/web"
 )
 
 // TestClinicSearchThroughputRatio measures clinic search over HTTP (through
@@ -30,7 +31,7 @@ func TestClinicSearchThroughputRatio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := sim.NewServer(sim.BaselineHandler())
+	bare := web.NewHTTPServer(sim.BaselineHandler())
 	go bare.Serve(ln)
 	defer bare.Close()
 

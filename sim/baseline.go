@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/sluicehq/sluice/web"
 )
 
 // BaselineBody is what the baseline handler answers: a constant JSON
@@ -25,11 +23,6 @@ func BaselineHandler() http.Handler {
 		w.Write(BaselineBody)
 	})
 }
-
-// NewServer returns an http.Server with the settings Sluice's own server
-// uses (web.NewHTTPServer, as app.App.Start): the same timeouts and header
-// limit, so that the baseline differs from Sluice only in the handler.
-func NewServer(h http.Handler) *http.Server { return web.NewHTTPServer(h) }
 
 // Scenario names.
 const (

@@ -73,7 +73,7 @@ const WriteTimeout = 30 * time.Second
 // NewHTTPServer returns the http.Server Sluice serves h with: its timeouts
 // and a header limit above MaxHeaderBytes, so that oversized headers are
 // answered by the handler, in a problem document. The load generator's
-// baseline server (sim.NewServer) is made here too, so that it differs
+// baseline server (sim.BaselineHandler, served by cmd/sluice's child) is made here too, so that it differs
 // from Sluice's only in the handler.
 func NewHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{

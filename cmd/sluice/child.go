@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/room"
 	"github.com/sluicehq/sluice/sim"
+	"github.com/sluicehq/sluice/web"
 )
 
 // child is a server started as a child process of this run. Its stdin is a
@@ -136,7 +137,7 @@ func runChild(kind string, args []string, stdout, stderr io.Writer) int {
 	)
 	switch kind {
 	case childBaseline:
-		srv := sim.NewServer(sim.BaselineHandler())
+		srv := web.NewHTTPServer(sim.BaselineHandler())
 		ln, err := listen(*addr)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
