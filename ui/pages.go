@@ -337,7 +337,7 @@ func (p *Pages) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 }
 
 // idempotencyKey is the key a booking, change or cancel form carries (the
-// form's own randomToken, made when it was rendered), bounded like any
+// form's own randid.New token, made when it was rendered), bounded like any
 // form value.
 func idempotencyKey(r *http.Request) string {
 	return trimField(r.PostFormValue("idempotency_key"), 200)
